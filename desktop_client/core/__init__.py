@@ -1,0 +1,1 @@
+"""Domain facts shared by every stage: application folders, SOP classes, transfer syntaxes."""
