@@ -78,3 +78,12 @@ class Fill:
 
 
 BLACK = Fill()
+
+
+@dataclass(frozen=True, slots=True)
+class PixelEdit:
+    """One ``alterPixels`` request: a rectangle and its fill, applied to every frame, in order."""
+
+    rect: Rect
+    fill: Fill = BLACK
+    shape: str = "rectangle"
