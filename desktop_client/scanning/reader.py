@@ -1,0 +1,218 @@
+"""Header-only reading of one DICOM object into an :class:`Instance` (or a reasoned skip).
+
+Why not ``dcmread``: the scanner must touch as few bytes as possible. We let pydicom parse only
+the attributes we need (``specific_tags``) and stop at the first pixel data element, so a 512×512
+slice costs one or two small reads. Stopping there also tells us, for free, whether the object
+has pixel data and whether the file is long enough to hold it (a cheap truncation check).
+
+DICOM is recognised by content: the ``DICM`` magic at offset 128, or a raw dataset (no preamble)
+whose first element looks like a real group-0008 (or 0002) element in either VR encoding.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from typing import BinaryIO
+
+from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_partial
+from pydicom.tag import BaseTag
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from desktop_client.scanning.model import Instance, Location, Skipped
+
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
+_UNDEFINED = 0xFFFFFFFF
+#: Bytes read up front; enough for nearly every header, larger ones are re-read from the source.
+PREFIX_BYTES = 64 * 1024
+
+_WANTED = [
+    0x00080005,  # Specific Character Set (to decode names correctly)
+    0x00080016, 0x00080018, 0x00080020, 0x00080030, 0x00080050, 0x00080060, 0x00080070,
+    0x00081010, 0x00081030, 0x0008103E, 0x00081090,
+    0x00100010, 0x00100020,
+    0x0020000D, 0x0020000E, 0x00200010, 0x00200011, 0x00200013,
+    0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100, 0x00280101,
+    0x00280103, 0x00280301,
+]
+_SPECIFIC_TAGS: list[BaseTag | int] = [BaseTag(t) for t in _WANTED]
+_VRS = frozenset(
+    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN "
+    b"UR US UT UV".split()
+)
+
+
+class _Stop:
+    """``stop_when`` callback that notes whether (and where) pixel data was reached."""
+
+    __slots__ = ("fp", "pixel_length", "pixel_offset", "seen")
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self.fp = fp
+        self.seen = False
+        self.pixel_length = 0
+        self.pixel_offset = 0
+
+    def __call__(self, tag: BaseTag, vr: str | None, length: int) -> bool:
+        if tag in _PIXEL_TAGS:
+            self.seen = True
+            self.pixel_length = length
+            self.pixel_offset = self.fp.tell()
+            return True
+        return False
+
+
+def looks_like_raw_dataset(head: bytes) -> bool:
+    """True when ``head`` plausibly starts a DICOM dataset written without a Part-10 preamble."""
+    if len(head) < 8:
+        return False
+    for fmt in ("<HH", ">HH"):
+        group, element = struct.unpack(fmt, head[:4])
+        if group not in (0x0002, 0x0008) or group % 2:
+            continue
+        if head[4:6] in _VRS:
+            return True
+        (length,) = struct.unpack(fmt[0] + "I", head[4:8])
+        if fmt == "<HH" and (length < 0x10000 or length == _UNDEFINED) and element < 0x0100:
+            return True
+    return False
+
+
+def classify_head(head: bytes) -> str:
+    """``"part10"``, ``"raw"`` or ``"other"`` from a file's first bytes."""
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "part10"
+    return "raw" if looks_like_raw_dataset(head) else "other"
+
+
+def _text(ds, keyword: str) -> str:
+    value = ds.get(keyword)
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _int(ds, keyword: str) -> int | None:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    if type(value).__name__ == "MultiValue":
+        value = value[0] if len(value) else None
+        if value is None:
+            return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(str(value)))
+        except ValueError:
+            return None
+
+
+def _transfer_syntax(ds) -> str:
+    meta = getattr(ds, "file_meta", None)
+    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    if ts:
+        return str(ts)
+    implicit, little = ds.original_encoding
+    if implicit:
+        return ImplicitVRLittleEndian
+    return ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+
+
+def parse_header(fp: BinaryIO, location: Location, size: int) -> Instance | Skipped:
+    """Parse the header of one object from ``fp`` (positioned at its start)."""
+    start = fp.tell()
+    head = fp.read(132)
+    kind = classify_head(head)
+    if kind == "other":
+        return Skipped(str(location), "not a DICOM file")
+    fp.seek(start)
+    stop = _Stop(fp)
+    try:
+        with warnings.catch_warnings():
+            # Non-conformant values are common in the wild; the scanner reports objects, not style.
+            warnings.simplefilter("ignore")
+            ds = read_partial(fp, stop_when=stop, force=(kind == "raw"), specific_tags=_SPECIFIC_TAGS)
+            return _to_instance(ds, stop, location, size, start)
+    except InvalidDicomError as exc:
+        return Skipped(str(location), f"not a DICOM file ({exc})")
+    except (EOFError, struct.error, OSError) as exc:
+        return Skipped(str(location), f"truncated DICOM file ({exc or 'ends inside an element'})")
+    except (ValueError, KeyError, IndexError, TypeError, OverflowError, UnicodeError, NotImplementedError) as exc:
+        return Skipped(str(location), f"corrupt DICOM header ({type(exc).__name__}: {exc})")
+
+
+def _to_instance(ds, stop: _Stop, location: Location, size: int, start: int) -> Instance | Skipped:
+    meta = getattr(ds, "file_meta", None)
+    sop_class = _text(ds, "SOPClassUID") or (str(meta.get("MediaStorageSOPClassUID", "")) if meta else "")
+    if sop_class == MEDIA_STORAGE_DIRECTORY or (meta is not None and "DirectoryRecordSequence" in ds):
+        return Skipped(str(location), "DICOMDIR index file (its listed files are scanned instead)")
+    study = _text(ds, "StudyInstanceUID")
+    series = _text(ds, "SeriesInstanceUID")
+    sop_instance = _text(ds, "SOPInstanceUID") or (
+        str(meta.get("MediaStorageSOPInstanceUID", "")) if meta else "")
+    missing = [name for name, value in (("Study Instance UID", study), ("Series Instance UID", series),
+                                        ("SOP Instance UID", sop_instance)) if not value]
+    if missing:
+        return Skipped(str(location), f"DICOM object without {', '.join(missing)} (cannot be placed in a session)")
+    transfer_syntax = _transfer_syntax(ds)
+    # Deflated objects are inflated into a new buffer, so file offsets say nothing there.
+    if stop.seen and stop.pixel_length != _UNDEFINED and transfer_syntax != DeflatedExplicitVRLittleEndian:
+        if stop.pixel_offset - start + stop.pixel_length > size:
+            return Skipped(str(location), "truncated DICOM file (pixel data is shorter than its header says)")
+    frames = _int(ds, "NumberOfFrames")
+    return Instance(
+        location=location,
+        size=size,
+        study_instance_uid=study,
+        series_instance_uid=series,
+        sop_instance_uid=sop_instance,
+        sop_class_uid=sop_class,
+        transfer_syntax_uid=transfer_syntax,
+        modality=_text(ds, "Modality").upper(),
+        instance_number=_int(ds, "InstanceNumber"),
+        rows=_int(ds, "Rows"),
+        columns=_int(ds, "Columns"),
+        frames=frames if frames and frames > 0 else 1,
+        photometric_interpretation=_text(ds, "PhotometricInterpretation"),
+        bits_allocated=_int(ds, "BitsAllocated"),
+        bits_stored=_int(ds, "BitsStored"),
+        samples_per_pixel=_int(ds, "SamplesPerPixel"),
+        pixel_representation=_int(ds, "PixelRepresentation"),
+        has_pixel_data=stop.seen,
+        patient_name=_text(ds, "PatientName"),
+        patient_id=_text(ds, "PatientID"),
+        study_date=_text(ds, "StudyDate"),
+        study_time=_text(ds, "StudyTime"),
+        study_description=_text(ds, "StudyDescription"),
+        study_id=_text(ds, "StudyID"),
+        accession_number=_text(ds, "AccessionNumber"),
+        series_number=_int(ds, "SeriesNumber"),
+        series_description=_text(ds, "SeriesDescription"),
+        manufacturer=_text(ds, "Manufacturer"),
+        manufacturer_model_name=_text(ds, "ManufacturerModelName"),
+        station_name=_text(ds, "StationName"),
+        burned_in_annotation=_text(ds, "BurnedInAnnotation").upper(),
+    )
+
+
+def read_header_bytes(prefix: bytes, location: Location, size: int) -> Instance | Skipped | None:
+    """Parse from an in-memory prefix; None when the prefix ended before the header did."""
+    fp = io.BytesIO(prefix)
+    result = parse_header(fp, location, size)
+    if isinstance(result, Skipped) and result.reason.startswith("truncated") and len(prefix) < size:
+        return None
+    if isinstance(result, Instance) and not result.has_pixel_data and len(prefix) < size:
+        return None  # pixel data may lie beyond the prefix: decide from the whole object
+    return result

@@ -1,0 +1,252 @@
+"""Scanning a selection: discovery, cache, header reads in a process pool, progress, cancellation.
+
+Header parsing is CPU work (pydicom in Python), so uncached files are read in batches by a process
+pool sized to the machine; results stream back in completion order and are reported through a
+progress callback (called on the thread that runs :func:`scan_paths`, so a GUI runs the whole scan
+in a worker thread and forwards progress with a signal). Cancellation is checked between batches
+and stops quickly, returning what was found so far with ``cancelled=True``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Callable, Iterable, Protocol
+
+from desktop_client.scanning.cache import ScanCache
+from desktop_client.scanning.model import Instance, Location, ScanResult, Skipped, build_sessions
+from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
+from desktop_client.scanning.sources import (
+    ArchiveCandidate,
+    Candidate,
+    expand_selection,
+    iter_archive_members,
+    open_location,
+)
+
+#: Below this many uncached files, starting worker processes costs more than it saves.
+INLINE_LIMIT = 200
+BATCH_SIZE = 64
+
+
+class CancelToken(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProgress:
+    """A progress report: how many candidates are done out of how many were found so far."""
+
+    files_done: int
+    files_total: int
+    instances: int
+    skipped: int
+    current: str = ""
+
+
+Result = Instance | Skipped
+
+
+def read_candidate(candidate: Candidate) -> Result:
+    """Read one file's header (prefix first, whole object only when the prefix was not enough)."""
+    loc = candidate.location
+    try:
+        with open_location(loc) as fh:
+            prefix = fh.read(PREFIX_BYTES)
+            result = read_header_bytes(prefix, loc, candidate.size)
+            if result is None:
+                fh.seek(0)
+                result = parse_header(fh, loc, candidate.size)
+        return result
+    except PermissionError:
+        return Skipped(str(loc), "cannot be read (permission denied)")
+    except OSError as exc:
+        return Skipped(str(loc), f"cannot be read ({exc.strerror or exc})")
+
+
+def read_batch(batch: list[Candidate]) -> list[Result]:
+    """Worker entry point: read a batch of candidates."""
+    return [read_candidate(c) for c in batch]
+
+
+def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]]:
+    """Worker entry point: read every member of one archive, sequentially and in place."""
+    results: list[tuple[Location, int, Result]] = []
+    try:
+        for loc, size, stream, reason in iter_archive_members(archive):
+            if reason or stream is None:
+                results.append((loc, size, Skipped(str(loc), reason or "unreadable archive member")))
+                continue
+            prefix = stream.read(PREFIX_BYTES)
+            result = read_header_bytes(prefix, loc, size)
+            if result is None:
+                import io
+
+                result = parse_header(io.BytesIO(prefix + stream.read()), loc, size)
+            results.append((loc, size, result))
+    except Exception as exc:  # a damaged archive is reported, never a crash of the whole scan
+        results.append((Location(archive.path), archive.size,
+                        Skipped(archive.path, f"damaged archive ({type(exc).__name__}: {exc})")))
+    return results
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # fork is unsafe once a GUI has threads; forkserver/spawn start clean interpreters.
+    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+
+
+def scan_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    progress: Callable[[ScanProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+    use_cache: bool = True,
+    cache: ScanCache | None = None,
+    workers: int | None = None,
+) -> ScanResult:
+    """Scan files, folders, archives and DICOMDIRs into sessions → scans → instances."""
+    started = time.perf_counter()
+    instances: list[Instance] = []
+    skipped: list[Skipped] = []
+    files: list[Candidate] = []
+    archives: list[ArchiveCandidate] = []
+    for item in expand_selection(paths):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        elif isinstance(item, ArchiveCandidate):
+            archives.append(item)
+        else:
+            files.append(item)
+    own_cache = cache is None and use_cache
+    if own_cache:
+        cache = ScanCache()
+    total = len(files) + len(archives)
+    state = {"done": 0}
+    from_cache = 0
+
+    def report(current: str = "") -> None:
+        if progress is not None:
+            progress(ScanProgress(state["done"], total, len(instances), len(skipped), current))
+
+    def take(result: Result) -> None:
+        if isinstance(result, Instance):
+            instances.append(result)
+        else:
+            skipped.append(result)
+
+    to_read: list[Candidate] = files
+    to_read_archives = archives
+    if cache is not None:
+        hits = cache.lookup([(c.location, c.size, c.mtime_ns) for c in files])
+        to_read = [c for c in files if c.location not in hits]
+        for result in hits.values():
+            take(result)
+        from_cache += len(hits)
+        state["done"] += len(hits)
+        to_read_archives = []
+        for archive in archives:
+            members = cache.archive_members(archive.path, archive.size, archive.mtime_ns)
+            if members is None:
+                to_read_archives.append(archive)
+                continue
+            for result in members:
+                take(result)
+            from_cache += len(members)
+            state["done"] += 1
+        report()
+
+    cancelled = False
+    new_entries: list[tuple[Location, int, int, Result]] = []
+    new_archives: list[tuple[ArchiveCandidate, list[tuple[Location, int, Result]]]] = []
+
+    def on_batch(results: list[Result], batch: list[Candidate]) -> None:
+        for cand, result in zip(batch, results):
+            take(result)
+            new_entries.append((cand.location, cand.size, cand.mtime_ns, result))
+        state["done"] += len(batch)
+        report(str(batch[-1].location) if batch else "")
+
+    def on_archive(archive: ArchiveCandidate, results: list[tuple[Location, int, Result]]) -> None:
+        for _loc, _size, result in results:
+            take(result)
+        new_archives.append((archive, results))
+        state["done"] += 1
+        report(archive.path)
+
+    batches = [to_read[i:i + BATCH_SIZE] for i in range(0, len(to_read), BATCH_SIZE)]
+    n_workers = workers or os.cpu_count() or 1
+    if len(to_read) + 50 * len(to_read_archives) <= INLINE_LIMIT or n_workers == 1:
+        for batch in batches:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            on_batch(read_batch(batch), batch)
+        for archive in to_read_archives:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            on_archive(archive, read_archive(archive))
+    elif batches or to_read_archives:
+        cancelled = _run_pool(n_workers, batches, to_read_archives, on_batch, on_archive, cancel)
+
+    if cache is not None:
+        cache.store(new_entries)
+        for archive, results in new_archives:
+            if not any(r.path == archive.path and r.reason.startswith("damaged archive")
+                       for _l, _s, r in results if isinstance(r, Skipped)):
+                cache.store_archive(archive.path, archive.size, archive.mtime_ns, results)
+        if own_cache:
+            cache.close()
+    sessions, duplicates = build_sessions(instances)
+    skipped.sort(key=lambda s: s.path)
+    return ScanResult(
+        sessions=sessions,
+        skipped=skipped,
+        duplicates=duplicates,
+        files_seen=len(instances) + len(skipped),
+        from_cache=from_cache,
+        elapsed=time.perf_counter() - started,
+        cancelled=cancelled,
+    )
+
+
+def _run_pool(
+    n_workers: int,
+    batches: list[list[Candidate]],
+    archives: list[ArchiveCandidate],
+    on_batch: Callable[[list[Result], list[Candidate]], None],
+    on_archive: Callable[[ArchiveCandidate, list[tuple[Location, int, Result]]], None],
+    cancel: CancelToken | None,
+) -> bool:
+    """Run batches on a pool with a bounded number in flight; True when cancelled."""
+    work: list[tuple[str, object]] = [("archive", a) for a in archives] + [("batch", b) for b in batches]
+    work.reverse()  # pop() from the end: archives (slowest) first
+    in_flight: dict[Future, tuple[str, object]] = {}
+    limit = n_workers * 3
+    cancelled = False
+    with _pool(n_workers) as pool:
+        while work or in_flight:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                for fut in in_flight:
+                    fut.cancel()
+                break
+            while work and len(in_flight) < limit:
+                kind, item = work.pop()
+                fn = read_archive if kind == "archive" else read_batch
+                in_flight[pool.submit(fn, item)] = (kind, item)
+            done, _ = wait(list(in_flight), timeout=0.1, return_when=FIRST_COMPLETED)
+            for fut in done:
+                kind, item = in_flight.pop(fut)
+                if kind == "archive":
+                    on_archive(item, fut.result())  # type: ignore[arg-type]
+                else:
+                    on_batch(fut.result(), item)  # type: ignore[arg-type]
+        if cancelled:
+            pool.shutdown(wait=False, cancel_futures=True)
+    return cancelled

@@ -1,0 +1,327 @@
+"""Finding candidate objects in the user's selection and opening them again later.
+
+A selection is folders (walked recursively), single files, archives (zip, tar, tar.gz, …) read in
+place, and DICOMDIR files. Nothing is ever extracted to disk or written: archives are read member
+by member through the standard library. Member paths that would escape an extraction folder
+("zip-slip": absolute paths, ``..``) are refused with a reason, because later stages name output
+files after them. Every file we do not take is reported with its reason.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import BinaryIO, Iterable, Iterator
+
+from desktop_client.scanning.model import Location, Skipped
+
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A file (or archive member) to read, with the identity the scan cache is keyed by."""
+
+    location: Location
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveCandidate:
+    """A whole archive; its members are listed and read by a worker."""
+
+    path: str
+    kind: str  # "zip" | "tar"
+    size: int
+    mtime_ns: int
+
+
+def archive_kind(path: str, head: bytes) -> str | None:
+    """``"zip"`` / ``"tar"`` when the file is an archive we read in place, else None."""
+    if head[:4] == b"PK\x03\x04" or (head[:4] == b"PK\x05\x06" and path.lower().endswith(".zip")):
+        return "zip"
+    lower = path.lower()
+    if lower.endswith(ARCHIVE_SUFFIXES[1:]) or head[:2] == b"\x1f\x8b" or head[257:262] == b"ustar":
+        try:
+            return "tar" if tarfile.is_tarfile(path) else None
+        except OSError:
+            return None
+    return None
+
+
+def unsafe_member_name(name: str) -> bool:
+    """True for archive member names that would escape a destination folder (zip-slip)."""
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
+        return True
+    return ".." in PurePosixPath(normalized).parts
+
+
+def _is_dicomdir_name(name: str) -> bool:
+    return os.path.basename(name).upper() == "DICOMDIR"
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
+    """Yield everything in the selection, in a stable (sorted) order."""
+    seen_dirs: set[tuple[int, int]] = set()
+    for raw in paths:
+        path = os.path.abspath(os.fspath(raw))
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            if os.path.islink(path):
+                yield Skipped(path, "broken symbolic link")
+            else:
+                yield Skipped(path, "does not exist")
+            continue
+        except OSError as exc:
+            yield Skipped(path, f"cannot be read ({exc.strerror or exc})")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk(path, seen_dirs)
+        else:
+            yield from _file(path, st)
+
+
+def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
+    try:
+        st = os.stat(root)
+    except OSError as exc:
+        yield Skipped(root, f"cannot be read ({exc.strerror or exc})")
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen_dirs:
+        yield Skipped(root, "symbolic link loop (folder already scanned)")
+        return
+    seen_dirs.add(key)
+    try:
+        with os.scandir(root) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        yield Skipped(root, f"folder cannot be listed ({exc.strerror or exc})")
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=True)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from _walk(entry.path, seen_dirs)
+            continue
+        try:
+            est = entry.stat(follow_symlinks=True)
+        except FileNotFoundError:
+            yield Skipped(entry.path, "broken symbolic link")
+            continue
+        except OSError as exc:
+            yield Skipped(entry.path, f"cannot be read ({exc.strerror or exc})")
+            continue
+        if stat.S_ISREG(est.st_mode):
+            yield from _file(entry.path, est)
+        else:
+            yield Skipped(entry.path, "not a regular file")
+
+
+def _file(path: str, st: os.stat_result) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
+    if _is_dicomdir_name(path):
+        yield from _dicomdir(path)
+        return
+    lower = path.lower()
+    if lower.endswith(ARCHIVE_SUFFIXES):
+        kind = archive_kind(path, _head(path))
+        if kind:
+            yield ArchiveCandidate(path, kind, st.st_size, st.st_mtime_ns)
+            return
+    yield Candidate(Location(path), st.st_size, st.st_mtime_ns)
+
+
+def _head(path: str, n: int = 512) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
+def _dicomdir(path: str) -> Iterator[Candidate | Skipped]:
+    """Report the DICOMDIR itself and any file it lists that is missing from the medium.
+
+    The listed files are found by the folder walk (or yielded here when the DICOMDIR was chosen
+    on its own): DICOMDIR-guided media often have files without extensions, which our
+    content-based detection reads anyway.
+    """
+    yield Skipped(path, "DICOMDIR index file (its listed files are scanned instead)")
+    try:
+        from pydicom import dcmread
+
+        ds = dcmread(path, force=True)
+        records = ds.get("DirectoryRecordSequence", [])
+    except Exception as exc:  # a damaged DICOMDIR must not stop the scan of the files themselves
+        yield Skipped(path, f"DICOMDIR cannot be read ({type(exc).__name__}: {exc})")
+        return
+    base = os.path.dirname(path)
+    for record in records:
+        file_id = record.get("ReferencedFileID")
+        if not file_id:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        target = _resolve_case_insensitive(base, [str(p) for p in parts])
+        if target is None:
+            yield Skipped(os.path.join(base, *parts), "listed in DICOMDIR but missing on disk")
+
+
+def dicomdir_members(path: str) -> Iterator[Candidate | Skipped]:
+    """The files a DICOMDIR lists, as candidates (used when a DICOMDIR is selected on its own)."""
+    from pydicom import dcmread
+
+    base = os.path.dirname(path)
+    try:
+        ds = dcmread(path, force=True)
+    except Exception as exc:
+        yield Skipped(path, f"DICOMDIR cannot be read ({type(exc).__name__}: {exc})")
+        return
+    for record in ds.get("DirectoryRecordSequence", []):
+        file_id = record.get("ReferencedFileID")
+        if not file_id:
+            continue
+        parts = [file_id] if isinstance(file_id, str) else list(file_id)
+        target = _resolve_case_insensitive(base, [str(p) for p in parts])
+        if target is None:
+            continue  # reported by _dicomdir
+        st = os.stat(target)
+        yield Candidate(Location(target), st.st_size, st.st_mtime_ns)
+
+
+def _resolve_case_insensitive(base: str, parts: list[str]) -> str | None:
+    """Find a DICOMDIR file ID on disk; CDs are often mounted with a different letter case."""
+    current = base
+    for part in parts:
+        candidate = os.path.join(current, part)
+        if os.path.exists(candidate):
+            current = candidate
+            continue
+        try:
+            names = os.listdir(current)
+        except OSError:
+            return None
+        match = next((n for n in names if n.upper() == part.upper()), None)
+        if match is None:
+            return None
+        current = os.path.join(current, match)
+    return current if os.path.isfile(current) else None
+
+
+def expand_selection(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
+    """:func:`discover`, plus the files listed by DICOMDIRs that were selected on their own."""
+    for raw in paths:
+        path = os.path.abspath(os.fspath(raw))
+        if os.path.isfile(path) and _is_dicomdir_name(path):
+            yield from _dicomdir(path)
+            yield from dicomdir_members(path)
+        else:
+            yield from discover([path])
+
+
+def open_location(location: Location) -> BinaryIO:
+    """Open an instance's bytes for reading (never for writing: sources are read-only to us)."""
+    if location.member is None:
+        return open(location.path, "rb")
+    if zipfile.is_zipfile(location.path):
+        zf = zipfile.ZipFile(location.path)
+        return _ClosingMember(zf.open(location.member), zf)
+    tf = tarfile.open(location.path, "r:*")
+    member = tf.extractfile(location.member)
+    if member is None:
+        tf.close()
+        raise FileNotFoundError(f"{location.member} is not a file in {location.path}")
+    return _ClosingMember(member, tf)
+
+
+class _ClosingMember(io.RawIOBase):
+    """A member stream that also closes its archive when closed."""
+
+    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile) -> None:
+        super().__init__()
+        self._stream = stream
+        self._archive = archive
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._stream.seekable()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._archive.close()
+            super().close()
+
+
+def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, int, BinaryIO | None, str | None]]:
+    """Yield ``(location, size, stream, skip_reason)`` for every member of an archive, in order.
+
+    Streams are only valid until the next item is requested (tar archives are read sequentially,
+    which keeps .tar.gz scanning linear instead of quadratic).
+    """
+    if archive.kind == "zip":
+        with zipfile.ZipFile(archive.path) as zf:
+            for info in zf.infolist():
+                if info.is_dir():
+                    continue
+                loc = Location(archive.path, info.filename)
+                reason = _member_reason(info.filename)
+                if reason:
+                    yield loc, info.file_size, None, reason
+                    continue
+                if info.flag_bits & 0x1:
+                    yield loc, info.file_size, None, "encrypted archive member (password protected)"
+                    continue
+                with zf.open(info) as stream:
+                    yield loc, info.file_size, stream, None
+    else:
+        with tarfile.open(archive.path, "r|*") as tf:
+            for member in tf:
+                if member.isdir():
+                    continue
+                loc = Location(archive.path, member.name)
+                if not member.isfile():
+                    yield loc, member.size, None, "not a regular file in the archive (link or device)"
+                    continue
+                reason = _member_reason(member.name)
+                if reason:
+                    yield loc, member.size, None, reason
+                    continue
+                stream = tf.extractfile(member)
+                yield loc, member.size, stream, None
+
+
+def _member_reason(name: str) -> str | None:
+    if unsafe_member_name(name):
+        return "unsafe path in archive (absolute or '..'; refused to prevent zip-slip)"
+    if _is_dicomdir_name(name):
+        return "DICOMDIR index file (its listed files are scanned instead)"
+    if name.lower().endswith(ARCHIVE_SUFFIXES):
+        return "archive inside an archive (extract the outer archive first)"
+    return None
