@@ -42,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"xnat-upload: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error worth a traceback.
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("xnat-upload: interrupted", file=sys.stderr)
         return 130
