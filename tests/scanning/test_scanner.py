@@ -232,4 +232,4 @@ def test_pydicom_test_files_scan_without_crashing() -> None:
     assert by_name["ExplVR_BigEnd.dcm"].transfer_syntax_uid == "1.2.840.10008.1.2.2"
     assert by_name["rtstruct.dcm"].has_pixel_data is False
     assert by_name["examples_ybr_color.dcm"].frames == 30
-    assert by_name["JPEG2000.dcm"].transfer_syntax_uid == "1.2.840.10008.1.2.4.91"
+    assert by_name["693_J2KI.dcm"].transfer_syntax_uid == "1.2.840.10008.1.2.4.91"
