@@ -18,6 +18,7 @@ from desktop_client.cli.common import UserError
 
 COMMAND_MODULES = (
     "desktop_client.cli.scan",
+    "desktop_client.cli.demo",
 )
 
 

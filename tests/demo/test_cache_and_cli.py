@@ -1,0 +1,58 @@
+"""The app's cached demo copy and the ``demo`` sub-command."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from desktop_client.cli.main import main
+from desktop_client.core.paths import cache_dir
+from desktop_client.demo import DEMO_VERSION, MANIFEST_NAME, DemoManifest, cache, generate_demo
+from tests.demo.conftest import SMALL
+
+
+@pytest.fixture
+def small_cache(monkeypatch):
+    """ensure_demo_dataset with small images (same code path, less time)."""
+    monkeypatch.setattr(cache, "generate_demo", functools.partial(generate_demo, **SMALL))
+    target = cache_dir() / cache.DEMO_FOLDER
+    yield target
+
+
+def test_ensure_generates_once_then_reuses(small_cache):
+    path = cache.ensure_demo_dataset()
+    assert path == small_cache and (path / MANIFEST_NAME).is_file()
+    manifest = DemoManifest.load(path)
+    assert manifest.seed == 0 and manifest.version == DEMO_VERSION
+    first = path / manifest.files[0].path
+    stamp = first.stat().st_mtime_ns
+    assert cache.ensure_demo_dataset() == path
+    assert first.stat().st_mtime_ns == stamp  # reused, not regenerated
+    assert [p.name for p in cache_dir().iterdir() if p.name.startswith(".demo-study-")] == []
+
+
+def test_ensure_regenerates_incomplete_or_outdated_copy(small_cache):
+    path = cache.ensure_demo_dataset()
+    manifest = DemoManifest.load(path)
+    victim = path / manifest.files[3].path
+    victim.unlink()
+    assert cache.ensure_demo_dataset() == path
+    assert victim.is_file()
+    manifest.version = DEMO_VERSION - 1
+    manifest.write(path)
+    (path / "stray.txt").write_text("old copy")
+    cache.ensure_demo_dataset()
+    assert DemoManifest.load(path).version == DEMO_VERSION
+    assert not (path / "stray.txt").exists()
+
+
+def test_cli_demo_writes_and_summarises(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("desktop_client.demo.generate_demo", functools.partial(generate_demo, **SMALL))
+    out = tmp_path / "demo"
+    assert main(["demo", str(out), "--seed", "5"]) == 0
+    text = capsys.readouterr().out
+    assert "3 patients" in text and "seed 5" in text and "JPEG Baseline" in text
+    assert DemoManifest.load(out).seed == 5
+    assert main(["demo", str(out)]) == 2
+    assert "not an empty folder" in capsys.readouterr().err
