@@ -1,0 +1,153 @@
+"""Local archive folder: the embedded destination used when no server is configured.
+
+Layout (the same tree an XNAT archive uses for a session's scans)::
+
+    <root>/<project>/<subject>/<session>/SCANS/<scan>/DICOM/<SOP Instance UID>.dcm
+    <root>/<project>/<subject>/<session>/manifest.json
+
+Exactly-once without trusting the scripts to be deterministic: each unit is written into its own
+private staging folder ``<root>/.staging/<transfer>/<unit>/``, which is emptied at the start of
+every attempt, so an interrupted attempt leaves nothing behind. ``finish`` moves the staged files
+into the session (``os.replace``, atomic per file, repeatable after a crash) and writes the
+manifest; ``verify`` re-reads the session folder and checks count and MD5 of every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Iterator
+
+from desktop_client.destinations.base import (
+    Cancelled,
+    Destination,
+    DestinationError,
+    Expected,
+    Finish,
+    SendContext,
+    UnitInfo,
+    Verification,
+)
+from desktop_client.transfer.pipeline import ObjectOutcome
+from desktop_client.transfer.spec import DestinationKind
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_name(label: str) -> str:
+    """A label as a single safe path component (XNAT's own cleaning: odd characters → ``_``)."""
+    cleaned = _UNSAFE.sub("_", label.strip()).strip(".")
+    if not cleaned:
+        raise DestinationError(f"label {label!r} cannot be used as a folder name")
+    return cleaned
+
+
+class LocalArchive(Destination):
+    kind = DestinationKind.LOCAL
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def describe(self) -> str:
+        return f"local archive {self.root}"
+
+    def session_dir(self, ctx: SendContext) -> Path:
+        return (self.root / safe_name(ctx.project) / safe_name(ctx.subject)
+                / safe_name(ctx.session_label))
+
+    def _stage(self, ctx: SendContext, unit_idx: int | None = None) -> Path:
+        base = self.root / ".staging" / ctx.transfer_id
+        return base if unit_idx is None else base / str(unit_idx)
+
+    def open(self, ctx: SendContext) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / ".staging").mkdir(exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise DestinationError(f"cannot create the archive folder {self.root}: {exc.strerror}") from None
+        if not os.access(self.root, os.W_OK):
+            raise DestinationError(f"the archive folder {self.root} is not writable")
+
+    def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
+        stage = self._stage(ctx, unit.idx)
+        shutil.rmtree(stage, ignore_errors=True)
+        target = stage / safe_name(unit.scan_id)
+        try:
+            target.mkdir(parents=True, mode=0o700)
+            for obj in objects:
+                if ctx.cancel.is_set():
+                    raise Cancelled()
+                path = target / f"{safe_name(obj.sop_instance_uid)}.dcm"
+                with open(path, "wb") as fh:
+                    fh.write(obj.data)
+        except OSError as exc:
+            raise DestinationError(f"cannot write into {self.root}: {exc.strerror}") from None
+
+    def finish(self, ctx: SendContext) -> Finish:
+        session = self.session_dir(ctx)
+        stage = self._stage(ctx)
+        try:
+            if stage.is_dir():
+                for unit_dir in sorted(stage.iterdir()):
+                    for scan_dir in unit_dir.iterdir():
+                        final = session / "SCANS" / scan_dir.name / "DICOM"
+                        final.mkdir(parents=True, exist_ok=True)
+                        for f in scan_dir.iterdir():
+                            os.replace(f, final / f.name)
+                shutil.rmtree(stage)
+        except OSError as exc:
+            raise DestinationError(f"cannot move files into {session}: {exc.strerror}") from None
+        return Finish(uri=str(session), link=session.as_uri(), archived=True)
+
+    def write_manifest(self, ctx: SendContext, manifest: dict[str, object]) -> Path:
+        """Write ``manifest.json`` (atomically) next to the session's SCANS folder."""
+        path = self.session_dir(ctx) / "manifest.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    def verify(self, ctx: SendContext, expected: Expected) -> Verification:
+        session = self.session_dir(ctx)
+        found: dict[str, int] = {}
+        problems: list[str] = []
+        for scan_id, objects in sorted(expected.items()):
+            folder = session / "SCANS" / safe_name(scan_id) / "DICOM"
+            files = {p.name: p for p in folder.glob("*.dcm")} if folder.is_dir() else {}
+            found[scan_id] = len(files)
+            for sop, md5 in objects.items():
+                path = files.get(f"{safe_name(sop)}.dcm")
+                if path is None:
+                    problems.append(f"scan {scan_id}: object {sop} is missing")
+                elif _md5(path) != md5:
+                    problems.append(f"scan {scan_id}: object {sop} differs from what was sent")
+            if len(files) > len(objects):
+                problems.append(f"scan {scan_id}: {len(files) - len(objects)} unexpected extra files")
+        if problems:
+            return Verification(False, "re-read and MD5 of every file", "; ".join(problems[:20]), found)
+        total = sum(len(o) for o in expected.values())
+        return Verification(True, "re-read and MD5 of every file",
+                            f"{total} files in {len(expected)} scans match what was sent", found)
+
+    def cleanup_stale_staging(self, live_ids: set[str], older_than: float = 0) -> None:
+        """Remove staging folders of transfers that no longer exist in the queue."""
+        stage_root = self.root / ".staging"
+        if not stage_root.is_dir():
+            return
+        now = time.time()
+        for entry in stage_root.iterdir():
+            if entry.name not in live_ids and now - entry.stat().st_mtime >= older_than:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,59 @@
+"""The transfer engine: a crash-safe background queue that anonymizes, redacts and uploads.
+
+Public API (everything the GUI's transfer monitor and the CLI need)::
+
+    from desktop_client.transfer import (TransferQueue, TransferSpec, ScanChoice, ScriptSource,
+                                         DestinationSpec, DestinationKind, State,
+                                         TransferStatus, ScanStatus, TransferEvent)
+
+    spec = TransferSpec(session=session,                       # scanning.model.Session
+                        destination=DestinationSpec.parse("https://xnat.example.org", username="me"),
+                        project="DEMO", subject="S01", session_label="S01_MR1",
+                        variables={"tracer": "FDG"},
+                        choices={uid: ScanChoice(uid, rectangles=(PixelEdit(Rect(0, 0, 100, 40)),))},
+                        scripts=None)                          # None: the server's site+project scripts
+    queue = TransferQueue(db_path=None, concurrency=2)          # db under core.paths.data_dir()
+    queue.start()                                              # resumes whatever a crash interrupted
+    transfer_id = queue.submit(spec)                           # ValueError if the spec cannot run
+    unsubscribe = queue.subscribe(callback)                    # TransferEvent, from a background thread
+    queue.pause(id) / resume(id) / cancel(id) / restart(id) / remove(id) / exclude_scan(id, uid, why)
+    queue.pause_all() / resume_all()
+    queue.list() -> list[TransferStatus];  queue.status(id) -> TransferStatus (with per-scan ScanStatus)
+    queue.log(id) -> list[LogEntry];  queue.receipt_paths(id) -> (json, pdf) | None
+    queue.wait(id, timeout=None) -> State;  queue.stop()
+
+States: queued → running → done | failed | cancelled, and paused (by the user). ``restart`` puts
+a failed or cancelled transfer back in the queue; only its unfinished scans are sent again.
+Events: ``kind`` is ``state`` (state changed), ``progress`` (files/bytes/rate, throttled to about
+10 per second), ``unit`` (a scan or chunk started) or ``log``. Callbacks run on worker threads: a
+Qt GUI must hand them to its own thread (a queued signal).
+
+Passwords are never stored in the queue: ``credentials(destination_spec) -> password | None`` is
+called when a transfer starts (default: ``XNAT_PASSWORD``, then the OS keyring).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names are resolved on first use (PEP 562): destinations import the transfer package's data
+# types, and the queue imports destinations, so eager imports here would be circular.
+_EXPORTS = {
+    "RetryPolicy": "engine", "TransferEvent": "engine",
+    "ScanStatus": "queue", "TransferQueue": "queue", "TransferStatus": "queue",
+    "default_credentials": "queue",
+    "DestinationKind": "spec", "DestinationSpec": "spec", "ScanChoice": "spec",
+    "ScriptSource": "spec", "State": "spec", "TransferSpec": "spec",
+    "default_local_destination": "spec",
+    "LogEntry": "store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'desktop_client.transfer' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"desktop_client.transfer.{module}"), name)

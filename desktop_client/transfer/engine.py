@@ -1,0 +1,428 @@
+"""Runs one transfer: units through the pipeline into a destination, then finish, verify, receipt.
+
+One call of :func:`run_transfer` is one attempt. It resumes from the queue database: units already
+``done`` are skipped, everything else is sent whole (see ``store`` for why that is crash safe).
+CPU work (reading, scripts, redaction, encoding, MD5) runs in a process pool shared by all
+transfers, with a bounded window of objects in flight per unit so memory does not grow with the
+session; the destination consumes the results in order while later ones are being prepared.
+
+Failure policy:
+* an object a script rejects is skipped and listed;
+* an object whose anonymization or redaction failed (or could not be verified) is never sent, and
+  its scan is marked failed with the reason; other scans go on, but the session is not committed
+  so nothing partial becomes final — the user excludes the scan or fixes it and restarts;
+* destination errors marked retriable are retried with exponential backoff up to a maximum
+  (after a re-login when the session expired); anything else fails the transfer with its message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from desktop_client.destinations.base import (
+    Cancelled,
+    Destination,
+    DestinationError,
+    Expected,
+    SendContext,
+    UnitInfo,
+    Verification,
+)
+from desktop_client.transfer.pipeline import (
+    Applicator,
+    ObjectJob,
+    ObjectOutcome,
+    needs_single_applicator,
+    pixel_script,
+    process_in_worker,
+    script_checksum,
+)
+from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
+from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
+
+
+@dataclass(frozen=True, slots=True)
+class TransferEvent:
+    """A progress or state event (sent from a background thread; copy what you need)."""
+
+    transfer_id: str
+    kind: str  # "state" | "progress" | "unit" | "log"
+    state: State
+    files_done: int = 0
+    files_total: int = 0
+    bytes_done: int = 0
+    bytes_total: int = 0
+    rate: float = 0.0
+    series_uid: str = ""
+    message: str = ""
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+
+
+@dataclass(slots=True)
+class Controls:
+    """How the queue talks to a running attempt: set ``stop`` with a reason to interrupt it."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    reason: str = ""  # "pause" | "cancel" | "shutdown"
+
+    def request(self, reason: str) -> None:
+        self.reason = reason
+        self.stop.set()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def scan_ids(spec: TransferSpec) -> dict[str, str]:
+    """Scan id of each series: its Series Number, made unique the way XNAT does (``1-CT1``)."""
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for position, scan in enumerate(spec.session.sorted_scans(), start=1):
+        base = str(scan.series_number) if scan.series_number is not None else f"S{position}"
+        candidate, n = base, 1
+        while candidate in used:
+            candidate = f"{base}-{scan.modality or 'X'}{n}"
+            n += 1
+        used.add(candidate)
+        ids[scan.series_instance_uid] = candidate
+    return ids
+
+
+def script_variables(spec: TransferSpec) -> dict[str, str]:
+    """The properties every script sees, as the official client sets them, plus user variables."""
+    return {"project": spec.project, "subject": spec.subject, "session": spec.session_label,
+            "experiment_label": spec.session_label, **spec.variables}
+
+
+def expected_objects(objects: list[ObjectRow]) -> Expected:
+    expected: Expected = {}
+    for o in objects:
+        if o.status == "sent":
+            expected.setdefault(o.scan_id, {})[o.sop_instance_uid] = o.md5
+    return expected
+
+
+class TransferRun:
+    """One attempt at one transfer (see module doc)."""
+
+    def __init__(self, store: QueueStore, transfer_id: str, destination: Destination,
+                 pool: Executor | None, workers: int, controls: Controls,
+                 emit: Callable[[TransferEvent], None], retry: RetryPolicy,
+                 write_receipts: Callable[[str, State], object]) -> None:
+        self.store = store
+        self.id = transfer_id
+        self.dest = destination
+        self.pool = pool
+        self.window = max(2, workers * 3)
+        self.controls = controls
+        self.emit = emit
+        self.retry = retry
+        self.write_receipts = write_receipts
+        row = store.get(transfer_id)
+        self.spec = row.spec
+        self.files_total = row.files_total
+        self.bytes_total = row.bytes_total
+        self.files_done = 0
+        self.bytes_done = 0
+        self._last_emit = 0.0
+        self._rate_start = time.monotonic()
+        self._rate_bytes = 0
+        self.ctx = SendContext(transfer_id, self.spec.project, self.spec.subject,
+                               self.spec.session_label, self.spec.session.study_instance_uid,
+                               self.spec.overwrite, dict(row.dest_state), self._save_state,
+                               controls.stop)
+
+    # ---- helpers -----------------------------------------------------------------------------
+
+    def _save_state(self) -> None:
+        self.store.update(self.id, dest_state=self.ctx.state,
+                          session_uri=str(self.ctx.state.get("session_uri", "")))
+
+    def log(self, level: str, event: str, message: str, **details: object) -> None:
+        self.store.log(self.id, level, event, message, dict(details))
+        self.emit(TransferEvent(self.id, "log", State.RUNNING, message=message))
+
+    def _progress(self, series_uid: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_emit < 0.1:
+            return
+        self._last_emit = now
+        elapsed = now - self._rate_start
+        rate = self._rate_bytes / elapsed if elapsed > 0 else 0.0
+        self.emit(TransferEvent(self.id, "progress", State.RUNNING, self.files_done,
+                                self.files_total, self.bytes_done, self.bytes_total, rate,
+                                series_uid))
+
+    def _check_stop(self) -> None:
+        if self.controls.stop.is_set():
+            raise _Interrupted(self.controls.reason)
+
+    def _with_retries(self, what: str, action: Callable[[], object]) -> object:
+        attempt = 0
+        while True:
+            self._check_stop()
+            attempt += 1
+            try:
+                return action()
+            except DestinationError as exc:
+                if not exc.retriable or attempt >= self.retry.max_attempts:
+                    raise
+                self.log("warning", "retry", f"{what} failed (attempt {attempt}): {exc}; retrying")
+                if exc.relogin:
+                    self.dest.relogin()
+                if self.controls.stop.wait(self.retry.delay(attempt)):
+                    raise _Interrupted(self.controls.reason) from None
+
+    # ---- main --------------------------------------------------------------------------------
+
+    def run(self) -> State:
+        """Run the attempt to the end; returns the transfer's new state (already stored)."""
+        store = self.store
+        started = store.get(self.id).started or time.time()
+        store.update(self.id, state=State.RUNNING, started=started, error="",
+                     attempts=store.get(self.id).attempts + 1)
+        self.emit(TransferEvent(self.id, "state", State.RUNNING))
+        try:
+            return self._run()
+        except _Interrupted as exc:
+            return self._interrupted(str(exc))
+        except DestinationError as exc:
+            return self._fail(str(exc))
+        finally:
+            self.dest.close()
+
+    def _run(self) -> State:
+        self.log("info", "start", f"sending to {self.dest.describe()}")
+        self._with_retries("connecting", lambda: self.dest.open(self.ctx))
+        scripts = self._scripts()
+        if scripts is None:
+            return State.FAILED
+        units = self.store.units(self.id)
+        done_objects = self.store.objects(self.id)
+        done_units = {u.idx for u in units if u.state is State.DONE}
+        self.files_done = sum(1 for o in done_objects if o.unit_idx in done_units)
+        self.bytes_done = sum(u.bytes for u in units if u.state is State.DONE)
+        self._progress("", force=True)
+        ids = scan_ids(self.spec)
+        inline = Applicator(scripts) if (self.pool is None or needs_single_applicator(scripts)) else None
+        if inline is not None and self.pool is not None:
+            self.log("info", "serial", "a script keeps tables across objects (mapUID/lookup):"
+                     " objects are anonymized in order by one applicator")
+        failed_units: list[str] = []
+        for unit in units:
+            if unit.state is State.DONE:
+                continue
+            self._check_stop()
+            if unit.state is State.FAILED:
+                failed_units.append(unit.error)
+                continue
+            error = self._send_unit(unit, ids[unit.series_uid], scripts, inline)
+            if error:
+                failed_units.append(error)
+        if failed_units:
+            return self._fail("; ".join(failed_units))
+        finish = self._with_retries("committing the session", lambda: self.dest.finish(self.ctx))
+        self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
+        self._save_state()
+        self.store.update(self.id, link=finish.link)
+        self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
+        self._after_finish()
+        expected = expected_objects(self.store.objects(self.id))
+        verification: Verification = self._with_retries(
+            "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
+        self.store.update(self.id, verification={"ok": verification.ok, "method": verification.method,
+                                                 "details": verification.details,
+                                                 "found": verification.found})
+        self.log("info" if verification.ok else "error", "verify", verification.details,
+                 method=verification.method, found=verification.found)
+        if not verification.ok:
+            return self._fail(f"verification failed: {verification.details}")
+        self.store.update(self.id, finished=time.time(), error="")
+        self.write_receipts(self.id, State.DONE)
+        self.store.update(self.id, state=State.DONE)
+        self.emit(TransferEvent(self.id, "state", State.DONE, self.files_done, self.files_total,
+                                self.bytes_total, self.bytes_total))
+        return State.DONE
+
+    def _after_finish(self) -> None:
+        """Destination-specific bookkeeping after finish (the local archive's manifest)."""
+        from desktop_client.destinations.local import LocalArchive
+
+        if isinstance(self.dest, LocalArchive):
+            from desktop_client.transfer.receipt import build_manifest
+
+            self.dest.write_manifest(self.ctx, build_manifest(self.store, self.id))
+
+    def _scripts(self) -> list[tuple[str, str]] | None:
+        """The scripts of this transfer: recorded on the first attempt, reused on every later one."""
+        row = self.store.get(self.id)
+        if row.scripts is None:
+            sources: list[ScriptSource]
+            if self.spec.scripts is not None:
+                sources = list(self.spec.scripts)
+            else:
+                sources = self._with_retries(  # type: ignore[assignment]
+                    "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
+            recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
+                        for s in sources if s.text.strip()]
+            self.store.update(self.id, scripts=recorded)
+            for s in recorded:
+                self.log("info", "script", f"{s['name']} script recorded", sha256=s["sha256"])
+        else:
+            recorded = row.scripts
+        scripts = [(s["name"], s["text"]) for s in recorded]
+        try:
+            Applicator(scripts)
+        except Exception as exc:
+            self._fail(f"anonymization script cannot be used: {exc}")
+            return None
+        return scripts
+
+    def _jobs(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]]) -> list[ObjectJob]:
+        scan = self.spec.session.scans[unit.series_uid]
+        edits = self.spec.choice(unit.series_uid).rectangles
+        variables = tuple(sorted(script_variables(self.spec).items()))
+        key = f"{self.id}:{script_checksum(repr(scripts))}"
+        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), scan.instances[i].location,
+                          unit.series_uid, scan_id) for i in unit.files]
+
+    def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
+        """Results in order, with at most ``window`` objects in flight (bounded memory)."""
+        if inline is not None:
+            for job in jobs:
+                yield inline.process(job)
+            return
+        assert self.pool is not None
+        pending: deque[Future[ObjectOutcome]] = deque()
+        it = iter(jobs)
+        try:
+            for job in it:
+                pending.append(self.pool.submit(process_in_worker, job))
+                if len(pending) >= self.window:
+                    break
+            while pending:
+                outcome = pending.popleft().result()
+                nxt = next(it, None)
+                if nxt is not None:
+                    pending.append(self.pool.submit(process_in_worker, nxt))
+                yield outcome
+        finally:
+            for f in pending:
+                f.cancel()
+
+    def _send_unit(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]],
+                   inline: Applicator | None) -> str:
+        """Send one unit with retries; returns "" when done, else the failure reason."""
+        scan = self.spec.session.scans[unit.series_uid]
+        label = f"scan {scan_id}" + (f" ({scan.series_description})" if scan.series_description else "")
+        if unit.parts > 1:
+            label += f" part {unit.part + 1}/{unit.parts}"
+        info = UnitInfo(unit.idx, unit.series_uid, scan_id, unit.part, unit.parts,
+                        scan.series_description)
+        jobs = self._jobs(unit, scan_id, scripts)
+        sizes = {str(scan.instances[i].location): scan.instances[i].size for i in unit.files}
+        attempt = unit.attempts
+        base_files, base_bytes = self.files_done, self.bytes_done
+        while True:
+            attempt += 1
+            self.store.set_unit(self.id, unit.idx, State.RUNNING, add_attempt=True)
+            self.emit(TransferEvent(self.id, "unit", State.RUNNING, series_uid=unit.series_uid,
+                                    message=label))
+            self.files_done, self.bytes_done = base_files, base_bytes
+            records: list[ObjectRow] = []
+
+            def stream() -> Iterator[ObjectOutcome]:
+                for outcome in self._outcomes(jobs, inline):
+                    if self.controls.stop.is_set():
+                        raise Cancelled()
+                    self.files_done += 1
+                    self.bytes_done += sizes.get(outcome.source, 0)
+                    if outcome.status == "ok":
+                        self._rate_bytes += len(outcome.data)
+                        records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
+                                                 outcome.sop_instance_uid, scan_id, outcome.md5,
+                                                 len(outcome.data)))
+                        yield outcome
+                    else:
+                        records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
+                                                 outcome.status, reason=outcome.reason))
+                        self.store.log(self.id, "warning" if outcome.status == "rejected" else "error",
+                                       outcome.status, f"{label}: object {outcome.status}",
+                                       {"reason": outcome.reason})
+                    self._progress(unit.series_uid)
+
+            try:
+                self.dest.send_unit(self.ctx, info, stream())
+            except Exception as exc:
+                if self.controls.stop.is_set():
+                    self.store.set_unit(self.id, unit.idx, State.QUEUED)
+                    raise _Interrupted(self.controls.reason) from None
+                if not isinstance(exc, DestinationError):
+                    raise
+                if exc.retriable and attempt < self.retry.max_attempts:
+                    self.log("warning", "retry", f"{label} failed (attempt {attempt}): {exc}; retrying")
+                    if exc.relogin:
+                        try:
+                            self.dest.relogin()
+                        except DestinationError as login_exc:
+                            self.log("warning", "relogin", f"re-login failed: {login_exc}")
+                    if self.controls.stop.wait(self.retry.delay(attempt)):
+                        self.store.set_unit(self.id, unit.idx, State.QUEUED)
+                        raise _Interrupted(self.controls.reason) from None
+                    continue
+                reason = f"{label}: {exc}"
+                self.store.finish_unit(self.id, unit.idx, State.FAILED, reason, records)
+                if not exc.retriable:
+                    # A final error from the target (permission, bad project...) ends the transfer.
+                    raise DestinationError(reason) from None
+                return reason
+            failed = [r for r in records if r.status == "failed"]
+            if failed:
+                reason = (f"{label}: {len(failed)} object(s) not sent — {failed[0].reason}")
+                self.store.finish_unit(self.id, unit.idx, State.FAILED, reason, records)
+                self.log("error", "unit_failed", reason)
+                return reason
+            self.store.finish_unit(self.id, unit.idx, State.DONE, "", records)
+            self._progress(unit.series_uid, force=True)
+            return ""
+
+    def _fail(self, reason: str) -> State:
+        self.store.update(self.id, error=reason, finished=time.time())
+        self.store.log(self.id, "error", "failed", reason)
+        self.write_receipts(self.id, State.FAILED)
+        self.store.update(self.id, state=State.FAILED)
+        self.emit(TransferEvent(self.id, "state", State.FAILED, self.files_done, self.files_total,
+                                self.bytes_done, self.bytes_total, message=reason))
+        return State.FAILED
+
+    def _interrupted(self, reason: str) -> State:
+        state = {"pause": State.PAUSED, "cancel": State.CANCELLED}.get(reason, State.QUEUED)
+        self.store.update(self.id, finished=time.time() if state is State.CANCELLED else None)
+        self.store.log(self.id, "info", reason or "stopped", f"transfer {state.value}")
+        if state is State.CANCELLED:
+            self.write_receipts(self.id, State.CANCELLED)
+        self.store.update(self.id, state=state)
+        self.emit(TransferEvent(self.id, "state", state, self.files_done, self.files_total,
+                                self.bytes_done, self.bytes_total))
+        return state
+
+
+def edits_script(spec: TransferSpec) -> dict[str, str]:
+    """Generated pixel scripts per series (for the receipt)."""
+    return {uid: pixel_script(c.rectangles) for uid, c in spec.choices.items()
+            if c.rectangles and not c.excluded}

@@ -1,0 +1,195 @@
+"""Per-object work: read → site script → project script → pixel edits → redaction check → bytes.
+
+Each source object is turned into the exact bytes that will be sent (a DICOM Part-10 file) plus
+their MD5, or into a reason why it must not be sent. This function runs in worker processes, so
+it takes and returns only plain picklable values and never touches the queue or the network.
+
+**Script state across processes.** DicomEdit scripts keep per-applicator state: ``mapUID``
+tables and lookup tables (``hashUID`` is a pure function and ``newUID`` is random per call by
+definition). A script that uses a per-applicator table must see every object of a transfer
+through one applicator, so :func:`needs_single_applicator` sends such transfers through one
+in-process applicator, in order (the engine's "serial" mode); all other scripts are compiled once
+per worker and per transfer, which gives the same output as one applicator.
+
+Source files are opened read-only (through ``desktop_client.scanning.read_dataset``); nothing is
+written next to them and no anonymized copy touches the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from desktop_client.core.geometry import PixelEdit
+from desktop_client.scanning import read_dataset
+from desktop_client.scanning.model import Location
+
+#: Functions whose results depend on earlier objects seen by the same applicator.
+_STATEFUL = re.compile(r"\b(mapUID|mapReferencedUIDs|lookup)\s*\[", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectJob:
+    """Everything a worker needs to turn one source object into bytes to send."""
+
+    key: str
+    scripts: tuple[tuple[str, str], ...]
+    variables: tuple[tuple[str, str], ...]
+    edits: tuple[PixelEdit, ...]
+    location: Location
+    series_uid: str
+    scan_id: str
+
+
+@dataclass(slots=True)
+class ObjectOutcome:
+    """``ok`` (``data`` holds the file), ``rejected`` (a script said so) or ``failed`` (reason)."""
+
+    status: str
+    source: str
+    series_uid: str
+    scan_id: str
+    reason: str = ""
+    data: bytes = b""
+    md5: str = ""
+    sop_instance_uid: str = ""
+    sop_class_uid: str = ""
+    transfer_syntax_uid: str = ""
+    study_instance_uid: str = ""
+    series_instance_uid: str = ""
+    redaction: dict[str, Any] = field(default_factory=dict)
+
+
+def needs_single_applicator(scripts: Sequence[tuple[str, str]]) -> bool:
+    """True when a script keeps tables across objects (see module doc)."""
+    return any(_STATEFUL.search(text) for _, text in scripts)
+
+
+def script_checksum(text: str) -> str:
+    """SHA-256 of a script's text, as recorded in receipts."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def pixel_script(edits: Sequence[PixelEdit]) -> str:
+    """The DicomEdit text equivalent of drawn rectangles, as the official client writes it.
+
+    The rectangles are applied directly as ``PixelEdit`` objects; this text is what the receipt
+    records so that a reader can see, in the server's own language, what was blacked out.
+    """
+    if not edits:
+        return ""
+    lines = ['version "6.1"']
+    for e in edits:
+        value = 0 if e.fill.black or e.fill.value is None else e.fill.value
+        fill = (f'"r={e.fill.rgb[0]}, g={e.fill.rgb[1]}, b={e.fill.rgb[2]}"' if e.fill.rgb
+                else f'"v={value}"')
+        lines.append(f'alterPixels["{e.shape}", "l={e.rect.left}, t={e.rect.top}, '
+                     f'r={e.rect.right}, b={e.rect.bottom}", "solid", {fill}]')
+    return "\n".join(lines) + "\n"
+
+
+class Applicator:
+    """Compiled scripts of one transfer, applied in order to each object."""
+
+    def __init__(self, scripts: Sequence[tuple[str, str]]) -> None:
+        self.compiled: list[tuple[str, Any]] = []
+        if scripts:
+            from desktop_client.dicomedit import compile_script
+
+            self.compiled = [(name, compile_script(text)) for name, text in scripts if text.strip()]
+
+    def process(self, job: ObjectJob) -> ObjectOutcome:
+        source = str(job.location)
+        base = ObjectOutcome("failed", source, job.series_uid, job.scan_id)
+        try:
+            ds = read_dataset(job.location)
+        except Exception as exc:  # unreadable source: a reason for the user, not a crash
+            base.reason = f"cannot read the source object: {exc}"
+            return base
+        variables = dict(job.variables)
+        edits: list[PixelEdit] = []
+        for name, script in self.compiled:
+            try:
+                outcome = script.apply(ds, variables=variables, execute_pixels=False)
+            except Exception as exc:
+                base.reason = f"{name} script failed: {exc}"
+                return base
+            if outcome.status == "rejected":
+                base.status = "rejected"
+                base.reason = f"rejected by the {name} script"
+                return base
+            if outcome.status != "ok":
+                base.reason = f"{name} script failed: {outcome.error}"
+                return base
+            edits.extend(outcome.pixel_edits)
+        edits.extend(job.edits)
+        if edits:
+            try:
+                from desktop_client.pixels import RedactionError, redact_dataset
+            except ImportError:
+                base.reason = "pixel redaction is not available in this installation"
+                return base
+            try:
+                report = redact_dataset(ds, edits)
+            except RedactionError as exc:
+                base.reason = f"redaction failed or could not be verified: {exc}"
+                return base
+            except Exception as exc:
+                base.reason = f"redaction failed: {exc}"
+                return base
+            base.redaction = _report_summary(report)
+        try:
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+        except Exception as exc:
+            base.reason = f"cannot write the anonymized object: {exc}"
+            return base
+        data = buffer.getvalue()
+        meta = ds.file_meta
+        base.status = "ok"
+        base.data = data
+        base.md5 = hashlib.md5(data).hexdigest()
+        base.sop_instance_uid = str(ds.get("SOPInstanceUID", ""))
+        base.sop_class_uid = str(ds.get("SOPClassUID", ""))
+        base.transfer_syntax_uid = str(meta.get("TransferSyntaxUID", ""))
+        base.study_instance_uid = str(ds.get("StudyInstanceUID", ""))
+        base.series_instance_uid = str(ds.get("SeriesInstanceUID", ""))
+        if not base.sop_instance_uid or not base.sop_class_uid:
+            return ObjectOutcome("failed", source, job.series_uid, job.scan_id,
+                                 reason="the anonymized object has no SOP Class or Instance UID")
+        return base
+
+
+def _report_summary(report: object) -> dict[str, Any]:
+    """A small JSON-safe view of the pixel engine's report (whatever fields it exposes)."""
+    if hasattr(report, "__dataclass_fields__"):
+        out: dict[str, Any] = {}
+        for name in report.__dataclass_fields__:  # type: ignore[attr-defined]
+            value = getattr(report, name)
+            if isinstance(value, (str, int, float, bool)) or value is None:
+                out[name] = value
+        return out
+    return {"report": str(report)}
+
+
+# ---- worker-process entry point ---------------------------------------------------------------
+
+_WORKER_CACHE: dict[str, Applicator] = {}
+
+
+def process_in_worker(job: ObjectJob) -> ObjectOutcome:
+    """Pool entry point: one Applicator per transfer and worker, compiled on first use."""
+    applicator = _WORKER_CACHE.get(job.key)
+    if applicator is None:
+        try:
+            applicator = Applicator(job.scripts)
+        except Exception as exc:
+            return ObjectOutcome("failed", str(job.location), job.series_uid, job.scan_id,
+                                 reason=f"script cannot be compiled: {exc}")
+        if len(_WORKER_CACHE) >= 4:
+            _WORKER_CACHE.pop(next(iter(_WORKER_CACHE)))
+        _WORKER_CACHE[job.key] = applicator
+    return applicator.process(job)

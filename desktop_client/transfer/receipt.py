@@ -1,0 +1,230 @@
+"""Receipts: what was sent, where, by whom, with which scripts — as JSON and as a PDF.
+
+The JSON receipt is the record a program can check (it has every sent object's MD5 and the
+server-side verification); the PDF says the same for a person. Both are written at the end of
+every transfer, successful or not, under ``<data dir>/receipts`` unless the transfer names a
+folder. No patient name or ID appears in them: only labels, UIDs of the anonymized objects,
+source paths and checksums.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from desktop_client import APP_NAME, __version__
+from desktop_client.core.paths import data_dir
+from desktop_client.transfer.pipeline import pixel_script
+from desktop_client.transfer.spec import State, TransferSpec
+from desktop_client.transfer.store import QueueStore
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
+
+
+def build_receipt(store: QueueStore, transfer_id: str, state: State | None = None) -> dict[str, Any]:
+    """The receipt as a JSON-ready dict (from the queue database alone).
+
+    ``state`` is the outcome being recorded when the receipt is written just before the
+    transfer's state changes (so nobody sees a finished transfer without its receipt).
+    """
+    from desktop_client.transfer.engine import scan_ids
+
+    row = store.get(transfer_id)
+    spec: TransferSpec = row.spec
+    objects = store.objects(transfer_id)
+    units = store.units(transfer_id)
+    ids = scan_ids(spec)
+    scans = []
+    for scan in spec.session.sorted_scans():
+        uid = scan.series_instance_uid
+        choice = spec.choice(uid)
+        mine = [o for o in objects if o.series_uid == uid]
+        unit_states = {u.state.value for u in units if u.series_uid == uid}
+        errors = [u.error for u in units if u.series_uid == uid and u.error]
+        if choice.excluded:
+            status = "excluded"
+        elif unit_states == {"done"}:
+            status = "sent"
+        elif "failed" in unit_states:
+            status = "failed"
+        else:
+            status = "not sent"
+        scans.append({
+            "series_instance_uid": uid,
+            "scan_id": ids[uid],
+            "series_number": scan.series_number,
+            "description": scan.series_description,
+            "modality": scan.modality,
+            "status": status,
+            "exclude_reason": choice.exclude_reason if choice.excluded else "",
+            "errors": errors,
+            "files_total": scan.files,
+            "rectangles": [str(e.rect) for e in choice.rectangles],
+            "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
+            "sent": [{"source": o.source, "sop_instance_uid": o.sop_instance_uid, "md5": o.md5,
+                      "size": o.size} for o in mine if o.status == "sent"],
+            "rejected": [{"source": o.source, "reason": o.reason} for o in mine
+                         if o.status == "rejected"],
+            "failed": [{"source": o.source, "reason": o.reason} for o in mine if o.status == "failed"],
+            "excluded_files": scan.files if choice.excluded else 0,
+        })
+    sent = sum(len(s["sent"]) for s in scans)
+    return {
+        "application": f"{APP_NAME} {__version__}",
+        "transfer_id": transfer_id,
+        "state": (state or row.state).value,
+        "error": row.error,
+        "destination": {"kind": spec.destination.kind.value, "address": spec.destination.display},
+        "link": row.link,
+        "session_uri": row.session_uri,
+        "user": spec.user or spec.destination.username,
+        "project": spec.project,
+        "subject": spec.subject,
+        "session_label": spec.session_label,
+        "started": _iso(row.started),
+        "finished": _iso(row.finished),
+        "scripts": [{"name": s["name"], "sha256": s["sha256"], "text": s["text"]}
+                    for s in (row.scripts or [])],
+        "variables": dict(spec.variables),
+        "scans": scans,
+        "totals": {
+            "scans": len(scans),
+            "files_sent": sent,
+            "files_rejected": sum(len(s["rejected"]) for s in scans),
+            "files_failed": sum(len(s["failed"]) for s in scans),
+            "files_excluded": sum(s["excluded_files"] for s in scans),
+            "bytes_sent": sum(o["size"] for s in scans for o in s["sent"]),
+        },
+        "verification": row.verification,
+    }
+
+
+def build_manifest(store: QueueStore, transfer_id: str) -> dict[str, Any]:
+    """The local archive's ``manifest.json``: the session's files with their MD5s and the scripts."""
+    receipt = build_receipt(store, transfer_id)
+    return {
+        "transfer_id": transfer_id,
+        "project": receipt["project"],
+        "subject": receipt["subject"],
+        "session": receipt["session_label"],
+        "written": _iso(_dt.datetime.now(_dt.timezone.utc).timestamp()),
+        "scripts": [{"name": s["name"], "sha256": s["sha256"]} for s in receipt["scripts"]],
+        "scans": {
+            s["scan_id"]: {
+                "series_description": s["description"],
+                "modality": s["modality"],
+                "files": [{"name": f"SCANS/{s['scan_id']}/DICOM/{o['sop_instance_uid']}.dcm",
+                           "sop_instance_uid": o["sop_instance_uid"], "md5": o["md5"],
+                           "size": o["size"]} for o in s["sent"]],
+            } for s in receipt["scans"] if s["sent"]
+        },
+    }
+
+
+def receipt_folder(store: QueueStore, transfer_id: str) -> Path:
+    spec = store.get(transfer_id).spec
+    folder = Path(spec.receipt_dir) if spec.receipt_dir else data_dir() / "receipts"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def write_receipts(store: QueueStore, transfer_id: str, state: State | None = None
+                   ) -> tuple[Path, Path]:
+    """Write ``<id>.json`` and ``<id>.pdf`` and record their paths in the queue."""
+    receipt = build_receipt(store, transfer_id, state)
+    folder = receipt_folder(store, transfer_id)
+    json_path = folder / f"transfer-{transfer_id}.json"
+    pdf_path = folder / f"transfer-{transfer_id}.pdf"
+    _atomic_write(json_path, json.dumps(receipt, indent=2).encode("utf-8"))
+    _atomic_write(pdf_path, render_pdf(receipt))
+    store.update(transfer_id, receipt_json=str(json_path), receipt_pdf=str(pdf_path))
+    return json_path, pdf_path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def _latin(text: object) -> str:
+    """fpdf2's core fonts are Latin-1: replace what they cannot draw instead of failing."""
+    return str(text).encode("latin-1", "replace").decode("latin-1")
+
+
+def render_pdf(receipt: dict[str, Any]) -> bytes:
+    """A printable receipt (A4) with the same content as the JSON one."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
+    pdf = FPDF(format="A4")
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.set_title(f"Upload receipt {receipt['transfer_id']}")
+    pdf.add_page()
+    width = pdf.w - pdf.l_margin - pdf.r_margin
+
+    def line(text: str, size: int = 9, style: str = "", font: str = "Helvetica") -> None:
+        pdf.set_font(font, style, size)
+        pdf.multi_cell(width, size * 0.5, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    line("Upload receipt", 16, "B")
+    line(receipt["application"], 8)
+    pdf.ln(2)
+    verification = receipt.get("verification") or {}
+    rows = [
+        ("Transfer", receipt["transfer_id"]),
+        ("Result", receipt["state"] + (f" - {receipt['error']}" if receipt["error"] else "")),
+        ("Destination", f"{receipt['destination']['kind']}: {receipt['destination']['address']}"),
+        ("Link", receipt["link"] or "-"),
+        ("User", receipt["user"] or "-"),
+        ("Project / subject / session",
+         f"{receipt['project'] or '-'} / {receipt['subject'] or '-'} / {receipt['session_label'] or '-'}"),
+        ("Started", receipt["started"] or "-"),
+        ("Finished", receipt["finished"] or "-"),
+        ("Server verification", (f"{'OK' if verification.get('ok') else 'FAILED'} "
+                                 f"({verification.get('method', '')}): {verification.get('details', '')}")
+         if verification else "not performed"),
+    ]
+    totals = receipt["totals"]
+    rows.append(("Files", f"{totals['files_sent']} sent, {totals['files_rejected']} rejected, "
+                          f"{totals['files_failed']} failed, {totals['files_excluded']} excluded"))
+    for key, value in rows:
+        pdf.set_font("Helvetica", "B", 9)
+        pdf.cell(48, 5, _latin(key))
+        pdf.set_font("Helvetica", "", 9)
+        pdf.multi_cell(width - 48, 5, _latin(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(2)
+    line("Anonymization scripts", 11, "B")
+    if not receipt["scripts"]:
+        line("none")
+    for s in receipt["scripts"]:
+        line(f"{s['name']}: sha256 {s['sha256']}", 8, font="Courier")
+    line("Variables", 11, "B")
+    if not receipt["variables"]:
+        line("none")
+    for k, v in sorted(receipt["variables"].items()):
+        line(f"{k} = {v}", 9)
+    for scan in receipt["scans"]:
+        pdf.ln(2)
+        line(f"Scan {scan['scan_id']} {scan['description']} ({scan['modality']}) - {scan['status']}",
+             11, "B")
+        if scan["rectangles"]:
+            line("Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
+        if scan["exclude_reason"]:
+            line(f"Excluded: {scan['exclude_reason']}", 8)
+        for error in scan["errors"]:
+            line(f"Error: {error}", 8)
+        for o in scan["sent"]:
+            line(f"{os.path.basename(o['source'])}  MD5 {o['md5']}", 7, font="Courier")
+        for o in scan["rejected"]:
+            line(f"{os.path.basename(o['source'])}  Rejected: {o['reason']}", 7, font="Courier")
+        for o in scan["failed"]:
+            line(f"{os.path.basename(o['source'])}  FAILED: {o['reason']}", 7, font="Courier")
+    return bytes(pdf.output())

@@ -1,0 +1,278 @@
+"""What a transfer is: one session, one destination, and every choice the user made about it.
+
+A :class:`TransferSpec` is persisted (as JSON) in the queue database the moment it is submitted,
+so everything in it must survive a round trip through :meth:`TransferSpec.to_json` /
+:meth:`TransferSpec.from_json`. It never contains a password: credentials are asked for when a
+transfer runs (keyring, environment, prompt), so the queue file is safe to keep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from desktop_client.core.geometry import Fill, PixelEdit, Rect
+from desktop_client.scanning.model import Instance, Location, Scan, Session
+
+
+class State(StrEnum):
+    """Life cycle of a transfer and of each of its units (scan or chunk of a scan)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (State.DONE, State.FAILED, State.CANCELLED)
+
+
+class DestinationKind(StrEnum):
+    XNAT = "xnat"
+    LOCAL = "local"
+    CSTORE = "cstore"
+    STOWRS = "stowrs"
+
+
+_DICOM_URL = re.compile(r"^dicom://(?P<aet>[^@/]{1,16})@(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})/?$")
+
+
+@dataclass(frozen=True, slots=True)
+class DestinationSpec:
+    """Where a transfer goes. ``url`` is the normalised address for the kind:
+
+    * ``xnat``: ``http(s)://host[:port][/context]`` (no trailing slash);
+    * ``local``: an absolute folder path (the local archive root);
+    * ``cstore``: ``dicom://CALLED_AET@host:port``;
+    * ``stowrs``: the DICOMweb service root as ``http(s)://host[:port]/path``.
+    """
+
+    kind: DestinationKind
+    url: str
+    username: str = ""
+    calling_aet: str = "XNATUPLOAD"
+    verify_tls: bool = True
+
+    @classmethod
+    def parse(cls, text: str, *, username: str = "", calling_aet: str = "XNATUPLOAD",
+              verify_tls: bool = True) -> "DestinationSpec":
+        """Parse the CLI's ``--to DEST`` form; raises ValueError with a message a user can act on."""
+        text = text.strip()
+        if not text:
+            raise ValueError("the destination is empty")
+        lower = text.lower()
+        if lower.startswith(("http://", "https://")):
+            parts = urlsplit(text)
+            if not parts.hostname:
+                raise ValueError(f"XNAT address {text!r} has no host name")
+            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls)
+        if lower.startswith(("dicomweb+http://", "dicomweb+https://")):
+            url = text[len("dicomweb+"):].rstrip("/")
+            if not urlsplit(url).hostname:
+                raise ValueError(f"DICOMweb address {text!r} has no host name")
+            return cls(DestinationKind.STOWRS, url, username, calling_aet, verify_tls)
+        if lower.startswith("dicom://"):
+            match = _DICOM_URL.match(text)
+            if not match:
+                raise ValueError(f"DICOM address {text!r} must look like dicom://CALLED_AET@host:port")
+            port = int(match["port"])
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} in {text!r} is out of range")
+            if len(calling_aet) > 16 or not calling_aet.strip():
+                raise ValueError(f"calling AE title {calling_aet!r} must be 1 to 16 characters")
+            return cls(DestinationKind.CSTORE, text.rstrip("/"), username, calling_aet, verify_tls)
+        if "://" in text:
+            raise ValueError(f"unsupported destination {text!r}: use http(s)://, dicom://, "
+                             "dicomweb+http(s):// or a folder path")
+        return cls(DestinationKind.LOCAL, str(Path(text).expanduser().resolve()), username,
+                   calling_aet, verify_tls)
+
+    @property
+    def display(self) -> str:
+        """The address as the user typed it (for lists and receipts; never holds a secret)."""
+        if self.kind is DestinationKind.STOWRS:
+            return "dicomweb+" + self.url
+        return self.url
+
+    def cstore_address(self) -> tuple[str, str, int]:
+        """``(called_aet, host, port)`` of a C-STORE destination."""
+        match = _DICOM_URL.match(self.url)
+        if self.kind is not DestinationKind.CSTORE or not match:
+            raise ValueError(f"{self.url!r} is not a C-STORE destination")
+        return match["aet"], match["host"].strip("[]"), int(match["port"])
+
+
+@dataclass(frozen=True, slots=True)
+class ScanChoice:
+    """What the user decided for one scan: rectangles to black out, or leave it out."""
+
+    series_instance_uid: str
+    rectangles: tuple[PixelEdit, ...] = ()
+    excluded: bool = False
+    exclude_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptSource:
+    """An anonymization script with where it came from (``site``, ``project``, or a file name)."""
+
+    name: str
+    text: str
+
+
+@dataclass(slots=True)
+class TransferSpec:
+    """One session to one destination with its labels, variables, scripts and per-scan choices.
+
+    ``scripts`` None means "ask the destination" (an XNAT server's site and project scripts);
+    otherwise the given scripts are applied in order (local folder, DICOM and DICOMweb targets
+    have no server-side scripts, so the user names them). Scans missing from ``choices`` are sent
+    as they are, without rectangles.
+    """
+
+    session: Session
+    destination: DestinationSpec
+    project: str = ""
+    subject: str = ""
+    session_label: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, ScanChoice] = field(default_factory=dict)
+    scripts: list[ScriptSource] | None = None
+    user: str = ""
+    overwrite: str | None = None
+    max_chunk_files: int = 500
+    max_chunk_bytes: int = 512 * 1024 * 1024
+    receipt_dir: str | None = None
+
+    def choice(self, series_instance_uid: str) -> ScanChoice:
+        return self.choices.get(series_instance_uid) or ScanChoice(series_instance_uid)
+
+    def validate(self) -> None:
+        """Raise ValueError for a spec that cannot run (caught before it enters the queue)."""
+        if not self.session.scans:
+            raise ValueError("the session has no scans")
+        if self.destination.kind is DestinationKind.XNAT:
+            for name, value in (("project", self.project), ("subject", self.subject),
+                                ("session label", self.session_label)):
+                if not value:
+                    raise ValueError(f"an XNAT upload needs a {name}")
+        unknown = set(self.choices) - set(self.session.scans)
+        if unknown:
+            raise ValueError(f"choices name series not in the session: {', '.join(sorted(unknown))}")
+        if all(self.choice(uid).excluded for uid in self.session.scans):
+            raise ValueError("every scan of the session is excluded: nothing to send")
+        if self.max_chunk_files < 1 or self.max_chunk_bytes < 1:
+            raise ValueError("chunk limits must be positive")
+
+    # ---- persistence -------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session": _session_to_json(self.session),
+            "destination": {"kind": self.destination.kind.value, "url": self.destination.url,
+                            "username": self.destination.username,
+                            "calling_aet": self.destination.calling_aet,
+                            "verify_tls": self.destination.verify_tls},
+            "project": self.project,
+            "subject": self.subject,
+            "session_label": self.session_label,
+            "variables": dict(self.variables),
+            "choices": [_choice_to_json(c) for c in self.choices.values()],
+            "scripts": None if self.scripts is None else [
+                {"name": s.name, "text": s.text} for s in self.scripts],
+            "user": self.user,
+            "overwrite": self.overwrite,
+            "max_chunk_files": self.max_chunk_files,
+            "max_chunk_bytes": self.max_chunk_bytes,
+            "receipt_dir": self.receipt_dir,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "TransferSpec":
+        d = data["destination"]
+        scripts = data.get("scripts")
+        return cls(
+            session=_session_from_json(data["session"]),
+            destination=DestinationSpec(DestinationKind(d["kind"]), d["url"], d.get("username", ""),
+                                        d.get("calling_aet", "XNATUPLOAD"), d.get("verify_tls", True)),
+            project=data.get("project", ""),
+            subject=data.get("subject", ""),
+            session_label=data.get("session_label", ""),
+            variables=dict(data.get("variables", {})),
+            choices={c["series_instance_uid"]: _choice_from_json(c) for c in data.get("choices", [])},
+            scripts=None if scripts is None else [ScriptSource(s["name"], s["text"]) for s in scripts],
+            user=data.get("user", ""),
+            overwrite=data.get("overwrite"),
+            max_chunk_files=int(data.get("max_chunk_files", 500)),
+            max_chunk_bytes=int(data.get("max_chunk_bytes", 512 * 1024 * 1024)),
+            receipt_dir=data.get("receipt_dir"),
+        )
+
+
+def _edit_to_json(edit: PixelEdit) -> dict[str, Any]:
+    return {"rect": [edit.rect.left, edit.rect.top, edit.rect.right, edit.rect.bottom],
+            "black": edit.fill.black, "value": edit.fill.value,
+            "rgb": list(edit.fill.rgb) if edit.fill.rgb else None, "shape": edit.shape}
+
+
+def _edit_from_json(data: dict[str, Any]) -> PixelEdit:
+    rgb = data.get("rgb")
+    fill = Fill(black=bool(data.get("black", True)), value=data.get("value"),
+                rgb=tuple(rgb) if rgb else None)  # type: ignore[arg-type]
+    return PixelEdit(Rect(*data["rect"]), fill, data.get("shape", "rectangle"))
+
+
+def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
+    return {"series_instance_uid": choice.series_instance_uid,
+            "rectangles": [_edit_to_json(e) for e in choice.rectangles],
+            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason}
+
+
+def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
+    return ScanChoice(data["series_instance_uid"],
+                      tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
+                      bool(data.get("excluded", False)), data.get("exclude_reason", ""))
+
+
+_SESSION_FIELDS = [f.name for f in dataclasses.fields(Session) if f.name != "scans"]
+_SCAN_FIELDS = [f.name for f in dataclasses.fields(Scan) if f.name != "instances"]
+_INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance) if f.name != "location"]
+
+
+def _session_to_json(session: Session) -> dict[str, Any]:
+    return {
+        **{name: getattr(session, name) for name in _SESSION_FIELDS},
+        "scans": [{
+            **{name: getattr(scan, name) for name in _SCAN_FIELDS},
+            "instances": [{"path": i.location.path, "member": i.location.member,
+                           **{name: getattr(i, name) for name in _INSTANCE_FIELDS}}
+                          for i in scan.instances],
+        } for scan in session.scans.values()],
+    }
+
+
+def _session_from_json(data: dict[str, Any]) -> Session:
+    session = Session(**{name: data[name] for name in _SESSION_FIELDS if name in data})
+    for scan_data in data["scans"]:
+        scan = Scan(**{name: scan_data[name] for name in _SCAN_FIELDS if name in scan_data})
+        for inst in scan_data["instances"]:
+            scan.instances.append(Instance(
+                location=Location(inst["path"], inst.get("member")),
+                **{name: inst[name] for name in _INSTANCE_FIELDS if name in inst}))
+        session.scans[scan.series_instance_uid] = scan
+    return session
+
+
+def default_local_destination() -> DestinationSpec:
+    """The embedded archive used when no server is configured (``<data dir>/local-archive``, as the GUI names it)."""
+    from desktop_client.core.paths import data_dir
+
+    return DestinationSpec(DestinationKind.LOCAL, str((data_dir() / "local-archive").resolve()))

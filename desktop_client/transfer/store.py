@@ -1,0 +1,363 @@
+"""The persistent queue: SQLite under the user data folder.
+
+Why SQLite: every state change is one atomic transaction, so a process killed at any instant
+leaves either the old or the new state, never half of each. The engine relies on exactly one
+rule for crash safety: *a unit (a scan, or a chunk of one) becomes ``done`` in the same
+transaction that records the objects it sent*. Anything not ``done`` is re-sent whole on the next
+start, and destinations store objects under keys derived from the (anonymized) object itself, so
+a re-sent unit replaces, never duplicates, what an interrupted attempt left behind.
+
+The database holds no password and no header values beyond what the user typed (labels,
+variables) and the source file paths needed to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from desktop_client.transfer.spec import State, TransferSpec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS transfers (
+    id TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    created REAL NOT NULL,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    session_uri TEXT NOT NULL DEFAULT '',
+    link TEXT NOT NULL DEFAULT '',
+    dest_state TEXT NOT NULL DEFAULT '{}',
+    scripts TEXT,
+    started REAL,
+    finished REAL,
+    files_total INTEGER NOT NULL,
+    bytes_total INTEGER NOT NULL,
+    verification TEXT,
+    receipt_json TEXT NOT NULL DEFAULT '',
+    receipt_pdf TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS units (
+    transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    series_uid TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL,
+    files TEXT NOT NULL,
+    file_count INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (transfer_id, idx)
+);
+CREATE TABLE IF NOT EXISTS objects (
+    transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+    unit_idx INTEGER NOT NULL,
+    series_uid TEXT NOT NULL,
+    source TEXT NOT NULL,
+    status TEXT NOT NULL,
+    sop_instance_uid TEXT NOT NULL DEFAULT '',
+    scan_id TEXT NOT NULL DEFAULT '',
+    md5 TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS objects_by_transfer ON objects(transfer_id, unit_idx);
+CREATE TABLE IF NOT EXISTS log (
+    transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+    ts REAL NOT NULL,
+    level TEXT NOT NULL,
+    event TEXT NOT NULL,
+    message TEXT NOT NULL,
+    details TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS log_by_transfer ON log(transfer_id, ts);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRow:
+    """One resumable piece of a transfer: ``files`` are indices into the scan's instance list."""
+
+    transfer_id: str
+    idx: int
+    series_uid: str
+    part: int
+    parts: int
+    files: tuple[int, ...]
+    bytes: int
+    state: State
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRow:
+    """What happened to one source object: ``sent``, ``rejected`` (by a script) or ``failed``."""
+
+    unit_idx: int
+    series_uid: str
+    source: str
+    status: str
+    sop_instance_uid: str = ""
+    scan_id: str = ""
+    md5: str = ""
+    size: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    id: str
+    position: int
+    created: float
+    spec: TransferSpec
+    state: State
+    error: str
+    attempts: int
+    session_uri: str
+    link: str
+    dest_state: dict[str, Any]
+    scripts: list[dict[str, str]] | None
+    started: float | None
+    finished: float | None
+    files_total: int
+    bytes_total: int
+    verification: dict[str, Any] | None
+    receipt_json: str
+    receipt_pdf: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    ts: float
+    level: str
+    event: str
+    message: str
+    details: dict[str, Any]
+
+
+class QueueStore:
+    """Thread-safe access to the queue database (one connection, one lock)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        path.chmod(0o600)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives any process kill; only a power loss may drop the last commit.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self)
+
+    # ---- transfers ---------------------------------------------------------------------------
+
+    def add_transfer(self, spec: TransferSpec, units: Iterable[tuple[str, int, int, list[int], int]]
+                     ) -> str:
+        """Insert a queued transfer with its units ``(series_uid, part, parts, files, bytes)``."""
+        transfer_id = uuid.uuid4().hex[:12]
+        unit_list = list(units)
+        with self._tx() as db:
+            position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM transfers").fetchone()[0]
+            db.execute(
+                "INSERT INTO transfers (id, position, created, spec, state, files_total, bytes_total)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (transfer_id, position, time.time(), json.dumps(spec.to_json()), State.QUEUED.value,
+                 sum(len(u[3]) for u in unit_list), sum(u[4] for u in unit_list)))
+            db.executemany(
+                "INSERT INTO units (transfer_id, idx, series_uid, part, parts, files, file_count,"
+                " bytes, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(transfer_id, i, uid, part, parts, json.dumps(files), len(files), size,
+                  State.QUEUED.value) for i, (uid, part, parts, files, size) in enumerate(unit_list)])
+        return transfer_id
+
+    def get(self, transfer_id: str) -> TransferRow:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM transfers WHERE id = ?", (transfer_id,)).fetchone()
+            cols = [c[0] for c in self._db.execute("SELECT * FROM transfers LIMIT 0").description]
+        if row is None:
+            raise KeyError(transfer_id)
+        return _transfer_row(dict(zip(cols, row)))
+
+    def ids(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM transfers ORDER BY position")]
+
+    def find(self, prefix: str) -> str:
+        """Resolve a transfer id or an unambiguous prefix of one (the CLI shows short ids)."""
+        matches = [i for i in self.ids() if i.startswith(prefix)]
+        if len(matches) != 1:
+            raise KeyError(prefix)
+        return matches[0]
+
+    def states(self) -> dict[str, State]:
+        with self._lock:
+            return {r[0]: State(r[1]) for r in
+                    self._db.execute("SELECT id, state FROM transfers ORDER BY position")}
+
+    def update(self, transfer_id: str, **fields: Any) -> None:
+        """Set columns of a transfer (dicts are stored as JSON, states by value)."""
+        if not fields:
+            return
+        values = [json.dumps(v) if isinstance(v, (dict, list)) else
+                  v.value if isinstance(v, State) else v for v in fields.values()]
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE transfers SET {assignments} WHERE id = ?", (*values, transfer_id))
+
+    def remove(self, transfer_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
+
+    # ---- units and objects -------------------------------------------------------------------
+
+    def units(self, transfer_id: str) -> list[UnitRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT transfer_id, idx, series_uid, part, parts, files, bytes, state, attempts,"
+                " error FROM units WHERE transfer_id = ? ORDER BY idx", (transfer_id,)).fetchall()
+        return [UnitRow(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6], State(r[7]),
+                        r[8], r[9]) for r in rows]
+
+    def set_unit(self, transfer_id: str, idx: int, state: State, error: str = "",
+                 add_attempt: bool = False) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE units SET state = ?, error = ?, attempts = attempts + ?"
+                       " WHERE transfer_id = ? AND idx = ?",
+                       (state.value, error, int(add_attempt), transfer_id, idx))
+
+    def finish_unit(self, transfer_id: str, idx: int, state: State, error: str,
+                    objects: list[ObjectRow]) -> None:
+        """Record a unit's outcome and the objects it handled, atomically (see module doc)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM objects WHERE transfer_id = ? AND unit_idx = ?", (transfer_id, idx))
+            db.executemany(
+                "INSERT INTO objects (transfer_id, unit_idx, series_uid, source, status,"
+                " sop_instance_uid, scan_id, md5, size, reason) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(transfer_id, o.unit_idx, o.series_uid, o.source, o.status, o.sop_instance_uid,
+                  o.scan_id, o.md5, o.size, o.reason) for o in objects])
+            db.execute("UPDATE units SET state = ?, error = ? WHERE transfer_id = ? AND idx = ?",
+                       (state.value, error, transfer_id, idx))
+
+    def reset_units(self, transfer_id: str, states: Iterable[State]) -> None:
+        """Put units in the given states back to queued (restart/resume), forgetting attempts."""
+        wanted = [s.value for s in states]
+        marks = ",".join("?" for _ in wanted)
+        with self._tx() as db:
+            db.execute(f"UPDATE units SET state = ?, error = '', attempts = 0 WHERE transfer_id = ?"
+                       f" AND state IN ({marks})", (State.QUEUED.value, transfer_id, *wanted))
+
+    def exclude_series(self, transfer_id: str, series_uid: str) -> None:
+        """Drop a scan's unfinished units (the user excluded a failed scan before retrying)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM objects WHERE transfer_id = ? AND series_uid = ?",
+                       (transfer_id, series_uid))
+            db.execute("DELETE FROM units WHERE transfer_id = ? AND series_uid = ?",
+                       (transfer_id, series_uid))
+
+    def objects(self, transfer_id: str) -> list[ObjectRow]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT unit_idx, series_uid, source, status, sop_instance_uid, scan_id, md5, size,"
+                " reason FROM objects WHERE transfer_id = ? ORDER BY unit_idx, rowid",
+                (transfer_id,)).fetchall()
+        return [ObjectRow(*r) for r in rows]
+
+    # ---- log ---------------------------------------------------------------------------------
+
+    def log(self, transfer_id: str, level: str, event: str, message: str,
+            details: dict[str, Any] | None = None) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO log (transfer_id, ts, level, event, message, details)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+                       (transfer_id, time.time(), level, event, message, json.dumps(details or {})))
+
+    def logs(self, transfer_id: str) -> list[LogEntry]:
+        with self._lock:
+            rows = self._db.execute("SELECT ts, level, event, message, details FROM log"
+                                    " WHERE transfer_id = ? ORDER BY rowid", (transfer_id,)).fetchall()
+        return [LogEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+
+    # ---- start-up ----------------------------------------------------------------------------
+
+    def recover(self) -> list[str]:
+        """After a crash: whatever was running is queued again (done units stay done)."""
+        with self._tx() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM transfers WHERE state = ?",
+                                            (State.RUNNING.value,))]
+            db.execute("UPDATE transfers SET state = ? WHERE state = ?",
+                       (State.QUEUED.value, State.RUNNING.value))
+            db.execute("UPDATE units SET state = ? WHERE state = ?",
+                       (State.QUEUED.value, State.RUNNING.value))
+        return ids
+
+
+class _Transaction:
+    def __init__(self, store: QueueStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.store._lock.acquire()
+        self.store._db.execute("BEGIN IMMEDIATE")
+        return self.store._db
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.store._lock.release()
+
+
+def _transfer_row(r: dict[str, Any]) -> TransferRow:
+    return TransferRow(
+        id=r["id"], position=r["position"], created=r["created"],
+        spec=TransferSpec.from_json(json.loads(r["spec"])), state=State(r["state"]),
+        error=r["error"], attempts=r["attempts"], session_uri=r["session_uri"], link=r["link"],
+        dest_state=json.loads(r["dest_state"] or "{}"),
+        scripts=json.loads(r["scripts"]) if r["scripts"] else None,
+        started=r["started"], finished=r["finished"], files_total=r["files_total"],
+        bytes_total=r["bytes_total"],
+        verification=json.loads(r["verification"]) if r["verification"] else None,
+        receipt_json=r["receipt_json"], receipt_pdf=r["receipt_pdf"])
+
+
+def plan_units(spec: TransferSpec) -> Iterator[tuple[str, int, int, list[int], int]]:
+    """Split the included scans into units of at most ``max_chunk_files`` / ``max_chunk_bytes``.
+
+    Chunks follow the scan's instance order, so a resumed transfer rebuilds exactly the same
+    pieces; a single file larger than the byte limit is a chunk of its own.
+    """
+    for scan in spec.session.sorted_scans():
+        if spec.choice(scan.series_instance_uid).excluded:
+            continue
+        chunks: list[tuple[list[int], int]] = []
+        files: list[int] = []
+        size = 0
+        for i, inst in enumerate(scan.instances):
+            if files and (len(files) >= spec.max_chunk_files or size + inst.size > spec.max_chunk_bytes):
+                chunks.append((files, size))
+                files, size = [], 0
+            files.append(i)
+            size += inst.size
+        if files:
+            chunks.append((files, size))
+        for part, (chunk_files, chunk_size) in enumerate(chunks):
+            yield scan.series_instance_uid, part, len(chunks), chunk_files, chunk_size
