@@ -8,10 +8,10 @@ application cache for the app's built-in demo.
 """
 
 from desktop_client.demo.cache import ensure_demo_dataset
-from desktop_client.demo.generator import DemoError, DemoScale, generate_demo
+from desktop_client.demo.generator import SMALL_SCALE, DemoError, DemoScale, generate_demo
 from desktop_client.demo.manifest import DEMO_VERSION, MANIFEST_NAME, BurnedBox, DemoFile, DemoManifest
 
 __all__ = [
     "DEMO_VERSION", "MANIFEST_NAME", "BurnedBox", "DemoError", "DemoFile", "DemoManifest",
-    "DemoScale", "ensure_demo_dataset", "generate_demo",
+    "DemoScale", "SMALL_SCALE", "ensure_demo_dataset", "generate_demo",
 ]

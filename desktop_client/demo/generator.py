@@ -67,6 +67,12 @@ class DemoScale:
                 raise ValueError(f"{name} must be between 128 and 4096 pixels")
 
 
+#: Tiny images, same objects and syntaxes: for other tests that need "a" demo quickly (< 1 s).
+SMALL_SCALE: dict[str, int] = dict(ct_slices=3, ct_matrix=128, mr_slices=2, mr_matrix=128,
+                                   cr_rows=256, cr_columns=200, us_frames=2, us_rows=200,
+                                   us_columns=256)
+
+
 def _font_px(columns: int) -> int:
     return max(9, columns // 36)
 
@@ -195,6 +201,7 @@ class _Builder:
         self.save(ds, series, 1, ts, arr, boxes)
 
     def us_frames(self, series: cast.Series) -> tuple[np.ndarray, list[BurnedText], int]:
+        """The cine frames, their text boxes and the height of the console band above the sector."""
         rows, columns, frames = self.scale.us_rows, self.scale.us_columns, self.scale.us_frames
         line_h = _font_px(columns) + max(3, _font_px(columns) // 3)
         top = max(6, _font_px(columns) // 2) + 3 * line_h + 8
@@ -239,7 +246,7 @@ class _Builder:
 
         st = cast.make_study(seed, p2, 3, 20, "XR CHEST 2 VIEWS")
         self.cr_image(cast.make_series(seed, st, 1, "CR", "Chest PA", cast.CR_READER), JPEG2000Lossless, "PA")
-        self.cr_image(cast.make_series(seed, st, 2, "CR", "Chest LAT", cast.CR_READER), ExplicitVRLittleEndian, "LAT")
+        self.cr_image(cast.make_series(seed, st, 2, "CR", "Chest LAT", cast.CR_READER), ExplicitVRLittleEndian, "LL")
         doc = cast.make_series(seed, st, 3, "DOC", "Radiology report", cast.REPORTING)
         title = "Chest radiograph report"
         pdf = nonimage.pdf_bytes(st, title, [
@@ -254,11 +261,12 @@ class _Builder:
 
         # Patient 3: US cine uncompressed and as JPEG Baseline, plus an SR report.
         st = cast.make_study(seed, p3, 4, 33, "US ABDOMEN")
-        cine, boxes, top = self.us_frames(cast.make_series(seed, st, 1, "US", "", cast.US_SCANNER))
+        cines = [(cast.make_series(seed, st, 1, "US", "Liver cine", cast.US_SCANNER), ExplicitVRLittleEndian),
+                 (cast.make_series(seed, st, 2, "US", "Liver cine JPEG", cast.US_SCANNER), JPEGBaseline8Bit)]
+        # One cine, stored twice: uncompressed RGB and JPEG Baseline (YBR_FULL_422).
+        cine, boxes, top = self.us_frames(cines[0][0])
         evidence = []
-        for number, (desc, ts) in enumerate((("Liver cine", ExplicitVRLittleEndian),
-                                             ("Liver cine JPEG", JPEGBaseline8Bit)), start=1):
-            us = cast.make_series(seed, st, number, "US", desc, cast.US_SCANNER)
+        for us, ts in cines:
             ds = iods.us_dataset(us, self.sop(us, 1), 1, s.us_rows, s.us_columns, s.us_frames, top)
             self.save(ds, us, 1, ts, cine, boxes)
             evidence.append((us, iods.US_MULTIFRAME, ds.SOPInstanceUID))

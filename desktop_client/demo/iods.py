@@ -56,7 +56,8 @@ def common(series: Series, sop_class: UID, sop_instance: UID, instance_number: i
     ds.StationName = eq.station
     ds.StudyDescription = study.description
     ds.SeriesDescription = series.description
-    ds.OperatorsName = "TECH^ALEX"
+    if series.modality not in ("SR", "DOC"):  # not in those IODs
+        ds.OperatorsName = "TECH^ALEX"
     ds.ManufacturerModelName = eq.model
     ds.PatientName = patient.name
     ds.PatientID = patient.patient_id
@@ -125,7 +126,7 @@ def ct_dataset(series: Series, sop: UID, number: int, rows: int, columns: int,
 def mr_dataset(series: Series, sop: UID, number: int, rows: int, columns: int, spacing: float,
                thickness: float, position: list[float], weighting: str) -> Dataset:
     ds = common(series, MR_IMAGE, sop, number)
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "M", "ND"]
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
     ds.AcquisitionDate = series.study.da
     ds.AcquisitionTime = series.time
     ds.BodyPartExamined = "HEAD"
@@ -163,7 +164,7 @@ def cr_dataset(series: Series, sop: UID, number: int, rows: int, columns: int, s
     ds.AcquisitionTime = series.time
     ds.BodyPartExamined = "CHEST"
     ds.ViewPosition = view
-    ds.PatientOrientation = ["L", "F"] if view == "PA" else ["A", "F"]
+    ds.PatientOrientation = ["L", "F"] if view == "PA" else ["P", "F"]
     ds.KVP = "125"
     ds.ExposureTime = "8"
     ds.XRayTubeCurrent = "320"
@@ -175,7 +176,6 @@ def cr_dataset(series: Series, sop: UID, number: int, rows: int, columns: int, s
     ds.BurnedInAnnotation = "YES"
     ds.WindowCenter = "2048"
     ds.WindowWidth = "4096"
-    ds.PresentationLUTShape = "IDENTITY"
     return ds
 
 
@@ -185,6 +185,7 @@ def us_dataset(series: Series, sop: UID, number: int, rows: int, columns: int, f
     ds.ImageType = ["ORIGINAL", "PRIMARY", "ABDOMINAL", "0001"]
     ds.AcquisitionDateTime = series.study.da + series.time
     ds.BodyPartExamined = "ABDOMEN"
+    ds.PatientOrientation = ""  # Type 2C: present, unknown for a free-hand probe
     ds.TransducerData = "C5-1"
     ds.NumberOfFrames = frames
     ds.FrameTime = "33.3"

@@ -71,6 +71,9 @@ _ROI_COLOURS = {"BODY": (0, 255, 0), "LUNG_R": (0, 128, 255), "LUNG_L": (0, 200,
 def rt_struct_dataset(series: Series, sop: UID, ct_series: Series, slices: list[SliceRef]) -> Dataset:
     """RT Structure Set with one closed-planar contour per ROI per referenced CT slice."""
     ds = common(series, RT_STRUCT, sop, 1)
+    del ds.ContentDate, ds.ContentTime  # the RT Structure Set IOD has its own date/time
+    ds.FrameOfReferenceUID = ct_series.frame_of_reference
+    ds.PositionReferenceIndicator = ""
     ds.StructureSetLabel = "DEMO_RTSS"
     ds.StructureSetName = "Chest OARs"
     ds.StructureSetDate = series.study.da

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop_client.demo import DemoManifest, generate_demo
+from desktop_client.demo import SMALL_SCALE, DemoManifest, generate_demo
 
 #: Small sizes for tests that only need "some" data set, not the default one.
-SMALL = dict(ct_slices=3, ct_matrix=128, mr_slices=2, mr_matrix=128, cr_rows=256, cr_columns=200,
-             us_frames=2, us_rows=200, us_columns=256)
+SMALL = SMALL_SCALE
 
 
 @pytest.fixture(scope="session")

@@ -179,6 +179,18 @@ def test_dcmtk_reads_every_file(demo):
     assert "E:" not in result.stderr
 
 
+@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools is not installed")
+def test_dciodvfy_finds_no_errors(demo):
+    """One object per (modality, transfer syntax) passes the IOD validator without errors."""
+    folder, manifest = demo
+    firsts = {(f.modality, f.transfer_syntax_uid): f for f in reversed(manifest.files)}
+    for entry in firsts.values():
+        result = subprocess.run(["dciodvfy", str(folder / entry.path)], capture_output=True,
+                                text=True, check=False)
+        errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
+        assert errors == [], (entry.path, errors)
+
+
 def test_refuses_non_empty_folder_and_bad_options(tmp_path):
     (tmp_path / "x.txt").write_text("keep me")
     with pytest.raises(DemoError):
