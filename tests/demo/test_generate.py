@@ -11,6 +11,7 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom import uid as u
+from pydicom.pixels import pixel_array
 
 from desktop_client.core.sop_classes import is_image_storage
 from desktop_client.demo import DemoError, DemoManifest, generate_demo
@@ -177,6 +178,29 @@ def test_dcmtk_reads_every_file(demo):
     result = subprocess.run(["dcmdump", "-q", "+E", *paths], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "E:" not in result.stderr
+
+
+_DCMTK_DECODERS = {u.ExplicitVRBigEndian: ["dcmconv", "+te"], u.JPEGLSLossless: ["dcmdjpls"],
+                   u.RLELossless: ["dcmdrle"], u.JPEGBaseline8Bit: ["dcmdjpeg"]}
+
+
+@pytest.mark.skipif(shutil.which("dcmdrle") is None, reason="dcmtk is not installed")
+def test_independent_decoders_agree_with_pydicom(demo, tmp_path):
+    """DCMTK (Big Endian, JPEG-LS, RLE, JPEG) and GDCM (JPEG 2000) decode the same pixels."""
+    folder, manifest = demo
+    firsts = {f.transfer_syntax_uid: f for f in reversed(manifest.files) if f.rows}
+    for ts, command in _DCMTK_DECODERS.items():
+        entry = firsts[ts]
+        native = tmp_path / f"{entry.modality}-{len(command)}-{ts}.dcm"
+        subprocess.run([*command, str(folder / entry.path), str(native)], check=True, capture_output=True)
+        ours = pydicom.dcmread(folder / entry.path).pixel_array.astype(np.int64)
+        theirs = pydicom.dcmread(native).pixel_array.astype(np.int64)
+        tolerance = 1 if ts == u.JPEGBaseline8Bit else 0  # YCbCr→RGB rounding differs by 1
+        assert ours.shape == theirs.shape and np.abs(ours - theirs).max() <= tolerance, entry.path
+    j2k = folder / firsts[u.JPEG2000Lossless].path
+    by_gdcm = pixel_array(j2k, decoding_plugin="gdcm")
+    by_openjpeg = pixel_array(j2k, decoding_plugin="pylibjpeg")
+    assert np.array_equal(by_gdcm, by_openjpeg)
 
 
 @pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dicom3tools is not installed")
