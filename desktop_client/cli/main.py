@@ -17,6 +17,7 @@ from desktop_client import __version__
 from desktop_client.cli.common import UserError
 
 COMMAND_MODULES = (
+    "desktop_client.cli.gui",
     "desktop_client.cli.scan",
     "desktop_client.cli.demo",
 )

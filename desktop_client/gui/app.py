@@ -1,0 +1,103 @@
+"""Start the desktop application (``xnat-desktop``, ``xnat-upload gui``).
+
+Nothing here touches the network or opens a socket: the transfer queue only resumes transfers
+the user queued earlier, and a server is contacted only when the user logs in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import sys
+from typing import Sequence
+
+from desktop_client import APP_NAME, APP_SLUG, __version__
+from desktop_client.core.paths import log_dir
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xnat-desktop", description=f"{APP_NAME} (desktop application)")
+    add_arguments(parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demo", action="store_true",
+                        help="open straight into Select data with the local archive folder and the "
+                             "built-in demo study")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="folders, files or archives to put in Select data")
+
+
+def setup_logging(level: str) -> None:
+    """Log to a rotating file in the log dir (never patient data; see the logging policy)."""
+    handler = logging.handlers.RotatingFileHandler(log_dir() / "xnat-desktop.log", maxBytes=5_000_000,
+                                                   backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("desktop_client")
+    root.addHandler(handler)
+    root.setLevel(level)
+
+
+def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignore[no-untyped-def]
+    """Build the application objects and the main window (used by ``main`` and the tests)."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_client.gui.connections import ConnectionStore
+    from desktop_client.gui.main_window import MainWindow
+    from desktop_client.gui.settings_store import load_settings
+    from desktop_client.gui.theme import apply_theme
+    from desktop_client.transfer import TransferQueue, default_credentials
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication), "create a QApplication first"
+    settings = load_settings()
+    apply_theme(app, settings.theme)
+    store = ConnectionStore()
+
+    def credentials(dest):  # type: ignore[no-untyped-def]
+        conn = next((c for c in store.connections if c.url.rstrip("/") == dest.url.rstrip("/")
+                     and c.username == dest.username), None)
+        typed = store.password(conn) if conn is not None else None
+        return typed or default_credentials(dest)
+
+    queue = TransferQueue(concurrency=settings.concurrency, credentials=credentials)
+    window = MainWindow(settings, queue, store)
+    queue.start()
+    first_launch = not any(not c.is_local for c in store.connections)
+    if demo or first_launch or paths:
+        window.start_demo(list(paths))
+    return window
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from desktop_client.gui.settings_store import load_settings
+    from desktop_client.gui.theme import app_icon
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(APP_SLUG)
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    setup_logging(load_settings().log_level)
+    window = create_window(demo=args.demo, paths=args.paths)
+    window.show()
+    code = app.exec()
+    window.queue.stop()
+    return int(code)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

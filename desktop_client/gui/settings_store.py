@@ -1,0 +1,114 @@
+"""Application settings the user edits on the Settings screen.
+
+They are kept as a small JSON file in ``config_dir()`` (not QSettings) because the transfer engine
+and the CLI read the same values without Qt. Window geometry and splitter positions, which only
+the GUI cares about, live in QSettings (see ``window_state``). A corrupt file is set aside and
+defaults are used, so a bad edit never stops the app from starting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from desktop_client.core.paths import config_dir, data_dir
+
+log = logging.getLogger(__name__)
+
+THEMES = ("system", "light", "dark")
+LOG_LEVELS = ("WARNING", "INFO", "DEBUG")
+DESTINATIONS = ("prearchive", "archive")
+MAX_CONCURRENCY = 12
+
+
+@dataclass
+class AppSettings:
+    """Every user-editable application default."""
+
+    concurrency: int = 4
+    temp_folder: str = ""
+    receipts_pdf: bool = True
+    receipts_folder: str = ""
+    default_destination: str = "prearchive"
+    theme: str = "system"
+    log_level: str = "WARNING"
+    recent_projects: int = 5
+    notifications: bool = True
+
+    def receipts_path(self) -> Path:
+        """Folder the PDF receipts go to (a private folder under the data dir by default)."""
+        return Path(self.receipts_folder) if self.receipts_folder else data_dir() / "receipts"
+
+    def validated(self) -> "AppSettings":
+        """A copy with every value forced into its allowed range."""
+        copy = AppSettings(**asdict(self))
+        copy.concurrency = min(MAX_CONCURRENCY, max(1, int(copy.concurrency)))
+        copy.recent_projects = min(10, max(1, int(copy.recent_projects)))
+        if copy.theme not in THEMES:
+            copy.theme = "system"
+        if copy.log_level not in LOG_LEVELS:
+            copy.log_level = "WARNING"
+        if copy.default_destination not in DESTINATIONS:
+            copy.default_destination = "prearchive"
+        return copy
+
+
+def settings_file() -> Path:
+    return config_dir() / "settings.json"
+
+
+def load_settings(path: Path | None = None) -> AppSettings:
+    path = path or settings_file()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return AppSettings()
+    except (OSError, ValueError):
+        log.warning("settings file %s is unreadable; it was renamed and defaults are used", path)
+        path.replace(path.with_suffix(".json.bad"))
+        return AppSettings()
+    known = {f.name for f in fields(AppSettings)}
+    values = {k: v for k, v in raw.items() if k in known} if isinstance(raw, dict) else {}
+    try:
+        return AppSettings(**values).validated()
+    except (TypeError, ValueError):
+        return AppSettings()
+
+
+def save_settings(settings: AppSettings, path: Path | None = None) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    path = path or settings_file()
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(settings.validated()), indent=2), encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def recent_projects_file() -> Path:
+    return config_dir() / "recent-projects.json"
+
+
+def load_recent_projects(connection_id: str) -> list[str]:
+    try:
+        raw = json.loads(recent_projects_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    value = raw.get(connection_id, []) if isinstance(raw, dict) else []
+    return [str(v) for v in value if isinstance(v, str)]
+
+
+def remember_project(connection_id: str, project_id: str, keep: int = 10) -> None:
+    """Move ``project_id`` to the front of this connection's recent list."""
+    path = recent_projects_file()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raw = {}
+    except (OSError, ValueError):
+        raw = {}
+    current = [p for p in raw.get(connection_id, []) if p != project_id]
+    raw[connection_id] = [project_id, *current][:keep]
+    path.write_text(json.dumps(raw, indent=2), encoding="utf-8")

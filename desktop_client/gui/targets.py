@@ -1,0 +1,195 @@
+"""What the wizard needs from a destination, whatever it is (an XNAT server or a local folder).
+
+The wizard screens talk to an ``UploadTarget``; ``XnatTarget`` wraps ``desktop_client.xnat`` and
+``LocalTarget`` the built-in archive folder. Every method may block (network, disk), so screens
+only call them through ``TaskRunner``. Errors are turned into one plain sentence plus the action
+to take by ``explain_error``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from desktop_client.gui.connections import Connection
+
+_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    id: str
+    name: str = ""
+    secondary_id: str = ""
+
+    def title(self) -> str:
+        return f"{self.name} ({self.id})" if self.name and self.name != self.id else self.id
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    label: str
+    group: str = ""
+
+
+@dataclass
+class ProjectSettings:
+    """The project facts the official client shows in its "Project Settings" table."""
+
+    project_id: str
+    site_script: str | None = None
+    project_script: str | None = None
+    destination: str = "Prearchive"
+    allow_create_subject: bool = True
+    require_date: bool = False
+    allow_bulk: bool = True
+    series_filter: str = ""
+    subject_scheme: str = "manual"
+    session_scheme: str = "auto"
+    tracers: list[str] = field(default_factory=list)
+
+    @property
+    def scripts(self) -> list[str]:
+        """Site script then project script, each only when present (the server's order)."""
+        return [s for s in (self.site_script, self.project_script) if s]
+
+
+class UploadTarget(Protocol):
+    connection: Connection
+
+    def describe(self) -> str: ...
+    def projects(self) -> list[ProjectInfo]: ...
+    def project_settings(self, project_id: str) -> ProjectSettings: ...
+    def subjects(self, project_id: str) -> list[SubjectInfo]: ...
+    def create_subject(self, project_id: str, label: str, group: str) -> None: ...
+    def session_labels(self, project_id: str) -> set[str]: ...
+    @property
+    def can_create_projects(self) -> bool: ...
+
+
+class LocalTarget:
+    """The local archive folder: ``<root>/<project>/<subject>/<session>/``.
+
+    It has no anonymization scripts and no server rules, so it is the destination that always
+    works (first launch, demo, no network).
+    """
+
+    can_create_projects = True
+
+    def __init__(self, connection: Connection, root: Path) -> None:
+        self.connection = connection
+        self.root = root
+
+    def describe(self) -> str:
+        return f"Local archive folder ({self.root})"
+
+    def _dirs(self, path: Path) -> list[str]:
+        if not path.is_dir():
+            return []
+        return sorted(p.name for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def projects(self) -> list[ProjectInfo]:
+        names = set(self._dirs(self.root)) | {"LOCAL"}
+        return [ProjectInfo(id=n, name=n) for n in sorted(names)]
+
+    def project_settings(self, project_id: str) -> ProjectSettings:
+        return ProjectSettings(project_id=project_id, destination="Local folder")
+
+    def subjects(self, project_id: str) -> list[SubjectInfo]:
+        return [SubjectInfo(label=n) for n in self._dirs(self.root / project_id)]
+
+    def create_subject(self, project_id: str, label: str, group: str) -> None:
+        if not _SAFE_LABEL.match(label):
+            raise ValueError("A subject label may only use letters, digits, '-' and '_'.")
+        (self.root / project_id / label).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def session_labels(self, project_id: str) -> set[str]:
+        labels: set[str] = set()
+        for subject in self._dirs(self.root / project_id):
+            labels.update(self._dirs(self.root / project_id / subject))
+        return labels
+
+
+def explain_error(exc: BaseException) -> str:
+    """One sentence saying what went wrong and what to do, for any failure of a target call."""
+    name = type(exc).__name__
+    text = str(exc).strip() or name
+    if name == "XnatAuthError":
+        return f"The server refused the user name or password ({text}). Check them and log in again."
+    if name == "XnatPermissionError":
+        return f"You do not have permission for this ({text}). Ask the project owner for access."
+    if name == "XnatConnectionError":
+        lowered = text.lower()
+        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
+            return (f"The server's certificate could not be verified ({text}). If you trust this "
+                    "server, tick “Allow insecure TLS” for this connection.")
+        return f"The server could not be reached ({text}). Check the URL and your network."
+    if name == "XnatError":
+        return f"The server reported an error: {text}"
+    if isinstance(exc, (OSError, ValueError)):
+        return text
+    return f"Unexpected error ({name}): {text}"
+
+
+class XnatTarget:
+    """An XNAT server reached through ``desktop_client.xnat.XnatClient`` (already logged in)."""
+
+    can_create_projects = False
+
+    def __init__(self, connection: Connection, client: object, version: str) -> None:
+        self.connection = connection
+        self.client = client
+        self.version = version
+
+    def describe(self) -> str:
+        return f"{self.connection.url} (XNAT {self.version}) as {self.connection.username}"
+
+    def projects(self) -> list[ProjectInfo]:
+        return [ProjectInfo(id=p.id, name=getattr(p, "name", "") or "",
+                            secondary_id=getattr(p, "secondary_id", "") or "")
+                for p in self.client.upload_projects()]  # type: ignore[attr-defined]
+
+    def project_settings(self, project_id: str) -> ProjectSettings:
+        return project_settings_from_xnat(self.client, project_id)
+
+    def subjects(self, project_id: str) -> list[SubjectInfo]:
+        return [SubjectInfo(label=s.label, group=getattr(s, "group", "") or "")
+                for s in self.client.subjects(project_id)]  # type: ignore[attr-defined]
+
+    def create_subject(self, project_id: str, label: str, group: str) -> None:
+        self.client.create_subject(project_id, label, group=group or None)  # type: ignore[attr-defined]
+
+    def session_labels(self, project_id: str) -> set[str]:
+        return set(self.client.session_labels(project_id))  # type: ignore[attr-defined]
+
+
+def project_settings_from_xnat(client: object, project_id: str) -> ProjectSettings:
+    """Map the client's project settings and scripts onto what the Project screen shows."""
+    raw = client.project_settings(project_id)  # type: ignore[attr-defined]
+    scripts = client.anonymization_scripts(project_id)  # type: ignore[attr-defined]
+    return ProjectSettings(
+        project_id=project_id,
+        site_script=getattr(scripts, "site", None) or None,
+        project_script=getattr(scripts, "project", None) or None,
+        destination=str(getattr(raw, "destination", "Prearchive")),
+        allow_create_subject=bool(getattr(raw, "allow_create_subject", True)),
+        require_date=bool(getattr(raw, "require_date", False)),
+        allow_bulk=bool(getattr(raw, "allow_bulk_upload", True)),
+        series_filter=str(getattr(raw, "series_import_filter", "") or ""),
+        subject_scheme=str(getattr(raw, "subject_labeling_scheme", "manual") or "manual"),
+        session_scheme=str(getattr(raw, "session_labeling_scheme", "auto") or "auto"),
+        tracers=list(getattr(raw, "tracers", []) or []),
+    )
+
+
+def open_xnat_target(connection: Connection, password: str) -> tuple[XnatTarget, str]:
+    """Log in (blocking; run it in a worker) and return the target and the server version."""
+    from desktop_client.xnat import XnatClient
+
+    client = XnatClient(connection.url, connection.username, password,
+                        verify_tls=not connection.insecure_tls)
+    client.login()
+    version = str(client.server_version() or "unknown version")
+    return XnatTarget(connection, client, version), version

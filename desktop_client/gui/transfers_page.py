@@ -1,0 +1,479 @@
+"""Transfers: every upload with progress, rate, ETA and state; per-scan details and the log.
+
+The list is the transfer queue's persistent database, so transfers from earlier runs of the app
+are shown (and resumed by the queue) after a restart. Queue events arrive on worker threads and
+are handed to the UI thread through a queued signal; progress events update the row directly,
+state events trigger a background re-read of that transfer (reading a status parses the stored
+session, which must not happen on the UI thread).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import QDesktopServices, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_client.gui.widgets import MessageBar, header, hint, human_bytes
+from desktop_client.gui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
+
+STATE_TEXT = {"queued": "Queued", "running": "Uploading", "paused": "Paused", "done": "Completed",
+              "failed": "Failed", "cancelled": "Cancelled"}
+COLUMNS = ["Session", "Subject", "Project", "Destination", "Status", "Progress", "Rate", "ETA", "Queued at"]
+_PROGRESS = COLUMNS.index("Progress")
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None or seconds <= 0 or seconds != seconds:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def state_value(status: Any) -> str:
+    return getattr(status.state, "value", str(status.state))
+
+
+def progress_fraction(status: Any) -> float:
+    if status.bytes_total:
+        return min(1.0, status.bytes_done / status.bytes_total)
+    if status.files_total:
+        return min(1.0, status.files_done / status.files_total)
+    return 1.0 if state_value(status) == "done" else 0.0
+
+
+class TransferModel(QAbstractTableModel):
+    """Rows are ``TransferStatus`` snapshots, newest first."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[Any] = []
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        s = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.UserRole:
+            return s
+        if role == Qt.ItemDataRole.ToolTipRole and col == 4 and s.error:
+            return s.error
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        state = state_value(s)
+        running = state == "running"
+        if col == 0:
+            return s.session_label
+        if col == 1:
+            return s.subject
+        if col == 2:
+            return s.project
+        if col == 3:
+            return s.destination
+        if col == 4:
+            text = STATE_TEXT.get(state, state)
+            if running and progress_fraction(s) >= 1.0:
+                text = "Finishing"
+            return text + (f": {s.error}" if s.error and state == "failed" else "")
+        if col == _PROGRESS:
+            return f"{progress_fraction(s) * 100:.0f} %"
+        if col == 6:
+            return f"{human_bytes(s.rate)}/s" if running and s.rate else "—"
+        if col == 7:
+            if not running or not s.rate:
+                return "—"
+            return format_eta((s.bytes_total - s.bytes_done) / s.rate)
+        if col == 8:
+            return time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created))
+        return None
+
+    def set_rows(self, rows: list[Any]) -> None:
+        self.beginResetModel()
+        self.rows = sorted(rows, key=lambda s: s.created, reverse=True)
+        self.endResetModel()
+
+    def row_of(self, transfer_id: str) -> int:
+        return next((i for i, s in enumerate(self.rows) if s.id == transfer_id), -1)
+
+    def update(self, status: Any) -> None:
+        row = self.row_of(status.id)
+        if row < 0:
+            self.beginInsertRows(QModelIndex(), 0, 0)
+            self.rows.insert(0, status)
+            self.endInsertRows()
+            return
+        self.rows[row] = status
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def remove(self, transfer_id: str) -> None:
+        row = self.row_of(transfer_id)
+        if row >= 0:
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.rows[row]
+            self.endRemoveRows()
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Draws the Progress column as a progress bar."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        status = index.data(Qt.ItemDataRole.UserRole)
+        if status is None:
+            return super().paint(painter, option, index)
+        bar = QStyleOptionProgressBar()
+        bar.rect = QRect(option.rect.adjusted(4, 5, -4, -5))
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(progress_fraction(status) * 1000)
+        bar.text = index.data()
+        bar.textVisible = True
+        bar.state = option.state | QStyle.StateFlag.State_Enabled
+        style = option.widget.style() if option.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        return QSize(160, 28)
+
+
+class _EventBridge(QObject):
+    """Queue callbacks come from worker threads; this signal carries them to the UI thread."""
+
+    event = Signal(object)
+
+
+class TransfersPage(QWidget):
+    """The transfer monitor over a ``TransferQueue``."""
+
+    finished = Signal(str, str)  # transfer id, final state
+    notify = Signal(str)
+
+    def __init__(self, queue: Any, runner: TaskRunner, receipts_pdf: Callable[[], bool],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.queue = queue
+        self.runner = runner
+        self.receipts_pdf = receipts_pdf
+        self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
+        self.model = TransferModel(self)
+        self._seen_final: dict[str, str] = {}
+        self._bridge = _EventBridge()
+        self._bridge.event.connect(self._on_event)
+        self._unsubscribe = queue.subscribe(self._bridge.event.emit)
+        self._pending: set[str] = set()
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(18, 12, 18, 12)
+        top = QHBoxLayout()
+        top.addWidget(header("Transfers"))
+        top.addStretch(1)
+        self.pause_all_button = QPushButton("Pause all")
+        self.pause_all_button.setToolTip("Pause every queued and running transfer (Ctrl+Shift+P)")
+        self.pause_all_button.clicked.connect(self.pause_all)
+        self.resume_all_button = QPushButton("Resume all")
+        self.resume_all_button.clicked.connect(self.resume_all)
+        top.addWidget(self.pause_all_button)
+        top.addWidget(self.resume_all_button)
+        outer.addLayout(top)
+        outer.addWidget(hint("Transfers continue in the background and resume after the app is "
+                             "restarted. Select one to see its scans and log."))
+        self.message = MessageBar()
+        outer.addWidget(self.message)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("transfersSplitter")
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Transfers")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(30)
+        self.table.setItemDelegateForColumn(_PROGRESS, ProgressDelegate(self.table))
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(_PROGRESS, QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._on_select)
+        self.splitter.addWidget(self.table)
+
+        details = QWidget()
+        dv = QVBoxLayout(details)
+        dv.setContentsMargins(0, 6, 0, 0)
+        actions = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for key, text, tip in (("pause", "&Pause", "Pause this transfer"),
+                               ("resume", "&Resume", "Resume this transfer"),
+                               ("cancel", "&Cancel", "Cancel this transfer"),
+                               ("restart", "Re&start", "Queue a failed or cancelled transfer again"),
+                               ("remove", "Re&move", "Remove a finished transfer from the list"),
+                               ("receipt", "Open r&eceipt", "Open the upload receipt"),
+                               ("link", "Open in &browser", "Open the session on the server")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, k=key: self.act(k))
+            self.buttons[key] = button
+            actions.addWidget(button)
+        actions.addStretch(1)
+        dv.addLayout(actions)
+        self.tabs = QTabWidget()
+        self.scan_table = QTableWidget(0, 6)
+        self.scan_table.setHorizontalHeaderLabels(["Scan", "Description", "Modality", "Files", "Sent",
+                                                   "State"])
+        self.scan_table.verticalHeader().hide()
+        self.scan_table.setAccessibleName("Scans of the transfer")
+        self.scan_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.scan_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.scan_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tabs.addTab(self.scan_table, "Scans")
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setAccessibleName("Transfer log")
+        self.tabs.addTab(self.log_view, "Log")
+        dv.addWidget(self.tabs, 1)
+        self.splitter.addWidget(details)
+        self.splitter.setSizes([320, 260])
+        outer.addWidget(self.splitter, 1)
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self, activated=self.pause_all)
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, activated=lambda: self.act("remove"))
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._flush)
+        self._timer.start()
+        self._update_buttons()
+        self.reload()
+
+    # Data --------------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read every transfer in the background (at start and after a restart of the app)."""
+        def done(rows: list[Any]) -> None:
+            for s in rows:
+                if s.state.finished:
+                    self._seen_final.setdefault(s.id, state_value(s))
+            self.model.set_rows(rows)
+            self._select_first()
+
+        self.runner.call("transfers", self.queue.list, on_done=done,
+                         on_error=lambda exc: self.message.error(f"The transfer list could not be read: {exc}"))
+
+    def _select_first(self) -> None:
+        if self.model.rows and not self.table.selectionModel().hasSelection():
+            self.table.selectRow(0)
+
+    def _on_event(self, event: Any) -> None:
+        if event.kind == "progress":
+            row = self.model.row_of(event.transfer_id)
+            if row >= 0:
+                old = self.model.rows[row]
+                self.model.update(dataclasses.replace(
+                    old, state=event.state, files_done=event.files_done,
+                    files_total=event.files_total or old.files_total, bytes_done=event.bytes_done,
+                    bytes_total=event.bytes_total or old.bytes_total, rate=event.rate))
+                return
+        self._pending.add(event.transfer_id)
+
+    def _flush(self) -> None:
+        """Re-read transfers whose state changed (batched, in the background)."""
+        if not self._pending:
+            selected = self.selected()
+            if selected is not None and state_value(selected) == "running":
+                self._pending.add(selected.id)
+            else:
+                return
+        ids, self._pending = list(self._pending), set()
+
+        def fetch() -> list[tuple[str, Any]]:
+            out = []
+            for transfer_id in ids:
+                try:
+                    out.append((transfer_id, self.queue.status(transfer_id)))
+                except KeyError:
+                    out.append((transfer_id, None))
+            return out
+
+        self.runner.call("transfer-status", fetch, on_done=self._apply_statuses,
+                         on_error=lambda exc: log.warning("transfer status failed: %s", exc))
+
+    def _apply_statuses(self, results: list[tuple[str, Any]]) -> None:
+        for transfer_id, status in results:
+            if status is None:
+                self.model.remove(transfer_id)
+                continue
+            self.model.update(status)
+            state = state_value(status)
+            if status.state.finished and self._seen_final.get(transfer_id) != state:
+                self._seen_final[transfer_id] = state
+                self.finished.emit(transfer_id, state)
+                label = status.session_label or transfer_id
+                if state == "done":
+                    self.notify.emit(f"Upload finished: session {label}.")
+                elif state == "failed":
+                    self.notify.emit(f"Upload failed: session {label}. {status.error}")
+            elif not status.state.finished:
+                self._seen_final.pop(transfer_id, None)
+        self._select_first()
+        self._show_details()
+
+    # Selection and details -----------------------------------------------------------------------
+
+    def selected(self) -> Any:
+        index = self.table.currentIndex()
+        return self.model.rows[index.row()] if index.isValid() and index.row() < len(self.model.rows) else None
+
+    def select(self, transfer_id: str) -> None:
+        row = self.model.row_of(transfer_id)
+        if row >= 0:
+            self.table.selectRow(row)
+
+    def _on_select(self, *_args: Any) -> None:
+        self._show_details()
+
+    def _show_details(self) -> None:
+        self._update_buttons()
+        status = self.selected()
+        if status is None:
+            self.scan_table.setRowCount(0)
+            self.log_view.clear()
+            return
+        self.scan_table.setRowCount(len(status.scans))
+        for row, scan in enumerate(status.scans):
+            state = "Excluded" if scan.state is None else STATE_TEXT.get(scan.state.value, scan.state.value)
+            values = [scan.scan_id, scan.description or "—", scan.modality or "—", f"{scan.files:,}",
+                      f"{scan.files_sent:,}", state + (f": {scan.error}" if scan.error else "")]
+            for col, value in enumerate(values):
+                self.scan_table.setItem(row, col, QTableWidgetItem(value))
+        transfer_id = status.id
+
+        def done(entries: list[Any]) -> None:
+            current = self.selected()
+            if current is None or current.id != transfer_id:
+                return
+            lines = [f"{time.strftime('%H:%M:%S', time.localtime(e.ts))}  {e.level.upper():7} {e.message}"
+                     for e in entries]
+            text = "\n".join(lines)
+            if text != self.log_view.toPlainText():
+                self.log_view.setPlainText(text)
+                self.log_view.verticalScrollBar().setValue(self.log_view.verticalScrollBar().maximum())
+
+        self.runner.call("transfer-log", lambda: self.queue.log(transfer_id), on_done=done)
+
+    def _update_buttons(self) -> None:
+        s = self.selected()
+        state = state_value(s) if s is not None else ""
+        enabled = {
+            "pause": state in ("queued", "running"),
+            "resume": state == "paused",
+            "cancel": state in ("queued", "running", "paused"),
+            "restart": state in ("failed", "cancelled"),
+            "remove": state in ("done", "failed", "cancelled"),
+            "receipt": state in ("done", "failed", "cancelled"),
+            "link": bool(s is not None and s.link),
+        }
+        for key, button in self.buttons.items():
+            button.setEnabled(enabled[key])
+        states = [state_value(r) for r in self.model.rows]
+        self.pause_all_button.setEnabled(any(x in ("queued", "running") for x in states))
+        self.resume_all_button.setEnabled("paused" in states)
+
+    # Actions -----------------------------------------------------------------------------------
+
+    def act(self, action: str) -> None:
+        status = self.selected()
+        if status is None or not self.buttons[action].isEnabled():
+            return
+        transfer_id = status.id
+        try:
+            if action == "receipt":
+                self.open_receipt(transfer_id)
+                return
+            if action == "link":
+                self.open_url(QUrl(status.link))
+                return
+            getattr(self.queue, action)(transfer_id)
+        except (ValueError, KeyError, OSError) as exc:
+            self.message.error(f"Could not {action} this transfer: {exc}")
+            return
+        self.message.clear()
+        if action == "remove":
+            self.model.remove(transfer_id)
+            self._show_details()
+        else:
+            self._pending.add(transfer_id)
+
+    def open_receipt(self, transfer_id: str) -> Path | None:
+        """Open the PDF receipt (or the JSON one when PDFs are off); returns the path opened."""
+        paths = self.queue.receipt_paths(transfer_id)
+        if paths is None:
+            self.message.error("This transfer has no receipt yet; it is written when the transfer ends.")
+            return None
+        json_path, pdf_path = paths
+        path = pdf_path if self.receipts_pdf() and pdf_path and Path(pdf_path).exists() else json_path
+        if not Path(path).exists():
+            self.message.error(f"The receipt {path} is missing (moved or deleted).")
+            return None
+        self.open_url(QUrl.fromLocalFile(str(path)))
+        return Path(path)
+
+    def pause_all(self) -> None:
+        self.queue.pause_all()
+        self.reload()
+
+    def resume_all(self) -> None:
+        self.queue.resume_all()
+        self.reload()
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self._unsubscribe()

@@ -1,0 +1,1 @@
+"""The upload wizard: Connect → Project → Select data → Confirm → Review → Summary."""

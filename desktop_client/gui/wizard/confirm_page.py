@@ -1,0 +1,551 @@
+"""Step 4: subject, session label, script variables and scans for each selected session.
+
+One session gets a form (subject, label, variables, tracer, a scan table with checkboxes). Several
+sessions get one editable table with a column per script variable — the official client cannot
+ask for variables in bulk — plus labeling-scheme pickers, CSV export/import and duplicate checks.
+Subjects and existing labels are fetched in the background when the page opens.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop_client.gui.targets import SubjectInfo, explain_error
+from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
+from desktop_client.gui.wizard import label_rules as rules
+from desktop_client.gui.wizard.select_page import format_date, study_title
+from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.workers import TaskRunner
+
+#: Variables the uploader fills itself (never asked): the official client's Properties keys.
+BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
+                               "pet_tracer", "custom_pet_tracer"})
+DEFAULT_TRACERS = ["FDG", "PIB", "AV45", "AV1451", "FBB", "NAV4694", "FLORBETAPIR", "OTHER"]
+BULK_FIXED = ["Patient Name", "Study", "Study Date", "Subject", "Session label", "Tracer"]
+_SUBJECT, _LABEL, _TRACER = 3, 4, 5
+
+
+def user_variables(scripts: list[Any]) -> list[Any]:
+    """Every script variable the user must fill: not hidden, not one the uploader sets itself."""
+    seen: dict[str, Any] = {}
+    for script in scripts:
+        for var in getattr(script, "variables", []) or []:
+            if var.name in BUILTIN_VARIABLES or getattr(var, "hidden", False) or var.name in seen:
+                continue
+            seen[var.name] = var
+    return list(seen.values())
+
+
+def has_pet(plan: SessionPlan) -> bool:
+    return any(s.modality == "PT" for uid, s in plan.session.scans.items() if uid in plan.included)
+
+
+def scan_status(scan: Any) -> str:
+    from desktop_client.grouping import REASON_TEXT, classify_scan
+
+    result = classify_scan(scan)
+    return "Valid" if result.valid else f"Unsupported: {REASON_TEXT.get(result.reason or '', result.reason)}"
+
+
+class ConfirmPage(WizardStep):
+    title = "Confirm details"
+
+    def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.draft: UploadDraft | None = None
+        self.subjects: list[SubjectInfo] = []
+        self.used_labels: set[str] = set()
+        self.variables: list[Any] = []
+        self._loading = False
+        self._var_edits: dict[str, QLineEdit] = {}
+
+        outer = QVBoxLayout(self)
+        self.heading = header("Confirm details")
+        outer.addWidget(self.heading)
+        self.subtitle = hint("")
+        outer.addWidget(self.subtitle)
+        self.message = MessageBar()
+        outer.addWidget(self.message)
+        self.stack = QStackedWidget()
+        outer.addWidget(self.stack, 1)
+        self.stack.addWidget(self._build_single())
+        self.stack.addWidget(self._build_bulk())
+        self.problem = MessageBar()
+        outer.addWidget(self.problem)
+
+    # Single session ------------------------------------------------------------------------------
+
+    def _build_single(self) -> QWidget:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("confirmSplitter")
+        card = Card()
+        self.form = QFormLayout()
+        self.subject_combo = QComboBox()
+        self.subject_combo.setEditable(True)
+        self.subject_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.subject_combo.setAccessibleName("Subject")
+        self.subject_combo.lineEdit().setPlaceholderText("Choose or type a new subject label")
+        self.subject_combo.currentTextChanged.connect(self._subject_changed)
+        self.group_edit = QLineEdit()
+        self.group_edit.setPlaceholderText("optional group for a new subject")
+        self.subject_note = hint("")
+        self.label_edit = QLineEdit()
+        self.label_edit.setAccessibleName("Session label")
+        self.label_edit.textChanged.connect(self._validate)
+        self.label_note = hint("Letters, digits, '-' and '_' only. An existing label adds these "
+                               "scans to that session.")
+        self.tracer_combo = QComboBox()
+        self.tracer_combo.setEditable(True)
+        self.tracer_combo.currentTextChanged.connect(self._validate)
+        self.tracer_label = QLabel("PET &tracer")
+        self.tracer_label.setBuddy(self.tracer_combo)
+        subject_label = QLabel("&Subject")
+        subject_label.setBuddy(self.subject_combo)
+        label_label = QLabel("Session &label")
+        label_label.setBuddy(self.label_edit)
+        self.form.addRow(subject_label, self.subject_combo)
+        self.form.addRow("", self.subject_note)
+        self.form.addRow("New subject's group", self.group_edit)
+        self.form.addRow(label_label, self.label_edit)
+        self.form.addRow("", self.label_note)
+        self.form.addRow(self.tracer_label, self.tracer_combo)
+        card.body.addLayout(self.form)
+        self.vars_box = QFormLayout()
+        card.body.addLayout(self.vars_box)
+        card.body.addStretch(1)
+        splitter.addWidget(card)
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(QLabel("<b>Scans</b> — untick the ones to leave out"))
+        self.scan_table = QTableWidget(0, 7)
+        self.scan_table.setHorizontalHeaderLabels(["", "#", "Description", "Modality", "Files", "Size",
+                                                   "Status"])
+        self.scan_table.setAccessibleName("Scans of the session")
+        self.scan_table.verticalHeader().hide()
+        self.scan_table.setAlternatingRowColors(True)
+        self.scan_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.scan_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.scan_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.scan_table.itemChanged.connect(self._validate)
+        rv.addWidget(self.scan_table, 1)
+        splitter.addWidget(right)
+        splitter.setSizes([420, 560])
+        return splitter
+
+    # Bulk ----------------------------------------------------------------------------------------
+
+    def _build_bulk(self) -> QWidget:
+        page = QWidget()
+        v = QVBoxLayout(page)
+        v.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        self.subject_scheme = QComboBox()
+        for key, text in rules.SUBJECT_SCHEMES.items():
+            self.subject_scheme.addItem(text, key)
+        self.session_scheme = QComboBox()
+        for key, text in rules.SESSION_SCHEMES.items():
+            self.session_scheme.addItem(text, key)
+        s1 = QLabel("Subject la&bels")
+        s1.setBuddy(self.subject_scheme)
+        s2 = QLabel("Session labe&ls")
+        s2.setBuddy(self.session_scheme)
+        row.addWidget(s1)
+        row.addWidget(self.subject_scheme)
+        row.addWidget(s2)
+        row.addWidget(self.session_scheme)
+        self.apply_schemes_button = QPushButton("Apply")
+        self.apply_schemes_button.clicked.connect(self.apply_schemes)
+        row.addWidget(self.apply_schemes_button)
+        row.addStretch(1)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.clicked.connect(self._export_csv)
+        self.import_button = QPushButton("Import CSV…")
+        self.import_button.clicked.connect(self._import_csv)
+        row.addWidget(self.export_button)
+        row.addWidget(self.import_button)
+        v.addLayout(row)
+        self.bulk_table = QTableWidget(0, len(BULK_FIXED))
+        self.bulk_table.setAccessibleName("Sessions to upload")
+        self.bulk_table.verticalHeader().hide()
+        self.bulk_table.setAlternatingRowColors(True)
+        self.bulk_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.bulk_table.itemChanged.connect(self._validate)
+        v.addWidget(self.bulk_table, 1)
+        return page
+
+    # Entering ------------------------------------------------------------------------------------
+
+    def enter(self, draft: UploadDraft) -> None:
+        self.draft = draft
+        assert draft.target is not None and draft.project is not None and draft.settings is not None
+        self.variables = user_variables(draft.scripts)
+        tracers = draft.settings.tracers or DEFAULT_TRACERS
+        self.tracer_combo.clear()
+        self.tracer_combo.addItems(tracers)
+        self.tracer_combo.setCurrentIndex(-1)
+        self.subtitle.setText(f"{len(draft.plans)} session(s) into {draft.project.title()} · "
+                              f"{draft.target.describe()}")
+        self.stack.setCurrentIndex(1 if draft.bulk else 0)
+        self.heading.setText("Confirm details" + (f" — {len(draft.plans)} sessions" if draft.bulk else ""))
+        self._loading = True
+        self.message.info("Reading the project's subjects and session labels…")
+        self.completeChanged.emit()
+        target, project = draft.target, draft.project.id
+
+        def fetch() -> tuple[list[SubjectInfo], set[str]]:
+            return target.subjects(project), target.session_labels(project)
+
+        def done(result: tuple[list[SubjectInfo], set[str]]) -> None:
+            self._loading = False
+            self.message.clear()
+            self.subjects, self.used_labels = result
+            self._populate()
+
+        def failed(exc: BaseException) -> None:
+            self._loading = False
+            self.message.error(f"The project's subjects could not be read. {explain_error(exc)} "
+                               "Go back and choose the project again to retry.")
+            self.completeChanged.emit()
+
+        self.runner.call("subjects", fetch, on_done=done, on_error=failed)
+
+    def _populate(self) -> None:
+        assert self.draft is not None and self.draft.settings is not None
+        settings = self.draft.settings
+        self.subject_combo.setEditable(settings.allow_create_subject)
+        if self.draft.bulk:
+            scheme = settings.subject_scheme if settings.subject_scheme in rules.SUBJECT_SCHEMES else "manual"
+            self.subject_scheme.setCurrentIndex(max(0, self.subject_scheme.findData(scheme)))
+            sscheme = settings.session_scheme if settings.session_scheme in rules.SESSION_SCHEMES else "auto"
+            self.session_scheme.setCurrentIndex(max(0, self.session_scheme.findData(sscheme)))
+            self._fill_bulk()
+            if not any(p.subject for p in self.draft.plans):
+                self.apply_schemes()
+        else:
+            self._fill_single(self.draft.plans[0])
+        self._validate()
+
+    def _fill_single(self, plan: SessionPlan) -> None:
+        self.subject_combo.blockSignals(True)
+        self.subject_combo.clear()
+        self.subject_combo.addItems([s.label for s in self.subjects])
+        subject = plan.subject or (rules.sanitize(plan.session.patient_name)
+                                   if self.draft and self.draft.settings
+                                   and self.draft.settings.allow_create_subject else "")
+        if not subject and self.subjects:
+            subject = self.subjects[0].label
+        self.subject_combo.setCurrentText(subject)
+        self.subject_combo.blockSignals(False)
+        self.group_edit.setText(plan.subject_group)
+        self.label_edit.setText(plan.label or self._default_label(plan, subject))
+        pet = has_pet(plan)
+        self.tracer_combo.setVisible(pet)
+        self.tracer_label.setVisible(pet)
+        if plan.tracer:
+            self.tracer_combo.setCurrentText(plan.tracer)
+        while self.vars_box.rowCount():
+            self.vars_box.removeRow(0)
+        self._var_edits = {}
+        for var in self.variables:
+            edit = QLineEdit(plan.variables.get(var.name, getattr(var, "initial_value", "") or ""))
+            edit.setAccessibleName(var.name)
+            edit.textChanged.connect(self._validate)
+            edit.setToolTip(f"Script variable “{var.name}”")
+            self._var_edits[var.name] = edit
+            self.vars_box.addRow(getattr(var, "description", "") or var.name, edit)
+        self._fill_scans(plan)
+        self._subject_changed(subject)
+
+    def _default_label(self, plan: SessionPlan, subject: str) -> str:
+        return rules.default_session_label(subject, plan.session, self.used_labels, plan.included,
+                                           plan.tracer)
+
+    def _fill_scans(self, plan: SessionPlan) -> None:
+        scans = plan.session.sorted_scans()
+        self.scan_table.blockSignals(True)
+        self.scan_table.setRowCount(len(scans))
+        for row, scan in enumerate(scans):
+            check = QTableWidgetItem()
+            check.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled)
+            check.setCheckState(Qt.CheckState.Checked if scan.series_instance_uid in plan.included
+                                else Qt.CheckState.Unchecked)
+            check.setData(Qt.ItemDataRole.UserRole, scan.series_instance_uid)
+            self.scan_table.setItem(row, 0, check)
+            status = scan_status(scan)
+            values = [str(scan.series_number if scan.series_number is not None else "—"),
+                      scan.series_description or "—", scan.modality or "—", f"{scan.files:,}",
+                      human_bytes(scan.bytes), status.split(":")[0]]
+            for col, value in enumerate(values, start=1):
+                item = QTableWidgetItem(value)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                if col == 6 and value != "Valid":
+                    item.setToolTip(status)
+                self.scan_table.setItem(row, col, item)
+        self.scan_table.blockSignals(False)
+
+    def _subject_changed(self, text: str) -> None:
+        existing = {s.label for s in self.subjects}
+        new = bool(text) and text not in existing
+        self.group_edit.setEnabled(new)
+        if not text:
+            self.subject_note.setText("")
+        elif new:
+            self.subject_note.setText("New subject — it will be created on upload.")
+        else:
+            self.subject_note.setText("Existing subject.")
+        self._validate()
+
+    def _fill_bulk(self) -> None:
+        assert self.draft is not None
+        names = [v.name for v in self.variables]
+        headers = BULK_FIXED + [getattr(v, "description", "") or v.name for v in self.variables]
+        self.bulk_table.blockSignals(True)
+        self.bulk_table.setColumnCount(len(headers))
+        self.bulk_table.setHorizontalHeaderLabels(headers)
+        self.bulk_table.setRowCount(len(self.draft.plans))
+        for row, plan in enumerate(self.draft.plans):
+            s = plan.session
+            fixed = [s.patient_name or "—", study_title(s), format_date(s.study_date)]
+            for col, value in enumerate(fixed):
+                item = QTableWidgetItem(value)
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                self.bulk_table.setItem(row, col, item)
+            self.bulk_table.setItem(row, _SUBJECT, QTableWidgetItem(plan.subject))
+            self.bulk_table.setItem(row, _LABEL, QTableWidgetItem(plan.label))
+            tracer = QTableWidgetItem(plan.tracer)
+            if not has_pet(plan):
+                tracer.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                tracer.setText("")
+                tracer.setToolTip("No PET scans in this session")
+            self.bulk_table.setItem(row, _TRACER, tracer)
+            for i, name in enumerate(names):
+                var = self.variables[i]
+                value = plan.variables.get(name, getattr(var, "initial_value", "") or "")
+                self.bulk_table.setItem(row, len(BULK_FIXED) + i, QTableWidgetItem(value))
+        self.bulk_table.blockSignals(False)
+
+    def apply_schemes(self) -> None:
+        """Fill the subject and session columns from the chosen labeling schemes."""
+        assert self.draft is not None
+        sessions = [p.session for p in self.draft.plans]
+        existing = {s.label for s in self.subjects}
+        subject_scheme = self.subject_scheme.currentData()
+        if subject_scheme == "manual":
+            subjects = [self._cell(r, _SUBJECT) for r in range(len(sessions))]
+        else:
+            subjects = rules.subjects_by_scheme(subject_scheme, sessions, existing)
+        labels = rules.sessions_by_scheme(self.session_scheme.currentData(), sessions, subjects,
+                                          self.used_labels)
+        self.bulk_table.blockSignals(True)
+        for row in range(len(sessions)):
+            if subject_scheme != "manual":
+                self.bulk_table.item(row, _SUBJECT).setText(subjects[row])
+            if self.session_scheme.currentData() != "manual":
+                self.bulk_table.item(row, _LABEL).setText(labels[row])
+        self.bulk_table.blockSignals(False)
+        self._validate()
+
+    def _cell(self, row: int, col: int) -> str:
+        item = self.bulk_table.item(row, col)
+        return item.text().strip() if item else ""
+
+    # CSV -----------------------------------------------------------------------------------------
+
+    def csv_text(self) -> str:
+        """The bulk table as CSV (Study UID is the key; read-only columns help the user edit)."""
+        assert self.draft is not None
+        out = io.StringIO()
+        writer = csv.writer(out)
+        names = [v.name for v in self.variables]
+        writer.writerow(["Study UID", "Study Date", "Modality", "Study Description", "Patient Name",
+                         "Patient ID", "Scans", "XNAT Subject ID", "Session Label", "PET Tracer", *names])
+        for row, plan in enumerate(self.draft.plans):
+            s = plan.session
+            writer.writerow([s.study_instance_uid, s.study_date, " ".join(s.modalities),
+                             s.study_description, s.patient_name, s.patient_id, len(s.scans),
+                             self._cell(row, _SUBJECT), self._cell(row, _LABEL), self._cell(row, _TRACER),
+                             *[self._cell(row, len(BULK_FIXED) + i) for i in range(len(names))]])
+        return out.getvalue()
+
+    def load_csv_text(self, text: str) -> int:
+        """Apply a CSV round-trip; returns how many sessions it named. Unknown UIDs are reported."""
+        assert self.draft is not None
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or "Study UID" not in reader.fieldnames:
+            raise ValueError("the CSV has no “Study UID” column; export one first and edit that")
+        rows = {r["Study UID"]: r for r in reader}
+        names = [v.name for v in self.variables]
+        matched = 0
+        self.bulk_table.blockSignals(True)
+        for row, plan in enumerate(self.draft.plans):
+            data = rows.pop(plan.session.study_instance_uid, None)
+            if data is None:
+                continue
+            matched += 1
+            for col, key in ((_SUBJECT, "XNAT Subject ID"), (_LABEL, "Session Label")):
+                if key in data:
+                    self.bulk_table.item(row, col).setText((data[key] or "").strip())
+            if has_pet(plan) and "PET Tracer" in data:
+                self.bulk_table.item(row, _TRACER).setText((data["PET Tracer"] or "").strip())
+            for i, name in enumerate(names):
+                if name in data:
+                    self.bulk_table.item(row, len(BULK_FIXED) + i).setText((data[name] or "").strip())
+        self.bulk_table.blockSignals(False)
+        self._validate()
+        if rows:
+            raise ValueError(f"{len(rows)} row(s) name studies that are not selected; they were ignored")
+        return matched
+
+    def _export_csv(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
+        if path:
+            Path(path).write_text(self.csv_text(), encoding="utf-8")
+            self.message.info(f"Saved {path}. This file contains patient names and IDs: keep it private.")
+
+    def _import_csv(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", "", "CSV (*.csv)")
+        if not path:
+            return
+        try:
+            matched = self.load_csv_text(Path(path).read_text(encoding="utf-8-sig"))
+            self.message.ok(f"Labels read for {matched} session(s).")
+        except (OSError, ValueError, csv.Error) as exc:
+            self.message.error(f"The CSV could not be used: {exc}.")
+
+    # Validation ----------------------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """Everything that stops the upload, in words (empty when the page is complete)."""
+        if self.draft is None or self._loading:
+            return ["Loading…"]
+        out: list[str] = []
+        existing = {s.label for s in self.subjects}
+        allow_new = bool(self.draft.settings and self.draft.settings.allow_create_subject)
+        if not self.draft.bulk:
+            subject = self.subject_combo.currentText().strip()
+            label = self.label_edit.text().strip()
+            if not subject:
+                out.append("Choose or type a subject.")
+            elif not rules.is_valid_label(subject):
+                out.append("The subject label may only use letters, digits, '-' and '_'.")
+            elif subject not in existing and not allow_new:
+                out.append("This project does not allow new subjects: choose an existing one.")
+            if not label:
+                out.append("Type a session label.")
+            elif not rules.is_valid_label(label):
+                out.append("The session label may only use letters, digits, '-' and '_'.")
+            for name, edit in self._var_edits.items():
+                if not edit.text().strip():
+                    out.append(f"Fill in “{name}”.")
+            if self.tracer_combo.isVisibleTo(self) and not self.tracer_combo.currentText().strip():
+                out.append("Choose the PET tracer.")
+            if not any(self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked
+                       for r in range(self.scan_table.rowCount())):
+                out.append("Tick at least one scan.")
+            self.label_edit.setProperty("invalid", bool(label) and not rules.is_valid_label(label))
+            self.label_edit.style().polish(self.label_edit)
+            return out
+        labels: dict[str, int] = {}
+        for row, plan in enumerate(self.draft.plans):
+            subject, label = self._cell(row, _SUBJECT), self._cell(row, _LABEL)
+            who = f"Row {row + 1}"
+            if not subject or not rules.is_valid_label(subject):
+                out.append(f"{who}: the subject label is missing or has characters other than "
+                           "letters, digits, '-' and '_'.")
+            elif subject not in existing and not allow_new:
+                out.append(f"{who}: subject “{subject}” does not exist and this project does not "
+                           "allow new subjects.")
+            if not label or not rules.is_valid_label(label):
+                out.append(f"{who}: the session label is missing or has characters other than "
+                           "letters, digits, '-' and '_'.")
+            elif label in labels:
+                out.append(f"{who}: session label “{label}” is also used in row {labels[label] + 1}.")
+            else:
+                labels[label] = row
+            if has_pet(plan) and not self._cell(row, _TRACER):
+                out.append(f"{who}: choose the PET tracer.")
+            for i, var in enumerate(self.variables):
+                if not self._cell(row, len(BULK_FIXED) + i):
+                    out.append(f"{who}: fill in “{var.name}”.")
+        return out
+
+    def notes(self) -> str:
+        """Non-blocking remarks: labels that already exist (their scans are merged)."""
+        if self.draft is None or self._loading:
+            return ""
+        if self.draft.bulk:
+            labels = {self._cell(r, _LABEL) for r in range(len(self.draft.plans))}
+        else:
+            labels = {self.label_edit.text().strip()}
+        clashes = sorted((labels - {""}) & self.used_labels)
+        if not clashes:
+            return ""
+        more = "…" if len(clashes) > 5 else ""
+        return (f"Already in the project: {', '.join(clashes[:5])}{more}. The scans will be added "
+                "to the existing session(s).")
+
+    def _validate(self, *_args: Any) -> None:
+        problems = self.problems()
+        if problems and problems != ["Loading…"]:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            self.problem.error(problems[0] + more)
+        elif not problems and self.notes():
+            self.problem.info(self.notes())
+        else:
+            self.problem.clear()
+        self.completeChanged.emit()
+
+    def is_complete(self) -> bool:
+        return not self.problems()
+
+    def blocking_message(self) -> str:
+        problems = self.problems()
+        return problems[0] if problems else ""
+
+    def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
+        if not draft.bulk:
+            plan = draft.plans[0]
+            plan.subject = self.subject_combo.currentText().strip()
+            plan.create_subject = plan.subject not in {s.label for s in self.subjects}
+            plan.subject_group = self.group_edit.text().strip() if plan.create_subject else ""
+            plan.label = self.label_edit.text().strip()
+            plan.tracer = self.tracer_combo.currentText().strip() if has_pet(plan) else ""
+            plan.variables = {name: edit.text().strip() for name, edit in self._var_edits.items()}
+            plan.included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                             for r in range(self.scan_table.rowCount())
+                             if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
+        else:
+            existing = {s.label for s in self.subjects}
+            for row, plan in enumerate(draft.plans):
+                plan.subject = self._cell(row, _SUBJECT)
+                plan.create_subject = plan.subject not in existing
+                plan.label = self._cell(row, _LABEL)
+                plan.tracer = self._cell(row, _TRACER) if has_pet(plan) else ""
+                plan.variables = {v.name: self._cell(row, len(BULK_FIXED) + i)
+                                  for i, v in enumerate(self.variables)}
+        proceed()

@@ -1,0 +1,86 @@
+"""Step 5: the pixel review, provided by ``desktop_client.gui.review.ReviewStep``.
+
+The review widget is imported lazily. When it cannot be imported this page says so plainly and
+the Summary records that no pixel review took place; it never pretends a review happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Callable
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from desktop_client.gui.widgets import Card, header, hint
+from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.scanning.model import Session
+
+log = logging.getLogger(__name__)
+
+
+def included_session(plan: SessionPlan) -> Session:
+    """The session as it will be uploaded: only the scans ticked on the Confirm step."""
+    return dataclasses.replace(plan.session, scans={uid: scan for uid, scan in plan.session.scans.items()
+                                                    if uid in plan.included})
+
+
+class ReviewPage(WizardStep):
+    title = "Review images"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)
+        self.inner: Any = None
+        self.unavailable_reason = ""
+        self._shown: tuple[Any, ...] = ()
+        try:
+            from desktop_client.gui.review import ReviewStep
+        except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+            log.warning("pixel review step unavailable: %s", exc)
+            self.unavailable_reason = f"{type(exc).__name__}: {exc}"
+            self._placeholder()
+        else:
+            self.inner = ReviewStep(self)
+            self.inner.completeChanged.connect(self.completeChanged)
+            self.layout_.addWidget(self.inner)
+
+    def _placeholder(self) -> None:
+        box = QWidget()
+        v = QVBoxLayout(box)
+        v.addWidget(header("Review images"))
+        card = Card()
+        card.body.addWidget(QLabel("<b>The pixel review step is not available in this build.</b>"))
+        card.body.addWidget(hint("Burned-in text in the images will not be checked or blacked out. "
+                                 "Only the header anonymization scripts will be applied. If the "
+                                 "images may contain burned-in patient details, do not upload them "
+                                 "from this build."))
+        card.body.addWidget(hint(f"Reason: {self.unavailable_reason}"))
+        v.addWidget(card)
+        v.addStretch(1)
+        self.layout_.addWidget(box)
+
+    @property
+    def available(self) -> bool:
+        return self.inner is not None
+
+    def enter(self, draft: UploadDraft) -> None:
+        draft.review_available = self.available
+        if self.inner is None:
+            return
+        key = tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans)
+        if key != self._shown:
+            # Only a changed selection resets the review; going Back and Next keeps the work done.
+            self._shown = key
+            self.inner.set_sessions([included_session(p) for p in draft.plans])
+
+    def is_complete(self) -> bool:
+        return True if self.inner is None else bool(self.inner.is_complete())
+
+    def blocking_message(self) -> str:
+        return "" if self.inner is None or self.inner.is_complete() else str(self.inner.blocking_message())
+
+    def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
+        draft.review = dict(self.inner.choices()) if self.inner is not None else {}
+        proceed()

@@ -1,0 +1,122 @@
+"""The upload wizard: a step bar, the current step, and Back / Next with the reason Next is off.
+
+Keyboard: Ctrl+Enter is Next, Alt+Left is Back, Ctrl+1…6 jumps to an already visited step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
+
+from desktop_client.gui.widgets import primary_button
+from desktop_client.gui.wizard.state import UploadDraft, WizardStep
+
+
+class UploadWizard(QWidget):
+    uploaded = Signal()
+    stepChanged = Signal(int)
+
+    def __init__(self, steps: list[WizardStep], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("page")
+        self.steps = steps
+        self.draft = UploadDraft()
+        self.index = 0
+        self.visited = 0
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(18, 12, 18, 12)
+        bar = QHBoxLayout()
+        self.step_labels: list[QLabel] = []
+        for i, step in enumerate(steps):
+            label = QLabel(f"{i + 1}  {step.title}")
+            label.setObjectName("stepOff")
+            self.step_labels.append(label)
+            bar.addWidget(label)
+            if i < len(steps) - 1:
+                arrow = QLabel("›")
+                arrow.setObjectName("stepOff")
+                bar.addWidget(arrow)
+        bar.addStretch(1)
+        outer.addLayout(bar)
+
+        self.stack = QStackedWidget()
+        for step in steps:
+            self.stack.addWidget(step)
+            step.completeChanged.connect(self._refresh)
+        outer.addWidget(self.stack, 1)
+
+        nav = QHBoxLayout()
+        self.back_button = QPushButton("Back")
+        self.back_button.setToolTip("Back (Alt+Left)")
+        self.back_button.clicked.connect(self.back)
+        self.reason = QLabel()
+        self.reason.setObjectName("hint")
+        self.next_button = primary_button("Next")
+        self.next_button.setToolTip("Next (Ctrl+Enter)")
+        self.next_button.clicked.connect(self.next)
+        nav.addWidget(self.back_button)
+        nav.addStretch(1)
+        nav.addWidget(self.reason)
+        nav.addWidget(self.next_button)
+        outer.addLayout(nav)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.next)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.next)
+        QShortcut(QKeySequence("Alt+Left"), self, activated=self.back)
+        for i in range(len(steps)):
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.jump(i))
+        self.go(0)
+
+    @property
+    def current(self) -> WizardStep:
+        return self.steps[self.index]
+
+    def step(self, cls: type) -> WizardStep:
+        return next(s for s in self.steps if isinstance(s, cls))
+
+    def go(self, index: int) -> None:
+        self.index = index
+        self.visited = max(self.visited, index)
+        self.stack.setCurrentIndex(index)
+        for i, label in enumerate(self.step_labels):
+            label.setObjectName("stepOn" if i == index else "stepDone" if i < index else "stepOff")
+            label.style().unpolish(label)
+            label.style().polish(label)
+        self.current.enter(self.draft)
+        self._refresh()
+        self.stepChanged.emit(index)
+
+    def jump(self, index: int) -> None:
+        if index <= self.visited and index != self.index:
+            self.go(index)
+
+    def back(self) -> None:
+        if self.index > 0:
+            self.go(self.index - 1)
+
+    def next(self) -> None:
+        if not self.next_button.isEnabled():
+            return
+        index = self.index
+        last = index == len(self.steps) - 1
+
+        def proceed() -> None:
+            if self.index != index:
+                return
+            if last:
+                self.visited = 2
+                self.uploaded.emit()
+                self.go(2)
+            else:
+                self.go(index + 1)
+
+        self.current.advance(self.draft, proceed)
+
+    def _refresh(self) -> None:
+        step = self.current
+        complete = step.is_complete()
+        self.next_button.setEnabled(complete)
+        self.next_button.setText(step.next_label())
+        self.reason.setText("" if complete else step.blocking_message())
+        self.back_button.setEnabled(self.index > 0)
