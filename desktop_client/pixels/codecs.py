@@ -1,0 +1,181 @@
+"""Which library decodes and encodes each transfer syntax, frame by frame.
+
+Choices are by Transfer Syntax UID only. Every frame is decoded with ``raw=True`` (no YBR→RGB
+conversion in NumPy: slow, lossy and the trigger for pydicom's silent new SOP Instance UID), so the
+decoded array keeps the stored colour space except where the codec itself removes it (JPEG 2000
+multi-component transforms → RGB; JPEG decoders upsample 4:2:x chroma → YBR_FULL).
+
+Verification decodes the *output* with a different implementation than the one that encoded it
+whenever two exist, so an encoder bug cannot vouch for itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+from pydicom import uid as U
+from pydicom.encaps import encapsulate
+from pydicom.pixels import get_decoder, get_encoder
+
+from desktop_client.core.transfer_syntaxes import NATIVE
+from desktop_client.pixels.errors import RedactionError
+from desktop_client.pixels.imagemodel import ImageModel
+
+#: Plugin used to decode *input* frames (fastest first; pydicom falls back if unavailable).
+_DECODE_PLUGIN: dict[str, str] = {
+    U.RLELossless: "pylibjpeg",
+    U.JPEGLSLossless: "pyjpegls",
+    U.JPEGLSNearLossless: "pyjpegls",
+    U.JPEG2000Lossless: "pylibjpeg",
+    U.JPEG2000: "pylibjpeg",
+    U.HTJ2KLossless: "pylibjpeg",
+    U.HTJ2KLosslessRPCL: "pylibjpeg",
+    U.HTJ2K: "pylibjpeg",
+    U.JPEGBaseline8Bit: "pillow",
+    U.JPEGExtended12Bit: "pillow",
+    U.JPEGLossless: "gdcm",
+    U.JPEGLosslessSV1: "gdcm",
+}
+
+#: Plugin used to decode *output* frames for verification: never the encoder's own library.
+_VERIFY_PLUGIN: dict[str, str] = {
+    U.RLELossless: "pydicom",
+    U.JPEGLSLossless: "gdcm",
+    U.JPEG2000Lossless: "gdcm",
+    U.JPEGLossless: "gdcm",
+    U.JPEGBaseline8Bit: "gdcm",
+}
+
+
+def _encode_pydicom(ts: str, plugins: tuple[str, ...]) -> Callable[[np.ndarray, ImageModel], bytes]:
+    """pydicom frame encoder trying ``plugins`` in order (they differ in the bit depths they take)."""
+    def encode(arr: np.ndarray, model: ImageModel) -> bytes:
+        kwargs = model.decode_kwargs()
+        if model.samples > 1:
+            kwargs["planar_configuration"] = 0
+        errors: list[str] = []
+        for plugin in plugins:
+            try:
+                return get_encoder(ts).encode(np.ascontiguousarray(arr), encoding_plugin=plugin, **kwargs)
+            except Exception as exc:
+                errors.append(f"{plugin}: {exc}")
+        raise RedactionError("; ".join(errors))
+    return encode
+
+
+def _encode_ljpeg(arr: np.ndarray, model: ImageModel) -> bytes:
+    """JPEG Lossless Process 14 (any predictor; imagecodecs writes predictor 6).
+
+    Only valid for 1.2.840.10008.1.2.4.57: Selection Value 1 (.70) requires predictor 1.
+    """
+    import imagecodecs
+
+    data = np.ascontiguousarray(arr)
+    if model.signed:  # the codestream is sign-blind: store the two's-complement words
+        data = data.view(f"u{data.dtype.itemsize}")
+    return bytes(imagecodecs.ljpeg_encode(data, bitspersample=model.bits_stored))
+
+
+def encoder_for(ts: str) -> Callable[[np.ndarray, ImageModel], bytes] | None:
+    """Frame encoder that writes ``ts`` losslessly, or None when we have none."""
+    if ts == U.RLELossless:
+        enc = get_encoder(ts)
+        plugins = tuple(p for p in ("pylibjpeg", "gdcm", "pydicom") if p in enc._available)  # noqa: SLF001
+        return _encode_pydicom(ts, plugins) if plugins else None
+    if ts in (U.JPEGLSLossless, U.JPEG2000Lossless):
+        enc = get_encoder(ts)
+        if not enc.is_available:
+            return None
+        return _encode_pydicom(ts, ("pyjpegls",) if ts == U.JPEGLSLossless else ("pylibjpeg",))
+    if ts == U.JPEGLossless:
+        try:
+            import imagecodecs  # noqa: F401
+        except ImportError:
+            return None
+        return _encode_ljpeg
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedFrames:
+    """Lazily decoded frames and the image model their arrays follow."""
+
+    model: ImageModel
+    frames: Iterator[np.ndarray]
+
+
+def _decoded_pi(ts: str, stored_pi: str, meta_pi: str) -> str:
+    if ts in (U.JPEGBaseline8Bit, U.JPEGExtended12Bit) and stored_pi.startswith("YBR"):
+        return "YBR_FULL"  # JPEG decoders return full-resolution Y, Cb, Cr
+    return meta_pi or stored_pi
+
+
+def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
+                  plugin: str | None = None) -> DecodedFrames:
+    """Decode ``count`` frames of ``source`` (a Dataset, or Pixel Data bytes described by ``model``).
+
+    Returns the model of the decoded arrays (photometric interpretation may change, planar is
+    always 0) and an iterator of frames; nothing beyond one frame is held in memory.
+    """
+    decoder = get_decoder(ts)
+    chosen = plugin if plugin is not None else _DECODE_PLUGIN.get(ts, "")
+    if chosen and chosen not in decoder._available:  # noqa: SLF001
+        chosen = ""
+    if not decoder.is_available:
+        raise RedactionError(f"no decoder is installed for {U.UID(ts).name}")
+    kwargs: dict[str, object] = {}
+    if not hasattr(source, "PixelData"):
+        kwargs = model.decode_kwargs()
+        kwargs.update(number_of_frames=count, pixel_keyword="PixelData")
+    elif ts in NATIVE:
+        kwargs = {}
+    if model.bits_allocated == 1:
+        # pydicom 3.0 iter_array mis-slices frames that do not start on a byte boundary; 1-bit
+        # images are small, so decode them whole (as_array handles the bit offsets correctly).
+        try:
+            whole, meta = decoder.as_array(source, raw=True, **kwargs)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise RedactionError(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
+        whole = whole.reshape(-1, model.rows, model.columns)
+        return DecodedFrames(model.with_(frames=count), iter(list(whole)))
+    first: np.ndarray | None = None
+    for attempt in dict.fromkeys((chosen, "")):  # preferred plugin, then any plugin that can
+        iterator = decoder.iter_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]
+        try:
+            first, meta = next(iterator)
+            break
+        except StopIteration:
+            raise RedactionError("the image has no frames to decode") from None
+        except Exception as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+    if first is None:
+        raise RedactionError(f"the pixel data cannot be decoded ({failure})")
+    pi = _decoded_pi(ts, model.photometric, str(meta.get("photometric_interpretation") or ""))
+    decoded = model.with_(photometric=pi, planar=0, frames=count,
+                          bits_stored=int(meta.get("bits_stored") or model.bits_stored),
+                          pixel_representation=int(meta.get("pixel_representation", model.pixel_representation)))
+
+    def frames() -> Iterator[np.ndarray]:
+        yield first
+        produced = 1
+        try:
+            for arr, _ in iterator:
+                produced += 1
+                yield arr
+        except Exception as exc:
+            raise RedactionError(f"frame {produced + 1} cannot be decoded ({type(exc).__name__}: {exc})") from None
+        if produced < count:
+            raise RedactionError(f"only {produced} of {count} frames could be decoded")
+
+    return DecodedFrames(decoded, frames())
+
+
+def verify_plugin(ts: str) -> str:
+    return _VERIFY_PLUGIN.get(ts, "")
+
+
+def encapsulate_frames(frames: list[bytes]) -> bytes:
+    """Encapsulated Pixel Data: Basic Offset Table + one fragment per frame, each padded to even length."""
+    return encapsulate(frames, fragments_per_frame=1, has_bot=True)

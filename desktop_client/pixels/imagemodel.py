@@ -1,0 +1,94 @@
+"""The image-pixel attributes that decide how stored bytes map to pixels.
+
+Everything is read from the Image Pixel module (never guessed from array shapes or byte counts),
+and refused with a clear reason when it is missing or inconsistent, so later stages can index
+pixel data without defensive checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pydicom.dataset import Dataset
+
+from desktop_client.pixels.errors import RedactionError
+
+COLOUR_PIS = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
+                        "YBR_ICT", "YBR_RCT"})
+MONO_PIS = frozenset({"MONOCHROME1", "MONOCHROME2"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageModel:
+    rows: int
+    columns: int
+    samples: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    photometric: str
+    planar: int
+    frames: int
+
+    @classmethod
+    def from_dataset(cls, ds: Dataset) -> "ImageModel":
+        if "PixelData" not in ds:
+            raise RedactionError("the object has no Pixel Data to redact")
+        missing = [k for k in ("Rows", "Columns", "BitsAllocated") if ds.get(k) in (None, "")]
+        if missing:
+            raise RedactionError(f"the image description is incomplete (missing {', '.join(missing)})")
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        if rows <= 0 or columns <= 0:
+            raise RedactionError(f"the image has an invalid size ({rows} rows × {columns} columns)")
+        samples = int(ds.get("SamplesPerPixel") or 1)
+        allocated = int(ds.BitsAllocated)
+        stored = int(ds.get("BitsStored") or allocated)
+        photometric = str(ds.get("PhotometricInterpretation") or "").strip().upper()
+        if not photometric:
+            photometric = "MONOCHROME2" if samples == 1 else "RGB"
+        try:
+            frames = int(ds.get("NumberOfFrames") or 1)
+        except (TypeError, ValueError):
+            raise RedactionError("Number of Frames is not a whole number") from None
+        if samples not in (1, 3):
+            raise RedactionError(f"{samples} samples per pixel is not a supported image model")
+        if allocated not in (1, 8, 16, 32):
+            raise RedactionError(f"Bits Allocated {allocated} is not supported")
+        if not 1 <= stored <= allocated:
+            raise RedactionError(f"Bits Stored {stored} does not fit Bits Allocated {allocated}")
+        if samples == 3 and photometric not in COLOUR_PIS:
+            raise RedactionError(f"photometric interpretation {photometric} with 3 samples is not supported")
+        if samples == 1 and photometric not in MONO_PIS | {"PALETTE COLOR"}:
+            raise RedactionError(f"photometric interpretation {photometric} is not supported")
+        return cls(rows=rows, columns=columns, samples=samples, bits_allocated=allocated,
+                   bits_stored=stored, pixel_representation=int(ds.get("PixelRepresentation") or 0),
+                   photometric=photometric, planar=int(ds.get("PlanarConfiguration") or 0) if samples > 1 else 0,
+                   frames=max(1, frames))
+
+    def with_(self, **changes: object) -> "ImageModel":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def signed(self) -> bool:
+        return self.pixel_representation == 1
+
+    @property
+    def is_ybr_422_native(self) -> bool:
+        return self.photometric in ("YBR_FULL_422", "YBR_PARTIAL_422")
+
+    @property
+    def native_frame_bits(self) -> int:
+        """Bits one frame occupies in *native* (uncompressed) Pixel Data (PS3.5 8.1.1, C.7.6.3.1.2)."""
+        if self.is_ybr_422_native:
+            return self.rows * self.columns * 2 * self.bits_allocated
+        return self.rows * self.columns * self.samples * self.bits_allocated
+
+    def decode_kwargs(self) -> dict[str, object]:
+        """Options for pydicom's per-frame decoders/encoders describing one frame of this model."""
+        kw: dict[str, object] = dict(rows=self.rows, columns=self.columns, samples_per_pixel=self.samples,
+                                     bits_allocated=self.bits_allocated, bits_stored=self.bits_stored,
+                                     pixel_representation=self.pixel_representation,
+                                     photometric_interpretation=self.photometric, number_of_frames=1)
+        if self.samples > 1:
+            kw["planar_configuration"] = self.planar
+        return kw

@@ -1,0 +1,64 @@
+"""Independent checks that what will be written is exactly what was intended.
+
+The expected frame is the *input* decoded by pydicom (not by our own layout code) with the boxes
+painted in; the actual frame is the *output* decoded again, by a different library than the one
+that encoded it where two exist. Frames are compared in lockstep so memory stays at a few frames.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from desktop_client.core.geometry import Rect
+from desktop_client.pixels.errors import RedactionError
+from desktop_client.pixels.imagemodel import ImageModel
+
+Painted = Sequence[tuple[Rect, tuple[int, ...]]]
+
+
+def canonical(arr: np.ndarray, model: ImageModel) -> np.ndarray:
+    """The decoded frame as an array of the model's natural integer type, samples last."""
+    size = max(1, model.bits_allocated // 8)
+    kind = "i" if model.signed and model.bits_allocated > 1 else "u"
+    arr = np.asarray(arr)
+    if model.samples > 1 and arr.ndim == 3 and arr.shape[0] == model.samples and arr.shape[-1] != model.samples:
+        arr = np.moveaxis(arr, 0, -1)
+    return arr.astype(f"{kind}{size}" if model.bits_allocated > 1 else "u1", copy=False)
+
+
+def paint_expected(arr: np.ndarray, model: ImageModel, painted: Painted) -> np.ndarray:
+    """A copy of a decoded frame with each painted region set to its decoded fill values."""
+    out = np.array(canonical(arr, model), copy=True)
+    for rect, values in painted:
+        region = out[rect.top:rect.bottom, rect.left:rect.right]
+        region[...] = values if model.samples > 1 else values[0]
+    return out
+
+
+def check_frame(index: int, actual: np.ndarray, expected: np.ndarray, model: ImageModel,
+                painted: Painted) -> None:
+    """Raise ``RedactionError`` unless ``actual`` equals ``expected`` (boxes filled, rest unchanged)."""
+    got = canonical(actual, model)
+    if got.shape != expected.shape:
+        raise RedactionError(f"verification failed: frame {index + 1} decodes to shape {got.shape}, "
+                             f"expected {expected.shape}")
+    if np.array_equal(got, expected):
+        return
+    for rect, values in painted:
+        region = got[rect.top:rect.bottom, rect.left:rect.right]
+        want = np.asarray(values if model.samples > 1 else values[0], dtype=got.dtype)
+        if not np.all(region == want):
+            raise RedactionError(f"verification failed: rectangle {rect} is not filled in frame {index + 1}")
+    raise RedactionError(f"verification failed: pixels outside the rectangles changed in frame {index + 1}")
+
+
+def check_lockstep(expected_frames: Iterable[np.ndarray], actual_frames: Iterable[np.ndarray],
+                   model: ImageModel, painted: Painted, count: int) -> None:
+    """Compare two frame streams, painting the boxes into each expected frame as it arrives."""
+    seen = 0
+    for seen, (exp, act) in enumerate(zip(expected_frames, actual_frames), start=1):
+        check_frame(seen - 1, act, paint_expected(exp, model, painted), model, painted)
+    if seen != count:
+        raise RedactionError(f"verification failed: {seen} of {count} frames could be compared")
