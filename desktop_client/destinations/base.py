@@ -65,6 +65,9 @@ class UnitInfo:
     part: int
     parts: int
     description: str = ""
+    #: SOP classes and transfer syntaxes of the unit's source objects (for DICOM negotiation)
+    sop_classes: tuple[str, ...] = ()
+    transfer_syntaxes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,10 @@ class Destination(ABC):
     def scripts(self, project: str) -> list[ScriptSource]:
         """Anonymization scripts the target requires (only XNAT has any)."""
         return []
+
+    def routing_comment(self, ctx: SendContext) -> str:
+        """Patient Comments text the pipeline writes into every object ("" = leave them alone)."""
+        return ""
 
     def relogin(self) -> None:
         """Refresh an expired session (only meaningful for XNAT)."""

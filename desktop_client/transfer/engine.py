@@ -298,8 +298,9 @@ class TransferRun:
         edits = self.spec.choice(unit.series_uid).rectangles
         variables = tuple(sorted(script_variables(self.spec).items()))
         key = f"{self.id}:{script_checksum(repr(scripts))}"
+        comment = self.dest.routing_comment(self.ctx)
         return [ObjectJob(key, tuple(scripts), variables, tuple(edits), scan.instances[i].location,
-                          unit.series_uid, scan_id) for i in unit.files]
+                          unit.series_uid, scan_id, comment) for i in unit.files]
 
     def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
         """Results in order, with at most ``window`` objects in flight (bounded memory)."""
@@ -332,8 +333,11 @@ class TransferRun:
         label = f"scan {scan_id}" + (f" ({scan.series_description})" if scan.series_description else "")
         if unit.parts > 1:
             label += f" part {unit.part + 1}/{unit.parts}"
+        members = [scan.instances[i] for i in unit.files]
         info = UnitInfo(unit.idx, unit.series_uid, scan_id, unit.part, unit.parts,
-                        scan.series_description)
+                        scan.series_description,
+                        tuple(sorted({m.sop_class_uid for m in members if m.sop_class_uid})),
+                        tuple(sorted({m.transfer_syntax_uid for m in members if m.transfer_syntax_uid})))
         jobs = self._jobs(unit, scan_id, scripts)
         sizes = {str(scan.instances[i].location): scan.instances[i].size for i in unit.files}
         attempt = unit.attempts

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from desktop_client.core.geometry import PixelEdit
+from desktop_client.pixels import RedactionError, redact_dataset
 from desktop_client.scanning import read_dataset
 from desktop_client.scanning.model import Location
 
@@ -42,6 +43,7 @@ class ObjectJob:
     location: Location
     series_uid: str
     scan_id: str
+    patient_comments: str = ""
 
 
 @dataclass(slots=True)
@@ -125,13 +127,11 @@ class Applicator:
                 base.reason = f"{name} script failed: {outcome.error}"
                 return base
             edits.extend(outcome.pixel_edits)
+        if job.patient_comments:
+            # XNAT DICOM receivers route on "Project:P Subject:S Session:E" (xnat-rest-api §4.7).
+            ds.PatientComments = job.patient_comments
         edits.extend(job.edits)
         if edits:
-            try:
-                from desktop_client.pixels import RedactionError, redact_dataset
-            except ImportError:
-                base.reason = "pixel redaction is not available in this installation"
-                return base
             try:
                 report = redact_dataset(ds, edits)
             except RedactionError as exc:
