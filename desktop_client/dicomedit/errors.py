@@ -1,0 +1,28 @@
+"""Exceptions of the DicomEdit engine.
+
+Parse-time problems reject a whole script before any object is touched (``ScriptSyntaxError``,
+with a line and column an author can find); run-time problems end the processing of one object
+(``ScriptRuntimeError``) and leave the edits made by earlier statements in place, exactly like
+the reference applicator (dicomedit.md §1.2, §13).
+"""
+
+from __future__ import annotations
+
+
+class ScriptSyntaxError(Exception):
+    """A script that cannot be parsed; ``line``/``column`` are 1-based positions in the source."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        where = f"line {line}, column {column}: " if line else ""
+        super().__init__(f"{where}{message}")
+
+
+class ScriptRuntimeError(Exception):
+    """Evaluation of a statement failed; the message follows the reference wording (§13.2)."""
+
+
+class Rejected(Exception):
+    """``reject[]`` fired: the object must not be sent (not an error, §9.8)."""

@@ -1,0 +1,545 @@
+"""Tag paths and the DICOM data model the scripts act on (dicomedit.md §4, §5.1, §12).
+
+The reference turns every element of an object into a canonical path string and matches script
+paths as regular expressions against those strings. We match *structurally* instead (the spec's
+advice, §4.2): a path is a tuple of steps, and each tag position is a ``(mask, value)`` pair —
+hex digits fix a nibble, ``X`` frees it, ``@``/``#`` fix only its lowest bit — so testing an
+element is one ``tag & mask == value``. The semantics are those of the regexes:
+
+* a path must match the *whole* position of an element, so ``(0010,0010)`` is top level only;
+* ``*`` = any number (≥ 0) of sequence levels, ``+`` = at least one, ``.`` = exactly one;
+* an element step without index (or with ``[%]``) goes through every item of the sequence;
+* a private step ``(gggg,{creator}hh)`` matches ``(gggg,bbhh)`` for every block ``bb`` that the
+  creator owns *in the same item* (duplicate creators: every block);
+* creator elements (gggg,0010-00FF) are never matched by a creator-syntax step. (Decision: the
+  reference's regexes can hit a creator element through ``?=``/``collectValues`` in corner cases
+  (§4.4, quirk 7); we do not reproduce that, so those statements never corrupt private blocks.)
+
+Values are read and written as the reference's toolkit renders them (§5.1): multi-valued text
+joined with backslashes, binary numbers as decimal text, AT as 8 upper-case hex digits; numeric
+VRs parse the text written into them (``1234567`` into US wraps to ``54919``); everything else is
+stored exactly as given, without VR validation. Unknown tags (no dictionary VR) are written as LO,
+as DE4 does — the DE6 toolkit would write UN, which downstream readers cannot interpret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from pydicom import config as _pdconfig
+from pydicom.datadict import dictionary_VR, private_dictionary_VR
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+
+from desktop_client.dicomedit.errors import ScriptRuntimeError
+
+_IGNORE = _pdconfig.IGNORE
+
+_INT_VRS = {"US": (16, False), "SS": (16, True), "UL": (32, False), "SL": (32, True),
+            "UV": (64, False), "SV": (64, True)}
+_FLOAT_VRS = {"FL", "FD", "OF", "OD"}
+_BYTES_VRS = {"OB", "OW", "OL", "OV", "UN"}
+
+
+# --------------------------------------------------------------------------------------------
+# Path structure
+
+
+@dataclass(frozen=True, slots=True)
+class ElementStep:
+    """One ``(gggg,eeee)`` / ``(gggg,{creator}hh)`` step, with its optional item selector.
+
+    Public: ``mask``/``value`` cover the 32-bit tag. Private: ``mask``/``value`` cover the group
+    (16 bits) and ``emask``/``evalue`` the low element byte; ``creator`` is the creator text.
+    ``item`` is the item index, ``None`` for any item; ``indexed`` says brackets were written.
+    """
+
+    text: str
+    mask: int
+    value: int
+    creator: str | None = None
+    emask: int = 0xFF
+    evalue: int = 0
+    item: int | None = None
+    indexed: bool = False
+
+    @property
+    def private(self) -> bool:
+        return self.creator is not None
+
+    @property
+    def exact(self) -> bool:
+        if self.creator is None:
+            return self.mask == 0xFFFFFFFF
+        return self.mask == 0xFFFF and self.emask == 0xFF
+
+    def matches_public(self, tag: int) -> bool:
+        return tag & self.mask == self.value
+
+    def with_item(self, item: int | None, indexed: bool) -> "ElementStep":
+        suffix = "" if not indexed else f"[{'%' if item is None else item}]"
+        return ElementStep(self.text + suffix, self.mask, self.value, self.creator, self.emask,
+                           self.evalue, item, indexed)
+
+
+@dataclass(frozen=True, slots=True)
+class WildcardStep:
+    """``*`` (any depth ≥ 0), ``+`` (≥ 1) or ``.`` (exactly one sequence level)."""
+
+    kind: str
+
+    @property
+    def text(self) -> str:
+        return self.kind
+
+
+Step = ElementStep | WildcardStep
+
+
+@dataclass(frozen=True, slots=True)
+class TagPath:
+    """A parsed script tag path; ``text`` is how it is shown in messages and used as a key."""
+
+    steps: tuple[Step, ...]
+    text: str
+
+    @property
+    def singular(self) -> bool:
+        """True when the path names at most one element or item (§4.3)."""
+        last = len(self.steps) - 1
+        for i, step in enumerate(self.steps):
+            if isinstance(step, WildcardStep) or not step.exact:
+                return False
+            if step.item is None and (i < last or step.indexed):
+                return False
+        return True
+
+    @property
+    def is_item(self) -> bool:
+        last = self.steps[-1]
+        return isinstance(last, ElementStep) and last.item is not None
+
+    @property
+    def is_private(self) -> bool:
+        last = self.steps[-1]
+        return isinstance(last, ElementStep) and last.private
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def nibble_pattern(chars: str) -> tuple[int, int]:
+    """``(mask, value)`` of a run of hex positions (digits, X/x, @ even, # odd)."""
+    mask = value = 0
+    for ch in chars:
+        mask <<= 4
+        value <<= 4
+        if ch in "xX":
+            continue
+        if ch == "@":
+            mask |= 1
+        elif ch == "#":
+            mask |= 1
+            value |= 1
+        else:
+            mask |= 0xF
+            value |= int(ch, 16)
+    return mask, value
+
+
+def public_step(group: str, element: str) -> ElementStep:
+    mask, value = nibble_pattern(group + element)
+    return ElementStep(f"({group},{element})", mask, value)
+
+
+def private_step(group: str, creator: str, element: str) -> ElementStep:
+    gmask, gvalue = nibble_pattern(group)
+    emask, evalue = nibble_pattern(element)
+    return ElementStep(f"({group},{{{creator}}}{element})", gmask, gvalue, creator, emask, evalue)
+
+
+def exact_step(tag: int, item: int | None = None) -> ElementStep:
+    """A numeric step of the direct notation (``set``/``delete``): private tags numerically."""
+    step = ElementStep(f"({tag >> 16:04X},{tag & 0xFFFF:04X})", 0xFFFFFFFF, tag)
+    return step if item is None else step.with_item(item, True)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and writing values
+
+
+def _format_float(value: float, vr: str) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        return repr(value)
+    text = f"{value:.7g}" if vr in ("FL", "OF") else repr(float(value))
+    if "e" not in text and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _one(value: object, vr: str) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if vr == "AT":
+        return f"{int(value):08X}"  # type: ignore[call-overload]
+    if isinstance(value, float) and vr in _FLOAT_VRS:
+        return _format_float(value, vr)
+    return str(value)
+
+
+def render(elem: DataElement) -> str:
+    """The text the reference reads for a present element (§5.1)."""
+    vr = elem.VR
+    value = elem.value
+    if vr == "SQ" or value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        if vr in _BYTES_VRS:
+            text = bytes(value).rstrip(b"\x00 ")
+            try:
+                decoded = text.decode("ascii")
+            except UnicodeDecodeError:
+                return "\\".join(str(b) for b in value)
+            if decoded.isprintable():
+                return decoded
+            return "\\".join(str(b) for b in value)
+        return bytes(value).decode("latin-1").rstrip("\x00 ")
+    if isinstance(value, (MultiValue, list, tuple)):
+        return "\\".join(_one(v, vr) for v in value)
+    return _one(value, vr)
+
+
+def element_vr(ds: Dataset, tag: int, creator: str | None = None) -> str:
+    """The VR a new value for ``tag`` gets: existing VR, else dictionary VR, else LO."""
+    existing = ds._dict.get(tag)  # noqa: SLF001 - the fast path the whole engine relies on
+    if existing is not None:
+        vr = ds[tag].VR
+        if vr and vr != "UN":
+            return vr
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        vr = ""
+        if creator is not None:
+            try:
+                vr = private_dictionary_VR(tag, creator)
+            except KeyError:
+                vr = ""
+    if not vr or vr in ("UN", "NONE"):
+        return "LO"
+    return vr.split(" or ")[0]
+
+
+def _numbers(text: str, vr: str) -> list[int] | list[float]:
+    parts = text.split("\\")
+    if vr in _FLOAT_VRS:
+        out_f: list[float] = []
+        for p in parts:
+            try:
+                out_f.append(float(p.strip()))
+            except ValueError:
+                raise ScriptRuntimeError(f'For input string: "{p}"') from None
+        return out_f
+    bits, signed = _INT_VRS[vr]
+    out: list[int] = []
+    for p in parts:
+        try:
+            n = int(p.strip())
+        except ValueError:
+            raise ScriptRuntimeError(f'For input string: "{p}"') from None
+        n &= (1 << bits) - 1  # Java's narrowing conversion (§5.1, quirk 11)
+        if signed and n >= 1 << (bits - 1):
+            n -= 1 << bits
+        out.append(n)
+    return out
+
+
+def make_element(tag: int, vr: str, text: str) -> DataElement:
+    """A new element holding ``text`` interpreted for ``vr`` (no VR validation, §6.1)."""
+    if vr == "SQ":
+        return DataElement(tag, "SQ", Sequence())
+    if text == "":
+        return DataElement(tag, vr, None if vr in _INT_VRS or vr in _FLOAT_VRS else "",
+                           validation_mode=_IGNORE)
+    if vr in _INT_VRS or vr in _FLOAT_VRS:
+        numbers = _numbers(text, vr)
+        return DataElement(tag, vr, numbers[0] if len(numbers) == 1 else numbers,
+                           validation_mode=_IGNORE)
+    if vr == "AT":
+        try:
+            tags = [int(p.strip().strip("()").replace(",", ""), 16) for p in text.split("\\")]
+        except ValueError:
+            raise ScriptRuntimeError(f'For input string: "{text}"') from None
+        return DataElement(tag, vr, tags[0] if len(tags) == 1 else tags, validation_mode=_IGNORE)
+    if vr in _BYTES_VRS:
+        return DataElement(tag, vr, text.encode("utf-8"), validation_mode=_IGNORE)
+    if vr in ("DS", "IS"):
+        try:
+            return DataElement(tag, vr, text, validation_mode=_IGNORE)
+        except (ValueError, OverflowError):
+            # Not a number: the reference stores the text anyway; keep it verbatim.
+            elem = DataElement(tag, vr, None, validation_mode=_IGNORE)
+            parts = text.split("\\")
+            elem._value = parts[0] if len(parts) == 1 else MultiValue(str, parts)  # noqa: SLF001
+            return elem
+    return DataElement(tag, vr, text, validation_mode=_IGNORE)
+
+
+# --------------------------------------------------------------------------------------------
+# Private creators
+
+
+def is_creator_tag(tag: int) -> bool:
+    return bool(tag & 0x10000) and 0x10 <= (tag & 0xFFFF) <= 0xFF
+
+
+def _creator_text(ds: Dataset, tag: int) -> str:
+    value = ds[tag].value
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")
+    if isinstance(value, (MultiValue, list)):
+        value = "\\".join(str(v) for v in value)
+    return str(value or "").rstrip(" \x00")
+
+
+def creator_blocks(ds: Dataset, group_mask: int, group_value: int, creator: str) -> list[int]:
+    """``(group << 8) | block`` for every block owned by ``creator`` in matching groups."""
+    out = []
+    for tag in ds._dict:  # noqa: SLF001
+        if tag & 0x10000 and 0x10 <= (tag & 0xFFFF) <= 0xFF and (tag >> 16) & group_mask == group_value:
+            if _creator_text(ds, tag) == creator:
+                out.append(((tag >> 16) << 8) | (tag & 0xFF))
+    return out
+
+
+def find_block(ds: Dataset, group: int, creator: str) -> int | None:
+    base = group << 16
+    keys = ds._dict  # noqa: SLF001
+    for block in range(0x10, 0x100):
+        tag = base | block
+        if tag in keys and _creator_text(ds, tag) == creator:
+            return block
+    return None
+
+
+def reserve_block(ds: Dataset, group: int, creator: str) -> int:
+    """The creator's block, reserving the first free slot 0x10-0xFF if it has none (§4.4)."""
+    block = find_block(ds, group, creator)
+    if block is not None:
+        return block
+    base = group << 16
+    keys = ds._dict  # noqa: SLF001
+    for block in range(0x10, 0x100):
+        if base | block not in keys:
+            ds[base | block] = DataElement(base | block, "LO", creator, validation_mode=_IGNORE)
+            return block
+    raise ScriptRuntimeError(f"No free private creator slot in group {group:04X} for {creator}")
+
+
+def _step_tag(ds: Dataset, step: ElementStep, reserve: bool) -> int | None:
+    """The concrete tag of an exact step in ``ds`` (private creators resolved or reserved)."""
+    if step.creator is None:
+        return step.value
+    block = reserve_block(ds, step.value, step.creator) if reserve else \
+        find_block(ds, step.value, step.creator)
+    if block is None:
+        return None
+    return (step.value << 16) | (block << 8) | step.evalue
+
+
+# --------------------------------------------------------------------------------------------
+# Singular access
+
+
+def _items_of(ds: Dataset, tag: int) -> Sequence | None:
+    raw = ds._dict.get(tag)  # noqa: SLF001
+    if raw is None:
+        return None
+    if raw.VR not in (None, "SQ", "UN"):
+        return None
+    elem = ds[tag]
+    if elem.VR != "SQ":
+        return None
+    return elem.value
+
+
+def resolve(ds: Dataset, path: TagPath, reserve: bool) -> tuple[Dataset, int] | Dataset | None:
+    """Locate a singular path: ``(dataset, tag)`` for an element that exists, the item dataset
+    for an item path, or None. ``reserve`` reproduces the creator-reserving read (§4.4)."""
+    steps = path.steps
+    current = ds
+    last = len(steps) - 1
+    for i, step in enumerate(steps):
+        assert isinstance(step, ElementStep)
+        tag = _step_tag(current, step, reserve)
+        if tag is None or tag not in current._dict:  # noqa: SLF001
+            return None
+        if i == last and step.item is None:
+            return current, tag
+        items = _items_of(current, tag)
+        if items is None or step.item is None or not 0 <= step.item < len(items):
+            return None
+        current = items[step.item]
+        if i == last:
+            return current
+    return None
+
+
+def read(ds: Dataset, path: TagPath) -> str | None:
+    """Value of a singular path: None when absent (§5.1). Reading may reserve a creator."""
+    found = resolve(ds, path, reserve=True)
+    if found is None:
+        return None
+    if isinstance(found, Dataset):
+        return ""
+    parent, tag = found
+    return render(parent[tag])
+
+
+def exists(ds: Dataset, path: TagPath) -> bool:
+    return resolve(ds, path, reserve=False) is not None
+
+
+def write(ds: Dataset, path: TagPath, text: str) -> None:
+    """Assign a singular element path, creating sequences, items and creators on the way."""
+    steps = path.steps
+    current = ds
+    last = len(steps) - 1
+    for i, step in enumerate(steps):
+        assert isinstance(step, ElementStep)
+        tag = _step_tag(current, step, reserve=True)
+        assert tag is not None
+        if i == last:
+            if step.item is not None:
+                raise ScriptRuntimeError(f"Cannot assign a value to the sequence item {path.text}")
+            vr = element_vr(current, tag, step.creator)
+            current[tag] = make_element(tag, vr, text)
+            return
+        items = _items_of(current, tag)
+        if items is None:
+            current[tag] = DataElement(tag, "SQ", Sequence())
+            items = current[tag].value
+        while len(items) <= (step.item or 0):
+            items.append(Dataset())
+        current = items[step.item or 0]
+
+
+def set_element(ds: Dataset, tag: int, text: str, creator: str | None = None) -> None:
+    """Overwrite one element in one dataset keeping its VR (used by in-place functions)."""
+    ds[tag] = make_element(tag, element_vr(ds, tag, creator), text)
+
+
+# --------------------------------------------------------------------------------------------
+# Pattern matching
+
+
+Match = tuple[Dataset, int | None]
+"""``(dataset, tag)`` for an element; ``(item dataset, None)`` for a sequence item."""
+
+
+def _sequences(ds: Dataset) -> Iterator[Dataset]:
+    for tag in list(ds._dict):  # noqa: SLF001
+        items = _items_of(ds, tag)
+        if items:
+            yield from items
+
+
+def _element_tags(ds: Dataset, step: ElementStep) -> list[int]:
+    keys = ds._dict  # noqa: SLF001
+    if step.creator is None:
+        if step.mask == 0xFFFFFFFF:
+            return [step.value] if step.value in keys else []
+        mask, value = step.mask, step.value
+        return [t for t in keys if t & mask == value]
+    blocks = creator_blocks(ds, step.mask, step.value, step.creator)
+    if not blocks:
+        return []
+    if step.emask == 0xFF:
+        return [t for t in ((gb << 8) | step.evalue for gb in blocks) if t in keys]
+    wanted = set(blocks)
+    return [t for t in keys if t & 0x10000 and (t >> 8) in wanted and t & step.emask == step.evalue]
+
+
+def _walk(ds: Dataset, steps: tuple[Step, ...], i: int, out: dict[tuple[int, int | None], Match],
+          ) -> None:
+    step = steps[i]
+    last = i == len(steps) - 1
+    if isinstance(step, WildcardStep):
+        if last:
+            _all_elements(ds, step.kind, out)
+            return
+        if step.kind == "*":
+            _walk(ds, steps, i + 1, out)
+            for item in _sequences(ds):
+                _walk(item, steps, i, out)
+        elif step.kind == "+":
+            star = steps[:i] + (WildcardStep("*"),) + steps[i + 1:]
+            for item in _sequences(ds):
+                _walk(item, star, i, out)
+        else:
+            for item in _sequences(ds):
+                _walk(item, steps, i + 1, out)
+        return
+    for tag in _element_tags(ds, step):
+        if last and step.item is None:
+            out[(id(ds), tag)] = (ds, tag)
+            continue
+        items = _items_of(ds, tag)
+        if not items:
+            continue
+        chosen = items if step.item is None else (
+            [items[step.item]] if 0 <= step.item < len(items) else [])
+        for item in chosen:
+            if last:
+                out[(id(item), None)] = (item, None)
+            else:
+                _walk(item, steps, i + 1, out)
+
+
+def _all_elements(ds: Dataset, kind: str, out: dict[tuple[int, int | None], Match]) -> None:
+    """A path ending in a sequence wildcard: every element at the depths it stands for."""
+    if kind in ("*", "."):
+        for tag in ds._dict:  # noqa: SLF001
+            out[(id(ds), tag)] = (ds, tag)
+    if kind in ("*", "+"):
+        for item in _sequences(ds):
+            _all_elements(item, "*", out)
+
+
+def find(ds: Dataset, path: TagPath) -> list[Match]:
+    """Every existing element/item the (possibly plural) path matches, in document order."""
+    out: dict[tuple[int, int | None], Match] = {}
+    _walk(ds, path.steps, 0, out)
+    return list(out.values())
+
+
+def delete(ds: Dataset, path: TagPath) -> None:
+    """``-path``: remove matches; items are emptied, creator elements are kept (§6.3)."""
+    for parent, tag in find(ds, path):
+        if tag is None:
+            parent.clear()
+        elif not is_creator_tag(tag) and tag in parent._dict:  # noqa: SLF001
+            del parent[tag]
+
+
+def remove_all_private(ds: Dataset) -> None:
+    """Every odd-group element (creators included) at every level (§6.10)."""
+    for tag in [t for t in ds._dict if t & 0x10000]:  # noqa: SLF001
+        del ds[tag]
+    for item in _sequences(ds):
+        remove_all_private(item)
+
+
+def iter_all(ds: Dataset) -> Iterator[tuple[Dataset, int]]:
+    """Every element at every depth (parents before children)."""
+    for tag in list(ds._dict):  # noqa: SLF001
+        yield ds, tag
+        items = _items_of(ds, tag)
+        if items:
+            for item in items:
+                yield from iter_all(item)
