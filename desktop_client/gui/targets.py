@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from desktop_client.gui.connections import Connection
+
+if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
+    from desktop_client.xnat import XnatClient
 
 _SAFE_LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -115,19 +118,12 @@ class LocalTarget:
 def explain_error(exc: BaseException) -> str:
     """One sentence saying what went wrong and what to do, for any failure of a target call."""
     name = type(exc).__name__
-    text = str(exc).strip() or name
-    if name == "XnatAuthError":
-        return f"The server refused the user name or password ({text}). Check them and log in again."
-    if name == "XnatPermissionError":
-        return f"You do not have permission for this ({text}). Ask the project owner for access."
-    if name == "XnatConnectionError":
-        lowered = text.lower()
-        if "certificate" in lowered or "ssl" in lowered or "tls" in lowered:
-            return (f"The server's certificate could not be verified ({text}). If you trust this "
-                    "server, tick “Allow insecure TLS” for this connection.")
-        return f"The server could not be reached ({text}). Check the URL and your network."
-    if name == "XnatError":
-        return f"The server reported an error: {text}"
+    text = str(getattr(exc, "user_message", "") or exc).strip() or name
+    if name in ("XnatConnectionError", "XnatError") and any(
+            word in text.lower() for word in ("certificate", "ssl", "tls")):
+        return (f"{text} If you trust this server, tick “Allow insecure TLS” for this connection.")
+    if name.startswith("Xnat"):
+        return text
     if isinstance(exc, (OSError, ValueError)):
         return text
     return f"Unexpected error ({name}): {text}"
@@ -138,7 +134,7 @@ class XnatTarget:
 
     can_create_projects = False
 
-    def __init__(self, connection: Connection, client: object, version: str) -> None:
+    def __init__(self, connection: Connection, client: "XnatClient", version: str) -> None:
         self.connection = connection
         self.client = client
         self.version = version
@@ -147,40 +143,56 @@ class XnatTarget:
         return f"{self.connection.url} (XNAT {self.version}) as {self.connection.username}"
 
     def projects(self) -> list[ProjectInfo]:
-        return [ProjectInfo(id=p.id, name=getattr(p, "name", "") or "",
-                            secondary_id=getattr(p, "secondary_id", "") or "")
-                for p in self.client.upload_projects()]  # type: ignore[attr-defined]
+        return [ProjectInfo(id=p.id, name=p.name or "", secondary_id=p.secondary_id or "")
+                for p in self.client.upload_projects()]
 
     def project_settings(self, project_id: str) -> ProjectSettings:
         return project_settings_from_xnat(self.client, project_id)
 
     def subjects(self, project_id: str) -> list[SubjectInfo]:
-        return [SubjectInfo(label=s.label, group=getattr(s, "group", "") or "")
-                for s in self.client.subjects(project_id)]  # type: ignore[attr-defined]
+        return [SubjectInfo(label=s.label, group=s.group or "") for s in self.client.subjects(project_id)]
 
     def create_subject(self, project_id: str, label: str, group: str) -> None:
-        self.client.create_subject(project_id, label, group=group or None)  # type: ignore[attr-defined]
+        self.client.create_subject(project_id, label, group=group or None)
 
     def session_labels(self, project_id: str) -> set[str]:
-        return set(self.client.session_labels(project_id))  # type: ignore[attr-defined]
+        return set(self.client.session_labels(project_id))
 
 
-def project_settings_from_xnat(client: object, project_id: str) -> ProjectSettings:
+_DESTINATIONS = {0: "Prearchive", 4: "Archive (reject duplicates)", 5: "Archive (overwrite duplicates)"}
+
+
+def _series_filter(raw: object) -> str:
+    """The site and project series import filters as one readable line (shown, not applied)."""
+    parts = []
+    site = getattr(raw, "site_series_import_filter", None)
+    if site:
+        parts.append(f"site: {' '.join(str(site).split())}")
+    project = getattr(raw, "project_series_import_filter", None)
+    if project:
+        mode = project.get("mode", "") if isinstance(project, dict) else ""
+        values = project.get("list", project) if isinstance(project, dict) else project
+        parts.append(f"project{f' ({mode})' if mode else ''}: {' '.join(str(values).split())}")
+    return "; ".join(parts)
+
+
+def project_settings_from_xnat(client: "XnatClient", project_id: str) -> ProjectSettings:
     """Map the client's project settings and scripts onto what the Project screen shows."""
-    raw = client.project_settings(project_id)  # type: ignore[attr-defined]
-    scripts = client.anonymization_scripts(project_id)  # type: ignore[attr-defined]
+    raw = client.project_settings(project_id)
+    site, project = client.anonymization_scripts(project_id)
+    code = int(getattr(raw, "prearchive_code", 0))
     return ProjectSettings(
         project_id=project_id,
-        site_script=getattr(scripts, "site", None) or None,
-        project_script=getattr(scripts, "project", None) or None,
-        destination=str(getattr(raw, "destination", "Prearchive")),
-        allow_create_subject=bool(getattr(raw, "allow_create_subject", True)),
-        require_date=bool(getattr(raw, "require_date", False)),
-        allow_bulk=bool(getattr(raw, "allow_bulk_upload", True)),
-        series_filter=str(getattr(raw, "series_import_filter", "") or ""),
-        subject_scheme=str(getattr(raw, "subject_labeling_scheme", "manual") or "manual"),
-        session_scheme=str(getattr(raw, "session_labeling_scheme", "auto") or "auto"),
-        tracers=list(getattr(raw, "tracers", []) or []),
+        site_script=site or None,
+        project_script=project or None,
+        destination=_DESTINATIONS.get(code, f"Archive (code {code})"),
+        allow_create_subject=bool(raw.allow_create_subject),
+        require_date=bool(raw.require_date),
+        allow_bulk=bool(raw.allow_bulk_upload),
+        series_filter=_series_filter(raw),
+        subject_scheme=str(raw.default_subject_scheme or "manual"),
+        session_scheme=str(raw.default_session_scheme or "auto"),
+        tracers=list(raw.pet_tracers or ()),
     )
 
 
@@ -189,7 +201,7 @@ def open_xnat_target(connection: Connection, password: str) -> tuple[XnatTarget,
     from desktop_client.xnat import XnatClient
 
     client = XnatClient(connection.url, connection.username, password,
-                        verify_tls=not connection.insecure_tls)
+                        allow_insecure=connection.insecure_tls)
     client.login()
     version = str(client.server_version() or "unknown version")
     return XnatTarget(connection, client, version), version

@@ -1,0 +1,47 @@
+"""Drive the upload wizard the way a user does (shared by the flow tests and the screenshots)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.gui.conftest import wait_for
+
+
+def to_project_step(qtbot: Any, win: Any, project: str) -> None:
+    win.wizard.next()
+    wait_for(qtbot, lambda: win.wizard.index == 1, what="the Project step")
+    wait_for(qtbot, lambda: win.project_page.list.count() > 0, what="the project list")
+    win.project_page._select_id(project)
+    wait_for(qtbot, win.project_page.is_complete, what="the project settings")
+
+
+def scan(qtbot: Any, win: Any, paths: list[Path]) -> None:
+    win.wizard.next()
+    assert win.wizard.index == 2
+    win.select_page.add_paths([str(p) for p in paths])
+    wait_for(qtbot, lambda: win.select_page.result is not None and not win.select_page.scanning,
+             timeout=120, what="the scan")
+
+
+def row_of(win: Any, modality: str) -> int:
+    sessions = win.select_page._sessions
+    return next(i for i, s in enumerate(sessions) if modality in s.modalities)
+
+
+def to_summary(qtbot: Any, win: Any) -> None:
+    """Confirm → Review → Summary (the review step is passed through as the user would)."""
+    wait_for(qtbot, win.confirm_page.is_complete, what=f"Confirm: {win.confirm_page.blocking_message()}")
+    win.wizard.next()
+    assert win.wizard.index == 4
+    wait_for(qtbot, win.review_page.is_complete, what="the review step")
+    win.wizard.next()
+    assert win.wizard.index == 5
+
+
+def upload_and_wait(qtbot: Any, win: Any, timeout: float = 120) -> list[Any]:
+    win.wizard.next()
+    wait_for(qtbot, lambda: win.pages.currentIndex() == 1, what="the Transfers page")
+    wait_for(qtbot, lambda: win.transfers.model.rows and all(
+        r.state.finished for r in win.transfers.model.rows), timeout=timeout, what="the transfers")
+    return list(win.transfers.model.rows)

@@ -1,0 +1,84 @@
+"""The whole flow into the built-in local archive folder (no server), single and bulk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QUrl
+
+from tests.gui.conftest import wait_for
+from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+
+
+def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home: Path) -> None:
+    win = window
+    assert win.connect_page.current().is_local
+    assert win.wizard.next_button.text() == "Use this folder"
+    to_project_step(qtbot, win, "LOCAL")
+    assert win.project_page.values["destination"].text() == "Local folder"
+    scan(qtbot, win, [demo_dir])
+    assert len(win.select_page._sessions) == 5
+    assert not win.wizard.next_button.isEnabled()
+    assert "Tick" in win.wizard.reason.text()
+    win.select_page.set_checked([row_of(win, "MR")])
+    assert win.wizard.next_button.isEnabled()
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, confirm.is_complete, what="the Confirm step")
+    assert confirm.subject_combo.currentText() == "DOE_JANE"
+    assert confirm.label_edit.text() == "DOE_JANE_MR_1"
+    assert confirm.subject_note.text().startswith("New subject")
+    confirm.label_edit.setText("bad label!")
+    assert not win.wizard.next_button.isEnabled()
+    assert "letters, digits" in win.wizard.reason.text()
+    confirm.label_edit.setText("MR_VISIT_1")
+    to_summary(qtbot, win)
+    counts = win.summary_page.counts
+    assert counts.sessions == 1 and counts.excluded == 0
+    assert counts.files == win.draft.plans[0].session.files
+    rows = upload_and_wait(qtbot, win)
+    assert [r.state.value for r in rows] == ["done"], rows[0].error
+    session_dir = app_home / "data" / "local-archive" / "LOCAL" / "DOE_JANE" / "MR_VISIT_1"
+    assert session_dir.is_dir()
+    assert sum(1 for p in session_dir.rglob("*") if p.is_file()) >= counts.files
+    opened: list[QUrl] = []
+    win.transfers.open_url = lambda url: opened.append(url) or True
+    win.transfers.select(rows[0].id)
+    assert win.transfers.buttons["receipt"].isEnabled()
+    win.transfers.act("receipt")
+    assert opened and Path(opened[0].toLocalFile()).is_file()
+    # The wizard is back at Select data, ready for the next session of the same folder.
+    assert win.wizard.index == 2
+
+
+def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_home: Path) -> None:
+    win = window
+    to_project_step(qtbot, win, "LOCAL")
+    scan(qtbot, win, [demo_dir])
+    win.select_page._check_all(True)
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, lambda: not confirm._loading, what="subjects")
+    assert confirm.stack.currentIndex() == 1
+    confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("dicom_patient_id"))
+    confirm.session_scheme.setCurrentIndex(confirm.session_scheme.findData("auto"))
+    confirm.apply_schemes()
+    assert confirm.is_complete(), confirm.blocking_message()
+    labels = [confirm._cell(r, 4) for r in range(confirm.bulk_table.rowCount())]
+    assert len(set(labels)) == len(labels)
+    # A duplicate label is refused with the row named.
+    confirm.bulk_table.item(1, 4).setText(labels[0])
+    assert not confirm.is_complete()
+    assert "also used in row 1" in confirm.blocking_message()
+    # CSV round trip restores the labels and can change them.
+    text = confirm.csv_text().replace(labels[0], "RENAMED_1", 1)
+    confirm.bulk_table.item(1, 4).setText(labels[1])
+    assert confirm.load_csv_text(text) == 5
+    assert confirm._cell(0, 4) == "RENAMED_1"
+    assert confirm.is_complete(), confirm.blocking_message()
+    to_summary(qtbot, win)
+    assert win.summary_page.counts.sessions == 5
+    assert win.summary_page.counts.unsupported > 0  # RT dose/structure, SR, PDF are not images
+    rows = upload_and_wait(qtbot, win, timeout=180)
+    assert sorted(r.state.value for r in rows) == ["done"] * 5, [r.error for r in rows]
+    assert (app_home / "data" / "local-archive" / "LOCAL").is_dir()
