@@ -21,15 +21,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("outdir", metavar="OUTDIR", help="folder to create (must be absent or empty)")
     parser.add_argument("--seed", type=int, default=0,
                         help="same seed, same bytes; different seeds give different names/UIDs/dates (default 0)")
-    parser.add_argument("--ct-slices", type=int, default=None,
-                        help="slices in the main CT series (default 20; raise it for benchmarks)")
+    parser.add_argument("--size", action="append", default=[], metavar="NAME=N",
+                        help=("scale the data set for benchmarks, repeatable: ct_slices (20), ct_matrix "
+                              "(512), mr_slices (16), mr_matrix (256), cr_rows (1024), cr_columns (832), "
+                              "us_frames (10), us_rows (480), us_columns (640)"))
+    parser.add_argument("--no-text", action="store_true",
+                        help="do not burn text into pixels (a text-free twin with identical anatomy)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from desktop_client.demo import DemoError, generate_demo
 
-    scale = {} if args.ct_slices is None else {"ct_slices": args.ct_slices}
+    scale: dict[str, object] = {"burn_text": False} if args.no_text else {}
+    for item in args.size:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise UserError(f"--size expects NAME=N with a whole number, got {item!r}")
+        scale[name.strip()] = int(value)
     try:
         manifest = generate_demo(args.outdir, seed=args.seed, **scale)
     except (DemoError, ValueError) as exc:

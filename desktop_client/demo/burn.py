@@ -41,26 +41,32 @@ class BurnedText:
     phi: bool
     rect: Rect
 
-    def to_json(self) -> dict[str, object]:
-        r = self.rect
-        return {"field": self.field, "text": self.text, "phi": self.phi,
-                "box": [r.left, r.top, r.right, r.bottom]}
-
 
 @lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def text_mask(rows: int, columns: int, items: list[TextItem], font_px: int,
-              top_offset: int = 0) -> tuple[np.ndarray, list[BurnedText]]:
+def _spacing(font_px: int) -> tuple[int, int]:
+    """(line height, margin from the image edge) for a font size."""
+    return font_px + max(3, font_px // 3), max(6, font_px // 2)
+
+
+def top_band_height(lines: int, font_px: int) -> int:
+    """Rows taken by ``lines`` lines of top-corner text (where an ultrasound sector may start)."""
+    line_h, margin = _spacing(font_px)
+    return margin + lines * line_h
+
+
+def text_mask(rows: int, columns: int, items: list[TextItem],
+              font_px: int) -> tuple[np.ndarray, list[BurnedText]]:
     """Alpha mask (float32 in [0, 1]) with all items drawn, and each item's ink box.
 
-    ``top_offset`` moves top-corner text down (ultrasound consoles print below a title bar).
+    Lines stack from the corner inwards in the order given (top corners downwards, bottom
+    corners upwards from the last line).
     """
     font = _font(font_px)
-    line_h = font_px + max(3, font_px // 3)
-    margin = max(6, font_px // 2)
+    line_h, margin = _spacing(font_px)
     per_corner: dict[str, int] = {}
     combined = np.zeros((rows, columns), dtype=np.float32)
     burned: list[BurnedText] = []
@@ -71,7 +77,7 @@ def text_mask(rows: int, columns: int, items: list[TextItem], font_px: int,
         width = int(np.ceil(font.getlength(item.text)))
         x = margin if item.corner in ("tl", "bl") else columns - margin - width
         if item.corner in ("tl", "tr"):
-            y = margin + top_offset + index * line_h
+            y = margin + index * line_h
         else:
             y = rows - margin - (bottom_counts[item.corner] - index) * line_h
         layer = Image.new("L", (columns, rows), 0)

@@ -34,7 +34,7 @@ from pydicom.uid import (
 )
 
 from desktop_client.demo import cast, iods, nonimage, phantoms, writer
-from desktop_client.demo.burn import BurnedText, TextItem, blend, text_mask
+from desktop_client.demo.burn import BurnedText, TextItem, blend, text_mask, top_band_height
 from desktop_client.demo.manifest import DEMO_VERSION, BurnedBox, DemoFile, DemoManifest
 from desktop_client.demo.seeding import demo_uid, pretty_date, rng
 
@@ -111,13 +111,13 @@ class _Builder:
             TextItem("position", f"Se: {series.number}  Im: {number}", "br", phi=False),
         ]
 
-    def burn(self, image: np.ndarray, items: list[TextItem], ink: float | tuple[int, int, int],
-             top_offset: int = 0) -> tuple[np.ndarray, list[BurnedText]]:
+    def burn(self, image: np.ndarray, items: list[TextItem],
+             ink: float | tuple[int, int, int]) -> tuple[np.ndarray, list[BurnedText]]:
         """Blend text into one image (float result) unless the scale says not to."""
         if not self.scale.burn_text:
             return image.astype(np.float32), []
         rows, columns = image.shape[:2]
-        alpha, boxes = text_mask(rows, columns, items, _font_px(columns), top_offset)
+        alpha, boxes = text_mask(rows, columns, items, _font_px(columns))
         return blend(image, alpha, ink), boxes
 
     def save(self, ds: Dataset, series: cast.Series, number: int, ts: UID,
@@ -145,7 +145,8 @@ class _Builder:
             columns=ds.Columns if has_pixels else None,
             frames=int(ds.get("NumberOfFrames", 1)) if has_pixels else None,
             photometric_interpretation=ds.PhotometricInterpretation if has_pixels else None,
-            burned_in=[BurnedBox(**b.to_json()) for b in boxes],  # type: ignore[arg-type]
+            burned_in=[BurnedBox(b.field, b.text, b.phi, [b.rect.left, b.rect.top, b.rect.right, b.rect.bottom])
+                       for b in boxes],
         ))
 
     # -- modalities ----------------------------------------------------------------------
@@ -203,8 +204,7 @@ class _Builder:
     def us_frames(self, series: cast.Series) -> tuple[np.ndarray, list[BurnedText], int]:
         """The cine frames, their text boxes and the height of the console band above the sector."""
         rows, columns, frames = self.scale.us_rows, self.scale.us_columns, self.scale.us_frames
-        line_h = _font_px(columns) + max(3, _font_px(columns) // 3)
-        top = max(6, _font_px(columns) // 2) + 3 * line_h + 8
+        top = top_band_height(3, _font_px(columns)) + 8  # the sector starts below the console text
         out = np.empty((frames, rows, columns, 3), dtype=np.uint8)
         boxes: list[BurnedText] = []
         items = self.text_items(series, "C5-1  ABD  MI 1.1  TIS 0.4", 1)

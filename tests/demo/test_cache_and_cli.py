@@ -56,3 +56,15 @@ def test_cli_demo_writes_and_summarises(tmp_path, capsys, monkeypatch):
     assert DemoManifest.load(out).seed == 5
     assert main(["demo", str(out)]) == 2
     assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_cli_demo_size_and_no_text(tmp_path, capsys):
+    out = tmp_path / "demo"
+    sizes = [arg for name, value in SMALL.items() for arg in ("--size", f"{name}={value}")]
+    assert main(["demo", str(out), "--no-text", *sizes, "--size", "ct_slices=4"]) == 0
+    manifest = DemoManifest.load(out)
+    assert manifest.scale["ct_slices"] == 4 and manifest.scale["burn_text"] is False
+    assert all(not f.burned_in for f in manifest.files)
+    assert main(["demo", str(tmp_path / "x"), "--size", "ct_slices=lots"]) == 2
+    assert main(["demo", str(tmp_path / "y"), "--size", "colour=3"]) == 2
+    assert "unknown demo size option" in capsys.readouterr().err
