@@ -1,0 +1,71 @@
+"""Log in to the XNAT emulator, pick DEMO, scan the demo studies, upload, watch it finish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.gui.conftest import wait_for
+from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+
+
+def fill_connection(win, url: str, user: str, password: str) -> None:
+    page = win.connect_page
+    page.add_button.click()
+    page.name_edit.setText("Emulator")
+    page.url_edit.setText(url)
+    page.user_edit.setText(user)
+    page.password_edit.setText(password)
+
+
+def test_verify_shows_version_and_bad_password_is_explained(qtbot, window, xnat_emulator) -> None:
+    win = window
+    fill_connection(win, xnat_emulator.url, "admin", "wrong")
+    win.connect_page.verify()
+    wait_for(qtbot, lambda: win.connect_page.message.kind == "error", what="the login error")
+    assert "user name or password" in win.connect_page.message.text
+    win.connect_page.password_edit.setText("admin")
+    win.connect_page.verify()
+    wait_for(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
+    assert "XNAT" in win.connect_page.message.text and "admin" in win.connect_page.message.text
+    # The connection (never the password) is stored.
+    saved = (Path(win.store.path)).read_text()
+    assert xnat_emulator.url in saved and "wrong" not in saved and '"admin"' in saved
+
+
+def test_unreachable_server_is_explained(qtbot, window) -> None:
+    win = window
+    fill_connection(win, "http://127.0.0.1:9", "admin", "admin")
+    win.wizard.next()
+    wait_for(qtbot, lambda: win.connect_page.message.kind == "error", what="the error")
+    assert "reach" in win.connect_page.message.text
+    assert win.wizard.index == 0
+
+
+def test_upload_to_xnat_emulator(qtbot, window, xnat_emulator, demo_dir: Path) -> None:
+    win = window
+    xnat_emulator.set_project_script("DEMO", 'version "6.1"\n(0010,0010) := "ANON"\n')
+    fill_connection(win, xnat_emulator.url, "admin", "admin")
+    assert win.wizard.next_button.text() == "Log in"
+    to_project_step(qtbot, win, "DEMO")
+    page = win.project_page
+    assert page.values["destination"].text() == "Prearchive"
+    assert page.project_button.text().startswith("✔")
+    page.project_button.click()
+    assert "ANON" in page.script_view.toPlainText()
+    scan(qtbot, win, [demo_dir])
+    win.select_page.set_checked([row_of(win, "MR")])
+    win.wizard.next()
+    wait_for(qtbot, win.confirm_page.is_complete, what="Confirm")
+    assert win.confirm_page.label_edit.text() == "DOE_JANE_MR_1"
+    to_summary(qtbot, win)
+    rows = upload_and_wait(qtbot, win)
+    assert rows[0].state.value == "done", rows[0].error
+    entries = xnat_emulator.prearchive_entries("DEMO")
+    entry = next(e for e in entries if e.name == "DOE_JANE_MR_1")
+    assert entry.subject == "DOE_JANE"
+    # The project script ran on this computer before the upload.
+    import pydicom
+
+    files = xnat_emulator.prearchive_files(entry)
+    assert files and all(str(pydicom.dcmread(f, stop_before_pixels=True).PatientName) == "ANON"
+                         for f in files)
