@@ -1,0 +1,54 @@
+"""Small builders shared by the DicomEdit tests (real pydicom datasets, no mocks)."""
+
+from __future__ import annotations
+
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from desktop_client.dicomedit import Outcome, compile_script
+
+
+def ct() -> Dataset:
+    """A CT-like header with public, private and nested data."""
+    ds = Dataset()
+    ds.PatientName = "Doe^John"
+    ds.PatientID = "PID-1"
+    ds.PatientBirthDate = "19700101"
+    ds.PatientSex = "M"
+    ds.StudyDate = "20230519"
+    ds.StudyTime = "133022"
+    ds.Modality = "CT"
+    ds.AccessionNumber = "ACC1"
+    ds.StationName = "MEDPC"
+    ds.StudyInstanceUID = "1.2.3.444.555"
+    ds.SeriesInstanceUID = "1.2.3.444.555.666"
+    ds.SOPInstanceUID = "1.2.3.4.5.6"
+    ds.SeriesNumber = 4
+    ds.Rows = 4
+    ds.Columns = 4
+    ref1 = Dataset()
+    ref1.ReferencedSOPInstanceUID = "1.2.3.4.5"
+    ref1.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    ref2 = Dataset()
+    ref2.ReferencedSOPInstanceUID = "0.0.0"
+    code = Dataset()
+    code.CodeValue = "C1"
+    ref2.PurposeOfReferenceCodeSequence = Sequence([code])
+    ds.ReferencedImageSequence = Sequence([ref1, ref2])
+    ds.add_new(0x00190010, "LO", "SIEMENS MR HEADER")
+    ds.add_new(0x00191008, "LO", "private one")
+    ds.add_new(0x00191010, "LO", "private two")
+    ds.add_new(0x00290010, "LO", "OTHER")
+    ds.add_new(0x00291010, "LO", "other private")
+    return ds
+
+
+def run(text: str, ds: Dataset | None = None, variables: dict | None = None,
+        **kwargs) -> tuple[Outcome, Dataset]:
+    ds = ct() if ds is None else ds
+    script = compile_script(text, **kwargs)
+    return script.apply(ds, variables, execute_pixels=False), ds
+
+
+def de6(*lines: str) -> str:
+    return 'version "6.6"\n' + "\n".join(lines) + "\n"
