@@ -11,9 +11,7 @@ Public face::
 from __future__ import annotations
 
 import os
-from typing import Iterable, Iterator
-
-from pydicom import Dataset, dcmread
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from desktop_client.scanning.model import (
     Instance,
@@ -28,14 +26,19 @@ from desktop_client.scanning.reader import classify_head
 from desktop_client.scanning.scanner import CancelToken, ScanProgress, scan_paths
 from desktop_client.scanning.sources import open_location
 
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
 __all__ = [
     "CancelToken", "Instance", "Location", "Scan", "ScanProgress", "ScanResult", "Session", "Skipped",
     "build_sessions", "iter_dicom_sources", "open_location", "read_dataset", "scan_paths",
 ]
 
 
-def read_dataset(location: Location | Instance | str | os.PathLike[str], stop_before_pixels: bool = False) -> Dataset:
+def read_dataset(location: Location | Instance | str | os.PathLike[str], stop_before_pixels: bool = False) -> "Dataset":
     """Read a whole object (file or archive member); raw datasets without a preamble included."""
+    from pydicom import dcmread
+
     if isinstance(location, Instance):
         location = location.location
     elif not isinstance(location, Location):

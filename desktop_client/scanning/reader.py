@@ -16,19 +16,14 @@ import struct
 import warnings
 from typing import BinaryIO
 
-from pydicom.errors import InvalidDicomError
-from pydicom.filereader import read_partial
-from pydicom.tag import BaseTag
-from pydicom.uid import (
-    DeflatedExplicitVRLittleEndian,
-    ExplicitVRBigEndian,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-)
-
+from desktop_client.scanning import fastheader
 from desktop_client.scanning.model import Instance, Location, Skipped
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+_IMPLICIT_LE = "1.2.840.10008.1.2"
+_EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_DEFLATED_LE = "1.2.840.10008.1.2.1.99"
+_EXPLICIT_BE = "1.2.840.10008.1.2.2"
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _UNDEFINED = 0xFFFFFFFF
 #: Bytes read up front; enough for nearly every header, larger ones are re-read from the source.
@@ -43,7 +38,6 @@ _WANTED = [
     0x00280002, 0x00280004, 0x00280008, 0x00280010, 0x00280011, 0x00280100, 0x00280101,
     0x00280103, 0x00280301,
 ]
-_SPECIFIC_TAGS: list[BaseTag | int] = [BaseTag(t) for t in _WANTED]
 _VRS = frozenset(
     b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN "
     b"UR US UT UV".split()
@@ -61,7 +55,7 @@ class _Stop:
         self.pixel_length = 0
         self.pixel_offset = 0
 
-    def __call__(self, tag: BaseTag, vr: str | None, length: int) -> bool:
+    def __call__(self, tag: int, vr: str | None, length: int) -> bool:
         if tag in _PIXEL_TAGS:
             self.seen = True
             self.pixel_length = length
@@ -126,12 +120,19 @@ def _transfer_syntax(ds) -> str:
         return str(ts)
     implicit, little = ds.original_encoding
     if implicit:
-        return ImplicitVRLittleEndian
-    return ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+        return _IMPLICIT_LE
+    return _EXPLICIT_LE if little else _EXPLICIT_BE
 
 
 def parse_header(fp: BinaryIO, location: Location, size: int) -> Instance | Skipped:
-    """Parse the header of one object from ``fp`` (positioned at its start)."""
+    """Parse the header of one object from ``fp`` (positioned at its start) with pydicom.
+
+    pydicom is imported here, not at module level, so scanner workers that only ever take the
+    lean path start without paying for it.
+    """
+    from pydicom.errors import InvalidDicomError
+    from pydicom.filereader import read_partial
+
     start = fp.tell()
     head = fp.read(132)
     kind = classify_head(head)
@@ -143,7 +144,7 @@ def parse_header(fp: BinaryIO, location: Location, size: int) -> Instance | Skip
         with warnings.catch_warnings():
             # Non-conformant values are common in the wild; the scanner reports objects, not style.
             warnings.simplefilter("ignore")
-            ds = read_partial(fp, stop_when=stop, force=(kind == "raw"), specific_tags=_SPECIFIC_TAGS)
+            ds = read_partial(fp, stop_when=stop, force=(kind == "raw"), specific_tags=list(_WANTED))
             return _to_instance(ds, stop, location, size, start)
     except InvalidDicomError as exc:
         return Skipped(str(location), f"not a DICOM file ({exc})")
@@ -168,7 +169,7 @@ def _to_instance(ds, stop: _Stop, location: Location, size: int, start: int) -> 
         return Skipped(str(location), f"DICOM object without {', '.join(missing)} (cannot be placed in a session)")
     transfer_syntax = _transfer_syntax(ds)
     # Deflated objects are inflated into a new buffer, so file offsets say nothing there.
-    if stop.seen and stop.pixel_length != _UNDEFINED and transfer_syntax != DeflatedExplicitVRLittleEndian:
+    if stop.seen and stop.pixel_length != _UNDEFINED and transfer_syntax != _DEFLATED_LE:
         if stop.pixel_offset - start + stop.pixel_length > size:
             return Skipped(str(location), "truncated DICOM file (pixel data is shorter than its header says)")
     frames = _int(ds, "NumberOfFrames")
@@ -207,8 +208,7 @@ def _to_instance(ds, stop: _Stop, location: Location, size: int, start: int) -> 
     )
 
 
-def read_header_bytes(prefix: bytes, location: Location, size: int) -> Instance | Skipped | None:
-    """Parse from an in-memory prefix; None when the prefix ended before the header did."""
+def _pydicom_from_prefix(prefix: bytes, location: Location, size: int) -> Instance | Skipped | None:
     fp = io.BytesIO(prefix)
     result = parse_header(fp, location, size)
     if isinstance(result, Skipped) and result.reason.startswith("truncated") and len(prefix) < size:
@@ -216,3 +216,82 @@ def read_header_bytes(prefix: bytes, location: Location, size: int) -> Instance 
     if isinstance(result, Instance) and not result.has_pixel_data and len(prefix) < size:
         return None  # pixel data may lie beyond the prefix: decide from the whole object
     return result
+
+
+def read_header_bytes(prefix: bytes, location: Location, size: int) -> Instance | Skipped | None:
+    """Parse from an in-memory prefix; None when the prefix ended before the header did.
+
+    The lean walker (:mod:`fastheader`) handles the common encodings; anything it declines is
+    parsed by pydicom, so the result never depends on the shortcut.
+    """
+    kind = classify_head(prefix[:132])
+    if kind == "other":
+        return Skipped(str(location), "not a DICOM file")
+    complete = len(prefix) >= size
+    try:
+        header = fastheader.walk(prefix, kind, complete)
+    except EOFError:
+        return None if not complete else _pydicom_from_prefix(prefix, location, size)
+    except (fastheader.Unsupported, struct.error, UnicodeError, LookupError, ValueError):
+        return _pydicom_from_prefix(prefix, location, size)
+    return _from_header(header, location, size)
+
+
+def _from_header(header: fastheader.Header, location: Location, size: int) -> Instance | Skipped:
+    v = header.values
+    meta = header.meta
+
+    def text(tag: int) -> str:
+        value = v.get(tag)
+        return value if isinstance(value, str) else ""
+
+    def number(tag: int) -> int | None:
+        value = v.get(tag)
+        return value if isinstance(value, int) else None
+
+    sop_class = text(0x00080016) or str(meta.get(0x00020002, ""))
+    if sop_class == MEDIA_STORAGE_DIRECTORY:
+        return Skipped(str(location), "DICOMDIR index file (its listed files are scanned instead)")
+    study, series = text(0x0020000D), text(0x0020000E)
+    sop_instance = text(0x00080018) or str(meta.get(0x00020003, ""))
+    missing = [name for name, value in (("Study Instance UID", study), ("Series Instance UID", series),
+                                        ("SOP Instance UID", sop_instance)) if not value]
+    if missing:
+        return Skipped(str(location), f"DICOM object without {', '.join(missing)} (cannot be placed in a session)")
+    if header.has_pixel_data and header.pixel_length != _UNDEFINED:
+        if header.pixel_offset + header.pixel_length > size:
+            return Skipped(str(location), "truncated DICOM file (pixel data is shorter than its header says)")
+    frames = number(0x00280008)
+    return Instance(
+        location=location,
+        size=size,
+        study_instance_uid=study,
+        series_instance_uid=series,
+        sop_instance_uid=sop_instance,
+        sop_class_uid=sop_class,
+        transfer_syntax_uid=header.transfer_syntax,
+        modality=text(0x00080060).upper(),
+        instance_number=number(0x00200013),
+        rows=number(0x00280010),
+        columns=number(0x00280011),
+        frames=frames if frames and frames > 0 else 1,
+        photometric_interpretation=text(0x00280004),
+        bits_allocated=number(0x00280100),
+        bits_stored=number(0x00280101),
+        samples_per_pixel=number(0x00280002),
+        pixel_representation=number(0x00280103),
+        has_pixel_data=header.has_pixel_data,
+        patient_name=text(0x00100010),
+        patient_id=text(0x00100020),
+        study_date=text(0x00080020),
+        study_time=text(0x00080030),
+        study_description=text(0x00081030),
+        study_id=text(0x00200010),
+        accession_number=text(0x00080050),
+        series_number=number(0x00200011),
+        series_description=text(0x0008103E),
+        manufacturer=text(0x00080070),
+        manufacturer_model_name=text(0x00081090),
+        station_name=text(0x00081010),
+        burned_in_annotation=text(0x00280301).upper(),
+    )

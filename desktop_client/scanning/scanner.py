@@ -95,9 +95,14 @@ def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    # fork is unsafe once a GUI has threads; forkserver/spawn start clean interpreters.
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method))
+    # fork is unsafe once a GUI has threads; forkserver/spawn start clean interpreters. The fork
+    # server preloads this module once, so each worker starts warm.
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
 def scan_paths(
