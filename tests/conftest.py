@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+pytest_plugins = ["tests.xnat_emulator.pytest_plugin"]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["XNAT_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="xnat-desktop-test-home-")
 # The keyring must never reach a real desktop secret store from the tests.

@@ -1,0 +1,103 @@
+"""Import → commit → verify, with reconciliation, so an upload ends verified or clearly failed.
+
+The primitives in ``XnatClient`` each do one HTTP call. This module strings them together with
+the rules that keep a flaky network from producing a duplicate session or a false success:
+
+* **Re-sending the import is safe** while the prearchive session is ``RECEIVING``: with
+  ``rename=true`` every file gets a server name derived from its UIDs, so a second copy replaces
+  the first, and ``prevent_auto_commit`` stops the server from archiving a half-received session.
+  So a lost connection, a 5xx or a gateway timeout during the import → send the body again.
+* **A commit is never blindly repeated.** After an unclear answer (connection lost, 5xx, 504)
+  the server is asked where the session is: archived ⇒ done; still in the prearchive ⇒ commit
+  again; gone ⇒ failure.
+* **Success means verified**: per-scan file counts on the server equal what was sent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable, Mapping
+
+from desktop_client.xnat.client import XnatClient, XnatSessionExpired
+from desktop_client.xnat.errors import (
+    XnatConnectionError, XnatServerError, XnatUploadError, XnatVerificationError,
+)
+from desktop_client.xnat.models import CommitResult, Verification
+
+
+@dataclass(slots=True)
+class UploadOutcome:
+    """A verified upload: where it is, whether it was archived, and what the server holds."""
+
+    uri: str
+    archived: bool
+    verification: Verification
+    import_attempts: int
+    commit_attempts: int
+
+
+def upload_session(client: XnatClient, project_id: str, subject: str, session_label: str,
+                   make_body: Callable[[], Iterable[bytes]], expected: Mapping[str, int], *,
+                   expected_bytes: Mapping[str, int] | None = None, overwrite: str | None = "none",
+                   visit: str | None = None, subtype: str | None = None, tracer: str | None = None,
+                   modalities: Iterable[str] = (), progress: Callable[[int], None] | None = None,
+                   cancel: Callable[[], bool] | None = None, attempts: int = 3,
+                   pause: float = 1.0, allow_extra_files: bool = False) -> UploadOutcome:
+    """Upload one session and return only once the server's content is verified.
+
+    ``make_body()`` must return a fresh zip stream each time it is called (it is called again
+    when the import has to be re-sent). ``expected`` maps scan ID (series number) → file count.
+    Raises ``XnatCancelled``, ``XnatVerificationError`` or another ``XnatError`` with a
+    user-facing sentence; never returns on a mismatch.
+    """
+    uri = ""
+    import_attempts = 0
+    while True:
+        import_attempts += 1
+        try:
+            uri = client.import_zip(project_id, subject, session_label, make_body(),
+                                    overwrite=overwrite, visit=visit, subtype=subtype,
+                                    progress=progress, cancel=cancel)
+            break
+        except XnatSessionExpired:
+            if import_attempts >= attempts:
+                raise
+        except (XnatConnectionError, XnatServerError):
+            if import_attempts >= attempts:
+                raise
+            time.sleep(pause * import_attempts)
+
+    modality_list = list(modalities)
+    commit_attempts = 0
+    result: CommitResult | None = None
+    if uri.startswith("/data/archive/"):
+        result = CommitResult(archived=True, uri=uri)
+    while result is None:
+        commit_attempts += 1
+        try:
+            result = client.commit(uri, tracer=tracer, modalities=modality_list)
+        except (XnatConnectionError, XnatServerError) as exc:
+            where = client.find_session(project_id, subject, session_label)
+            if where is not None and where.startswith("/data/archive/"):
+                result = CommitResult(archived=True, uri=where)
+                break
+            if where is None:
+                raise XnatUploadError(
+                    f"After an unclear answer to the commit, session {session_label} is no longer "
+                    f"on the server; upload it again.", status=exc.status,
+                    server_message=exc.server_message) from exc
+            if commit_attempts >= attempts:
+                raise
+            uri = where
+            time.sleep(pause * commit_attempts)
+
+    verification = client.verify_session(project_id, subject, session_label, expected,
+                                         expected_bytes=expected_bytes,
+                                         allow_extra_files=allow_extra_files)
+    if not verification.ok:
+        raise XnatVerificationError(
+            f"Session {session_label} reached XNAT but does not hold what was sent.",
+            verification.details)
+    return UploadOutcome(uri=result.uri, archived=result.archived, verification=verification,
+                         import_attempts=import_attempts, commit_attempts=commit_attempts)

@@ -1,0 +1,68 @@
+"""Pytest plugin: the ``xnat_emulator`` fixture (function scope), a started XNAT on loopback.
+
+Enabled suite-wide by ``pytest_plugins = ["tests.xnat_emulator.pytest_plugin"]`` in
+``tests/conftest.py``. Each test gets a fresh server on a free 127.0.0.1 port with its own data
+directory (under pytest's ``tmp_path``), stopped afterwards.
+
+Seeded state
+    users ``admin``/``admin`` (site admin, owner of ``DEMO``), ``member``/``member`` (member of
+    ``DEMO``), ``collab``/``collab`` (collaborator on ``DEMO``: can read, cannot upload),
+    ``outsider``/``outsider`` (no projects). ``DEMO`` has prearchive code 0 (uploads stay in the
+    prearchive until committed; commit leaves them there) — call
+    ``set_prearchive_code("DEMO", 4)`` for auto-archive. No anonymization scripts.
+
+Attributes
+    ``url`` (``http://127.0.0.1:PORT``, plus the context path if one was given), ``data_dir``,
+    ``port``, ``store`` (raw state, for unusual assertions), ``faults`` (see below).
+
+Setup helpers
+    ``add_user(name, password, admin=False)``, ``issue_token(user) -> (alias, secret)``,
+    ``add_project(id, name=None, owner=None, prearchive_code=0, aliases=())``,
+    ``set_role(project, user, "owner"|"member"|"collaborator"|None)``,
+    ``set_prearchive_code(project, 0|4|5)``, ``set_site_script(text, enabled=True)``,
+    ``set_project_script(project, text, enabled=True)``, ``set_script_enabled(project|None, bool)``,
+    ``set_applet(project|None, key, value)`` (``allow-create-subject``, ``require-date``,
+    ``allow-bulk-upload``, ``default-subject-labeling-scheme``, ``default-session-labeling-scheme``),
+    ``set_tracers(project|None, [..])``, ``set_config(project|None, tool, path, contents)``,
+    ``add_subject(project, label)``, ``set_version("1.9.1")``.
+
+Server knobs
+    ``session_timeout`` (seconds, idle; default 900), ``expire_sessions()``, ``csrf_enabled``,
+    ``default_importer``, ``auto_commit_seconds`` (None = off; else idle RECEIVING sessions without
+    ``prevent_auto_commit`` are built and, for codes 4/5, archived).
+
+Fault knobs (``xnat_emulator.faults``)
+    ``fail_nth_request(n, status=500, path=None, method=None)`` — n-th matching request from now
+    answers ``status`` unprocessed; ``drop_connection_after(nbytes, path="/services/import",
+    times=1)`` — socket closed after that many body bytes (entries already received stay in the
+    prearchive); ``gateway_timeout_after_body(path="/services/import", times=1, method="POST")`` —
+    the request is fully processed, then answered 504 (use ``path="action=commit"``-style paths
+    such as ``"/data/prearchive"`` for commits); ``slow(seconds, path=None)``; ``body_limit`` (413);
+    ``clear()``.
+
+Inspection
+    ``archived_files(project, subject, session) -> list[Path]``, ``experiment(project, label)``,
+    ``experiments(project)``, ``prearchive_entries(project=None)`` (records with ``status``,
+    ``name``, ``subject``, ``tag``, ``uri``, ``scans``), ``prearchive_files(entry)``,
+    ``request_log`` (``(method, path, status)``; status 0 = dropped), ``stop()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from tests.xnat_emulator.emulator import XnatEmulator
+
+
+@pytest.fixture
+def xnat_emulator(tmp_path: Path) -> Iterator[XnatEmulator]:
+    emulator = XnatEmulator(tmp_path / "xnat-emulator")
+    emulator.seed_default()
+    emulator.start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
