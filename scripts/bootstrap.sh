@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set up everything the app and its tests need, idempotently:
+#  - Debian packages (when apt-get is available and we are root, or have sudo): Orthanc and its
+#    DICOMweb plugin, dcmtk, dicom3tools and libjpeg-turbo's tools (used by tests), plus the
+#    shared libraries Qt needs even offscreen;
+#  - a virtual environment in .venv with the package installed (editable) and its test extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(orthanc orthanc-dicomweb dcmtk dicom3tools libjpeg-turbo-progs
+              libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if command -v apt-get >/dev/null 2>&1 && { [ -z "$SUDO" ] || command -v sudo >/dev/null 2>&1; }; then
+    echo "Installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    # policy-rc.d keeps the Orthanc package from starting a system service: tests start their own.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "warning: cannot install ${missing[*]} (no apt-get/sudo); tests needing them will be skipped" >&2
+  fi
+fi
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e ".[test]"
