@@ -52,6 +52,8 @@ class SendContext:
     session_label: str
     study_instance_uid: str
     overwrite: str | None = None
+    tracer: str = ""
+    modalities: tuple[str, ...] = ()
     state: dict[str, Any] = field(default_factory=dict)
     save_state: Callable[[], None] = lambda: None
     cancel: threading.Event = field(default_factory=threading.Event)

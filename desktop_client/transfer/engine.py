@@ -144,8 +144,9 @@ class TransferRun:
         self._rate_bytes = 0
         self.ctx = SendContext(transfer_id, self.spec.project, self.spec.subject,
                                self.spec.session_label, self.spec.session.study_instance_uid,
-                               self.spec.overwrite, dict(row.dest_state), self._save_state,
-                               controls.stop)
+                               self.spec.overwrite, self.spec.variables.get("tracer", ""),
+                               tuple(self.spec.session.modalities), dict(row.dest_state),
+                               self._save_state, controls.stop)
 
     # ---- helpers -----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from desktop_client.core.paths import data_dir
-from desktop_client.destinations import Destination, open_destination
+from desktop_client.destinations import Destination, DestinationError, open_destination
 from desktop_client.transfer.engine import Controls, RetryPolicy, TransferEvent, TransferRun, scan_ids
 from desktop_client.transfer.receipt import write_receipts
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec, State, TransferSpec
@@ -369,8 +369,12 @@ class TransferQueue:
     def _run_one(self, transfer_id: str, controls: Controls) -> None:
         try:
             row = self.store.get(transfer_id)
-            password = self.credentials(row.spec.destination)
-            destination = self.destination_factory(row.spec.destination, password)
+            try:
+                password = self.credentials(row.spec.destination)
+                destination = self.destination_factory(row.spec.destination, password)
+            except DestinationError as exc:
+                self._fail_early(transfer_id, str(exc))
+                return
             run = TransferRun(self.store, transfer_id, destination, self._get_pool(), self.workers,
                               controls, self._notify, self.retry,
                               lambda i, state: write_receipts(self.store, i, state))
@@ -387,6 +391,14 @@ class TransferQueue:
                 self._live.pop(transfer_id, None)
                 self._wake.notify_all()
                 self._done.notify_all()
+
+    def _fail_early(self, transfer_id: str, reason: str) -> None:
+        """The transfer cannot even start (no password, bad address): failed with that reason."""
+        self.store.update(transfer_id, error=reason, finished=time.time())
+        self.store.log(transfer_id, "error", "failed", reason)
+        write_receipts(self.store, transfer_id, State.FAILED)
+        self.store.update(transfer_id, state=State.FAILED)
+        self._notify(TransferEvent(transfer_id, "state", State.FAILED, message=reason))
 
     def _clean_orphan_staging(self) -> None:
         """Remove local-archive staging folders of transfers the queue no longer knows."""

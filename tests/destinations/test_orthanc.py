@@ -17,12 +17,6 @@ from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
 
 pytestmark = pytest.mark.orthanc
 
-try:
-    from desktop_client.dicomedit import compile_script  # noqa: F401
-    HAVE_DICOMEDIT = True
-except ImportError:  # the DicomEdit engine is landing in parallel
-    HAVE_DICOMEDIT = False
-
 SCRIPT = ScriptSource("project", '(0010,0010) := "ANON"\n(0010,0020) := "ANON01"\n-(0010,0030)\n')
 
 
@@ -34,7 +28,7 @@ def _run(tmp_path: Path, dest: DestinationSpec, *, password: str | None = None,
     l, t, r, b = BURN
     spec = TransferSpec(session=session, destination=dest, project=project,
                         subject="SUBJ" if project else "", session_label="SESS" if project else "",
-                        scripts=[SCRIPT] if HAVE_DICOMEDIT else [],
+                        scripts=[SCRIPT],
                         choices={redacted: ScanChoice(redacted, (PixelEdit(Rect(l, t, r, b)),))})
     q = TransferQueue(tmp_path / "q.sqlite3", workers=1, credentials=lambda d: password,
                       retry=RetryPolicy(max_attempts=2, base_delay=0.01))
@@ -49,9 +43,8 @@ def _check_orthanc(orthanc: Orthanc, redacted_source_series: str, expect_comment
     bright_boxes = 0
     for instance_id in ids:
         tags = orthanc.tags(instance_id)
-        if HAVE_DICOMEDIT:
-            assert tags["PatientName"] == "ANON" and tags["PatientID"] == "ANON01"
-            assert "PatientBirthDate" not in tags
+        assert tags["PatientName"] == "ANON" and tags["PatientID"] == "ANON01"
+        assert "PatientBirthDate" not in tags
         if expect_comment:
             assert tags["PatientComments"] == expect_comment
         ds = pydicom.dcmread(io.BytesIO(orthanc.file(instance_id)))

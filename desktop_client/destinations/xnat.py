@@ -1,0 +1,184 @@
+"""XNAT destination: one streamed DICOM-zip import per unit, one commit, then verification.
+
+Follows the reference recipe (xnat-rest-api.md §4.10) through ``desktop_client.xnat``:
+``import_zip`` with ``rename=true``, ``prevent_anon=true`` (the client already anonymized),
+``prevent_auto_commit=true`` and ``SOURCE=uploader``, so every unit of a session lands in the same
+``RECEIVING`` prearchive session and nothing is archived before the commit. The project's setting
+decides prearchive or archive at commit time (301 = archived, 200 = stays in the prearchive).
+
+Crash and fault safety:
+* a unit is re-sent whole after any interruption; ``rename=true`` names each stored file from its
+  UIDs, so a re-sent object replaces the earlier copy instead of duplicating it (§6);
+* every prearchive URI the server returned is persisted before the unit is marked done, so a
+  restarted transfer commits the right session;
+* a commit is never blindly repeated: after an unclear answer the server is asked where the
+  session is (archived ⇒ done; still in the prearchive ⇒ commit again);
+* verification compares the server's per-scan file counts with what was sent.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from desktop_client.destinations.base import (
+    Cancelled,
+    Destination,
+    DestinationError,
+    Expected,
+    Finish,
+    SendContext,
+    UnitInfo,
+    Verification,
+)
+from desktop_client.transfer.pipeline import ObjectOutcome
+from desktop_client.transfer.spec import DestinationKind, ScriptSource
+from desktop_client.xnat import (
+    XnatAuthError,
+    XnatCancelled,
+    XnatClient,
+    XnatConnectionError,
+    XnatError,
+    XnatServerError,
+    XnatSessionExpired,
+)
+from desktop_client.xnat.zipstream import zip_stream
+
+
+def _wrap(what: str, exc: XnatError) -> DestinationError:
+    """XNAT errors → destination errors with the right retry semantics."""
+    message = f"{what}: {exc}"
+    if isinstance(exc, XnatSessionExpired):
+        return DestinationError(message, retriable=True)  # the client has already logged in again
+    if isinstance(exc, XnatAuthError):
+        return DestinationError(message, relogin=True)
+    if isinstance(exc, (XnatConnectionError, XnatServerError)):
+        return DestinationError(message, retriable=True)
+    return DestinationError(message)
+
+
+class XnatDestination(Destination):
+    kind = DestinationKind.XNAT
+
+    def __init__(self, base_url: str, username: str, password: str | None, *,
+                 verify_tls: bool = True) -> None:
+        if not username:
+            raise DestinationError("an XNAT upload needs a user name")
+        if password is None:
+            raise DestinationError(f"no password for {username} on {base_url} (keyring, "
+                                   "XNAT_PASSWORD or prompt)")
+        self.base_url = base_url.rstrip("/")
+        self.client = XnatClient(base_url, username, password, verify=verify_tls,
+                                 allow_insecure=not verify_tls)
+        self.tracer = ""
+        self.modalities: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"XNAT {self.base_url} as {self.client.username}"
+
+    def open(self, ctx: SendContext) -> None:
+        try:
+            self.client.login()
+            self.client.project(ctx.project)
+        except XnatError as exc:
+            raise _wrap(f"cannot use project {ctx.project} on {self.base_url}", exc) from None
+
+    def relogin(self) -> None:
+        try:
+            self.client.login()
+        except XnatError as exc:
+            raise _wrap("logging in again", exc) from None
+
+    def scripts(self, project: str) -> list[ScriptSource]:
+        try:
+            site, proj = self.client.anonymization_scripts(project)
+        except XnatError as exc:
+            raise _wrap("fetching the anonymization scripts", exc) from None
+        return [ScriptSource(name, text) for name, text in (("site", site), ("project", proj)) if text]
+
+    def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
+        def entries() -> Iterator[tuple[str, bytes]]:
+            for obj in objects:
+                yield f"{unit.scan_id}/{obj.sop_instance_uid}.dcm", obj.data
+
+        try:
+            uri = self.client.import_zip(ctx.project, ctx.subject, ctx.session_label,
+                                         zip_stream(entries()), overwrite=ctx.overwrite,
+                                         cancel=ctx.cancel.is_set)
+        except XnatCancelled:
+            raise Cancelled() from None
+        except XnatError as exc:
+            if ctx.cancel.is_set():
+                raise Cancelled() from None
+            raise _wrap(f"uploading scan {unit.scan_id}", exc) from None
+        except ValueError as exc:  # labels the server would refuse
+            raise DestinationError(str(exc)) from None
+        uris: list[str] = ctx.state.setdefault("prearchive_uris", [])
+        if uri not in uris:
+            uris.append(uri)
+            ctx.state["session_uri"] = uri
+            ctx.save_state()
+
+    def finish(self, ctx: SendContext) -> Finish:
+        if ctx.state.get("final_uri"):
+            return self._finish(ctx, ctx.state["final_uri"], bool(ctx.state.get("archived")))
+        pending: list[str] = [u for u in ctx.state.get("prearchive_uris", [])
+                              if u not in ctx.state.get("committed", [])]
+        result_uri, archived = ctx.state.get("session_uri", ""), bool(ctx.state.get("archived"))
+        for uri in pending:
+            if uri.startswith("/data/archive/"):
+                result_uri, archived = uri, True
+            else:
+                result_uri, archived = self._commit(ctx, uri)
+            ctx.state.setdefault("committed", []).append(uri)
+            ctx.save_state()
+        if not result_uri:
+            raise DestinationError("nothing was uploaded, so there is no session to commit")
+        ctx.state.update(final_uri=result_uri, archived=archived)
+        ctx.save_state()
+        return self._finish(ctx, result_uri, archived)
+
+    def _commit(self, ctx: SendContext, uri: str) -> tuple[str, bool]:
+        try:
+            result = self.client.commit(uri, tracer=ctx.tracer or None, modalities=ctx.modalities)
+            return result.uri, result.archived
+        except XnatError as exc:
+            # Unclear answer: ask the server where the session is instead of repeating blindly.
+            try:
+                where = self.client.find_session(ctx.project, ctx.subject, ctx.session_label)
+            except XnatError:
+                raise _wrap("committing the session", exc) from None
+            if where is not None and where.startswith("/data/archive/"):
+                return where, True
+            if where is None:
+                raise DestinationError(f"after an unclear answer to the commit ({exc}), session "
+                                       f"{ctx.session_label} is no longer on the server") from None
+            if where != uri:
+                ctx.state["prearchive_uris"] = [where]
+            raise _wrap("committing the session", exc) from None
+
+    def _finish(self, ctx: SendContext, uri: str, archived: bool) -> Finish:
+        if archived:
+            link = (f"{self.base_url}/data/archive/projects/{ctx.project}/subjects/{ctx.subject}"
+                    f"/experiments/{ctx.session_label}?format=html")
+        else:
+            parts = uri.rstrip("/").split("/")  # /data/prearchive/projects/P/TS/FOLDER
+            link = (f"{self.base_url}/app/action/LoadImageData/project/{ctx.project}"
+                    f"/timestamp/{parts[-2]}/folder/{parts[-1]}") if len(parts) >= 3 else ""
+        return Finish(uri=uri, link=link, archived=archived)
+
+    def verify(self, ctx: SendContext, expected: Expected) -> Verification:
+        counts = {scan_id: len(objects) for scan_id, objects in expected.items()}
+        try:
+            result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts)
+        except XnatError as exc:
+            raise _wrap("verifying the session", exc) from None
+        where = "archive" if ctx.state.get("archived") else "prearchive"
+        details = "; ".join(result.details) if result.details else (
+            f"{sum(counts.values())} files in {len(counts)} scans confirmed in the {where}")
+        return Verification(result.ok, "XNAT file listing of every scan", details, dict(result.found))
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except XnatError:
+            pass

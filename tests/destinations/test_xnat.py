@@ -1,0 +1,108 @@
+"""The XNAT destination against the protocol-faithful emulator, including its fault knobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from desktop_client.transfer import (DestinationSpec, RetryPolicy, State, TransferQueue,
+                                     TransferSpec)
+from tests.transfer.dicomdata import session_of, write_study
+
+
+def _queue(tmp_path: Path, password: str = "admin") -> TransferQueue:
+    q = TransferQueue(tmp_path / "q.sqlite3", workers=1, credentials=lambda d: password,
+                      retry=RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.2))
+    q.start()
+    return q
+
+
+def _spec(tmp_path: Path, url: str, **kw) -> TransferSpec:
+    session = session_of(write_study(tmp_path / "src", series=2, files=3))
+    return TransferSpec(session=session, destination=DestinationSpec.parse(url, username="admin"),
+                        project="DEMO", subject="SUBJ01", session_label="SUBJ01_CT1", **kw)
+
+
+def _check_once(emulator, archived: bool, patient_name: str | None = None) -> None:
+    if archived:
+        files = emulator.archived_files("DEMO", "SUBJ01", "SUBJ01_CT1")
+    else:
+        entries = [e for e in emulator.prearchive_entries("DEMO") if e.name == "SUBJ01_CT1"]
+        assert len(entries) == 1
+        files = emulator.prearchive_files(entries[0])
+    files = [f for f in files if str(f).endswith(".dcm")]
+    headers = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
+    uids = [ds.SOPInstanceUID for ds in headers]
+    assert len(uids) == 6 and len(set(uids)) == 6
+    if patient_name is not None:
+        assert {str(ds.PatientName) for ds in headers} == {patient_name}
+
+
+def test_upload_commit_verify_prearchive(xnat_emulator, tmp_path: Path) -> None:
+    xnat_emulator.set_project_script("DEMO", '(0010,0010) := "ANON"\n')
+    q = _queue(tmp_path)
+    try:
+        transfer_id = q.submit(_spec(tmp_path, xnat_emulator.url, max_chunk_files=2))
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        status = q.status(transfer_id)
+        assert status.verification["ok"]
+        assert status.session_uri.startswith("/data/prearchive/projects/DEMO/")
+        assert "LoadImageData" in status.link
+        _check_once(xnat_emulator, archived=False, patient_name="ANON")
+        receipt = json.loads(q.receipt_paths(transfer_id)[0].read_text())
+        assert [s["name"] for s in receipt["scripts"]] == ["project"]
+    finally:
+        q.close()
+
+
+def test_auto_archive_project(xnat_emulator, tmp_path: Path) -> None:
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    q = _queue(tmp_path)
+    try:
+        transfer_id = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[]))
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        assert q.status(transfer_id).session_uri.startswith("/data/archive/")
+        _check_once(xnat_emulator, archived=True)
+    finally:
+        q.close()
+
+
+@pytest.mark.parametrize("fault", ["drop", "500", "504-import", "504-commit", "expire"])
+def test_faults_end_verified_once(xnat_emulator, tmp_path: Path, fault: str) -> None:
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    faults = xnat_emulator.faults
+    if fault == "drop":
+        faults.drop_connection_after(3000, times=2)
+    elif fault == "500":
+        faults.fail_nth_request(1, status=500, path="/services/import")
+    elif fault == "504-import":
+        faults.gateway_timeout_after_body("/services/import")
+    elif fault == "504-commit":
+        faults.gateway_timeout_after_body("/data/prearchive")
+    q = _queue(tmp_path)
+    try:
+        spec = _spec(tmp_path, xnat_emulator.url, scripts=[], max_chunk_files=2)
+        if fault == "expire":
+            def expire(event) -> None:
+                if event.kind == "unit" and "part 2" in event.message:
+                    xnat_emulator.expire_sessions()
+            q.subscribe(expire)
+        transfer_id = q.submit(spec)
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        assert q.status(transfer_id).verification["ok"]
+        _check_once(xnat_emulator, archived=True)
+    finally:
+        q.close()
+
+
+def test_wrong_password_fails_with_reason(xnat_emulator, tmp_path: Path) -> None:
+    q = _queue(tmp_path, password="wrong")
+    try:
+        transfer_id = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[]))
+        assert q.wait(transfer_id, timeout=120) is State.FAILED
+        assert "password" in q.status(transfer_id).error
+    finally:
+        q.close()
