@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from desktop_client.core.paths import cache_dir
-from desktop_client.demo.generator import generate_demo
+from desktop_client.demo.generator import DemoScale, generate_demo
 from desktop_client.demo.manifest import DEMO_VERSION, MANIFEST_NAME, DemoManifest
 
 DEMO_FOLDER = "demo-study"
 DEMO_SEED = 0
+#: Size options of the cached copy (the defaults; tests shrink it).
+DEMO_SCALE: dict[str, object] = {}
 
 
 def _is_complete(folder: Path) -> bool:
-    """True when ``folder`` holds a current-version seed-0 data set with every file present."""
+    """True when ``folder`` holds a current-version, default-size seed-0 set with every file present."""
     try:
         manifest = DemoManifest.load(folder)
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    if manifest.version != DEMO_VERSION or manifest.seed != DEMO_SEED or not manifest.files:
+    expected_scale = asdict(DemoScale(**DEMO_SCALE))  # type: ignore[arg-type]
+    if (manifest.version != DEMO_VERSION or manifest.seed != DEMO_SEED or not manifest.files
+            or manifest.scale != expected_scale):
         return False
     for entry in manifest.files:
         path = folder / entry.path
@@ -43,7 +48,7 @@ def ensure_demo_dataset() -> Path:
     work = Path(tempfile.mkdtemp(prefix=".demo-study-", dir=base))
     try:
         fresh = work / "data"
-        generate_demo(fresh, seed=DEMO_SEED)
+        generate_demo(fresh, seed=DEMO_SEED, **DEMO_SCALE)
         stale = None
         if target.exists():
             stale = work / "stale"

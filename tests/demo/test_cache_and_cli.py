@@ -7,17 +7,16 @@ import functools
 import pytest
 
 from desktop_client.cli.main import main
-from desktop_client.core.paths import cache_dir
 from desktop_client.demo import DEMO_VERSION, MANIFEST_NAME, DemoManifest, cache, generate_demo
 from tests.demo.conftest import SMALL
 
 
 @pytest.fixture
-def small_cache(monkeypatch):
-    """ensure_demo_dataset with small images (same code path, less time)."""
-    monkeypatch.setattr(cache, "generate_demo", functools.partial(generate_demo, **SMALL))
-    target = cache_dir() / cache.DEMO_FOLDER
-    yield target
+def small_cache(monkeypatch, tmp_path):
+    """ensure_demo_dataset with small images in a private cache (the session's stays untouched)."""
+    monkeypatch.setattr(cache, "DEMO_SCALE", SMALL)
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path)
+    return tmp_path / cache.DEMO_FOLDER
 
 
 def test_ensure_generates_once_then_reuses(small_cache):
@@ -29,7 +28,7 @@ def test_ensure_generates_once_then_reuses(small_cache):
     stamp = first.stat().st_mtime_ns
     assert cache.ensure_demo_dataset() == path
     assert first.stat().st_mtime_ns == stamp  # reused, not regenerated
-    assert [p.name for p in cache_dir().iterdir() if p.name.startswith(".demo-study-")] == []
+    assert [p.name for p in small_cache.parent.iterdir() if p.name.startswith(".demo-study-")] == []
 
 
 def test_ensure_regenerates_incomplete_or_outdated_copy(small_cache):
@@ -45,6 +44,13 @@ def test_ensure_regenerates_incomplete_or_outdated_copy(small_cache):
     cache.ensure_demo_dataset()
     assert DemoManifest.load(path).version == DEMO_VERSION
     assert not (path / "stray.txt").exists()
+
+
+def test_ensure_regenerates_a_copy_of_another_size(small_cache, monkeypatch):
+    path = cache.ensure_demo_dataset()
+    monkeypatch.setattr(cache, "DEMO_SCALE", {**SMALL, "ct_slices": 4})
+    cache.ensure_demo_dataset()
+    assert DemoManifest.load(path).scale["ct_slices"] == 4
 
 
 def test_cli_demo_writes_and_summarises(tmp_path, capsys, monkeypatch):
@@ -68,3 +74,11 @@ def test_cli_demo_size_and_no_text(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "x"), "--size", "ct_slices=lots"]) == 2
     assert main(["demo", str(tmp_path / "y"), "--size", "colour=3"]) == 2
     assert "unknown demo size option" in capsys.readouterr().err
+
+
+def test_default_cached_copy_is_the_seed0_demo(demo, monkeypatch, tmp_path):
+    folder, manifest = demo
+    monkeypatch.setattr(cache, "cache_dir", lambda: tmp_path)
+    path = cache.ensure_demo_dataset()
+    assert path == tmp_path / "demo-study"
+    assert (path / MANIFEST_NAME).read_bytes() == (folder / MANIFEST_NAME).read_bytes()
