@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 
 class _Relay(QObject):
-    finished = Signal(object, object, object)  # key, result, error
+    # One tuple (key, result, error), never bare None arguments: PySide6 miscounts references of
+    # None passed through queued ``object`` signals, which crashes the interpreter.
+    finished = Signal(object)
 
 
 class _Run(QRunnable):
@@ -38,7 +40,7 @@ class _Run(QRunnable):
             log.debug("background decode failed", exc_info=True)
             result, error = None, exc
         try:
-            self._relay.finished.emit(self._key, result, error)
+            self._relay.finished.emit((self._key, result, error))
         except RuntimeError:  # the receiving widget was destroyed meanwhile
             pass
 
@@ -58,7 +60,7 @@ _POOL: QThreadPool | None = None
 class LatestOnly(QObject):
     """Runs one job at a time; a request made while busy replaces any request still waiting."""
 
-    done = Signal(object, object, object)  # token, result, error
+    done = Signal(object)  # (token, result, error)
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None) -> None:
         super().__init__(parent)
@@ -79,20 +81,20 @@ class LatestOnly(QObject):
     def busy(self) -> bool:
         return self._busy
 
-    @Slot(object, object, object)
-    def _on_finished(self, token: object, result: Any, error: Any) -> None:
+    @Slot(object)
+    def _on_finished(self, payload: tuple) -> None:
         self._busy = False
         waiting, self._waiting = self._waiting, None
         if waiting is not None:
             self.request(*waiting)
             return  # a newer request supersedes this result
-        self.done.emit(token, result, error)
+        self.done.emit(payload)
 
 
 class ThumbnailQueue(QObject):
     """Newest-first, deduplicated, cancellable background jobs keyed by a hashable key."""
 
-    done = Signal(object, object, object)  # key, result, error
+    done = Signal(object)  # (key, result, error)
 
     def __init__(self, parent: QObject | None = None, pool: QThreadPool | None = None,
                  in_flight: int = 2) -> None:
@@ -120,6 +122,11 @@ class ThumbnailQueue(QObject):
             for key in keys:
                 self._pending.pop(key, None)
 
+    def retain(self, keys: set[Hashable]) -> None:
+        """Forget every waiting request whose key is not in ``keys``."""
+        for key in [k for k in self._pending if k not in keys]:
+            del self._pending[key]
+
     def is_pending(self, key: Hashable) -> bool:
         return key in self._pending or key in self._running
 
@@ -133,8 +140,8 @@ class ThumbnailQueue(QObject):
             self._running.add(key)
             self._pool.start(_Run(key, fn, self._relay))
 
-    @Slot(object, object, object)
-    def _on_finished(self, key: Hashable, result: Any, error: Any) -> None:
-        self._running.discard(key)
+    @Slot(object)
+    def _on_finished(self, payload: tuple) -> None:
+        self._running.discard(payload[0])
         self._pump()
-        self.done.emit(key, result, error)
+        self.done.emit(payload)

@@ -256,8 +256,9 @@ class ScanViewer(QWidget):
 
         self._loader.request((key, (instance.sop_instance_uid, local)), work)
 
-    def _on_loaded(self, token: object, result: Any, error: Any) -> None:
-        key, raw_key = token  # type: ignore[misc]
+    def _on_loaded(self, payload: tuple) -> None:
+        token, result, error = payload
+        key, raw_key = token
         if key != self._key():
             self._request()  # the user moved on while this was decoding
             return

@@ -1,0 +1,146 @@
+"""Bulk review (several sessions): Valid groups and Unsupported scans as cards."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
+    QVBoxLayout, QWidget,
+)
+
+from desktop_client.grouping import UnsupportedGroup, ValidGroup
+from desktop_client.gui.review.cards import GroupCard
+from desktop_client.gui.review.group_dialog import GroupReviewDialog
+from desktop_client.gui.review.state import ReviewModel
+from desktop_client.gui.review.thumbs import ThumbnailCache
+from desktop_client.templates import TemplateStore
+
+
+class _CardGrid(QWidget):
+    """Cards in as many columns as fit, re-flowed on resize."""
+
+    def __init__(self, empty_text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cards: list[GroupCard] = []
+        self._grid = QGridLayout(self)
+        self._grid.setSpacing(12)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._columns = 0
+        self._empty = QLabel(empty_text)
+        self._empty.setObjectName("hint")
+        self._empty.setWordWrap(True)
+
+    def set_cards(self, cards: list[GroupCard]) -> None:
+        for card in self.cards:
+            card.setParent(None)
+            card.deleteLater()
+        self.cards = cards
+        self._columns = 0
+        self._relayout()
+
+    def _relayout(self) -> None:
+        columns = max(1, (self.width() - 12) // 372)
+        if columns == self._columns and self._grid.count() == max(1, len(self.cards)):
+            return
+        self._columns = columns
+        while self._grid.count():
+            self._grid.takeAt(0)
+        if not self.cards:
+            self._grid.addWidget(self._empty, 0, 0)
+            self._empty.show()
+            return
+        self._empty.hide()
+        for i, card in enumerate(self.cards):
+            self._grid.addWidget(card, i // columns, i % columns, Qt.AlignmentFlag.AlignTop)
+        last = (len(self.cards) - 1) // columns + 1
+        for row in range(last + 1):
+            self._grid.setRowStretch(row, 1 if row == last else 0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._relayout()
+
+
+class BulkReviewPage(QWidget):
+    """Toggle between Valid groups and Unsupported scans; "Review…" opens a group's grid."""
+
+    changed = Signal()
+    manageTemplates = Signal()
+
+    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.review, self.store = review, store
+        self.thumbs = ThumbnailCache(self, capacity=400)
+        grouping = review.grouping
+        n_valid = sum(len(g.members) for g in grouping.valid)
+        n_unsup = sum(len(g.members) for g in grouping.unsupported)
+        self.valid_button = QPushButton(f"Valid scans ({n_valid})")
+        self.unsupported_button = QPushButton(f"Unsupported scans ({n_unsup})")
+        toggle = QButtonGroup(self)
+        for i, b in enumerate((self.valid_button, self.unsupported_button)):
+            b.setCheckable(True)
+            toggle.addButton(b, i)
+        self.valid_button.setChecked(True)
+        toggle.idClicked.connect(self.show_view)
+        self.manage_button = QPushButton("Manage templates…")
+        self.manage_button.clicked.connect(self.manageTemplates.emit)
+        top = QHBoxLayout()
+        top.addWidget(self.valid_button)
+        top.addWidget(self.unsupported_button)
+        top.addStretch(1)
+        top.addWidget(self.manage_button)
+        self.intro = QLabel()
+        self.intro.setWordWrap(True)
+        self.intro.setObjectName("hint")
+
+        self.valid_grid = _CardGrid("No scan can be redacted in this selection.")
+        self.unsupported_grid = _CardGrid("Every scan is an image that can be reviewed and redacted.")
+        self.stack = QStackedWidget()
+        for grid in (self.valid_grid, self.unsupported_grid):
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(grid)
+            self.stack.addWidget(scroll)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.stack, 1)
+        self.valid_grid.set_cards([self._card(i + 1, g) for i, g in enumerate(grouping.valid)])
+        self.unsupported_grid.set_cards([self._card(i + 1, g) for i, g in enumerate(grouping.unsupported)])
+        self.show_view(0)
+
+    def _card(self, index: int, group: ValidGroup | UnsupportedGroup) -> GroupCard:
+        card = GroupCard(index, group, self.review, self.store, self.thumbs)
+        card.reviewRequested.connect(self.open_group)
+        return card
+
+    def cards(self) -> list[GroupCard]:
+        return self.valid_grid.cards + self.unsupported_grid.cards
+
+    def show_view(self, which: int) -> None:
+        self.stack.setCurrentIndex(which)
+        (self.valid_button if which == 0 else self.unsupported_button).setChecked(True)
+        if which == 0:
+            self.intro.setText("Scans are grouped by modality, image size and SOP class, so one template fits "
+                               "a whole group. Open each group, look at every scan for burned-in text, and apply "
+                               "or create templates; the thumbnails show the real redacted pixels.")
+        else:
+            self.intro.setText("These scans cannot be redacted (not images, several image sizes, or an "
+                               "undecodable compression). They can still be uploaded as they are or excluded.")
+
+    def dialog_for(self, group: ValidGroup | UnsupportedGroup) -> GroupReviewDialog:
+        dialog = GroupReviewDialog(self.review, group, self.store, self)
+        dialog.changed.connect(self.refresh)
+        return dialog
+
+    def open_group(self, group: ValidGroup | UnsupportedGroup) -> None:
+        dialog = self.dialog_for(group)
+        dialog.exec()
+        self.refresh()
+
+    def refresh(self) -> None:
+        for card in self.cards():
+            card.refresh()
+        self.changed.emit()

@@ -1,0 +1,133 @@
+"""Group cards of the bulk view: a 2×2 mosaic, the grouping parameters, templates and review state."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from desktop_client.grouping import UnsupportedGroup, ValidGroup
+from desktop_client.gui.review.state import ReviewModel
+from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
+from desktop_client.templates import TemplateStore
+
+MOSAIC = 76
+
+
+class GroupCard(QFrame):
+    """One Valid or Unsupported group; "Review…" asks the page to open the group's grid."""
+
+    reviewRequested = Signal(object)  # the group
+
+    def __init__(self, index: int, group: ValidGroup | UnsupportedGroup, review: ReviewModel,
+                 store: TemplateStore, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("card")
+        self.setFixedWidth(360)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Maximum)
+        self.group, self.review, self.store, self.thumbs = group, review, store, thumbs
+        self.index = index
+        self.valid = isinstance(group, ValidGroup)
+        self._tiles: list[QLabel] = []
+        mosaic = QGridLayout()
+        mosaic.setSpacing(2)
+        for i in range(4):
+            tile = QLabel()
+            tile.setFixedSize(MOSAIC, MOSAIC)
+            tile.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            mosaic.addWidget(tile, i // 2, i % 2)
+            self._tiles.append(tile)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: 600;")
+        self.title.setWordWrap(True)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextFormat(Qt.TextFormat.RichText)
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.review_button = QPushButton("Review…")
+        self.review_button.setAccessibleName(f"Review group {index}")
+        self.review_button.clicked.connect(lambda: self.reviewRequested.emit(self.group))
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.details)
+        text.addStretch(1)
+        top = QHBoxLayout()
+        mosaic_box = QVBoxLayout()
+        mosaic_box.addLayout(mosaic)
+        mosaic_box.addStretch(1)
+        top.addLayout(mosaic_box)
+        top.addLayout(text, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.state, 1)
+        bottom.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 10, 10, 10)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+        thumbs.ready.connect(self._on_thumb)
+        self.refresh()
+
+    def _mosaic_members(self) -> list[tuple]:
+        out = []
+        for ref in self.group.members[:4]:
+            choice = self.review.choices[ref.scan.series_instance_uid]
+            rects = choice.rectangles if choice.redacted else []
+            out.append((ref.scan, rects))
+        return out
+
+    def _fill_tiles(self) -> None:
+        members = self._mosaic_members()
+        for i, tile in enumerate(self._tiles):
+            if i >= len(members):
+                tile.setPixmap(QPixmap())
+                tile.setStyleSheet("")
+                continue
+            scan, rects = members[i]
+            pix = self.thumbs.pixmap(scan, rects)
+            if pix is None:
+                error = self.thumbs.error(scan, rects)
+                pix = placeholder(MOSAIC, "no image" if error else "")
+            else:
+                pix = pix.scaled(MOSAIC, MOSAIC, Qt.AspectRatioMode.KeepAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+            tile.setPixmap(pix)
+            tile.setStyleSheet("background: #151a1f;")
+
+    def _on_thumb(self, key: object) -> None:
+        if any(thumb_key(scan, rects) == key for scan, rects in self._mosaic_members()):
+            self._fill_tiles()
+
+    def refresh(self) -> None:
+        group, review = self.group, self.review
+        uids = review.group_members(group)
+        n = len(uids)
+        sessions = len({m.session.study_instance_uid for m in group.members})
+        noun = f"{n} scan{'s' if n != 1 else ''} in {sessions} session{'s' if sessions != 1 else ''}"
+        if isinstance(group, ValidGroup):
+            self.title.setText(f"Group {self.index} · {noun}")
+            colours = ", ".join(group.photometric_interpretations) or "unknown"
+            templates = {t.id for ref in group.members for t in self.store.matching(ref.scan)}
+            self.details.setText(
+                f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b> (rows×columns)<br>"
+                f"{group.sop_class_name}<br>Colour: {colours}<br>"
+                f"Templates: {len(templates)} matching")
+        else:
+            self.title.setText(f"Unsupported · {noun}")
+            self.details.setText(f"{group.reason_text}<br>{group.sop_class_name}")
+        s = review.summary(uids)
+        reviewed = review.group_id(group) in review.reviewed_groups
+        if s.unconfirmed:
+            text, kind = f"{s.unconfirmed} scan{'s' if s.unconfirmed != 1 else ''} with unsaved boxes", "error"
+        elif reviewed or s.redacted or s.excluded:
+            parts = [f"{s.redacted} redacted"] if self.valid else []
+            parts += [f"{s.as_is} as is", f"{s.excluded} excluded"]
+            text, kind = "Reviewed: " + " · ".join(parts), "ok"
+        else:
+            text, kind = ("Scans need review" if self.valid else "Uploaded as is unless excluded"), \
+                ("info" if not self.valid else "error")
+        self.state.setObjectName(kind)
+        self.state.setText(text)
+        self.state.style().unpolish(self.state)
+        self.state.style().polish(self.state)
+        self._fill_tiles()

@@ -1,0 +1,197 @@
+"""Small dialogs of the review step: create a template, choose templates, exclude with a reason."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QPlainTextEdit, QVBoxLayout, QWidget,
+)
+
+from desktop_client.core.geometry import Rect
+from desktop_client.gui.templates.manager import template_summary
+from desktop_client.gui.templates.preview import layout_pixmap
+from desktop_client.gui.viewer.widget import ScanViewer
+from desktop_client.scanning.model import Scan
+from desktop_client.templates import MatchKeys, Template, TemplateError, TemplateStore
+
+
+def default_template_name(store: TemplateStore, scan: Scan) -> str:
+    rep = scan.representative
+    return store.unique_name(f"{rep.modality or 'Scan'} {rep.rows}×{rep.columns} {date.today().isoformat()}")
+
+
+class TemplateForm(QWidget):
+    """Name + description fields with inline validation against the store."""
+
+    def __init__(self, store: TemplateStore, scan: Scan, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.scan = store, scan
+        self.name = QLineEdit(default_template_name(store, scan))
+        self.name.setAccessibleName("Template name")
+        self.description = QPlainTextEdit()
+        self.description.setPlaceholderText("What the boxes cover, e.g. “patient banner top-left, date top-right”")
+        self.description.setMaximumHeight(70)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        rep = scan.representative
+        keys = QLabel(f"Will fit: {rep.modality} · {rep.rows}×{rep.columns} · SOP class {rep.sop_class_uid}")
+        keys.setObjectName("hint")
+        keys.setWordWrap(True)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Template name", self.name)
+        form.addRow("Description", self.description)
+        form.addRow("", keys)
+        form.addRow("", self.error)
+
+    def create(self, rects: list[Rect]) -> Template | None:
+        """Save the template; shows the problem inline and returns None when it cannot."""
+        try:
+            return self.store.create(self.name.text(), MatchKeys.of(self.scan), rects,
+                                     description=self.description.toPlainText())
+        except TemplateError as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            return None
+
+
+class SaveTemplateDialog(QDialog):
+    """Save already-drawn rectangles (single-session "Save as template…")."""
+
+    def __init__(self, store: TemplateStore, scan: Scan, rects: list[Rect], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Save as template")
+        self.rects = list(rects)
+        self.template: Template | None = None
+        self.form = TemplateForm(store, scan, self)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"{len(self.rects)} box{'es' if len(self.rects) != 1 else ''} will be saved; "
+                                "the template can then be applied to every scan of the same kind."))
+        layout.addWidget(self.form)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        self.template = self.form.create(self.rects)
+        if self.template is not None:
+            super().accept()
+
+
+class CreateTemplateDialog(QDialog):
+    """Draw a template on a scan (bulk "Create template"), then save it."""
+
+    def __init__(self, store: TemplateStore, scan: Scan, selected: int, parent: QWidget | None = None,
+                 rects: list[Rect] | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Create template")
+        self.resize(960, 760)
+        self.template: Template | None = None
+        self.viewer = ScanViewer(self)
+        self.viewer.set_scan(scan, rects or [])
+        self.form = TemplateForm(store, scan, self)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        verb = f"Save and apply to {selected} selected scan{'s' if selected != 1 else ''}" if selected else "Save template"
+        self.save_button = self.buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button.setObjectName("primary")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.viewer.rectanglesChanged.connect(self._update)
+        info = QLabel("Draw boxes over all burned-in text (scroll through the frames to check every one). "
+                      "Boxes apply to every frame of every scan the template is applied to.")
+        info.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(info)
+        layout.addWidget(self.viewer, 1)
+        layout.addWidget(self.form)
+        layout.addWidget(self.buttons)
+        self._update()
+
+    def _update(self) -> None:
+        self.save_button.setEnabled(bool(self.viewer.rectangles()))
+
+    def accept(self) -> None:
+        self.template = self.form.create(self.viewer.rectangles())
+        if self.template is not None:
+            super().accept()
+
+
+class ApplyTemplatesDialog(QDialog):
+    """Choose one or more templates (their boxes are combined) to apply to the selected scans."""
+
+    def __init__(self, templates: list[Template], selected: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Apply templates")
+        self.resize(560, 480)
+        self.list = QListWidget()
+        self.list.setIconSize(QSize(80, 80))
+        self.list.setAccessibleName("Matching templates")
+        for t in templates:
+            item = QListWidgetItem(QIcon(layout_pixmap(t.match.columns or 0, t.match.rows or 0, t.rectangles, 80)),
+                                   f"{t.name}{'  (example)' if t.read_only else ''}\n{template_summary(t)}"
+                                   f"\nCreated {t.created[:10]} by {t.author or 'unknown'}")
+            item.setData(Qt.ItemDataRole.UserRole, t)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            item.setToolTip(t.description or t.name)
+            self.list.addItem(item)
+        if len(templates) == 1:
+            self.list.item(0).setCheckState(Qt.CheckState.Checked)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.apply_button = self.buttons.addButton(f"Apply to {selected} scan{'s' if selected != 1 else ''}",
+                                                   QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.list.itemChanged.connect(lambda _i: self._update())
+        layout = QVBoxLayout(self)
+        text = ("Templates that fit these scans (same modality, size and SOP class). "
+                "Tick several to combine their boxes.") if templates else \
+            "No saved template fits these scans yet. Use “Create template” to draw one."
+        label = QLabel(text)
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.buttons)
+        self._update()
+
+    def chosen(self) -> list[Template]:
+        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_checked(self, names: list[str]) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            t: Template = item.data(Qt.ItemDataRole.UserRole)
+            item.setCheckState(Qt.CheckState.Checked if t.name in names else Qt.CheckState.Unchecked)
+
+    def _update(self) -> None:
+        self.apply_button.setEnabled(bool(self.chosen()))
+
+
+class ExcludeDialog(QDialog):
+    """Exclude scans from the upload, with an optional reason shown in the receipt."""
+
+    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Exclude scans")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Optional, e.g. “secondary capture with a photo of the patient”")
+        self.reason.setAccessibleName("Reason")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        ok = buttons.addButton(f"Exclude {count} scan{'s' if count != 1 else ''}", QDialogButtonBox.ButtonRole.AcceptRole)
+        ok.setObjectName("primary")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        label = QLabel("Excluded scans are not uploaded. The reason is written in the upload receipt.")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        layout.addWidget(self.reason)
+        layout.addWidget(buttons)

@@ -1,0 +1,195 @@
+"""The grid of every scan in a group: a model/view list, so hundreds of scans scroll smoothly.
+
+Only tiles being painted ask for their thumbnail (lazy loading), requests for tiles that scrolled
+away are dropped, and thumbnails of redacted scans are the engine's real redacted render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from desktop_client.gui.review.state import ReviewModel, scan_label
+from desktop_client.gui.review.thumbs import THUMB, ThumbnailCache, thumb_key
+
+UID_ROLE = Qt.ItemDataRole.UserRole + 1
+TILE = QSize(THUMB[0] + 24, THUMB[1] + 74)
+
+
+class ScanGridModel(QAbstractListModel):
+    """Rows are scan UIDs; ``hide_excluded`` filters them."""
+
+    def __init__(self, review: ReviewModel, uids: list[str], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.review = review
+        self._all = list(uids)
+        self._hide_excluded = False
+        self._rows = list(uids)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        uid = self._rows[index.row()]
+        if role == UID_ROLE:
+            return uid
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return scan_label(self.review.refs[uid])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            ref = self.review.refs[uid]
+            scan, session = ref.scan, ref.session
+            return (f"{scan_label(ref)}\nStudy: {session.study_description or '-'} ({session.study_date or 'no date'})"
+                    f"\nModality {scan.modality} · {scan.files} files · {scan.frames} frames")
+        return None
+
+    def uid(self, row: int) -> str:
+        return self._rows[row]
+
+    def uids(self) -> list[str]:
+        return list(self._rows)
+
+    def row_of(self, uid: str) -> int:
+        return self._rows.index(uid)
+
+    def set_hide_excluded(self, hide: bool) -> None:
+        self._hide_excluded = hide
+        self.refilter()
+
+    def refilter(self) -> None:
+        self.beginResetModel()
+        choices = self.review.choices
+        self._rows = [u for u in self._all if not (self._hide_excluded and choices[u].excluded)]
+        self.endResetModel()
+
+    def refresh(self, uids: list[str] | None = None) -> None:
+        if not self._rows:
+            return
+        if uids is None:
+            self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
+            return
+        for uid in uids:
+            if uid in self._rows:
+                i = self.index(self._rows.index(uid))
+                self.dataChanged.emit(i, i)
+
+
+class ScanTileDelegate(QStyledItemDelegate):
+    """Paints a tile: tick box, thumbnail (redacted preview when boxes apply), label, state."""
+
+    def __init__(self, review: ReviewModel, thumbs: ThumbnailCache, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.review = review
+        self.thumbs = thumbs
+        self.painted: set = set()
+
+    def sizeHint(self, _option: QStyleOptionViewItem, _index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        return TILE
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        uid = index.data(UID_ROLE)
+        ref = self.review.refs[uid]
+        choice = self.review.choices[uid]
+        rect: QRect = option.rect.adjusted(4, 4, -4, -4)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        palette = option.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QPen(palette.highlight().color() if selected else palette.mid().color(), 2 if selected else 1))
+        painter.setBrush(palette.highlight().color().lighter(185) if selected else palette.base().color())
+        painter.drawRoundedRect(rect, 6, 6)
+        # Thumbnail (the engine's redacted render when boxes apply).
+        rects = choice.rectangles if choice.redacted else []
+        thumb_rect = QRect(rect.x() + (rect.width() - THUMB[0]) // 2, rect.y() + 8, THUMB[0], THUMB[1])
+        painter.fillRect(thumb_rect, QColor("#151a1f"))
+        pix = self.thumbs.pixmap(ref.scan, rects)
+        self.painted.add(thumb_key(ref.scan, rects))
+        if pix is not None:
+            scaled = pix.size().scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(thumb_rect.x() + (thumb_rect.width() - scaled.width()) // 2,
+                           thumb_rect.y() + (thumb_rect.height() - scaled.height()) // 2, scaled.width(), scaled.height())
+            painter.drawPixmap(target, pix)
+        else:
+            error = self.thumbs.error(ref.scan, rects)
+            painter.setPen(QColor("#9aa7b2"))
+            painter.drawText(thumb_rect.adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             "No image" if error else "Loading…")
+        if choice.excluded:
+            painter.fillRect(thumb_rect, QColor(0, 0, 0, 150))
+            painter.setPen(QColor("#ffffff"))
+            bold = QFont(option.font)
+            bold.setBold(True)
+            painter.setFont(bold)
+            painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter, "EXCLUDED")
+            painter.setFont(option.font)
+        # Tick box.
+        box = QRect(rect.x() + 6, rect.y() + 6, 18, 18)
+        painter.setPen(QPen(QColor("#ffffff"), 1.5))
+        painter.setBrush(palette.highlight().color() if selected else QColor(0, 0, 0, 120))
+        painter.drawRoundedRect(box, 3, 3)
+        if selected:
+            painter.drawLine(box.x() + 4, box.y() + 9, box.x() + 8, box.y() + 13)
+            painter.drawLine(box.x() + 8, box.y() + 13, box.x() + 14, box.y() + 5)
+        # Labels.
+        fm = QFontMetrics(option.font)
+        text_rect = QRect(rect.x() + 8, thumb_rect.bottom() + 6, rect.width() - 16, fm.height())
+        painter.setPen(palette.text().color())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
+                         fm.elidedText(scan_label(ref), Qt.TextElideMode.ElideRight, text_rect.width()))
+        sub = f"{ref.session.study_date or 'no date'} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
+        text_rect.translate(0, fm.height() + 1)
+        painter.setPen(palette.placeholderText().color())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_rect.width()))
+        text_rect.translate(0, fm.height() + 1)
+        state, colour = tile_state(self.review, uid)
+        painter.setPen(QColor(colour))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, fm.elidedText(state, Qt.TextElideMode.ElideRight, text_rect.width()))
+        painter.restore()
+
+
+def tile_state(review: ReviewModel, uid: str) -> tuple[str, str]:
+    """Short state text and its colour for a scan."""
+    choice = review.choices[uid]
+    if choice.excluded:
+        return (f"Excluded: {choice.exclude_reason}" if choice.exclude_reason else "Excluded", "#c0392b")
+    if choice.rectangles:
+        n = len(choice.rectangles)
+        text = f"{n} box{'es' if n != 1 else ''}"
+        return (text + (" · not saved" if not choice.confirmed else " · redacted"),
+                "#c77800" if not choice.confirmed else "#2e8b57")
+    if not review.is_supported(uid):
+        return ("Upload as is (cannot be redacted)", "#66737f")
+    return ("Upload as is", "#66737f")
+
+
+class ScanGridView(QListView):
+    """Icon grid with multi-selection; drops queued thumbnail loads for tiles out of view."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(200)
+        self.setGridSize(TILE + QSize(6, 6))
+        self.setSpacing(0)
+        self.setWrapping(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.verticalScrollBar().setSingleStep(24)
+        self.setAccessibleName("Scans in this group")
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        delegate = self.itemDelegate()
+        painted = getattr(delegate, "painted", None)
+        if painted is not None:
+            painted.clear()
+        super().paintEvent(event)
+        if painted is not None and isinstance(delegate, ScanTileDelegate):
+            delegate.thumbs.forget_pending(set(painted))

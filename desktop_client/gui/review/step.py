@@ -1,0 +1,104 @@
+"""``ReviewStep``: the wizard page that checks every scan for burned-in text before upload.
+
+One session → the viewer with a thumbnail strip (draw boxes, "Save scan"). Several sessions →
+the bulk view of Valid groups / Unsupported scans with templates. The wizard reads the outcome
+through ``choices()`` (per SeriesInstanceUID) and may only go on when ``is_complete()``;
+``blocking_message()`` says why not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from desktop_client.gui.review.bulk import BulkReviewPage
+from desktop_client.gui.review.single import SessionReviewPage
+from desktop_client.gui.review.state import ReviewModel, ScanReviewChoice, Summary
+from desktop_client.gui.templates.manager import TemplateManagerDialog
+from desktop_client.scanning.model import Session
+from desktop_client.templates import TemplateStore
+
+
+class ReviewStep(QWidget):
+    """Review of the selected sessions; emits ``completeChanged`` whenever ``is_complete`` may change."""
+
+    completeChanged = Signal()
+
+    def __init__(self, parent: QWidget | None = None, store: TemplateStore | None = None) -> None:
+        super().__init__(parent)
+        self.store = store or TemplateStore()
+        self.review: ReviewModel | None = None
+        self.page: SessionReviewPage | BulkReviewPage | None = None
+        self.blocking = QLabel()
+        self.blocking.setObjectName("error")
+        self.blocking.setWordWrap(True)
+        self.blocking.hide()
+        self.summary_label = QLabel()
+        self.summary_label.setObjectName("hint")
+        self.stack = QStackedWidget()
+        self.empty = QLabel("No sessions selected.")
+        self.empty.setObjectName("hint")
+        self.stack.addWidget(self.empty)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.blocking)
+        layout.addWidget(self.stack, 1)
+        self._complete = True
+
+    # -- contract -------------------------------------------------------------------------------
+    def set_sessions(self, sessions: list[Session]) -> None:
+        if self.page is not None:
+            self.stack.removeWidget(self.page)
+            self.page.deleteLater()
+            self.page = None
+        self.review = ReviewModel(sessions) if sessions else None
+        if self.review is None:
+            self.stack.setCurrentWidget(self.empty)
+        else:
+            page_cls = SessionReviewPage if len(sessions) == 1 else BulkReviewPage
+            self.page = page_cls(self.review, self.store, self)
+            self.page.changed.connect(self._on_changed)
+            self.page.manageTemplates.connect(self.manage_templates)
+            self.stack.addWidget(self.page)
+            self.stack.setCurrentWidget(self.page)
+        self._on_changed(force=True)
+
+    def choices(self) -> dict[str, ScanReviewChoice]:
+        """A copy of every scan's decision, keyed by SeriesInstanceUID."""
+        if self.review is None:
+            return {}
+        return {uid: replace(c, rectangles=list(c.rectangles), templates=list(c.templates))
+                for uid, c in self.review.choices.items()}
+
+    def is_complete(self) -> bool:
+        return not self.blocking_message()
+
+    def blocking_message(self) -> str:
+        return self.review.blocking_message() if self.review is not None else ""
+
+    # -- extras ---------------------------------------------------------------------------------
+    def summary(self) -> Summary:
+        return self.review.summary() if self.review is not None else Summary()
+
+    def manage_templates(self) -> None:
+        dialog = TemplateManagerDialog(self.store, self)
+        dialog.exec()
+        self.store.reload()
+        self._on_changed()
+
+    def _on_changed(self, force: bool = False) -> None:
+        s = self.summary()
+        if self.review is not None:
+            self.summary_label.setText(
+                f"Upload overview: {s.redacted} scan{'s' if s.redacted != 1 else ''} with pixel redaction · "
+                f"{s.as_is} as is · {s.excluded} excluded")
+        message = self.blocking_message()
+        self.blocking.setText(message)
+        self.blocking.setVisible(bool(message))
+        complete = not message
+        if force or complete != self._complete:
+            self._complete = complete
+            self.completeChanged.emit()

@@ -1,0 +1,90 @@
+"""Thumbnails for cards and grids: loaded in the background, kept in a bounded memory cache.
+
+The pixel engine's ``thumbnail`` does the decoding and keeps a disk cache; here we only hold a
+limited number of small pixmaps (LRU), so reviewing 2,000 scans costs a few tens of MB, never
+the full images. A thumbnail with rectangles is the engine's real redacted render, so the grid
+shows exactly what will be uploaded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Hashable, Sequence
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPixmap
+
+from desktop_client.core.geometry import Rect
+from desktop_client.gui.viewer.engine import thumbnail
+from desktop_client.gui.viewer.jobs import ThumbnailQueue
+from desktop_client.gui.viewer.qimage import to_pixmap
+from desktop_client.scanning.model import Scan
+
+THUMB = (160, 160)
+ThumbKey = tuple[str, tuple[Rect, ...]]
+
+
+def thumb_key(scan: Scan, rects: Sequence[Rect] = ()) -> ThumbKey:
+    return (scan.representative.sop_instance_uid, tuple(rects))
+
+
+class ThumbnailCache(QObject):
+    """``pixmap(scan, rects)`` returns a cached pixmap or None and queues the load; ``ready`` follows."""
+
+    ready = Signal(object)  # ThumbKey
+
+    def __init__(self, parent: QObject | None = None, capacity: int = 600) -> None:
+        super().__init__(parent)
+        self._pixmaps: OrderedDict[Hashable, QPixmap] = OrderedDict()
+        self._errors: dict[Hashable, str] = {}
+        self._capacity = capacity
+        self._queue = ThumbnailQueue(self)
+        self._queue.done.connect(self._on_done)
+
+    def pixmap(self, scan: Scan, rects: Sequence[Rect] = (), *, load: bool = True) -> QPixmap | None:
+        key = thumb_key(scan, rects)
+        pix = self._pixmaps.get(key)
+        if pix is not None:
+            self._pixmaps.move_to_end(key)
+            return pix
+        if load and key not in self._errors:
+            instance, boxes = scan.representative, list(rects)
+            self._queue.request(key, lambda: thumbnail(instance, THUMB, boxes or None))
+        return None
+
+    def error(self, scan: Scan, rects: Sequence[Rect] = ()) -> str | None:
+        return self._errors.get(thumb_key(scan, rects))
+
+    def forget_pending(self, keep: set[Hashable]) -> None:
+        """Drop queued loads not in ``keep`` (cards that scrolled out of view)."""
+        self._queue.retain(keep)
+
+    @property
+    def idle(self) -> bool:
+        return self._queue.idle
+
+    def __len__(self) -> int:
+        return len(self._pixmaps)
+
+    def _on_done(self, payload: tuple) -> None:
+        key, result, error = payload
+        if error is not None or result is None:
+            self._errors[key] = str(error or "no image")
+        else:
+            self._pixmaps[key] = to_pixmap(result)  # type: ignore[arg-type]
+            while len(self._pixmaps) > self._capacity:
+                self._pixmaps.popitem(last=False)
+        self.ready.emit(key)
+
+
+def placeholder(size: int, text: str = "", dark: bool = True) -> QPixmap:
+    """Grey tile shown while a thumbnail loads, or with a reason when there is no image."""
+    pix = QPixmap(size, size)
+    pix.fill(QColor("#1c232a" if dark else "#dde3e8"))
+    if text:
+        painter = QPainter(pix)
+        painter.setPen(QColor("#9aa7b2"))
+        painter.drawText(pix.rect().adjusted(6, 6, -6, -6),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, text)
+        painter.end()
+    return pix
