@@ -408,6 +408,17 @@ class XnatClient:
         entry = self._prearchive_entry(project_id, subject, session_label)
         return entry.uri if entry is not None else None
 
+    def prearchive_entry(self, prearchive_uri: str) -> PrearchiveEntry | None:
+        """The prearchive row behind a ``/data/prearchive/projects/P/TS/FOLDER`` URI, or None."""
+        parts = prearchive_uri.rstrip("/").split("/")
+        if len(parts) != 7 or parts[1:4] != ["data", "prearchive", "projects"]:
+            raise ValueError(f"Not a prearchive session URI: {prearchive_uri!r}")
+        project, timestamp, folder = parts[4:7]
+        for entry in self.prearchive_entries(project):
+            if entry.timestamp == timestamp and entry.folder == folder:
+                return entry
+        return None
+
     def _archived_experiment(self, project_id: str, subject: str, label: str) -> dict[str, Any] | None:
         resp = self._request(
             "GET", f"/data/projects/{_q(project_id)}/subjects/{_q(subject)}/experiments/{_q(label)}",

@@ -8,8 +8,10 @@ the rules that keep a flaky network from producing a duplicate session or a fals
   the first, and ``prevent_auto_commit`` stops the server from archiving a half-received session.
   So a lost connection, a 5xx or a gateway timeout during the import → send the body again.
 * **A commit is never blindly repeated.** After an unclear answer (connection lost, 5xx, 504)
-  the server is asked where the session is: archived ⇒ done; still in the prearchive ⇒ commit
-  again; gone ⇒ failure.
+  the server is asked what became of *our* prearchive entry: gone and the label archived ⇒ done;
+  still there and ``CONFLICT``/``ERROR`` ⇒ the archive failed (a clear failure, even if an older
+  session with that label exists); still there otherwise ⇒ commit again; gone and not archived ⇒
+  failure. Looking at the archive alone would mistake a pre-existing session for success.
 * **Success means verified**: per-scan file counts on the server equal what was sent.
 """
 
@@ -21,7 +23,7 @@ from typing import Callable, Iterable, Mapping
 
 from desktop_client.xnat.client import XnatClient, XnatSessionExpired
 from desktop_client.xnat.errors import (
-    XnatConnectionError, XnatServerError, XnatUploadError, XnatVerificationError,
+    XnatConnectionError, XnatError, XnatServerError, XnatUploadError, XnatVerificationError,
 )
 from desktop_client.xnat.models import CommitResult, Verification
 
@@ -78,19 +80,10 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
         try:
             result = client.commit(uri, tracer=tracer, modalities=modality_list)
         except (XnatConnectionError, XnatServerError) as exc:
-            where = client.find_session(project_id, subject, session_label)
-            if where is not None and where.startswith("/data/archive/"):
-                result = CommitResult(archived=True, uri=where)
-                break
-            if where is None:
-                raise XnatUploadError(
-                    f"After an unclear answer to the commit, session {session_label} is no longer "
-                    f"on the server; upload it again.", status=exc.status,
-                    server_message=exc.server_message) from exc
-            if commit_attempts >= attempts:
-                raise
-            uri = where
-            time.sleep(pause * commit_attempts)
+            result = _reconcile_commit(client, project_id, subject, session_label, uri, exc,
+                                       last_attempt=commit_attempts >= attempts, pause=pause)
+            if result is None:
+                time.sleep(pause * commit_attempts)
 
     verification = client.verify_session(project_id, subject, session_label, expected,
                                          expected_bytes=expected_bytes,
@@ -101,3 +94,30 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
             verification.details)
     return UploadOutcome(uri=result.uri, archived=result.archived, verification=verification,
                          import_attempts=import_attempts, commit_attempts=commit_attempts)
+
+
+def _reconcile_commit(client: XnatClient, project_id: str, subject: str, session_label: str,
+                      uri: str, exc: XnatError, *, last_attempt: bool,
+                      pause: float) -> CommitResult | None:
+    """Decide what an unclear commit answer meant; None means "commit again"."""
+    for _ in range(20):
+        entry = client.prearchive_entry(uri)
+        if entry is None or entry.status not in ("ARCHIVING", "BUILDING", "QUEUED_ARCHIVING",
+                                                 "QUEUED_BUILDING"):
+            break
+        time.sleep(pause)
+    if entry is None:
+        where = client.find_session(project_id, subject, session_label)
+        if where is not None and where.startswith("/data/archive/"):
+            return CommitResult(archived=True, uri=where)
+        raise XnatUploadError(
+            f"After an unclear answer to the commit, session {session_label} is no longer on the "
+            f"server; upload it again.", status=exc.status, server_message=exc.server_message) from exc
+    if entry.status in ("CONFLICT", "ERROR"):
+        raise XnatUploadError(
+            f"XNAT could not archive session {session_label}; it is waiting in the prearchive "
+            f"(status {entry.status}). An administrator can see the cause there.",
+            status=exc.status, server_message=exc.server_message) from exc
+    if last_attempt:
+        raise exc
+    return None
