@@ -69,3 +69,37 @@ def test_upload_to_xnat_emulator(qtbot, window, xnat_emulator, demo_dir: Path) -
     files = xnat_emulator.prearchive_files(entry)
     assert files and all(str(pydicom.dcmread(f, stop_before_pixels=True).PatientName) == "ANON"
                          for f in files)
+
+
+DE4_SCRIPT = '''describe visit "Visit number"
+session := makeSessionLabel[format["{0}_V##", subject]]
+(0010,0020) := session
+(0008,1030) := visit
+'''
+
+
+def test_script_variable_field_and_make_session_label(qtbot, window, xnat_emulator, demo_dir: Path) -> None:
+    win = window
+    xnat_emulator.set_project_script("DEMO", DE4_SCRIPT)
+    fill_connection(win, xnat_emulator.url, "admin", "admin")
+    to_project_step(qtbot, win, "DEMO")
+    scan(qtbot, win, [demo_dir])
+    win.select_page.set_checked([row_of(win, "MR")])
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    # makeSessionLabel in the project script decides the label, as XNAT would.
+    assert confirm.label_edit.text() == "DOE_JANE_V00"
+    assert list(confirm._var_edits) == ["visit"]
+    assert not confirm.is_complete()
+    assert "visit" in win.wizard.reason.text()
+    confirm._var_edits["visit"].setText("VISIT-3")
+    to_summary(qtbot, win)
+    rows = upload_and_wait(qtbot, win)
+    assert rows[0].state.value == "done", rows[0].error
+    entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "DOE_JANE_V00")
+    import pydicom
+
+    files = xnat_emulator.prearchive_files(entry)
+    assert files and all(pydicom.dcmread(f, stop_before_pixels=True).StudyDescription == "VISIT-3"
+                         for f in files)

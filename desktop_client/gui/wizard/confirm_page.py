@@ -38,6 +38,7 @@ from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.scanning.model import Session
 
 #: Variables the uploader fills itself (never asked): the official client's Properties keys.
 BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
@@ -48,14 +49,48 @@ _SUBJECT, _LABEL, _TRACER = 3, 4, 5
 
 
 def user_variables(scripts: list[Any]) -> list[Any]:
-    """Every script variable the user must fill: not hidden, not one the uploader sets itself."""
-    seen: dict[str, Any] = {}
-    for script in scripts:
-        for var in getattr(script, "variables", []) or []:
-            if var.name in BUILTIN_VARIABLES or getattr(var, "hidden", False) or var.name in seen:
-                continue
-            seen[var.name] = var
-    return list(seen.values())
+    """The variables the user fills: described or host-supplied, not hidden, not set by us."""
+    from desktop_client.dicomedit import variables_of
+
+    return [v for v in variables_of(scripts)
+            if v.name.lower() not in BUILTIN_VARIABLES and not v.hidden
+            and (v.external or v.description)]
+
+
+def script_session_label(settings_scripts: list[str], session: Session, project: str, subject: str,
+                         used: set[str]) -> str:
+    """The label a script's ``makeSessionLabel`` gives this session ("" when none is set).
+
+    The scripts are compiled afresh with the project's existing labels and run on the header of
+    the session's first object, exactly as they will run at upload; only the ``session``
+    variable's value is kept.
+    """
+    texts = [t for t in settings_scripts if "makeSessionLabel" in t]
+    if not texts:
+        return ""
+    from desktop_client.dicomedit import apply_chain, compile_script
+    from desktop_client.scanning import read_dataset
+
+    first = next(session.iter_instances(), None)
+    if first is None:
+        return ""
+    scripts = [compile_script(t, existing_session_labels=used) for t in settings_scripts]
+    dataset = read_dataset(first.location, stop_before_pixels=True)
+    outcome = apply_chain(scripts, dataset, {"project": project, "subject": subject},
+                          execute_pixels=False)
+    values = {k.lower(): v for k, v in outcome.variables.items()}
+    value = values.get("session")
+    return rules.sanitize(str(value)) if value else ""
+
+
+def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create: bool) -> str:
+    """The subject shown first: the plan's, else the patient name (when new subjects are allowed),
+    else the project's first subject."""
+    if plan.subject:
+        return plan.subject
+    if allow_create and rules.sanitize(plan.session.patient_name):
+        return rules.sanitize(plan.session.patient_name)
+    return subjects[0].label if subjects else ""
 
 
 def has_pet(plan: SessionPlan) -> bool:
@@ -81,6 +116,7 @@ class ConfirmPage(WizardStep):
         self.variables: list[Any] = []
         self._loading = False
         self._var_edits: dict[str, QLineEdit] = {}
+        self._script_label = ""
 
         outer = QVBoxLayout(self)
         self.heading = header("Confirm details")
@@ -217,13 +253,22 @@ class ConfirmPage(WizardStep):
         self.completeChanged.emit()
         target, project = draft.target, draft.project.id
 
-        def fetch() -> tuple[list[SubjectInfo], set[str]]:
-            return target.subjects(project), target.session_labels(project)
+        settings = draft.settings
+        plan = draft.plans[0] if not draft.bulk else None
 
-        def done(result: tuple[list[SubjectInfo], set[str]]) -> None:
+        def fetch() -> tuple[list[SubjectInfo], set[str], str]:
+            subjects, used = target.subjects(project), target.session_labels(project)
+            script_label = ""
+            if plan is not None:
+                subject = initial_subject(plan, subjects, settings.allow_create_subject)
+                script_label = script_session_label(settings.scripts, plan.session, project,
+                                                    subject, used)
+            return subjects, used, script_label
+
+        def done(result: tuple[list[SubjectInfo], set[str], str]) -> None:
             self._loading = False
             self.message.clear()
-            self.subjects, self.used_labels = result
+            self.subjects, self.used_labels, self._script_label = result
             self._populate()
 
         def failed(exc: BaseException) -> None:
@@ -254,11 +299,8 @@ class ConfirmPage(WizardStep):
         self.subject_combo.blockSignals(True)
         self.subject_combo.clear()
         self.subject_combo.addItems([s.label for s in self.subjects])
-        subject = plan.subject or (rules.sanitize(plan.session.patient_name)
-                                   if self.draft and self.draft.settings
-                                   and self.draft.settings.allow_create_subject else "")
-        if not subject and self.subjects:
-            subject = self.subjects[0].label
+        assert self.draft is not None and self.draft.settings is not None
+        subject = initial_subject(plan, self.subjects, self.draft.settings.allow_create_subject)
         self.subject_combo.setCurrentText(subject)
         self.subject_combo.blockSignals(False)
         self.group_edit.setText(plan.subject_group)
@@ -282,6 +324,8 @@ class ConfirmPage(WizardStep):
         self._subject_changed(subject)
 
     def _default_label(self, plan: SessionPlan, subject: str) -> str:
+        if self._script_label:
+            return self._script_label
         return rules.default_session_label(subject, plan.session, self.used_labels, plan.included,
                                            plan.tracer)
 
