@@ -159,11 +159,13 @@ class TransferSpec:
         """Raise ValueError for a spec that cannot run (caught before it enters the queue)."""
         if not self.session.scans:
             raise ValueError("the session has no scans")
-        if self.destination.kind is DestinationKind.XNAT:
+        if self.destination.kind in (DestinationKind.XNAT, DestinationKind.LOCAL):
             for name, value in (("project", self.project), ("subject", self.subject),
                                 ("session label", self.session_label)):
                 if not value:
-                    raise ValueError(f"an XNAT upload needs a {name}")
+                    where = "an XNAT upload" if self.destination.kind is DestinationKind.XNAT \
+                        else "the local archive"
+                    raise ValueError(f"{where} needs a {name}")
         unknown = set(self.choices) - set(self.session.scans)
         if unknown:
             raise ValueError(f"choices name series not in the session: {', '.join(sorted(unknown))}")
