@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "desktop_client.cli.gui",
     "desktop_client.cli.scan",
     "desktop_client.cli.demo",
+    "desktop_client.cli.anonymize",
 )
 
 
