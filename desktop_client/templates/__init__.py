@@ -16,4 +16,4 @@ __all__ = [
 
 def matching(instance_or_scan: object, store: TemplateStore | None = None) -> list[Template]:
     """Templates fitting an instance or scan, from ``store`` (default: the user's store)."""
-    return (store or TemplateStore()).matching(instance_or_scan)
+    return (store if store is not None else TemplateStore()).matching(instance_or_scan)

@@ -28,7 +28,7 @@ class ReviewStep(QWidget):
 
     def __init__(self, parent: QWidget | None = None, store: TemplateStore | None = None) -> None:
         super().__init__(parent)
-        self.store = store or TemplateStore()
+        self.store = store if store is not None else TemplateStore()
         self.review: ReviewModel | None = None
         self.page: SessionReviewPage | BulkReviewPage | None = None
         self.blocking = QLabel()

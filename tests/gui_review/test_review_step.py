@@ -1,0 +1,165 @@
+"""ReviewStep: the single-session flow (draw, Save scan) and the bulk flow (groups, templates)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from desktop_client.core.geometry import Rect
+from desktop_client.gui.review import ReviewStep
+from desktop_client.gui.review.bulk import BulkReviewPage
+from desktop_client.gui.review.dialogs import CreateTemplateDialog
+from desktop_client.gui.review.single import SessionReviewPage
+from desktop_client.gui.viewer.mapping import ViewTransform
+from desktop_client.grouping import ValidGroup
+from desktop_client.templates import TemplateStore
+
+from .conftest import wait_until
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> TemplateStore:
+    return TemplateStore(tmp_path / "templates", shipped=False)
+
+
+@pytest.fixture
+def step(qtbot, store):
+    widget = ReviewStep(store=store)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 800)
+    widget.show()
+    return widget
+
+
+def draw(qtbot, viewer, x0: float, y0: float, x1: float, y1: float) -> None:
+    wait_until(qtbot, lambda: not viewer.is_loading(), what="frame")
+    viewer.canvas.set_transform(ViewTransform(2.0, 0.0, 0.0))
+    canvas = viewer.canvas
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(2 * x0), int(2 * y0)))
+    qtbot.mouseMove(canvas, QPoint(int(x0 + x1), int(y0 + y1)))
+    qtbot.mouseMove(canvas, QPoint(int(2 * x1), int(2 * y1)))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(2 * x1), int(2 * y1)))
+
+
+def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, sessions) -> None:
+    ct_session = next(s for s in sessions if "CT" in s.modalities)
+    signals = []
+    step.completeChanged.connect(lambda: signals.append(step.is_complete()))
+    step.set_sessions([ct_session])
+    page = step.page
+    assert isinstance(page, SessionReviewPage)
+    assert page.strip.count() == len(ct_session.scans)
+    panel = page.panel
+    ct_uid = next(uid for uid, ref in step.review.refs.items() if ref.scan.modality == "CT")
+    page.select_uid(ct_uid)
+    draw(qtbot, panel.viewer, 2.2, 3.7, 40.1, 20.0)
+    assert not step.is_complete()
+    assert "Save scan" in step.blocking_message()
+    assert step.blocking.isVisible()
+    assert panel.save_button.isEnabled()
+    qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
+    assert step.is_complete() and step.blocking_message() == ""
+    choice = step.choices()[ct_uid]
+    assert choice.rectangles == [Rect(2, 3, 40, 20)] and choice.confirmed and not choice.excluded
+    assert signals[-2:] == [False, True]
+    # Reset scan discards the boxes; Exclude records the reason.
+    qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
+    assert step.choices()[ct_uid].rectangles == []
+    panel.exclude_scan("scout image")
+    assert step.choices()[ct_uid].excluded and step.choices()[ct_uid].exclude_reason == "scout image"
+    assert panel.exclude_button.text() == "Include scan"
+    assert "1 excluded" in step.summary_label.text()
+
+
+def test_unsupported_scan_in_single_session_is_view_only(qtbot, step, sessions) -> None:
+    session = next(s for s in sessions if "RTSTRUCT" in s.modalities)
+    step.set_sessions([session])
+    uid = next(uid for uid, ref in step.review.refs.items() if ref.scan.modality == "RTSTRUCT")
+    step.page.select_uid(uid)
+    panel = step.page.panel
+    assert not panel.viewer.canvas._editable
+    assert not panel.apply_button.isEnabled() and panel.exclude_button.isEnabled()
+    assert "cannot be redacted" in panel.state.text()
+
+
+def _valid_group(page: BulkReviewPage, modality: str) -> ValidGroup:
+    return next(g for g in page.review.grouping.valid if g.modality == modality)
+
+
+def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tmp_path) -> None:
+    step.set_sessions(sessions)
+    page = step.page
+    assert isinstance(page, BulkReviewPage)
+    valid, unsupported = page.review.grouping.valid, page.review.grouping.unsupported
+    assert len(page.valid_grid.cards) == len(valid) and len(page.unsupported_grid.cards) == len(unsupported)
+    assert page.valid_button.text() == f"Valid scans ({sum(len(g.members) for g in valid)})"
+    page.unsupported_button.click()
+    assert page.stack.currentIndex() == 1
+
+    group = _valid_group(page, "CT")
+    dialog = page.dialog_for(group)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.model.rowCount() == len(group.members) and not dialog.apply_button.isEnabled()
+    dialog.select_all()
+    uids = dialog.selected_uids()
+    assert len(uids) == len(group.members) and dialog.apply_button.isEnabled()
+
+    # Create a template by drawing on the first selected scan (what "Create template…" opens).
+    create = CreateTemplateDialog(store, step.review.scan(uids[0]), len(uids), dialog)
+    qtbot.addWidget(create)
+    create.show()
+    assert not create.save_button.isEnabled()
+    draw(qtbot, create.viewer, 0.5, 0.5, 60, 30)  # (QTest treats QPoint(0, 0) as "the centre")
+    create.form.name.setText("CT corner")
+    create.accept()
+    assert create.template is not None and create.template.rectangles == [Rect(0, 0, 60, 30)]
+    assert dialog.apply([create.template], uids) == len(uids)
+    assert all(step.review.choices[u].rectangles == [Rect(0, 0, 60, 30)] for u in uids)
+    assert dialog.matching_templates(uids) == [store.get_by_name("CT corner")]
+
+    # Exclude one with a reason, hide excluded, then reset it.
+    dialog.select_uids(uids[:1])
+    dialog.exclude(uids[:1], "duplicate series")
+    assert step.choices()[uids[0]].exclude_reason == "duplicate series"
+    dialog.hide_excluded.setChecked(True)
+    assert dialog.model.rowCount() == len(uids) - 1
+    dialog.hide_excluded.setChecked(False)
+    dialog.reset(uids[:1])
+    assert step.choices()[uids[0]].rectangles == [] and not step.choices()[uids[0]].excluded
+    dialog.accept()
+    card = next(c for c in page.valid_grid.cards if c.group is group)
+    assert card.state.text().startswith("Reviewed:")
+    assert "Templates: 1 matching" in card.details.text()
+    assert step.is_complete()
+    s = step.summary()
+    assert s.redacted == len(uids) - 1 and s.excluded == 0
+
+
+def test_templates_survive_restart(qtbot, tmp_path, sessions) -> None:
+    root = tmp_path / "templates"
+    first = TemplateStore(root, shipped=False)
+    step = ReviewStep(store=first)
+    qtbot.addWidget(step)
+    step.set_sessions(sessions)
+    group = _valid_group(step.page, "MR")
+    scan = group.members[0].scan
+    create = CreateTemplateDialog(first, scan, 1)
+    qtbot.addWidget(create)
+    create.show()
+    draw(qtbot, create.viewer, 1, 1, 30, 12)
+    create.form.name.setText("MR banner")
+    create.accept()
+    again = TemplateStore(root, shipped=False)            # a new app start
+    template = again.get_by_name("mr banner")
+    assert template.rectangles == [Rect(1, 1, 30, 12)]
+    assert again.matching(scan) == [template]
+    other = ReviewStep(store=again)
+    qtbot.addWidget(other)
+    other.set_sessions(sessions)
+    card = next(c for c in other.page.valid_grid.cards if c.group.modality == "MR")
+    assert "Templates: 1 matching" in card.details.text()
