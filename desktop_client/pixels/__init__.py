@@ -6,5 +6,6 @@ by the same redaction code that runs at upload), ``RedactionError`` and ``Redact
 
 from desktop_client.pixels.engine import redact_dataset
 from desktop_client.pixels.errors import RedactionError, RedactionReport
+from desktop_client.pixels.preview import render, thumbnail
 
-__all__ = ["RedactionError", "RedactionReport", "redact_dataset"]
+__all__ = ["RedactionError", "RedactionReport", "redact_dataset", "render", "thumbnail"]

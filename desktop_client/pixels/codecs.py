@@ -45,8 +45,11 @@ _VERIFY_PLUGIN: dict[str, str] = {
     U.JPEGLSLossless: "gdcm",
     U.JPEG2000Lossless: "gdcm",
     U.JPEGLossless: "gdcm",
+    U.JPEGLosslessSV1: "gdcm",
     U.JPEGBaseline8Bit: "gdcm",
 }
+
+_JPEG_FAMILY = frozenset({U.JPEGBaseline8Bit, U.JPEGExtended12Bit, U.JPEGLossless, U.JPEGLosslessSV1})
 
 
 def _encode_pydicom(ts: str, plugins: tuple[str, ...]) -> Callable[[np.ndarray, ImageModel], bytes]:
@@ -58,7 +61,10 @@ def _encode_pydicom(ts: str, plugins: tuple[str, ...]) -> Callable[[np.ndarray, 
         errors: list[str] = []
         for plugin in plugins:
             try:
-                return get_encoder(ts).encode(np.ascontiguousarray(arr), encoding_plugin=plugin, **kwargs)
+                # pydicom's validator rejects legal RLE layouts (32-bit RGB = 12 of the 15 allowed
+                # segments); every frame is re-decoded and compared afterwards anyway.
+                return get_encoder(ts).encode(np.ascontiguousarray(arr), encoding_plugin=plugin,
+                                              validate=ts != U.RLELossless, **kwargs)
             except Exception as exc:
                 errors.append(f"{plugin}: {exc}")
         raise RedactionError("; ".join(errors))
@@ -66,16 +72,10 @@ def _encode_pydicom(ts: str, plugins: tuple[str, ...]) -> Callable[[np.ndarray, 
 
 
 def _encode_ljpeg(arr: np.ndarray, model: ImageModel) -> bytes:
-    """JPEG Lossless Process 14 (any predictor; imagecodecs writes predictor 6).
+    """JPEG Lossless first-order prediction (SV1), valid for both .57 and .70 (see ``ljpeg``)."""
+    from desktop_client.pixels.ljpeg import encode_sv1
 
-    Only valid for 1.2.840.10008.1.2.4.57: Selection Value 1 (.70) requires predictor 1.
-    """
-    import imagecodecs
-
-    data = np.ascontiguousarray(arr)
-    if model.signed:  # the codestream is sign-blind: store the two's-complement words
-        data = data.view(f"u{data.dtype.itemsize}")
-    return bytes(imagecodecs.ljpeg_encode(data, bitspersample=model.bits_stored))
+    return encode_sv1(arr, max(2, model.bits_stored))
 
 
 def encoder_for(ts: str) -> Callable[[np.ndarray, ImageModel], bytes] | None:
@@ -89,11 +89,7 @@ def encoder_for(ts: str) -> Callable[[np.ndarray, ImageModel], bytes] | None:
         if not enc.is_available:
             return None
         return _encode_pydicom(ts, ("pyjpegls",) if ts == U.JPEGLSLossless else ("pylibjpeg",))
-    if ts == U.JPEGLossless:
-        try:
-            import imagecodecs  # noqa: F401
-        except ImportError:
-            return None
+    if ts in (U.JPEGLossless, U.JPEGLosslessSV1):
         return _encode_ljpeg
     return None
 
@@ -151,6 +147,8 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
         except Exception as exc:
             failure = f"{type(exc).__name__}: {exc}"
     if first is None:
+        if ts in _JPEG_FAMILY and hasattr(source, "PixelData"):
+            return _imagecodecs_frames(source, ts, model, count)  # e.g. 12-bit JPEG Extended
         raise RedactionError(f"the pixel data cannot be decoded ({failure})")
     pi = _decoded_pi(ts, model.photometric, str(meta.get("photometric_interpretation") or ""))
     decoded = model.with_(photometric=pi, planar=0, frames=count,
@@ -170,6 +168,42 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
             raise RedactionError(f"only {produced} of {count} frames could be decoded")
 
     return DecodedFrames(decoded, frames())
+
+
+def _imagecodecs_frames(ds: object, ts: str, model: ImageModel, count: int) -> DecodedFrames:
+    """JPEG frames decoded by libjpeg-turbo (imagecodecs), which also reads 12-bit and lossless JPEG.
+
+    Components are returned as stored (same in/out colour space); signed data are sign-extended
+    from Bits Stored as pydicom's own decoders do.
+    """
+    try:
+        import imagecodecs
+    except ImportError:
+        raise RedactionError(f"no decoder is installed for {U.UID(ts).name}") from None
+    from pydicom.encaps import generate_frames
+
+    size = max(1, model.bits_allocated // 8)
+    dtype = np.dtype(f"{'i' if model.signed else 'u'}{size}")
+
+    def frames() -> Iterator[np.ndarray]:
+        produced = 0
+        for frame in generate_frames(ds.PixelData, number_of_frames=count):  # type: ignore[attr-defined]
+            kwargs = {"colorspace": "YCBCR", "outcolorspace": "YCBCR"} if model.samples == 3 else {}
+            try:
+                arr = np.asarray(imagecodecs.jpeg8_decode(frame, **kwargs))
+            except Exception as exc:
+                raise RedactionError(f"frame {produced + 1} cannot be decoded ({exc})") from None
+            if model.signed:
+                wide = arr.astype(np.int64)
+                half = 1 << (model.bits_stored - 1)
+                arr = np.where(wide >= half, wide - (half << 1), wide)
+            produced += 1
+            yield arr.astype(dtype, copy=False)
+        if produced < count:
+            raise RedactionError(f"only {produced} of {count} frames could be decoded")
+
+    pi = _decoded_pi(ts, model.photometric, model.photometric)
+    return DecodedFrames(model.with_(photometric=pi, planar=0, frames=count), frames())
 
 
 def verify_plugin(ts: str) -> str:

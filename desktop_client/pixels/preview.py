@@ -1,0 +1,237 @@
+"""Previews and thumbnails: what the user sees is what will be sent.
+
+``render`` takes one frame (the middle one by default), and when rectangles are given it runs the
+very ``redact_dataset`` used at upload on a one-frame copy of the object, then decodes the
+result: for JPEG Baseline the preview therefore shows the block-aligned wipe, for 4:2:2 data the
+pixel-pair widening, for MONOCHROME1 the right "black". Display conversion is then done per model
+in C (libjpeg-turbo for JPEG colour, Pillow for YBR and resizing, float32 on one frame for
+windowing), never float64 over whole cines.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import generate_frames
+from pydicom.uid import JPEGBaseline8Bit
+
+from desktop_client.core import paths
+from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
+from desktop_client.core.transfer_syntaxes import NATIVE
+from desktop_client.pixels.codecs import decode_frames, encapsulate_frames
+from desktop_client.pixels.engine import redact_dataset, transfer_syntax_of
+from desktop_client.pixels.errors import RedactionError
+from desktop_client.pixels.imagemodel import ImageModel
+from desktop_client.scanning.model import Instance
+
+_KEEP_TOP_LEVEL = ("SOPInstanceUID", "SOPClassUID", "Modality")
+
+
+def _load(source: object) -> Dataset:
+    if isinstance(source, Dataset):
+        return source
+    if isinstance(source, Instance):
+        from desktop_client.scanning import read_dataset
+
+        return read_dataset(source.location, stop_before_pixels=False)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return pydicom.dcmread(os.fspath(source))
+        except Exception as exc:
+            raise RedactionError(f"{os.fspath(source)} cannot be read as DICOM ({exc})") from None
+    raise TypeError(f"cannot render a {type(source).__name__}")
+
+
+def _frame_bytes(ds: Dataset, ts: str, model: ImageModel, index: int) -> bytes:
+    if ts in NATIVE:
+        raw = bytes(ds.PixelData)
+        if model.bits_allocated == 1:
+            bits = np.unpackbits(np.frombuffer(raw, np.uint8), bitorder="little")
+            n = model.rows * model.columns
+            frame = np.packbits(bits[index * n:(index + 1) * n], bitorder="little").tobytes()
+        else:
+            size = model.native_frame_bits // 8
+            frame = raw[index * size:(index + 1) * size]
+        return frame + b"\x00" * (len(frame) % 2)
+    for i, frame in enumerate(generate_frames(ds.PixelData, number_of_frames=model.frames)):
+        if i == index:
+            return encapsulate_frames([frame])
+    raise RedactionError(f"frame {index + 1} is missing from the pixel data")
+
+
+def single_frame(ds: Dataset, index: int) -> Dataset:
+    """A private one-frame copy of ``ds`` (pixel module only) that redaction may change freely."""
+    model = ImageModel.from_dataset(ds)
+    ts = transfer_syntax_of(ds)
+    if not 0 <= index < model.frames:
+        raise RedactionError(f"frame {index + 1} does not exist (the image has {model.frames})")
+    one = Dataset()
+    one.file_meta = FileMetaDataset()
+    one.file_meta.TransferSyntaxUID = ts
+    for elem in ds:
+        if elem.tag.group == 0x0028 or elem.keyword in _KEEP_TOP_LEVEL:
+            one.add(copy.deepcopy(elem))
+    if "NumberOfFrames" in one:
+        one.NumberOfFrames = 1
+    one.PixelData = _frame_bytes(ds, ts, model, index)
+    one["PixelData"].VR = ds["PixelData"].VR
+    one["PixelData"].is_undefined_length = ts not in NATIVE
+    meta_ts = pydicom.uid.UID(ts)
+    one.set_original_encoding(meta_ts.is_implicit_VR if ts in NATIVE else False,
+                              meta_ts.is_little_endian if ts in NATIVE else True)
+    return one
+
+
+def _window(values: np.ndarray, ds: Dataset) -> np.ndarray:
+    """Monochrome values (after the modality LUT) to 0..255 by window, VOI LUT or percentiles."""
+    center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
+    if center is not None and width is not None:
+        c = float(center[0] if isinstance(center, pydicom.multival.MultiValue) else center)
+        w = float(width[0] if isinstance(width, pydicom.multival.MultiValue) else width)
+        if w > 1:
+            scaled = ((values - (c - 0.5)) / (w - 1) + 0.5) * 255.0
+            return np.clip(scaled, 0, 255).astype(np.uint8)
+    sample = values[:: max(1, values.shape[0] // 256), :: max(1, values.shape[1] // 256)]
+    lo, hi = np.percentile(sample, (0.5, 99.5)) if sample.size else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1
+    return np.clip((values - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def _monochrome(arr: np.ndarray, ds: Dataset, model: ImageModel) -> np.ndarray:
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    if model.bits_allocated == 1:
+        grey = (arr.astype(np.uint8) * 255)
+    elif "VOILUTSequence" in ds and "WindowCenter" not in ds:
+        out = apply_voi_lut(arr, ds).astype(np.float32)
+        descriptor = ds.VOILUTSequence[0].LUTDescriptor
+        top = float((1 << int(descriptor[2])) - 1) if int(descriptor[2]) > 0 else float(out.max() or 1)
+        grey = np.clip(out * (255.0 / top), 0, 255).astype(np.uint8)
+    else:
+        values = apply_modality_lut(arr, ds)
+        grey = _window(np.asarray(values, dtype=np.float32), ds)
+    if model.photometric == "MONOCHROME1":
+        grey = 255 - grey
+    return np.repeat(grey[..., np.newaxis], 3, axis=2)
+
+
+def _to_rgb(arr: np.ndarray, ds: Dataset, model: ImageModel) -> np.ndarray:
+    from PIL import Image
+
+    pi = model.photometric
+    if pi in ("MONOCHROME1", "MONOCHROME2"):
+        return _monochrome(arr, ds, model)
+    if pi == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        rgb = np.asarray(apply_color_lut(arr, ds))
+        bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+        return (rgb >> 8).astype(np.uint8) if bits > 8 else rgb.astype(np.uint8)
+    if model.bits_allocated > 8:
+        arr = (arr >> max(0, model.bits_stored - 8)).astype(np.uint8)
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    if pi in ("YBR_FULL", "YBR_FULL_422"):
+        return np.asarray(Image.fromarray(arr, "YCbCr").convert("RGB"))
+    if pi.startswith("YBR_PARTIAL"):
+        from pydicom.pixels import convert_color_space
+
+        return np.asarray(convert_color_space(arr, pi, "RGB"), dtype=np.uint8)
+    return arr
+
+
+def _decode_jpeg_rgb(one: Dataset, model: ImageModel) -> np.ndarray:
+    """JPEG Baseline straight to RGB by libjpeg-turbo (its colour conversion is in SIMD C)."""
+    import imagecodecs
+
+    from desktop_client.pixels.dct import _header_segments, _stream_space
+
+    frame = next(generate_frames(one.PixelData, number_of_frames=1))
+    if model.samples == 1:
+        grey = np.asarray(imagecodecs.jpeg8_decode(frame))
+        return _monochrome(grey, one, model)
+    space = _stream_space(_header_segments(frame)[0], model.photometric, 3)
+    return np.asarray(imagecodecs.jpeg8_decode(frame, colorspace="RGB" if space == "RGB" else "YCBCR",
+                                               outcolorspace="RGB"))
+
+
+def _resize(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    if not size:
+        return rgb
+    from PIL import Image
+
+    max_w, max_h = size
+    h, w = rgb.shape[:2]
+    scale = min(max_w / w, max_h / h)
+    if scale >= 1:
+        return rgb
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(new, Image.BILINEAR, reducing_gap=2.0))
+
+
+def render(source: Instance | Dataset | str | os.PathLike, frame: int | None = None,
+           rectangles: Sequence[Rect] | None = None, size: tuple[int, int] | None = None,
+           fill: Fill = BLACK) -> np.ndarray:
+    """One frame as an (H, W, 3) uint8 RGB array; with ``rectangles``, redacted exactly as at upload.
+
+    ``size`` is a (max width, max height) box; the aspect ratio is kept and images are never
+    enlarged. Raises ``RedactionError`` when the object cannot be decoded or redacted.
+    """
+    ds = _load(source)
+    model = ImageModel.from_dataset(ds)
+    index = model.frames // 2 if frame is None else int(frame)
+    one = single_frame(ds, index)
+    if rectangles:
+        redact_dataset(one, [PixelEdit(rect, fill) for rect in rectangles])
+    ts = transfer_syntax_of(one)
+    one_model = ImageModel.from_dataset(one)
+    if ts == JPEGBaseline8Bit and one_model.bits_allocated == 8:
+        rgb = _decode_jpeg_rgb(one, one_model)
+    else:
+        decoded = decode_frames(one, ts, one_model, 1)
+        arr = next(decoded.frames)
+        rgb = _to_rgb(np.asarray(arr), one, decoded.model)
+    return _resize(np.ascontiguousarray(rgb, dtype=np.uint8), size)
+
+
+def _thumbnail_key(instance: Instance, size: tuple[int, int], rectangles: Sequence[Rect] | None) -> str:
+    location = instance.location
+    try:
+        stat = os.stat(location.path)
+        stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        stamp = str(instance.size)
+    rects = ";".join(str(r) for r in rectangles or [])
+    text = f"v1|{location}|{stamp}|{instance.sop_instance_uid}|{instance.frames // 2}|{size}|{rects}"
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def thumbnail(instance: Instance, size: tuple[int, int] = (128, 128),
+              rectangles: Sequence[Rect] | None = None) -> np.ndarray:
+    """``render`` of the middle frame, cached on disk (private cache dir) by file, frame, size and boxes."""
+    folder = paths.cache_dir() / "thumbnails"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = folder / f"{_thumbnail_key(instance, size, rectangles)}.npy"
+    try:
+        cached = np.load(target, allow_pickle=False)
+        if cached.dtype == np.uint8 and cached.ndim == 3 and cached.shape[2] == 3:
+            return cached
+    except (OSError, ValueError):
+        pass
+    rgb = render(instance, rectangles=rectangles, size=size)
+    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, rgb, allow_pickle=False)
+        os.replace(tmp, target)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+    return rgb
