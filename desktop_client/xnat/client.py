@@ -121,7 +121,9 @@ class XnatClient:
         self.backoff_cap = backoff_cap
         self._session = requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
-        self._session.verify = False if allow_insecure else verify
+        # Passed on every call: a session-level ``verify`` loses against REQUESTS_CA_BUNDLE.
+        self._verify: bool | str = False if allow_insecure else verify
+        self._session.verify = self._verify
         self._csrf: str | None = None
         self._logged_in = False
         self._lock = threading.RLock()
@@ -151,7 +153,8 @@ class XnatClient:
             try:
                 resp = self._session.post(self._url("/data/JSESSION"), params={"CSRF": "true"},
                                           auth=(self.username, self._password),
-                                          timeout=self._timeouts(), allow_redirects=False)
+                                          timeout=self._timeouts(), allow_redirects=False,
+                                          verify=self._verify)
             except requests.exceptions.SSLError as exc:
                 raise self._ssl_error(exc) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -185,7 +188,8 @@ class XnatClient:
             try:
                 self._session.delete(self._url("/data/JSESSION"),
                                      params={"XNAT_CSRF": self._csrf} if self._csrf else None,
-                                     timeout=self._timeouts(), allow_redirects=False)
+                                     timeout=self._timeouts(), allow_redirects=False,
+                                          verify=self._verify)
             except requests.RequestException:
                 pass
             self._session.cookies.clear()
@@ -493,7 +497,7 @@ class XnatClient:
             resp = self._session.post(self._url("/data/services/import"), params=params, data=data,
                                       headers={"Content-Type": "application/zip"},
                                       timeout=(min(self.timeout, 30.0), self.upload_timeout),
-                                      allow_redirects=False)
+                                      allow_redirects=False, verify=self._verify)
         except _Cancelled:
             raise XnatCancelled("The upload was cancelled.") from None
         except requests.exceptions.SSLError as exc:
@@ -667,7 +671,8 @@ class XnatClient:
                     method, self._url(path), params=query,
                     data=json.dumps(json_body) if json_body is not None else None,
                     headers={"Content-Type": "application/json"} if json_body is not None else None,
-                    timeout=self._timeouts(read_timeout), allow_redirects=False)
+                    timeout=self._timeouts(read_timeout), allow_redirects=False,
+                    verify=self._verify)
             except requests.exceptions.SSLError as exc:
                 raise self._ssl_error(exc) from None
             except (requests.ConnectionError, requests.Timeout) as exc:

@@ -20,9 +20,11 @@ def main() -> int:
                              "(done automatically when the directory is new)")
     parser.add_argument("--auto-commit", type=float, default=None, metavar="SECONDS",
                         help="auto-build idle RECEIVING sessions after SECONDS (XNAT: 300)")
+    parser.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS")
+    parser.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     args = parser.parse_args()
     emulator = XnatEmulator(args.data, port=args.port, context_path=args.context,
-                            version=args.version)
+                            version=args.version, tls_cert=args.tls_cert, tls_key=args.tls_key)
     if args.seed or not emulator.store.state.users:
         emulator.seed_default()
     emulator.auto_commit_seconds = args.auto_commit

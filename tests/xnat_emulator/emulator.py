@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from pathlib import Path
 
@@ -15,15 +16,22 @@ class XnatEmulator:
     """A protocol-faithful XNAT on 127.0.0.1 backed by ``data_dir`` (see the package docstring)."""
 
     def __init__(self, data_dir: Path | str, *, port: int = 0, context_path: str = "",
-                 version: str = "1.8.10") -> None:
+                 version: str = "1.8.10", tls_cert: Path | str | None = None,
+                 tls_key: Path | str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.store = Store(self.data_dir)
         self.store.version = version
         self.faults = Faults()
         self._server = EmulatorHTTPServer(("127.0.0.1", port), self.store, self.faults, context_path)
+        scheme = "http"
+        if tls_cert is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls_cert), str(tls_key) if tls_key else None)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
         self.port = self._server.server_address[1]
         self.context_path = self._server.context_path
-        self.url = f"http://127.0.0.1:{self.port}{self.context_path}"
+        self.url = f"{scheme}://127.0.0.1:{self.port}{self.context_path}"
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self.auto_commit_seconds: float | None = None
