@@ -13,6 +13,7 @@ from desktop_client.gui.review.cards import GroupCard
 from desktop_client.gui.review.group_dialog import GroupReviewDialog
 from desktop_client.gui.review.state import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
+from desktop_client.gui.viewer.widget import CHECKED_STYLE
 from desktop_client.templates import TemplateStore
 
 
@@ -80,6 +81,8 @@ class BulkReviewPage(QWidget):
         for i, b in enumerate((self.valid_button, self.unsupported_button)):
             b.setCheckable(True)
             toggle.addButton(b, i)
+        for b in (self.valid_button, self.unsupported_button):
+            b.setStyleSheet(CHECKED_STYLE)
         self.valid_button.setChecked(True)
         toggle.idClicked.connect(self.show_view)
         self.manage_button = QPushButton("Manage templates…")

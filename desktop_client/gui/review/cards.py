@@ -24,7 +24,9 @@ class GroupCard(QFrame):
         super().__init__(parent)
         self.setObjectName("card")
         self.setFixedWidth(360)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Maximum)
+        policy = QSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)  # wrapped labels need their real height, not the hint's
+        self.setSizePolicy(policy)
         self.group, self.review, self.store, self.thumbs = group, review, store, thumbs
         self.index = index
         self.valid = isinstance(group, ValidGroup)
@@ -107,14 +109,16 @@ class GroupCard(QFrame):
         if isinstance(group, ValidGroup):
             self.title.setText(f"Group {self.index} · {noun}")
             colours = ", ".join(group.photometric_interpretations) or "unknown"
+            self.details.setToolTip("The grouping parameters: modality, rows×columns and SOP class. "
+                                    "Templates match the same three.")
             templates = {t.id for ref in group.members for t in self.store.matching(ref.scan)}
             self.details.setText(
-                f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b> (rows×columns)<br>"
+                f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b><br>"
                 f"{group.sop_class_name}<br>Colour: {colours}<br>"
                 f"Templates: {len(templates)} matching")
         else:
-            self.title.setText(f"Unsupported · {noun}")
-            self.details.setText(f"{group.reason_text}<br>{group.sop_class_name}")
+            self.title.setText(f"{group.sop_class_name} · {noun}")
+            self.details.setText(f"Cannot be redacted: {group.reason_text}")
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
         if s.unconfirmed:
@@ -124,8 +128,7 @@ class GroupCard(QFrame):
             parts += [f"{s.as_is} as is", f"{s.excluded} excluded"]
             text, kind = "Reviewed: " + " · ".join(parts), "ok"
         else:
-            text, kind = ("Scans need review" if self.valid else "Uploaded as is unless excluded"), \
-                ("info" if not self.valid else "error")
+            text, kind = ("Scans need review" if self.valid else "Uploaded as is unless excluded"), "info"
         self.state.setObjectName(kind)
         self.state.setText(text)
         self.state.style().unpolish(self.state)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.core.geometry import Rect
+from desktop_client.core.sop_classes import sop_class_name
 from desktop_client.gui.templates.manager import template_summary
 from desktop_client.gui.templates.preview import layout_pixmap
 from desktop_client.gui.viewer.widget import ScanViewer
@@ -40,7 +41,8 @@ class TemplateForm(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         rep = scan.representative
-        keys = QLabel(f"Will fit: {rep.modality} · {rep.rows}×{rep.columns} · SOP class {rep.sop_class_uid}")
+        keys = QLabel(f"Will fit: {rep.modality} · {rep.rows}×{rep.columns} (rows×columns) · "
+                      f"{sop_class_name(rep.sop_class_uid)}")
         keys.setObjectName("hint")
         keys.setWordWrap(True)
         form = QFormLayout(self)

@@ -100,7 +100,12 @@ class ScanTileDelegate(QStyledItemDelegate):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(QPen(palette.highlight().color() if selected else palette.mid().color(), 2 if selected else 1))
-        painter.setBrush(palette.highlight().color().lighter(185) if selected else palette.base().color())
+        tint = QColor(palette.highlight().color())
+        tint.setAlpha(55)
+        painter.setBrush(palette.base().color())
+        painter.drawRoundedRect(rect, 6, 6)
+        if selected:
+            painter.setBrush(tint)
         painter.drawRoundedRect(rect, 6, 6)
         # Thumbnail (the engine's redacted render when boxes apply).
         rects = choice.rectangles if choice.redacted else []

@@ -25,6 +25,11 @@ from desktop_client.gui.viewer.qimage import to_qimage
 from desktop_client.scanning.model import Scan
 
 
+#: Makes the checked state of toggle buttons obvious in both themes (Fusion only sinks them).
+CHECKED_STYLE = ("QPushButton:checked, QToolButton:checked { background: #2f6f95; color: white; "
+                 "border: 1px solid #2f6f95; }")
+
+
 def _tool_button(text: str, tip: str, checkable: bool = False) -> QToolButton:
     button = QToolButton()
     button.setText(text)
@@ -32,6 +37,8 @@ def _tool_button(text: str, tip: str, checkable: bool = False) -> QToolButton:
     button.setAccessibleName(text)
     button.setCheckable(checkable)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    if checkable:
+        button.setStyleSheet(CHECKED_STYLE)
     return button
 
 
@@ -175,6 +182,7 @@ class ScanViewer(QWidget):
         if self._preview:
             self._request()
         self._update_buttons()
+        self._update_status()
 
     def set_editable(self, editable: bool) -> None:
         self._editable = editable
@@ -318,6 +326,7 @@ class ScanViewer(QWidget):
 
     def _on_rects_changed(self) -> None:
         self._update_buttons()
+        self._update_status()
         self.rectanglesChanged.emit()
 
     def _on_cursor(self, column: int, row: int) -> None:
