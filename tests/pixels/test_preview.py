@@ -1,0 +1,73 @@
+"""Previews: RGB uint8, windowed, inverted for MONOCHROME1, redacted by the upload code, cached."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pydicom
+import pytest
+
+from desktop_client.core import paths
+from desktop_client.core.geometry import Rect
+from desktop_client.pixels import RedactionError, redact_dataset, render, thumbnail
+from desktop_client.core.geometry import PixelEdit
+from desktop_client.scanning.model import Instance, Location
+from tests.pixels.helpers import data_file, load
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "RG1_UNCI.dcm", "examples_palette.dcm", "SC_ybr_full_422_uncompressed.dcm",
+                                  "examples_ybr_color.dcm", "US1_J2KR.dcm", "ExplVR_BigEnd.dcm", "liver.dcm",
+                                  "MR_small_RLE.dcm", "JPEG-LL.dcm", "vlut_04.dcm", "JPGExtended.dcm"])
+def test_render_any_model(name: str) -> None:
+    rgb = render(data_file(name), size=(96, 96))
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+    assert max(rgb.shape[:2]) <= 96 and rgb.max() > rgb.min()
+
+
+def test_preview_equals_upload_result() -> None:
+    """The preview with rectangles is the redacted upload output rendered, pixel for pixel."""
+    for name in ("examples_ybr_color.dcm", "RG1_UNCI.dcm", "SC_ybr_full_422_uncompressed.dcm"):
+        rects = [Rect(5, 3, 70, 21)]
+        preview = render(data_file(name), rectangles=rects)
+        uploaded = load(name)
+        redact_dataset(uploaded, [PixelEdit(r) for r in rects])
+        assert np.array_equal(preview, render(uploaded))
+        assert np.all(preview[3:21, 5:70] <= 2)  # black on screen, whatever the model
+
+
+def test_monochrome1_is_inverted_and_aspect_kept() -> None:
+    rgb = render(data_file("RG1_UNCI.dcm"), size=(200, 200))
+    ds = pydicom.dcmread(data_file("RG1_UNCI.dcm"))
+    assert rgb.shape[:2] == (200, round(200 * ds.Columns / ds.Rows))
+    full = render(data_file("RG1_UNCI.dcm"))[..., 0].astype(float)
+    stored = ds.pixel_array
+    high, low = stored >= np.percentile(stored, 90), stored <= np.percentile(stored, 10)
+    assert full[high].mean() < full[low].mean()  # high stored values are dark on screen
+
+
+def test_render_frame_index_and_errors() -> None:
+    a = render(data_file("emri_small.dcm"), frame=0)
+    b = render(data_file("emri_small.dcm"), frame=9)
+    assert not np.array_equal(a, b)
+    with pytest.raises(RedactionError, match="does not exist"):
+        render(data_file("emri_small.dcm"), frame=10)
+
+
+def test_thumbnail_is_cached_on_disk(tmp_path) -> None:
+    src = tmp_path / "ct.dcm"
+    shutil.copy(data_file("CT_small.dcm"), src)
+    ds = pydicom.dcmread(src)
+    inst = Instance(location=Location(str(src)), size=src.stat().st_size, study_instance_uid=ds.StudyInstanceUID,
+                    series_instance_uid=ds.SeriesInstanceUID, sop_instance_uid=ds.SOPInstanceUID,
+                    sop_class_uid=ds.SOPClassUID, transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
+                    rows=ds.Rows, columns=ds.Columns, has_pixel_data=True)
+    folder = paths.cache_dir() / "thumbnails"
+    first = thumbnail(inst, size=(64, 64))
+    cached = set(os.listdir(folder))
+    assert first.shape == (64, 64, 3) and cached
+    assert np.array_equal(thumbnail(inst, size=(64, 64)), first)
+    assert set(os.listdir(folder)) == cached
+    boxed = thumbnail(inst, size=(64, 64), rectangles=[Rect(0, 0, 64, 64)])
+    assert not np.array_equal(boxed, first) and len(os.listdir(folder)) == len(cached) + 1
