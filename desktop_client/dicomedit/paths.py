@@ -24,7 +24,7 @@ as DE4 does — the DE6 toolkit would write UN, which downstream readers cannot 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 from pydicom import config as _pdconfig
@@ -105,6 +105,15 @@ class TagPath:
 
     steps: tuple[Step, ...]
     text: str
+    simple: int | None = field(default=None, compare=False)
+    """The tag when the path is one exact public top-level element (the common, fast case)."""
+
+    def __post_init__(self) -> None:
+        if len(self.steps) == 1:
+            step = self.steps[0]
+            if isinstance(step, ElementStep) and step.creator is None and not step.indexed \
+                    and step.mask == 0xFFFFFFFF:
+                object.__setattr__(self, "simple", step.value)
 
     @property
     def singular(self) -> bool:
@@ -218,7 +227,9 @@ def element_vr(ds: Dataset, tag: int, creator: str | None = None) -> str:
     """The VR a new value for ``tag`` gets: existing VR, else dictionary VR, else LO."""
     existing = ds._dict.get(tag)  # noqa: SLF001 - the fast path the whole engine relies on
     if existing is not None:
-        vr = ds[tag].VR
+        vr = existing.VR  # raw elements know their VR unless implicit: no value decoding
+        if vr is None or vr == "UN":
+            vr = ds[tag].VR
         if vr and vr != "UN":
             return vr
     try:
@@ -358,9 +369,7 @@ def _step_tag(ds: Dataset, step: ElementStep, reserve: bool) -> int | None:
 
 def _items_of(ds: Dataset, tag: int) -> Sequence | None:
     raw = ds._dict.get(tag)  # noqa: SLF001
-    if raw is None:
-        return None
-    if raw.VR not in (None, "SQ", "UN"):
+    if raw is None or raw.VR not in _MAYBE_SQ:
         return None
     elem = ds[tag]
     if elem.VR != "SQ":
@@ -392,6 +401,9 @@ def resolve(ds: Dataset, path: TagPath, reserve: bool) -> tuple[Dataset, int] | 
 
 def read(ds: Dataset, path: TagPath) -> str | None:
     """Value of a singular path: None when absent (§5.1). Reading may reserve a creator."""
+    tag = path.simple
+    if tag is not None:
+        return render(ds[tag]) if tag in ds._dict else None  # noqa: SLF001
     found = resolve(ds, path, reserve=True)
     if found is None:
         return None
@@ -407,6 +419,10 @@ def exists(ds: Dataset, path: TagPath) -> bool:
 
 def write(ds: Dataset, path: TagPath, text: str) -> None:
     """Assign a singular element path, creating sequences, items and creators on the way."""
+    tag = path.simple
+    if tag is not None:
+        ds[tag] = make_element(tag, element_vr(ds, tag), text)
+        return
     steps = path.steps
     current = ds
     last = len(steps) - 1
@@ -442,11 +458,16 @@ Match = tuple[Dataset, int | None]
 """``(dataset, tag)`` for an element; ``(item dataset, None)`` for a sequence item."""
 
 
+_MAYBE_SQ = (None, "SQ", "UN")
+
+
 def _sequences(ds: Dataset) -> Iterator[Dataset]:
-    for tag in list(ds._dict):  # noqa: SLF001
-        items = _items_of(ds, tag)
-        if items:
-            yield from items
+    """Every item of every sequence in ``ds`` (the VR test is inlined: this is the hot loop)."""
+    for tag, elem in list(ds._dict.items()):  # noqa: SLF001
+        if elem.VR in _MAYBE_SQ:
+            items = _items_of(ds, tag)
+            if items:
+                yield from items
 
 
 def _element_tags(ds: Dataset, step: ElementStep) -> list[int]:
@@ -520,6 +541,11 @@ def find(ds: Dataset, path: TagPath) -> list[Match]:
 
 def delete(ds: Dataset, path: TagPath) -> None:
     """``-path``: remove matches; items are emptied, creator elements are kept (§6.3)."""
+    simple = path.simple
+    if simple is not None:
+        if simple in ds._dict and not is_creator_tag(simple):  # noqa: SLF001
+            del ds[simple]
+        return
     for parent, tag in find(ds, path):
         if tag is None:
             parent.clear()
@@ -531,15 +557,16 @@ def remove_all_private(ds: Dataset) -> None:
     """Every odd-group element (creators included) at every level (§6.10)."""
     for tag in [t for t in ds._dict if t & 0x10000]:  # noqa: SLF001
         del ds[tag]
-    for item in _sequences(ds):
+    for item in list(_sequences(ds)):
         remove_all_private(item)
 
 
 def iter_all(ds: Dataset) -> Iterator[tuple[Dataset, int]]:
     """Every element at every depth (parents before children)."""
-    for tag in list(ds._dict):  # noqa: SLF001
+    for tag, elem in list(ds._dict.items()):  # noqa: SLF001
         yield ds, tag
-        items = _items_of(ds, tag)
-        if items:
-            for item in items:
-                yield from iter_all(item)
+        if elem.VR in _MAYBE_SQ:
+            items = _items_of(ds, tag)
+            if items:
+                for item in items:
+                    yield from iter_all(item)

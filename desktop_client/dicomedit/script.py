@@ -28,6 +28,7 @@ from desktop_client.dicomedit.runtime import Context, HttpGet, ScriptState, pars
 
 _VERSION_LINE = re.compile(r'^version "\d[\d.]+"\r?$', re.MULTILINE)
 DIALECTS = ("DE6", "DE4")
+_PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # Pixel Data, Float and Double Float
 
 
 def detect_dialect(text: str) -> str:
@@ -203,7 +204,14 @@ class Script:
 
 
 def run_pixel_edits(dataset: Dataset, outcome: Outcome) -> None:
-    """Execute ``outcome.pixel_edits`` through the pixel engine; fail closed (see module doc)."""
+    """Execute ``outcome.pixel_edits`` through the pixel engine; fail closed (see module doc).
+
+    Objects without any pixel data element are skipped with a message, as the reference handler
+    does (§9.7): a script with ``alterPixels`` must still pass an SR or a presentation state.
+    """
+    if not any(tag in dataset._dict for tag in _PIXEL_TAGS):  # noqa: SLF001
+        outcome.messages.append("alterPixels skipped: the object has no pixel data")
+        return
     try:
         from desktop_client.pixels import RedactionError, redact_dataset
     except ImportError:

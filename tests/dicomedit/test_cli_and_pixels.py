@@ -152,13 +152,18 @@ def test_pixel_edits_only_returned_without_execution(tmp_path: Path) -> None:
     assert outcome.ok and len(outcome.pixel_edits) == 1 and ds.PixelData == original
 
 
-def test_pixel_redaction_failure_is_an_error(tmp_path: Path) -> None:
-    ds = Dataset()  # no pixel data at all: the pixel engine must refuse or skip, never lie
+def test_objects_without_pixel_data_are_skipped_with_a_message() -> None:
+    ds = Dataset()  # e.g. a structured report: the reference handler skips it with a warning
     ds.PatientName = "x"
     outcome = compile_script(PIXELS).apply(ds)
-    assert outcome.status in ("ok", "error")
-    if outcome.status == "error":
-        assert outcome.error.startswith("pixel redaction failed")
+    assert outcome.ok and outcome.messages == ["alterPixels skipped: the object has no pixel data"]
+
+
+def test_pixel_redaction_failure_is_an_error(tmp_path: Path) -> None:
+    ds = pydicom.dcmread(make_ct(tmp_path / "x.dcm"))
+    ds.BitsAllocated = 12  # not byte-aligned: the pixel engine refuses (§9.7 refusals)
+    outcome = compile_script(PIXELS).apply(ds)
+    assert outcome.status == "error" and outcome.error.startswith("pixel redaction failed")
 
 
 def test_missing_pixel_engine_fails_closed(monkeypatch, tmp_path: Path) -> None:
