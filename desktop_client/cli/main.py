@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "desktop_client.cli.scan",
     "desktop_client.cli.demo",
     "desktop_client.cli.anonymize",
+    "desktop_client.cli.redact",
+    "desktop_client.cli.upload",
+    "desktop_client.cli.selftest",
 )
 
 
