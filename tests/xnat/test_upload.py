@@ -262,3 +262,79 @@ def test_invalid_labels_rejected_before_sending(xnat_emulator: XnatEmulator) -> 
         client.import_zip("DEMO", "S", "bad label", body(study({1: 1})))
     with pytest.raises(ValueError):
         client.commit("/data/archive/projects/DEMO")
+
+
+def test_series_import_filter_drop_is_caught_by_verification(xnat_emulator: XnatEmulator) -> None:
+    import json as _json
+    from desktop_client.xnat import XnatVerificationError
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    xnat_emulator.set_config("DEMO", "seriesImportFilter", "config",
+                             _json.dumps({"mode": "blacklist", "list": "series 2$"}))
+    client = client_for(xnat_emulator)
+    entries = study({1: 2, 2: 3})
+    with pytest.raises(XnatVerificationError) as info:
+        upload_session(client, "DEMO", "S", "S_MR_1", lambda: body(entries), expected_counts(entries))
+    assert info.value.details == ["scan 2: 3 file(s) sent, 0 on the server"]
+    whitelist = {"mode": "whitelist", "list": "series 9$"}
+    xnat_emulator.set_config("DEMO", "seriesImportFilter", "config", _json.dumps(whitelist))
+    with pytest.raises(XnatUploadError) as nothing:
+        client.import_zip("DEMO", "S", "S_MR_2", body(entries))
+    assert "stored nothing" in nothing.value.user_message
+
+
+def test_overwrite_quirks_on_archive_dest(xnat_emulator: XnatEmulator) -> None:
+    url, auth = xnat_emulator.url + "/data/services/import", ("admin", "admin")
+    params = {"import-handler": "DICOM-zip", "dest": "/archive/projects/DEMO",
+              "SUBJECT_ID": "S", "EXPT_LABEL": "E"}
+    first = study({1: 1})
+    uid = pydicom_uid(first)
+    send = lambda entries, **extra: requests.post(  # noqa: E731
+        url, params={**params, **extra}, auth=auth, data=b"".join(zip_stream(entries)),
+        headers={"Content-Type": "application/zip"})
+    assert send(first).status_code == 200
+    second = study({2: 1}, study_uid=uid)
+    assert send(second).status_code == 400                     # no overwrite → conflict
+    assert send(second, overwrite="none").status_code == 200   # "none" still merges (quirk)
+    assert send(first, overwrite="append").status_code == 400  # same files again
+    assert send(first, overwrite="append", overwrite_files="true").status_code == 200
+    experiment = xnat_emulator.experiment("DEMO", "E")
+    assert experiment is not None and [s.id for s in experiment.scans] == ["1", "2"]
+
+
+def test_lowercase_aliases_only_for_dicom_zip(xnat_emulator: XnatEmulator) -> None:
+    url, auth = xnat_emulator.url + "/data/services/import", ("admin", "admin")
+    entries = study({1: 1}, patient_id="FROMDICOM")
+    zipped = requests.post(url, params={"import-handler": "DICOM-zip", "project": "DEMO",
+                                        "subject": "s1", "session": "lower"}, auth=auth,
+                           data=b"".join(zip_stream(entries)), headers={"Content-Type": "application/zip"})
+    assert "/prearchive/projects/DEMO/" in zipped.text and zipped.text.endswith("/lower\r\n")
+    assert xnat_emulator.prearchive_entries("DEMO")[0].subject == "s1"
+    gradual = requests.post(url, params={"import-handler": "gradual-DICOM", "PROJECT_ID": "DEMO",
+                                         "session": "ignored"}, auth=auth, data=entries[0][1],
+                            headers={"Content-Type": "application/dicom"})
+    assert gradual.text.strip().endswith("/FROMDICOM")
+
+
+def test_duplicate_sop_uids_without_rename_fail_the_archive(xnat_emulator: XnatEmulator) -> None:
+    from tests.xnat_emulator.samples import make_instance as mk
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    one = mk(study_uid="1.9", series_uid="1.9.1", series_number=1, instance_number=1,
+             sop_instance_uid="1.9.1.1")
+    url, auth = xnat_emulator.url + "/data/services/import", ("admin", "admin")
+    resp = requests.post(url, params={"import-handler": "DICOM-zip", "PROJECT_ID": "DEMO",
+                                      "SUBJECT_ID": "S", "EXPT_LABEL": "DUP"}, auth=auth,
+                         data=b"".join(zip_stream([("a.dcm", one), ("b.dcm", one)])),
+                         headers={"Content-Type": "application/zip"})
+    uri = resp.text.strip()
+    commit = requests.post(xnat_emulator.url + uri, params={"action": "commit"}, auth=auth)
+    assert commit.status_code == 500 and "duplicated SOP instance UIDs" in commit.text
+    # With rename=true (what the client sends) the second copy simply replaces the first.
+    client = client_for(xnat_emulator)
+    outcome = upload_session(client, "DEMO", "S", "DUP2", lambda: body([("a", one), ("b", one)]),
+                             {"1": 1})
+    assert outcome.archived
+
+
+def pydicom_uid(entries: list[tuple[str, bytes]]) -> str:
+    import pydicom
+    return str(pydicom.dcmread(io.BytesIO(entries[0][1])).StudyInstanceUID)

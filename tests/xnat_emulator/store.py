@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pydicom
 from pydicom.dataset import Dataset
@@ -349,6 +349,7 @@ class Store:
         aa_param = get("AA") or get("auto-archive")
         param_project = self.find_project(user, project_key)  # unknown/unreadable → ignored (§4.3)
         touched: dict[int, PrearcSession] = {}
+        site_filter = self._series_filter(None)
         for name, data in entries:
             try:
                 info = parse_dicom(name, data)
@@ -367,6 +368,9 @@ class Store:
                 raise HttpError(403, f"User {user.username} does not have permission to upload "
                                      f"to project {project.id}")
             project_id = project.id if project is not None else UNASSIGNED
+            series_filter = (self._series_filter(project.id) if project is not None else None) or site_filter
+            if series_filter is not None and not series_filter(info.series_description):
+                continue  # dropped silently, as XNAT's DICOM filter service does
             subject = subject_param or routed.get("subject", "") or info.patient_name
             label = label_param or routed.get("session", "") or info.patient_id or "dicom_upload"
             with self.lock:
@@ -383,6 +387,30 @@ class Store:
                 touched[id(session)] = session
                 self.save()
         return list(touched.values())
+
+    def _series_filter(self, project_id: str | None) -> "Callable[[str], bool] | None":
+        """Series import filter (site: ``seriesImportFilter/``; project: ``seriesImportFilter/config``).
+
+        Contents are JSON ``{"mode": "blacklist"|"whitelist", "list": "regex\\nregex"}``
+        matched against Series Description; plain text is read as blacklist lines (inferred).
+        """
+        path = "" if project_id is None else "config"
+        config = self.get_config(project_id, "seriesImportFilter", path)
+        if config is None or config.status != "enabled" or not config.contents.strip():
+            return None
+        try:
+            spec = json.loads(config.contents)
+        except ValueError:
+            spec = {"mode": "blacklist", "list": config.contents}
+        if not isinstance(spec, dict) or str(spec.get("enabled", "true")).lower() == "false":
+            return None
+        patterns = [re.compile(p.strip()) for p in str(spec.get("list", "")).splitlines() if p.strip()]
+        whitelist = str(spec.get("mode", "blacklist")).lower() == "whitelist"
+
+        def accept(description: str) -> bool:
+            hit = any(p.search(description or "") for p in patterns)
+            return hit if whitelist else not hit
+        return accept
 
     def _receiving_session(self, project_id: str, info: DicomInfo, subject: str,
                            label: str) -> PrearcSession:
