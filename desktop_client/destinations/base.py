@@ -57,6 +57,8 @@ class SendContext:
     state: dict[str, Any] = field(default_factory=dict)
     save_state: Callable[[], None] = lambda: None
     cancel: threading.Event = field(default_factory=threading.Event)
+    #: units whose objects are final (set before ``finish``; excluded scans' units are not in it)
+    final_units: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

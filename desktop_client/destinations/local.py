@@ -94,6 +94,8 @@ class LocalArchive(Destination):
         try:
             if stage.is_dir():
                 for unit_dir in sorted(stage.iterdir()):
+                    if not unit_dir.name.isdigit() or int(unit_dir.name) not in ctx.final_units:
+                        continue  # a unit of a scan the user excluded after a failure
                     for scan_dir in unit_dir.iterdir():
                         final = session / "SCANS" / scan_dir.name / "DICOM"
                         final.mkdir(parents=True, exist_ok=True)

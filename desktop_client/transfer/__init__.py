@@ -14,6 +14,7 @@ Public API (everything the GUI's transfer monitor and the CLI need)::
                         scripts=None)                          # None: the server's site+project scripts
     queue = TransferQueue(db_path=None, concurrency=2)          # db under core.paths.data_dir()
     queue.start()                                              # resumes whatever a crash interrupted
+                                                               # (QueueBusy if another process runs it)
     transfer_id = queue.submit(spec)                           # ValueError if the spec cannot run
     unsubscribe = queue.subscribe(callback)                    # TransferEvent, from a background thread
     queue.pause(id) / resume(id) / cancel(id) / restart(id) / remove(id) / exclude_scan(id, uid, why)
@@ -42,7 +43,7 @@ from typing import Any
 _EXPORTS = {
     "RetryPolicy": "engine", "TransferEvent": "engine",
     "ScanStatus": "queue", "TransferQueue": "queue", "TransferStatus": "queue",
-    "default_credentials": "queue",
+    "default_credentials": "queue", "QueueBusy": "queue",
     "DestinationKind": "spec", "DestinationSpec": "spec", "ScanChoice": "spec",
     "ScriptSource": "spec", "State": "spec", "TransferSpec": "spec",
     "default_local_destination": "spec",

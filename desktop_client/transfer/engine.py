@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -43,6 +43,7 @@ from desktop_client.transfer.pipeline import (
     script_checksum,
 )
 from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
+from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
 
 
@@ -86,6 +87,17 @@ class Controls:
 
 class _Interrupted(Exception):
     pass
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A unit whose objects are all processed and waiting in a spool."""
+
+    info: UnitInfo
+    label: str
+    spool: Spool
+    records: list[ObjectRow]
+    sizes: dict[str, int]
 
 
 def scan_ids(spec: TransferSpec) -> dict[str, str]:
@@ -197,7 +209,8 @@ class TransferRun:
         started = store.get(self.id).started or time.time()
         store.update(self.id, state=State.RUNNING, started=started, error="",
                      attempts=store.get(self.id).attempts + 1)
-        self.emit(TransferEvent(self.id, "state", State.RUNNING))
+        self.emit(TransferEvent(self.id, "state", State.RUNNING, 0, self.files_total, 0,
+                                self.bytes_total))
         try:
             return self._run()
         except _Interrupted as exc:
@@ -224,19 +237,12 @@ class TransferRun:
         if inline is not None and self.pool is not None:
             self.log("info", "serial", "a script keeps tables across objects (mapUID/lookup):"
                      " objects are anonymized in order by one applicator")
-        failed_units: list[str] = []
-        for unit in units:
-            if unit.state is State.DONE:
-                continue
-            self._check_stop()
-            if unit.state is State.FAILED:
-                failed_units.append(unit.error)
-                continue
-            error = self._send_unit(unit, ids[unit.series_uid], scripts, inline)
-            if error:
-                failed_units.append(error)
+        failed_units = [u.error for u in units if u.state is State.FAILED]
+        todo = [u for u in units if u.state not in (State.DONE, State.FAILED)]
+        failed_units += self._send_units(todo, ids, scripts, inline)
         if failed_units:
             return self._fail("; ".join(failed_units))
+        self.ctx.final_units = {u.idx for u in self.store.units(self.id) if u.state is State.DONE}
         finish = self._with_retries("committing the session", lambda: self.dest.finish(self.ctx))
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
@@ -327,9 +333,44 @@ class TransferRun:
             for f in pending:
                 f.cancel()
 
-    def _send_unit(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]],
-                   inline: Applicator | None) -> str:
-        """Send one unit with retries; returns "" when done, else the failure reason."""
+    def _send_units(self, todo: list[UnitRow], ids: dict[str, str],
+                    scripts: list[tuple[str, str]], inline: Applicator | None) -> list[str]:
+        """Prepare unit N+1 (in the pool) while unit N is being sent; returns failure reasons."""
+        failures: list[str] = []
+        if not todo:
+            return failures
+        abort = threading.Event()
+        prep = ThreadPoolExecutor(1, thread_name_prefix=f"prepare-{self.id}")
+        upcoming: Future[_Prepared] | None = prep.submit(
+            self._prepare, todo[0], ids[todo[0].series_uid], scripts, inline, abort)
+        try:
+            for i, unit in enumerate(todo):
+                assert upcoming is not None
+                prepared = upcoming.result()
+                upcoming = None
+                if i + 1 < len(todo):
+                    nxt = todo[i + 1]
+                    upcoming = prep.submit(self._prepare, nxt, ids[nxt.series_uid], scripts,
+                                           inline, abort)
+                try:
+                    error = self._send_unit(unit, prepared)
+                finally:
+                    prepared.spool.close()
+                if error:
+                    failures.append(error)
+        finally:
+            abort.set()
+            if upcoming is not None:
+                try:
+                    upcoming.result().spool.close()
+                except BaseException:  # the preparation was interrupted: nothing to release
+                    pass
+            prep.shutdown(wait=True)
+        return failures
+
+    def _prepare(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]],
+                 inline: Applicator | None, abort: threading.Event) -> "_Prepared":
+        """Run every object of the unit through the pipeline into a spool (nothing sent yet)."""
         scan = self.spec.session.scans[unit.series_uid]
         label = f"scan {scan_id}" + (f" ({scan.series_description})" if scan.series_description else "")
         if unit.parts > 1:
@@ -339,40 +380,65 @@ class TransferRun:
                         scan.series_description,
                         tuple(sorted({m.sop_class_uid for m in members if m.sop_class_uid})),
                         tuple(sorted({m.transfer_syntax_uid for m in members if m.transfer_syntax_uid})))
-        jobs = self._jobs(unit, scan_id, scripts)
-        sizes = {str(scan.instances[i].location): scan.instances[i].size for i in unit.files}
+        spool = Spool()
+        records: list[ObjectRow] = []
+        try:
+            for outcome in self._outcomes(self._jobs(unit, scan_id, scripts), inline):
+                if self.controls.stop.is_set() or abort.is_set():
+                    raise _Interrupted(self.controls.reason)
+                if outcome.status == "ok":
+                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
+                                             outcome.sop_instance_uid, scan_id, outcome.md5,
+                                             len(outcome.data)))
+                    spool.add(outcome)
+                else:
+                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
+                                             outcome.status, reason=outcome.reason))
+                    self.store.log(self.id, "warning" if outcome.status == "rejected" else "error",
+                                   outcome.status, f"{label}: object {outcome.status}",
+                                   {"reason": outcome.reason})
+        except BaseException:
+            spool.close()
+            raise
+        sizes = {str(m.location): m.size for m in members}
+        return _Prepared(info, label, spool, records, sizes)
+
+    def _send_unit(self, unit: UnitRow, prepared: "_Prepared") -> str:
+        """Send one prepared unit with retries; returns "" when done, else the failure reason."""
+        label, records = prepared.label, prepared.records
+        failed = [r for r in records if r.status == "failed"]
+        if failed:
+            # Nothing of this unit is sent: one bad object keeps the whole scan back.
+            reason = f"{label}: {len(failed)} object(s) cannot be sent — {failed[0].reason}"
+            self.store.finish_unit(self.id, unit.idx, State.FAILED, reason,
+                                   [r if r.status != "sent" else
+                                    ObjectRow(r.unit_idx, r.series_uid, r.source, "held back",
+                                              reason="another object of the scan failed")
+                                    for r in records])
+            self.log("error", "unit_failed", reason)
+            return reason
         attempt = unit.attempts
         base_files, base_bytes = self.files_done, self.bytes_done
+        skipped = sum(1 for r in records if r.status != "sent")
         while True:
             attempt += 1
             self.store.set_unit(self.id, unit.idx, State.RUNNING, add_attempt=True)
             self.emit(TransferEvent(self.id, "unit", State.RUNNING, series_uid=unit.series_uid,
                                     message=label))
-            self.files_done, self.bytes_done = base_files, base_bytes
-            records: list[ObjectRow] = []
+            self.files_done, self.bytes_done = base_files + skipped, base_bytes
 
             def stream() -> Iterator[ObjectOutcome]:
-                for outcome in self._outcomes(jobs, inline):
+                for outcome in prepared.spool.outcomes():
                     if self.controls.stop.is_set():
                         raise Cancelled()
                     self.files_done += 1
-                    self.bytes_done += sizes.get(outcome.source, 0)
-                    if outcome.status == "ok":
-                        self._rate_bytes += len(outcome.data)
-                        records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
-                                                 outcome.sop_instance_uid, scan_id, outcome.md5,
-                                                 len(outcome.data)))
-                        yield outcome
-                    else:
-                        records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
-                                                 outcome.status, reason=outcome.reason))
-                        self.store.log(self.id, "warning" if outcome.status == "rejected" else "error",
-                                       outcome.status, f"{label}: object {outcome.status}",
-                                       {"reason": outcome.reason})
+                    self.bytes_done += prepared.sizes.get(outcome.source, 0)
+                    self._rate_bytes += len(outcome.data)
+                    yield outcome
                     self._progress(unit.series_uid)
 
             try:
-                self.dest.send_unit(self.ctx, info, stream())
+                self.dest.send_unit(self.ctx, prepared.info, stream())
             except Exception as exc:
                 if self.controls.stop.is_set():
                     self.store.set_unit(self.id, unit.idx, State.QUEUED)
@@ -391,16 +457,10 @@ class TransferRun:
                         raise _Interrupted(self.controls.reason) from None
                     continue
                 reason = f"{label}: {exc}"
-                self.store.finish_unit(self.id, unit.idx, State.FAILED, reason, records)
+                self.store.finish_unit(self.id, unit.idx, State.FAILED, reason, [])
                 if not exc.retriable:
                     # A final error from the target (permission, bad project...) ends the transfer.
                     raise DestinationError(reason) from None
-                return reason
-            failed = [r for r in records if r.status == "failed"]
-            if failed:
-                reason = (f"{label}: {len(failed)} object(s) not sent — {failed[0].reason}")
-                self.store.finish_unit(self.id, unit.idx, State.FAILED, reason, records)
-                self.log("error", "unit_failed", reason)
                 return reason
             self.store.finish_unit(self.id, unit.idx, State.DONE, "", records)
             self._progress(unit.series_uid, force=True)

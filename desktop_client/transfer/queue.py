@@ -20,16 +20,21 @@ import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from desktop_client.core.paths import data_dir
 from desktop_client.destinations import Destination, DestinationError, open_destination
 from desktop_client.transfer.engine import Controls, RetryPolicy, TransferEvent, TransferRun, scan_ids
 from desktop_client.transfer.receipt import write_receipts
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec, State, TransferSpec
+from desktop_client.transfer.spool import clean_spool_dir
 from desktop_client.transfer.store import LogEntry, QueueStore, plan_units
 
 log = logging.getLogger(__name__)
+
+class QueueBusy(RuntimeError):
+    """The queue database is being run by another process."""
+
 
 Credentials = Callable[[DestinationSpec], "str | None"]
 
@@ -112,19 +117,29 @@ class TransferQueue:
         self._scheduler: threading.Thread | None = None
         self._stopping = False
         self._done = threading.Condition(self._lock)
+        self._only: set[str] | None = None
+        self._lock_fd: int | None = None
 
     # ---- life cycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Recover from a crash (running → queued) and start the background scheduler."""
+    def start(self, only: Iterable[str] | None = None) -> None:
+        """Recover from a crash (running → queued) and start the background scheduler.
+
+        Only one process may run a queue database at a time (the GUI or a command line);
+        another one gets :class:`QueueBusy`. ``only`` limits this run to the given transfers
+        (the command line runs what it was asked to, and leaves the rest queued).
+        """
         with self._lock:
             if self._scheduler is not None:
                 return
+            self._take_process_lock()
+            self._only = set(only) if only is not None else None
             recovered = self.store.recover()
             for transfer_id in recovered:
                 self.store.log(transfer_id, "warning", "recovered",
                                "the application stopped during this transfer; resuming")
             self._clean_orphan_staging()
+            clean_spool_dir()
             self._stopping = False
             self._scheduler = threading.Thread(target=self._schedule, name="transfer-scheduler",
                                                daemon=True)
@@ -147,6 +162,39 @@ class TransferQueue:
         if self._pool is not None:
             self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
+        self._release_process_lock()
+
+    def _take_process_lock(self) -> None:
+        lock_path = self.store.path.with_name(self.store.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            import fcntl
+        except ImportError:  # Windows: SQLite's own locking still keeps the file consistent
+            self._lock_fd = fd
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise QueueBusy("another instance of the uploader is running transfers from this "
+                            "queue; use that one, or close it first") from None
+        self._lock_fd = fd
+
+    def _release_process_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def is_busy_elsewhere(self) -> bool:
+        """True when another process is running this queue right now."""
+        if self._lock_fd is not None:
+            return False
+        try:
+            self._take_process_lock()
+        except QueueBusy:
+            return True
+        self._release_process_lock()
+        return False
 
     def close(self) -> None:
         self.stop()
@@ -354,6 +402,8 @@ class TransferQueue:
                     for transfer_id, state in self.store.states().items():
                         if slots == 0:
                             break
+                        if self._only is not None and transfer_id not in self._only:
+                            continue
                         if state is State.QUEUED and transfer_id not in self._running:
                             self._launch(transfer_id)
                             slots -= 1

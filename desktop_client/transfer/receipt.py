@@ -71,6 +71,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "rejected": [{"source": o.source, "reason": o.reason} for o in mine
                          if o.status == "rejected"],
             "failed": [{"source": o.source, "reason": o.reason} for o in mine if o.status == "failed"],
+            "held_back": [o.source for o in mine if o.status == "held back"],
             "excluded_files": scan.files if choice.excluded else 0,
         })
     sent = sum(len(s["sent"]) for s in scans)
@@ -227,4 +228,6 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
             line(f"{os.path.basename(o['source'])}  Rejected: {o['reason']}", 7, font="Courier")
         for o in scan["failed"]:
             line(f"{os.path.basename(o['source'])}  FAILED: {o['reason']}", 7, font="Courier")
+        if scan["held_back"]:
+            line(f"{len(scan['held_back'])} other file(s) of this scan held back (not sent)", 8)
     return bytes(pdf.output())

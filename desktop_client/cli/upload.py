@@ -1,0 +1,615 @@
+"""``xnat-upload upload`` (headless bulk upload) and ``xnat-upload transfers`` (the queue).
+
+``upload`` scans the paths, makes one transfer per session found (labels from the options, a
+scheme or a CSV), queues them in the same persistent queue the desktop application uses, and
+runs them in the foreground with a progress bar (a terminal) or JSON lines (anything else). The
+exit code is 0 only when every selected scan was sent and verified. An interrupted run is
+resumed with ``xnat-upload transfers resume ID``.
+
+Passwords come from the OS keyring, ``XNAT_PASSWORD`` or a prompt — never from a file or the
+command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import getpass
+import json
+import os
+import random
+import re
+import string
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from desktop_client.cli.common import UserError, human_bytes, print_json
+from desktop_client.core.geometry import PixelEdit, Rect
+from desktop_client.scanning.model import Session
+
+SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
+SESSION_SCHEMES = ("auto", "accession", "patient-id")
+PRIMARY_MODALITIES = ("CR", "CT", "MR", "PT", "DX", "ECG", "EPS", "ES", "GM", "HD", "IO", "MG",
+                      "NM", "OP", "OPT", "RF", "SM", "US", "XA", "XC", "OT")
+_LABEL_RUN = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+# ---- registration --------------------------------------------------------------------------------
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    up = sub.add_parser("upload", help="anonymize, redact and upload sessions (headless)",
+                        description="Scan PATHs, then anonymize, redact and send every session found "
+                                    "to DEST, verified, with a receipt.")
+    up.add_argument("paths", nargs="+", metavar="PATH", help="folder, file, archive or DICOMDIR")
+    up.add_argument("--to", required=True, metavar="DEST",
+                    help="http(s)://host[/context] (XNAT), a folder (local archive), "
+                         "dicom://CALLED_AET@host:port (C-STORE) or dicomweb+http(s)://host[:port]/path")
+    up.add_argument("--user", default="", help="user name at the destination")
+    up.add_argument("--project", default="", help="XNAT project ID (local archive: top folder)")
+    subj = up.add_mutually_exclusive_group()
+    subj.add_argument("--subject", metavar="LABEL", help="subject label for every session")
+    subj.add_argument("--subject-scheme", choices=SUBJECT_SCHEMES,
+                      help="derive subject labels (default: auto, as the desktop client's bulk mode)")
+    sess = up.add_mutually_exclusive_group()
+    sess.add_argument("--session", metavar="LABEL", help="session label (one session only)")
+    sess.add_argument("--session-scheme", choices=SESSION_SCHEMES,
+                      help="derive session labels (default: auto = SUBJECT_MOD_n)")
+    up.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                    help="value of an anonymization script variable")
+    up.add_argument("--labels", metavar="CSV",
+                    help="relabeling CSV (Study UID, XNAT Subject ID, Session Label[, PET Tracer]); "
+                         "sessions missing from it are not uploaded")
+    up.add_argument("--template", action="append", default=[], metavar="NAME",
+                    help="apply a saved redaction template to every scan it matches")
+    up.add_argument("--rect", action="append", default=[], metavar="SERIES_UID:l,t,r,b",
+                    help="black out a rectangle in every image of a series")
+    up.add_argument("--exclude", action="append", default=[], metavar="SERIES_UID",
+                    help="leave a series out")
+    up.add_argument("--script", action="append", default=[], metavar="FILE",
+                    help="DicomEdit script to apply (non-XNAT destinations; XNAT uses the server's)")
+    up.add_argument("--calling-aet", default="XNATUPLOAD", help="our AE title for C-STORE")
+    up.add_argument("--insecure", action="store_true",
+                    help="do not check the server's TLS certificate (only for a server you trust)")
+    up.add_argument("--receipt-dir", metavar="DIR", help="where to write the receipts")
+    up.add_argument("--workers", type=int, default=None,
+                    help="processes for anonymization and redaction (default: number of cores)")
+    up.add_argument("--chunk-files", type=int, default=500, help="resume granularity in files")
+    up.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
+    up.add_argument("--json", action="store_true", help="print the result as one JSON document")
+    up.set_defaults(func=run_upload)
+
+    tr = sub.add_parser("transfers", help="list, inspect, resume or cancel queued transfers")
+    tr.add_argument("action", nargs="?", default="list",
+                    choices=["list", "show", "resume", "cancel", "receipt"])
+    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix)")
+    tr.add_argument("--json", action="store_true", help="print JSON")
+    tr.set_defaults(func=run_transfers)
+
+
+# ---- labels --------------------------------------------------------------------------------------
+
+
+def clean_label(text: str) -> str:
+    """XDC's rule: runs of characters outside ``[A-Za-z0-9_-]`` become one ``_``."""
+    return _LABEL_RUN.sub("_", text.strip()).strip("_")
+
+
+def main_modality(session: Session, tracer: str = "") -> str:
+    """The modality part of an auto session label (desktop client rules, reference §5.2)."""
+    mods = [s.modality for s in session.scans.values() if s.modality in PRIMARY_MODALITIES]
+    if "PT" in mods and tracer:
+        return clean_label(tracer)
+    distinct = sorted(set(mods))
+    if len(distinct) == 1:
+        return distinct[0]
+    counted = [m for m in mods if m != "OT"] or mods
+    return max(sorted(set(counted)), key=counted.count) if counted else "OT"
+
+
+def _auto_subject(taken: set[str], rng: random.Random) -> str:
+    for _ in range(10000):
+        label = "".join(rng.choice(string.ascii_uppercase) for _ in range(2)) + \
+                "".join(rng.choice(string.digits) for _ in range(3))
+        if label not in taken:
+            return label
+    raise UserError("could not find a free automatic subject label")
+
+
+def _unique(label: str, taken: set[str]) -> str:
+    if label not in taken:
+        return label
+    n = 1
+    while f"{label}_{n}" in taken:
+        n += 1
+    return f"{label}_{n}"
+
+
+def assign_labels(sessions: list[Session], args: argparse.Namespace,
+                  existing_sessions: set[str]) -> list[tuple[Session, str, str, str]]:
+    """``(session, subject, session_label, tracer)`` for every session to upload."""
+    tracer = _variables(args.var).get("tracer", "")
+    if args.labels:
+        return _labels_from_csv(sessions, Path(args.labels), tracer)
+    if args.session and len(sessions) > 1:
+        raise UserError(f"--session names one session, but the paths hold {len(sessions)}; use "
+                        "--session-scheme or --labels")
+    rng = random.Random()
+    subjects_by_patient: dict[str, str] = {}
+    taken_sessions = set(existing_sessions)
+    out = []
+    for session in sessions:
+        if args.subject:
+            subject = clean_label(args.subject)
+        else:
+            scheme = args.subject_scheme or "auto"
+            if scheme == "patient-name":
+                subject = clean_label(session.patient_name)
+            elif scheme == "patient-id":
+                subject = clean_label(session.patient_id)
+            else:
+                key = session.patient_name or session.patient_id or session.study_instance_uid
+                if key not in subjects_by_patient:
+                    subjects_by_patient[key] = _auto_subject(set(subjects_by_patient.values()), rng)
+                subject = subjects_by_patient[key]
+        if not subject:
+            raise UserError(f"session {session.study_description or session.study_instance_uid} "
+                            "has no value for the chosen subject scheme; give --subject")
+        if args.session:
+            label = clean_label(args.session)
+        else:
+            scheme = args.session_scheme or "auto"
+            if scheme == "accession":
+                label = clean_label(session.accession_number)
+            elif scheme == "patient-id":
+                label = clean_label(session.patient_id)
+            else:
+                base = f"{subject}_{main_modality(session, tracer)}"
+                n = 1
+                while f"{base}_{n}" in taken_sessions:
+                    n += 1
+                label = f"{base}_{n}"
+            if not label:
+                raise UserError("a session has no value for the chosen session scheme; give --session")
+            label = _unique(label, taken_sessions)
+        taken_sessions.add(label)
+        out.append((session, subject, label, tracer))
+    return out
+
+
+def _labels_from_csv(sessions: list[Session], path: Path,
+                     tracer: str) -> list[tuple[Session, str, str, str]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from None
+    needed = {"Study UID", "XNAT Subject ID", "Session Label"}
+    if not rows or not needed <= set(rows[0]):
+        raise UserError(f"{path} must have the columns {', '.join(sorted(needed))}")
+    by_uid = {r["Study UID"].strip(): r for r in rows}
+    out = []
+    for session in sessions:
+        row = by_uid.get(session.study_instance_uid)
+        if row is None:
+            continue
+        subject, label = clean_label(row["XNAT Subject ID"]), clean_label(row["Session Label"])
+        if not subject or not label:
+            raise UserError(f"{path}: study {session.study_instance_uid} needs a subject and a "
+                            "session label")
+        out.append((session, subject, label, (row.get("PET Tracer") or tracer).strip()))
+    if not out:
+        raise UserError(f"no study in {path} matches the scanned sessions")
+    return out
+
+
+# ---- building the transfers ----------------------------------------------------------------------
+
+
+def _variables(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--var expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _rectangles(args: argparse.Namespace, sessions: list[Session]) -> dict[str, list[PixelEdit]]:
+    """Rectangles per series from ``--template`` (matched per scan) and ``--rect``."""
+    per_series: dict[str, list[PixelEdit]] = {}
+    scans = {uid: scan for s in sessions for uid, scan in s.scans.items()}
+    if args.template:
+        from desktop_client.templates import TemplateError, TemplateStore
+
+        store = TemplateStore()
+        for name in args.template:
+            try:
+                template = store.get_by_name(name)
+            except TemplateError as exc:
+                raise UserError(str(exc)) from None
+            for uid, scan in scans.items():
+                if template.matches(scan):
+                    per_series.setdefault(uid, []).extend(PixelEdit(r) for r in template.rectangles)
+    for item in args.rect:
+        uid, sep, rect_text = item.rpartition(":")
+        if not sep or not uid:
+            raise UserError(f"--rect expects SERIES_UID:l,t,r,b, got {item!r}")
+        if uid not in scans:
+            raise UserError(f"--rect names series {uid}, which is not in the scanned paths")
+        try:
+            per_series.setdefault(uid, []).append(PixelEdit(Rect.parse(rect_text)))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return per_series
+
+
+def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
+    from desktop_client.dicomedit import ScriptSyntaxError, compile_script
+    from desktop_client.transfer import DestinationKind, ScriptSource
+
+    if dest.kind is DestinationKind.XNAT:
+        if args.script:
+            raise UserError("an XNAT server applies its own site and project scripts; --script is "
+                            "only for the other destinations")
+        return None
+    sources = []
+    for path in args.script:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read script {path}: {exc}") from None
+        try:
+            compile_script(text)
+        except ScriptSyntaxError as exc:
+            raise UserError(f"script {path} has an error at {exc}") from None
+        sources.append(ScriptSource(Path(path).name, text))
+    return sources
+
+
+def _password(dest: Any, interactive: bool) -> str | None:
+    from desktop_client.transfer import default_credentials
+
+    if not dest.username:
+        return None
+    password = default_credentials(dest)
+    if password is None and interactive:
+        password = getpass.getpass(f"Password for {dest.username} at {dest.display}: ")
+    if password is None:
+        raise UserError(f"no password for {dest.username}: store it in the keyring (the desktop "
+                        "app's 'remember'), set XNAT_PASSWORD, or run in a terminal to be asked")
+    return password
+
+
+def _existing_session_labels(dest: Any, project: str, password: str | None) -> set[str]:
+    from desktop_client.transfer import DestinationKind
+
+    if dest.kind is not DestinationKind.XNAT:
+        return set()
+    from desktop_client.xnat import XnatClient, XnatError
+
+    try:
+        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
+                        allow_insecure=not dest.verify_tls) as client:
+            client.project(project)
+            return set(client.session_labels(project))
+    except XnatError as exc:
+        raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    from desktop_client.scanning import scan_paths
+    from desktop_client.transfer import (DestinationKind, DestinationSpec, ScanChoice, TransferSpec)
+
+    try:
+        dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
+                                     verify_tls=not args.insecure)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if dest.kind is DestinationKind.XNAT and not args.user:
+        raise UserError("an XNAT upload needs --user")
+    if dest.kind is DestinationKind.XNAT and not args.project:
+        raise UserError("an XNAT upload needs --project")
+    for p in args.paths:
+        if not os.path.exists(p):
+            raise UserError(f"{p} does not exist")
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    result = scan_paths(args.paths)
+    if not result.sessions:
+        raise UserError("no DICOM sessions found in the given paths")
+    scripts = _scripts(args, dest)
+    rects = _rectangles(args, result.sessions)
+    excluded = set(args.exclude)
+    known = {uid for s in result.sessions for uid in s.scans}
+    unknown = excluded - known
+    if unknown:
+        raise UserError(f"--exclude names series not in the scanned paths: {', '.join(sorted(unknown))}")
+    project = args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else "")
+    password = None if args.dry_run else _password(dest, interactive)
+    existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
+    labelled = assign_labels(result.sessions, args, existing)
+    variables = _variables(args.var)
+    specs = []
+    for session, subject, label, tracer in labelled:
+        choices = {}
+        for uid in session.scans:
+            if uid in excluded:
+                choices[uid] = ScanChoice(uid, excluded=True, exclude_reason="excluded on the command line")
+            elif uid in rects:
+                choices[uid] = ScanChoice(uid, tuple(rects[uid]))
+        needs_labels = dest.kind in (DestinationKind.XNAT, DestinationKind.LOCAL) or bool(project)
+        spec = TransferSpec(
+            session=session, destination=dest, project=project,
+            subject=subject if needs_labels else "", session_label=label if needs_labels else "",
+            variables={**variables, **({"tracer": tracer} if tracer else {})}, choices=choices,
+            scripts=scripts, user=args.user or getpass.getuser(),
+            max_chunk_files=max(1, args.chunk_files), receipt_dir=args.receipt_dir)
+        try:
+            spec.validate()
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        specs.append(spec)
+    if args.dry_run:
+        plan = [_plan(spec) for spec in specs]
+        if args.json:
+            print_json({"dry_run": True, "destination": dest.display, "sessions": plan,
+                        "skipped_files": len(result.skipped)})
+        else:
+            _print_plan(dest.display, plan, len(result.skipped))
+        return 0
+    return _run(specs, password, args.workers, args.json)
+
+
+def _plan(spec: Any) -> dict[str, Any]:
+    from desktop_client.transfer.engine import scan_ids
+
+    ids = scan_ids(spec)
+    return {
+        "project": spec.project, "subject": spec.subject, "session": spec.session_label,
+        "study_date": spec.session.study_date, "modalities": spec.session.modalities,
+        "scans": [{
+            "series_instance_uid": scan.series_instance_uid, "scan_id": ids[scan.series_instance_uid],
+            "description": scan.series_description, "files": scan.files, "bytes": scan.bytes,
+            "excluded": spec.choice(scan.series_instance_uid).excluded,
+            "rectangles": [str(e.rect) for e in spec.choice(scan.series_instance_uid).rectangles],
+        } for scan in spec.session.sorted_scans()],
+        "scripts": "server (site + project)" if spec.scripts is None else [s.name for s in spec.scripts],
+    }
+
+
+def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
+    print(f"Dry run: nothing is sent. Destination: {dest}")
+    for p in plan:
+        print(f"\n{p['project'] or '-'} / {p['subject'] or '-'} / {p['session'] or '-'}  "
+              f"({', '.join(p['modalities'])}, {p['study_date'] or 'no date'})")
+        scripts = p["scripts"] if isinstance(p["scripts"], str) else (", ".join(p["scripts"]) or "none")
+        print(f"  scripts: {scripts}")
+        for s in p["scans"]:
+            mark = "EXCLUDED" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
+                                                     if s["rectangles"] else "")
+            print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
+                  f"{s['description'][:40]:<40} {mark}")
+    if skipped:
+        print(f"\n{skipped} file(s) skipped while scanning (see `xnat-upload scan`).")
+
+
+# ---- running with progress -----------------------------------------------------------------------
+
+
+class _Progress:
+    """A one-line bar on a terminal, JSON lines otherwise (throttled)."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.lock = threading.Lock()
+        self.latest: dict[str, Any] = {}
+        self.last = float("-inf")
+
+    def __call__(self, event: Any) -> None:
+        with self.lock:
+            if event.kind == "progress":
+                self.latest[event.transfer_id] = event
+            now = time.monotonic()
+            if event.kind == "state":
+                self._show(event)
+            elif event.kind == "progress" and now - self.last >= (0.2 if self.tty else 1.0):
+                self.last = now
+                self._show(event)
+
+    def _show(self, event: Any) -> None:
+        events = list(self.latest.values())
+        files = sum(e.files_done for e in events)
+        files_total = sum(e.files_total for e in events)
+        done = sum(e.bytes_done for e in events)
+        total = sum(e.bytes_total for e in events) or 1
+        rate = sum(e.rate for e in events)
+        eta = (total - done) / rate if rate > 0 else None
+        if self.tty:
+            width = 28
+            filled = int(width * done / total)
+            eta_text = f"{int(eta) // 60}:{int(eta) % 60:02d}" if eta is not None else "--:--"
+            line = (f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done / total:5.1f}%  "
+                    f"{files}/{files_total} files  {human_bytes(done)}/{human_bytes(total)}  "
+                    f"{human_bytes(rate)}/s  ETA {eta_text} ")
+            sys.stderr.write(line)
+            sys.stderr.flush()
+        else:
+            record = {"event": event.kind, "transfer": event.transfer_id, "state": event.state.value,
+                      "files_done": files, "files_total": files_total, "bytes_done": done,
+                      "bytes_total": total, "rate": round(rate, 1),
+                      "eta_seconds": None if eta is None else round(eta, 1)}
+            if event.message and event.kind == "state":
+                record["message"] = event.message
+            sys.stdout.write(json.dumps(record) + "\n")
+            sys.stdout.flush()
+
+    def finish(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def _open_queue(workers: int | None, password: str | None) -> Any:
+    from desktop_client.transfer import TransferQueue, default_credentials
+
+    def credentials(dest: Any) -> str | None:
+        return password if password is not None else default_credentials(dest)
+
+    return TransferQueue(workers=workers, credentials=credentials)
+
+
+def _run(specs: list[Any], password: str | None, workers: int | None, as_json: bool,
+         ids: list[str] | None = None, queue: Any = None) -> int:
+    from desktop_client.transfer import QueueBusy, State
+
+    queue = queue or _open_queue(workers, password)
+    tty = sys.stderr.isatty()
+    progress = _Progress(tty)
+    try:
+        ids = list(ids or []) + [queue.submit(spec) for spec in specs]
+        queue.subscribe(progress)
+        try:
+            queue.start(only=ids)
+        except QueueBusy as exc:
+            raise UserError(f"{exc}; the transfers were queued and will run there") from None
+        try:
+            states = {i: queue.wait(i) for i in ids}
+        except KeyboardInterrupt:
+            for i in ids:
+                queue.pause(i)
+            for i in ids:
+                queue.wait(i, timeout=30)
+            progress.finish()
+            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]}",
+                  file=sys.stderr)
+            return 130
+        progress.finish()
+        results = [_result(queue, i) for i in ids]
+    finally:
+        queue.close()
+    if as_json or not tty:
+        if tty:
+            print_json({"transfers": results})
+        else:
+            sys.stdout.write(json.dumps({"event": "result", "transfers": results}) + "\n")
+    else:
+        for r in results:
+            _print_result(r)
+    return 0 if all(s is State.DONE for s in states.values()) else 1
+
+
+def _result(queue: Any, transfer_id: str) -> dict[str, Any]:
+    status = queue.status(transfer_id)
+    receipts = queue.receipt_paths(transfer_id)
+    return {
+        "id": transfer_id, "state": status.state.value, "error": status.error,
+        "destination": status.destination, "project": status.project, "subject": status.subject,
+        "session": status.session_label, "files_sent": sum(s.files_sent for s in status.scans),
+        "files_total": status.files_total, "link": status.link, "session_uri": status.session_uri,
+        "verification": status.verification,
+        "scans": [{"scan_id": s.scan_id, "description": s.description,
+                   "state": s.state.value if s.state else "excluded", "files": s.files,
+                   "files_sent": s.files_sent, "error": s.error} for s in status.scans],
+        "receipt_json": str(receipts[0]) if receipts else None,
+        "receipt_pdf": str(receipts[1]) if receipts else None,
+    }
+
+
+def _print_result(r: dict[str, Any]) -> None:
+    label = "/".join(x for x in (r["project"], r["subject"], r["session"]) if x) or r["destination"]
+    print(f"{r['id'][:8]}  {r['state'].upper():<9} {label}: {r['files_sent']}/{r['files_total']} files")
+    if r["error"]:
+        print(f"          reason: {r['error']}")
+    if r["verification"]:
+        v = r["verification"]
+        print(f"          verified: {'yes' if v['ok'] else 'NO'} ({v['method']}): {v['details']}")
+    if r["link"]:
+        print(f"          {r['link']}")
+    if r["receipt_pdf"]:
+        print(f"          receipt: {r['receipt_pdf']}")
+
+
+# ---- transfers -----------------------------------------------------------------------------------
+
+
+def run_transfers(args: argparse.Namespace) -> int:
+    from desktop_client.transfer import State, TransferQueue
+
+    queue = TransferQueue()
+    try:
+        if args.action == "list":
+            rows = queue.list()
+            if args.json:
+                print_json([_brief(s) for s in rows])
+            elif not rows:
+                print("No transfers.")
+            else:
+                for s in rows:
+                    b = _brief(s)
+                    print(f"{s.id[:8]}  {s.state.value:<9} {b['files_done']:>5}/{b['files_total']:<5} "
+                          f"{b['label']:<40} {s.destination}" + (f"  ({s.error[:60]})" if s.error else ""))
+            return 0
+        if not args.id:
+            raise UserError(f"'transfers {args.action}' needs a transfer id (see 'transfers list')")
+        try:
+            transfer_id = queue.store.find(args.id)
+        except KeyError:
+            raise UserError(f"no single transfer matches {args.id!r} (see 'transfers list')") from None
+        if args.action == "show":
+            result = _result(queue, transfer_id)
+            result["log"] = [{"time": e.ts, "level": e.level, "event": e.event, "message": e.message}
+                             for e in queue.log(transfer_id)[-50:]]
+            if args.json:
+                print_json(result)
+            else:
+                _print_result(result)
+                for s in result["scans"]:
+                    print(f"    scan {s['scan_id']:>6} {s['state']:<9} {s['files_sent']}/{s['files']} "
+                          f"{s['description'][:40]}" + (f"  {s['error']}" if s["error"] else ""))
+                for e in result["log"][-15:]:
+                    when = time.strftime("%H:%M:%S", time.localtime(e["time"]))
+                    print(f"    {when} {e['level']:<7} {e['message']}")
+            return 0
+        if args.action == "receipt":
+            paths = queue.receipt_paths(transfer_id) or queue.write_receipts(transfer_id)
+            if args.json:
+                print_json({"json": str(paths[0]), "pdf": str(paths[1])})
+            else:
+                print(paths[0])
+                print(paths[1])
+            return 0
+        if queue.is_busy_elsewhere():
+            raise UserError("another instance of the uploader is running these transfers; use it")
+        state = queue.status(transfer_id).state
+        if args.action == "cancel":
+            if state.finished and state is not State.FAILED:
+                raise UserError(f"transfer {transfer_id[:8]} is already {state.value}")
+            if state is State.RUNNING:  # left running by a crash: nobody holds the queue
+                queue.store.recover()
+            queue.cancel(transfer_id)
+            print(f"{transfer_id[:8]} cancelled")
+            return 0
+        # resume
+        if state is State.DONE:
+            raise UserError(f"transfer {transfer_id[:8]} is already done")
+        if state is State.PAUSED:
+            queue.resume(transfer_id)
+        elif state in (State.FAILED, State.CANCELLED):
+            queue.restart(transfer_id)
+        spec = queue.store.get(transfer_id).spec
+        interactive = sys.stdin.isatty() and sys.stderr.isatty()
+        password = _password(spec.destination, interactive)
+        queue.close()
+        return _run([], password, None, args.json, ids=[transfer_id])
+    finally:
+        queue.close()
+
+
+def _brief(s: Any) -> dict[str, Any]:
+    return {"id": s.id, "state": s.state.value, "destination": s.destination,
+            "label": "/".join(x for x in (s.project, s.subject, s.session_label) if x) or "-",
+            "files_done": s.files_done, "files_total": s.files_total, "error": s.error}
+

@@ -1,0 +1,117 @@
+"""``xnat-upload upload`` and ``xnat-upload transfers`` end to end (no mocks)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from desktop_client.cli.main import main
+from desktop_client.transfer import State, TransferQueue
+from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
+
+
+@pytest.fixture(autouse=True)
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XNAT_DESKTOP_HOME", str(tmp_path / "home"))
+
+
+def _lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_upload_local_with_rect_exclude_and_script(tmp_path: Path, capsys) -> None:
+    src = write_study(tmp_path / "src", series=3, files=2)
+    scans = session_of(src).sorted_scans()
+    redact, exclude = scans[0].series_instance_uid, scans[2].series_instance_uid
+    script = tmp_path / "anon.das"
+    script.write_text('(0010,0010) := "ANON^{subject}"\n-(0010,0030)\n'.replace("{subject}", "X"))
+    l, t, r, b = BURN
+    code = main(["upload", str(src), "--to", str(tmp_path / "archive"), "--project", "P1",
+                 "--subject", "S1", "--session", "S1_CT", "--script", str(script),
+                 "--rect", f"{redact}:{l},{t},{r},{b}", "--exclude", exclude, "--workers", "1"])
+    lines = _lines(capsys.readouterr().out)
+    assert code == 0, lines[-1]
+    result = lines[-1]
+    assert result["event"] == "result"
+    transfer = result["transfers"][0]
+    assert transfer["state"] == "done" and transfer["files_sent"] == 4
+    assert any(line["event"] == "progress" for line in lines)
+    files = sorted((tmp_path / "archive" / "P1" / "S1" / "S1_CT" / "SCANS").glob("*/DICOM/*.dcm"))
+    assert {f.parent.parent.name for f in files} == {"1", "2"}
+    for f in files:
+        ds = pydicom.dcmread(f)
+        assert str(ds.PatientName) == "ANON^X" and "PatientBirthDate" not in ds
+        box = ds.pixel_array[t:b, l:r]
+        if ds.SeriesInstanceUID == redact:
+            assert np.all(box == 0)
+        else:
+            assert np.all(box == BURN_VALUE)
+    receipt = json.loads(Path(transfer["receipt_json"]).read_text())
+    assert receipt["scripts"][0]["name"] == "anon.das" and len(receipt["scripts"][0]["sha256"]) == 64
+    assert {s["status"] for s in receipt["scans"]} == {"sent", "excluded"}
+
+    assert main(["transfers", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed[0]["state"] == "done"
+    assert main(["transfers", "receipt", transfer["id"][:8]]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith(".pdf")
+
+
+def test_dry_run_sends_nothing(tmp_path: Path, capsys) -> None:
+    src = write_study(tmp_path / "src", series=1, files=2)
+    assert main(["upload", str(src), "--to", str(tmp_path / "archive"), "--dry-run", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["dry_run"] and plan["sessions"][0]["scans"][0]["files"] == 2
+    assert not (tmp_path / "archive").exists()
+
+
+def test_bad_input_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    src = write_study(tmp_path / "src", series=1, files=1)
+    assert main(["upload", str(src), "--to", "ftp://x", "--dry-run"]) == 2
+    assert "unsupported destination" in capsys.readouterr().err
+    assert main(["upload", str(src), "--to", str(tmp_path / "a"), "--rect", "1.2.3:0,0,5,5"]) == 2
+    assert "not in the scanned paths" in capsys.readouterr().err
+    assert main(["upload", str(src), "--to", "http://127.0.0.1:9", "--project", "P"]) == 2
+    assert "needs --user" in capsys.readouterr().err
+
+
+def test_failed_redaction_is_never_sent_then_excluded_and_resumed(tmp_path: Path, capsys) -> None:
+    src = write_study(tmp_path / "src", series=2, files=2)
+    broken = sorted(src.glob("s2_*.dcm"))[0]
+    ds = pydicom.dcmread(broken)
+    ds.PixelData = ds.PixelData[:100]  # cannot be decoded, so cannot be redacted or verified
+    ds.save_as(broken, enforce_file_format=True)
+    uid = ds.SeriesInstanceUID
+    code = main(["upload", str(src), "--to", str(tmp_path / "archive"), "--project", "P1",
+                 "--subject", "S1", "--session", "S1_CT", "--rect", f"{uid}:0,0,4,4",
+                 "--workers", "0"])
+    transfer = _lines(capsys.readouterr().out)[-1]["transfers"][0]
+    assert code == 1 and transfer["state"] == "failed"
+    assert "redaction" in transfer["error"] and "scan 2" in transfer["error"]
+    # Nothing of the failed session became final in the archive.
+    assert not list((tmp_path / "archive").glob("P1/S1/S1_CT/SCANS/*/DICOM/*.dcm"))
+    queue = TransferQueue(workers=0)
+    queue.exclude_scan(transfer["id"], uid, "cannot be redacted")
+    queue.close()
+    assert main(["transfers", "resume", transfer["id"][:8]]) == 0
+    files = list((tmp_path / "archive").glob("P1/S1/S1_CT/SCANS/*/DICOM/*.dcm"))
+    assert len(files) == 2 and {f.parent.parent.name for f in files} == {"1"}
+
+
+def test_upload_to_xnat_emulator(xnat_emulator, tmp_path: Path, capsys,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XNAT_PASSWORD", "admin")
+    src = write_study(tmp_path / "src", series=2, files=2)
+    code = main(["upload", str(src), "--to", xnat_emulator.url, "--user", "admin",
+                 "--project", "DEMO", "--subject-scheme", "patient-id", "--workers", "1"])
+    transfer = _lines(capsys.readouterr().out)[-1]["transfers"][0]
+    assert code == 0, transfer
+    assert transfer["session"] == "PID123_CT_1"
+    assert transfer["verification"]["ok"]
+    assert main(["transfers", "show", transfer["id"], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["state"] == State.DONE.value and shown["log"]
