@@ -460,5 +460,11 @@ class Evaluator:
             action = st(ctx)
             if action is not None:
                 actions.append(action)
+        for name in self.initialisers:  # report every variable's value (e.g. session labels)
+            if name not in ctx.state.variables:
+                try:
+                    self.variable(ctx, name)
+                except ScriptRuntimeError:
+                    ctx.state.variables[name] = None  # unused by the script: not its error
         for action in reversed(actions):
             action(ctx)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as PydicomSequence
 
 from desktop_client.core.geometry import PixelEdit
 from desktop_client.dicomedit import ast, de4, de6, de6_parser
@@ -141,8 +142,10 @@ class Script:
     """One parsed script; keeps its state (UID maps, lookup table, variables) across objects."""
 
     def __init__(self, text: str, dialect: str, statements: list[ast.Statement],
-                 state: ScriptState, custom: dict[str, Callable[..., Any]]) -> None:
+                 state: ScriptState, custom: dict[str, Callable[..., Any]],
+                 record_id: str | None = None) -> None:
         self.text = text
+        self.record_id = record_id
         self.dialect = dialect
         self.statements = statements
         self.state = state
@@ -192,6 +195,8 @@ class Script:
             outcome.status = "error"
             outcome.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         outcome.variables = self._values()
+        if outcome.ok and self.record_id is not None and self.dialect == "DE6":
+            _record_deidentification(dataset, self.record_id)
         if outcome.ok and execute_pixels and outcome.pixel_edits:
             run_pixel_edits(dataset, outcome)
         return outcome
@@ -201,6 +206,18 @@ class Script:
         if self.dialect == "DE4":
             return {v.name: store.get(v.name.lower()) for v in self.variables}
         return {v.name: store.get(v.name) for v in self.variables}
+
+
+def _record_deidentification(dataset: Dataset, script_id: str) -> None:
+    """XNAT's optional record of anonymization: an item in (0012,0064) (§14)."""
+    item = Dataset()
+    item.CodeValue = script_id
+    item.CodingSchemeDesignator = "XNAT"
+    item.CodingSchemeVersion = "1.0"
+    item.CodeMeaning = "XNAT DicomEdit 6 Script"
+    if "DeidentificationMethodCodeSequence" not in dataset:
+        dataset.DeidentificationMethodCodeSequence = PydicomSequence()
+    dataset.DeidentificationMethodCodeSequence.append(item)
 
 
 def run_pixel_edits(dataset: Dataset, outcome: Outcome) -> None:
@@ -249,11 +266,14 @@ def compile_script(text: str, dialect: str | None = None, *,
                    http_get: HttpGet | None = None,
                    existing_session_labels: Iterable[str] | Mapping[str, str] | None = None,
                    ignore_rejections: bool = False,
-                   functions: Mapping[str, Callable[..., Any]] | None = None) -> Script:
+                   functions: Mapping[str, Callable[..., Any]] | None = None,
+                   record_id: str | None = None) -> Script:
     """Parse ``text`` as DicomEdit 6 or 4 (``None``: XNAT's rule) and compile it.
 
     ``functions`` registers extra DE6 functions ``name -> f(context, args)`` (built-ins win,
-    §9.9). Raises ``ScriptSyntaxError`` for any lexical or syntax error.
+    §9.9). ``record_id``, when given, makes a successful DE6 run append the XNAT record of
+    anonymization to (0012,0064) with that script ID (§14). Raises ``ScriptSyntaxError`` for any
+    lexical or syntax error.
     """
     if dialect is None:
         dialect = detect_dialect(text)
@@ -270,7 +290,7 @@ def compile_script(text: str, dialect: str | None = None, *,
         labels = tuple(labels)
     state = ScriptState(lookup_table=table, http_get=http_get, existing_session_labels=labels,
                         ignore_rejections=ignore_rejections, custom_functions=dict(functions or {}))
-    return Script(text, dialect, statements, state, dict(functions or {}))
+    return Script(text, dialect, statements, state, dict(functions or {}), record_id)
 
 
 def variables_of(scripts: Sequence[Script]) -> list[Variable]:

@@ -175,3 +175,20 @@ def test_mixed_dialect_chain() -> None:
     outcome = apply_chain([compile_script(SITE), compile_script('(0008,0070) := "de4 project"\n')], ds,
                           {"subject": "S"})
     assert outcome.ok and ds.Manufacturer == "de4 project" and ds.PatientName == "S"
+
+
+def test_de4_reports_initialised_variables_it_never_reads() -> None:
+    script = compile_script('session := makeSessionLabel["{0}_#"]\n', existing_session_labels=["{0}_0"])
+    outcome = script.apply(ct())
+    assert outcome.variables == {"session": "{0}_1"}
+
+
+def test_record_of_anonymization() -> None:
+    ds = ct()
+    assert compile_script('version "6.6"\n', record_id="site-42").apply(ds).ok
+    item = ds.DeidentificationMethodCodeSequence[0]
+    assert (item.CodeValue, item.CodingSchemeDesignator, item.CodingSchemeVersion, item.CodeMeaning) == (
+        "site-42", "XNAT", "1.0", "XNAT DicomEdit 6 Script")
+    plain = ct()
+    compile_script('version "6.6"\n').apply(plain)
+    assert "DeidentificationMethodCodeSequence" not in plain
