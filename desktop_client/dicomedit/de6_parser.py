@@ -60,6 +60,7 @@ def preprocess(text: str) -> tuple[str, list[tuple[int, int]]]:
     joined: list[tuple[str, list[tuple[int, int]]]] = []
     pending_chars: list[str] = []
     pending_pos: list[tuple[int, int]] = []
+    continued = False
     for n, line in enumerate(raw_lines, start=1):
         if line.endswith("\r"):
             line = line[:-1]
@@ -67,13 +68,14 @@ def preprocess(text: str) -> tuple[str, list[tuple[int, int]]]:
         pos = [(n, c) for c in range(1, len(chars) + 1)]
         pending_chars.extend(chars)
         pending_pos.extend(pos)
-        if line.endswith("\\"):
+        continued = line.endswith("\\")
+        if continued:
             pending_chars.pop()
             pending_pos.pop()
             continue
         joined.append(("".join(pending_chars), pending_pos))
         pending_chars, pending_pos = [], []
-    if pending_chars or pending_pos:
+    if continued:  # a trailing continuation leaves what it joined (maybe an empty line)
         joined.append(("".join(pending_chars), pending_pos))
     out_chars: list[str] = []
     out_pos: list[tuple[int, int]] = []
@@ -90,27 +92,29 @@ def preprocess(text: str) -> tuple[str, list[tuple[int, int]]]:
     return "".join(out_chars), out_pos
 
 
+_STRING_WITH_SLASHES = re.compile(r'.*"[^"]*(?<!http:)(?<!https:)//[^"]*".*')
+_COMMENT = re.compile(r"(?<!http:)(?<!https:)//")
+
+
 def comment_start(line: str) -> int | None:
-    """Index of a ``//`` comment, ignoring ones in strings or right after ``http:``/``https:``."""
-    in_string = False
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if in_string:
-            if ch == "\\":
-                i += 2
-                continue
+    """Index where an end-of-line ``//`` comment starts, exactly like the reference processor.
+
+    Lines with a quoted string containing ``//`` are scanned character by character: quotes
+    toggle "in string" (no escapes), and a ``//`` right after ``:`` is kept (``url://x``).
+    Other lines drop everything from the first ``//`` not preceded by ``http:``/``https:``.
+    """
+    if _STRING_WITH_SLASHES.fullmatch(line.strip()):
+        in_string = False
+        for i, ch in enumerate(line):
             if ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "/" and line.startswith("//", i):
-            if not (line[:i].endswith("http:") or line[:i].endswith("https:")):
+                in_string = not in_string
+            if not in_string and ch == "/" and line.startswith("//", i):
+                if i > 0 and line[i - 1] == ":":
+                    continue
                 return i
-            i += 2
-            continue
-        i += 1
-    return None
+        return None
+    m = _COMMENT.search(line)
+    return None if m is None else m.start()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,15 +15,28 @@ def strip_comments(line: str) -> str:
     return line if cut is None else line[:cut]
 
 
-@pytest.mark.parametrize("line, expected", [
+@pytest.mark.parametrize("line, expected", [  # the reference's TestRemoveEndLineComments pairs
+    ("(0040,0555),   // AcquisitionContextSequence", "(0040,0555),   "),
+    ("    (0040,0555),   // AcquisitionContextSequence", "    (0040,0555),   "),
+    ("foo", "foo"),
+    ("foo // comment.", "foo "),
+    ("// comment.", ""),
+    ("// comment. // comment", ""),
+    ("", ""),
+    ("foo[(0019,{fubar}XX)/*]", "foo[(0019,{fubar}XX)/*]"),
     ('foo//"snafu"', "foo"),
+    ("https://foo.com/bar/nuts", "https://foo.com/bar/nuts"),
+    ("https://foo.com/bar/nuts//comment", "https://foo.com/bar/nuts"),
+    ("//https://foo.com/bar/nuts//comment", ""),
+    ('(0010,1000) := getURL["https://run.mocky.io/v3/bf4da7a0"]',
+     '(0010,1000) := getURL["https://run.mocky.io/v3/bf4da7a0"]'),
+    ('(0008,0100) := "//not a comment"', '(0008,0100) := "//not a comment"'),
+    ('(0008,0102) := "https://stillnotacomment"', '(0008,0102) := "https://stillnotacomment"'),
+    ('(0008,0103) := "/NOT/A/COMMENT//"', '(0008,0103) := "/NOT/A/COMMENT//"'),
+    ('(0008,0104) := "http//nope"', '(0008,0104) := "http//nope"'),
     ('x "//c in string" // c s"c"', 'x "//c in string" '),
-    ("// whole line", ""),
-    ('getURL[http://example.org/a]', 'getURL[http://example.org/a]'),
-    ('getURL[https://example.org/a] // c', 'getURL[https://example.org/a] '),
-    ('"a\\\\" // c', '"a\\\\" '),
-    ("no comment", "no comment"),
-    ("a / b", "a / b"),
+    ('url://foo/bar "//c in string" "https://url/in/string" // file://url/snafu // c in c',
+     'url://foo/bar "//c in string" "https://url/in/string" '),
 ])
 def test_comment_removal(line: str, expected: str) -> None:
     assert strip_comments(line) == expected
@@ -34,6 +47,13 @@ def test_line_continuation_inside_a_tag_and_string() -> None:
     assert text == '(0010,0010) := "abcd"\n'
     outcome, ds = run(de6('(0010,00\\', '10) := "ab\\', 'cd"'))
     assert outcome.ok and ds.PatientName == "abcd"
+
+
+def test_reference_continuation_vector() -> None:
+    lines = ["line1a", "line2a\\", "line2b", "line3a\\", "line3b\\", "line3c", "\\", "line4b", "\\",
+             "line5b", "\\", "\\", "line6", "\\"]
+    assert preprocess("\n".join(lines))[0].split("\n") == [
+        "line1a", "line2aline2b", "line3aline3bline3c", "line4b", "line5b", "line6", ""]
 
 
 def test_lone_backslash_line_joins() -> None:
