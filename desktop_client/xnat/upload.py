@@ -23,9 +23,13 @@ from typing import Callable, Iterable, Mapping
 
 from desktop_client.xnat.client import XnatClient, XnatSessionExpired
 from desktop_client.xnat.errors import (
-    XnatConnectionError, XnatError, XnatServerError, XnatUploadError, XnatVerificationError,
+    XnatConflictError, XnatConnectionError, XnatError, XnatServerError, XnatUploadError,
+    XnatVerificationError,
 )
 from desktop_client.xnat.models import CommitResult, Verification
+
+
+_BUSY = frozenset({"ARCHIVING", "BUILDING", "QUEUED_ARCHIVING", "QUEUED_BUILDING", "MOVING"})
 
 
 @dataclass(slots=True)
@@ -45,13 +49,16 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
                    visit: str | None = None, subtype: str | None = None, tracer: str | None = None,
                    modalities: Iterable[str] = (), progress: Callable[[int], None] | None = None,
                    cancel: Callable[[], bool] | None = None, attempts: int = 3,
-                   pause: float = 1.0, allow_extra_files: bool = False) -> UploadOutcome:
+                   pause: float = 1.0, allow_extra_files: bool = False,
+                   archive_wait: float = 600.0) -> UploadOutcome:
     """Upload one session and return only once the server's content is verified.
 
     ``make_body()`` must return a fresh zip stream each time it is called (it is called again
     when the import has to be re-sent). ``expected`` maps scan ID (series number) → file count.
-    Raises ``XnatCancelled``, ``XnatVerificationError`` or another ``XnatError`` with a
-    user-facing sentence; never returns on a mismatch.
+    ``archive_wait`` bounds how long an unclear commit is followed while the server reports the
+    session as archiving (XNAT itself waits up to 600 s). Raises ``XnatCancelled``,
+    ``XnatVerificationError`` or another ``XnatError`` with a user-facing sentence; never
+    returns on a mismatch.
     """
     uri = ""
     import_attempts = 0
@@ -79,9 +86,11 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
         commit_attempts += 1
         try:
             result = client.commit(uri, tracer=tracer, modalities=modality_list)
-        except (XnatConnectionError, XnatServerError) as exc:
+        except (XnatConnectionError, XnatServerError, XnatConflictError) as exc:
+            # 409 "session document locked": someone (maybe our earlier attempt) is archiving it.
             result = _reconcile_commit(client, project_id, subject, session_label, uri, exc,
-                                       last_attempt=commit_attempts >= attempts, pause=pause)
+                                       last_attempt=commit_attempts >= attempts, pause=pause,
+                                       archive_wait=archive_wait)
             if result is None:
                 time.sleep(pause * commit_attempts)
 
@@ -97,15 +106,21 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
 
 
 def _reconcile_commit(client: XnatClient, project_id: str, subject: str, session_label: str,
-                      uri: str, exc: XnatError, *, last_attempt: bool,
-                      pause: float) -> CommitResult | None:
+                      uri: str, exc: XnatError, *, last_attempt: bool, pause: float,
+                      archive_wait: float) -> CommitResult | None:
     """Decide what an unclear commit answer meant; None means "commit again"."""
-    for _ in range(20):
+    deadline = time.monotonic() + archive_wait
+    interval = min(5.0, max(0.05, pause))
+    while True:
         entry = client.prearchive_entry(uri)
-        if entry is None or entry.status not in ("ARCHIVING", "BUILDING", "QUEUED_ARCHIVING",
-                                                 "QUEUED_BUILDING"):
+        if entry is None or entry.status not in _BUSY or time.monotonic() >= deadline:
             break
-        time.sleep(pause)
+        time.sleep(interval)
+    if entry is not None and entry.status in _BUSY:
+        raise XnatUploadError(
+            f"XNAT is still archiving session {session_label} after {archive_wait:.0f} s; check "
+            f"the project later before uploading it again.", status=exc.status,
+            server_message=exc.server_message) from exc
     if entry is None:
         where = client.find_session(project_id, subject, session_label)
         if where is not None and where.startswith("/data/archive/"):

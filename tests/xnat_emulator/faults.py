@@ -35,6 +35,11 @@ class Faults:
     delay_seconds: float = 0.0
     delay_path: str | None = None
     body_limit: int | None = None
+    #: Seconds a commit spends archiving (the prearchive row shows ``ARCHIVING`` meanwhile).
+    archive_delay: float = 0.0
+    #: nginx ``proxy_read_timeout``: a commit taking longer is answered 504 at this point while
+    #: the server finishes archiving in the background.
+    proxy_timeout: float | None = None
 
     def fail_nth_request(self, n: int, status: int = 500, path: str | None = None,
                          method: str | None = None) -> None:
@@ -70,6 +75,8 @@ class Faults:
             self.delay_seconds = 0.0
             self.delay_path = None
             self.body_limit = None
+            self.archive_delay = 0.0
+            self.proxy_timeout = None
 
     # -- used by the handler -------------------------------------------------------------------
     def take_failure(self, method: str, path: str) -> int | None:

@@ -877,11 +877,35 @@ class Handler(BaseHTTPRequestHandler):
             return text_response(session.uri, content_type="text/uri-list")
         project = store.state.projects[session.project]
         overwrite = self.params.get("overwrite")
+        user = self.user
+
+        def run_archive() -> str:
+            return store.archive(user, session, allow_merge=True,
+                                 override=project.prearchive_code == 5 or overwrite in ("delete", "override"),
+                                 overwrite_files=self.params.get("overwrite_files") == "true",
+                                 fields=fields)
+
+        faults = self.server.faults
+        if faults.archive_delay:
+            with store.lock:
+                session.status = "ARCHIVING"
+                store.save()
+            timeout = faults.proxy_timeout
+            if timeout is not None and faults.archive_delay > timeout:
+                def finish() -> None:
+                    time.sleep(faults.archive_delay)
+                    try:
+                        run_archive()
+                    except (ArchiveFailure, HttpError):
+                        pass  # the row is left CONFLICT/ERROR, as on the server
+                threading.Thread(target=finish, daemon=True).start()
+                time.sleep(timeout)
+                return Response(504, b"<html><head><title>504 Gateway Time-out</title></head><body>"
+                                     b"<center><h1>504 Gateway Time-out</h1></center><hr><center>"
+                                     b"nginx</center></body></html>", "text/html")
+            time.sleep(faults.archive_delay)
         try:
-            uri = store.archive(self.user, session, allow_merge=True,
-                                override=project.prearchive_code == 5 or overwrite in ("delete", "override"),
-                                overwrite_files=self.params.get("overwrite_files") == "true",
-                                fields=fields)
+            uri = run_archive()
         except ArchiveFailure as exc:
             return self.error(500, f"FAILED: Unable to archive {session.name}: {exc}")
         # 301 with the archive URI as body and, faithfully, no Location header (§4.6).
