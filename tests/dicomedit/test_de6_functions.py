@@ -351,3 +351,39 @@ def test_custom_function_registry() -> None:
     def shout(ctx, args):
         return ctx.deref(args[0]).upper() + "!"
     assert echo("echo acme_shout[(0010,0010)]", functions={"acme_shout": shout}) == ["DOE^JOHN!"]
+
+
+def _private_doc() -> Dataset:
+    ds = Dataset()
+    for tag, value in ((0x00090010, "p1"), (0x00091000, "p1_0"), (0x00091001, "p1_1"),
+                       (0x00290011, "sm1"), (0x00291111, "sm1_0"), (0x002911F1, "sm1_1")):
+        ds.add_new(tag, "LO", value)
+    return ds
+
+
+@pytest.mark.parametrize("arg", ['"(0029,{sm1}XX)"', "(0029,{sm1}XX)"])
+def test_retain_private_block_reference_case(arg: str) -> None:
+    outcome, ds = run(de6(f"retainPrivateTags[ {arg}]"), _private_doc())
+    assert outcome.ok
+    assert sorted(ds.keys()) == [0x00290011, 0x00291111, 0x002911F1]
+
+
+@pytest.mark.parametrize("creator, kept", [("p1c", [0x00110010, 0x0011103F]), ("FICTION", [])])
+def test_retain_private_tags_in_public_sequence_reference_case(creator: str, kept: list[int]) -> None:
+    ds = Dataset()
+    ds.PatientName = "t1"
+    items = []
+    for i in range(2):
+        item = Dataset()
+        item.PatientName = f"t2_{i}_t1"
+        item.add_new(0x00110010, "LO", "p1c")
+        item.add_new(0x00111033, "UN", b"p1t1")
+        item.add_new(0x0011103F, "UN", b"p1t2")
+        items.append(item)
+    ds.add_new(0x00420010, "SQ", Sequence(items))
+    outcome, ds = run(de6(f"retainPrivateTags[ (0042,0010)/(0011,{{{creator}}}3F)]"), ds)
+    assert outcome.ok, outcome.error
+    assert ds.PatientName == "t1"
+    for item in ds[0x00420010].value:
+        assert str(item.PatientName).startswith("t2_")
+        assert sorted(t for t in item.keys() if t >> 16 & 1) == kept
