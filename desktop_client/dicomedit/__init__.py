@@ -22,8 +22,8 @@ Decisions on the quirks the specification asks a port to settle (§18), and othe
 6. Re-initialising a DE6 variable drops its ``describe`` metadata — reproduced in
    ``Script.variables``; ``const``/``immutable`` are parsed and ignored.
 7. ``?=``/``collectValues`` hitting private creator elements — *not* reproduced: our structural
-   path matcher never matches creator elements with ``{creator}`` steps. ``blankValues`` still
-   visits every element, creators included, as in the reference.
+   path matcher never matches creator elements with ``{creator}`` steps. ``blankValues``
+   leaves private elements alone, as the reference's own test (testBinaryVRsBlanking) shows.
 8. ``version`` is validated when executed; known versions are 6.0–6.7.
 9. Statement precedence: DE4 earliest applicable wins, DE6 last wins — reproduced.
 10. ``alterPixels`` follows the newer handler (fill honoured); requests become

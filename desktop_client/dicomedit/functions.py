@@ -380,12 +380,16 @@ def f_set(ctx: Context, args: list[Any]) -> Any:
 def f_blank_values(ctx: Context, args: list[Any]) -> Any:
     targets = set()
     for arg in flatten(args):
-        value = ctx.deref(arg)
-        if value is not None:
-            targets.add(to_string(value))
+        if isinstance(arg, TagPath):  # every matching element's value (wildcards allowed)
+            targets.update(paths.render(parent[tag]) for parent, tag in paths.find(ctx.ds, arg)
+                           if tag is not None)
+        elif arg is not None:
+            targets.add(to_string(arg))
     if not targets:
         return VOID
     for parent, tag in list(paths.iter_all(ctx.ds)):
+        if tag & 0x10000:
+            continue  # private data is left alone (reference test testBinaryVRsBlanking)
         elem = parent[tag]
         if elem.VR != "SQ" and paths.render(elem) in targets:
             paths.set_element(parent, tag, "")

@@ -209,7 +209,7 @@ def render(elem: DataElement) -> str:
         return ""
     if isinstance(value, (bytes, bytearray)):
         if vr in _BYTES_VRS:
-            text = bytes(value).rstrip(b"\x00 ")
+            text = bytes(value).rstrip(b"\x00 ") if vr == "UN" else bytes(value)
             try:
                 decoded = text.decode("ascii")
             except UnicodeDecodeError:

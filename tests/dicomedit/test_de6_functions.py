@@ -387,3 +387,27 @@ def test_retain_private_tags_in_public_sequence_reference_case(creator: str, kep
     for item in ds[0x00420010].value:
         assert str(item.PatientName).startswith("t2_")
         assert sorted(t for t in item.keys() if t >> 16 & 1) == kept
+
+
+def test_blank_values_reference_cases() -> None:
+    ds = Dataset()
+    ds.PatientName = "PatientName"
+    ds.AccessionNumber = "AccessionNumber"
+    ds.add_new(0x00089201, "LO", "PatientName")
+    ds.add_new(0x00089203, "LO", "AccessionNumber")
+    ds.add_new(0x00300104, "LO", "Accession")
+    item = Dataset()
+    item.add_new(0x00360002, "LO", "AccessionNumber")
+    ds.add_new(0x00420010, "SQ", Sequence([item]))
+    ds.add_new(0x00490010, "LO", "Ascii test")
+    ds.add_new(0x00491010, "LO", "PatientName")
+    outcome, ds = run(de6("blankValues[(0008,920X)]"), ds)
+    assert outcome.ok, outcome.error
+    assert ds.PatientName == "" and ds.AccessionNumber == ""
+    assert ds[0x00089201].value == "" and ds[0x00089203].value == ""
+    assert item[0x00360002].value == "" and ds[0x00300104].value == "Accession"
+    assert ds[0x00491010].value == "PatientName"  # private data is not blanked
+    ds2 = Dataset()
+    ds2.add_new(0x00189020, "LO", "SomeValue")
+    outcome, ds2 = run(de6("tag_to_remove := (0018,9020)", "blankValues[tag_to_remove]"), ds2)
+    assert ds2[0x00189020].value == ""
