@@ -362,6 +362,10 @@ class Evaluator:
                     raise ScriptRuntimeError(f"getURL is disabled in this client (the script "
                                              f"wanted {url})")
                 return (getter(url) or "").strip()
+            if name in ("lowercase", "uppercase", "match") and values and values[0] is None:
+                if len(values) < (3 if name == "match" else 1):
+                    raise ScriptRuntimeError(f"{name} needs more arguments")
+                return None  # a null value stays null (reference MatchTest.testApplyNullValue)
             if name == "lowercase":
                 return need(values, 1)[0].lower()
             if name == "uppercase":

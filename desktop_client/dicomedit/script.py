@@ -190,8 +190,8 @@ class Script:
             outcome.status, outcome.error = "rejected", str(exc)
         except ScriptRuntimeError as exc:
             outcome.status, outcome.error = "error", str(exc) or type(exc).__name__
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
-            # A toolkit failure on odd data (the reference reports its exception the same way).
+        except Exception as exc:  # noqa: BLE001 - any failure is this object's error (§1.2)
+            # e.g. a toolkit failure on odd data; the reference reports its exception the same way.
             outcome.status = "error"
             outcome.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         outcome.variables = self._values()

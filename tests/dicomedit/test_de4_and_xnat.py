@@ -192,3 +192,13 @@ def test_record_of_anonymization() -> None:
     plain = ct()
     compile_script('version "6.6"\n').apply(plain)
     assert "DeidentificationMethodCodeSequence" not in plain
+
+
+def test_de4_match_reference_vectors_and_null() -> None:
+    outcome, ds = de4('echo match["s01_v00_mr1", ".*_(v[0-9]+)_.*", 1]',
+                      'echo match["s01_v00_mr1", ".*_(v[0-9]+)_.*", 0]',
+                      'echo match["s01+v00+mr1", ".*_(v[0-9]+)_.*", 1]',
+                      'echo match[(0010,2160), ".*", 0]', '(0010,0010) := lowercase[(0010,2160)]')
+    assert outcome.ok, outcome.error
+    assert outcome.messages == ["v00", "s01_v00_mr1", "null", "null"]
+    assert ds.PatientName == "Doe^John"
