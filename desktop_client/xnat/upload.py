@@ -23,8 +23,8 @@ from typing import Callable, Iterable, Mapping
 
 from desktop_client.xnat.client import XnatClient, XnatSessionExpired
 from desktop_client.xnat.errors import (
-    XnatConflictError, XnatConnectionError, XnatError, XnatServerError, XnatUploadError,
-    XnatVerificationError,
+    XnatConflictError, XnatConnectionError, XnatError, XnatPermissionError, XnatServerError,
+    XnatUploadError, XnatVerificationError,
 )
 from desktop_client.xnat.models import CommitResult, Verification
 
@@ -50,7 +50,7 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
                    modalities: Iterable[str] = (), progress: Callable[[int], None] | None = None,
                    cancel: Callable[[], bool] | None = None, attempts: int = 3,
                    pause: float = 1.0, allow_extra_files: bool = False,
-                   archive_wait: float = 600.0) -> UploadOutcome:
+                   archive_wait: float = 600.0, check_permission: bool = True) -> UploadOutcome:
     """Upload one session and return only once the server's content is verified.
 
     ``make_body()`` must return a fresh zip stream each time it is called (it is called again
@@ -60,6 +60,12 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
     ``XnatVerificationError`` or another ``XnatError`` with a user-facing sentence; never
     returns on a mismatch.
     """
+    if check_permission and project_id not in {p.id for p in client.upload_projects()}:
+        # XNAT would not refuse: it silently files the data in the admin-only "Unassigned"
+        # prearchive. Refuse here instead, before anything is sent.
+        raise XnatPermissionError(
+            f"Your XNAT account cannot upload to project {project_id} (it does not exist, or you "
+            f"are not an owner or member of it).")
     uri = ""
     import_attempts = 0
     while True:

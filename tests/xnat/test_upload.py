@@ -80,10 +80,16 @@ def test_verification_mismatch_is_a_failure(xnat_emulator: XnatEmulator) -> None
 
 def test_collaborator_cannot_upload(xnat_emulator: XnatEmulator) -> None:
     client = client_for(xnat_emulator, "collab")
+    entries = study({1: 1})
     with pytest.raises(XnatPermissionError) as info:
-        client.import_zip("DEMO", "S", "S_MR_1", body(study({1: 1})))
-    assert info.value.status == 403
-    assert xnat_emulator.prearchive_entries() == []
+        upload_session(client, "DEMO", "S", "S_MR_1", lambda: body(entries), {"1": 1})
+    assert "cannot upload to project DEMO" in info.value.user_message
+    assert xnat_emulator.prearchive_entries() == []            # refused before sending
+    # Sent anyway, XNAT ignores the PROJECT_ID it may not write to: the data is misfiled.
+    with pytest.raises(XnatUploadError) as misfiled:
+        client.import_zip("DEMO", "S", "S_MR_1", body(entries))
+    assert "Unassigned" in misfiled.value.user_message
+    assert [e.project for e in xnat_emulator.prearchive_entries()] == ["Unassigned"]
 
 
 def test_unknown_project_is_silently_ignored_and_client_flags_misrouting(

@@ -38,13 +38,23 @@ Fault knobs (``xnat_emulator.faults``)
     prearchive); ``gateway_timeout_after_body(path="/services/import", times=1, method="POST")`` —
     the request is fully processed, then answered 504 (use ``path="action=commit"``-style paths
     such as ``"/data/prearchive"`` for commits); ``slow(seconds, path=None)``; ``body_limit`` (413);
-    ``clear()``.
+    ``archive_delay`` (seconds a commit spends ``ARCHIVING``) with ``proxy_timeout`` (a commit
+    slower than this is answered 504 while archiving finishes in the background); ``clear()``.
+    Session expiry: ``session_timeout`` / ``expire_sessions()`` above.
+
+Test data
+    ``tests.xnat_emulator.samples.make_study({series_number: n_files}, modality="MR", ...)`` gives
+    ``[(entry name, bytes)]`` of synthetic DICOM; ``desktop_client.xnat.zip_stream(entries)``
+    turns entries into an XNAT-readable zip body.
 
 Inspection
     ``archived_files(project, subject, session) -> list[Path]``, ``experiment(project, label)``,
     ``experiments(project)``, ``prearchive_entries(project=None)`` (records with ``status``,
     ``name``, ``subject``, ``tag``, ``uri``, ``scans``), ``prearchive_files(entry)``,
     ``request_log`` (``(method, path, status)``; status 0 = dropped), ``stop()``.
+
+The same server runs by hand: ``python -m tests.xnat_emulator --data DIR --port N`` (``--seed``,
+``--context /xnat``, ``--version 1.9.1``, ``--auto-commit SECONDS``, ``--tls-cert/--tls-key``).
 """
 
 from __future__ import annotations

@@ -245,12 +245,18 @@ class Store:
             return project
 
     def find_project(self, user: User, key: str) -> Project | None:
-        """A project by ID or alias among those ``user`` can read (as XNAT routing does)."""
+        """A project by ID or alias among those ``user`` may upload into.
+
+        ``GradualDicomImporter.getProject`` asks the user-project cache, which only answers
+        projects where the user has create permission ("does not exist or user does not have
+        create perms"); anything else is ignored silently, so a collaborator's upload is routed
+        by DICOM and usually ends in ``Unassigned``.
+        """
         if not key:
             return None
         with self.lock:
             for project in self.state.projects.values():
-                if (project.id == key or key in project.aliases) and self.can_read(user, project):
+                if (project.id == key or key in project.aliases) and self.can_edit(user, project):
                     return project
         return None
 
@@ -347,7 +353,7 @@ class Store:
         ignore_unparsable = _flag(get("Ignore-Unparsable"),
                                   default=get("action") == "commit")
         aa_param = get("AA") or get("auto-archive")
-        param_project = self.find_project(user, project_key)  # unknown/unreadable → ignored (§4.3)
+        param_project = self.find_project(user, project_key)  # unknown/not writable → ignored
         touched: dict[int, PrearcSession] = {}
         site_filter = self._series_filter(None)
         for name, data in entries:
@@ -364,9 +370,6 @@ class Store:
                     project = self.find_project(user, key)
                     if project is not None:
                         break
-            if project is not None and not self.can_edit(user, project):
-                raise HttpError(403, f"User {user.username} does not have permission to upload "
-                                     f"to project {project.id}")
             project_id = project.id if project is not None else UNASSIGNED
             series_filter = (self._series_filter(project.id) if project is not None else None) or site_filter
             if series_filter is not None and not series_filter(info.series_description):
