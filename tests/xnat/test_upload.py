@@ -344,3 +344,27 @@ def test_duplicate_sop_uids_without_rename_fail_the_archive(xnat_emulator: XnatE
 def pydicom_uid(entries: list[tuple[str, bytes]]) -> str:
     import pydicom
     return str(pydicom.dcmread(io.BytesIO(entries[0][1])).StudyInstanceUID)
+
+
+def test_parallel_uploads_share_one_client(xnat_emulator: XnatEmulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    client = client_for(xnat_emulator)
+    studies = {f"P{i}_MR_1": study({1: 3, 2: 2}) for i in range(4)}
+
+    def one(label: str) -> bool:
+        entries = studies[label]
+        return upload_session(client, "DEMO", label.split("_")[0], label, lambda: body(entries),
+                              expected_counts(entries)).archived
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(one, studies))
+    assert sorted(e.label for e in xnat_emulator.experiments("DEMO")) == sorted(studies)
+
+
+def test_si_handler_refuses_multiple_studies(xnat_emulator: XnatEmulator) -> None:
+    resp = requests.post(xnat_emulator.url + "/data/services/import",
+                         params={"import-handler": "SI", "PROJECT_ID": "DEMO"}, auth=("admin", "admin"),
+                         data=b"".join(zip_stream(study({1: 1}) + study({1: 1}))),
+                         headers={"Content-Type": "application/zip"})
+    assert resp.status_code == 400 and "multiple imaging sessions" in resp.text

@@ -766,6 +766,8 @@ class Handler(BaseHTTPRequestHandler):
             sessions = store.receive(self.user, params, entries, handler)
         except ArchiveFormatError as exc:
             return self.error(400, str(exc))
+        if handler == "SI" and len(sessions) > 1:
+            return self.error(400, "Upload included files for multiple imaging sessions.")
         to_archive = bool(re.match(r"^(/data|/REST)?/archive/", dest)) or (
             params.get("AA", params.get("auto-archive", "")).lower() == "true")
         commit = bool(dest) or params.get("action") == "commit" or handler == "SI"
