@@ -275,12 +275,19 @@ def compile_script(text: str, dialect: str | None = None, *,
     anonymization to (0012,0064) with that script ID (§14). Raises ``ScriptSyntaxError`` for any
     lexical or syntax error.
     """
-    if dialect is None:
-        dialect = detect_dialect(text)
-    dialect = dialect.upper()
+    detected = dialect is None
+    dialect = (detect_dialect(text) if dialect is None else dialect).upper()
     if dialect not in DIALECTS:
         raise ValueError(f"unknown DicomEdit dialect {dialect!r}; use 'DE6' or 'DE4'")
-    statements = de6_parser.parse(text) if dialect == "DE6" else de4.parse(text)
+    try:
+        statements = de6_parser.parse(text) if dialect == "DE6" else de4.parse(text)
+    except ScriptSyntaxError as exc:
+        if detected and dialect == "DE4" and _parses_as_de6(text):
+            raise ScriptSyntaxError(
+                f"{exc.message} (without a version line XNAT reads this script as DicomEdit 4; "
+                "it is valid DicomEdit 6: add version \"6.6\" as its first line)",
+                exc.line, exc.column) from None
+        raise
     try:
         table = parse_lookup_table(lookup_table)
     except ValueError as exc:
@@ -291,6 +298,14 @@ def compile_script(text: str, dialect: str | None = None, *,
     state = ScriptState(lookup_table=table, http_get=http_get, existing_session_labels=labels,
                         ignore_rejections=ignore_rejections, custom_functions=dict(functions or {}))
     return Script(text, dialect, statements, state, dict(functions or {}), record_id)
+
+
+def _parses_as_de6(text: str) -> bool:
+    try:
+        de6_parser.parse(text)
+    except ScriptSyntaxError:
+        return False
+    return True
 
 
 def variables_of(scripts: Sequence[Script]) -> list[Variable]:

@@ -202,3 +202,9 @@ def test_de4_match_reference_vectors_and_null() -> None:
     assert outcome.ok, outcome.error
     assert outcome.messages == ["v00", "s01_v00_mr1", "null", "null"]
     assert ds.PatientName == "Doe^John"
+
+
+def test_missing_version_line_gets_a_hint() -> None:
+    with pytest.raises(ScriptSyntaxError) as info:
+        compile_script("(0019,{ACME}10) := \"x\"\n")
+    assert 'add version "6.6"' in info.value.message

@@ -358,3 +358,53 @@ def test_supplied_values_only_reach_external_variables_and_persist() -> None:
     script.apply(ds2, {"subject": "S2"})
     assert ds2.OtherPatientIDs == "S1"  # variables persist across objects (§1.3)
     assert outcome.variables["session"] == "fixed"
+
+
+LIST_SCRIPT = '''version "6.6"
+
+// values a host would inject
+newId := "SUBJ-7"
+shiftDays := -1
+
+removeMe := {
+    (0010,21B0),   // AdditionalPatientHistory
+    (0008,1080)    // AdmittingDiagnosesDescription
+}
+ toHash := {
+    (0008,0018),
+    (0020,000D)
+}
+toShift := {
+    (0008,0020),
+    (0010,0030)
+}
+phi := collectValues[ removeMe, {(0010,0010), (0008,0050)}]
+(0010,0010) := newId
+(0010,0020) := newId
+(0008,0090) ?= ""
+(0012,0062) := "YES"
+removeTags[ removeMe]
+hashUIDList[ toHash]
+shiftDateTimeListByIncrement[ toShift, shiftDays, "days"]
+keep := {
+    (0019, {SIEMENS MR HEADER}08)   //  kept
+}
+retainPrivateTags[ keep]
+blankValues[ phi]
+'''
+
+
+def test_list_driven_site_script() -> None:
+    ds = ct()
+    ds.AdditionalPatientHistory = "history"
+    ds.StudyComments = "Doe^John"  # PHI copied into a free-text field
+    ds.ReferringPhysicianName = "Ref^Doc"
+    outcome, ds = run(LIST_SCRIPT, ds)
+    assert outcome.ok, outcome.error
+    assert "AdditionalPatientHistory" not in ds
+    assert ds.PatientName == "SUBJ-7" and ds.PatientID == "SUBJ-7"
+    assert ds.ReferringPhysicianName == "" and ds.PatientIdentityRemoved == "YES"
+    assert ds.SOPInstanceUID == "2.25.262228503153619312954819897114011402300"
+    assert ds.StudyDate == "20230518" and ds.PatientBirthDate == "19691231"
+    assert sorted(t for t in ds.keys() if t >> 16 & 1) == [0x00190010, 0x00191008]
+    assert ds.StudyComments == "" and ds.AccessionNumber == ""
