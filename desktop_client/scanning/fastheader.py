@@ -123,10 +123,11 @@ def _walk_meta(buf: bytes, pos: int, header: Header) -> int:
 
 def _walk_dataset(buf: bytes, pos: int, header: Header, implicit: bool, big: bool, complete: bool) -> None:
     n = len(buf)
-    fmt_tag = ">HH" if big else "<HH"
-    fmt_short = ">H" if big else "<H"
+    # One unpack per element header: tag + (VR and short length | long length).
+    fmt_head = (">HH2sH" if big else "<HH2sH") if not implicit else "<HHL"
     fmt_long = ">L" if big else "<L"
     values = header.values
+    long_vrs, vr_set, wanted = _LONG_VRS, _VR_SET, WANTED
     while True:
         if pos + 8 > n:
             if complete and pos == n:
@@ -134,35 +135,33 @@ def _walk_dataset(buf: bytes, pos: int, header: Header, implicit: bool, big: boo
             if complete:
                 raise Unsupported("trailing bytes after the last element")
             raise EOFError
-        group, elem = unpack_from(fmt_tag, buf, pos)
-        tag = (group << 16) | elem
         if implicit:
+            group, elem, length = unpack_from(fmt_head, buf, pos)
             vr = b""
-            length = unpack_from("<L", buf, pos + 4)[0]
             pos += 8
         else:
-            vr = buf[pos + 4:pos + 6]
-            if vr in _LONG_VRS:
+            group, elem, vr, length = unpack_from(fmt_head, buf, pos)
+            if vr in long_vrs:
                 if pos + 12 > n:
                     raise EOFError
                 length = unpack_from(fmt_long, buf, pos + 8)[0]
                 pos += 12
-            elif vr in _VR_SET:
-                length = unpack_from(fmt_short, buf, pos + 6)[0]
+            elif vr in vr_set:
                 pos += 8
             else:
                 raise Unsupported(f"unknown VR {vr!r}")
+        tag = (group << 16) | elem
         if tag in _PIXEL_TAGS:
             header.pixel_offset = pos
             header.pixel_length = length
             return
-        if tag == _SEQ_END or tag == _ITEM_END or tag == _ITEM:
+        if group == 0xFFFE:
             raise Unsupported("delimiter at top level")
         if length == _UNDEFINED:
             pos = _skip_undefined(buf, pos, implicit or vr == b"UN", big)
             continue
         end = pos + length
-        kind = WANTED.get(tag)
+        kind = wanted.get(tag)
         if kind:
             if end > n:
                 raise EOFError

@@ -27,7 +27,7 @@ _EXPLICIT_BE = "1.2.840.10008.1.2.2"
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _UNDEFINED = 0xFFFFFFFF
 #: Bytes read up front; enough for nearly every header, larger ones are re-read from the source.
-PREFIX_BYTES = 64 * 1024
+PREFIX_BYTES = 16 * 1024
 
 _WANTED = [
     0x00080005,  # Specific Character Set (to decode names correctly)
