@@ -87,30 +87,25 @@ def classify_head(head: bytes) -> str:
     return "raw" if looks_like_raw_dataset(head) else "other"
 
 
-def _text(ds, keyword: str) -> str:
-    value = ds.get(keyword)
+def _value(value, kind: str) -> str | int | None:
+    """A pydicom value as the walker decodes it: text joined with backslashes, or an int."""
+    if kind in ("u", "i"):
+        if type(value).__name__ == "MultiValue":
+            value = value[0] if len(value) else None
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            try:
+                return int(float(str(value)))
+            except ValueError:
+                return None
     if value is None:
         return ""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
         return "\\".join(str(v) for v in value)
     return str(value).strip()
-
-
-def _int(ds, keyword: str) -> int | None:
-    value = ds.get(keyword)
-    if value is None or value == "":
-        return None
-    if type(value).__name__ == "MultiValue":
-        value = value[0] if len(value) else None
-        if value is None:
-            return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        try:
-            return int(float(str(value)))
-        except ValueError:
-            return None
 
 
 def _transfer_syntax(ds) -> str:
@@ -155,57 +150,24 @@ def parse_header(fp: BinaryIO, location: Location, size: int) -> Instance | Skip
 
 
 def _to_instance(ds, stop: _Stop, location: Location, size: int, start: int) -> Instance | Skipped:
+    """Express pydicom's result as a walker :class:`Header`, so both paths share one mapping."""
     meta = getattr(ds, "file_meta", None)
-    sop_class = _text(ds, "SOPClassUID") or (str(meta.get("MediaStorageSOPClassUID", "")) if meta else "")
-    if sop_class == MEDIA_STORAGE_DIRECTORY or (meta is not None and "DirectoryRecordSequence" in ds):
+    if meta is not None and "DirectoryRecordSequence" in ds:
         return Skipped(str(location), "DICOMDIR index file (its listed files are scanned instead)")
-    study = _text(ds, "StudyInstanceUID")
-    series = _text(ds, "SeriesInstanceUID")
-    sop_instance = _text(ds, "SOPInstanceUID") or (
-        str(meta.get("MediaStorageSOPInstanceUID", "")) if meta else "")
-    missing = [name for name, value in (("Study Instance UID", study), ("Series Instance UID", series),
-                                        ("SOP Instance UID", sop_instance)) if not value]
-    if missing:
-        return Skipped(str(location), f"DICOM object without {', '.join(missing)} (cannot be placed in a session)")
-    transfer_syntax = _transfer_syntax(ds)
-    # Deflated objects are inflated into a new buffer, so file offsets say nothing there.
-    if stop.seen and stop.pixel_length != _UNDEFINED and transfer_syntax != _DEFLATED_LE:
-        if stop.pixel_offset - start + stop.pixel_length > size:
-            return Skipped(str(location), "truncated DICOM file (pixel data is shorter than its header says)")
-    frames = _int(ds, "NumberOfFrames")
-    return Instance(
-        location=location,
-        size=size,
-        study_instance_uid=study,
-        series_instance_uid=series,
-        sop_instance_uid=sop_instance,
-        sop_class_uid=sop_class,
-        transfer_syntax_uid=transfer_syntax,
-        modality=_text(ds, "Modality").upper(),
-        instance_number=_int(ds, "InstanceNumber"),
-        rows=_int(ds, "Rows"),
-        columns=_int(ds, "Columns"),
-        frames=frames if frames and frames > 0 else 1,
-        photometric_interpretation=_text(ds, "PhotometricInterpretation"),
-        bits_allocated=_int(ds, "BitsAllocated"),
-        bits_stored=_int(ds, "BitsStored"),
-        samples_per_pixel=_int(ds, "SamplesPerPixel"),
-        pixel_representation=_int(ds, "PixelRepresentation"),
-        has_pixel_data=stop.seen,
-        patient_name=_text(ds, "PatientName"),
-        patient_id=_text(ds, "PatientID"),
-        study_date=_text(ds, "StudyDate"),
-        study_time=_text(ds, "StudyTime"),
-        study_description=_text(ds, "StudyDescription"),
-        study_id=_text(ds, "StudyID"),
-        accession_number=_text(ds, "AccessionNumber"),
-        series_number=_int(ds, "SeriesNumber"),
-        series_description=_text(ds, "SeriesDescription"),
-        manufacturer=_text(ds, "Manufacturer"),
-        manufacturer_model_name=_text(ds, "ManufacturerModelName"),
-        station_name=_text(ds, "StationName"),
-        burned_in_annotation=_text(ds, "BurnedInAnnotation").upper(),
-    )
+    header = fastheader.Header()
+    for tag, kind in fastheader.WANTED.items():
+        if tag in ds:
+            header.values[tag] = _value(ds[tag].value, kind)
+    if meta is not None:
+        for tag in (0x00020002, 0x00020003):
+            if tag in meta:
+                header.meta[tag] = str(meta[tag].value or "")
+    header.transfer_syntax = _transfer_syntax(ds)
+    if stop.seen:
+        header.pixel_offset = stop.pixel_offset - start
+        # Deflated objects are inflated into a new buffer: file offsets say nothing there.
+        header.pixel_length = _UNDEFINED if header.transfer_syntax == _DEFLATED_LE else stop.pixel_length
+    return _from_header(header, location, size)
 
 
 def _pydicom_from_prefix(prefix: bytes, location: Location, size: int) -> Instance | Skipped | None:
