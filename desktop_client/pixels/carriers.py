@@ -12,6 +12,7 @@ from typing import Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.datadict import dictionary_VR
 from pydicom.tag import Tag
 
 from desktop_client.core.geometry import Rect
@@ -26,11 +27,23 @@ def remove_icons(ds: Dataset) -> bool:
     if ICON_IMAGE_SEQUENCE in ds:
         del ds[ICON_IMAGE_SEQUENCE]
         found = True
-    for elem in list(ds):
-        if elem.VR == "SQ":
-            for item in elem.value or []:
-                found = remove_icons(item) or found
+    # Walk the raw elements: only sequences are parsed (converting every element of a large
+    # header costs more than the redaction itself).
+    sequences = [elem.tag for elem in ds.elements() if _is_sequence(elem)]
+    for tag in sequences:
+        for item in ds[tag].value or []:
+            found = remove_icons(item) or found
     return found
+
+
+def _is_sequence(elem: object) -> bool:
+    vr = getattr(elem, "VR", None)
+    if vr is None:  # implicit VR raw element: the dictionary knows public sequences
+        try:
+            vr = dictionary_VR(getattr(elem, "tag"))
+        except KeyError:
+            return False
+    return vr == "SQ"
 
 
 def remove_overlays(ds: Dataset) -> int:

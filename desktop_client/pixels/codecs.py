@@ -137,10 +137,15 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
         whole = whole.reshape(-1, model.rows, model.columns)
         return DecodedFrames(model.with_(frames=count), iter(list(whole)))
     first: np.ndarray | None = None
+    iterator: Iterator[tuple[np.ndarray, dict]] = iter(())
+    failure = ""
     for attempt in dict.fromkeys((chosen, "")):  # preferred plugin, then any plugin that can
-        iterator = decoder.iter_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]
         try:
-            first, meta = next(iterator)
+            if count == 1 and ts not in NATIVE:  # 3.0 iter_array+gdcm fails on signed JPEG-LS
+                first, meta = decoder.as_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]
+            else:
+                iterator = decoder.iter_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]
+                first, meta = next(iterator)
             break
         except StopIteration:
             raise RedactionError("the image has no frames to decode") from None

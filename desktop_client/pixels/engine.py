@@ -80,14 +80,19 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
     regions = native.paint(buf, model, words, count)
     painted: Painted = [(region, vals) for region, (_, vals) in zip(regions, values)]
     new = bytes(buf)
-    # Expected: the input decoded by pydicom from the dataset itself (its own Big Endian handling),
-    # unless frames beyond Number of Frames exist, which only a buffer decode can reach.
-    if count == model.frames:
+    if ts == U.ExplicitVRBigEndian and count == model.frames:
+        # Expected: the input decoded by pydicom from the dataset itself, with its own Big Endian
+        # handling, so our byte swapping is checked too.
         expected = decode_frames(ds, ts, model, count)
+        actual = decode_frames(new, U.ExplicitVRLittleEndian, model, count)
+        check_lockstep(expected.frames, actual.frames, expected.model, painted, count)
     else:
-        expected = decode_frames(little, U.ExplicitVRLittleEndian, model, count)
-    actual = decode_frames(new, U.ExplicitVRLittleEndian, model, count)
-    check_lockstep(expected.frames, actual.frames, expected.model, painted, count)
+        # Whole-word mode: pydicom decodes both buffers as if Bits Stored were Bits Allocated, so
+        # the unused high bits are compared too (and no masking copies are made).
+        words = model.with_(bits_stored=model.bits_allocated)
+        expected = decode_frames(little, U.ExplicitVRLittleEndian, words, count)
+        actual = decode_frames(new, U.ExplicitVRLittleEndian, words, count)
+        check_lockstep(expected.frames, actual.frames, expected.model, painted, count)
     return Outcome(new, out_ts, model, "native", count, False, painted)
 
 

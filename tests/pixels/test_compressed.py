@@ -151,3 +151,23 @@ def test_corrupt_codestream_is_refused_and_dataset_untouched() -> None:
     with pytest.raises(RedactionError):
         redact_dataset(ds, [PixelEdit(RECT)])
     assert ds.PixelData == original and "BurnedInAnnotation" not in ds
+
+
+def test_jpeg_baseline_falls_back_to_lossless_when_dct_path_cannot_read_the_frame() -> None:
+    """A progressive stream (jpeglib refuses it here) is decoded and written losslessly instead."""
+    import io
+
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+
+    ds = load("SC_rgb_jpeg_dcmtk.dcm")
+    rgb = ds.pixel_array
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", progressive=True, quality=90)
+    ds.PixelData = encapsulate([buf.getvalue()])
+    ds.PhotometricInterpretation = "YBR_FULL"
+    report = redact_dataset(ds, [PixelEdit(RECT)])
+    out = roundtrip(ds)
+    assert report.method == "lossy-to-lossless" and report.notes
+    assert out.file_meta.TransferSyntaxUID == U.ExplicitVRLittleEndian and out.LossyImageCompression == "01"
+    assert np.all(raw_pixels(out)[:, RECT.top:RECT.bottom, RECT.left:RECT.right] == (0, 128, 128))

@@ -1,0 +1,150 @@
+"""Pixel redaction throughput, per transfer syntax, in one run.
+
+For each syntax: read + write without redaction, read + redact (verified) + write, files/s and
+MB/s of input, and the ratio (goal for uncompressed CT: ≥ 0.8). Then a JPEG Baseline ultrasound
+cine of 850 frames (the 120-frame pydicom-data cine, frames repeated) end to end with its peak
+Python memory (goal: < 10 s on 2 cores, memory a few frames). Finally the 512×512 CT thumbnail time.
+
+Run: ``.venv/bin/python bench/redact.py [--copies N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom import uid as U
+from pydicom.encaps import encapsulate, generate_frames
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from desktop_client.core.geometry import PixelEdit, Rect  # noqa: E402
+from desktop_client.pixels import redact_dataset, render  # noqa: E402
+from desktop_client.pixels.codecs import encoder_for  # noqa: E402
+from desktop_client.pixels.imagemodel import ImageModel  # noqa: E402
+from tests.pixels.helpers import data_file  # noqa: E402
+
+EDITS = [PixelEdit(Rect(0, 0, 200, 40))]
+
+
+def _ct_variants(folder: Path) -> dict[str, Path]:
+    """The 512×512 16-bit WG04 CT slice in every syntax we re-encode (pixels identical)."""
+    base = pydicom.dcmread(data_file("693_UNCI.dcm"))
+    model = ImageModel.from_dataset(base)
+    arr = base.pixel_array
+    out: dict[str, Path] = {}
+
+    def save(name: str, ds: pydicom.Dataset, **kw: object) -> None:
+        path = folder / f"ct_{name}.dcm"
+        ds.save_as(path, **kw)
+        out[name] = path
+
+    save("explicit-le", base)
+    implicit = pydicom.dcmread(data_file("693_UNCI.dcm"))
+    implicit.file_meta.TransferSyntaxUID = U.ImplicitVRLittleEndian
+    save("implicit-le", implicit, implicit_vr=True, little_endian=True)
+    big = pydicom.dcmread(data_file("693_UNCI.dcm"))
+    big.PixelData = np.frombuffer(big.PixelData, "<u2").astype(">u2").tobytes()
+    big.file_meta.TransferSyntaxUID = U.ExplicitVRBigEndian
+    path = folder / "ct_big-endian.dcm"
+    pydicom.dcmwrite(path, big, implicit_vr=False, little_endian=False)
+    out["big-endian"] = path
+    for name, ts in (("rle", U.RLELossless), ("jpeg-ls", U.JPEGLSLossless), ("j2k-lossless", U.JPEG2000Lossless),
+                     ("jpeg-lossless-sv1", U.JPEGLosslessSV1)):
+        ds = pydicom.dcmread(data_file("693_UNCI.dcm"))
+        encoder = encoder_for(ts)
+        assert encoder is not None
+        ds.PixelData = encapsulate([encoder(arr, model)])
+        ds["PixelData"].is_undefined_length = True
+        ds["PixelData"].VR = "OB"
+        ds.file_meta.TransferSyntaxUID = ts
+        save(name, ds)
+    return out
+
+
+def _time(paths: list[Path], redact: bool) -> float:
+    start = time.perf_counter()
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        if redact:
+            redact_dataset(ds, EDITS)
+        else:
+            ds.PixelData  # noqa: B018 - make sure the pixel bytes are read either way
+        ds.save_as(io.BytesIO())
+    return time.perf_counter() - start
+
+
+def bench_syntaxes(paths: dict[str, Path], copies: int) -> None:
+    print(f"{'transfer syntax':22} {'files':>5} {'plain f/s':>10} {'MB/s':>8} {'redact f/s':>11} {'MB/s':>8} {'ratio':>6}")
+    for name, path in paths.items():
+        batch = [path] * copies
+        size = path.stat().st_size * copies / 1e6
+        _time(batch[:2], True)  # warm imports and caches
+        plain = min(_time(batch, False) for _ in range(3))
+        red = min(_time(batch, True) for _ in range(3))
+        method = redact_dataset(pydicom.dcmread(path), EDITS).method
+        print(f"{name + ' (' + method + ')':22.22} {copies:5d} {copies / plain:10.1f} {size / plain:8.1f} "
+              f"{copies / red:11.1f} {size / red:8.1f} {plain / red:6.2f}")
+
+
+def bench_cine(folder: Path, frames: int) -> None:
+    src = pydicom.dcmread(data_file("color3d_jpeg_baseline.dcm"))
+    have = int(src.NumberOfFrames)
+    originals = list(generate_frames(src.PixelData, number_of_frames=have))
+    src.PixelData = encapsulate([originals[i % have] for i in range(frames)], has_bot=True)
+    src.NumberOfFrames = frames
+    path = folder / f"cine_{frames}.dcm"
+    src.save_as(path)
+    del src, originals
+    size = path.stat().st_size / 1e6
+    frame_mb = 480 * 640 * 3 / 1e6
+    tracemalloc.start()
+    start = time.perf_counter()
+    ds = pydicom.dcmread(path)
+    report = redact_dataset(ds, [PixelEdit(Rect(0, 0, 640, 48))])
+    out = folder / "cine_out.dcm"
+    ds.save_as(out)
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    extra = peak / 1e6 - 2 * size  # input + output encapsulated streams are necessarily in memory
+    print(f"\nJPEG Baseline cine {frames} frames 640x480 YBR_FULL_422 ({size:.1f} MB): {elapsed:.2f} s end to end "
+          f"({frames / elapsed:.0f} frames/s, method {report.method}); peak Python memory {peak / 1e6:.0f} MB "
+          f"= input+output streams + {max(0.0, extra):.0f} MB ≈ {max(0.0, extra) / frame_mb:.1f} decoded frames")
+
+
+def bench_thumbnail() -> None:
+    path = data_file("693_UNCI.dcm")
+    render(path, size=(128, 128))
+    runs = []
+    for _ in range(20):
+        start = time.perf_counter()
+        render(path, size=(128, 128))
+        runs.append(time.perf_counter() - start)
+    print(f"\n512x512 CT 128x128 preview (render, uncached): median {np.median(runs) * 1000:.1f} ms, "
+          f"best {min(runs) * 1000:.1f} ms (goal ≤ 30 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--copies", type=int, default=40, help="files per syntax (default 40)")
+    parser.add_argument("--frames", type=int, default=850, help="cine length (default 850)")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}  pydicom {pydicom.__version__}  box {EDITS[0].rect}\n")
+    with tempfile.TemporaryDirectory(prefix="bench-redact-") as tmp:
+        folder = Path(tmp)
+        bench_syntaxes(_ct_variants(folder), args.copies)
+        bench_cine(folder, args.frames)
+    bench_thumbnail()
+
+
+if __name__ == "__main__":
+    main()
