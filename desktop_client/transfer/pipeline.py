@@ -127,6 +127,7 @@ class Applicator:
                 base.reason = f"{name} script failed: {outcome.error}"
                 return base
             edits.extend(outcome.pixel_edits)
+        _sync_file_meta(ds)
         if job.patient_comments:
             # XNAT DICOM receivers route on "Project:P Subject:S Session:E" (xnat-rest-api §4.7).
             ds.PatientComments = job.patient_comments
@@ -161,6 +162,27 @@ class Applicator:
             return ObjectOutcome("failed", source, job.series_uid, job.scan_id,
                                  reason="the anonymized object has no SOP Class or Instance UID")
         return base
+
+
+def _sync_file_meta(ds: Any) -> None:
+    """Keep the file meta consistent with the anonymized object.
+
+    Scripts edit the dataset; the Part-10 header must then name the *new* SOP Instance UID
+    (the old one would leak the original identifier and confuse receivers). Group 0002 elements
+    a script wrote into the dataset body belong to the file meta, where they are moved.
+    """
+    from pydicom.dataset import FileMetaDataset
+
+    meta = getattr(ds, "file_meta", None)
+    if meta is None:
+        meta = ds.file_meta = FileMetaDataset()
+    for tag in [t for t in ds.keys() if t.group == 0x0002]:
+        meta[tag] = ds[tag]
+        del ds[tag]
+    if "SOPInstanceUID" in ds:
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    if "SOPClassUID" in ds:
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
 
 
 def _report_summary(report: object) -> dict[str, Any]:

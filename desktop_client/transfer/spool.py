@@ -41,7 +41,7 @@ def clean_spool_dir() -> None:
 class Spool:
     """Ready objects of one unit, in order (see module doc)."""
 
-    def __init__(self, memory_limit: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, memory_limit: int = 32 * 1024 * 1024) -> None:
         self.memory_limit = memory_limit
         self._items: list[tuple[ObjectOutcome, bytes | None, int, int]] = []
         self._in_memory = 0

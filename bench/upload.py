@@ -1,0 +1,265 @@
+"""Upload benchmark: a CT session through the whole transfer engine into the XNAT emulator.
+
+    python bench/upload.py [--files 2000] [--rows 512] [--scale 4] [--workers N]
+
+For each size (``--files`` and ``--scale`` × that), in a fresh process so peak memory is per
+size: write a CT session (one study, four series), start the emulator (separate process, on
+127.0.0.1) with a 40-statement project script, and upload the session through
+``TransferQueue`` with one redaction box on every image (anonymize → redact → verify → stream →
+commit → server verification). Then post a pre-built zip of the very bytes the server stored
+with ``curl``, as the reference for the network/server side.
+
+Printed per size: files/s and MB/s end to end, MB/s of the upload stage (time spent inside the
+destination's ``send_unit``, which overlaps with preparing the next unit), the ratio of the
+upload stage to curl, and peak RSS of the main process and of each worker process.
+Goals: upload stage ≥ 0.8 × curl; RSS ≤ 300 MB whatever the session size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SCRIPT_40 = "\n".join([
+    'version "6.3"',
+    'project != "" ? (0010,4000) := format["Project:{0}", project]',
+    "(0010,0010) := subject",
+    "(0010,0020) := subject",
+    "(0008,0050) := session",
+    "(0020,000D) := hashUID[(0020,000D)]",
+    "(0020,000E) := hashUID[(0020,000E)]",
+    "(0008,0018) := hashUID[(0008,0018)]",
+    '(0008,1030) := "Research study"',
+    "(0020,0052) := hashUID[(0020,0052)]",
+    '(0012,0062) := "YES"',
+    '(0012,0063) := "XNAT desktop uploader benchmark profile"',
+] + [f"-({tag})" for tag in (
+    "0010,0030", "0010,0032", "0010,0040", "0010,1000", "0010,1001", "0010,1010",
+    "0010,1020", "0010,1030", "0010,1040", "0010,2154", "0010,2160", "0010,21B0",
+    "0008,0080", "0008,0081", "0008,0090", "0008,0092", "0008,0094", "0008,1010",
+    "0008,1040", "0008,1048", "0008,1050", "0008,1060", "0008,1070", "0032,1032",
+    "0032,1060", "0040,0244", "0040,0253", "0018,1000",
+)]) + "\n"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_session(folder: Path, files: int, rows: int) -> int:
+    """One CT study, four series, ``files`` images of rows×rows 16-bit with a bright corner."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 2000, size=(rows, rows), dtype=np.uint16)
+    base[0:40, 0:200] = 4000
+    pixel_bytes = base.tobytes()
+    study = generate_uid()
+    series = [generate_uid() for _ in range(4)]
+    frame_of_reference = generate_uid()
+    total = 0
+    for n in range(files):
+        s = n % 4
+        sop = generate_uid()
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = CTImageStorage
+        meta.MediaStorageSOPInstanceUID = sop
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, sop
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series[s]
+        ds.PatientName, ds.PatientID, ds.PatientBirthDate = "BENCH^PATIENT", "BENCH01", "19600101"
+        ds.InstitutionName, ds.ReferringPhysicianName = "General Hospital", "DR^WHO"
+        ds.StudyDate, ds.StudyTime, ds.AccessionNumber = "20240101", "120000", "ACC1"
+        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", s + 1, n // 4 + 1
+        ds.SeriesDescription = f"Bench series {s + 1}"
+        ds.FrameOfReferenceUID = frame_of_reference
+        ds.Rows = ds.Columns = rows
+        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+        ds.PixelData = pixel_bytes
+        path = folder / f"s{s + 1}" / f"{n:06d}.dcm"
+        path.parent.mkdir(exist_ok=True)
+        ds.save_as(path, enforce_file_format=True)
+        total += path.stat().st_size
+    return total
+
+
+def start_emulator(data: Path, port: int) -> subprocess.Popen[bytes]:
+    code = (
+        "import sys, time\n"
+        "from tests.xnat_emulator.emulator import XnatEmulator\n"
+        f"e = XnatEmulator({str(data)!r}, port={port})\n"
+        "e.seed_default()\n"
+        f"e.set_project_script('DEMO', open({str(data / 'script.das')!r}).read())\n"
+        "e.start()\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(86400)\n"
+    )
+    (data).mkdir(parents=True, exist_ok=True)
+    (data / "script.das").write_text(SCRIPT_40)
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != b"ready":
+        raise RuntimeError("the emulator did not start")
+    return proc
+
+
+def vm_hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
+    from desktop_client.core.geometry import PixelEdit, Rect
+    from desktop_client.destinations import open_destination
+    from desktop_client.scanning import scan_paths
+    from desktop_client.transfer import (DestinationSpec, ScanChoice, State, TransferQueue,
+                                         TransferSpec)
+
+    work = Path(tempfile.mkdtemp(prefix="bench-upload-"))
+    os.environ["XNAT_DESKTOP_HOME"] = str(work / "home")
+    try:
+        source_bytes = write_session(work / "src", files, rows)
+        port = free_port()
+        emulator = start_emulator(work / "xnat", port)
+        try:
+            session = scan_paths([work / "src"], use_cache=False).sessions[0]
+            box = (PixelEdit(Rect(0, 0, 200, 40)),)
+            spec = TransferSpec(
+                session=session,
+                destination=DestinationSpec.parse(f"http://127.0.0.1:{port}", username="admin"),
+                project="DEMO", subject="BENCH", session_label="BENCH_CT_1",
+                choices={uid: ScanChoice(uid, box) for uid in session.scans})
+            send_seconds = [0.0]
+
+            def factory(dest_spec, password):
+                dest = open_destination(dest_spec, password)
+                original = dest.send_unit
+
+                def timed(ctx, unit, objects):
+                    started = time.perf_counter()
+                    try:
+                        return original(ctx, unit, objects)
+                    finally:
+                        send_seconds[0] += time.perf_counter() - started
+                dest.send_unit = timed  # type: ignore[method-assign]
+                return dest
+
+            queue = TransferQueue(work / "q.sqlite3", workers=workers,
+                                  credentials=lambda d: "admin", destination_factory=factory)
+            started = time.perf_counter()
+            transfer_id = queue.submit(spec)
+            queue.start()
+            worker_peaks: list[float] = []
+            while True:
+                state = queue.wait(transfer_id, timeout=0.5)
+                pool = queue._pool
+                if pool is not None:  # sample the workers' peak RSS while they are alive
+                    for pid in list(getattr(pool, "_processes", {}) or {}):
+                        worker_peaks.append(vm_hwm_mb(pid))
+                if state.finished:
+                    break
+            elapsed = time.perf_counter() - started
+            status = queue.status(transfer_id)
+            sent_bytes = sum(o.size for o in queue.store.objects(transfer_id) if o.status == "sent")
+            queue.close()
+            if status.state is not State.DONE:
+                raise RuntimeError(f"transfer failed: {status.error}")
+            # Reference: curl posting a zip of exactly the bytes the server stored.
+            stored = sorted((work / "xnat").rglob("*.dcm"))
+            zip_path = work / "ref.zip"
+            with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as zf:
+                for i, p in enumerate(stored):
+                    zf.write(p, f"{i:06d}.dcm")
+            url = (f"http://127.0.0.1:{port}/data/services/import?import-handler=DICOM-zip"
+                   f"&PROJECT_ID=DEMO&SUBJECT_ID=CURL&EXPT_LABEL=CURL_1&rename=true"
+                   f"&prevent_anon=true&prevent_auto_commit=true&SOURCE=uploader")
+            curl = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{http_code}",
+                                   "-u", "admin:admin", "-H", "Content-Type: application/zip",
+                                   "--data-binary", f"@{zip_path}", url],
+                                  capture_output=True, text=True, check=True)
+            curl_seconds, curl_status = curl.stdout.split()
+            if curl_status != "200":
+                raise RuntimeError(f"curl reference upload failed with HTTP {curl_status}")
+            zip_mb = zip_path.stat().st_size / 1e6
+        finally:
+            emulator.terminate()
+            emulator.wait()
+        mb = sent_bytes / 1e6
+        return {
+            "files": files, "rows": rows, "source_mb": round(source_bytes / 1e6, 1),
+            "sent_mb": round(mb, 1), "seconds": round(elapsed, 2),
+            "files_per_s": round(files / elapsed, 1), "mb_per_s": round(mb / elapsed, 1),
+            "upload_stage_s": round(send_seconds[0], 2),
+            "upload_stage_mb_per_s": round(mb / send_seconds[0], 1),
+            "curl_s": float(curl_seconds), "curl_mb_per_s": round(zip_mb / float(curl_seconds), 1),
+            "upload_vs_curl": round((mb / send_seconds[0]) / (zip_mb / float(curl_seconds)), 2),
+            "end_to_end_vs_curl": round((mb / elapsed) / (zip_mb / float(curl_seconds)), 2),
+            "peak_rss_main_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_worker_mb": round(max(worker_peaks, default=0.0), 1),
+            "verification": status.verification,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--rows", type=int, default=512)
+    parser.add_argument("--scale", type=int, default=4, help="second run is this many times larger")
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one, args.rows, args.workers)))
+        return 0
+    results = []
+    for files in (args.files, args.files * args.scale):
+        cmd = [sys.executable, __file__, "--one", str(files), "--rows", str(args.rows)]
+        if args.workers is not None:
+            cmd += ["--workers", str(args.workers)]
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            print(out.stderr[-3000:], file=sys.stderr)
+            return 1
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(r)
+        print(f"{r['files']:>6} files ({r['source_mb']} MB, {r['rows']}x{r['rows']}): "
+              f"{r['files_per_s']} files/s, {r['mb_per_s']} MB/s end to end in {r['seconds']} s; "
+              f"upload stage {r['upload_stage_mb_per_s']} MB/s vs curl {r['curl_mb_per_s']} MB/s "
+              f"= {r['upload_vs_curl']}x (end to end {r['end_to_end_vs_curl']}x); "
+              f"peak RSS main {r['peak_rss_main_mb']} MB, worker {r['peak_rss_worker_mb']} MB; "
+              f"verified: {r['verification']['ok']}")
+    growth = results[1]["peak_rss_main_mb"] - results[0]["peak_rss_main_mb"]
+    print(f"peak RSS growth for {args.scale}x the files: {growth:+.1f} MB (main process)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
