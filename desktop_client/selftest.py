@@ -353,9 +353,31 @@ def check_qt(icon: Path | None = None) -> Check:
         pixmap = QIcon(str(path)).pixmap(64, 64)
         if pixmap.isNull():
             return Check(name, False, "the SVG icon cannot be rendered (Qt SVG image-format plugin missing)")
+        native = _native_platform_plugin(app.libraryPaths())
     except Exception as exc:
         return Check(name, False, f"{type(exc).__name__}: {exc}")
-    return Check(name, platform == "offscreen", f"PySide6 {qt_version}, platform {platform}, icon rendered")
+    if platform != "offscreen":
+        return Check(name, False, f"platform {platform} instead of offscreen")
+    if native is not None and not native[1]:
+        return Check(name, False, f"the desktop platform plugin {native[0]} is missing, so no window could open")
+    found = f", {native[0]} plugin present" if native else ""
+    return Check(name, True, f"PySide6 {qt_version}, platform {platform}, icon rendered{found}")
+
+
+#: The Qt platform plugin a desktop session needs, by ``sys.platform`` (file name contains it).
+NATIVE_PLATFORM_PLUGIN = {"linux": "qxcb", "win32": "qwindows", "darwin": "qcocoa"}
+
+
+def _native_platform_plugin(library_paths: Sequence[str]) -> tuple[str, bool] | None:
+    """(plugin, found) for this OS's windowing plugin in Qt's plugin folders; None if unknown OS."""
+    token = next((v for k, v in NATIVE_PLATFORM_PLUGIN.items() if sys.platform.startswith(k)), None)
+    if token is None:
+        return None
+    for folder in library_paths:
+        platforms = Path(folder) / "platforms"
+        if platforms.is_dir() and any(token in p.name for p in platforms.iterdir()):
+            return token, True
+    return token, False
 
 
 # --- network guard ------------------------------------------------------------------------------

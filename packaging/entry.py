@@ -18,6 +18,12 @@ def main() -> int:
     multiprocessing.freeze_support()
     argv = sys.argv[1:]
     if "--self-test" in argv:
+        if sys.stdout is None:
+            # A windowed build (Windows, macOS) has no console streams: write the report to the
+            # log folder instead; the exit status still tells pass/fail.
+            from desktop_client.core.paths import log_dir
+
+            sys.stdout = sys.stderr = open(log_dir() / "self-test.txt", "w", encoding="utf-8")  # noqa: SIM115
         from desktop_client.selftest import main as self_test
 
         return self_test(argv)
