@@ -47,6 +47,8 @@ _VERIFY_PLUGIN: dict[str, str] = {
     U.JPEGLossless: "gdcm",
     U.JPEGLosslessSV1: "gdcm",
     U.JPEGBaseline8Bit: "gdcm",
+    U.HTJ2KLossless: "pylibjpeg",       # openjpeg decodes what OpenJPH encoded
+    U.HTJ2KLosslessRPCL: "pylibjpeg",
 }
 
 _JPEG_FAMILY = frozenset({U.JPEGBaseline8Bit, U.JPEGExtended12Bit, U.JPEGLossless, U.JPEGLosslessSV1})
@@ -78,6 +80,20 @@ def _encode_ljpeg(arr: np.ndarray, model: ImageModel) -> bytes:
     return encode_sv1(arr, max(2, model.bits_stored))
 
 
+def _encode_htj2k(tlm: bool) -> Callable[[np.ndarray, ImageModel], bytes]:
+    """HTJ2K reversible (5/3) via OpenJPH (imagecodecs): RPCL progression, TLM markers for .202.
+
+    The colour transform (RCT) is used exactly when the image is described as YBR_RCT.
+    """
+    def encode(arr: np.ndarray, model: ImageModel) -> bytes:
+        import imagecodecs
+
+        colour = model.samples == 3 and model.photometric == "YBR_RCT"
+        return bytes(imagecodecs.htj2k_encode(np.ascontiguousarray(arr), reversible=True, rgb=colour,
+                                              tlm=tlm or None))
+    return encode
+
+
 def encoder_for(ts: str) -> Callable[[np.ndarray, ImageModel], bytes] | None:
     """Frame encoder that writes ``ts`` losslessly, or None when we have none."""
     if ts == U.RLELossless:
@@ -91,6 +107,12 @@ def encoder_for(ts: str) -> Callable[[np.ndarray, ImageModel], bytes] | None:
         return _encode_pydicom(ts, ("pyjpegls",) if ts == U.JPEGLSLossless else ("pylibjpeg",))
     if ts in (U.JPEGLossless, U.JPEGLosslessSV1):
         return _encode_ljpeg
+    if ts in (U.HTJ2KLossless, U.HTJ2KLosslessRPCL):
+        try:
+            import imagecodecs
+        except ImportError:
+            return None
+        return _encode_htj2k(ts == U.HTJ2KLosslessRPCL) if imagecodecs.HTJ2K.available else None
     return None
 
 

@@ -98,7 +98,8 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
 
 def _encoded_model(ts: str, source: ImageModel, decoded: ImageModel) -> ImageModel:
     """Description of the re-encoded frames: same syntax, colour transform kept where the codec has one."""
-    if ts == U.JPEG2000Lossless and source.photometric == "YBR_RCT" and decoded.photometric == "RGB":
+    if ts in (U.JPEG2000Lossless, U.HTJ2KLossless, U.HTJ2KLosslessRPCL) and source.photometric == "YBR_RCT" \
+            and decoded.photometric == "RGB":
         return decoded.with_(photometric="YBR_RCT")
     return decoded
 
