@@ -356,6 +356,21 @@ class Store:
         param_project = self.find_project(user, project_key)  # unknown/not writable → ignored
         touched: dict[int, PrearcSession] = {}
         site_filter = self._series_filter(None)
+        try:
+            self._receive_entries(user, params, entries, param_project, site_filter, touched,
+                                  subject_param, label_param, rename, prevent_anon,
+                                  prevent_auto_commit, source, ignore_unparsable, aa_param)
+        finally:
+            self.save()  # once per request: files already stored stay recorded on any error
+        return list(touched.values())
+
+    def _receive_entries(self, user: User, params: dict[str, str],
+                         entries: Iterator[tuple[str, bytes]], param_project: Project | None,
+                         site_filter: "Callable[[str], bool] | None",
+                         touched: dict[int, PrearcSession], subject_param: str, label_param: str,
+                         rename: bool, prevent_anon: bool, prevent_auto_commit: bool, source: str,
+                         ignore_unparsable: bool, aa_param: str | None) -> None:
+        get = params.get
         for name, data in entries:
             try:
                 info = parse_dicom(name, data)
@@ -388,8 +403,6 @@ class Store:
                     session.autoarchive = True
                 self._store_file(session, info, name, data, rename)
                 touched[id(session)] = session
-                self.save()
-        return list(touched.values())
 
     def _series_filter(self, project_id: str | None) -> "Callable[[str], bool] | None":
         """Series import filter (site: ``seriesImportFilter/``; project: ``seriesImportFilter/config``).
