@@ -130,8 +130,15 @@ class ConnectionStore:
 
     # Passwords ---------------------------------------------------------------------------------
 
+    def typed_password(self, conn: Connection) -> str | None:
+        """The password typed this session (memory only; instant, safe on the UI thread)."""
+        return self._memory_passwords.get(conn.keyring_key)
+
     def password(self, conn: Connection) -> str | None:
-        """The password typed this session, else the remembered one from the keyring."""
+        """The password typed this session, else the remembered one from the keyring.
+
+        May block on the keyring (first import, a locked store): call it from a worker.
+        """
         if conn.keyring_key in self._memory_passwords:
             return self._memory_passwords[conn.keyring_key]
         if not conn.remember_password:
@@ -144,12 +151,16 @@ class ConnectionStore:
             log.warning("the system keyring could not be read")
             return None
 
+    def keep_password(self, conn: Connection, password: str) -> None:
+        """Remember the password for this session (memory only; instant)."""
+        self._memory_passwords[conn.keyring_key] = password
+
     def set_password(self, conn: Connection, password: str) -> str | None:
-        """Keep the password for this session and, if asked, in the keyring.
+        """Keep the password for this session and, if asked, in the keyring (may block).
 
         Returns a user-facing warning when the keyring refused it, else None.
         """
-        self._memory_passwords[conn.keyring_key] = password
+        self.keep_password(conn, password)
         if not conn.remember_password:
             self.forget_password(conn, memory=False)
             return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,6 +47,17 @@ BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_labe
 DEFAULT_TRACERS = ["FDG", "PIB", "AV45", "AV1451", "FBB", "NAV4694", "FLORBETAPIR", "OTHER"]
 BULK_FIXED = ["Patient Name", "Study", "Study Date", "Subject", "Session label", "Tracer"]
 _SUBJECT, _LABEL, _TRACER = 3, 4, 5
+
+
+@dataclass
+class Fetched:
+    """What the Confirm step reads in the background before it can show anything."""
+
+    subjects: list[SubjectInfo]
+    used_labels: set[str]
+    script_label: str
+    variables: list[Any]
+    statuses: dict[str, str]
 
 
 def user_variables(scripts: list[Any]) -> list[Any]:
@@ -117,6 +129,7 @@ class ConfirmPage(WizardStep):
         self._loading = False
         self._var_edits: dict[str, QLineEdit] = {}
         self._script_label = ""
+        self._statuses: dict[str, str] = {}
 
         outer = QVBoxLayout(self)
         self.heading = header("Confirm details")
@@ -239,7 +252,7 @@ class ConfirmPage(WizardStep):
     def enter(self, draft: UploadDraft) -> None:
         self.draft = draft
         assert draft.target is not None and draft.project is not None and draft.settings is not None
-        self.variables = user_variables(draft.scripts)
+        self.variables = []
         tracers = draft.settings.tracers or DEFAULT_TRACERS
         self.tracer_combo.clear()
         self.tracer_combo.addItems(tracers)
@@ -256,19 +269,25 @@ class ConfirmPage(WizardStep):
         settings = draft.settings
         plan = draft.plans[0] if not draft.bulk else None
 
-        def fetch() -> tuple[list[SubjectInfo], set[str], str]:
+        scripts = list(draft.scripts)
+
+        def fetch() -> Fetched:
             subjects, used = target.subjects(project), target.session_labels(project)
             script_label = ""
+            statuses: dict[str, str] = {}
             if plan is not None:
                 subject = initial_subject(plan, subjects, settings.allow_create_subject)
                 script_label = script_session_label(settings.scripts, plan.session, project,
                                                     subject, used)
-            return subjects, used, script_label
+                statuses = {uid: scan_status(scan) for uid, scan in plan.session.scans.items()}
+            return Fetched(subjects, used, script_label, user_variables(scripts), statuses)
 
-        def done(result: tuple[list[SubjectInfo], set[str], str]) -> None:
+        def done(result: Fetched) -> None:
             self._loading = False
             self.message.clear()
-            self.subjects, self.used_labels, self._script_label = result
+            self.subjects, self.used_labels = result.subjects, result.used_labels
+            self._script_label, self.variables = result.script_label, result.variables
+            self._statuses = result.statuses
             self._populate()
 
         def failed(exc: BaseException) -> None:
@@ -340,7 +359,7 @@ class ConfirmPage(WizardStep):
                                 else Qt.CheckState.Unchecked)
             check.setData(Qt.ItemDataRole.UserRole, scan.series_instance_uid)
             self.scan_table.setItem(row, 0, check)
-            status = scan_status(scan)
+            status = self._statuses.get(scan.series_instance_uid, "")
             values = [str(scan.series_number if scan.series_number is not None else "—"),
                       scan.series_description or "—", scan.modality or "—", f"{scan.files:,}",
                       human_bytes(scan.bytes), status.split(":")[0]]

@@ -163,11 +163,24 @@ class ConnectPage(WizardStep):
             self.name_edit.setText(conn.name)
             self.url_edit.setText(conn.url)
             self.user_edit.setText(conn.username)
-            self.password_edit.setText(self.store.password(conn) or "")
+            typed = self.store.typed_password(conn)
+            self.password_edit.setText(typed or "")
+            if typed is None and conn.remember_password:
+                self._fetch_password(conn)
             self.remember_check.setChecked(conn.remember_password)
             self.insecure_check.setChecked(conn.insecure_tls)
             self.alias_check.setChecked(conn.alias_token)
         self.completeChanged.emit()
+
+    def _fetch_password(self, conn: Connection) -> None:
+        """Read a remembered password from the keyring in the background (it can be slow)."""
+        def done(password: str | None) -> None:
+            current = self.current()
+            if password and current is not None and current.id == conn.id \
+                    and not self.password_edit.text():
+                self.password_edit.setText(password)
+
+        self.runner.call("keyring-read", lambda: self.store.password(conn), on_done=done)
 
     def _form_connection(self) -> Connection | None:
         conn = self.current()
@@ -198,14 +211,19 @@ class ConnectPage(WizardStep):
             self.url_edit.setFocus()
             return False
         self.store.upsert(conn)
-        warning = None
-        if self.password_edit.text():
-            warning = self.store.set_password(conn, self.password_edit.text())
+        password = self.password_edit.text()
+        if password:
+            self.store.keep_password(conn, password)
         self.reload(conn.id)
-        if warning:
-            self.message.info(warning)
-        else:
-            self.message.ok("Saved.")
+        self.message.ok("Saved.")
+        if password:
+
+            def stored(warning: str | None) -> None:
+                if warning:
+                    self.message.info(warning)
+
+            self.runner.call("keyring-write", lambda: self.store.set_password(conn, password),
+                             on_done=stored)
         return True
 
     def _remove(self) -> None:

@@ -114,3 +114,36 @@ def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None) -> list[T
             raise ValueError(f"Session {plan.label or plan.session.study_instance_uid}: {exc}") from None
         specs.append(spec)
     return specs
+
+
+def count_rejected(draft: UploadDraft, cancel: Any = None) -> int:
+    """How many files the anonymization scripts will reject (``reject`` statements).
+
+    Scripts are compiled afresh and run on each file's header exactly as at upload, without
+    pixel edits; a script error on a file is not a rejection (the upload reports it). Blocking:
+    run it in a worker. Stops early (returning the count so far) when ``cancel`` is set.
+    """
+    settings = draft.settings
+    if settings is None or not settings.scripts or draft.project is None:
+        return 0
+    from desktop_client.dicomedit import apply_chain, compile_script
+    from desktop_client.scanning import read_dataset
+
+    rejected = 0
+    for plan in draft.plans:
+        scripts = [compile_script(text) for text in settings.scripts]
+        variables = {"project": draft.project.id, "subject": plan.subject, "session": plan.label,
+                     "experiment_label": plan.label, **plan.variables}
+        if plan.tracer:
+            variables["tracer"] = plan.tracer
+        for uid, scan in plan.session.scans.items():
+            review = _review_choice(draft, uid)
+            if uid not in plan.included or (review is not None and review.excluded):
+                continue
+            for instance in scan.instances:
+                if cancel is not None and cancel.is_set():
+                    return rejected
+                dataset = read_dataset(instance.location, stop_before_pixels=True)
+                outcome = apply_chain(scripts, dataset, variables, execute_pixels=False)
+                rejected += outcome.status == "rejected"
+    return rejected

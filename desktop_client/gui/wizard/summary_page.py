@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
 from desktop_client.gui.wizard.state import UploadDraft, WizardStep
-from desktop_client.gui.wizard.submit import SummaryCounts, build_specs, summarize
+from desktop_client.gui.wizard.submit import SummaryCounts, build_specs, count_rejected, summarize
+from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.transfer.spec import TransferSpec
 
 Submit = Callable[[UploadDraft, list[TransferSpec], Callable[[], None], Callable[[str], None]], None]
@@ -31,9 +32,11 @@ Submit = Callable[[UploadDraft, list[TransferSpec], Callable[[], None], Callable
 class SummaryPage(WizardStep):
     title = "Summary"
 
-    def __init__(self, submit: Submit, receipt_dir: Callable[[], str | None],
+    def __init__(self, runner: TaskRunner, submit: Submit, receipt_dir: Callable[[], str | None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
+        self._rejected_task: TaskHandle | None = None
         self.submit = submit
         self.receipt_dir = receipt_dir
         self.counts = SummaryCounts()
@@ -80,9 +83,7 @@ class SummaryPage(WizardStep):
         self.values["without"].setText(str(c.without))
         self.values["excluded"].setText(str(c.excluded))
         self.values["unsupported"].setText(str(c.unsupported))
-        self.values["rejected"].setText("0" if not draft.scripts else "listed per file")
-        self.values["rejected"].setToolTip("A script's reject rule is applied while uploading; every "
-                                           "rejected file is listed in the transfer's log and receipt.")
+        self._count_rejected(draft)
         self.values["size"].setText(f"{human_bytes(c.bytes)} · {c.files:,} files")
         if not draft.review_available:
             self.review_note.error("No pixel review was done (the review step is not available in "
@@ -101,6 +102,28 @@ class SummaryPage(WizardStep):
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
                 self.table.setItem(row, col, item)
         self.completeChanged.emit()
+
+    def _count_rejected(self, draft: UploadDraft) -> None:
+        """Run the scripts over every header in the background to count rejected files."""
+        if self._rejected_task is not None:
+            self._rejected_task.detach()
+        self.values["rejected"].setText("…")
+        self.values["rejected"].setToolTip("Checking every file's header against the scripts…")
+
+        def done(count: int) -> None:
+            self._rejected_task = None
+            self.values["rejected"].setText(str(count))
+            self.values["rejected"].setToolTip("Files the anonymization scripts reject are not "
+                                               "sent; each one is listed in the receipt.")
+
+        def failed(exc: BaseException) -> None:
+            self._rejected_task = None
+            self.values["rejected"].setText("?")
+            self.values["rejected"].setToolTip(f"Could not be checked before the upload: {exc}")
+
+        self._rejected_task = self.runner.start(
+            "count-rejected", lambda _report, cancel: count_rejected(draft, cancel),
+            on_done=done, on_error=failed)
 
     def next_label(self) -> str:
         return "Upload"

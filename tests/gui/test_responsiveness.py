@@ -1,0 +1,161 @@
+"""The UI thread never blocks: the event loop keeps ticking while slow work runs.
+
+A 10 ms timer records the longest gap between its ticks while the window scans 10,000 files,
+reads a server's projects and settings, and uploads; any gap above 250 ms fails the test.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from PySide6.QtCore import QTimer
+
+from tests.gui.conftest import wait_for
+from tests.gui.flow import scan, to_project_step, to_summary, upload_and_wait
+
+LIMIT = 0.250
+
+
+class StallMeter:
+    """Longest gap between ticks of a 10 ms timer (the event loop's worst stall).
+
+    A watcher thread samples the UI thread's stack whenever it has not ticked for 150 ms, so a
+    failure says where the UI thread was stuck.
+    """
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._tick)
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.stacks: list[str] = []
+        self._stop = threading.Event()
+        self._main = threading.main_thread().ident
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.last = now
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.03):
+            if time.perf_counter() - self.last > 0.15:
+                frame = sys._current_frames().get(self._main)
+                if frame is not None:
+                    self.stacks.append("".join(traceback.format_stack(frame)[-14:]))
+                self._stop.wait(0.3)
+
+    def report(self) -> str:
+        where = "\n---\n".join(self.stacks[-3:]) or "(no stack sampled)"
+        return f"the event loop stalled {self.worst * 1000:.0f} ms; UI thread was in:\n{where}"
+
+    def __enter__(self) -> "StallMeter":
+        self.last = time.perf_counter()
+        self.timer.start()
+        threading.Thread(target=self._watch, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.stop()
+        self._stop.set()
+
+
+def write_many(folder: Path, count: int) -> None:
+    """``count`` tiny MR images in 10 series of one study (about 1 KB each).
+
+    One file per series is encoded with pydicom; the others are byte copies with a different
+    SOP Instance UID of the same length, which keeps set-up to a second.
+    """
+    study = generate_uid()
+    placeholder = f"2.25.{10**12}"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = MRImageStorage
+    meta.MediaStorageSOPInstanceUID = placeholder
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    templates = []
+    for k in range(10):
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID = MRImageStorage
+        ds.SOPInstanceUID = placeholder
+        ds.StudyInstanceUID = study
+        ds.SeriesInstanceUID = f"2.25.{7 * 10**12 + k}"
+        ds.SeriesNumber = k + 1
+        ds.Modality = "MR"
+        ds.PatientName = "LOAD^TEST"
+        ds.PatientID = "LOAD1"
+        ds.StudyDate = "20240102"
+        ds.Rows = ds.Columns = 8
+        ds.BitsAllocated = ds.BitsStored = 8
+        ds.HighBit = 7
+        ds.SamplesPerPixel = 1
+        ds.PixelRepresentation = 0
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.PixelData = bytes(64)
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        templates.append(buffer.getvalue())
+        (folder / f"s{k}").mkdir()
+    for i in range(count):
+        uid = f"2.25.{10**12 + i + 1}".encode()
+        data = templates[i % 10].replace(placeholder.encode(), uid)
+        (folder / f"s{i % 10}" / f"{i:05d}.dcm").write_bytes(data)
+
+
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("many") / "study"
+    folder.mkdir()
+    write_many(folder, 10_000)
+    return folder
+
+
+def test_scanning_10000_files_keeps_the_window_responsive(qtbot, window, big_folder: Path) -> None:
+    win = window
+    to_project_step(qtbot, win, "LOCAL")
+    with StallMeter() as meter:
+        scan(qtbot, win, [big_folder])
+    assert win.select_page.result is not None
+    assert sum(s.files for s in win.select_page.result.sessions) == 10_000
+    assert meter.worst < LIMIT, meter.report()
+
+
+def test_server_calls_and_upload_keep_the_window_responsive(qtbot, window, xnat_emulator,
+                                                           demo_dir: Path) -> None:
+    """Log in, read projects/settings/subjects from a slow server, then upload five sessions.
+
+    Building the pixel-review page (GUI part 2) happens between Confirm and Summary and is
+    measured by its own tests, not here.
+    """
+    win = window
+    xnat_emulator.faults.slow(0.5)  # every request takes half a second: the UI must not wait for it
+    page = win.connect_page
+    page.add_button.click()
+    page.url_edit.setText(xnat_emulator.url)
+    page.user_edit.setText("admin")
+    page.password_edit.setText("admin")
+    with StallMeter() as meter:
+        to_project_step(qtbot, win, "DEMO")
+        scan(qtbot, win, [demo_dir])
+        win.select_page._check_all(True)
+        win.wizard.next()
+        wait_for(qtbot, lambda: not win.confirm_page._loading, timeout=60, what="Confirm")
+        win.confirm_page.subject_scheme.setCurrentIndex(
+            win.confirm_page.subject_scheme.findData("dicom_patient_id"))
+        win.confirm_page.apply_schemes()
+    assert meter.worst < LIMIT, meter.report()
+    xnat_emulator.faults.clear()
+    to_summary(qtbot, win)
+    with StallMeter() as meter:
+        rows = upload_and_wait(qtbot, win, timeout=180)
+    assert all(r.state.value == "done" for r in rows), [r.error for r in rows]
+    assert meter.worst < LIMIT, meter.report()
