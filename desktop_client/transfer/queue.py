@@ -243,7 +243,7 @@ class TransferQueue:
             if transfer_id in self._running:
                 raise ValueError("pause the transfer before excluding a scan")
             row = self.store.get(transfer_id)
-            spec = row.spec
+            spec = TransferSpec.from_json(row.spec.to_json())  # never mutate the cached spec
             if series_uid not in spec.session.scans:
                 raise ValueError(f"series {series_uid} is not part of transfer {transfer_id}")
             old = spec.choice(series_uid)

@@ -160,6 +160,9 @@ class QueueStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        # Parsing a large session's spec is the expensive part of a status query (the monitor
+        # polls); keep the parsed spec while its stored text is unchanged.
+        self._specs: dict[str, tuple[str, TransferSpec]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -195,7 +198,12 @@ class QueueStore:
             cols = [c[0] for c in self._db.execute("SELECT * FROM transfers LIMIT 0").description]
         if row is None:
             raise KeyError(transfer_id)
-        return _transfer_row(dict(zip(cols, row)))
+        values = dict(zip(cols, row))
+        cached = self._specs.get(transfer_id)
+        if cached is None or cached[0] != values["spec"]:
+            cached = self._specs[transfer_id] = (
+                values["spec"], TransferSpec.from_json(json.loads(values["spec"])))
+        return _transfer_row(values, cached[1])
 
     def ids(self) -> list[str]:
         with self._lock:
@@ -326,10 +334,9 @@ class _Transaction:
             self.store._lock.release()
 
 
-def _transfer_row(r: dict[str, Any]) -> TransferRow:
+def _transfer_row(r: dict[str, Any], spec: TransferSpec) -> TransferRow:
     return TransferRow(
-        id=r["id"], position=r["position"], created=r["created"],
-        spec=TransferSpec.from_json(json.loads(r["spec"])), state=State(r["state"]),
+        id=r["id"], position=r["position"], created=r["created"], spec=spec, state=State(r["state"]),
         error=r["error"], attempts=r["attempts"], session_uri=r["session_uri"], link=r["link"],
         dest_state=json.loads(r["dest_state"] or "{}"),
         scripts=json.loads(r["scripts"]) if r["scripts"] else None,

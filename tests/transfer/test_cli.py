@@ -11,6 +11,7 @@ import pytest
 
 from desktop_client.cli.main import main
 from desktop_client.transfer import State, TransferQueue
+from desktop_client.core.geometry import Rect
 from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
 
 
@@ -115,3 +116,38 @@ def test_upload_to_xnat_emulator(xnat_emulator, tmp_path: Path, capsys,
     assert main(["transfers", "show", transfer["id"], "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["state"] == State.DONE.value and shown["log"]
+
+
+def test_template_by_name_redacts_matching_scans(tmp_path: Path, capsys) -> None:
+    from desktop_client.templates import MatchKeys, TemplateStore
+
+    src = write_study(tmp_path / "src", series=2, files=1)
+    scan = session_of(src).sorted_scans()[0]
+    l, t, r, b = BURN
+    TemplateStore().create("CT corner", MatchKeys.of(scan), [Rect(l, t, r, b)])
+    code = main(["upload", str(src), "--to", str(tmp_path / "archive"), "--template", "ct corner",
+                 "--workers", "0"])
+    assert code == 0, capsys.readouterr()
+    files = list((tmp_path / "archive").glob("LOCAL/*/*/SCANS/*/DICOM/*.dcm"))
+    assert len(files) == 2
+    for f in files:  # both scans have the template's size/modality/class: both redacted
+        assert np.all(pydicom.dcmread(f).pixel_array[t:b, l:r] == 0)
+    assert main(["upload", str(src), "--to", str(tmp_path / "x"), "--template", "nope"]) == 2
+    assert "no template named" in capsys.readouterr().err
+
+
+def test_zip_source_is_read_in_place_and_left_untouched(tmp_path: Path, capsys) -> None:
+    import hashlib
+    import zipfile
+
+    src = write_study(tmp_path / "src", series=1, files=3)
+    archive = tmp_path / "study.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(src.glob("*.dcm")):
+            zf.write(p, f"dicom/{p.name}")
+    before = hashlib.sha256(archive.read_bytes()).hexdigest()
+    code = main(["upload", str(archive), "--to", str(tmp_path / "out"), "--subject", "Z1",
+                 "--workers", "0"])
+    assert code == 0, capsys.readouterr()
+    assert len(list((tmp_path / "out").glob("LOCAL/Z1/*/SCANS/1/DICOM/*.dcm"))) == 3
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == before
