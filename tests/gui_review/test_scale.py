@@ -4,6 +4,7 @@ event loop, and only a bounded number of small pixmaps is kept in memory."""
 from __future__ import annotations
 
 import copy
+import gc
 import sys
 import threading
 import time
@@ -47,7 +48,7 @@ class StallMeter:
             if time.perf_counter() - self.last > 0.15:
                 frame = sys._current_frames().get(self._main)
                 if frame is not None:
-                    self.stacks.append("".join(traceback.format_stack(frame)[-20:]))
+                    self.stacks.append("".join(traceback.format_stack(frame)[-6:]))
                 self._stop.wait(0.3)
 
     def report(self) -> str:
@@ -86,6 +87,10 @@ def many_sessions(sessions, n_sessions: int = 200, per_session: int = 10) -> lis
 
 def test_two_thousand_scans(qtbot, sessions, tmp_path: Path) -> None:
     big = many_sessions(sessions)
+    # In the app the scan result exists long before the review opens; here it was allocated just
+    # now, so the collector's next full pass (0.1-0.3 s over 20,000 new objects) would land inside
+    # the measured window and be blamed on the review step. Do that pass first.
+    gc.collect()
     step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
     qtbot.addWidget(step)
     step.resize(1280, 860)
@@ -93,8 +98,11 @@ def test_two_thousand_scans(qtbot, sessions, tmp_path: Path) -> None:
     with StallMeter() as meter:
         start = time.perf_counter()
         step.set_sessions(big)
+        assert not step.is_complete() and "still being grouped" in step.blocking_message()
+        wait_until(qtbot, step.is_ready, what="grouping")
         qtbot.wait(1)
         shown = time.perf_counter() - start
+        assert step.is_complete()
         page = step.page
         assert isinstance(page, BulkReviewPage) and page.isVisible()
         assert sum(len(g.members) for g in page.review.grouping.valid) == 2000

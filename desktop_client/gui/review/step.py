@@ -17,12 +17,23 @@ from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.review.state import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
+from desktop_client.gui.viewer.jobs import LatestOnly
 from desktop_client.scanning.model import Session
 from desktop_client.templates import TemplateStore
 
 
+#: Above this many scans the grouping runs in the background (a few ms per 100 scans, but on a
+#: busy machine 2,000 scans would hold the UI thread for a noticeable fraction of a second).
+ASYNC_SCANS = 300
+
+
 class ReviewStep(QWidget):
-    """Review of the selected sessions; emits ``completeChanged`` whenever ``is_complete`` may change."""
+    """Review of the selected sessions; emits ``completeChanged`` whenever ``is_complete`` may change.
+
+    For large selections ``set_sessions`` returns at once and the groups appear when the
+    background grouping is done; until then ``is_complete()`` is False and
+    ``blocking_message()`` says the scans are still being grouped.
+    """
 
     completeChanged = Signal()
 
@@ -41,6 +52,12 @@ class ReviewStep(QWidget):
         self.empty = QLabel("No sessions selected.")
         self.empty.setObjectName("hint")
         self.stack.addWidget(self.empty)
+        self.grouping_label = QLabel("")
+        self.grouping_label.setObjectName("hint")
+        self.stack.addWidget(self.grouping_label)
+        self._grouper = LatestOnly(self)
+        self._grouper.done.connect(self._on_grouped)
+        self._pending: object | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary_label)
@@ -54,17 +71,43 @@ class ReviewStep(QWidget):
             self.stack.removeWidget(self.page)
             self.page.deleteLater()
             self.page = None
-        self.review = ReviewModel(sessions) if sessions else None
-        if self.review is None:
+        self.review = None
+        sessions = list(sessions)
+        self._pending = token = object()
+        scans = sum(len(s.scans) for s in sessions)
+        if not sessions:
             self.stack.setCurrentWidget(self.empty)
+        elif scans > ASYNC_SCANS:
+            self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
+            self.stack.setCurrentWidget(self.grouping_label)
+            self._grouper.request(token, lambda: ReviewModel(sessions))
         else:
-            page_cls = SessionReviewPage if len(sessions) == 1 else BulkReviewPage
-            self.page = page_cls(self.review, self.store, self)
-            self.page.changed.connect(self._on_changed)
-            self.page.manageTemplates.connect(self.manage_templates)
-            self.stack.addWidget(self.page)
-            self.stack.setCurrentWidget(self.page)
+            self._show(ReviewModel(sessions))
         self._on_changed(force=True)
+
+    def _on_grouped(self, payload: tuple) -> None:
+        token, review, error = payload
+        if token is not self._pending:
+            return  # a newer selection replaced this one
+        if error is not None:
+            self.grouping_label.setText(f"The scans could not be grouped for review: {error}")
+            return
+        self._show(review)
+        self._on_changed(force=True)
+
+    def _show(self, review: ReviewModel) -> None:
+        self._pending = None
+        self.review = review
+        page_cls = SessionReviewPage if len(review.sessions) == 1 else BulkReviewPage
+        self.page = page_cls(review, self.store, self)
+        self.page.changed.connect(self._on_changed)
+        self.page.manageTemplates.connect(self.manage_templates)
+        self.stack.addWidget(self.page)
+        self.stack.setCurrentWidget(self.page)
+
+    def is_ready(self) -> bool:
+        """False while a large selection is still being grouped in the background."""
+        return self._pending is None
 
     def choices(self) -> dict[str, ScanReviewChoice]:
         """A copy of every scan's decision, keyed by SeriesInstanceUID."""
@@ -77,6 +120,8 @@ class ReviewStep(QWidget):
         return not self.blocking_message()
 
     def blocking_message(self) -> str:
+        if self._pending is not None:
+            return "The scans are still being grouped for review; this takes a moment."
         return self.review.blocking_message() if self.review is not None else ""
 
     # -- extras ---------------------------------------------------------------------------------
