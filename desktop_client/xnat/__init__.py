@@ -23,6 +23,8 @@ Public API::
     client.delete_prearchive(uri); client.keepalive(); client.issue_alias_token()
 
     upload_session(client, ..., make_body, expected) -> UploadOutcome   # import→commit→verify
+    reconcile_commit(client, pid, subject, label, prearchive_uri, error) -> CommitResult | None
+    client.prearchive_entry(uri) -> PrearchiveEntry | None              # status of our entry
     zip_stream([(name, bytes), ...], level=0) -> Iterator[bytes]        # XNAT-readable zip body
 
 Errors are ``XnatError`` subclasses with ``user_message``, ``status``, ``server_message`` and
@@ -38,7 +40,7 @@ from desktop_client.xnat.models import (
     CommitResult, Experiment, PrearchiveEntry, Project, ProjectSettings, ScriptConfig, Subject,
     Verification,
 )
-from desktop_client.xnat.upload import UploadOutcome, upload_session
+from desktop_client.xnat.upload import UploadOutcome, reconcile_commit, upload_session
 from desktop_client.xnat.zipstream import zip_stream
 
 __all__ = [
@@ -46,5 +48,5 @@ __all__ = [
     "ScriptConfig", "Subject", "UploadOutcome", "Verification", "XnatAuthError", "XnatCancelled",
     "XnatClient", "XnatConflictError", "XnatConnectionError", "XnatError", "XnatNotFoundError",
     "XnatPermissionError", "XnatServerError", "XnatSessionExpired", "XnatUploadError",
-    "XnatVerificationError", "normalise_base_url", "upload_session", "zip_stream",
+    "XnatVerificationError", "normalise_base_url", "reconcile_commit", "upload_session", "zip_stream",
 ]

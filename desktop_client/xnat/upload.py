@@ -94,10 +94,11 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
             result = client.commit(uri, tracer=tracer, modalities=modality_list)
         except (XnatConnectionError, XnatServerError, XnatConflictError) as exc:
             # 409 "session document locked": someone (maybe our earlier attempt) is archiving it.
-            result = _reconcile_commit(client, project_id, subject, session_label, uri, exc,
-                                       last_attempt=commit_attempts >= attempts, pause=pause,
-                                       archive_wait=archive_wait)
+            result = reconcile_commit(client, project_id, subject, session_label, uri, exc,
+                                      archive_wait=archive_wait, poll=pause)
             if result is None:
+                if commit_attempts >= attempts:
+                    raise
                 time.sleep(pause * commit_attempts)
 
     verification = client.verify_session(project_id, subject, session_label, expected,
@@ -111,34 +112,39 @@ def upload_session(client: XnatClient, project_id: str, subject: str, session_la
                          import_attempts=import_attempts, commit_attempts=commit_attempts)
 
 
-def _reconcile_commit(client: XnatClient, project_id: str, subject: str, session_label: str,
-                      uri: str, exc: XnatError, *, last_attempt: bool, pause: float,
-                      archive_wait: float) -> CommitResult | None:
-    """Decide what an unclear commit answer meant; None means "commit again"."""
+def reconcile_commit(client: XnatClient, project_id: str, subject: str, session_label: str,
+                     prearchive_uri: str, error: XnatError, *, archive_wait: float = 600.0,
+                     poll: float = 1.0) -> CommitResult | None:
+    """What did an unclear commit answer (``error``) mean? Ask the server about *our* entry.
+
+    Returns the result when the session is archived; None when it is still waiting in the
+    prearchive and the commit should simply be sent again; raises ``XnatUploadError`` when the
+    archive failed (entry ``CONFLICT``/``ERROR``), the session vanished, or the server is still
+    archiving after ``archive_wait`` seconds. Never concludes "archived" just because a session
+    with that label exists: it may predate this upload.
+    """
     deadline = time.monotonic() + archive_wait
-    interval = min(5.0, max(0.05, pause))
+    interval = min(5.0, max(0.05, poll))
     while True:
-        entry = client.prearchive_entry(uri)
+        entry = client.prearchive_entry(prearchive_uri)
         if entry is None or entry.status not in _BUSY or time.monotonic() >= deadline:
             break
         time.sleep(interval)
     if entry is not None and entry.status in _BUSY:
         raise XnatUploadError(
             f"XNAT is still archiving session {session_label} after {archive_wait:.0f} s; check "
-            f"the project later before uploading it again.", status=exc.status,
-            server_message=exc.server_message) from exc
+            f"the project later before uploading it again.", status=error.status,
+            server_message=error.server_message) from error
     if entry is None:
         where = client.find_session(project_id, subject, session_label)
         if where is not None and where.startswith("/data/archive/"):
             return CommitResult(archived=True, uri=where)
         raise XnatUploadError(
             f"After an unclear answer to the commit, session {session_label} is no longer on the "
-            f"server; upload it again.", status=exc.status, server_message=exc.server_message) from exc
+            f"server; upload it again.", status=error.status, server_message=error.server_message) from error
     if entry.status in ("CONFLICT", "ERROR"):
         raise XnatUploadError(
             f"XNAT could not archive session {session_label}; it is waiting in the prearchive "
             f"(status {entry.status}). An administrator can see the cause there.",
-            status=exc.status, server_message=exc.server_message) from exc
-    if last_attempt:
-        raise exc
+            status=error.status, server_message=error.server_message) from error
     return None

@@ -226,7 +226,7 @@ def test_commit_on_a_locked_session_waits_for_it(xnat_emulator: XnatEmulator) ->
     import requests
 
     from desktop_client.xnat import XnatConflictError
-    from desktop_client.xnat.upload import _reconcile_commit
+    from desktop_client.xnat import reconcile_commit
     xnat_emulator.set_prearchive_code("DEMO", 4)
     client = client_for(xnat_emulator)
     uri = client.import_zip("DEMO", "S", "S_MR_1", body(study({1: 1})))
@@ -238,8 +238,8 @@ def test_commit_on_a_locked_session_waits_for_it(xnat_emulator: XnatEmulator) ->
     with pytest.raises(XnatConflictError) as info:
         client.commit(uri)
     assert "locked" in info.value.server_message
-    result = _reconcile_commit(client, "DEMO", "S", "S_MR_1", uri, info.value, last_attempt=False,
-                               pause=0.05, archive_wait=5)
+    result = reconcile_commit(client, "DEMO", "S", "S_MR_1", uri, info.value, poll=0.05,
+                              archive_wait=5)
     first.join()
     assert result is not None and result.archived
     _assert_single_archived(xnat_emulator, "S_MR_1", 1)
