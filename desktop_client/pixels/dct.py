@@ -213,6 +213,12 @@ def _verify_pixels(after: bytes, aligned: list[Rect], targets: list[tuple[int, .
             raise RedactionError(f"verification failed: rectangle {rect} is not filled in the decoded JPEG")
 
 
+def _ram_tmp() -> str | None:
+    """A RAM-backed temp root when the OS has one (jpeglib only reads and writes files)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
+
+
 def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]):  # -> engine.Outcome
     """Wipe the blocks under ``boxes`` in every frame; raise DctUnavailable to ask for the fallback."""
     from desktop_client.pixels.engine import Outcome, _check_encapsulation
@@ -229,7 +235,7 @@ def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]): 
     aligned: list[Rect] = []
     targets: list[tuple[int, ...]] = []
     workers = max(1, min(WORKERS, os.cpu_count() or 1))
-    with tempfile.TemporaryDirectory(prefix="xnat-redact-") as tmp, \
+    with tempfile.TemporaryDirectory(prefix="xnat-redact-", dir=_ram_tmp()) as tmp, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dct") as pool:
         os.chmod(tmp, 0o700)
         workdir = Path(tmp)

@@ -215,7 +215,7 @@ def redact_dataset(ds: Dataset, edits: Sequence[PixelEdit], *, remove_overlays: 
         return report
     identity = _identity(ds)
     outcome: Outcome | None = None
-    ts_in = transfer_syntax_of(ds) if "PixelData" in ds else ""
+    ts_in = ""
     boxes: list[Box] = []
     if edits:
         model = ImageModel.from_dataset(ds)
