@@ -238,7 +238,7 @@ def f_hash_uid(ctx: Context, args: list[Any]) -> Any:
 def f_hash_uid_list(ctx: Context, args: list[Any]) -> Any:
     for path in _paths_strict(args):
         for parent, tag in _element_matches(ctx.ds, path):
-            text = paths.render(parent[tag])
+            text = paths.read_value(parent, tag)
             paths.set_element(parent, tag, "\\".join(hash_uid(v) for v in text.split("\\")))
     return VOID
 
@@ -272,7 +272,7 @@ def f_map_referenced(ctx: Context, args: list[Any]) -> Any:
         if path is None:
             continue  # unparseable path strings are silently ignored (§9.2)
         for parent, tag in _element_matches(ctx.ds, path):
-            text = paths.render(parent[tag])
+            text = paths.read_value(parent, tag)
             if text == "":
                 continue
             mapped = [_mapped(ctx, "mapReferencedUIDs", v, root) for v in text.split("\\")]
@@ -381,7 +381,7 @@ def f_blank_values(ctx: Context, args: list[Any]) -> Any:
     targets = set()
     for arg in flatten(args):
         if isinstance(arg, TagPath):  # every matching element's value (wildcards allowed)
-            targets.update(paths.render(parent[tag]) for parent, tag in paths.find(ctx.ds, arg)
+            targets.update(paths.read_value(parent, tag) for parent, tag in paths.find(ctx.ds, arg)
                            if tag is not None)
         elif arg is not None:
             targets.add(to_string(arg))
@@ -390,8 +390,7 @@ def f_blank_values(ctx: Context, args: list[Any]) -> Any:
     for parent, tag in list(paths.iter_all(ctx.ds)):
         if tag & 0x10000:
             continue  # private data is left alone (reference test testBinaryVRsBlanking)
-        elem = parent[tag]
-        if elem.VR != "SQ" and paths.render(elem) in targets:
+        if parent._dict[tag].VR != "SQ" and paths.read_value(parent, tag) in targets:  # noqa: SLF001
             paths.set_element(parent, tag, "")
     return VOID
 
@@ -402,7 +401,7 @@ def f_collect_values(ctx: Context, args: list[Any]) -> Any:
         if isinstance(arg, TagPath):
             for parent, tag in paths.find(ctx.ds, arg):
                 if tag is not None:
-                    out.append(paths.render(parent[tag]))
+                    out.append(paths.read_value(parent, tag))
         elif arg is not None:
             out.append(to_string(arg))
     return out
@@ -574,7 +573,7 @@ def f_scale_age(ctx: Context, args: list[Any]) -> Any:
             if excess > 0:
                 for parent, tag in list(paths.iter_all(ds)):
                     if tag == _DOB:
-                        value = paths.render(parent[tag])
+                        value = paths.read_value(parent, tag)
                         if value:
                             paths.set_element(parent, tag, datetimes.shift(value, excess * 86400))
     if _AGE in keys:

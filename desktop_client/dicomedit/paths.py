@@ -29,10 +29,11 @@ from typing import Iterator
 
 from pydicom import config as _pdconfig
 from pydicom.datadict import dictionary_VR, private_dictionary_VR
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 
 from desktop_client.dicomedit.errors import ScriptRuntimeError
 
@@ -223,6 +224,72 @@ def render(elem: DataElement) -> str:
     return _one(value, vr)
 
 
+# Fast paths: a value read from an element still in its raw (undecoded) form is decoded here
+# for the common single-byte/UTF-8 character sets, and a new text value is stored raw in the
+# dataset's own encoding. Elements the script merely reads therefore stay raw, and pydicom writes
+# raw elements straight through — this halves the cost of a typical site script. The rules below
+# reproduce pydicom's own decoding for these VRs (tests compare both for every element).
+_CODECS = {"iso8859": "latin-1", "latin_1": "latin-1", "UTF8": "utf-8"}
+_STRIP_EACH = frozenset({"LO", "SH", "UC"})
+_STRIP_ALL = frozenset({"CS", "DA", "TM", "DT", "UI", "LT", "ST", "UT"})
+_RAW_WRITE = _STRIP_EACH | _STRIP_ALL | {"PN", "AE", "AS"}
+
+
+def _codec(ds: Dataset) -> str | None:
+    charset = ds._character_set  # noqa: SLF001 - inherited from the parent for nested items
+    if isinstance(charset, str):
+        return _CODECS.get(charset)
+    return _CODECS.get(charset[0]) if len(charset) == 1 else None
+
+
+_DICTIONARY_VRS: dict[int, str] = {}
+
+
+def _implicit_vr(tag: int) -> str:
+    vr = _DICTIONARY_VRS.get(tag)
+    if vr is None:
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            vr = ""
+        _DICTIONARY_VRS[tag] = vr
+    return vr
+
+
+def read_value(ds: Dataset, tag: int) -> str:
+    """``render(ds[tag])`` without decoding raw text elements through pydicom when possible."""
+    raw = ds._dict[tag]  # noqa: SLF001
+    if isinstance(raw, RawDataElement) and not raw.is_buffered:
+        vr = raw.VR
+        if vr is None and not tag & 0x10000:  # implicit VR: pydicom uses the dictionary too
+            vr = _implicit_vr(tag)
+        if vr in _STRIP_EACH or vr in _STRIP_ALL:
+            data = raw.value
+            if not data:
+                return ""
+            codec = _codec(ds)
+            if codec is not None and isinstance(data, bytes):
+                text = data.decode(codec)
+                if vr in _STRIP_EACH:
+                    return "\\".join(v.rstrip("\0 ") for v in text.split("\\"))
+                return text.rstrip("\0 ")
+    return render(ds[tag])
+
+
+def new_element(ds: Dataset, tag: int, vr: str, text: str) -> DataElement | RawDataElement:
+    """The element to store: raw bytes in the dataset's encoding for plain text, else decoded."""
+    if text and vr in _RAW_WRITE:
+        implicit, little = ds.original_encoding
+        if implicit is not None:
+            codec = _codec(ds)
+            if codec == "utf-8" or (codec is not None and text.isascii()):
+                data = text.encode(codec)
+                if len(data) % 2:
+                    data += b"\0" if vr == "UI" else b" "
+                return RawDataElement(BaseTag(tag), vr, len(data), data, 0, implicit, little, True)
+    return make_element(tag, vr, text)
+
+
 def element_vr(ds: Dataset, tag: int, creator: str | None = None) -> str:
     """The VR a new value for ``tag`` gets: existing VR, else dictionary VR, else LO."""
     existing = ds._dict.get(tag)  # noqa: SLF001 - the fast path the whole engine relies on
@@ -403,14 +470,14 @@ def read(ds: Dataset, path: TagPath) -> str | None:
     """Value of a singular path: None when absent (§5.1). Reading may reserve a creator."""
     tag = path.simple
     if tag is not None:
-        return render(ds[tag]) if tag in ds._dict else None  # noqa: SLF001
+        return read_value(ds, tag) if tag in ds._dict else None  # noqa: SLF001
     found = resolve(ds, path, reserve=True)
     if found is None:
         return None
     if isinstance(found, Dataset):
         return ""
     parent, tag = found
-    return render(parent[tag])
+    return read_value(parent, tag)
 
 
 def exists(ds: Dataset, path: TagPath) -> bool:
@@ -421,7 +488,7 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
     """Assign a singular element path, creating sequences, items and creators on the way."""
     tag = path.simple
     if tag is not None:
-        ds[tag] = make_element(tag, element_vr(ds, tag), text)
+        ds[tag] = new_element(ds, tag, element_vr(ds, tag), text)
         return
     steps = path.steps
     current = ds
@@ -434,7 +501,7 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
             if step.item is not None:
                 raise ScriptRuntimeError(f"Cannot assign a value to the sequence item {path.text}")
             vr = element_vr(current, tag, step.creator)
-            current[tag] = make_element(tag, vr, text)
+            current[tag] = new_element(current, tag, vr, text)
             return
         items = _items_of(current, tag)
         if items is None:
@@ -447,7 +514,7 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
 
 def set_element(ds: Dataset, tag: int, text: str, creator: str | None = None) -> None:
     """Overwrite one element in one dataset keeping its VR (used by in-place functions)."""
-    ds[tag] = make_element(tag, element_vr(ds, tag, creator), text)
+    ds[tag] = new_element(ds, tag, element_vr(ds, tag, creator), text)
 
 
 # --------------------------------------------------------------------------------------------
