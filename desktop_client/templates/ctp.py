@@ -13,7 +13,8 @@ Other tests (series description, image type, …) cannot be expressed; they are 
 makes the template match *more* images than CTP would, and are listed in the description so the
 user sees what was lost. Signatures with ``+`` or ``!`` are skipped and reported. CTP blanks
 ``w+1 × h+1`` pixels (inclusive right/bottom edges, pixel-redaction.md §3d), so a region becomes
-``Rect(x, y, x+w+1, y+h+1)``; negative x/y count from the right/bottom edge and need a known size.
+``Rect(x, y, x+w+1, y+h+1)`` (clipped to the image when the signature fixes its size); negative
+x/y count from the right/bottom edge and need a known size.
 """
 
 from __future__ import annotations
@@ -130,7 +131,9 @@ def parse_ctp_script(text: str) -> CtpImport:
                 continue
             left = x + cols if x < 0 else x
             top = y + rows if y < 0 else y
-            rect = Rect(max(0, left), max(0, top), left + w + 1, top + h + 1)
+            right, bottom = left + w + 1, top + h + 1
+            rect = Rect(max(0, left), max(0, top), min(right, cols) if cols else right,
+                        min(bottom, rows) if rows else bottom)
             if not rect.is_empty:
                 rects.append(rect)
         if not rects:

@@ -44,7 +44,7 @@ def test_parse_signatures() -> None:
     # CTP blanks w+1 × h+1 (inclusive edges).
     assert atl.rectangles == [Rect(40, 0, 241, 41), Rect(240, 0, 431, 17)]
     assert dose.dropped_conditions == ['[0008,103e].containsIgnoreCase("Dose Report")']
-    assert dose.rectangles == [Rect(0, 402, 513, 513)]  # y=-110 counts from the bottom
+    assert dose.rectangles == [Rect(0, 402, 512, 512)]  # y=-110 counts from the bottom; clipped
     assert any(s.startswith("VITREA") and "OR" in s for s in result.skipped)
     assert any(s.startswith("Edge without size") for s in result.skipped)
 
