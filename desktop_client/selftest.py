@@ -434,14 +434,15 @@ def _describe(args: tuple) -> str:  # type: ignore[type-arg]
     return ""
 
 
-def internet_sockets() -> list[str] | None:
-    """Internet sockets this process holds, as ``proto state``; None where /proc cannot tell (not
-    Linux). Catches sockets opened by compiled code too (a listening TCP socket shows state 0A)."""
-    fd_dir = Path("/proc/self/fd")
-    if not fd_dir.is_dir():
+def internet_sockets(pid: int | str = "self") -> list[str] | None:
+    """Internet sockets process ``pid`` holds, as ``proto state``; None where /proc cannot tell
+    (not Linux). Catches sockets opened by compiled code too (a listening TCP socket shows
+    ``LISTEN``)."""
+    proc = Path("/proc") / str(pid)
+    if not (proc / "fd").is_dir():
         return None
     inodes = set()
-    for fd in fd_dir.iterdir():
+    for fd in (proc / "fd").iterdir():
         try:
             target = os.readlink(fd)
         except OSError:
@@ -451,7 +452,7 @@ def internet_sockets() -> list[str] | None:
     held = []
     for proto in ("tcp", "tcp6", "udp", "udp6"):
         try:
-            lines = Path(f"/proc/self/net/{proto}").read_text().splitlines()[1:]
+            lines = (proc / "net" / proto).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
