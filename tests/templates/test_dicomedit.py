@@ -43,3 +43,22 @@ def test_refusals() -> None:
         rectangles_from_dicomedit('alterPixels["circle", "l=0,t=0,r=1,b=1", "solid", "v=0"]')
     with pytest.raises(ValueError, match="whole-number b"):
         rectangles_from_dicomedit('alterPixels["rectangle", "l=0,t=0,r=1", "solid", "v=0"]')
+
+
+def test_our_dicomedit_engine_reads_the_script_back_as_the_same_pixel_edits() -> None:
+    """The text we write is accepted by the DicomEdit 6 engine and yields the same rectangles."""
+    from pydicom.dataset import Dataset
+
+    from desktop_client.core.geometry import PixelEdit
+    from desktop_client.dicomedit import compile_script
+
+    rects = [Rect(10, 20, 110, 60), Rect(0, 0, 640, 30)]
+    ds = Dataset()
+    ds.Rows, ds.Columns, ds.Modality = 480, 640, "US"
+    outcome = compile_script(to_dicomedit(rects)).apply(ds)
+    assert outcome.error is None
+    assert [e.rect for e in outcome.pixel_edits] == rects
+    assert all(isinstance(e, PixelEdit) and e.shape == "rectangle" for e in outcome.pixel_edits)
+    # "v=0" is the stored value XNAT's handlers write; the app's own upload path passes BLACK
+    # (darkest displayable) PixelEdits directly and never goes through this text.
+    assert {e.fill for e in outcome.pixel_edits} == {Fill.grey(0)}
