@@ -33,6 +33,8 @@ class ImageModel:
     @classmethod
     def from_dataset(cls, ds: Dataset) -> "ImageModel":
         if "PixelData" not in ds:
+            if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+                raise RedactionError("floating-point pixel data cannot be redacted here")
             raise RedactionError("the object has no Pixel Data to redact")
         missing = [k for k in ("Rows", "Columns", "BitsAllocated") if ds.get(k) in (None, "")]
         if missing:

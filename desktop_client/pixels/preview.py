@@ -21,11 +21,12 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_frames
-from pydicom.uid import JPEGBaseline8Bit
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
 from desktop_client.core import paths
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import NATIVE
+from desktop_client.pixels import native
 from desktop_client.pixels.codecs import decode_frames, encapsulate_frames
 from desktop_client.pixels.engine import redact_dataset, transfer_syntax_of
 from desktop_client.pixels.errors import RedactionError
@@ -81,13 +82,28 @@ def single_frame(ds: Dataset, index: int) -> Dataset:
             one.add(copy.deepcopy(elem))
     if "NumberOfFrames" in one:
         one.NumberOfFrames = 1
-    one.PixelData = _frame_bytes(ds, ts, model, index)
+    source = ds
+    if ts == ExplicitVRBigEndian:
+        # Frames of bit-packed or OW data can only be cut from little-endian bytes: convert the
+        # copy (pixel words and LUT words alike) before slicing; redaction would do it anyway.
+        source = Dataset()
+        source.PixelData = native._swap(bytes(ds.PixelData), _be_word(ds, model))  # noqa: SLF001
+        native._swap_dataset(one)  # noqa: SLF001
+        ts = ExplicitVRLittleEndian
+        one.file_meta.TransferSyntaxUID = ts
+    one.PixelData = _frame_bytes(source, ts, model, index)
     one["PixelData"].VR = ds["PixelData"].VR
     one["PixelData"].is_undefined_length = ts not in NATIVE
     meta_ts = pydicom.uid.UID(ts)
     one.set_original_encoding(meta_ts.is_implicit_VR if ts in NATIVE else False,
                               meta_ts.is_little_endian if ts in NATIVE else True)
     return one
+
+
+def _be_word(ds: Dataset, model: ImageModel) -> int:
+    if model.bits_allocated >= 16:
+        return model.bits_allocated // 8
+    return 2 if ds["PixelData"].VR == "OW" else 1
 
 
 def _window(values: np.ndarray, ds: Dataset) -> np.ndarray:

@@ -37,6 +37,13 @@ def test_preview_equals_upload_result() -> None:
         assert np.all(preview[3:21, 5:70] <= 2)  # black on screen, whatever the model
 
 
+@pytest.mark.parametrize("big, little", [("liver_expb.dcm", "liver.dcm"), ("OBXXXX1A_expb_2frame.dcm", "OBXXXX1A_2frame.dcm"),
+                                         ("emri_small_big_endian.dcm", "emri_small.dcm")])
+def test_big_endian_preview_matches_little_endian_twin(big: str, little: str) -> None:
+    for frame in (0, 1):
+        assert np.array_equal(render(data_file(big), frame=frame), render(data_file(little), frame=frame))
+
+
 def test_monochrome1_is_inverted_and_aspect_kept() -> None:
     rgb = render(data_file("RG1_UNCI.dcm"), size=(200, 200))
     ds = pydicom.dcmread(data_file("RG1_UNCI.dcm"))
