@@ -128,6 +128,17 @@ class Destination(ABC):
     def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
         """Send every object of the iterator (consume it fully); raise DestinationError on failure."""
 
+    def discard(self, ctx: SendContext) -> bool:
+        """Remove what a cancelled transfer left at the target, if it can; True when it did.
+
+        Only destinations that stage (XNAT prearchive, local archive) can; objects already
+        stored in a DICOM node or a DICOMweb service stay (they are complete objects).
+        """
+        return False
+
+    def record(self, ctx: SendContext, manifest: dict[str, Any]) -> None:
+        """Keep the transfer's manifest with the data, for destinations that have a place for it."""
+
     def finish(self, ctx: SendContext) -> Finish:
         """Make the session final (commit / move into place)."""
         return Finish()

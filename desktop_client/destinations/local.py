@@ -106,13 +106,17 @@ class LocalArchive(Destination):
             raise DestinationError(f"cannot move files into {session}: {exc.strerror}") from None
         return Finish(uri=str(session), link=session.as_uri(), archived=True)
 
-    def write_manifest(self, ctx: SendContext, manifest: dict[str, object]) -> Path:
+    def record(self, ctx: SendContext, manifest: dict[str, object]) -> None:
         """Write ``manifest.json`` (atomically) next to the session's SCANS folder."""
         path = self.session_dir(ctx) / "manifest.json"
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
-        return path
+
+    def discard(self, ctx: SendContext) -> bool:
+        """Nothing reaches the session folder before ``finish``: dropping the stage is enough."""
+        shutil.rmtree(self._stage(ctx), ignore_errors=True)
+        return True
 
     def verify(self, ctx: SendContext, expected: Expected) -> Verification:
         session = self.session_dir(ctx)

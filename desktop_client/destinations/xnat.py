@@ -118,6 +118,22 @@ class XnatDestination(Destination):
             ctx.state["session_uri"] = uri
             ctx.save_state()
 
+    def discard(self, ctx: SendContext) -> bool:
+        """Delete the uncommitted prearchive session(s) of a cancelled transfer."""
+        pending = [u for u in ctx.state.get("prearchive_uris", [])
+                   if u.startswith("/data/prearchive/") and u not in ctx.state.get("committed", [])]
+        if ctx.state.get("committed") or ctx.state.get("final_uri"):
+            return False  # already committed: that data is the user's session now
+        for uri in pending:
+            try:
+                self.client.delete_prearchive(uri)
+            except XnatError as exc:
+                if getattr(exc, "status", None) != 404:
+                    raise _wrap("removing the partial upload", exc) from None
+        ctx.state.clear()
+        ctx.save_state()
+        return True
+
     def finish(self, ctx: SendContext) -> Finish:
         if ctx.state.get("final_uri"):
             return self._finish(ctx, ctx.state["final_uri"], bool(ctx.state.get("archived")))

@@ -248,7 +248,9 @@ class TransferRun:
         self._save_state()
         self.store.update(self.id, link=finish.link)
         self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
-        self._after_finish()
+        from desktop_client.transfer.receipt import build_manifest
+
+        self.dest.record(self.ctx, build_manifest(self.store, self.id))
         expected = expected_objects(self.store.objects(self.id))
         verification: Verification = self._with_retries(
             "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
@@ -265,15 +267,6 @@ class TransferRun:
         self.emit(TransferEvent(self.id, "state", State.DONE, self.files_done, self.files_total,
                                 self.bytes_total, self.bytes_total))
         return State.DONE
-
-    def _after_finish(self) -> None:
-        """Destination-specific bookkeeping after finish (the local archive's manifest)."""
-        from desktop_client.destinations.local import LocalArchive
-
-        if isinstance(self.dest, LocalArchive):
-            from desktop_client.transfer.receipt import build_manifest
-
-            self.dest.write_manifest(self.ctx, build_manifest(self.store, self.id))
 
     def _scripts(self) -> list[tuple[str, str]] | None:
         """The scripts of this transfer: recorded on the first attempt, reused on every later one."""
@@ -475,19 +468,25 @@ class TransferRun:
                                 self.bytes_done, self.bytes_total, message=reason))
         return State.FAILED
 
+    def _discard(self) -> None:
+        """After a cancel, remove what the destination staged; a restart then starts afresh."""
+        try:
+            discarded = self.dest.discard(self.ctx)
+        except DestinationError as exc:
+            self.store.log(self.id, "warning", "discard", f"could not remove the partial upload: {exc}")
+            return
+        if discarded:
+            self.store.reset_transfer(self.id)
+            self.store.log(self.id, "info", "discard", "the partial upload was removed")
+
     def _interrupted(self, reason: str) -> State:
         state = {"pause": State.PAUSED, "cancel": State.CANCELLED}.get(reason, State.QUEUED)
         self.store.update(self.id, finished=time.time() if state is State.CANCELLED else None)
         self.store.log(self.id, "info", reason or "stopped", f"transfer {state.value}")
         if state is State.CANCELLED:
+            self._discard()
             self.write_receipts(self.id, State.CANCELLED)
         self.store.update(self.id, state=state)
         self.emit(TransferEvent(self.id, "state", state, self.files_done, self.files_total,
                                 self.bytes_done, self.bytes_total))
         return state
-
-
-def edits_script(spec: TransferSpec) -> dict[str, str]:
-    """Generated pixel scripts per series (for the receipt)."""
-    return {uid: pixel_script(c.rectangles) for uid, c in spec.choices.items()
-            if c.rectangles and not c.excluded}

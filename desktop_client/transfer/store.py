@@ -273,6 +273,15 @@ class QueueStore:
             db.execute(f"UPDATE units SET state = ?, error = '', attempts = 0 WHERE transfer_id = ?"
                        f" AND state IN ({marks})", (State.QUEUED.value, transfer_id, *wanted))
 
+    def reset_transfer(self, transfer_id: str) -> None:
+        """Forget everything sent (the destination discarded it): all units queued again."""
+        with self._tx() as db:
+            db.execute("DELETE FROM objects WHERE transfer_id = ?", (transfer_id,))
+            db.execute("UPDATE units SET state = ?, error = '', attempts = 0 WHERE transfer_id = ?",
+                       (State.QUEUED.value, transfer_id))
+            db.execute("UPDATE transfers SET dest_state = '{}', session_uri = '' WHERE id = ?",
+                       (transfer_id,))
+
     def exclude_series(self, transfer_id: str, series_uid: str) -> None:
         """Drop a scan's unfinished units (the user excluded a failed scan before retrying)."""
         with self._tx() as db:

@@ -106,3 +106,27 @@ def test_wrong_password_fails_with_reason(xnat_emulator, tmp_path: Path) -> None
         assert "password" in q.status(transfer_id).error
     finally:
         q.close()
+
+
+def test_cancel_removes_partial_upload_and_restart_sends_all(xnat_emulator, tmp_path: Path) -> None:
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    xnat_emulator.faults.slow(0.3, path="/services/import")
+    q = _queue(tmp_path)
+    try:
+        transfer_id = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[], max_chunk_files=1))
+        cancelled = []
+
+        def on_event(event) -> None:
+            if event.kind == "unit" and "part 2" in event.message and not cancelled:
+                cancelled.append(True)
+                q.cancel(transfer_id)
+        q.subscribe(on_event)
+        assert q.wait(transfer_id, timeout=120) is State.CANCELLED
+        assert not [e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "SUBJ01_CT1"]
+        assert q.status(transfer_id).files_done == 0
+        xnat_emulator.faults.slow(0)
+        q.restart(transfer_id)
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        _check_once(xnat_emulator, archived=True)
+    finally:
+        q.close()
