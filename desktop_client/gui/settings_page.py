@@ -45,9 +45,11 @@ class SettingsPage(QWidget):
         outer.addWidget(header("Settings"))
         outer.addWidget(hint("Changes are saved immediately."))
         card = Card()
+        card.setMaximumWidth(760)
         form = QFormLayout()
         self.concurrency = QSpinBox()
         self.concurrency.setRange(1, MAX_CONCURRENCY)
+        self.concurrency.setMaximumWidth(120)
         self.concurrency.setToolTip("How many files are prepared and sent at the same time. "
                                     "Lower it if the computer or the network struggles.")
         form.addRow("Upload &concurrency", self.concurrency)

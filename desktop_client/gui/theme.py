@@ -51,7 +51,7 @@ def stylesheet(dark: bool) -> str:
     text = (RESOURCES / "style.qss").read_text(encoding="utf-8")
     for key, value in (DARK if dark else LIGHT).items():
         text = text.replace(f"@{key}@", value)
-    return text
+    return text.replace("@resources@", RESOURCES.as_posix())
 
 
 def apply_theme(app: QApplication, choice: str) -> None:

@@ -177,6 +177,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = int(progress_fraction(status) * 1000)
         bar.text = index.data()
         bar.textVisible = True
+        bar.textAlignment = Qt.AlignmentFlag.AlignCenter
         bar.state = option.state | QStyle.StateFlag.State_Enabled
         style = option.widget.style() if option.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, option.widget)

@@ -24,6 +24,8 @@ class MessageBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
         self.label.setWordWrap(True)
+        # Contents margins (not QSS padding) so the size hint always includes the inner space.
+        self.label.setContentsMargins(10, 6, 10, 6)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.linkActivated.connect(lambda _link: self.actionClicked.emit())
         layout.addWidget(self.label)

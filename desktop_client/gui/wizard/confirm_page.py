@@ -182,8 +182,6 @@ class ConfirmPage(WizardStep):
         self.form.addRow("", self.label_note)
         self.form.addRow(self.tracer_label, self.tracer_combo)
         card.body.addLayout(self.form)
-        self.vars_box = QFormLayout()
-        card.body.addLayout(self.vars_box)
         card.body.addStretch(1)
         splitter.addWidget(card)
 
@@ -243,6 +241,7 @@ class ConfirmPage(WizardStep):
         self.bulk_table.verticalHeader().hide()
         self.bulk_table.setAlternatingRowColors(True)
         self.bulk_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.bulk_table.horizontalHeader().setStretchLastSection(True)
         self.bulk_table.itemChanged.connect(self._validate)
         v.addWidget(self.bulk_table, 1)
         return page
@@ -257,8 +256,13 @@ class ConfirmPage(WizardStep):
         self.tracer_combo.clear()
         self.tracer_combo.addItems(tracers)
         self.tracer_combo.setCurrentIndex(-1)
-        self.subtitle.setText(f"{len(draft.plans)} session(s) into {draft.project.title()} · "
-                              f"{draft.target.describe()}")
+        where = f"into {draft.project.title()} · {draft.target.describe()}"
+        if draft.bulk:
+            self.subtitle.setText(f"{len(draft.plans)} sessions {where}")
+        else:
+            s = draft.plans[0].session
+            self.subtitle.setText(f"{study_title(s)} · {s.patient_name or 'no patient name'} · "
+                                  f"{format_date(s.study_date)} {where}")
         self.stack.setCurrentIndex(1 if draft.bulk else 0)
         self.heading.setText("Confirm details" + (f" — {len(draft.plans)} sessions" if draft.bulk else ""))
         self._loading = True
@@ -329,8 +333,8 @@ class ConfirmPage(WizardStep):
         self.tracer_label.setVisible(pet)
         if plan.tracer:
             self.tracer_combo.setCurrentText(plan.tracer)
-        while self.vars_box.rowCount():
-            self.vars_box.removeRow(0)
+        for edit in self._var_edits.values():
+            self.form.removeRow(edit)
         self._var_edits = {}
         for var in self.variables:
             edit = QLineEdit(plan.variables.get(var.name, getattr(var, "initial_value", "") or ""))
@@ -338,7 +342,7 @@ class ConfirmPage(WizardStep):
             edit.textChanged.connect(self._validate)
             edit.setToolTip(f"Script variable “{var.name}”")
             self._var_edits[var.name] = edit
-            self.vars_box.addRow(getattr(var, "description", "") or var.name, edit)
+            self.form.addRow(var.description or var.name, edit)
         self._fill_scans(plan)
         self._subject_changed(subject)
 
@@ -374,7 +378,7 @@ class ConfirmPage(WizardStep):
     def _subject_changed(self, text: str) -> None:
         existing = {s.label for s in self.subjects}
         new = bool(text) and text not in existing
-        self.group_edit.setEnabled(new)
+        self.form.setRowVisible(self.group_edit, new)
         if not text:
             self.subject_note.setText("")
         elif new:

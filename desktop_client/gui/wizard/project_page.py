@@ -74,6 +74,7 @@ class ProjectPage(WizardStep):
         self.search.returnPressed.connect(self._pick_first)
         lv.addWidget(self.search)
         self.list = QListWidget()
+        self.list.setObjectName("projectList")
         self.list.setAccessibleName("Projects")
         self.list.currentItemChanged.connect(self._on_pick)
         lv.addWidget(self.list, 1)

@@ -47,6 +47,8 @@ class SummaryPage(WizardStep):
         outer.addWidget(self.destination)
         card = Card()
         grid = QGridLayout()
+        grid.setVerticalSpacing(2)
+        grid.setHorizontalSpacing(24)
         self.values: dict[str, QLabel] = {}
         items = [("redacted", "Scans with pixel redaction"), ("without", "Scans without redaction"),
                  ("excluded", "Scans excluded"), ("unsupported", "Unsupported scans (sent as they are)"),
@@ -55,9 +57,10 @@ class SummaryPage(WizardStep):
             value = QLabel("—")
             value.setObjectName("h1")
             value.setAccessibleName(title)
-            grid.addWidget(value, (i // 3) * 2, i % 3)
-            grid.addWidget(hint(title), (i // 3) * 2 + 1, i % 3)
+            grid.addWidget(value, (i // 3) * 3, i % 3)
+            grid.addWidget(hint(title), (i // 3) * 3 + 1, i % 3)
             self.values[key] = value
+        grid.setRowMinimumHeight(2, 14)
         card.body.addLayout(grid)
         outer.addWidget(card)
         self.review_note = MessageBar()
