@@ -16,6 +16,7 @@ Decisions where the reference is silent or unhelpful (see also the package docst
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import uuid
@@ -88,16 +89,22 @@ def _int(value: Any, what: str) -> int:
                                  "number)") from None
 
 
-def _as_path(value: Any) -> TagPath | None:
+@functools.lru_cache(maxsize=1024)
+def _parse_path_string(text: str) -> TagPath | None:
+    """Path strings are parsed once per distinct text (scripts pass the same ones per object)."""
     from desktop_client.dicomedit.de6_parser import parse_tagpath
 
+    try:
+        return parse_tagpath(text)
+    except ValueError:
+        return None
+
+
+def _as_path(value: Any) -> TagPath | None:
     if isinstance(value, TagPath):
         return value
     if isinstance(value, str):
-        try:
-            return parse_tagpath(value)
-        except ValueError:
-            return None
+        return _parse_path_string(value)
     return None
 
 

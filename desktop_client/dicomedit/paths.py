@@ -235,11 +235,24 @@ _STRIP_ALL = frozenset({"CS", "DA", "TM", "DT", "UI", "LT", "ST", "UT"})
 _RAW_WRITE = _STRIP_EACH | _STRIP_ALL | {"PN", "AE", "AS"}
 
 
+_CHARSET_CODECS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1",
+                   "ISO_IR 192": "utf-8"}
+
+
 def _codec(ds: Dataset) -> str | None:
-    charset = ds._character_set  # noqa: SLF001 - inherited from the parent for nested items
-    if isinstance(charset, str):
-        return _CODECS.get(charset)
-    return _CODECS.get(charset[0]) if len(charset) == 1 else None
+    """Python codec of the dataset's text, or None when pydicom must handle it (ISO 2022...)."""
+    elem = ds._dict.get(0x00080005)  # noqa: SLF001
+    if elem is None:  # nested items inherit the parent's character set
+        charset = ds._parent_encoding  # noqa: SLF001
+        if isinstance(charset, str):
+            return _CODECS.get(charset)
+        return _CODECS.get(charset[0]) if len(charset) == 1 else None
+    value = elem.value
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str) or "\\" in value:
+        return None
+    return _CHARSET_CODECS.get(value.strip(" \0"))
 
 
 _DICTIONARY_VRS: dict[int, str] = {}
@@ -488,7 +501,7 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
     """Assign a singular element path, creating sequences, items and creators on the way."""
     tag = path.simple
     if tag is not None:
-        ds[tag] = new_element(ds, tag, element_vr(ds, tag), text)
+        store(ds, new_element(ds, tag, element_vr(ds, tag), text))
         return
     steps = path.steps
     current = ds
@@ -501,7 +514,7 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
             if step.item is not None:
                 raise ScriptRuntimeError(f"Cannot assign a value to the sequence item {path.text}")
             vr = element_vr(current, tag, step.creator)
-            current[tag] = new_element(current, tag, vr, text)
+            store(current, new_element(current, tag, vr, text))
             return
         items = _items_of(current, tag)
         if items is None:
@@ -514,7 +527,19 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
 
 def set_element(ds: Dataset, tag: int, text: str, creator: str | None = None) -> None:
     """Overwrite one element in one dataset keeping its VR (used by in-place functions)."""
-    ds[tag] = new_element(ds, tag, element_vr(ds, tag, creator), text)
+    store(ds, new_element(ds, tag, element_vr(ds, tag, creator), text))
+
+
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+
+
+def store(ds: Dataset, elem: DataElement | RawDataElement) -> None:
+    """``ds[tag] = elem``; plain public elements skip pydicom's bookkeeping (none applies)."""
+    tag = elem.tag
+    if tag & 0x10000 or elem.VR == "SQ" or tag in _PIXEL_TAGS:
+        ds[tag] = elem
+    else:
+        ds._dict[tag] = elem  # noqa: SLF001
 
 
 # --------------------------------------------------------------------------------------------
