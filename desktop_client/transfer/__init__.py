@@ -18,7 +18,7 @@ Public API (everything the GUI's transfer monitor and the CLI need)::
     transfer_id = queue.submit(spec)                           # ValueError if the spec cannot run
     unsubscribe = queue.subscribe(callback)                    # TransferEvent, from a background thread
     queue.pause(id) / resume(id) / cancel(id) / restart(id) / remove(id) / exclude_scan(id, uid, why)
-    queue.pause_all() / resume_all()
+    queue.pause_all() / resume_all() / cancel_all() / restart_all()
     queue.list() -> list[TransferStatus];  queue.status(id) -> TransferStatus (with per-scan ScanStatus)
     queue.log(id) -> list[LogEntry];  queue.receipt_paths(id) -> (json, pdf) | None
     queue.wait(id, timeout=None) -> State;  queue.stop()

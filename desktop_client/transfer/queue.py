@@ -273,6 +273,17 @@ class TransferQueue:
             if state is State.PAUSED:
                 self.resume(transfer_id)
 
+    def cancel_all(self) -> None:
+        for transfer_id, state in self.store.states().items():
+            if not state.finished:
+                self.cancel(transfer_id)
+
+    def restart_all(self) -> None:
+        """Queue every failed or cancelled transfer again (the monitor's "Restart all")."""
+        for transfer_id, state in self.store.states().items():
+            if state in (State.FAILED, State.CANCELLED):
+                self.restart(transfer_id)
+
     def _stop_or_set(self, transfer_id: str, reason: str, state: State, idle: set[State]) -> None:
         with self._lock:
             running = self._running.get(transfer_id)

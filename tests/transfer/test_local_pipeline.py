@@ -93,7 +93,10 @@ def test_pause_resume_and_cancel_are_persistent(tmp_path: Path, study: Path) -> 
     q.cancel(other)
     assert q.status(other).state is State.CANCELLED
     assert q.receipt_paths(other) is None or q.receipt_paths(other)[0].exists()
-    q.restart(other)
+    q.cancel_all()
+    assert q.status(third).state is State.CANCELLED
+    q.restart_all()
+    assert {q.status(i).state for i in (other, third)} == {State.QUEUED}
     q.start()
     assert q.wait(other, timeout=60) is State.DONE
     assert q.wait(third, timeout=60) is State.DONE
