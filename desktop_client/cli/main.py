@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "desktop_client.cli.anonymize",
     "desktop_client.cli.redact",
     "desktop_client.cli.upload",
+    "desktop_client.cli.templates",
     "desktop_client.cli.selftest",
 )
 
