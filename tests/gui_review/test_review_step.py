@@ -99,6 +99,8 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     assert page.valid_button.text() == f"Valid scans ({sum(len(g.members) for g in valid)})"
     page.unsupported_button.click()
     assert page.stack.currentIndex() == 1
+    assert step.unreviewed_groups() == len(valid)
+    assert f"{len(valid)} groups not reviewed yet" in step.summary_label.text()
 
     group = _valid_group(page, "CT")
     dialog = page.dialog_for(group)
@@ -132,6 +134,7 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     dialog.reset(uids[:1])
     assert step.choices()[uids[0]].rectangles == [] and not step.choices()[uids[0]].excluded
     dialog.accept()
+    assert step.unreviewed_groups() == len(valid) - 1
     card = next(c for c in page.valid_grid.cards if c.group is group)
     assert card.state.text().startswith("Reviewed:")
     assert "Templates: 1 matching" in card.details.text()

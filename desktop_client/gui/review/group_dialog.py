@@ -43,7 +43,8 @@ class GroupReviewDialog(QDialog):
         self.view.setItemDelegate(self.delegate)
         self.thumbs.ready.connect(lambda _key: self.view.viewport().update())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
-        self.view.doubleClicked.connect(lambda index: self.open_scan(self.model.uid(index.row())))
+        # Double-click, or Enter on the focused tile, opens the scan in the viewer.
+        self.view.activated.connect(lambda index: self.open_scan(self.model.uid(index.row())))
 
         title = QLabel(group_title(group))
         title.setObjectName("h1")

@@ -128,18 +128,33 @@ class ReviewStep(QWidget):
     def summary(self) -> Summary:
         return self.review.summary() if self.review is not None else Summary()
 
+    def unreviewed_groups(self) -> int:
+        """Valid groups (bulk mode) whose scans nobody has looked at yet (a reminder, not a block)."""
+        if self.review is None or not isinstance(self.page, BulkReviewPage):
+            return 0
+        review = self.review
+        return sum(1 for g in review.grouping.valid if review.group_id(g) not in review.reviewed_groups
+                   and not any(review.choices[u].excluded or review.choices[u].rectangles
+                               for u in review.group_members(g)))
+
     def manage_templates(self) -> None:
         dialog = TemplateManagerDialog(self.store, self)
         dialog.exec()
         self.store.reload()
+        if isinstance(self.page, BulkReviewPage):
+            self.page.refresh()  # matching-template counts may have changed
         self._on_changed()
 
     def _on_changed(self, force: bool = False) -> None:
         s = self.summary()
         if self.review is not None:
-            self.summary_label.setText(
-                f"Upload overview: {s.redacted} scan{'s' if s.redacted != 1 else ''} with pixel redaction · "
-                f"{s.as_is} as is · {s.excluded} excluded")
+            text = (f"Upload overview: {s.redacted} scan{'s' if s.redacted != 1 else ''} with pixel redaction · "
+                    f"{s.as_is} as is · {s.excluded} excluded")
+            open_groups = self.unreviewed_groups()
+            if open_groups:
+                text += (f"   —   {open_groups} group{'s' if open_groups != 1 else ''} not reviewed yet: "
+                         "open each one and look at every scan for burned-in text")
+            self.summary_label.setText(text)
         message = self.blocking_message()
         self.blocking.setText(message)
         self.blocking.setVisible(bool(message))

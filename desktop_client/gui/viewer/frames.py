@@ -97,7 +97,7 @@ def window_to_uint8(values: np.ndarray, center: float, width: float, invert: boo
 class FrameReader:
     """Thread-safe frame decoding with a small cache of open datasets."""
 
-    def __init__(self, keep: int = 3) -> None:
+    def __init__(self, keep: int = 2) -> None:
         self._keep = keep
         self._datasets: OrderedDict[Location, Dataset] = OrderedDict()
         self._lock = threading.Lock()
@@ -119,7 +119,7 @@ class FrameReader:
         """Decode one frame; raises ValueError with a readable reason when it cannot."""
         ds = self._dataset(instance)
         if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-            raise ValueError("this object has no image")
+            raise ValueError("this object has no pixel data (it is not an image)")
         try:
             frames = int(ds.get("NumberOfFrames", 1) or 1)
             arr = pixel_array(ds, index=frame if frames > 1 else None, as_rgb=True)

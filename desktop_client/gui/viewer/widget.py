@@ -273,7 +273,7 @@ class ScanViewer(QWidget):
         if error is not None:
             self._shown_key = key
             self.canvas.set_image(None)
-            self.canvas.set_message(f"Cannot show this image: {error}")
+            self.canvas.set_message(f"No image to show: {error}")
             return
         raw, after = result
         if raw is not None:
