@@ -41,7 +41,6 @@ _DECODE_PLUGIN: dict[str, str] = {
 
 #: Plugin used to decode *output* frames for verification: never the encoder's own library.
 _VERIFY_PLUGIN: dict[str, str] = {
-    U.RLELossless: "pydicom",
     U.JPEGLSLossless: "gdcm",
     U.JPEG2000Lossless: "gdcm",
     U.JPEGLossless: "gdcm",
@@ -50,6 +49,9 @@ _VERIFY_PLUGIN: dict[str, str] = {
     U.HTJ2KLossless: "pylibjpeg",       # openjpeg decodes what OpenJPH encoded
     U.HTJ2KLosslessRPCL: "pylibjpeg",
 }
+
+#: RLE encoders in order of preference (GDCM is the fastest and independent of the decoders).
+_RLE_ENCODERS = ("gdcm", "pylibjpeg", "pydicom")
 
 _JPEG_FAMILY = frozenset({U.JPEGBaseline8Bit, U.JPEGExtended12Bit, U.JPEGLossless, U.JPEGLosslessSV1})
 
@@ -98,7 +100,7 @@ def encoder_for(ts: str) -> Callable[[np.ndarray, ImageModel], bytes] | None:
     """Frame encoder that writes ``ts`` losslessly, or None when we have none."""
     if ts == U.RLELossless:
         enc = get_encoder(ts)
-        plugins = tuple(p for p in ("pylibjpeg", "gdcm", "pydicom") if p in enc._available)  # noqa: SLF001
+        plugins = tuple(p for p in _RLE_ENCODERS if p in enc._available)  # noqa: SLF001
         return _encode_pydicom(ts, plugins) if plugins else None
     if ts in (U.JPEGLSLossless, U.JPEG2000Lossless):
         enc = get_encoder(ts)
@@ -234,6 +236,11 @@ def _imagecodecs_frames(ds: object, ts: str, model: ImageModel, count: int) -> D
 
 
 def verify_plugin(ts: str) -> str:
+    if ts == U.RLELossless:
+        # GDCM encodes when present, so the fast pylibjpeg-rle decoder is independent of it;
+        # otherwise pylibjpeg encodes and pydicom's own RLE decoder checks.
+        available = get_encoder(ts)._available  # noqa: SLF001
+        return "pylibjpeg" if "gdcm" in available else "pydicom"
     return _VERIFY_PLUGIN.get(ts, "")
 
 

@@ -1,0 +1,75 @@
+"""Verification is real: a fault injected into any step makes the engine refuse, leaving ds unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from desktop_client.core.geometry import PixelEdit, Rect
+from desktop_client.pixels import RedactionError, codecs, dct, native, redact_dataset
+from tests.pixels.helpers import load, synthetic
+
+RECT = Rect(4, 4, 40, 20)
+
+
+def _unchanged(ds_before: bytes, ds) -> None:
+    assert ds.PixelData == ds_before and "BurnedInAnnotation" not in ds
+
+
+def test_native_paint_missing_a_pixel_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = native.paint
+
+    def sloppy(buf, model, boxes, count):
+        painted = real(buf, model, boxes, count)
+        view = native.frames_view(buf, model, count)
+        view[0, RECT.bottom - 1, RECT.right - 1] = 123  # one pixel left unredacted
+        return painted
+
+    monkeypatch.setattr(native, "paint", sloppy)
+    ds = synthetic(bits_allocated=16)
+    before = ds.PixelData
+    with pytest.raises(RedactionError, match="not filled"):
+        redact_dataset(ds, [PixelEdit(RECT)])
+    _unchanged(before, ds)
+
+
+def test_native_paint_touching_outside_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = native.paint
+
+    def spill(buf, model, boxes, count):
+        painted = real(buf, model, boxes, count)
+        native.frames_view(buf, model, count)[0, 0, RECT.bottom, RECT.left] ^= 1  # planar: (F, 3, R, C)
+        return painted
+
+    monkeypatch.setattr(native, "paint", spill)
+    ds = synthetic(bits_allocated=8, samples=3, photometric="RGB", planar=1)
+    with pytest.raises(RedactionError, match="outside"):
+        redact_dataset(ds, [PixelEdit(RECT)])
+
+
+def test_encoder_writing_the_unredacted_frame_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    ds = load("MR_small_RLE.dcm")
+    original = ds.PixelData
+    real = codecs.encoder_for
+
+    def leaky(ts):
+        encode = real(ts)
+
+        def inner(arr, model):
+            decoded = next(codecs.decode_frames(load("MR_small_RLE.dcm"), ts, model, 1).frames)
+            return encode(np.asarray(decoded), model)  # the original pixels, not the edited ones
+        return inner
+
+    monkeypatch.setattr("desktop_client.pixels.engine.encoder_for", leaky)
+    with pytest.raises(RedactionError, match="not filled"):
+        redact_dataset(ds, [PixelEdit(RECT)])
+    _unchanged(original, ds)
+
+
+def test_dct_block_not_flattened_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dct, "_dc_for", lambda value, q: 0)  # mid-grey instead of black
+    ds = load("examples_ybr_color.dcm")
+    original = ds.PixelData
+    with pytest.raises(RedactionError):
+        redact_dataset(ds, [PixelEdit(RECT)])
+    _unchanged(original, ds)
