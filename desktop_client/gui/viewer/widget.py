@@ -4,6 +4,10 @@ Decoding happens in the background (``jobs.LatestOnly``): the raw frame (for win
 value under the cursor) is read with pydicom, and in *After* mode the displayed image is the pixel
 engine's ``render`` with the scan's rectangles — the code that redacts at upload. Rectangles are
 image-pixel ``Rect`` objects that apply to every frame of the scan.
+
+Keys: PgUp/PgDn/arrows (or the wheel) change frame, Home/End first/last; R rectangle, P pan,
+W window/level; F fit, 1 one-to-one, +/- zoom; Space toggles Before/After; Del deletes the
+selected box.
 """
 
 from __future__ import annotations
@@ -139,7 +143,9 @@ class ScanViewer(QWidget):
         for keys, fn in (("Home", lambda: self.set_frame(0)), ("End", lambda: self.set_frame(self._frames - 1)),
                          ("R", lambda: self.rect_tool.click()), ("P", lambda: self.pan_tool.click()),
                          ("W", lambda: self.wl_tool.click()), ("F", self.canvas.fit),
-                         ("Space", lambda: self.set_preview(not self._preview))):
+                         ("Space", lambda: self.set_preview(not self._preview)),
+                         ("+", lambda: self.canvas.zoom(1.25)), ("=", lambda: self.canvas.zoom(1.25)),
+                         ("-", lambda: self.canvas.zoom(0.8)), ("1", self.canvas.actual_size)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(fn)
