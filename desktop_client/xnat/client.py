@@ -598,6 +598,9 @@ class XnatClient:
                                             f"neither in the archive nor in the prearchive of "
                                             f"{project_id}."])
             uri = entry.uri
+            if entry.status == "RECEIVING":
+                return Verification(False, [f"Session {session_label} has not been committed yet; "
+                                            f"XNAT lists its files only after the commit."], uri=uri)
             scans = self._result(self._request("GET", f"{uri}/scans", params={"format": "json"}),
                                  "Listing scans")
             for scan in scans:

@@ -26,8 +26,16 @@ def test_import_stream_progress_commit_prearchive(xnat_emulator: XnatEmulator) -
     entry = xnat_emulator.prearchive_entries("DEMO")[0]
     assert (entry.status, entry.subject, entry.prevent_anon, entry.prevent_auto_commit,
             entry.source) == ("RECEIVING", "SUBJ01", True, True, "uploader")
+    scans_url = xnat_emulator.url + uri + "/scans"
+    assert requests.get(scans_url, auth=("admin", "admin")).status_code == 404   # not built yet
     result = client.commit(uri)
     assert not result.archived and result.uri == uri
+    rows = requests.get(scans_url + "/1/resources/DICOM/files", auth=("admin", "admin"),
+                        params={"format": "json"}).json()["ResultSet"]["Result"]
+    assert len(rows) == 3 and set(rows[0]) == {"Name", "Size", "URI"}
+    scans = requests.get(scans_url, auth=("admin", "admin"), params={"format": "json"}).json()
+    assert scans["ResultSet"]["Result"][0] == {"ID": "1", "xsiType": "xnat:mrScanData",
+                                               "series_description": "MR series 1"}
     assert xnat_emulator.prearchive_entries("DEMO")[0].status == "READY"
     check = client.verify_session("DEMO", "SUBJ01", "SUBJ01_MR_1", {"1": 3, "2": 2})
     assert check.ok and check.found == {"1": 3, "2": 2} and check.uri == uri
@@ -71,7 +79,10 @@ def test_upload_session_end_to_end_with_tracer(xnat_emulator: XnatEmulator) -> N
 def test_verification_mismatch_is_a_failure(xnat_emulator: XnatEmulator) -> None:
     client = client_for(xnat_emulator)
     entries = study({1: 2})
-    client.import_zip("DEMO", "S4", "S4_MR_1", body(entries))
+    uri = client.import_zip("DEMO", "S4", "S4_MR_1", body(entries))
+    early = client.verify_session("DEMO", "S4", "S4_MR_1", {"1": 2})
+    assert not early.ok and "not been committed" in early.details[0]
+    client.commit(uri)
     check = client.verify_session("DEMO", "S4", "S4_MR_1", {"1": 3, "2": 1})
     assert not check.ok and len(check.details) == 2 and "3 file(s) sent, 2" in check.details[0]
     missing = client.verify_session("DEMO", "S4", "NOPE", {"1": 1})
@@ -191,6 +202,7 @@ def test_same_session_twice_same_receiving_session_dedupes(xnat_emulator: XnatEm
     first = client.import_zip("DEMO", "S", "S_MR_1", body(entries))
     second = client.import_zip("DEMO", "S", "S_MR_1", body(entries))
     assert first == second
+    client.commit(first)
     assert client.verify_session("DEMO", "S", "S_MR_1", {"1": 3}).ok
 
 

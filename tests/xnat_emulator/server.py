@@ -32,7 +32,7 @@ from tests.xnat_emulator.archives import (
 )
 from tests.xnat_emulator.faults import Faults
 from tests.xnat_emulator.model import ROLE_DISPLAY, Experiment, PrearcSession, Project, ScanRec, User
-from tests.xnat_emulator.store import UNASSIGNED, ArchiveFailure, HttpError, Store
+from tests.xnat_emulator.store import UNASSIGNED, ArchiveFailure, HttpError, Store, xsi_type
 
 BROWSER_UA = [re.compile(p) for p in (r".*MSIE.*", r".*Mozilla.*", r".*AppleWebKit.*", r".*Opera.*")]
 UPLOAD_NAMES = {
@@ -926,17 +926,32 @@ class Handler(BaseHTTPRequestHandler):
             return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
         return dict(parse_qsl(raw.decode("utf-8", "replace")))
 
-    def prearc_scans(self, p: str, ts: str, f: str) -> Response:
+    def _built_prearc(self, p: str, ts: str, f: str) -> PrearcSession:
+        """Prearchive scan listings read the session XML, which exists only once it is built
+        (``retrieveSessionBean``); a ``RECEIVING`` session has none (status code inferred)."""
         session = self._prearc(p, ts, f)
-        return result_set([{"ID": sc.id, "type": sc.type, "series_description": sc.series_description,
-                            "xsiType": "", "URI": f"{session.uri}/scans/{sc.id}"}
-                           for sc in session.scans])
+        if session.status == "RECEIVING":
+            raise HttpError(404, f"The session document for {ts}/{f} has not been built yet")
+        return session
+
+    def prearc_scans(self, p: str, ts: str, f: str) -> Response:
+        session = self._built_prearc(p, ts, f)
+        return result_set([{"ID": sc.id, "xsiType": _scan_type(_modality_type(sc.modality)),
+                            "series_description": sc.series_description} for sc in session.scans])
+
+    def prearc_resources(self, p: str, ts: str, f: str, scan: str) -> Response:
+        sc = self._scan(self._built_prearc(p, ts, f).scans, scan)
+        return result_set([{"label": "DICOM", "file_count": len(sc.files),
+                            "file_size": sum(x.size for x in sc.files)}])
 
     def prearc_files(self, p: str, ts: str, f: str, scan: str, res: str = "DICOM") -> Response:
-        session = self._prearc(p, ts, f)
+        session = self._built_prearc(p, ts, f)
         sc = self._scan(session.scans, scan)
+        if res != "DICOM":
+            raise HttpError(404, f"Unable to find resource {res}")
         base = f"{session.uri}/scans/{sc.id}/resources/DICOM/files"
-        return result_set([_file_row(x, f"{base}/{quote(x.name)}", "") for x in sc.files])
+        return result_set([{"Name": x.name, "Size": x.size, "URI": f"{base}/{quote(x.name)}"}
+                           for x in sc.files])
 
     def prearc_file(self, p: str, ts: str, f: str, scan: str, res: str, name: str) -> Response:
         session = self._prearc(p, ts, f)
@@ -967,6 +982,10 @@ class Handler(BaseHTTPRequestHandler):
             return Response(303, b"", "text/plain",
                             {"Location": f"http://{host}{self.server.context_path}{uri}"})
         return text_response(uri + "\r\n", content_type="text/uri-list")
+
+
+def _modality_type(modality: str) -> str:
+    return xsi_type([modality] if modality else [])
 
 
 def _scan_type(session_type: str) -> str:
@@ -1065,6 +1084,7 @@ ROUTES = [
     _route("POST", _PRE, Handler.prearc_session),
     _route("DELETE", _PRE, Handler.prearc_session),
     _route("GET", _PRE + "/scans", Handler.prearc_scans),
+    _route("GET", _PRE + "/scans/{scan}/resources", Handler.prearc_resources),
     _route("GET", _PRE + "/scans/{scan}/resources/{res}/files", Handler.prearc_files),
     _route("GET", _PRE + "/scans/{scan}/resources/{res}/files/{name}", Handler.prearc_file),
 ]

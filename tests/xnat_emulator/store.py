@@ -594,7 +594,7 @@ class Store:
                 id=f"XNAT_E{self._next('experiment'):05d}", label=label,
                 subject_label=subject.label, uid=session.tag, date=session.scan_date,
                 time=session.scan_time, modality=modalities[0] if modalities else "",
-                xsi_type=_xsi_type(modalities), insert_date=now_text(), insert_user=user.username,
+                xsi_type=xsi_type(modalities), insert_date=now_text(), insert_user=user.username,
                 visit=session.visit, protocol=session.protocol)
             project.experiments.append(existing)
         existing.scans = sorted(merged.values(), key=lambda s: _scan_sort_key(s.id))
@@ -641,7 +641,7 @@ def _template_name(info: DicomInfo) -> str:
     return f"{info.study_uid}-{info.series_number}-{info.instance_number}-{digest}.dcm"
 
 
-def _xsi_type(modalities: list[str]) -> str:
+def xsi_type(modalities: list[str]) -> str:
     if "PT" in modalities and "MR" in modalities:
         return "xnat:petmrSessionData"
     for modality in ("PT", *modalities):
