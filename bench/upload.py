@@ -201,7 +201,7 @@ def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
                    f"&prevent_anon=true&prevent_auto_commit=true&SOURCE=uploader")
             curl = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total} %{http_code}",
                                    "-u", "admin:admin", "-H", "Content-Type: application/zip",
-                                   "--data-binary", f"@{zip_path}", url],
+                                   "-X", "POST", "-T", str(zip_path), url],
                                   capture_output=True, text=True, check=True)
             curl_seconds, curl_status = curl.stdout.split()
             if curl_status != "200":

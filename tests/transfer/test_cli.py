@@ -151,3 +151,17 @@ def test_zip_source_is_read_in_place_and_left_untouched(tmp_path: Path, capsys) 
     assert code == 0, capsys.readouterr()
     assert len(list((tmp_path / "out").glob("LOCAL/Z1/*/SCANS/1/DICOM/*.dcm"))) == 3
     assert hashlib.sha256(archive.read_bytes()).hexdigest() == before
+
+
+def test_labels_csv_picks_sessions_and_labels(tmp_path: Path, capsys) -> None:
+    first = write_study(tmp_path / "src" / "a", series=1, files=1, seed=1)
+    write_study(tmp_path / "src" / "b", series=1, files=1, seed=2)
+    study_uid = session_of(first).study_instance_uid
+    csv_path = tmp_path / "labels.csv"
+    csv_path.write_text("Study UID,XNAT Subject ID,Session Label\n"
+                        f"{study_uid},Subj 7,Visit.1\n")
+    code = main(["upload", str(tmp_path / "src"), "--to", str(tmp_path / "out"),
+                 "--labels", str(csv_path), "--workers", "0"])
+    result = _lines(capsys.readouterr().out)[-1]
+    assert code == 0 and len(result["transfers"]) == 1
+    assert (result["transfers"][0]["subject"], result["transfers"][0]["session"]) == ("Subj_7", "Visit_1")
