@@ -49,7 +49,7 @@ def capture(out_dir: Path | str | None = None, theme: str = "light") -> list[Pat
     from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog
     from desktop_client.gui.templates import TemplateManagerDialog
     from desktop_client.scanning import scan_paths
-    from desktop_client.templates import TemplateStore
+    from desktop_client.templates import MatchKeys, TemplateStore
 
     app = QApplication.instance() or QApplication(sys.argv)
     try:
@@ -118,14 +118,14 @@ def capture(out_dir: Path | str | None = None, theme: str = "light") -> list[Pat
     create.accept()
     dialog.apply([create.template], uids)
     ct_group = next(g for g in step.review.grouping.valid if g.modality == "CT")
-    store.create("CT corners (demo)", __import__("desktop_client.templates", fromlist=["MatchKeys"]).MatchKeys.of(
-        ct_group.members[0].scan), [Rect(0, 0, 150, 64), Rect(330, 0, 512, 64)],
-        description="Demo CT: banner corners")
+    store.create("CT corners (demo)", MatchKeys.of(ct_group.members[0].scan),
+                 [Rect(0, 0, 150, 64), Rect(330, 0, 512, 64)], description="Demo CT: banner corners")
     dialog.exclude(uids[-1:], "cine loop not needed")
     dialog.select_uids(uids[:1])
     _settle(app, lambda: dialog.thumbs.idle, idle=0.6)
     shot(dialog, "review-group-grid")
     apply = ApplyTemplatesDialog(dialog.matching_templates(uids), len(uids), dialog)
+    apply.set_checked(["Demo US banner corners"])
     apply.show()
     _settle(app)
     shot(apply, "review-apply-templates")
