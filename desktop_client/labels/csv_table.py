@@ -17,7 +17,7 @@ import csv
 import io
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence, TextIO
+from typing import Any, Iterable, Sequence, TextIO
 
 from desktop_client.labels.sanitize import label_problem
 
@@ -42,6 +42,16 @@ class LabelRow:
     subject: str = ""
     session: str = ""
     tracer: str = ""
+
+    @classmethod
+    def from_session(cls, session: Any, subject: str = "", session_label: str = "",
+                     tracer: str = "") -> "LabelRow":
+        """A row for a scanned study (``desktop_client.scanning.model.Session``)."""
+        modalities = sorted({getattr(s, "modality", "") for s in session.scans.values()} - {""})
+        return cls(study_uid=session.study_instance_uid, study_date=session.study_date,
+                   modality=" ".join(modalities), study_description=session.study_description,
+                   patient_name=session.patient_name, patient_id=session.patient_id,
+                   scans=len(session.scans), subject=subject, session=session_label, tracer=tracer)
 
     @property
     def needs_tracer(self) -> bool:

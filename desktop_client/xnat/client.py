@@ -22,6 +22,7 @@ Built on plain ``requests`` (reference §7.3). What it takes care of, and why:
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import re
 import threading
@@ -40,6 +41,8 @@ from desktop_client.xnat.models import (
     CommitResult, Experiment, PrearchiveEntry, Project, ProjectSettings, ScriptConfig, Subject,
     Verification,
 )
+
+log = logging.getLogger(__name__)  # messages name actions and status codes, never labels or paths
 
 USER_AGENT = (f"{APP_SLUG}/{__version__} (python-requests/{requests.__version__}; "
               f"{platform.system() or 'unknown'})")
@@ -680,6 +683,8 @@ class XnatClient:
                 raise self._ssl_error(exc) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if idempotent and attempt < self.retries:
+                    log.info("%s: %s; retrying (%d/%d)", method, type(exc).__name__, attempt + 1,
+                             self.retries)
                     self._sleep(attempt)
                     attempt += 1
                     continue
@@ -690,6 +695,7 @@ class XnatClient:
                     outcome_unknown=not idempotent) from None
             if self._is_auth_failure(resp) and resp.status_code not in allow:
                 if not relogged:
+                    log.info("XNAT session expired (HTTP %d); logging in again", resp.status_code)
                     self._relogin()
                     relogged = True
                     continue
@@ -697,6 +703,8 @@ class XnatClient:
                                     status=resp.status_code, url=resp.url)
             if (idempotent and resp.status_code in _RETRY_STATUSES and resp.status_code not in allow
                     and attempt < self.retries):
+                log.info("%s answered HTTP %d; retrying (%d/%d)", method, resp.status_code,
+                         attempt + 1, self.retries)
                 self._sleep(attempt, resp.headers.get("Retry-After"))
                 attempt += 1
                 continue

@@ -187,3 +187,13 @@ def test_tracer_choices() -> None:
     assert tracer_choices(["FDG", "PIB"], ["X"]) == ["FDG", "PIB", "OTHER"]
     assert tracer_choices([], ["AV45", "OTHER"]) == ["AV45", "OTHER"]
     assert tracer_choices([]) == ["OTHER"]
+
+
+def test_label_row_from_scanned_session() -> None:
+    session = study("1.2.9", name="DOE^JOHN", pid="P9", modalities=("PT", "CT", "CT"))
+    session.study_date = "20240101"
+    row = LabelRow.from_session(session, "S9", "S9_FDG_1", "FDG")
+    assert (row.modality, row.scans, row.patient_id, row.needs_tracer) == ("CT PT", 3, "P9", True)
+    out = io.StringIO()
+    export_csv([row], out)
+    assert import_csv(out.getvalue(), [row]).rows == [row]

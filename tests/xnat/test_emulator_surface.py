@@ -47,8 +47,19 @@ def test_services_auth_data_auth_and_tokens(xnat_emulator: XnatEmulator) -> None
     assert requests.get(url + "/xapi/siteConfig/buildInfo", auth=AUTH).json()["version"] == "1.8.10"
 
 
+def test_session_cap_blocks_new_logins_and_cookie_reuse_avoids_it(xnat_emulator: XnatEmulator) -> None:
+    xnat_emulator.max_sessions_per_user = 2
+    client = client_for(xnat_emulator)                  # one session, reused by every call
+    for _ in range(3):
+        client.upload_projects()
+    requests.get(xnat_emulator.url + "/data/JSESSION", auth=AUTH)   # cookie-less: a 2nd session
+    third = requests.get(xnat_emulator.url + "/data/JSESSION", auth=AUTH)
+    assert third.status_code == 401 and "Maximum sessions" in third.text
+    assert client.subjects("DEMO") == []
+
+
 def test_lockout_after_repeated_failures(xnat_emulator: XnatEmulator) -> None:
-    xnat_emulator._server.max_failed_logins = 3
+    xnat_emulator.max_failed_logins = 3
     for _ in range(3):
         requests.get(xnat_emulator.url + "/data/JSESSION", auth=("member", "wrong"))
     locked = requests.get(xnat_emulator.url + "/data/JSESSION", auth=("member", "member"))

@@ -160,6 +160,24 @@ class XnatEmulator:
     def default_importer(self, value: str) -> None:
         self._server.default_importer = value
 
+    @property
+    def max_sessions_per_user(self) -> int | None:
+        """XNAT's ``concurrentMaxSessions`` (default 1000); beyond it new logins fail."""
+        return self._server.max_sessions_per_user
+
+    @max_sessions_per_user.setter
+    def max_sessions_per_user(self, value: int | None) -> None:
+        self._server.max_sessions_per_user = value
+
+    @property
+    def max_failed_logins(self) -> int | None:
+        """Lockout threshold (XNAT default 20); None disables the lockout."""
+        return self._server.max_failed_logins
+
+    @max_failed_logins.setter
+    def max_failed_logins(self, value: int | None) -> None:
+        self._server.max_failed_logins = value
+
     def expire_sessions(self) -> None:
         """Invalidate every HTTP session now (as if the idle timeout had passed)."""
         with self._server.sessions_lock:

@@ -28,7 +28,8 @@ Setup helpers
 
 Server knobs
     ``session_timeout`` (seconds, idle; default 900), ``expire_sessions()``, ``csrf_enabled``,
-    ``default_importer``, ``auto_commit_seconds`` (None = off; else idle RECEIVING sessions without
+    ``default_importer``, ``max_sessions_per_user`` (1000), ``max_failed_logins`` (20),
+    ``auto_commit_seconds`` (None = off; else idle RECEIVING sessions without
     ``prevent_auto_commit`` are built and, for codes 4/5, archived).
 
 Fault knobs (``xnat_emulator.faults``)

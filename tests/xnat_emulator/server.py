@@ -187,6 +187,7 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.session_timeout = 900.0
         self.csrf_enabled = True
         self.max_failed_logins: int | None = 20
+        self.max_sessions_per_user: int | None = 1000
         self.default_importer = "DICOM-zip"
         self.request_log: list[tuple[str, str, int]] = []
 
@@ -308,6 +309,13 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def create_session(self, user: User) -> HttpSession:
+        cap = self.server.max_sessions_per_user
+        if cap is not None:
+            with self.server.sessions_lock:
+                live = [x for x in self.server.sessions.values() if x.username == user.username
+                        and time.time() - x.last_access <= self.server.session_timeout]
+            if len(live) >= cap:  # maxSessionsPreventsLogin(true): new logins fail
+                raise HttpError(401, "Maximum sessions exceeded for this user")
         sess = HttpSession(id=secrets.token_hex(16).upper(), username=user.username,
                            csrf=str(uuid.uuid4()), last_access=time.time())
         with self.server.sessions_lock:
@@ -340,7 +348,10 @@ class Handler(BaseHTTPRequestHandler):
                     candidate.failed_logins += 1
                 return self._unauthorized("Login attempt failed. Please try again.")
             user.failed_logins = 0
-            self.http_session = self.create_session(user)
+            try:
+                self.http_session = self.create_session(user)
+            except HttpError as exc:
+                return self._unauthorized(exc.message)
             return user
         return None
 
@@ -407,7 +418,10 @@ class Handler(BaseHTTPRequestHandler):
         user = self.server.store.authenticate(name, password)
         if user is None:
             return self.error(401, "Authentication failed.")
-        sess = self.create_session(user)
+        try:
+            sess = self.create_session(user)
+        except HttpError as exc:
+            return self.error(401, exc.message)
         return text_response(sess.id)
 
     def jsession(self) -> Response:
