@@ -75,25 +75,29 @@ def _codes(bits: list[int], values: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return code_of, size_of
 
 
-def _pack(values: np.ndarray, lengths: np.ndarray, chunk: int = 1 << 18) -> bytes:
-    """Concatenate variable-length codes MSB first; pad with 1 bits; stuff 0x00 after 0xFF."""
-    out: list[bytes] = []
-    carry = np.zeros(0, dtype=np.uint8)
-    for start in range(0, len(values), chunk):
-        v = values[start:start + chunk]
-        n = lengths[start:start + chunk].astype(np.int64)
-        total = int(n.sum())
-        offsets = np.cumsum(n) - n
-        item = np.repeat(np.arange(len(v)), n)
-        shift = (n[item] - 1 - (np.arange(total) - offsets[item])).astype(np.uint64)
-        bits = ((v[item] >> shift) & np.uint64(1)).astype(np.uint8)
-        bits = np.concatenate([carry, bits])
-        whole = len(bits) - len(bits) % 8
-        out.append(np.packbits(bits[:whole]).tobytes())
-        carry = bits[whole:]
-    if len(carry):
-        out.append(np.packbits(np.concatenate([carry, np.ones(8 - len(carry), np.uint8)])).tobytes())
-    stream = np.frombuffer(b"".join(out), dtype=np.uint8)
+def _pack(values: np.ndarray, lengths: np.ndarray) -> bytes:
+    """Concatenate variable-length codes (≤ 32 bits each) MSB first, pad with 1 bits, stuff 0xFF.
+
+    Each code is shifted into a 64-bit window starting at its 32-bit word; the high and low
+    halves are summed per word with ``bincount``. Bit fields never overlap, so the sum is the
+    bitwise OR, and every partial sum stays below 2**32, exact in float64.
+    """
+    lengths = lengths.astype(np.int64)
+    total = int(lengths.sum())
+    pad = -total % 8
+    if pad:
+        values = np.append(values, np.uint64((1 << pad) - 1))
+        lengths = np.append(lengths, pad)
+        total += pad
+    offsets = np.cumsum(lengths) - lengths
+    word = offsets >> 5
+    shift = (64 - (offsets & 31) - lengths).astype(np.uint64)
+    shifted = values.astype(np.uint64) << shift
+    high = (shifted >> np.uint64(32)).astype(np.float64)
+    low = (shifted & np.uint64(0xFFFFFFFF)).astype(np.float64)
+    count = total // 32 + 2
+    words = np.bincount(word, weights=high, minlength=count) + np.bincount(word + 1, weights=low, minlength=count)
+    stream = np.frombuffer(words.astype(np.uint64).astype(">u4").tobytes()[: total // 8], dtype=np.uint8)
     ff = np.nonzero(stream == 0xFF)[0]
     return np.insert(stream, ff + 1, 0).tobytes() if len(ff) else stream.tobytes()
 
