@@ -254,6 +254,7 @@ class MainWindow(QMainWindow):
             return ensure_demo_dataset()
 
         def done(path: Path) -> None:
+            self.select_page.scanFinished.connect(self._preselect_demo)
             self.select_page.add_paths([str(path)])
 
         def failed(exc: BaseException) -> None:
@@ -261,6 +262,12 @@ class MainWindow(QMainWindow):
             self.select_page.message.error(f"The demo study could not be prepared: {exc}")
 
         self.runner.call("demo-data", work, on_done=done, on_error=failed)
+
+    def _preselect_demo(self) -> None:
+        """Tick the first demo study so the flow can go on at once."""
+        self.select_page.scanFinished.disconnect(self._preselect_demo)
+        if self.select_page._sessions and not self.select_page.checked_sessions():
+            self.select_page.set_checked([0])
 
     # Settings and notifications ----------------------------------------------------------------
 

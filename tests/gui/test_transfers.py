@@ -1,0 +1,81 @@
+"""The transfer monitor: pause, resume, cancel, restart, remove, pause all, and a restart of the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.gui.conftest import wait_for
+from tests.gui.flow import row_of, scan, to_project_step, to_summary
+
+
+def queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir: Path) -> str:
+    page = win.connect_page
+    page.add_button.click()
+    page.url_edit.setText(xnat_emulator.url)
+    page.user_edit.setText("admin")
+    page.password_edit.setText("admin")
+    to_project_step(qtbot, win, "DEMO")
+    scan(qtbot, win, [demo_dir])
+    win.select_page.set_checked([row_of(win, "CT")])
+    win.wizard.next()
+    to_summary(qtbot, win)
+    xnat_emulator.faults.slow(0.4, path="/services/import")
+    win.wizard.next()
+    wait_for(qtbot, lambda: win.pages.currentIndex() == 1 and win.transfers.model.rows, what="queued")
+    return win.transfers.model.rows[0].id
+
+
+def state(win, transfer_id: str) -> str:
+    row = win.transfers.model.row_of(transfer_id)
+    return win.transfers.model.rows[row].state.value if row >= 0 else ""
+
+
+def test_pause_resume_cancel_restart_remove(qtbot, window, xnat_emulator, demo_dir: Path) -> None:
+    win = window
+    tid = queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir)
+    monitor = win.transfers
+    monitor.select(tid)
+    wait_for(qtbot, lambda: state(win, tid) in ("queued", "running"), what="running")
+    assert monitor.buttons["pause"].isEnabled() and not monitor.buttons["restart"].isEnabled()
+    monitor.act("pause")
+    wait_for(qtbot, lambda: state(win, tid) == "paused", what="paused")
+    assert monitor.buttons["resume"].isEnabled() and monitor.resume_all_button.isEnabled()
+    monitor.act("resume")
+    wait_for(qtbot, lambda: state(win, tid) in ("queued", "running"), what="resumed")
+    monitor.act("cancel")
+    wait_for(qtbot, lambda: state(win, tid) == "cancelled", what="cancelled")
+    assert monitor.buttons["restart"].isEnabled() and monitor.buttons["remove"].isEnabled()
+    xnat_emulator.faults.clear()
+    monitor.act("restart")
+    wait_for(qtbot, lambda: state(win, tid) == "done", timeout=60, what="done after restart")
+    wait_for(qtbot, lambda: "restarted" in monitor.log_view.toPlainText(), what="the log")
+    scans = [monitor.scan_table.item(r, 5).text() for r in range(monitor.scan_table.rowCount())]
+    assert scans and all(s == "Completed" for s in scans), scans
+    monitor.act("remove")
+    assert monitor.model.row_of(tid) < 0
+
+
+def test_pause_all_and_the_queue_survives_a_restart(qtbot, window, xnat_emulator, demo_dir: Path) -> None:
+    from desktop_client.gui.main_window import MainWindow
+    from desktop_client.transfer import TransferQueue
+
+    win = window
+    tid = queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir)
+    win.transfers.pause_all()
+    wait_for(qtbot, lambda: state(win, tid) == "paused", what="paused")
+    win.close()
+    win.queue.close()
+    # The app starts again: the paused transfer is listed from the persistent queue.
+    queue = TransferQueue(concurrency=2, workers=0, credentials=lambda dest: "admin")
+    again = MainWindow(win.settings, queue)
+    qtbot.addWidget(again)
+    queue.start()
+    try:
+        wait_for(qtbot, lambda: again.transfers.model.row_of(tid) >= 0, what="the restored list")
+        assert state(again, tid) == "paused"
+        xnat_emulator.faults.clear()
+        again.transfers.resume_all()
+        wait_for(qtbot, lambda: state(again, tid) == "done", timeout=60, what="done after restart")
+    finally:
+        again.close()
+        queue.close()
