@@ -25,6 +25,8 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 
 from desktop_client.dicomedit import apply_chain, compile_script
 
+ROUNDS = 3
+
 SITE_SCRIPT = '''version "6.6"
 // Site-wide de-identification (basic profile subset), 40 statements.
 describe project hidden
@@ -180,14 +182,18 @@ def main() -> None:
     compile_ms = (clock() - t0) * 1000
     statements = sum(len(s.statements) for s in scripts)
 
-    # In memory: headers decoded from bytes (so elements start raw, as after a real read).
+    # Every figure is the best of ROUNDS rounds (process CPU time): the usual way to keep other
+    # jobs on a shared machine from inflating one side of the comparison.
     blobs = [encode(ct_header(i)) for i in range(n)]
-    datasets = [pydicom.dcmread(io.BytesIO(b)) for b in blobs]
-    t0 = clock()
-    for ds in datasets:
-        outcome = apply_chain(scripts, ds, variables, execute_pixels=False)
-        assert outcome.ok, outcome.error
-    in_memory = clock() - t0
+    in_memory = float("inf")
+    for _ in range(ROUNDS):
+        datasets = [pydicom.dcmread(io.BytesIO(b)) for b in blobs]  # raw elements, as after a read
+        t0 = clock()
+        for ds in datasets:
+            outcome = apply_chain(scripts, ds, variables, execute_pixels=False)
+            assert outcome.ok, outcome.error
+        in_memory = min(in_memory, clock() - t0)
+        del datasets
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-dicomedit-"))
     try:
@@ -199,22 +205,20 @@ def main() -> None:
         out_plain, out_anon = tmp / "plain", tmp / "anon"
         out_plain.mkdir()
         out_anon.mkdir()
-
-        # The two loops are interleaved file by file so that load from other processes on the
-        # machine affects both the same way.
-        plain = with_scripts = 0.0
-        for f in files:
+        plain = with_scripts = float("inf")
+        for _ in range(ROUNDS):
             t0 = clock()
-            ds = pydicom.dcmread(f)
-            ds.save_as(out_plain / f.name, enforce_file_format=False)
-            t1 = clock()
-            ds = pydicom.dcmread(f)
-            outcome = apply_chain(scripts, ds, variables, execute_pixels=False)
-            ds.save_as(out_anon / f.name, enforce_file_format=False)
-            t2 = clock()
-            assert outcome.ok, outcome.error
-            plain += t1 - t0
-            with_scripts += t2 - t1
+            for f in files:
+                ds = pydicom.dcmread(f)
+                ds.save_as(out_plain / f.name, enforce_file_format=False)
+            plain = min(plain, clock() - t0)
+            t0 = clock()
+            for f in files:
+                ds = pydicom.dcmread(f)
+                outcome = apply_chain(scripts, ds, variables, execute_pixels=False)
+                assert outcome.ok, outcome.error
+                ds.save_as(out_anon / f.name, enforce_file_format=False)
+            with_scripts = min(with_scripts, clock() - t0)
         check = pydicom.dcmread(out_anon / files[0].name)
         assert str(check.PatientName) == "S1" and "PatientBirthDate" not in check
         assert not [t for t in check.keys() if t.group & 1]

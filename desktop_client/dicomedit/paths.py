@@ -108,6 +108,8 @@ class TagPath:
     text: str
     simple: int | None = field(default=None, compare=False)
     """The tag when the path is one exact public top-level element (the common, fast case)."""
+    singular: bool = field(default=False, compare=False)
+    """True when the path names at most one element or item (§4.3)."""
 
     def __post_init__(self) -> None:
         if len(self.steps) == 1:
@@ -115,10 +117,9 @@ class TagPath:
             if isinstance(step, ElementStep) and step.creator is None and not step.indexed \
                     and step.mask == 0xFFFFFFFF:
                 object.__setattr__(self, "simple", step.value)
+        object.__setattr__(self, "singular", self._is_singular())
 
-    @property
-    def singular(self) -> bool:
-        """True when the path names at most one element or item (§4.3)."""
+    def _is_singular(self) -> bool:
         last = len(self.steps) - 1
         for i, step in enumerate(self.steps):
             if isinstance(step, WildcardStep) or not step.exact:
