@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +39,19 @@ def capture(out_dir: Path | str | None = None, theme: str = "light") -> list[Pat
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     home = tempfile.mkdtemp(prefix="xnat-review-shots-")
+    previous = os.environ.get("XNAT_DESKTOP_HOME")
     os.environ["XNAT_DESKTOP_HOME"] = home
+    try:
+        return _capture(out, theme, home)
+    finally:
+        if previous is None:
+            os.environ.pop("XNAT_DESKTOP_HOME", None)
+        else:
+            os.environ["XNAT_DESKTOP_HOME"] = previous
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _capture(out: Path, theme: str, home: str) -> list[Path]:
 
     from PySide6.QtWidgets import QApplication
 
