@@ -171,3 +171,32 @@ def test_missing_pixel_engine_fails_closed(monkeypatch, tmp_path: Path) -> None:
     ds = pydicom.dcmread(make_ct(tmp_path / "x.dcm"))
     outcome = compile_script(PIXELS).apply(ds)
     assert outcome.status == "error" and "pixel redaction is not available" in outcome.error
+
+
+def test_anonymize_archive_members(tmp_path: Path, capsys) -> None:
+    import zipfile
+
+    member = make_ct(tmp_path / "src" / "x.dcm")
+    archive = tmp_path / "in" / "study.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(member, "dir/inner/x.dcm")
+    (tmp_path / "site.das").write_text(SITE)
+    out = tmp_path / "out"
+    rc = main(["anonymize", str(archive.parent), "--out", str(out), "--script",
+               str(tmp_path / "site.das"), "--var", "subject=Z"])
+    assert rc == 0, capsys.readouterr()
+    written = out / "study.zip.d" / "dir" / "inner" / "x.dcm"
+    assert written.is_file() and str(pydicom.dcmread(written).PatientName) == "Z"
+
+
+def test_output_paths_never_escape_the_output_folder(tmp_path: Path) -> None:
+    from desktop_client.cli.anonymize import output_path
+    from desktop_client.scanning.model import Location
+
+    inputs = [tmp_path.resolve()]
+    out = tmp_path / "out"
+    target = output_path(Location(str(tmp_path / "a.zip"), "../../etc/passwd"), inputs, out)
+    assert target == out / "a.zip.d" / "etc" / "passwd"
+    target = output_path(Location(str(tmp_path / "sub" / "f.dcm")), inputs, out)
+    assert target == out / "sub" / "f.dcm"
