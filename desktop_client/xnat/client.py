@@ -462,9 +462,10 @@ class XnatClient:
         for name, value in (("project", project_id), ("subject", subject), ("session", session_label)):
             if not value:
                 raise ValueError(f"The {name} must not be empty.")
-        if not _LABEL_OK.match(session_label):
-            raise ValueError(f"Session label {session_label!r} may only contain letters, digits, "
-                             f"'-' and '_'.")
+        for name, value in (("Subject label", subject), ("Session label", session_label)):
+            if not _LABEL_OK.match(value):
+                # XNAT would archive under a "cleaned" label, so later look-ups would miss it.
+                raise ValueError(f"{name} {value!r} may only contain letters, digits, '-' and '_'.")
         params = {"import-handler": "DICOM-zip", "PROJECT_ID": project_id, "SUBJECT_ID": subject,
                   "EXPT_LABEL": session_label, "rename": "true", "prevent_anon": "true",
                   "prevent_auto_commit": "true", "SOURCE": "uploader"}

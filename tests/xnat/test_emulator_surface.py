@@ -45,6 +45,9 @@ def test_services_auth_data_auth_and_tokens(xnat_emulator: XnatEmulator) -> None
     assert session.get(f"{url}/data/services/tokens/invalidate/{token['alias']}").json() == {"result": "OK"}
     assert requests.get(url + "/data/JSESSION", auth=(token["alias"], token["secret"])).status_code == 401
     assert requests.get(url + "/xapi/siteConfig/buildInfo", auth=AUTH).json()["version"] == "1.8.10"
+    rest = requests.get(url + "/REST/projects", auth=AUTH, params={"format": "json"})
+    assert rest.json()["ResultSet"]["Result"][0]["ID"] == "DEMO"        # /REST aliases /data
+    assert requests.get(url + "/data/services/import", auth=AUTH).status_code == 405
 
 
 def test_session_cap_blocks_new_logins_and_cookie_reuse_avoids_it(xnat_emulator: XnatEmulator) -> None:

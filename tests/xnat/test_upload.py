@@ -279,6 +279,8 @@ def test_invalid_labels_rejected_before_sending(xnat_emulator: XnatEmulator) -> 
     with pytest.raises(ValueError):
         client.import_zip("DEMO", "S", "bad label", body(study({1: 1})))
     with pytest.raises(ValueError):
+        client.import_zip("DEMO", "Doe, J", "S_MR_1", body(study({1: 1})))
+    with pytest.raises(ValueError):
         client.commit("/data/archive/projects/DEMO")
 
 
