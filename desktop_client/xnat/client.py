@@ -130,7 +130,6 @@ class XnatClient:
         self._csrf: str | None = None
         self._logged_in = False
         self._lock = threading.RLock()
-        self._admin_cache: dict[str, bool] = {}
 
     # -- context management ------------------------------------------------------------------
     def __enter__(self) -> "XnatClient":
@@ -793,4 +792,4 @@ def _short(exc: BaseException) -> str:
     return str(exc)[:300]
 
 
-__all__ = ["XnatClient", "XnatSessionExpired", "USER_AGENT", "normalise_base_url", "XnatCancelled"]
+__all__ = ["XnatClient", "XnatSessionExpired", "USER_AGENT", "normalise_base_url"]
