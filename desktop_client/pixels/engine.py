@@ -67,7 +67,7 @@ def _values(model: ImageModel, boxes: Sequence[Box], ds: Dataset) -> Painted:
 
 def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Outcome:
     raw = bytes(ds.PixelData)
-    count = native.native_frame_count(len(raw), model)
+    count = native.native_frame_count(raw, model)
     values = _values(model, boxes, ds)
     if ts == U.ExplicitVRBigEndian:
         size = model.bits_allocated // 8 if model.bits_allocated >= 16 else (2 if ds["PixelData"].VR == "OW" else 1)

@@ -20,19 +20,20 @@ from desktop_client.pixels.regions import widen_to_pairs
 _SWAP_SIZES = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
 
 
-def native_frame_count(length: int, model: ImageModel) -> int:
-    """Whole frames held in ``length`` bytes of native Pixel Data; refuse inconsistent lengths.
+def native_frame_count(data: bytes, model: ImageModel) -> int:
+    """Whole frames held in native Pixel Data ``data``; refuse inconsistent lengths.
 
-    More frames than Number of Frames is accepted (those frames are painted too); fewer, or a
-    trailing partial frame beyond the one padding byte, is refused: we could not say which pixels
-    the stray bytes belong to, so we could not promise they are clean.
+    More frames than Number of Frames is accepted (those frames are painted too); fewer is
+    refused, and so is a trailing partial frame, unless its bytes are all zero (padding some
+    writers add): we could not say which pixels stray bytes belong to, so we could not promise
+    they are clean.
     """
     frame_bits = model.native_frame_bits
-    count = (length * 8) // frame_bits
+    count = (len(data) * 8) // frame_bits
     if count < model.frames:
         raise RedactionError(f"Pixel Data holds {count} whole frame(s) but Number of Frames says {model.frames}")
-    spare_bits = length * 8 - count * frame_bits
-    if spare_bits > 16:
+    spare_bits = len(data) * 8 - count * frame_bits
+    if spare_bits > 16 and any(data[(count * frame_bits + 7) // 8:]):
         raise RedactionError(f"Pixel Data has {spare_bits // 8} trailing byte(s) that are not a whole frame")
     return count
 

@@ -115,6 +115,16 @@ def test_truncated_pixel_data_is_refused_and_dataset_unchanged() -> None:
     assert "BurnedInAnnotation" not in ds
 
 
+def test_zero_padding_after_the_last_frame_is_kept_but_stray_data_is_refused() -> None:
+    ds = load("MR_small_padded.dcm")  # 128 zero bytes after the frame
+    redact_dataset(ds, [PixelEdit(BOX)])
+    assert ds.PixelData.endswith(b"\x00" * 128)
+    stray = load("MR_small_padded.dcm")
+    stray.PixelData = stray.PixelData[:-128] + b"\x01" * 128
+    with pytest.raises(RedactionError, match="trailing"):
+        redact_dataset(stray, [PixelEdit(BOX)])
+
+
 def test_non_rectangle_shape_is_refused() -> None:
     with pytest.raises(RedactionError, match="rectangle"):
         redact_dataset(synthetic(), [PixelEdit(BOX, BLACK, shape="ellipse")])
