@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 
 _LIMIT32 = 0xFFFFFFFF
 _LIMIT16 = 0xFFFF
+_ZIP64_FROM = _LIMIT32  # offsets/sizes from here on need ZIP64 records (a knob only for tests)
 
 
 def _dos_time(now: float) -> tuple[int, int]:
@@ -56,7 +57,7 @@ def zip_stream(entries: Iterable[tuple[str, bytes]], *, level: int = 0) -> Itera
         yield payload
         extra = b""
         header_offset = offset
-        if offset >= _LIMIT32:
+        if offset >= _ZIP64_FROM:
             extra = struct.pack("<HHQ", 1, 8, offset)
             header_offset = _LIMIT32
         central.append(struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 45 if extra else 20,
@@ -69,7 +70,7 @@ def zip_stream(entries: Iterable[tuple[str, bytes]], *, level: int = 0) -> Itera
     start = offset
     yield directory
     end_offset = start + len(directory)
-    if count >= _LIMIT16 or start >= _LIMIT32 or len(directory) >= _LIMIT32:
+    if count >= _LIMIT16 or start >= _ZIP64_FROM or len(directory) >= _ZIP64_FROM:
         yield struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
                           len(directory), start)
         yield struct.pack("<4sIQI", b"PK\x06\x07", 0, end_offset, 1)
