@@ -77,9 +77,6 @@ class ElementStep:
             return self.mask == 0xFFFFFFFF
         return self.mask == 0xFFFF and self.emask == 0xFF
 
-    def matches_public(self, tag: int) -> bool:
-        return tag & self.mask == self.value
-
     def with_item(self, item: int | None, indexed: bool) -> "ElementStep":
         suffix = "" if not indexed else f"[{'%' if item is None else item}]"
         return ElementStep(self.text + suffix, self.mask, self.value, self.creator, self.emask,
@@ -127,11 +124,6 @@ class TagPath:
             if step.item is None and (i < last or step.indexed):
                 return False
         return True
-
-    @property
-    def is_item(self) -> bool:
-        last = self.steps[-1]
-        return isinstance(last, ElementStep) and last.item is not None
 
     @property
     def is_private(self) -> bool:
@@ -519,6 +511,8 @@ def write(ds: Dataset, path: TagPath, text: str) -> None:
             return
         items = _items_of(current, tag)
         if items is None:
+            if tag in current._dict:  # noqa: SLF001
+                raise ScriptRuntimeError(f"Cannot write {path.text}: {step.text} is not a sequence")
             current[tag] = DataElement(tag, "SQ", Sequence())
             items = current[tag].value
         while len(items) <= (step.item or 0):

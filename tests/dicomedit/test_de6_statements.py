@@ -408,3 +408,9 @@ def test_list_driven_site_script() -> None:
     assert ds.StudyDate == "20230518" and ds.PatientBirthDate == "19691231"
     assert sorted(t for t in ds.keys() if t >> 16 & 1) == [0x00190010, 0x00191008]
     assert ds.StudyComments == "" and ds.AccessionNumber == ""
+
+
+def test_writing_through_a_non_sequence_is_an_error_not_data_loss() -> None:
+    outcome, ds = run(de6('(0010,0010)[0]/(0008,0100) := "x"'))
+    assert outcome.status == "error" and "is not a sequence" in outcome.error
+    assert ds.PatientName == "Doe^John"
