@@ -152,7 +152,7 @@ def capture(out: Path, theme: str = "light") -> list[Path]:
         w.next()
         settle(app, lambda: not win.confirm_page._loading)
         confirm = win.confirm_page
-        confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("dicom_patient_id"))
+        confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("patient_id"))
         confirm.apply_schemes()
         for row in range(confirm.bulk_table.rowCount()):
             confirm.bulk_table.item(row, len(BULK_FIXED)).setText(f"V{row + 1}")

@@ -60,7 +60,7 @@ def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_h
     confirm = win.confirm_page
     wait_for(qtbot, lambda: not confirm._loading, what="subjects")
     assert confirm.stack.currentIndex() == 1
-    confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("dicom_patient_id"))
+    confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("patient_id"))
     confirm.session_scheme.setCurrentIndex(confirm.session_scheme.findData("auto"))
     confirm.apply_schemes()
     assert confirm.is_complete(), confirm.blocking_message()

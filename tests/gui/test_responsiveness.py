@@ -150,7 +150,7 @@ def test_server_calls_and_upload_keep_the_window_responsive(qtbot, window, xnat_
         win.wizard.next()
         wait_for(qtbot, lambda: not win.confirm_page._loading, timeout=60, what="Confirm")
         win.confirm_page.subject_scheme.setCurrentIndex(
-            win.confirm_page.subject_scheme.findData("dicom_patient_id"))
+            win.confirm_page.subject_scheme.findData("patient_id"))
         win.confirm_page.apply_schemes()
     assert meter.worst < LIMIT, meter.report()
     xnat_emulator.faults.clear()

@@ -105,6 +105,18 @@ def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create
     return subjects[0].label if subjects else ""
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _protect(value: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula (leading ``'``)."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _unprotect(value: str) -> str:
+    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
+
+
 def has_pet(plan: SessionPlan) -> bool:
     return any(s.modality == "PT" for uid, s in plan.session.scans.items() if uid in plan.included)
 
@@ -307,9 +319,9 @@ class ConfirmPage(WizardStep):
         settings = self.draft.settings
         self.subject_combo.setEditable(settings.allow_create_subject)
         if self.draft.bulk:
-            scheme = settings.subject_scheme if settings.subject_scheme in rules.SUBJECT_SCHEMES else "manual"
+            scheme = rules.subject_scheme_of(settings.subject_scheme)
             self.subject_scheme.setCurrentIndex(max(0, self.subject_scheme.findData(scheme)))
-            sscheme = settings.session_scheme if settings.session_scheme in rules.SESSION_SCHEMES else "auto"
+            sscheme = rules.session_scheme_of(settings.session_scheme)
             self.session_scheme.setCurrentIndex(max(0, self.session_scheme.findData(sscheme)))
             self._fill_bulk()
             if not any(p.subject for p in self.draft.plans):
@@ -447,25 +459,27 @@ class ConfirmPage(WizardStep):
         """The bulk table as CSV (Study UID is the key; read-only columns help the user edit)."""
         assert self.draft is not None
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\r\n")
         names = [v.name for v in self.variables]
         writer.writerow(["Study UID", "Study Date", "Modality", "Study Description", "Patient Name",
                          "Patient ID", "Scans", "XNAT Subject ID", "Session Label", "PET Tracer", *names])
         for row, plan in enumerate(self.draft.plans):
             s = plan.session
-            writer.writerow([s.study_instance_uid, s.study_date, " ".join(s.modalities),
-                             s.study_description, s.patient_name, s.patient_id, len(s.scans),
-                             self._cell(row, _SUBJECT), self._cell(row, _LABEL), self._cell(row, _TRACER),
-                             *[self._cell(row, len(BULK_FIXED) + i) for i in range(len(names))]])
+            writer.writerow([_protect(str(v)) for v in (
+                s.study_instance_uid, s.study_date, " ".join(s.modalities), s.study_description,
+                s.patient_name, s.patient_id, len(s.scans), self._cell(row, _SUBJECT),
+                self._cell(row, _LABEL), self._cell(row, _TRACER),
+                *[self._cell(row, len(BULK_FIXED) + i) for i in range(len(names))])])
         return out.getvalue()
 
     def load_csv_text(self, text: str) -> int:
         """Apply a CSV round-trip; returns how many sessions it named. Unknown UIDs are reported."""
         assert self.draft is not None
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         if not reader.fieldnames or "Study UID" not in reader.fieldnames:
             raise ValueError("the CSV has no “Study UID” column; export one first and edit that")
-        rows = {r["Study UID"]: r for r in reader}
+        rows = {_unprotect(r["Study UID"] or ""): {k: _unprotect(v or "") for k, v in r.items() if k}
+                for r in reader}
         names = [v.name for v in self.variables]
         matched = 0
         self.bulk_table.blockSignals(True)
@@ -518,14 +532,14 @@ class ConfirmPage(WizardStep):
             label = self.label_edit.text().strip()
             if not subject:
                 out.append("Choose or type a subject.")
-            elif not rules.is_valid_label(subject):
-                out.append("The subject label may only use letters, digits, '-' and '_'.")
+            elif rules.label_problem(subject):
+                out.append(f"Subject: {rules.label_problem(subject)}")
             elif subject not in existing and not allow_new:
                 out.append("This project does not allow new subjects: choose an existing one.")
             if not label:
                 out.append("Type a session label.")
-            elif not rules.is_valid_label(label):
-                out.append("The session label may only use letters, digits, '-' and '_'.")
+            elif rules.label_problem(label):
+                out.append(f"Session label: {rules.label_problem(label)}")
             for name, edit in self._var_edits.items():
                 if not edit.text().strip():
                     out.append(f"Fill in “{name}”.")
@@ -541,15 +555,13 @@ class ConfirmPage(WizardStep):
         for row, plan in enumerate(self.draft.plans):
             subject, label = self._cell(row, _SUBJECT), self._cell(row, _LABEL)
             who = f"Row {row + 1}"
-            if not subject or not rules.is_valid_label(subject):
-                out.append(f"{who}: the subject label is missing or has characters other than "
-                           "letters, digits, '-' and '_'.")
+            if rules.label_problem(subject):
+                out.append(f"{who}: subject: {rules.label_problem(subject)}")
             elif subject not in existing and not allow_new:
                 out.append(f"{who}: subject “{subject}” does not exist and this project does not "
                            "allow new subjects.")
-            if not label or not rules.is_valid_label(label):
-                out.append(f"{who}: the session label is missing or has characters other than "
-                           "letters, digits, '-' and '_'.")
+            if rules.label_problem(label):
+                out.append(f"{who}: session label: {rules.label_problem(label)}")
             elif label in labels:
                 out.append(f"{who}: session label “{label}” is also used in row {labels[label] + 1}.")
             else:

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.gui.widgets import MessageBar, header, hint
+from desktop_client.labels import date_prompt, verify_study_day
 from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.scanning.model import ScanResult, Session
@@ -45,14 +46,6 @@ _VERIFY = COLUMNS.index("Verify day")
 
 def format_date(value: str) -> str:
     return f"{value[:4]}-{value[4:6]}-{value[6:8]}" if len(value) == 8 and value.isdigit() else value or "—"
-
-
-def day_matches(study_date: str, typed: str) -> bool:
-    """True when ``typed`` is the day of month of ``study_date`` (``YYYYMMDD``): "7" and "07" both do."""
-    typed = typed.strip()
-    if not (typed.isdigit() and len(study_date) == 8 and study_date.isdigit()):
-        return False
-    return int(typed) == int(study_date[6:8])
 
 
 def study_title(session: Session) -> str:
@@ -305,8 +298,9 @@ class SelectPage(WizardStep):
 
     def _verify_item(self, session: Session) -> QTableWidgetItem:
         item = QTableWidgetItem("")
-        prefix = format_date(session.study_date)[:8] if len(session.study_date) == 8 else "—"
-        item.setToolTip(f"Type the day of the study: {prefix}DD")
+        prefix = date_prompt(session.study_date)
+        item.setToolTip(f"Type the day of the study: {prefix}DD" if prefix else
+                        "This session has no study date: use “I don't know the dates”.")
         item.setData(Qt.ItemDataRole.AccessibleTextRole, "Type the study day")
         return item
 
@@ -362,7 +356,7 @@ class SelectPage(WizardStep):
         for row, session in enumerate(self._sessions):
             if self.table.item(row, 0).checkState() != Qt.CheckState.Checked:
                 continue
-            if not day_matches(session.study_date, self.table.item(row, _VERIFY).text()):
+            if not verify_study_day(session.study_date, self.table.item(row, _VERIFY).text()):
                 bad.append(session)
         return bad
 
