@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 
 from tests.xnat_emulator.emulator import XnatEmulator
@@ -28,8 +29,14 @@ def main() -> int:
     if args.seed or not emulator.store.state.users:
         emulator.seed_default()
     emulator.auto_commit_seconds = args.auto_commit
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminate)
     emulator.start()
-    print(f"XNAT emulator {args.version} at {emulator.url} (data in {emulator.data_dir}); Ctrl-C stops")
+    print(f"XNAT emulator {args.version} at {emulator.url} (data in {emulator.data_dir}); Ctrl-C stops",
+          flush=True)
     try:
         while True:
             time.sleep(3600)
