@@ -20,12 +20,14 @@ def test_import_stream_progress_commit_prearchive(xnat_emulator: XnatEmulator) -
     client = client_for(xnat_emulator)
     entries = study({1: 3, 2: 2})
     seen: list[int] = []
-    uri = client.import_zip("DEMO", "SUBJ01", "SUBJ01_MR_1", body(entries), progress=seen.append)
+    uri = client.import_zip("DEMO", "SUBJ01", "SUBJ01_MR_1", body(entries), progress=seen.append,
+                            visit="V1", subtype="baseline")
     assert uri.startswith("/data/prearchive/projects/DEMO/") and uri.endswith("/SUBJ01_MR_1")
     assert seen == sorted(seen) and seen[-1] == sum(len(c) for c in zip_stream(entries))
     entry = xnat_emulator.prearchive_entries("DEMO")[0]
     assert (entry.status, entry.subject, entry.prevent_anon, entry.prevent_auto_commit,
-            entry.source) == ("RECEIVING", "SUBJ01", True, True, "uploader")
+            entry.source, entry.visit, entry.protocol) == ("RECEIVING", "SUBJ01", True, True,
+                                                           "uploader", "V1", "baseline")
     scans_url = xnat_emulator.url + uri + "/scans"
     assert requests.get(scans_url, auth=("admin", "admin")).status_code == 404   # not built yet
     result = client.commit(uri)
