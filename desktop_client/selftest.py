@@ -104,6 +104,13 @@ PYLIBJPEG_DECODERS = {
     "1.2.840.10008.1.2.4.201": "pylibjpeg-openjpeg",
 }
 
+#: Modules the OS's keyring backend needs (its own module imports them lazily, inside ``try``).
+KEYRING_MODULES = {
+    "linux": ("keyring.backends.SecretService", "secretstorage"),
+    "win32": ("keyring.backends.Windows", "win32ctypes.pywin32"),
+    "darwin": ("keyring.backends.macOS",),
+}
+
 DICOMEDIT_SCRIPT = """\
 version "6.3"
 // self-test: header edits and a pixel edit, the way a project anonymization script does it
@@ -184,11 +191,20 @@ def check_plugin_discovery() -> Iterator[Check]:
                     f"missing {', '.join(missing)}" if missing else f"{len(found)} syntaxes registered")
     except Exception as exc:
         yield Check("pylibjpeg plugins (entry points)", False, f"{type(exc).__name__}: {exc}")
-    # Only the declared entry points are read: instantiating backends would contact D-Bus.
+    # Entry points are read and this OS's backend modules imported, but no backend is instantiated:
+    # that would contact the secret store (D-Bus on Linux).
     backends = {ep.name for ep in importlib.metadata.entry_points(group="keyring.backends")}
     wanted = {"SecretService", "Windows", "macOS"}
     yield Check("keyring backends (entry points)", wanted <= backends,
                 ", ".join(sorted(backends)) or "none found")
+    modules = next((v for k, v in KEYRING_MODULES.items() if sys.platform.startswith(k)), ())
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            yield Check(f"keyring backend {module}", False, f"cannot be imported ({type(exc).__name__}: {exc})")
+        else:
+            yield Check(f"keyring backend {module}", True)
 
 
 def load_sample(sample: Sample):  # type: ignore[no-untyped-def]

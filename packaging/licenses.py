@@ -63,9 +63,20 @@ def _key(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+#: Licences whose metadata does not say what applies to the bundle, as SPDX expressions.
+LICENCE_OVERRIDES = {
+    # Only PyInstaller's bootloader and runtime loader modules are bundled; its licence exception
+    # lets the frozen application be distributed under any licence.
+    "pyinstaller": "GPL-2.0-or-later WITH Bootloader-exception",
+}
+
+
 def licence_of(dist: md.Distribution) -> str:
     """The licence a distribution declares: SPDX expression, else classifiers, else License text."""
     meta = dist.metadata
+    override = LICENCE_OVERRIDES.get(_key(meta["Name"]))
+    if override:
+        return override
     expression = meta.get("License-Expression")
     if expression:
         return expression.strip()
@@ -84,8 +95,10 @@ def is_gpl_only(licence: str) -> bool:
 
     def gpl(text: str) -> bool:
         upper = text.upper()
+        # "GPL-x WITH <exception>" (GCC runtime, Classpath, Bootloader ...) permits distribution
+        # inside a program under another licence, so it is not GPL-only.
         return ("GPL" in upper or "GENERAL PUBLIC" in upper) and "LGPL" not in upper \
-            and "LESSER" not in upper and "LIBRARY" not in upper
+            and "LESSER" not in upper and "LIBRARY" not in upper and " WITH " not in upper
     return bool(alternatives) and all(gpl(a) for a in alternatives)
 
 
@@ -210,7 +223,8 @@ licence; the bundle as a whole is distributed under the terms of each.
 * **MPL-2.0** (certifi, jpeglib): the bundled files are unmodified; say where their source is
   available (their PyPI source distributions).
 * **Apache-2.0** components (requests, python-gdcm's wheel, cryptography, ...): keep their NOTICE
-  files, which PyInstaller copies with their `.dist-info` metadata where present.
+  files. The spec copies every runtime dependency's `.dist-info` folder (licence and NOTICE files)
+  and this file into the bundle (`_internal/`); ship them with every copy.
 * The PyInstaller bootloader is GPL-2.0 with the bootloader exception, which allows distributing
   the frozen application under any licence. The CPython runtime is under the PSF-2.0 licence.
 

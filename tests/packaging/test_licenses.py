@@ -47,6 +47,7 @@ def test_no_gpl_only_runtime_dependency() -> None:
     ("GNU General Public License v3 (GPLv3)", True),
     ("GPL-2.0-or-later OR GPL-3.0-only", True),
     ("LGPL-3.0-only", False),
+    ("GPL-2.0-or-later WITH Bootloader-exception", False),
     ("LGPL-3.0-only OR GPL-2.0-only OR GPL-3.0-only", False),
     ("GNU Lesser General Public License v3 (LGPLv3)", False),
     ("MIT License", False),
