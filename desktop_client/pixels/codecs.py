@@ -176,8 +176,9 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
         except Exception as exc:
             failure = f"{type(exc).__name__}: {exc}"
     if first is None:
-        if ts in _JPEG_FAMILY and hasattr(source, "PixelData"):
-            return _imagecodecs_frames(source, ts, model, count)  # e.g. 12-bit JPEG Extended
+        if ts in _JPEG_FAMILY:  # e.g. 12-bit JPEG Extended, which pydicom's free plugins refuse
+            data = source.PixelData if hasattr(source, "PixelData") else source
+            return _imagecodecs_frames(bytes(data), ts, model, count)  # type: ignore[arg-type]
         raise RedactionError(f"the pixel data cannot be decoded ({failure})")
     pi = _decoded_pi(ts, model.photometric, str(meta.get("photometric_interpretation") or ""))
     decoded = model.with_(photometric=pi, planar=0, frames=count,
@@ -199,7 +200,7 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
     return DecodedFrames(decoded, frames())
 
 
-def _imagecodecs_frames(ds: object, ts: str, model: ImageModel, count: int) -> DecodedFrames:
+def _imagecodecs_frames(pixel_data: bytes, ts: str, model: ImageModel, count: int) -> DecodedFrames:
     """JPEG frames decoded by libjpeg-turbo (imagecodecs), which also reads 12-bit and lossless JPEG.
 
     Components are returned as stored (same in/out colour space); signed data are sign-extended
@@ -216,7 +217,7 @@ def _imagecodecs_frames(ds: object, ts: str, model: ImageModel, count: int) -> D
 
     def frames() -> Iterator[np.ndarray]:
         produced = 0
-        for frame in generate_frames(ds.PixelData, number_of_frames=count):  # type: ignore[attr-defined]
+        for frame in generate_frames(pixel_data, number_of_frames=count):
             kwargs = {"colorspace": "YCBCR", "outcolorspace": "YCBCR"} if model.samples == 3 else {}
             try:
                 arr = np.asarray(imagecodecs.jpeg8_decode(frame, **kwargs))
@@ -233,6 +234,39 @@ def _imagecodecs_frames(ds: object, ts: str, model: ImageModel, count: int) -> D
 
     pi = _decoded_pi(ts, model.photometric, model.photometric)
     return DecodedFrames(model.with_(photometric=pi, planar=0, frames=count), frames())
+
+
+def decode_encapsulated(ds: object, ts: str, model: ImageModel) -> DecodedFrames:
+    """Decode every encapsulated frame, one at a time, *including frames beyond Number of Frames*.
+
+    Frames are cut by pydicom's Basic/Extended Offset Table logic (as the DCT path does) and each
+    is decoded on its own, so none is silently dropped and memory stays at one decoded frame.
+    """
+    from pydicom.encaps import generate_frames
+
+    pieces = generate_frames(ds.PixelData, number_of_frames=model.frames)  # type: ignore[attr-defined]
+    one = model.with_(frames=1)
+    try:
+        first_piece = next(pieces)
+    except StopIteration:
+        raise RedactionError("the image has no frames to decode") from None
+    except Exception as exc:
+        raise RedactionError(f"the encapsulated pixel data cannot be split into frames ({exc})") from None
+    first = decode_frames(encapsulate_frames([first_piece]), ts, one, 1)
+
+    def frames() -> Iterator[np.ndarray]:
+        yield next(first.frames)
+        index = 1
+        try:
+            for piece in pieces:
+                index += 1
+                yield next(decode_frames(encapsulate_frames([piece]), ts, one, 1).frames)
+        except RedactionError as exc:
+            raise RedactionError(f"frame {index}: {exc.reason}") from None
+        except Exception as exc:
+            raise RedactionError(f"frame {index} cannot be decoded ({exc})") from None
+
+    return DecodedFrames(first.model.with_(frames=model.frames), frames())
 
 
 def verify_plugin(ts: str) -> str:

@@ -28,7 +28,8 @@ from pydicom.encaps import generate_frames
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import JPEG_BASELINE, LOSSLESS_COMPRESSED, NATIVE, OTHER_LOSSY
 from desktop_client.pixels import bookkeeping, carriers, native
-from desktop_client.pixels.codecs import decode_frames, encapsulate_frames, encoder_for, verify_plugin
+from desktop_client.pixels.codecs import (decode_encapsulated, decode_frames, encapsulate_frames, encoder_for,
+                                          verify_plugin)
 from desktop_client.pixels.errors import RedactionError, RedactionReport
 from desktop_client.pixels.fills import fill_values, to_word
 from desktop_client.pixels.imagemodel import ImageModel
@@ -109,7 +110,7 @@ def _reencode(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> 
     if encoder is None:
         raise RedactionError(f"no encoder for {U.UID(ts).name} is installed, so the redacted image "
                              "cannot be written in its own transfer syntax")
-    decoded = decode_frames(ds, ts, model, model.frames)
+    decoded = decode_encapsulated(ds, ts, model)
     dmodel = decoded.model
     out_model = _encoded_model(ts, model, dmodel)
     painted = _values(dmodel, boxes, ds)
@@ -124,6 +125,8 @@ def _reencode(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> 
                               plugin=verify_plugin(ts))
         check_frame(index, next(check.frames), edited, dmodel, painted)
         encoded.append(data)
+    if len(encoded) < model.frames:
+        raise RedactionError(f"only {len(encoded)} of {model.frames} frames were found")
     pixel = encapsulate_frames(encoded)
     _check_encapsulation(pixel, encoded)
     return Outcome(pixel, ts, out_model.with_(frames=model.frames), "reencode", len(encoded), True, painted)
@@ -138,7 +141,7 @@ def _check_encapsulation(pixel: bytes, frames: list[bytes]) -> None:
 
 def decode_to_native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box], method: str) -> Outcome:
     """Decode every frame, paint, and write Explicit VR Little Endian (each frame verified as written)."""
-    decoded = decode_frames(ds, ts, model, model.frames)
+    decoded = decode_encapsulated(ds, ts, model)
     dmodel = decoded.model
     painted = _values(dmodel, boxes, ds)
     size = max(1, dmodel.bits_allocated // 8)
@@ -150,6 +153,8 @@ def decode_to_native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Bo
         again = decode_frames(data, U.ExplicitVRLittleEndian, dmodel.with_(frames=1), 1)
         check_frame(index, next(again.frames), edited, dmodel, painted)
         chunks.append(data)
+    if len(chunks) < model.frames:
+        raise RedactionError(f"only {len(chunks)} of {model.frames} frames were found")
     pixel = b"".join(chunks)
     if len(pixel) % 2:
         pixel += b"\x00"

@@ -171,3 +171,20 @@ def test_jpeg_baseline_falls_back_to_lossless_when_dct_path_cannot_read_the_fram
     assert report.method == "lossy-to-lossless" and report.notes
     assert out.file_meta.TransferSyntaxUID == U.ExplicitVRLittleEndian and out.LossyImageCompression == "01"
     assert np.all(raw_pixels(out)[:, RECT.top:RECT.bottom, RECT.left:RECT.right] == (0, 128, 128))
+
+
+@pytest.mark.parametrize("name", ["emri_small_RLE.dcm", "emri_small_jpeg_ls_lossless.dcm", "SC_rgb_jls_lossy_line.dcm"])
+def test_encapsulated_frames_beyond_number_of_frames_are_redacted_not_dropped(name: str) -> None:
+    ds = load(name)
+    frames = int(ds.get("NumberOfFrames") or 1)
+    pieces = list(generate_frames(ds.PixelData, number_of_frames=frames))
+    from pydicom.encaps import encapsulate
+    ds.PixelData = encapsulate(pieces + [pieces[-1]], has_bot=True)  # one frame more than declared
+    report = redact_dataset(ds, [PixelEdit(RECT)])
+    assert report.frames == frames + 1
+    out = roundtrip(ds)
+    out.NumberOfFrames = frames + 1  # look at the data beyond the declared frames too
+    arr = raw_pixels(out)
+    assert arr.shape[0] == frames + 1
+    boxes = arr[:, RECT.top:RECT.bottom, RECT.left:RECT.right]
+    assert np.all(boxes == boxes.reshape(-1)[0]) if arr.ndim == 3 else np.all(boxes == boxes[0, 0, 0])
