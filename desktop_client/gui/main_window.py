@@ -132,7 +132,9 @@ class MainWindow(QMainWindow):
         self.wizard = UploadWizard([self.connect_page, self.project_page, self.select_page,
                                     self.confirm_page, self.review_page, self.summary_page])
         self.transfers = TransfersPage(queue, self.runner, lambda: self.settings.receipts_pdf)
-        self.settings_page = SettingsPage(settings)
+        self.settings_page = SettingsPage(settings, self.store)
+        if self.store.get(settings.default_destination) is not None:
+            self.connect_page.select(settings.default_destination)
         for page in (self.wizard, self.transfers, self.settings_page):
             self.pages.addWidget(page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)

@@ -1,4 +1,4 @@
-"""Settings: concurrency, temp folder, receipts, default destination, theme, log level.
+"""Settings: upload concurrency, receipts, default destination, theme, log level.
 
 Every change is saved at once (no Save button to forget) and announced with ``changed`` so the
 window can re-theme and the transfer queue can pick up the new concurrency.
@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.core.paths import log_dir
+from desktop_client.gui.connections import ConnectionStore
 from desktop_client.gui.settings_store import (
-    DESTINATIONS,
     LOG_LEVELS,
     MAX_CONCURRENCY,
     THEMES,
@@ -36,10 +36,12 @@ from desktop_client.gui.widgets import Card, MessageBar, header, hint
 class SettingsPage(QWidget):
     changed = Signal(object)
 
-    def __init__(self, settings: AppSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: AppSettings, store: ConnectionStore,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.settings = settings
+        self.store = store
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 12, 18, 12)
         outer.addWidget(header("Settings"))
@@ -53,17 +55,13 @@ class SettingsPage(QWidget):
         self.concurrency.setToolTip("How many files are prepared and sent at the same time. "
                                     "Lower it if the computer or the network struggles.")
         form.addRow("Upload &concurrency", self.concurrency)
-        self.temp_folder = QLineEdit()
-        self.temp_folder.setPlaceholderText("system temporary folder")
-        form.addRow("&Temporary folder", self._with_browse(self.temp_folder))
-        self.receipts_pdf = QCheckBox("Write a PDF receipt for every finished upload")
+        self.receipts_pdf = QCheckBox("“Open receipt” opens the PDF (otherwise the JSON receipt)")
         form.addRow("Receipts", self.receipts_pdf)
         self.receipts_folder = QLineEdit()
         self.receipts_folder.setPlaceholderText(str(AppSettings().receipts_path()))
         form.addRow("Receipts &folder", self._with_browse(self.receipts_folder))
         self.destination = QComboBox()
-        for value in DESTINATIONS:
-            self.destination.addItem(value.capitalize(), value)
+        self.destination.setToolTip("The destination selected when the app opens")
         form.addRow("Default &destination", self.destination)
         self.theme = QComboBox()
         for value, text in zip(THEMES, ("Follow the system", "Light", "Dark")):
@@ -88,7 +86,6 @@ class SettingsPage(QWidget):
         outer.addStretch(1)
         self._load()
         self.concurrency.valueChanged.connect(self._save)
-        self.temp_folder.editingFinished.connect(self._save)
         self.receipts_pdf.toggled.connect(self._save)
         self.receipts_folder.editingFinished.connect(self._save)
         for combo in (self.destination, self.theme, self.log_level):
@@ -115,17 +112,28 @@ class SettingsPage(QWidget):
     def _load(self) -> None:
         s = self.settings
         self.concurrency.setValue(s.concurrency)
-        self.temp_folder.setText(s.temp_folder)
         self.receipts_pdf.setChecked(s.receipts_pdf)
         self.receipts_folder.setText(s.receipts_folder)
-        self.destination.setCurrentIndex(max(0, self.destination.findData(s.default_destination)))
+        self.reload_destinations()
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.log_level.setCurrentIndex(max(0, self.log_level.findData(s.log_level)))
+
+    def reload_destinations(self) -> None:
+        """Refill the default-destination list from the stored connections."""
+        self.destination.blockSignals(True)
+        self.destination.clear()
+        for conn in self.store.connections:
+            self.destination.addItem(conn.title(), conn.id)
+        self.destination.setCurrentIndex(max(0, self.destination.findData(self.settings.default_destination)))
+        self.destination.blockSignals(False)
+
+    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+        self.reload_destinations()
+        super().showEvent(event)  # type: ignore[arg-type]
 
     def _save(self) -> None:
         s = self.settings
         s.concurrency = self.concurrency.value()
-        s.temp_folder = self.temp_folder.text().strip()
         s.receipts_pdf = self.receipts_pdf.isChecked()
         s.receipts_folder = self.receipts_folder.text().strip()
         s.default_destination = self.destination.currentData()

@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 THEMES = ("system", "light", "dark")
 LOG_LEVELS = ("WARNING", "INFO", "DEBUG")
-DESTINATIONS = ("prearchive", "archive")
 MAX_CONCURRENCY = 12
 
 
@@ -29,10 +28,10 @@ class AppSettings:
     """Every user-editable application default."""
 
     concurrency: int = 4
-    temp_folder: str = ""
     receipts_pdf: bool = True
     receipts_folder: str = ""
-    default_destination: str = "prearchive"
+    #: Connection id selected when the app opens (the local archive folder by default).
+    default_destination: str = "local-archive"
     theme: str = "system"
     log_level: str = "WARNING"
     recent_projects: int = 5
@@ -51,8 +50,7 @@ class AppSettings:
             copy.theme = "system"
         if copy.log_level not in LOG_LEVELS:
             copy.log_level = "WARNING"
-        if copy.default_destination not in DESTINATIONS:
-            copy.default_destination = "prearchive"
+        copy.default_destination = str(copy.default_destination or "local-archive")
         return copy
 
 
