@@ -36,9 +36,10 @@ def test_bulk_template_redacts_what_is_uploaded(qtbot, window, xnat_emulator, de
     win.wizard.next()
     confirm = win.confirm_page
     wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
-    confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("dicom_patient_id"))
+    confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("patient_id"))
+    confirm.session_scheme.setCurrentIndex(confirm.session_scheme.findData("auto"))
     confirm.apply_schemes()
-    wait_for(qtbot, confirm.is_complete, what="Confirm")
+    assert confirm.is_complete(), confirm.blocking_message()
     win.wizard.next()
     step = win.review_page.inner
     wait_for(qtbot, step.is_ready, what="grouping")
