@@ -52,9 +52,9 @@ def test_401_on_the_import_itself_is_retried_with_a_fresh_body(xnat_emulator: Xn
 def test_idle_timeout_shorter_than_the_pause_between_calls(xnat_emulator: XnatEmulator) -> None:
     import time
     xnat_emulator.set_prearchive_code("DEMO", 4)
-    xnat_emulator.session_timeout = 0.2
+    xnat_emulator.session_timeout = 1.0
     client = client_for(xnat_emulator)
-    time.sleep(0.3)
+    time.sleep(1.2)
     entries = study({1: 2})
     outcome = upload_session(client, "DEMO", "S", "S_MR_1", lambda: body(entries), {"1": 2})
     assert outcome.verification.ok
@@ -210,7 +210,7 @@ def test_504_while_archiving_continues_in_background(xnat_emulator: XnatEmulator
 
 def test_archiving_longer_than_we_wait_is_a_clear_failure(xnat_emulator: XnatEmulator) -> None:
     xnat_emulator.set_prearchive_code("DEMO", 4)
-    xnat_emulator.faults.archive_delay = 1.5
+    xnat_emulator.faults.archive_delay = 3.0
     xnat_emulator.faults.proxy_timeout = 0.1
     with pytest.raises(XnatUploadError) as info:
         _upload(xnat_emulator, study({1: 1}), archive_wait=0.3)
@@ -230,11 +230,14 @@ def test_commit_on_a_locked_session_waits_for_it(xnat_emulator: XnatEmulator) ->
     xnat_emulator.set_prearchive_code("DEMO", 4)
     client = client_for(xnat_emulator)
     uri = client.import_zip("DEMO", "S", "S_MR_1", body(study({1: 1})))
-    xnat_emulator.faults.archive_delay = 0.6
+    xnat_emulator.faults.archive_delay = 1.5
     first = threading.Thread(target=lambda: requests.post(
         xnat_emulator.url + uri, params={"action": "commit"}, auth=("admin", "admin")))
     first.start()
-    time.sleep(0.2)
+    deadline = time.time() + 10
+    while xnat_emulator.prearchive_entries("DEMO")[0].status != "ARCHIVING":
+        assert time.time() < deadline
+        time.sleep(0.02)
     with pytest.raises(XnatConflictError) as info:
         client.commit(uri)
     assert "locked" in info.value.server_message
