@@ -13,13 +13,9 @@ command line.
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import json
 import os
-import random
-import re
-import string
 import sys
 import threading
 import time
@@ -28,13 +24,13 @@ from typing import Any
 
 from desktop_client.cli.common import UserError, human_bytes, print_json
 from desktop_client.core.geometry import PixelEdit, Rect
+from desktop_client.labels import (LabelPool, LabelRow, SessionScheme, SubjectScheme,
+                                   assign_session_labels, assign_subject_labels, import_csv,
+                                   label_problem)
 from desktop_client.scanning.model import Session
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
 SESSION_SCHEMES = ("auto", "accession", "patient-id")
-PRIMARY_MODALITIES = ("CR", "CT", "MR", "PT", "DX", "ECG", "EPS", "ES", "GM", "HD", "IO", "MG",
-                      "NM", "OP", "OPT", "RF", "SM", "US", "XA", "XC", "OT")
-_LABEL_RUN = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 # ---- registration --------------------------------------------------------------------------------
@@ -93,116 +89,58 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ---- labels --------------------------------------------------------------------------------------
 
 
-def clean_label(text: str) -> str:
-    """XDC's rule: runs of characters outside ``[A-Za-z0-9_-]`` become one ``_``."""
-    return _LABEL_RUN.sub("_", text.strip()).strip("_")
-
-
-def main_modality(session: Session, tracer: str = "") -> str:
-    """The modality part of an auto session label (desktop client rules, reference §5.2)."""
-    mods = [s.modality for s in session.scans.values() if s.modality in PRIMARY_MODALITIES]
-    if "PT" in mods and tracer:
-        return clean_label(tracer)
-    distinct = sorted(set(mods))
-    if len(distinct) == 1:
-        return distinct[0]
-    counted = [m for m in mods if m != "OT"] or mods
-    return max(sorted(set(counted)), key=counted.count) if counted else "OT"
-
-
-def _auto_subject(taken: set[str], rng: random.Random) -> str:
-    for _ in range(10000):
-        label = "".join(rng.choice(string.ascii_uppercase) for _ in range(2)) + \
-                "".join(rng.choice(string.digits) for _ in range(3))
-        if label not in taken:
-            return label
-    raise UserError("could not find a free automatic subject label")
-
-
-def _unique(label: str, taken: set[str]) -> str:
-    if label not in taken:
-        return label
-    n = 1
-    while f"{label}_{n}" in taken:
-        n += 1
-    return f"{label}_{n}"
+def _label(value: str, what: str) -> str:
+    problem = label_problem(value)
+    if problem:
+        raise UserError(f"{what} {value!r}: {problem}")
+    return value
 
 
 def assign_labels(sessions: list[Session], args: argparse.Namespace,
                   existing_sessions: set[str]) -> list[tuple[Session, str, str, str]]:
-    """``(session, subject, session_label, tracer)`` for every session to upload."""
+    """``(session, subject, session_label, tracer)`` for every session to upload.
+
+    Uses the same schemes and uniqueness rules as the desktop application's bulk mode
+    (``desktop_client.labels``): automatic subjects once per patient name, ``SUBJECT_MOD_n``
+    sessions unique among the project's archive, prearchive and this run.
+    """
     tracer = _variables(args.var).get("tracer", "")
     if args.labels:
-        return _labels_from_csv(sessions, Path(args.labels), tracer)
+        table = [LabelRow.from_session(s, tracer=tracer) for s in sessions]
+        try:
+            imported = import_csv(Path(args.labels), table)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {args.labels}: {exc}") from None
+        if imported.errors:
+            raise UserError(f"{args.labels}: " + " ".join(imported.errors[:5]))
+        rows = {r.study_uid: r for r in imported.rows}
+        chosen = [(s, rows[s.study_instance_uid].subject, rows[s.study_instance_uid].session,
+                   rows[s.study_instance_uid].tracer)
+                  for s in sessions if s.study_instance_uid not in imported.unchecked]
+        if not chosen:
+            raise UserError(f"no study in {args.labels} matches the scanned sessions")
+        return chosen
     if args.session and len(sessions) > 1:
         raise UserError(f"--session names one session, but the paths hold {len(sessions)}; use "
                         "--session-scheme or --labels")
-    rng = random.Random()
-    subjects_by_patient: dict[str, str] = {}
-    taken_sessions = set(existing_sessions)
+    uids = [s.study_instance_uid for s in sessions]
+    if args.subject:
+        subjects = dict.fromkeys(uids, _label(args.subject, "subject label"))
+    else:
+        subjects = assign_subject_labels(sessions, SubjectScheme.parse(args.subject_scheme or "auto"))
+    if args.session:
+        labels = dict.fromkeys(uids, _label(args.session, "session label"))
+    else:
+        labels = assign_session_labels(sessions, SessionScheme.parse(args.session_scheme or "auto"),
+                                       subjects, LabelPool(existing_sessions),
+                                       tracers=dict.fromkeys(uids, tracer) if tracer else None)
     out = []
     for session in sessions:
-        if args.subject:
-            subject = clean_label(args.subject)
-        else:
-            scheme = args.subject_scheme or "auto"
-            if scheme == "patient-name":
-                subject = clean_label(session.patient_name)
-            elif scheme == "patient-id":
-                subject = clean_label(session.patient_id)
-            else:
-                key = session.patient_name or session.patient_id or session.study_instance_uid
-                if key not in subjects_by_patient:
-                    subjects_by_patient[key] = _auto_subject(set(subjects_by_patient.values()), rng)
-                subject = subjects_by_patient[key]
-        if not subject:
-            raise UserError(f"session {session.study_description or session.study_instance_uid} "
-                            "has no value for the chosen subject scheme; give --subject")
-        if args.session:
-            label = clean_label(args.session)
-        else:
-            scheme = args.session_scheme or "auto"
-            if scheme == "accession":
-                label = clean_label(session.accession_number)
-            elif scheme == "patient-id":
-                label = clean_label(session.patient_id)
-            else:
-                base = f"{subject}_{main_modality(session, tracer)}"
-                n = 1
-                while f"{base}_{n}" in taken_sessions:
-                    n += 1
-                label = f"{base}_{n}"
-            if not label:
-                raise UserError("a session has no value for the chosen session scheme; give --session")
-            label = _unique(label, taken_sessions)
-        taken_sessions.add(label)
-        out.append((session, subject, label, tracer))
-    return out
-
-
-def _labels_from_csv(sessions: list[Session], path: Path,
-                     tracer: str) -> list[tuple[Session, str, str, str]]:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    needed = {"Study UID", "XNAT Subject ID", "Session Label"}
-    if not rows or not needed <= set(rows[0]):
-        raise UserError(f"{path} must have the columns {', '.join(sorted(needed))}")
-    by_uid = {r["Study UID"].strip(): r for r in rows}
-    out = []
-    for session in sessions:
-        row = by_uid.get(session.study_instance_uid)
-        if row is None:
-            continue
-        subject, label = clean_label(row["XNAT Subject ID"]), clean_label(row["Session Label"])
-        if not subject or not label:
-            raise UserError(f"{path}: study {session.study_instance_uid} needs a subject and a "
-                            "session label")
-        out.append((session, subject, label, (row.get("PET Tracer") or tracer).strip()))
-    if not out:
-        raise UserError(f"no study in {path} matches the scanned sessions")
+        uid = session.study_instance_uid
+        if not subjects[uid] or not labels[uid]:
+            raise UserError(f"study {session.study_description or uid} has no value for the chosen "
+                            "labeling scheme; give --subject/--session or a --labels CSV")
+        out.append((session, subjects[uid], labels[uid], tracer))
     return out
 
 

@@ -42,6 +42,7 @@ from desktop_client.transfer.pipeline import (
     process_in_worker,
     script_checksum,
 )
+from desktop_client.transfer.receipt import build_manifest
 from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
@@ -248,8 +249,6 @@ class TransferRun:
         self._save_state()
         self.store.update(self.id, link=finish.link)
         self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
-        from desktop_client.transfer.receipt import build_manifest
-
         self.dest.record(self.ctx, build_manifest(self.store, self.id))
         expected = expected_objects(self.store.objects(self.id))
         verification: Verification = self._with_retries(

@@ -159,9 +159,13 @@ def test_labels_csv_picks_sessions_and_labels(tmp_path: Path, capsys) -> None:
     study_uid = session_of(first).study_instance_uid
     csv_path = tmp_path / "labels.csv"
     csv_path.write_text("Study UID,XNAT Subject ID,Session Label\n"
-                        f"{study_uid},Subj 7,Visit.1\n")
+                        f"{study_uid},Subj_7,Visit-1\n")
     code = main(["upload", str(tmp_path / "src"), "--to", str(tmp_path / "out"),
                  "--labels", str(csv_path), "--workers", "0"])
     result = _lines(capsys.readouterr().out)[-1]
     assert code == 0 and len(result["transfers"]) == 1
-    assert (result["transfers"][0]["subject"], result["transfers"][0]["session"]) == ("Subj_7", "Visit_1")
+    assert (result["transfers"][0]["subject"], result["transfers"][0]["session"]) == ("Subj_7", "Visit-1")
+    csv_path.write_text(f"Study UID,XNAT Subject ID,Session Label\n{study_uid},Subj 7,V1\n")
+    assert main(["upload", str(tmp_path / "src"), "--to", str(tmp_path / "out"),
+                 "--labels", str(csv_path), "--dry-run"]) == 2
+    assert "letters, digits" in capsys.readouterr().err
