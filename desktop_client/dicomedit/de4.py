@@ -56,7 +56,11 @@ def tokenize(text: str) -> list[Tok]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None:
-            raise ScriptSyntaxError(f"unexpected character {text[pos]!r}", line, pos - line_start + 1)
+            column = pos - line_start + 1
+            if text[pos] == "(":
+                raise ScriptSyntaxError("malformed tag: DicomEdit 4 tags are (gggg,eeee) with hex "
+                                        "digits or the wildcards X @ # and no spaces", line, column)
+            raise ScriptSyntaxError(f"unexpected character {text[pos]!r}", line, column)
         kind = m.lastgroup or ""
         value = m.group()
         column = pos - line_start + 1
@@ -242,8 +246,6 @@ class Parser:
                                  "match[value, \"regex\", 1]", tok)
             return ast.Call(tok.text, args, line=tok.line, column=tok.column)
         found = "end of line" if tok.kind in ("NEWLINE", "EOF") else repr(tok.text)
-        if tok.kind == "(" or tok.text.startswith("("):
-            raise self.error("malformed tag: DicomEdit 4 tags are (gggg,eeee) with no spaces")
         raise self.error(f"expected a value, found {found}")
 
     def termlist(self) -> list[ast.Expr]:
