@@ -1,9 +1,10 @@
 """What a transfer is: one session, one destination, and every choice the user made about it.
 
 A :class:`TransferSpec` is persisted (as JSON) in the queue database the moment it is submitted,
-so everything in it must survive a round trip through :meth:`TransferSpec.to_json` /
-:meth:`TransferSpec.from_json`. It never contains a password: credentials are asked for when a
-transfer runs (keyring, environment, prompt), so the queue file is safe to keep.
+so everything the engine needs must survive a round trip through :meth:`TransferSpec.to_json` /
+:meth:`TransferSpec.from_json`. Two things are deliberately left out: passwords (credentials are
+asked for when a transfer runs: keyring, environment, prompt) and the patient's name, ID and
+accession number (only needed to choose labels, which happens before submission).
 """
 
 from __future__ import annotations
@@ -244,9 +245,14 @@ def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
                       bool(data.get("excluded", False)), data.get("exclude_reason", ""))
 
 
-_SESSION_FIELDS = [f.name for f in dataclasses.fields(Session) if f.name != "scans"]
+# Identifying attributes are never written to the queue: once the labels are chosen, nothing after
+# submission needs them, and the queue file then holds no patient names or IDs.
+_NOT_STORED = {"patient_name", "patient_id", "accession_number"}
+_SESSION_FIELDS = [f.name for f in dataclasses.fields(Session)
+                   if f.name != "scans" and f.name not in _NOT_STORED]
 _SCAN_FIELDS = [f.name for f in dataclasses.fields(Scan) if f.name != "instances"]
-_INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance) if f.name != "location"]
+_INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance)
+                    if f.name != "location" and f.name not in _NOT_STORED]
 
 
 def _session_to_json(session: Session) -> dict[str, Any]:

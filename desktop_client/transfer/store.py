@@ -7,8 +7,9 @@ transaction that records the objects it sent*. Anything not ``done`` is re-sent 
 start, and destinations store objects under keys derived from the (anonymized) object itself, so
 a re-sent unit replaces, never duplicates, what an interrupted attempt left behind.
 
-The database holds no password and no header values beyond what the user typed (labels,
-variables) and the source file paths needed to resume.
+The database holds no password and no patient name, ID or accession number (see ``spec``): only
+labels and variables the user chose, the study's scan structure (UIDs, series descriptions,
+dates, sizes) and the source file paths needed to resume.
 """
 
 from __future__ import annotations

@@ -138,3 +138,13 @@ def test_stateful_script_runs_through_one_applicator(tmp_path: Path) -> None:
     studies = {pydicom.dcmread(p).StudyInstanceUID
                for p in (tmp_path / "a").glob("P/S/E/SCANS/*/DICOM/*.dcm")}
     assert len(studies) == 1 and next(iter(studies)).startswith("1.2.3.")
+
+
+def test_queue_file_holds_no_patient_name_or_id(tmp_path: Path) -> None:
+    session = session_of(write_study(tmp_path / "src", series=1, files=2,
+                                     patient_name="SECRET^NAME", patient_id="SECRETID"))
+    q = TransferQueue(tmp_path / "q.sqlite3", workers=0)
+    q.submit(_spec(session, tmp_path / "a"))
+    q.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("q.sqlite3*"))
+    assert b"SECRET" not in raw
