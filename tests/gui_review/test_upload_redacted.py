@@ -78,3 +78,71 @@ def test_bulk_template_redacts_what_is_uploaded(qtbot, window, xnat_emulator, de
             assert ds.get("BurnedInAnnotation", "NO") == "NO"
             checked += 1
     assert checked == len(originals)
+
+
+def test_single_session_saved_boxes_reach_xnat_black(qtbot, xnat_emulator, sessions, tmp_path: Path) -> None:
+    """Single-session flow through the public contracts only: ReviewStep.choices() → transfer queue.
+
+    The CR is MONOCHROME1 in JPEG 2000: "black" must be the darkest *displayed* value (not stored 0,
+    which would show white), and the lossless re-encode must leave every other pixel unchanged.
+    """
+    from PySide6.QtCore import QPoint, Qt
+
+    from desktop_client.core.geometry import PixelEdit
+    from desktop_client.gui.review import ReviewStep
+    from desktop_client.gui.viewer.mapping import ViewTransform
+    from desktop_client.templates import TemplateStore
+    from desktop_client.transfer import DestinationKind, DestinationSpec, ScanChoice, TransferQueue, TransferSpec
+
+    session = next(s for s in sessions if "CR" in s.modalities
+                   and any(i.transfer_syntax_uid == "1.2.840.10008.1.2.4.90" for i in s.iter_instances()))
+    step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
+    qtbot.addWidget(step)
+    step.resize(1100, 800)
+    step.show()
+    step.set_sessions([session])
+    uid, ref = next((u, r) for u, r in step.review.refs.items()
+                    if r.scan.instances[0].transfer_syntax_uid == "1.2.840.10008.1.2.4.90")
+    step.page.select_uid(uid)
+    viewer = step.page.panel.viewer
+    wait_for(qtbot, lambda: not viewer.is_loading(), what="the CR")
+    viewer.canvas.set_transform(ViewTransform(1.0, 0.0, 0.0))
+    qtbot.mousePress(viewer.canvas, Qt.MouseButton.LeftButton, pos=QPoint(1, 1))
+    qtbot.mouseMove(viewer.canvas, QPoint(60, 20))
+    qtbot.mouseRelease(viewer.canvas, Qt.MouseButton.LeftButton, pos=QPoint(120, 40))
+    box = Rect(1, 1, 120, 40)
+    assert not step.is_complete()
+    step.page.panel.save_scan()
+    assert step.is_complete()
+    choice = step.choices()[uid]
+    assert choice.rectangles == [box] and choice.confirmed
+
+    spec = TransferSpec(session=session, project="DEMO", subject="CR_SUBJ", session_label="CR_SUBJ_CR_1",
+                        destination=DestinationSpec(DestinationKind.XNAT, xnat_emulator.url, "admin"),
+                        choices={u: ScanChoice(u, tuple(PixelEdit(r) for r in c.rectangles), c.excluded,
+                                               c.exclude_reason) for u, c in step.choices().items()})
+    queue = TransferQueue(tmp_path / "queue.sqlite3", concurrency=1, credentials=lambda _dest: "admin")
+    queue.start()
+    try:
+        transfer = queue.submit(spec)
+        assert queue.wait(transfer, timeout=180).value == "done", queue.log(transfer)[-3:]
+    finally:
+        queue.stop()
+    originals = {inst.sop_instance_uid: inst for inst in session.iter_instances()}
+    entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "CR_SUBJ_CR_1")
+    redacted = untouched = 0
+    for path in xnat_emulator.prearchive_files(entry):
+        ds = pydicom.dcmread(path)
+        if "PixelData" not in ds:
+            continue
+        uploaded, original = render(ds), render(originals[ds.SOPInstanceUID])
+        if ds.SeriesInstanceUID != uid:      # scans without boxes keep every pixel
+            assert np.array_equal(uploaded, original)
+            untouched += 1
+            continue
+        inside = np.zeros(uploaded.shape[:2], bool)
+        inside[box.top:box.bottom, box.left:box.right] = True
+        assert uploaded[inside].max() == 0 and original[inside].max() > 0
+        assert np.array_equal(uploaded[~inside], original[~inside])
+        redacted += 1
+    assert redacted == len(ref.scan.instances) and untouched >= 1

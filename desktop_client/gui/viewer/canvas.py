@@ -238,10 +238,15 @@ class ImageCanvas(QWidget):
         ix, iy = self._transform.to_image(pos.x(), pos.y())
         hit_pixel = pixel_at(ix, iy, self._columns, self._rows) if self._image is not None else None
         self.cursorMoved.emit(*(hit_pixel or (-1, -1)))
-        drag = self._drag
-        if drag is None:
+        if self._drag is None:
             self._update_cursor(pos)
             return
+        self._drag_to(pos, ix, iy)
+
+    def _drag_to(self, pos: QPointF, ix: float, iy: float) -> None:
+        """Apply the current drag up to ``pos`` (image point ``ix, iy``)."""
+        drag = self._drag
+        assert drag is not None
         action = drag["action"]
         if action == "pan":
             delta = pos - drag["last"]
@@ -272,9 +277,12 @@ class ImageCanvas(QWidget):
         drag["last"] = pos
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
-        drag, self._drag = self._drag, None
-        if drag is None:
+        if self._drag is None:
             return
+        pos = event.position()
+        if pos != self._drag["last"]:  # the release point counts even without a last move event
+            self._drag_to(pos, *self._transform.to_image(pos.x(), pos.y()))
+        drag, self._drag = self._drag, None
         action = drag["action"]
         if action == "draw":
             # A plain click (no movement) selects nothing and draws nothing.
