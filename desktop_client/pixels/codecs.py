@@ -149,8 +149,6 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
     if not hasattr(source, "PixelData"):
         kwargs = model.decode_kwargs()
         kwargs.update(number_of_frames=count, pixel_keyword="PixelData")
-    elif ts in NATIVE:
-        kwargs = {}
     if model.bits_allocated == 1:
         # pydicom 3.0 iter_array mis-slices frames that do not start on a byte boundary; 1-bit
         # images are small, so decode them whole (as_array handles the bit offsets correctly).

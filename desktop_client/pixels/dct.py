@@ -35,9 +35,11 @@ from pydicom.encaps import generate_frames
 from pydicom.uid import JPEGBaseline8Bit
 
 from desktop_client.core.geometry import Rect
+from desktop_client.pixels.codecs import encapsulate_frames
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.fills import fill_values
 from desktop_client.pixels.imagemodel import ImageModel
+from desktop_client.pixels.outcome import Outcome, check_encapsulation
 from desktop_client.pixels.regions import Box, align
 
 
@@ -218,11 +220,8 @@ def _ram_tmp() -> str | None:
     return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
-def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]):  # -> engine.Outcome
+def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]) -> Outcome:
     """Wipe the blocks under ``boxes`` in every frame; raise DctUnavailable to ask for the fallback."""
-    from desktop_client.pixels.engine import Outcome, _check_encapsulation
-    from desktop_client.pixels.codecs import encapsulate_frames
-
     try:
         import imagecodecs  # noqa: F401
         import jpeglib  # noqa: F401
@@ -251,6 +250,6 @@ def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]): 
     if len(out) < model.frames:  # more is fine: frames beyond Number of Frames are wiped too
         raise RedactionError(f"only {len(out)} of {model.frames} JPEG frames were found")
     pixel = encapsulate_frames(out)
-    _check_encapsulation(pixel, out)
+    check_encapsulation(pixel, out)
     painted = list(zip(aligned, targets))
     return Outcome(pixel, JPEGBaseline8Bit, model, "dct", len(out), True, painted)

@@ -17,15 +17,12 @@ the boxes painted) *before* the dataset is touched, so a refusal leaves ``ds`` u
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Sequence
 
-import numpy as np
 from pydicom import uid as U
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_frames
 
-from desktop_client.core.geometry import PixelEdit, Rect
+from desktop_client.core.geometry import PixelEdit
 from desktop_client.core.transfer_syntaxes import JPEG_BASELINE, LOSSLESS_COMPRESSED, NATIVE, OTHER_LOSSY
 from desktop_client.pixels import bookkeeping, carriers, native
 from desktop_client.pixels.codecs import (decode_encapsulated, decode_frames, encapsulate_frames, encoder_for,
@@ -33,26 +30,9 @@ from desktop_client.pixels.codecs import (decode_encapsulated, decode_frames, en
 from desktop_client.pixels.errors import RedactionError, RedactionReport
 from desktop_client.pixels.fills import fill_values, to_word
 from desktop_client.pixels.imagemodel import ImageModel
+from desktop_client.pixels.outcome import Outcome, Painted, check_encapsulation
 from desktop_client.pixels.regions import Box, clip_edits
 from desktop_client.pixels.verify import check_frame, check_lockstep, paint_expected
-
-Painted = list[tuple[Rect, tuple[int, ...]]]
-
-
-@dataclass(slots=True)
-class Outcome:
-    """New Pixel Data and the description it must be written with (not yet in the dataset)."""
-
-    pixel_data: bytes
-    transfer_syntax: str
-    model: ImageModel
-    method: str
-    frames: int
-    encapsulated: bool
-    painted: Painted
-    lossy_input: bool = False
-    notes: list[str] = field(default_factory=list)
-
 
 def transfer_syntax_of(ds: Dataset) -> str:
     meta = getattr(ds, "file_meta", None)
@@ -72,7 +52,7 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
     values = _values(model, boxes, ds)
     if ts == U.ExplicitVRBigEndian:
         size = model.bits_allocated // 8 if model.bits_allocated >= 16 else (2 if ds["PixelData"].VR == "OW" else 1)
-        little = native._swap(raw, size)  # noqa: SLF001 - same package
+        little = native.swap_words(raw, size)
         out_ts = U.ExplicitVRLittleEndian
     else:
         little, out_ts = raw, ts
@@ -128,15 +108,8 @@ def _reencode(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> 
     if len(encoded) < model.frames:
         raise RedactionError(f"only {len(encoded)} of {model.frames} frames were found")
     pixel = encapsulate_frames(encoded)
-    _check_encapsulation(pixel, encoded)
+    check_encapsulation(pixel, encoded)
     return Outcome(pixel, ts, out_model.with_(frames=model.frames), "reencode", len(encoded), True, painted)
-
-
-def _check_encapsulation(pixel: bytes, frames: list[bytes]) -> None:
-    """The encapsulated stream splits back into exactly the frames we encoded (BOT, padding)."""
-    split = list(generate_frames(pixel, number_of_frames=len(frames)))
-    if len(split) != len(frames) or any(a[:len(b)] != b or len(a) - len(b) > 1 for a, b in zip(split, frames)):
-        raise RedactionError("verification failed: the encapsulated frames do not match what was encoded")
 
 
 def decode_to_native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box], method: str) -> Outcome:
@@ -183,7 +156,7 @@ def _pixels(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
 
 def _commit(ds: Dataset, ts_in: str, outcome: Outcome) -> None:
     if ts_in == U.ExplicitVRBigEndian:
-        native._swap_dataset(ds)  # noqa: SLF001 - LUT/overlay words to little endian
+        native.swap_dataset_words(ds)  # LUT/overlay words to little endian
     ds.PixelData = outcome.pixel_data
     elem = ds["PixelData"]
     if outcome.encapsulated:

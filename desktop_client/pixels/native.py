@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian
 
 from desktop_client.core.geometry import Rect
 from desktop_client.pixels.errors import RedactionError
@@ -38,7 +37,8 @@ def native_frame_count(data: bytes, model: ImageModel) -> int:
     return count
 
 
-def _swap(data: bytes, size: int) -> bytes:
+def swap_words(data: bytes, size: int) -> bytes:
+    """``data`` as big-endian words of ``size`` bytes re-written little endian (tail kept)."""
     if size <= 1 or not data:
         return data
     usable = len(data) - len(data) % size
@@ -46,34 +46,22 @@ def _swap(data: bytes, size: int) -> bytes:
     return arr.astype(f"<u{size}").tobytes() + data[usable:]
 
 
-def _swap_dataset(ds: Dataset) -> None:
+def swap_dataset_words(ds: Dataset) -> None:
+    """Swap every OW/OF/OL/OD/OV value except Pixel Data, recursively (Big → Little Endian).
+
+    pydicom re-encodes numbers itself when a Big Endian dataset is written as Little Endian, but
+    leaves these byte strings (LUT data, overlay data) in the original order, which would corrupt
+    them silently. Iterating converts every raw element while the dataset is still Big Endian.
+    UN values are opaque and left as they are.
+    """
     for elem in ds:  # iterating converts raw elements with the dataset's (big endian) encoding
         if elem.VR == "SQ":
             for item in elem.value or []:
-                _swap_dataset(item)
+                swap_dataset_words(item)
         elif elem.tag == 0x7FE00010:
             continue
         elif elem.VR in _SWAP_SIZES and isinstance(elem.value, (bytes, bytearray)):
-            elem.value = _swap(bytes(elem.value), _SWAP_SIZES[elem.VR])
-
-
-def big_endian_to_little(ds: Dataset, model: ImageModel) -> None:
-    """Re-express an Explicit VR Big Endian dataset as Explicit VR Little Endian, in place.
-
-    pydicom re-encodes numbers itself but leaves OW/OF/OL/OD/OV byte strings (LUT data, overlay
-    data, pixel data) in the original order, which would corrupt them silently; they are swapped
-    here. Pixel Data words follow Bits Allocated (8-bit/1-bit data in OW are 16-bit words).
-    UN values are opaque and left as they are.
-    """
-    _swap_dataset(ds)
-    pixel = ds["PixelData"]
-    if model.bits_allocated >= 16:
-        size = model.bits_allocated // 8
-    else:
-        size = 2 if pixel.VR == "OW" else 1
-    pixel.value = _swap(bytes(pixel.value), size)
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.set_original_encoding(False, True)
+            elem.value = swap_words(bytes(elem.value), _SWAP_SIZES[elem.VR])
 
 
 def frames_view(buf: bytearray, model: ImageModel, count: int) -> np.ndarray:

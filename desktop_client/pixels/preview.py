@@ -87,8 +87,8 @@ def single_frame(ds: Dataset, index: int) -> Dataset:
         # Frames of bit-packed or OW data can only be cut from little-endian bytes: convert the
         # copy (pixel words and LUT words alike) before slicing; redaction would do it anyway.
         source = Dataset()
-        source.PixelData = native._swap(bytes(ds.PixelData), _be_word(ds, model))  # noqa: SLF001
-        native._swap_dataset(one)  # noqa: SLF001
+        source.PixelData = native.swap_words(bytes(ds.PixelData), _be_word(ds, model))
+        native.swap_dataset_words(one)
         ts = ExplicitVRLittleEndian
         one.file_meta.TransferSyntaxUID = ts
     one.PixelData = _frame_bytes(source, ts, model, index)
