@@ -148,3 +148,22 @@ def test_queue_file_holds_no_patient_name_or_id(tmp_path: Path) -> None:
     q.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("q.sqlite3*"))
     assert b"SECRET" not in raw
+
+
+def test_destination_forms() -> None:
+    import pytest
+
+    from desktop_client.transfer import DestinationKind
+
+    assert DestinationSpec.parse("https://xnat.example.org/xnat/").url == "https://xnat.example.org/xnat"
+    cstore = DestinationSpec.parse("dicom://ORTHANC@127.0.0.1:4242", calling_aet="ME")
+    assert cstore.kind is DestinationKind.CSTORE
+    assert cstore.cstore_address() == ("ORTHANC", "127.0.0.1", 4242)
+    stow = DestinationSpec.parse("dicomweb+http://127.0.0.1:8042/dicom-web/")
+    assert (stow.kind, stow.url) == (DestinationKind.STOWRS, "http://127.0.0.1:8042/dicom-web")
+    assert stow.display == "dicomweb+http://127.0.0.1:8042/dicom-web"
+    assert DestinationSpec.parse("relative/folder").kind is DestinationKind.LOCAL
+    for bad in ("dicom://toolongaetitle_over16@h:1", "dicom://A@h:99999", "ftp://x", "",
+                "dicom://A@h"):
+        with pytest.raises(ValueError):
+            DestinationSpec.parse(bad)
