@@ -82,3 +82,55 @@ def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_h
     rows = upload_and_wait(qtbot, win, timeout=180)
     assert sorted(r.state.value for r in rows) == ["done"] * 5, [r.error for r in rows]
     assert (app_home / "data" / "local-archive" / "LOCAL").is_dir()
+
+
+def write_pet_study(folder: Path) -> None:
+    """Three tiny PET images of one study (the demo has no PT)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, PositronEmissionTomographyImageStorage, generate_uid
+
+    study, series = generate_uid(), generate_uid()
+    folder.mkdir(parents=True)
+    for i in range(3):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID = PositronEmissionTomographyImageStorage
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.SOPClassUID = PositronEmissionTomographyImageStorage
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "PT", 1, i + 1
+        ds.PatientName, ds.PatientID, ds.StudyDate = "PET^PATIENT", "PET1", "20240301"
+        ds.Rows = ds.Columns = 4
+        ds.BitsAllocated = ds.BitsStored = 16
+        ds.HighBit, ds.SamplesPerPixel, ds.PixelRepresentation = 15, 1, 0
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.PixelData = bytes(32)
+        ds.save_as(folder / f"pt{i}.dcm", enforce_file_format=True)
+
+
+def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
+    win = window
+    write_pet_study(tmp_path / "pet")
+    to_project_step(qtbot, win, "LOCAL")
+    scan(qtbot, win, [tmp_path / "pet"])
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    assert confirm.tracer_combo.isVisibleTo(confirm)
+    assert not confirm.is_complete() and "tracer" in confirm.blocking_message()
+    assert confirm.label_edit.text() == "PET_PATIENT_PT_1"
+    confirm.tracer_combo.setCurrentText("FDG")
+    assert confirm.is_complete(), confirm.blocking_message()
+    assert confirm.label_edit.text() == "PET_PATIENT_FDG_1"  # the tracer names the session
+    confirm.subject_combo.setCurrentText("P7")
+    assert confirm.label_edit.text() == "P7_FDG_1"
+    confirm.label_edit.setText("MY_LABEL")
+    confirm.subject_combo.setCurrentText("P8")
+    assert confirm.label_edit.text() == "MY_LABEL"  # a typed label is never overwritten
+    to_summary(qtbot, win)
+    plan = win.draft.plans[0]
+    assert plan.tracer == "FDG"
+    from desktop_client.gui.wizard.submit import build_specs
+
+    assert build_specs(win.draft)[0].variables["tracer"] == "FDG"

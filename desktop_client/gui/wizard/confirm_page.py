@@ -141,6 +141,7 @@ class ConfirmPage(WizardStep):
         self._loading = False
         self._var_edits: dict[str, QLineEdit] = {}
         self._script_label = ""
+        self._auto_label = ""
         self._statuses: dict[str, str] = {}
 
         outer = QVBoxLayout(self)
@@ -180,7 +181,7 @@ class ConfirmPage(WizardStep):
                                "scans to that session.")
         self.tracer_combo = QComboBox()
         self.tracer_combo.setEditable(True)
-        self.tracer_combo.currentTextChanged.connect(self._validate)
+        self.tracer_combo.currentTextChanged.connect(self._refresh_auto_label)
         self.tracer_label = QLabel("PET &tracer")
         self.tracer_label.setBuddy(self.tracer_combo)
         subject_label = QLabel("&Subject")
@@ -339,7 +340,8 @@ class ConfirmPage(WizardStep):
         self.subject_combo.setCurrentText(subject)
         self.subject_combo.blockSignals(False)
         self.group_edit.setText(plan.subject_group)
-        self.label_edit.setText(plan.label or self._default_label(plan, subject))
+        self._auto_label = "" if plan.label else self._default_label(plan, subject)
+        self.label_edit.setText(plan.label or self._auto_label)
         pet = has_pet(plan)
         self.tracer_combo.setVisible(pet)
         self.tracer_label.setVisible(pet)
@@ -387,6 +389,16 @@ class ConfirmPage(WizardStep):
                 self.scan_table.setItem(row, col, item)
         self.scan_table.blockSignals(False)
 
+    def _refresh_auto_label(self, *_args: Any) -> None:
+        """Keep the suggested label in step with the subject and tracer until the user edits it."""
+        if (self.draft is not None and not self.draft.bulk and self.draft.plans
+                and self.label_edit.text() == self._auto_label):
+            plan = self.draft.plans[0]
+            plan.tracer = self.tracer_combo.currentText().strip() if has_pet(plan) else ""
+            self._auto_label = self._default_label(plan, self.subject_combo.currentText().strip())
+            self.label_edit.setText(self._auto_label)
+        self._validate()
+
     def _subject_changed(self, text: str) -> None:
         existing = {s.label for s in self.subjects}
         new = bool(text) and text not in existing
@@ -397,7 +409,7 @@ class ConfirmPage(WizardStep):
             self.subject_note.setText("New subject — it will be created on upload.")
         else:
             self.subject_note.setText("Existing subject.")
-        self._validate()
+        self._refresh_auto_label()
 
     def _fill_bulk(self) -> None:
         assert self.draft is not None

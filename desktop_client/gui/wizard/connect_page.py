@@ -99,8 +99,12 @@ class ConnectPage(WizardStep):
         self.alias_check = QCheckBox("The user and password are an XNAT alias token")
         form.addRow("&Name", self.name_edit)
         form.addRow("Server &URL", self.url_edit)
-        form.addRow("&User", self.user_edit)
-        form.addRow("&Password", self.password_edit)
+        self.user_label = QLabel("&User")
+        self.user_label.setBuddy(self.user_edit)
+        self.password_label = QLabel("&Password")
+        self.password_label.setBuddy(self.password_edit)
+        form.addRow(self.user_label, self.user_edit)
+        form.addRow(self.password_label, self.password_edit)
         form.addRow("", self.remember_check)
         form.addRow("", self.insecure_check)
         form.addRow("", self.alias_check)
@@ -123,6 +127,7 @@ class ConnectPage(WizardStep):
         self.forms.addWidget(server)
         for edit in (self.url_edit, self.user_edit, self.password_edit):
             edit.textChanged.connect(self._form_changed)
+        self.alias_check.toggled.connect(self._alias_labels)
         self.status = MessageBar()
         outer.addWidget(self.status)
         self.setTabOrder(self.list, self.name_edit)
@@ -171,6 +176,12 @@ class ConnectPage(WizardStep):
             self.insecure_check.setChecked(conn.insecure_tls)
             self.alias_check.setChecked(conn.alias_token)
         self.completeChanged.emit()
+
+    def _alias_labels(self, alias: bool) -> None:
+        """An alias token is used like a user and password; the labels say which is which."""
+        self.user_label.setText("Token &alias" if alias else "&User")
+        self.password_label.setText("Token &secret" if alias else "&Password")
+        self.user_edit.setPlaceholderText("alias from XNAT → Manage Alias Tokens" if alias else "")
 
     def _fetch_password(self, conn: Connection) -> None:
         """Read a remembered password from the keyring in the background (it can be slow)."""
