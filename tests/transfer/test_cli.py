@@ -169,3 +169,26 @@ def test_labels_csv_picks_sessions_and_labels(tmp_path: Path, capsys) -> None:
     assert main(["upload", str(tmp_path / "src"), "--to", str(tmp_path / "out"),
                  "--labels", str(csv_path), "--dry-run"]) == 2
     assert "letters, digits" in capsys.readouterr().err
+
+
+def test_transfers_resume_after_a_crash_and_cancel(tmp_path: Path, capsys) -> None:
+    from desktop_client.transfer import DestinationSpec, TransferSpec
+
+    session = session_of(write_study(tmp_path / "src", series=1, files=2))
+    queue = TransferQueue(workers=0)  # the default queue the CLI uses (in XNAT_DESKTOP_HOME)
+    spec = TransferSpec(session=session, destination=DestinationSpec.parse(str(tmp_path / "out")),
+                        project="P", subject="S", session_label="E")
+    crashed = queue.submit(spec)
+    queue.store.update(crashed, state=State.RUNNING)  # as a killed process leaves it
+    other = queue.submit(spec)
+    queue.close()
+    assert main(["transfers", "list"]) == 0
+    assert "running" in capsys.readouterr().out
+    assert main(["transfers", "cancel", other[:6]]) == 0
+    assert main(["transfers", "resume", crashed[:6], "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):].splitlines()[-1])["transfers"][0]["state"] == "done"
+    queue = TransferQueue(workers=0)
+    assert queue.status(other).state is State.CANCELLED
+    queue.close()
+    assert main(["transfers", "show", "nope"]) == 2
