@@ -166,3 +166,24 @@ def test_templates_survive_restart(qtbot, tmp_path, sessions) -> None:
     other.set_sessions(sessions)
     card = next(c for c in other.page.valid_grid.cards if c.group.modality == "MR")
     assert "Templates: 1 matching" in card.details.text()
+
+
+def test_create_template_can_narrow_to_the_scanner(qtbot, store, sessions) -> None:
+    from desktop_client.gui.review.state import ReviewModel
+
+    review = ReviewModel(sessions)
+    group = next(g for g in review.grouping.valid if g.modality == "US")
+    scan = group.members[0].scan
+    rep = scan.representative
+    assert rep.manufacturer and rep.station_name
+    create = CreateTemplateDialog(store, scan, 1)
+    qtbot.addWidget(create)
+    create.show()
+    boxes = create.form.constraints
+    assert set(boxes) >= {"manufacturer", "station_name"} and not any(b.isChecked() for b in boxes.values())
+    boxes["manufacturer"].setChecked(True)
+    draw(qtbot, create.viewer, 1, 1, 40, 20)
+    create.accept()
+    template = create.template
+    assert template is not None and template.match.manufacturer == rep.manufacturer
+    assert template.match.station_name is None and template.matches(scan)

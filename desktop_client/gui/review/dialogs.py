@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
     QPlainTextEdit, QVBoxLayout, QWidget,
 )
 
@@ -50,12 +51,30 @@ class TemplateForm(QWidget):
         form.addRow("Template name", self.name)
         form.addRow("Description", self.description)
         form.addRow("", keys)
+        # Optional equipment constraints, offered only when the scan names its equipment: two
+        # scanners with the same matrix often put their text in different places.
+        self.constraints: dict[str, QCheckBox] = {}
+        for attr, label in (("manufacturer", "manufacturer"), ("manufacturer_model_name", "model"),
+                            ("station_name", "station")):
+            value = str(getattr(rep, attr, "") or "").strip()
+            if value:
+                box = QCheckBox(f"Only for {label} “{value}”")
+                box.setProperty("value", value)
+                self.constraints[attr] = box
+                form.addRow("", box)
         form.addRow("", self.error)
+
+    def match_keys(self) -> MatchKeys:
+        def chosen(attr: str) -> str | None:
+            box = self.constraints.get(attr)
+            return str(box.property("value")) if box is not None and box.isChecked() else None
+        return replace(MatchKeys.of(self.scan), manufacturer=chosen("manufacturer"),
+                       model_name=chosen("manufacturer_model_name"), station_name=chosen("station_name"))
 
     def create(self, rects: list[Rect]) -> Template | None:
         """Save the template; shows the problem inline and returns None when it cannot."""
         try:
-            return self.store.create(self.name.text(), MatchKeys.of(self.scan), rects,
+            return self.store.create(self.name.text(), self.match_keys(), rects,
                                      description=self.description.toPlainText())
         except TemplateError as exc:
             self.error.setText(str(exc))
