@@ -101,3 +101,28 @@ def test_pause_resume_and_cancel_are_persistent(tmp_path: Path, study: Path) -> 
     assert q.wait(other, timeout=60) is State.DONE
     assert q.wait(third, timeout=60) is State.DONE
     q.close()
+
+
+def test_concurrency_limit_is_respected(tmp_path: Path, study: Path) -> None:
+    session = session_of(study)
+    q = TransferQueue(tmp_path / "q.sqlite3", concurrency=1, workers=0)
+    running: set[str] = set()
+    peak = [0]
+
+    def on_event(event) -> None:
+        if event.kind == "state":
+            if event.state is State.RUNNING:
+                running.add(event.transfer_id)
+            else:
+                running.discard(event.transfer_id)
+            peak[0] = max(peak[0], len(running))
+    q.subscribe(on_event)
+    ids = [q.submit(_spec(session, tmp_path / f"archive{i}")) for i in range(3)]
+    q.start()
+    try:
+        assert [q.wait(i, timeout=60) for i in ids] == [State.DONE] * 3
+        assert peak[0] == 1
+        started = [q.status(i).started for i in ids]
+        assert started == sorted(started)  # submission order
+    finally:
+        q.close()
