@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
@@ -190,11 +190,25 @@ class ScanGridView(QListView):
         self.verticalScrollBar().setSingleStep(24)
         self.setAccessibleName("Scans in this group")
 
+    def visible_rows(self) -> list[int]:
+        """Rows whose tiles are (at least partly) on screen, sampled on the tile grid."""
+        grid, area = self.gridSize(), self.viewport().rect()
+        rows: set[int] = set()
+        for y in range(area.top() + 4, area.bottom(), max(1, grid.height() // 2)):
+            for x in range(area.left() + 4, area.right(), max(1, grid.width() // 2)):
+                index = self.indexAt(QPoint(x, y))
+                if index.isValid():
+                    rows.add(index.row())
+        return sorted(rows)
+
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         delegate = self.itemDelegate()
-        painted = getattr(delegate, "painted", None)
-        if painted is not None:
-            painted.clear()
+        if not isinstance(delegate, ScanTileDelegate):
+            super().paintEvent(event)
+            return
+        delegate.painted.clear()
         super().paintEvent(event)
-        if painted is not None and isinstance(delegate, ScanTileDelegate):
-            delegate.thumbs.forget_pending(set(painted))
+        # Only a full repaint says which tiles are on screen; after a partial one (a hovered or
+        # re-selected tile) the other visible tiles' loads must stay queued.
+        if event.rect().contains(self.viewport().rect()):
+            delegate.thumbs.forget_pending(set(delegate.painted))
