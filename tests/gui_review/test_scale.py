@@ -85,10 +85,6 @@ def many_sessions(sessions, n_sessions: int = 200, per_session: int = 10) -> lis
     return out
 
 
-def review_scan(page: BulkReviewPage, uid: str):
-    return page.review.scan(uid)
-
-
 def test_two_thousand_scans(qtbot, sessions, tmp_path: Path) -> None:
     big = many_sessions(sessions)
     # In the app the scan result exists long before the review opens; here it was allocated just
@@ -130,7 +126,7 @@ def test_two_thousand_scans(qtbot, sessions, tmp_path: Path) -> None:
         dialog.select_uids([dialog.model.uid(visible[0])])
         qtbot.wait(50)
         wait_until(qtbot, lambda: dialog.thumbs.idle, what="tiles after selection")
-        scans = [review_scan(page, dialog.model.uid(r)) for r in visible]
+        scans = [page.review.scan(dialog.model.uid(r)) for r in visible]
         assert all(dialog.thumbs.pixmap(scan, load=False) is not None for scan in scans)
         dialog.select_all()
         assert len(dialog.selected_uids()) == 1000
