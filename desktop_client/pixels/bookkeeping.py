@@ -25,16 +25,22 @@ def drop_extended_offset_table(ds: Dataset) -> None:
 
 
 def describe_pixels(ds: Dataset, model: ImageModel) -> None:
-    """Photometric Interpretation / Planar Configuration / sample description of what was written."""
-    ds.PhotometricInterpretation = model.photometric
-    ds.SamplesPerPixel = model.samples
+    """Photometric Interpretation / Planar Configuration / sample description of what was written.
+
+    Only values that differ are set (pydicom validates on every assignment).
+    """
+    wanted: dict[str, object] = {
+        "PhotometricInterpretation": model.photometric, "SamplesPerPixel": model.samples,
+        "BitsStored": model.bits_stored, "HighBit": model.bits_stored - 1,
+        "PixelRepresentation": model.pixel_representation,
+    }
     if model.samples > 1:
-        ds.PlanarConfiguration = model.planar
+        wanted["PlanarConfiguration"] = model.planar
     elif "PlanarConfiguration" in ds:
         del ds.PlanarConfiguration
-    ds.BitsStored = model.bits_stored
-    ds.HighBit = model.bits_stored - 1
-    ds.PixelRepresentation = model.pixel_representation
+    for keyword, value in wanted.items():
+        if ds.get(keyword) != value:
+            setattr(ds, keyword, value)
 
 
 def record_clean_pixel_data(ds: Dataset) -> None:

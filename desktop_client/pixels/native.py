@@ -64,8 +64,9 @@ def swap_dataset_words(ds: Dataset) -> None:
             elem.value = swap_words(bytes(elem.value), _SWAP_SIZES[elem.VR])
 
 
-def frames_view(buf: bytearray, model: ImageModel, count: int) -> np.ndarray:
-    """Writable view of ``count`` frames: (F,R,C), (F,R,C,3), (F,3,R,C) or (F,R,C/2,4) for 422."""
+def frames_view(buf: bytes | bytearray, model: ImageModel, count: int) -> np.ndarray:
+    """View of ``count`` frames (writable for a bytearray): (F,R,C), (F,R,C,3), (F,3,R,C) or
+    (F,R,C/2,4) for 4:2:2."""
     ba = model.bits_allocated
     dtype = np.dtype(f"<u{ba // 8}")
     rows, cols = model.rows, model.columns

@@ -25,7 +25,10 @@ def canonical(arr: np.ndarray, model: ImageModel) -> np.ndarray:
     arr = np.asarray(arr)
     if model.samples > 1 and arr.ndim == 3 and arr.shape[0] == model.samples and arr.shape[-1] != model.samples:
         arr = np.moveaxis(arr, 0, -1)
-    return arr.astype(f"{kind}{size}" if model.bits_allocated > 1 else "u1", copy=False)
+    target = np.dtype(f"{kind}{size}" if model.bits_allocated > 1 else "u1")
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize == target.itemsize:
+        return arr.view(target.newbyteorder(arr.dtype.byteorder)) if arr.dtype != target else arr
+    return arr.astype(target, copy=False)
 
 
 def paint_expected(arr: np.ndarray, model: ImageModel, painted: Painted) -> np.ndarray:
