@@ -239,6 +239,7 @@ def thumbnail(instance: Instance, size: tuple[int, int] = (128, 128),
     try:
         cached = np.load(target, allow_pickle=False)
         if cached.dtype == np.uint8 and cached.ndim == 3 and cached.shape[2] == 3:
+            os.utime(target)  # recently used: survives pruning
             return cached
     except (OSError, ValueError):
         pass
@@ -250,4 +251,36 @@ def thumbnail(instance: Instance, size: tuple[int, int] = (128, 128),
         os.replace(tmp, target)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
+    global _writes
+    _writes += 1
+    if _writes % PRUNE_EVERY == 0:
+        prune_thumbnails(folder)
     return rgb
+
+
+#: The cache keeps at most this many thumbnails (≈ 50 KB each at 128×128), oldest used dropped first.
+MAX_THUMBNAILS = 5000
+PRUNE_EVERY = 200
+_writes = 0
+
+
+def prune_thumbnails(folder: Path, keep: int | None = None) -> int:
+    """Delete the least recently used thumbnails beyond ``keep``; return how many were removed."""
+    keep = MAX_THUMBNAILS if keep is None else keep
+    entries = []
+    for entry in os.scandir(folder):
+        if entry.name.endswith(".npy"):
+            try:
+                st = entry.stat()
+            except OSError:
+                continue
+            entries.append((max(st.st_atime, st.st_mtime), entry.path))
+    entries.sort(reverse=True)
+    removed = 0
+    for _, path in entries[keep:]:
+        try:
+            os.unlink(path)
+            removed += 1
+        except OSError:
+            pass
+    return removed

@@ -78,3 +78,13 @@ def test_thumbnail_is_cached_on_disk(tmp_path) -> None:
     assert set(os.listdir(folder)) == cached
     boxed = thumbnail(inst, size=(64, 64), rectangles=[Rect(0, 0, 64, 64)])
     assert not np.array_equal(boxed, first) and len(os.listdir(folder)) == len(cached) + 1
+
+
+def test_thumbnail_cache_is_bounded(tmp_path) -> None:
+    from desktop_client.pixels.preview import prune_thumbnails
+
+    for i in range(12):
+        (tmp_path / f"{i}.npy").write_bytes(b"x")
+        os.utime(tmp_path / f"{i}.npy", (1000 + i, 1000 + i))
+    assert prune_thumbnails(tmp_path, keep=5) == 7
+    assert sorted(os.listdir(tmp_path)) == sorted(f"{i}.npy" for i in range(7, 12))
