@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.summary_page = SummaryPage(self.runner, self._submit, self._receipt_dir)
         self.wizard = UploadWizard([self.connect_page, self.project_page, self.select_page,
                                     self.confirm_page, self.review_page, self.summary_page])
-        self.transfers = TransfersPage(queue, self.runner, lambda: self.settings.receipts_pdf)
+        self.transfers = TransfersPage(queue, self.runner, lambda: self.settings.receipts_pdf, self.store)
         self.settings_page = SettingsPage(settings, self.store)
         if self.store.get(settings.default_destination) is not None:
             self.connect_page.select(settings.default_destination)

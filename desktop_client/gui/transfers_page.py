@@ -33,6 +33,8 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -48,6 +50,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_client.gui.connections import Connection, ConnectionStore
 from desktop_client.gui.widgets import MessageBar, header, hint, human_bytes
 from desktop_client.gui.workers import TaskRunner
 
@@ -199,10 +202,11 @@ class TransfersPage(QWidget):
     notify = Signal(str)
 
     def __init__(self, queue: Any, runner: TaskRunner, receipts_pdf: Callable[[], bool],
-                 parent: QWidget | None = None) -> None:
+                 store: ConnectionStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.queue = queue
+        self.store = store
         self.runner = runner
         self.receipts_pdf = receipts_pdf
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
@@ -267,6 +271,23 @@ class TransfersPage(QWidget):
             actions.addWidget(button)
         actions.addStretch(1)
         dv.addLayout(actions)
+        # Shown for a server transfer that could not start for want of a password (after a
+        # restart of the app, when the password was not remembered): type it here and restart.
+        self.password_row = QWidget()
+        pr = QHBoxLayout(self.password_row)
+        pr.setContentsMargins(0, 0, 0, 0)
+        self.password_label = QLabel()
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setAccessibleName("Password for this transfer's server")
+        self.password_edit.returnPressed.connect(self.restart_with_password)
+        self.password_button = QPushButton("Restart with this password")
+        self.password_button.clicked.connect(self.restart_with_password)
+        pr.addWidget(self.password_label)
+        pr.addWidget(self.password_edit, 1)
+        pr.addWidget(self.password_button)
+        self.password_row.hide()
+        dv.addWidget(self.password_row)
         self.tabs = QTabWidget()
         self.scan_table = QTableWidget(0, 6)
         self.scan_table.setHorizontalHeaderLabels(["Scan", "Description", "Modality", "Files", "Sent",
@@ -410,8 +431,34 @@ class TransfersPage(QWidget):
 
         self.runner.call("transfer-log", lambda: self.queue.log(transfer_id), on_done=done)
 
+    def _connection_for(self, status: Any) -> Connection | None:
+        if self.store is None or not status.destination.startswith(("http://", "https://")):
+            return None
+        url = status.destination.rstrip("/")
+        return next((c for c in self.store.connections if c.url.rstrip("/") == url), None)
+
+    def _needs_password(self, status: Any) -> bool:
+        return (state_value(status) == "failed" and "password" in (status.error or "").lower()
+                and self._connection_for(status) is not None)
+
+    def restart_with_password(self) -> None:
+        status = self.selected()
+        password = self.password_edit.text()
+        conn = self._connection_for(status) if status is not None else None
+        if conn is None or not password or self.store is None:
+            return
+        self.store.keep_password(conn, password)
+        self.password_edit.clear()
+        self.password_row.hide()
+        self.act("restart")
+
     def _update_buttons(self) -> None:
         s = self.selected()
+        needs = s is not None and self._needs_password(s)
+        if needs:
+            conn = self._connection_for(s)
+            self.password_label.setText(f"Password for {conn.username} on {conn.url}:")
+        self.password_row.setVisible(needs)
         state = state_value(s) if s is not None else ""
         enabled = {
             "pause": state in ("queued", "running"),

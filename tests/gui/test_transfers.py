@@ -65,9 +65,14 @@ def test_pause_all_and_the_queue_survives_a_restart(qtbot, window, xnat_emulator
     wait_for(qtbot, lambda: state(win, tid) == "paused", what="paused")
     win.close()
     win.queue.close()
-    # The app starts again: the paused transfer is listed from the persistent queue.
-    queue = TransferQueue(concurrency=2, workers=0, credentials=lambda dest: "admin")
-    again = MainWindow(win.settings, queue)
+    # The app starts again: the paused transfer is listed from the persistent queue. The
+    # password was not remembered, so the monitor asks for it inline.
+    from desktop_client.gui.connections import ConnectionStore
+
+    store = ConnectionStore()
+    queue = TransferQueue(concurrency=2, workers=0, credentials=lambda dest: next(
+        (store.typed_password(c) for c in store.connections if c.url == dest.url), None))
+    again = MainWindow(win.settings, queue, store)
     qtbot.addWidget(again)
     queue.start()
     try:
@@ -75,6 +80,14 @@ def test_pause_all_and_the_queue_survives_a_restart(qtbot, window, xnat_emulator
         assert state(again, tid) == "paused"
         xnat_emulator.faults.clear()
         again.transfers.resume_all()
+        wait_for(qtbot, lambda: state(again, tid) == "failed", timeout=60, what="no password")
+        again.transfers.select(tid)
+        row = again.transfers.model.rows[again.transfers.model.row_of(tid)]
+        assert "password" in row.error, row.error
+        wait_for(qtbot, lambda: not again.transfers.password_row.isHidden(),
+                 what="the password prompt")
+        again.transfers.password_edit.setText("admin")
+        again.transfers.restart_with_password()
         wait_for(qtbot, lambda: state(again, tid) == "done", timeout=60, what="done after restart")
     finally:
         again.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -73,6 +74,7 @@ class ProjectPage(WizardStep):
         self.search.textChanged.connect(self._fill_list)
         self.search.returnPressed.connect(self._pick_first)
         lv.addWidget(self.search)
+        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)
         self.list = QListWidget()
         self.list.setObjectName("projectList")
         self.list.setAccessibleName("Projects")
