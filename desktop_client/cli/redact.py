@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from desktop_client.cli.common import UserError, print_json
@@ -81,7 +81,9 @@ def _target(location: Any, inputs: list[Path], out: Path) -> Path:
     else:
         rel = Path(source.name)
     if location.member is not None:
-        rel = rel.with_name(rel.name + "_contents") / location.member.lstrip("/")
+        # Archive member names are untrusted: keep only plain name parts so "../" cannot escape --out.
+        parts = [p for p in PurePosixPath(location.member.replace("\\", "/")).parts if p not in ("", ".", "..", "/")]
+        rel = rel.with_name(rel.name + "_contents").joinpath(*parts or ["member"])
     return out / rel
 
 

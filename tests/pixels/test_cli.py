@@ -57,3 +57,14 @@ def test_preview_png(tmp_path: Path) -> None:
     assert rc == 0
     img = np.asarray(Image.open(png))
     assert img.shape == (32, 32, 3) and img[:7, :15].max() == 0  # last row/column blends when scaled
+
+
+def test_archive_members_cannot_escape_the_output_folder(tmp_path: Path) -> None:
+    from desktop_client.cli.redact import _target
+    from desktop_client.scanning.model import Location
+
+    out = tmp_path / "out"
+    archive = tmp_path / "in.zip"
+    target = _target(Location(str(archive), "../../evil/../x.dcm"), [tmp_path], out)
+    assert target.resolve().is_relative_to(out.resolve())
+    assert target.name == "x.dcm"
