@@ -503,11 +503,11 @@ def _date_argument(ctx: Context, name: str, value: Any, vrs: tuple[str, ...]) ->
         if found is None or isinstance(found, Dataset):
             raise FunctionError(f"Error evaluating {name}: {value} is not present")
         parent, tag = found
-        elem = parent[tag]
-        if elem.VR not in vrs:
-            raise FunctionError(f"Error evaluating {name}: {value} has VR {elem.VR}, not "
+        vr = paths.vr_of(parent, tag)
+        if vr not in vrs:
+            raise FunctionError(f"Error evaluating {name}: {value} has VR {vr}, not "
                                 f"{' or '.join(vrs)}")
-        return paths.render(elem)
+        return paths.read_value(parent, tag)
     if value is None:
         raise FunctionError(f"Error evaluating {name}: the date is null")
     return to_string(value)
@@ -535,10 +535,9 @@ def _shift_in_place(ctx: Context, path_values: list[Any], seconds: int, strict: 
                 raise ScriptRuntimeError(f"Argument {to_string(arg)} is not a valid tagPath.")
             continue
         for parent, tag in _element_matches(ctx.ds, path):
-            elem = parent[tag]
-            if elem.VR == "SQ":
+            if paths.vr_of(parent, tag) == "SQ":
                 continue
-            text = paths.render(elem)
+            text = paths.read_value(parent, tag)
             if text == "":
                 continue
             shifted = "\\".join(datetimes.shift(v, seconds) for v in text.split("\\"))

@@ -224,8 +224,9 @@ def render(elem: DataElement) -> str:
 # reproduce pydicom's own decoding for these VRs (tests compare both for every element).
 _CODECS = {"iso8859": "latin-1", "latin_1": "latin-1", "UTF8": "utf-8"}
 _STRIP_EACH = frozenset({"LO", "SH", "UC"})
-_STRIP_ALL = frozenset({"CS", "DA", "TM", "DT", "UI", "LT", "ST", "UT"})
-_RAW_WRITE = _STRIP_EACH | _STRIP_ALL | {"PN", "AE", "AS"}
+_STRIP_ALL = frozenset({"AS", "CS", "DA", "TM", "DT", "UI", "LT", "ST", "UT"})
+_RAW_WRITE = _STRIP_EACH | _STRIP_ALL | {"PN", "AE"}
+_NUMBER_STRINGS = frozenset({"DS", "IS"})
 
 
 _CHARSET_CODECS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1",
@@ -269,7 +270,7 @@ def read_value(ds: Dataset, tag: int) -> str:
         vr = raw.VR
         if vr is None and not tag & 0x10000:  # implicit VR: pydicom uses the dictionary too
             vr = _implicit_vr(tag)
-        if vr in _STRIP_EACH or vr in _STRIP_ALL:
+        if vr in _STRIP_EACH or vr in _STRIP_ALL or vr in _NUMBER_STRINGS:
             data = raw.value
             if not data:
                 return ""
@@ -278,8 +279,18 @@ def read_value(ds: Dataset, tag: int) -> str:
                 text = data.decode(codec)
                 if vr in _STRIP_EACH:
                     return "\\".join(v.rstrip("\0 ") for v in text.split("\\"))
+                if vr in _NUMBER_STRINGS:  # IS/DS keep each value's text, stripped both sides
+                    return "\\".join(v.strip(" \0") for v in text.rstrip(" \0").split("\\"))
                 return text.rstrip("\0 ")
     return render(ds[tag])
+
+
+def vr_of(ds: Dataset, tag: int) -> str:
+    """VR of a present element without decoding its value when it is still raw."""
+    vr = ds._dict[tag].VR  # noqa: SLF001
+    if vr is None and not tag & 0x10000:
+        vr = _implicit_vr(tag)
+    return vr or ds[tag].VR
 
 
 def new_element(ds: Dataset, tag: int, vr: str, text: str) -> DataElement | RawDataElement:

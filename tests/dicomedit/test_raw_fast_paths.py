@@ -37,6 +37,9 @@ def encoded(transfer_syntax: str, charset: str | None) -> bytes:
     ds.AccessionNumber = "ACC1"
     ds.StudyInstanceUID = "1.2.3"
     ds.SliceThickness = "1.25"
+    ds.PixelSpacing = [" 0.5", "0.50 "]
+    ds.AcquisitionNumber = " 12 "
+    ds.PatientAge = "045Y"
     ds.SeriesNumber = 3
     ds.Rows = 2
     item = Dataset()
