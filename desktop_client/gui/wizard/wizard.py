@@ -5,7 +5,7 @@ Keyboard: Ctrl+Enter is Next, Alt+Left is Back, Ctrl+1…6 jumps to an already v
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
