@@ -66,8 +66,12 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     queue = TransferQueue(concurrency=settings.concurrency, credentials=credentials)
     window = MainWindow(settings, queue, store)
     queue.start()
-    first_launch = not any(not c.is_local for c in store.connections)
-    if demo or first_launch or paths:
+    from desktop_client.gui.main_window import window_state
+
+    state = window_state()
+    first_launch = not state.value("app/launched", False, type=bool)
+    state.setValue("app/launched", True)
+    if demo or paths or (first_launch and not any(not c.is_local for c in store.connections)):
         window.start_demo(list(paths))
     return window
 

@@ -216,6 +216,7 @@ class TransfersPage(QWidget):
         self._bridge.event.connect(self._on_event)
         self._unsubscribe = queue.subscribe(self._bridge.event.emit)
         self._pending: set[str] = set()
+        self._ticks = 0
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 12, 18, 12)
@@ -348,9 +349,12 @@ class TransfersPage(QWidget):
 
     def _flush(self) -> None:
         """Re-read transfers whose state changed (batched, in the background)."""
+        self._ticks += 1
         if not self._pending:
+            # The selected running transfer's per-scan table is re-read once a second: reading a
+            # status parses the stored session, which is not free for 10,000-file sessions.
             selected = self.selected()
-            if selected is not None and state_value(selected) == "running":
+            if selected is not None and state_value(selected) == "running" and self._ticks % 4 == 0:
                 self._pending.add(selected.id)
             else:
                 return
@@ -487,7 +491,7 @@ class TransfersPage(QWidget):
                 self.open_receipt(transfer_id)
                 return
             if action == "link":
-                self.open_url(QUrl(status.link))
+                self.open_url(QUrl.fromUserInput(status.link))
                 return
             getattr(self.queue, action)(transfer_id)
         except (ValueError, KeyError, OSError) as exc:

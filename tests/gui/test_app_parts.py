@@ -134,6 +134,15 @@ def test_demo_start_opens_select_data_with_the_demo_study(qtbot, app_home: Path)
     finally:
         win.close()
         win.queue.close()
+    # Later launches open on the Connect step with the default destination, not the demo.
+    later = create_window()
+    qtbot.addWidget(later)
+    try:
+        qtbot.wait(100)
+        assert later.wizard.index == 0 and later.connect_page.current().is_local
+    finally:
+        later.close()
+        later.queue.close()
 
 
 def test_cli_gui_command_is_registered(capsys: pytest.CaptureFixture[str]) -> None:
