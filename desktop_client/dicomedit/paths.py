@@ -641,8 +641,13 @@ def delete(ds: Dataset, path: TagPath) -> None:
     """``-path``: remove matches; items are emptied, creator elements are kept (§6.3)."""
     simple = path.simple
     if simple is not None:
-        if simple in ds._dict and not is_creator_tag(simple):  # noqa: SLF001
-            del ds[simple]
+        keys = ds._dict  # noqa: SLF001
+        if simple in keys:
+            if simple & 0x10000 or simple in _PIXEL_TAGS:
+                if not is_creator_tag(simple):
+                    del ds[simple]
+            else:
+                del keys[simple]  # plain public element: pydicom has no bookkeeping to update
         return
     for parent, tag in find(ds, path):
         if tag is None:
@@ -653,8 +658,12 @@ def delete(ds: Dataset, path: TagPath) -> None:
 
 def remove_all_private(ds: Dataset) -> None:
     """Every odd-group element (creators included) at every level (§6.10)."""
-    for tag in [t for t in ds._dict if t & 0x10000]:  # noqa: SLF001
-        del ds[tag]
+    keys = ds._dict  # noqa: SLF001
+    doomed = [t for t in keys if t & 0x10000]
+    for tag in doomed:
+        del keys[tag]
+    if doomed:
+        ds._private_blocks = {}  # noqa: SLF001 - what pydicom's __delitem__ does for creators
     for item in list(_sequences(ds)):
         remove_all_private(item)
 
