@@ -387,5 +387,9 @@ class SelectPage(WizardStep):
         if [p.session.study_instance_uid for p in draft.plans] != [s.study_instance_uid for s in chosen]:
             draft.review = {}
         draft.scan_result = self.result
-        draft.plans = [old.get(s.study_instance_uid) or SessionPlan(session=s) for s in chosen]
+        # A plan is kept (with the labels typed for it) only for the very same scanned session;
+        # a rescan produces new Session objects whose scans may differ.
+        draft.plans = [old[s.study_instance_uid] if s.study_instance_uid in old
+                       and old[s.study_instance_uid].session is s else SessionPlan(session=s)
+                       for s in chosen]
         proceed()
