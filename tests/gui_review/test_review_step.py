@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 
 from desktop_client.core.geometry import Rect
@@ -14,7 +15,7 @@ from desktop_client.gui.review.dialogs import CreateTemplateDialog
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.viewer.mapping import ViewTransform
 from desktop_client.grouping import ValidGroup
-from desktop_client.templates import TemplateStore
+from desktop_client.templates import MatchKeys, TemplateStore
 
 from .conftest import wait_until
 
@@ -187,3 +188,57 @@ def test_create_template_can_narrow_to_the_scanner(qtbot, store, sessions) -> No
     template = create.template
     assert template is not None and template.match.manufacturer == rep.manufacturer
     assert template.match.station_name is None and template.matches(scan)
+
+
+def _answer_modal(handler) -> None:
+    """Run ``handler(dialog)`` on the next modal dialog (what the user would do in it)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, poll)
+        else:
+            handler(dialog)
+
+    QTimer.singleShot(20, poll)
+
+
+def test_buttons_open_modal_dialogs_and_apply_their_answer(qtbot, step, store, sessions) -> None:
+    step.set_sessions(sessions)
+    page = step.page
+    group = _valid_group(page, "MR")
+    template = store.create("MR top", MatchKeys.of(group.members[0].scan), [Rect(0, 0, 30, 10)])
+    card = next(c for c in page.valid_grid.cards if c.group is group)
+    seen = {}
+
+    def review(dialog) -> None:
+        seen["grid"] = dialog
+        dialog.select_all()
+        uids = dialog.selected_uids()
+
+        def choose(apply_dialog) -> None:
+            apply_dialog.set_checked(["MR top"])
+            apply_dialog.accept()
+
+        _answer_modal(choose)
+        dialog.apply_button.click()                     # Apply template(s)… → choose → applied
+        assert all(step.review.choices[u].rectangles == template.rectangles for u in uids)
+
+        def exclude(ex) -> None:
+            ex.reason.setText("motion")
+            ex.accept()
+
+        dialog.select_uids(uids[:1])
+        _answer_modal(exclude)
+        dialog.exclude_button.click()                   # Exclude… → reason → excluded
+        assert step.review.choices[uids[0]].exclude_reason == "motion"
+        dialog.accept()
+
+    _answer_modal(review)
+    card.review_button.click()                          # Review… opens the group's grid
+    assert "grid" in seen
+    assert card.state.text().startswith("Reviewed:") and "1 excluded" in card.state.text()
+    qtbot.wait(50)  # deleteLater has run: the closed grid and its thumbnails are freed
+    assert not shiboken6.isValid(seen["grid"])

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.gui.review.cards import GroupCard
+from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.group_dialog import GroupReviewDialog
 from desktop_client.gui.review.state import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
@@ -139,8 +140,7 @@ class BulkReviewPage(QWidget):
         return dialog
 
     def open_group(self, group: ValidGroup | UnsupportedGroup) -> None:
-        dialog = self.dialog_for(group)
-        dialog.exec()
+        run_modal(self.dialog_for(group))  # freed afterwards with its thumbnails
         self.refresh()
 
     def refresh(self) -> None:

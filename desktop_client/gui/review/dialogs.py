@@ -21,6 +21,15 @@ from desktop_client.scanning.model import Scan
 from desktop_client.templates import MatchKeys, Template, TemplateError, TemplateStore
 
 
+def run_modal(dialog: QDialog) -> bool:
+    """Show ``dialog`` modally; True when accepted. The dialog is freed afterwards (its viewer
+    and thumbnails would otherwise live as long as the parent), but its Python attributes can
+    still be read right after this returns."""
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    dialog.deleteLater()
+    return accepted
+
+
 def default_template_name(store: TemplateStore, scan: Scan) -> str:
     rep = scan.representative
     return store.unique_name(f"{rep.modality or 'Scan'} {rep.rows}×{rep.columns} {date.today().isoformat()}")

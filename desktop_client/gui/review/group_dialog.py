@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
-from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog
+from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, run_modal
 from desktop_client.gui.review.grid import ScanGridModel, ScanGridView, ScanTileDelegate
 from desktop_client.gui.review.scan_panel import ScanEditDialog
 from desktop_client.gui.review.state import ReviewModel
@@ -188,7 +188,7 @@ class GroupReviewDialog(QDialog):
         first = self.review.scan(uids[0])
         dialog = CreateTemplateDialog(self.store, first, len(uids), self,
                                       rects=self.review.choices[uids[0]].rectangles)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.template is not None:
+        if run_modal(dialog) and dialog.template is not None:
             self.apply([dialog.template], uids)
 
     def choose_templates(self) -> None:
@@ -197,7 +197,7 @@ class GroupReviewDialog(QDialog):
             self._say("error", "Tick the scans to apply templates to first.")
             return
         dialog = ApplyTemplatesDialog(self.matching_templates(uids), len(uids), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen():
+        if run_modal(dialog) and dialog.chosen():
             self.apply(dialog.chosen(), uids)
 
     def ask_exclude(self) -> None:
@@ -206,12 +206,12 @@ class GroupReviewDialog(QDialog):
             self._say("error", "Tick the scans to exclude first.")
             return
         dialog = ExcludeDialog(len(uids), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.exclude(uids, dialog.reason.text())
+        reason = dialog.reason
+        if run_modal(dialog):
+            self.exclude(uids, reason.text())
 
     def open_scan(self, uid: str) -> None:
-        dialog = ScanEditDialog(self.review, uid, self.store, self)
-        dialog.exec()
+        run_modal(ScanEditDialog(self.review, uid, self.store, self))
         self._changed([uid])
 
     def _update(self) -> None:

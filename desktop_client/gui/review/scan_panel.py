@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog
+from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, run_modal
 from desktop_client.gui.review.state import ReviewModel, scan_label
 from desktop_client.gui.viewer.widget import ScanViewer
 from desktop_client.templates import TemplateStore
@@ -113,7 +113,7 @@ class ScanPanel(QWidget):
             self.reset_scan()
             return
         dialog = ExcludeDialog(1, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if run_modal(dialog):
             self.exclude_scan(dialog.reason.text())
 
     def _ask_apply(self) -> None:
@@ -121,7 +121,7 @@ class ScanPanel(QWidget):
             return
         scan = self.review.scan(self.uid)
         dialog = ApplyTemplatesDialog(self.store.matching(scan), 1, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen():
+        if run_modal(dialog) and dialog.chosen():
             self.review.apply_templates([self.uid], dialog.chosen())
             self.show_scan(self.uid)
             self.changed.emit(self.uid)
@@ -130,7 +130,7 @@ class ScanPanel(QWidget):
         if self.uid is None or not self.viewer.rectangles():
             return
         dialog = SaveTemplateDialog(self.store, self.review.scan(self.uid), self.viewer.rectangles(), self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
+        if run_modal(dialog):
             self.templatesChanged.emit()
 
     def _update(self) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.review.bulk import BulkReviewPage
+from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.review.state import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
@@ -138,8 +139,7 @@ class ReviewStep(QWidget):
                                for u in review.group_members(g)))
 
     def manage_templates(self) -> None:
-        dialog = TemplateManagerDialog(self.store, self)
-        dialog.exec()
+        run_modal(TemplateManagerDialog(self.store, self))
         self.store.reload()
         if isinstance(self.page, BulkReviewPage):
             self.page.refresh()  # matching-template counts may have changed
