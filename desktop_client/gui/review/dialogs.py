@@ -122,7 +122,7 @@ class CreateTemplateDialog(QDialog):
                  rects: list[Rect] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Create template")
-        self.resize(960, 760)
+        self.resize(980, 860)
         self.template: Template | None = None
         self.viewer = ScanViewer(self)
         self.viewer.set_scan(scan, rects or [])

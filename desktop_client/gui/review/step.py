@@ -59,6 +59,7 @@ class ReviewStep(QWidget):
         self._grouper = LatestOnly(self)
         self._grouper.done.connect(self._on_grouped)
         self._pending: object | None = None
+        self._failure = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary_label)
@@ -73,6 +74,7 @@ class ReviewStep(QWidget):
             self.page.deleteLater()
             self.page = None
         self.review = None
+        self._failure = ""
         sessions = list(sessions)
         self._pending = token = object()
         scans = sum(len(s.scans) for s in sessions)
@@ -91,7 +93,11 @@ class ReviewStep(QWidget):
         if token is not self._pending:
             return  # a newer selection replaced this one
         if error is not None:
-            self.grouping_label.setText(f"The scans could not be grouped for review: {error}")
+            # Fail closed: without groups nothing was reviewed, so the upload stays blocked.
+            self._pending = None
+            self._failure = f"The scans could not be grouped for review ({error}). Go back and select them again."
+            self.grouping_label.setText(self._failure)
+            self._on_changed(force=True)
             return
         self._show(review)
         self._on_changed(force=True)
@@ -123,6 +129,8 @@ class ReviewStep(QWidget):
     def blocking_message(self) -> str:
         if self._pending is not None:
             return "The scans are still being grouped for review; this takes a moment."
+        if self._failure:
+            return self._failure
         return self.review.blocking_message() if self.review is not None else ""
 
     # -- extras ---------------------------------------------------------------------------------
