@@ -139,3 +139,20 @@ def test_two_thousand_scans(qtbot, sessions, tmp_path: Path) -> None:
     # Bounded: scrolled-away requests were dropped and at most `capacity` pixmaps are kept.
     assert len(dialog.thumbs) <= dialog.thumbs._capacity
     assert len(dialog.thumbs) < len(group.members)
+
+
+def test_background_grouping_failure_blocks_the_upload(qtbot, sessions, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import desktop_client.gui.review.step as step_module
+
+    def broken(_sessions):
+        raise ValueError("disk vanished")
+
+    monkeypatch.setattr(step_module, "ReviewModel", broken)
+    step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
+    qtbot.addWidget(step)
+    step.set_sessions(many_sessions(sessions, n_sessions=40))
+    wait_until(qtbot, step.is_ready, what="grouping")
+    assert not step.is_complete()
+    assert "could not be grouped" in step.blocking_message() and "disk vanished" in step.blocking_message()
+    assert step.choices() == {}
