@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -206,9 +206,7 @@ class MainWindow(QMainWindow):
             ok()
             self.statusBar().showMessage(f"Queued {len(ids)} upload(s).", 5000)
             self.nav.setCurrentRow(1)
-            self.transfers.reload()
-            if ids:
-                QTimer.singleShot(300, lambda: self.transfers.select(ids[0]))
+            self.transfers.reload(select=ids[0] if ids else None)
 
         def error(exc: BaseException) -> None:
             failed(f"Nothing was queued. {explain_error(exc)}")

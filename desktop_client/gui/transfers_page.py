@@ -319,13 +319,15 @@ class TransfersPage(QWidget):
 
     # Data --------------------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """Re-read every transfer in the background (at start and after a restart of the app)."""
+    def reload(self, select: str | None = None) -> None:
+        """Re-read every transfer in the background (at start, after queuing new ones)."""
         def done(rows: list[Any]) -> None:
             for s in rows:
                 if s.state.finished:
                     self._seen_final.setdefault(s.id, state_value(s))
             self.model.set_rows(rows)
+            if select is not None:
+                self.select(select)
             self._select_first()
 
         self.runner.call("transfers", self.queue.list, on_done=done,
