@@ -349,8 +349,9 @@ def check_worker_process() -> Check:
     return Check(name, True, detail)
 
 
-def check_qt(icon: Path | None = None) -> Check:
-    """Qt starts offscreen and renders the app icon (platform + image-format plugins, resources).
+def check_qt(icon: Path | None = None) -> Iterator[Check]:
+    """Qt starts offscreen and renders the app icon (platform + image-format plugins, resources),
+    and this OS's windowing plugin can be loaded (its shared-library dependencies resolve).
 
     Qt is imported only here, lazily: the rest of the self-test (and the library) never needs it.
     """
@@ -364,36 +365,52 @@ def check_qt(icon: Path | None = None) -> Check:
         app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "selftest"])
         platform = app.platformName()
         path = icon or Path(__file__).parent / "gui" / "resources" / "icon.svg"
-        if not path.is_file():
-            return Check(name, False, f"app icon {path.name} is missing from the installation")
-        pixmap = QIcon(str(path)).pixmap(64, 64)
-        if pixmap.isNull():
-            return Check(name, False, "the SVG icon cannot be rendered (Qt SVG image-format plugin missing)")
-        native = _native_platform_plugin(app.libraryPaths())
+        library_paths = list(app.libraryPaths())
     except Exception as exc:
-        return Check(name, False, f"{type(exc).__name__}: {exc}")
-    if platform != "offscreen":
-        return Check(name, False, f"platform {platform} instead of offscreen")
-    if native is not None and not native[1]:
-        return Check(name, False, f"the desktop platform plugin {native[0]} is missing, so no window could open")
-    found = f", {native[0]} plugin present" if native else ""
-    return Check(name, True, f"PySide6 {qt_version}, platform {platform}, icon rendered{found}")
+        yield Check(name, False, f"{type(exc).__name__}: {exc}")
+        return
+    if not path.is_file():
+        yield Check(name, False, f"app icon {path.name} is missing from the installation")
+    elif QIcon(str(path)).pixmap(64, 64).isNull():
+        yield Check(name, False, "the SVG icon cannot be rendered (Qt SVG image-format plugin missing)")
+    elif platform != "offscreen":
+        yield Check(name, False, f"platform {platform} instead of offscreen")
+    else:
+        yield Check(name, True, f"PySide6 {qt_version}, platform {platform}, icon rendered")
+    native = check_native_platform_plugin(library_paths)
+    if native is not None:
+        yield native
 
 
 #: The Qt platform plugin a desktop session needs, by ``sys.platform`` (file name contains it).
 NATIVE_PLATFORM_PLUGIN = {"linux": "qxcb", "win32": "qwindows", "darwin": "qcocoa"}
 
 
-def _native_platform_plugin(library_paths: Sequence[str]) -> tuple[str, bool] | None:
-    """(plugin, found) for this OS's windowing plugin in Qt's plugin folders; None if unknown OS."""
+def check_native_platform_plugin(library_paths: Sequence[str]) -> Check | None:
+    """This OS's windowing plugin is present and loadable (None on an OS without one).
+
+    The offscreen check cannot see a windowing plugin whose libraries are missing (Linux: the
+    xcb-icccm/keysyms/cursor libraries), which stops the app before its first window; loading the
+    plugin's shared library resolves its dependencies without starting anything. Required in a
+    frozen bundle, which must carry them; informational otherwise (the system provides them).
+    """
+    import ctypes
+
     token = next((v for k, v in NATIVE_PLATFORM_PLUGIN.items() if sys.platform.startswith(k)), None)
     if token is None:
         return None
+    required = bool(getattr(sys, "frozen", False))
+    name = f"qt platform plugin {token}"
     for folder in library_paths:
         platforms = Path(folder) / "platforms"
-        if platforms.is_dir() and any(token in p.name for p in platforms.iterdir()):
-            return token, True
-    return token, False
+        found = sorted(platforms.glob(f"*{token}.*")) if platforms.is_dir() else []
+        if found:
+            try:
+                ctypes.CDLL(str(found[0]))
+            except OSError as exc:
+                return Check(name, False, f"cannot be loaded, so no window can open ({exc})", required=required)
+            return Check(name, True, f"{found[0].name} loads")
+    return Check(name, False, "missing, so no window can open", required=required)
 
 
 # --- network guard ------------------------------------------------------------------------------
@@ -490,7 +507,7 @@ def run_checks(*, qt: bool = True) -> Iterator[Check]:
     yield check_dicomedit()
     yield check_worker_process()
     if qt:
-        yield check_qt()
+        yield from check_qt()
 
 
 def run(*, qt: bool = True, write: Callable[[str], object] = print) -> int:

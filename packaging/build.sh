@@ -19,6 +19,27 @@ if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
   "$PYTHON" -m pip install -q "pyinstaller>=6.10"
 fi
 
+# Qt's X11 platform plugin links libraries that are not in the PySide6 wheel. PyInstaller bundles
+# them only if the build machine has them; without them the app cannot open a window on a target
+# that lacks them too (the bundle's --self-test checks the plugin loads). Debian/Ubuntu names:
+QT_XCB_DEBS=(libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-cursor0
+             libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-xkb1
+             libxkbcommon-x11-0 libx11-xcb1)
+if [ "$(uname -s)" = Linux ]; then
+  plugin=$("$PYTHON" -c 'import pathlib, PySide6; print(pathlib.Path(PySide6.__file__).parent / "Qt/plugins/platforms/libqxcb.so")')
+  if [ -f "$plugin" ] && ldd "$plugin" | grep -q "not found"; then
+    missing=$(ldd "$plugin" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+      echo "Installing the X11 libraries Qt's xcb plugin needs (missing: $missing)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${QT_XCB_DEBS[@]}" >/dev/null
+    else
+      echo "build.sh: Qt's X11 plugin needs $missing on the build machine so they are bundled;" \
+           "install: ${QT_XCB_DEBS[*]}" >&2
+      exit 2
+    fi
+  fi
+fi
+
 "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
   --distpath dist --workpath build/pyinstaller packaging/xnat-desktop-uploader.spec
 

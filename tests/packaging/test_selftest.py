@@ -157,3 +157,15 @@ def test_entry_script_runs_self_test_without_qt_widgets() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True,
                           text=True, timeout=300)
     assert proc.stdout.splitlines()[-1] == "EXIT 0 False False", proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the plugin name checked here is Linux's")
+def test_unloadable_platform_plugin_fails_only_in_a_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "platforms").mkdir()
+    (tmp_path / "platforms" / "libqxcb.so").write_bytes(b"not a shared library")
+    check = selftest.check_native_platform_plugin([str(tmp_path)])
+    assert check is not None and not check.ok and not check.required
+    assert "cannot be loaded" in check.detail
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    check = selftest.check_native_platform_plugin([str(tmp_path / "nowhere")])
+    assert check is not None and not check.ok and check.required and "missing" in check.detail
