@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QLabel
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.connections import local_connection
@@ -119,3 +120,19 @@ def test_drop_and_cancel_scan(qtbot, window, demo_dir: Path) -> None:
     page.start_scan()
     wait_for(qtbot, lambda: page.result is not None and not page.scanning, what="the scan")
     assert len(page._sessions) == 5
+
+
+def test_review_step_placeholder_when_the_review_module_is_missing(qtbot, monkeypatch) -> None:
+    import sys
+
+    from desktop_client.gui.wizard.review_page import ReviewPage
+
+    monkeypatch.setitem(sys.modules, "desktop_client.gui.review", None)  # import fails
+    page = ReviewPage()
+    qtbot.addWidget(page)
+    draft = UploadDraft()
+    page.enter(draft)
+    assert not page.available and not draft.review_available
+    assert page.is_complete()  # the user may go on, and the Summary says no review took place
+    texts = " ".join(w.text() for w in page.findChildren(QLabel))
+    assert "not available" in texts and "Reason: ModuleNotFoundError" in texts
