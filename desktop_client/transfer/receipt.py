@@ -175,6 +175,16 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         pdf.set_font(font, style, size)
         pdf.multi_cell(width, size * 0.5, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
+    def file_lines(rows: list[str]) -> None:
+        """Plain text lines with manual page breaks: cells are too slow for thousands of files."""
+        pdf.set_font("Courier", "", 7)
+        height = 3.2
+        for row in rows:
+            if pdf.get_y() + height > pdf.h - pdf.b_margin:
+                pdf.add_page()
+            pdf.text(pdf.l_margin, pdf.get_y() + height * 0.75, _latin(row)[:120])
+            pdf.set_y(pdf.get_y() + height)
+
     line("Upload receipt", 16, "B")
     line(receipt["application"], 8)
     pdf.ln(2)
@@ -222,12 +232,11 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
             line(f"Excluded: {scan['exclude_reason']}", 8)
         for error in scan["errors"]:
             line(f"Error: {error}", 8)
-        for o in scan["sent"]:
-            line(f"{os.path.basename(o['source'])}  MD5 {o['md5']}", 7, font="Courier")
-        for o in scan["rejected"]:
-            line(f"{os.path.basename(o['source'])}  Rejected: {o['reason']}", 7, font="Courier")
-        for o in scan["failed"]:
-            line(f"{os.path.basename(o['source'])}  FAILED: {o['reason']}", 7, font="Courier")
+        # One text block per scan: thousands of single-line cells are slow and memory-hungry.
+        rows = [f"{os.path.basename(o['source'])}  MD5 {o['md5']}" for o in scan["sent"]]
+        rows += [f"{os.path.basename(o['source'])}  Rejected: {o['reason']}" for o in scan["rejected"]]
+        rows += [f"{os.path.basename(o['source'])}  FAILED: {o['reason']}" for o in scan["failed"]]
+        file_lines(rows)
         if scan["held_back"]:
             line(f"{len(scan['held_back'])} other file(s) of this scan held back (not sent)", 8)
     return bytes(pdf.output())

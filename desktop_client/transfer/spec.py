@@ -150,7 +150,7 @@ class TransferSpec:
     user: str = ""
     overwrite: str | None = None
     max_chunk_files: int = 200
-    max_chunk_bytes: int = 256 * 1024 * 1024
+    max_chunk_bytes: int = 32 * 1024 * 1024
     receipt_dir: str | None = None
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
@@ -215,7 +215,7 @@ class TransferSpec:
             user=data.get("user", ""),
             overwrite=data.get("overwrite"),
             max_chunk_files=int(data.get("max_chunk_files", 200)),
-            max_chunk_bytes=int(data.get("max_chunk_bytes", 256 * 1024 * 1024)),
+            max_chunk_bytes=int(data.get("max_chunk_bytes", 32 * 1024 * 1024)),
             receipt_dir=data.get("receipt_dir"),
         )
 

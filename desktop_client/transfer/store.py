@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     position INTEGER NOT NULL,
     created REAL NOT NULL,
     spec TEXT NOT NULL,
+    spec_rev INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
     error TEXT NOT NULL DEFAULT '',
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -161,9 +162,14 @@ class QueueStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
-        # Parsing a large session's spec is the expensive part of a status query (the monitor
-        # polls); keep the parsed spec while its stored text is unchanged.
-        self._specs: dict[str, tuple[str, TransferSpec]] = {}
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(transfers)")}
+        if "spec_rev" not in columns:  # queue files written before the revision counter
+            self._db.execute("ALTER TABLE transfers ADD COLUMN spec_rev INTEGER NOT NULL DEFAULT 0")
+        self._columns = [r[1] for r in self._db.execute("PRAGMA table_info(transfers)")
+                         if r[1] != "spec"]
+        # Reading and parsing a large session's spec is the expensive part of a status query
+        # (the monitor polls): the parsed spec is kept until its revision changes.
+        self._specs: dict[str, tuple[int, TransferSpec]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -195,15 +201,17 @@ class QueueStore:
 
     def get(self, transfer_id: str) -> TransferRow:
         with self._lock:
-            row = self._db.execute("SELECT * FROM transfers WHERE id = ?", (transfer_id,)).fetchone()
-            cols = [c[0] for c in self._db.execute("SELECT * FROM transfers LIMIT 0").description]
-        if row is None:
-            raise KeyError(transfer_id)
-        values = dict(zip(cols, row))
-        cached = self._specs.get(transfer_id)
-        if cached is None or cached[0] != values["spec"]:
-            cached = self._specs[transfer_id] = (
-                values["spec"], TransferSpec.from_json(json.loads(values["spec"])))
+            row = self._db.execute(f"SELECT {', '.join(self._columns)} FROM transfers WHERE id = ?",
+                                   (transfer_id,)).fetchone()
+            if row is None:
+                raise KeyError(transfer_id)
+            values = dict(zip(self._columns, row))
+            cached = self._specs.get(transfer_id)
+            if cached is None or cached[0] != values["spec_rev"]:
+                text = self._db.execute("SELECT spec FROM transfers WHERE id = ?",
+                                        (transfer_id,)).fetchone()[0]
+                cached = self._specs[transfer_id] = (values["spec_rev"],
+                                                     TransferSpec.from_json(json.loads(text)))
         return _transfer_row(values, cached[1])
 
     def ids(self) -> list[str]:
@@ -229,12 +237,15 @@ class QueueStore:
         values = [json.dumps(v) if isinstance(v, (dict, list)) else
                   v.value if isinstance(v, State) else v for v in fields.values()]
         assignments = ", ".join(f"{name} = ?" for name in fields)
+        if "spec" in fields:
+            assignments += ", spec_rev = spec_rev + 1"
         with self._tx() as db:
             db.execute(f"UPDATE transfers SET {assignments} WHERE id = ?", (*values, transfer_id))
 
     def remove(self, transfer_id: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
+        self._specs.pop(transfer_id, None)
 
     # ---- units and objects -------------------------------------------------------------------
 
