@@ -123,6 +123,7 @@ def capture(out: Path, theme: str = "light") -> list[Path]:
         shot("project-settings")
 
         w.next()
+        shot("select-data-empty")
         win.select_page.add_paths([str(demo)])
         settle(app, lambda: win.select_page.result is not None and not win.select_page.scanning)
         mr = next(i for i, s in enumerate(win.select_page._sessions) if "MR" in s.modalities)

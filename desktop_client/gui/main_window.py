@@ -144,6 +144,7 @@ class MainWindow(QMainWindow):
         self.settings_page.changed.connect(self._settings_changed)
         self.transfers.notify.connect(self.notify)
         self.wizard.stepChanged.connect(self._step_changed)
+        self.select_page.demoRequested.connect(self._demo_from_select)
         self._demo_requested = False
         self._start_paths: list[str] = []
         self._tray: QSystemTrayIcon | None = None
@@ -241,6 +242,10 @@ class MainWindow(QMainWindow):
                 self.select_page.add_paths(self._start_paths)
             else:
                 self.load_demo_data()
+
+    def _demo_from_select(self) -> None:
+        if not self.select_page.paths:
+            self.load_demo_data()
 
     def load_demo_data(self) -> None:
         """Generate (first time) or reuse the cached demo study and scan it."""

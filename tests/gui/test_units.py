@@ -108,6 +108,7 @@ def test_drop_and_cancel_scan(qtbot, window, demo_dir: Path) -> None:
     wait_for(qtbot, win.project_page.is_complete, what="project")
     win.wizard.next()
     page = win.select_page
+    assert page.body.currentWidget() is page.empty  # the drop zone invites the first files
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(demo_dir))])
     event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,

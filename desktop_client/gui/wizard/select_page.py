@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QTreeWidget,
@@ -55,6 +56,7 @@ def study_title(session: Session) -> str:
 class SelectPage(WizardStep):
     title = "Select data"
     scanFinished = Signal()
+    demoRequested = Signal()
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,7 +125,18 @@ class SelectPage(WizardStep):
         self.skipped_tree.setAccessibleName("Skipped files")
         self.skipped_tree.hide()
         self.splitter.addWidget(self.skipped_tree)
-        outer.addWidget(self.splitter, 1)
+        self.empty = QLabel("<p style='font-size:13pt'>Drop folders, DICOM files or archives here</p>"
+                            "<p>or use <b>Add folder…</b> (Ctrl+O) — or "
+                            "<a href='demo'>try the built-in demo study</a>.</p>")
+        self.empty.setObjectName("dropZone")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                           | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
+        self.empty.linkActivated.connect(lambda _link: self.demoRequested.emit())
+        self.body = QStackedWidget()
+        self.body.addWidget(self.empty)
+        self.body.addWidget(self.splitter)
+        outer.addWidget(self.body, 1)
 
         foot = QHBoxLayout()
         self.skipped_link = QLabel()
@@ -143,6 +156,7 @@ class SelectPage(WizardStep):
         foot.addWidget(self.select_all)
         foot.addWidget(self.select_none)
         outer.addLayout(foot)
+        self._fill_table()
 
     # Selection -----------------------------------------------------------------------------------
 
@@ -169,6 +183,7 @@ class SelectPage(WizardStep):
 
     def add_paths(self, paths: list[str]) -> None:
         """Add to the selection and rescan everything (unchanged files come from the scan cache)."""
+        self.body.setCurrentWidget(self.splitter)
         for p in paths:
             p = os.path.abspath(p)
             if p not in self.paths:
@@ -265,6 +280,9 @@ class SelectPage(WizardStep):
     # Table ---------------------------------------------------------------------------------------
 
     def _fill_table(self) -> None:
+        self.body.setCurrentWidget(self.splitter if self.paths else self.empty)
+        for button in (self.select_all, self.select_none):
+            button.setVisible(len(self._sessions) > 1)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self._sessions))
         for row, session in enumerate(self._sessions):
@@ -375,6 +393,8 @@ class SelectPage(WizardStep):
     def blocking_message(self) -> str:
         if self.scanning:
             return "Scanning…"
+        if not self.paths:
+            return "Add folders, files or archives."
         if not self.checked_sessions():
             return "Tick the sessions to upload."
         if self._unverified():
