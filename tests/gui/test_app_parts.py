@@ -151,3 +151,33 @@ def test_cli_gui_command_is_registered(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(["gui", "--help"])
     assert "--demo" in capsys.readouterr().out
+
+
+def test_start_opens_no_socket_and_touches_no_network(qtbot, app_home: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building the window and starting the queue must not listen, connect or resolve names."""
+    import socket
+
+    from desktop_client.gui.app import create_window
+    from desktop_client.gui.main_window import window_state
+
+    window_state().setValue("app/launched", True)  # a normal start, not the first-run demo
+    calls: list[str] = []
+
+    def refuse(name: str):
+        def call(*args, **kwargs):
+            calls.append(name)
+            raise OSError(f"{name} is not allowed at start")
+        return call
+
+    for name in ("bind", "listen", "connect", "connect_ex"):
+        monkeypatch.setattr(socket.socket, name, refuse(name))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    win = create_window()
+    qtbot.addWidget(win)
+    try:
+        qtbot.wait(300)
+        assert calls == []
+    finally:
+        win.close()
+        win.queue.close()
