@@ -9,6 +9,7 @@ session, which must not happen on the UI thread).
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import logging
 import time
@@ -31,6 +32,7 @@ from PySide6.QtGui import QDesktopServices, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -234,6 +236,7 @@ class TransfersPage(QWidget):
         outer.addWidget(hint("Transfers continue in the background and resume after the app is "
                              "restarted. Select one to see its scans and log."))
         self.message = MessageBar()
+        self.message.actionClicked.connect(self._export_log_link)
         outer.addWidget(self.message)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -264,7 +267,8 @@ class TransfersPage(QWidget):
                                ("restart", "Re&start", "Queue a failed or cancelled transfer again"),
                                ("remove", "Re&move", "Remove a finished transfer from the list"),
                                ("receipt", "Open r&eceipt", "Open the upload receipt"),
-                               ("link", "Open in &browser", "Open the session on the server")):
+                               ("link", "Open in &browser", "Open the session on the server"),
+                               ("export", "Export &log…", "Save this transfer's log as CSV")):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, k=key: self.act(k))
@@ -474,6 +478,7 @@ class TransfersPage(QWidget):
             "remove": state in ("done", "failed", "cancelled"),
             "receipt": state in ("done", "failed", "cancelled"),
             "link": bool(s is not None and s.link),
+            "export": s is not None,
         }
         for key, button in self.buttons.items():
             button.setEnabled(enabled[key])
@@ -492,6 +497,9 @@ class TransfersPage(QWidget):
             if action == "receipt":
                 self.open_receipt(transfer_id)
                 return
+            if action == "export":
+                self._confirm_export()
+                return
             if action == "link":
                 self.open_url(QUrl.fromUserInput(status.link))
                 return
@@ -505,6 +513,36 @@ class TransfersPage(QWidget):
             self._show_details()
         else:
             self._pending.add(transfer_id)
+
+    def _confirm_export(self) -> None:
+        """Warn inline before writing a file that may name the session (the official client does)."""
+        self.message.info("The log names the session and may contain patient information: keep the "
+                          "file private. <a href='export'>Export anyway</a>")
+
+    def _export_log_link(self) -> None:
+        status = self.selected()
+        if status is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the transfer log",
+                                              f"transfer-{status.session_label or status.id}.csv",
+                                              "CSV (*.csv)")
+        if path:
+            self.export_log(status.id, Path(path))
+
+    def export_log(self, transfer_id: str, path: Path) -> None:
+        """Write the transfer's log as CSV (time, level, event, message)."""
+        entries = self.queue.log(transfer_id)
+        try:
+            with path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["time", "level", "event", "message"])
+                for e in entries:
+                    writer.writerow([time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.ts)),
+                                     e.level, e.event, e.message])
+        except OSError as exc:
+            self.message.error(f"The log could not be saved: {exc.strerror or exc}.")
+            return
+        self.message.ok(f"Saved the log ({len(entries)} entries) to {path}.")
 
     def open_receipt(self, transfer_id: str) -> Path | None:
         """Open the PDF receipt (or the JSON one when PDFs are off); returns the path opened."""

@@ -26,7 +26,9 @@ class MessageBar(QWidget):
         self.label.setWordWrap(True)
         # Contents margins (not QSS padding) so the size hint always includes the inner space.
         self.label.setContentsMargins(10, 6, 10, 6)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                           | Qt.TextInteractionFlag.LinksAccessibleByMouse
+                                           | Qt.TextInteractionFlag.LinksAccessibleByKeyboard)
         self.label.linkActivated.connect(lambda _link: self.actionClicked.emit())
         layout.addWidget(self.label)
         self.hide()

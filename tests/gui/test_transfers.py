@@ -30,7 +30,8 @@ def state(win, transfer_id: str) -> str:
     return win.transfers.model.rows[row].state.value if row >= 0 else ""
 
 
-def test_pause_resume_cancel_restart_remove(qtbot, window, xnat_emulator, demo_dir: Path) -> None:
+def test_pause_resume_cancel_restart_remove(qtbot, window, xnat_emulator, demo_dir: Path,
+                                           tmp_path: Path) -> None:
     win = window
     tid = queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir)
     monitor = win.transfers
@@ -51,6 +52,11 @@ def test_pause_resume_cancel_restart_remove(qtbot, window, xnat_emulator, demo_d
     wait_for(qtbot, lambda: "restarted" in monitor.log_view.toPlainText(), what="the log")
     scans = [monitor.scan_table.item(r, 5).text() for r in range(monitor.scan_table.rowCount())]
     assert scans and all(s == "Completed" for s in scans), scans
+    monitor.act("export")
+    assert "patient information" in monitor.message.text  # warned inline before any file
+    monitor.export_log(tid, tmp_path / "log.csv")
+    rows = (tmp_path / "log.csv").read_text().splitlines()
+    assert rows[0] == "time,level,event,message" and any("restart" in r for r in rows)
     monitor.act("remove")
     assert monitor.model.row_of(tid) < 0
 
