@@ -181,3 +181,24 @@ def test_start_opens_no_socket_and_touches_no_network(qtbot, app_home: Path,
     finally:
         win.close()
         win.queue.close()
+
+
+def test_project_without_bulk_upload_takes_one_session(qtbot, window, xnat_emulator,
+                                                      demo_dir: Path) -> None:
+    win = window
+    xnat_emulator.set_applet("DEMO", "allow-bulk-upload", "false")
+    page = win.connect_page
+    page.add_button.click()
+    page.url_edit.setText(xnat_emulator.url)
+    page.user_edit.setText("admin")
+    page.password_edit.setText("admin")
+    to_project_step(qtbot, win, "DEMO")
+    assert "one session at a time" in win.project_page.values["bulk"].text()
+    scan(qtbot, win, [demo_dir])
+    select = win.select_page
+    select.table.item(0, 0).setCheckState(Qt.CheckState.Checked)
+    select.table.item(1, 0).setCheckState(Qt.CheckState.Checked)
+    assert len(select.checked_sessions()) == 1 and select.checked_sessions()[0] is select._sessions[1]
+    select._check_all(True)
+    assert len(select.checked_sessions()) == 1
+    assert "one session at a time" in select.message.text
