@@ -273,8 +273,9 @@ class SelectPage(WizardStep):
                                "holds the images (any DICOM file, zip or tar archive works).")
         else:
             files = sum(s.files for s in result.sessions)
+            cached = f", {result.from_cache:,} unchanged since the last scan" if result.from_cache else ""
             self.message.ok(f"Found {len(result.sessions)} session(s), {files:,} DICOM file(s) in "
-                            f"{result.elapsed:.1f} s.")
+                            f"{result.elapsed:.1f} s{cached}.")
         self.completeChanged.emit()
 
     # Table ---------------------------------------------------------------------------------------
