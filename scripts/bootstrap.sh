@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Set up everything the app and its tests need, idempotently:
 #  - Debian packages (when apt-get is available and we are root, or have sudo): Orthanc and its
-#    DICOMweb plugin, dcmtk, dicom3tools and libjpeg-turbo's tools (used by tests), plus the
-#    shared libraries Qt needs even offscreen;
+#    DICOMweb plugin, dcmtk, dicom3tools, libjpeg-turbo's tools and the desktop-entry/AppStream
+#    validators (used by tests), plus the shared libraries Qt needs even offscreen;
 #  - a virtual environment in .venv with the package installed (editable) and its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(orthanc orthanc-dicomweb dcmtk dicom3tools libjpeg-turbo-progs
+APT_PACKAGES=(orthanc orthanc-dicomweb dcmtk dicom3tools libjpeg-turbo-progs desktop-file-utils appstream
               libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
 
 missing=()

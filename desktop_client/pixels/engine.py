@@ -201,13 +201,18 @@ def redact_dataset(ds: Dataset, edits: Sequence[PixelEdit], *, remove_overlays: 
     ts_in = ""
     boxes: list[Box] = []
     if edits:
-        model = ImageModel.from_dataset(ds)
-        ts_in = transfer_syntax_of(ds)
-        boxes, report.outside = clip_edits(edits, model.columns, model.rows)
-        report.applied = [box.rect for box in boxes]
-        report.frames = model.frames
-        if boxes:
-            outcome = _pixels(ds, ts_in, model, boxes)
+        try:
+            model = ImageModel.from_dataset(ds)
+            ts_in = transfer_syntax_of(ds)
+            boxes, report.outside = clip_edits(edits, model.columns, model.rows)
+            report.applied = [box.rect for box in boxes]
+            report.frames = model.frames
+            if boxes:
+                outcome = _pixels(ds, ts_in, model, boxes)
+        except RedactionError:
+            raise
+        except Exception as exc:  # fail closed: any surprise (a codec library missing, ...) quarantines
+            raise RedactionError(f"the pixel data could not be redacted ({type(exc).__name__}: {exc})") from exc
     # Everything verified: now change the dataset.
     if outcome is not None:
         _commit(ds, ts_in, outcome)
