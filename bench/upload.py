@@ -11,7 +11,7 @@ with ``curl``, as the reference for the network/server side.
 
 Printed per size: files/s and MB/s end to end (and its ratio to curl), the rate of sending while
 the next unit is being prepared, the upload stage alone (the XNAT destination's send path — units
-of 32 MB streamed as DICOM-zip imports — re-sending the stored bytes with nothing else running,
+as a transfer plans them, streamed as DICOM-zip imports — re-sending the stored bytes with nothing else running,
 which is what curl is compared with), and peak RSS of the main process and of each worker.
 Goals: upload stage ≥ 0.8 × curl; RSS ≤ 300 MB whatever the session size.
 """
@@ -128,13 +128,16 @@ def start_emulator(data: Path, port: int) -> subprocess.Popen[bytes]:
 def upload_stage(dest_url: str, files: list[Path]) -> float:
     """Seconds to send these files through the XNAT destination's own send path, alone.
 
-    Same code as a transfer's upload stage (units of at most 32 MB, streamed DICOM-zip imports,
-    one request per unit) but with nothing else competing for the two cores, so it compares
+    Same code as a transfer's upload stage (units as a transfer plans them, streamed DICOM-zip
+    imports, one request per unit) but with nothing else competing for the two cores, so it compares
     like for like with curl posting one pre-built zip.
     """
     from desktop_client.destinations import SendContext, UnitInfo, open_destination
-    from desktop_client.transfer import DestinationSpec
+    from desktop_client.transfer import DestinationSpec, TransferSpec
     from desktop_client.transfer.pipeline import ObjectOutcome
+    from desktop_client.scanning.model import Session
+
+    defaults = TransferSpec(session=Session(""), destination=DestinationSpec.parse(dest_url))
 
     dest = open_destination(DestinationSpec.parse(dest_url, username="admin"), "admin")
     ctx = SendContext("bench", "DEMO", "STAGE", "STAGE_1", "")
@@ -143,7 +146,8 @@ def upload_stage(dest_url: str, files: list[Path]) -> float:
     size = 0
     for path in files:
         length = path.stat().st_size
-        if units[-1] and size + length > 32 * 1024 * 1024:
+        if units[-1] and (size + length > defaults.max_chunk_bytes
+                          or len(units[-1]) >= defaults.max_chunk_files):
             units.append([])
             size = 0
         units[-1].append(path)

@@ -73,8 +73,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--receipt-dir", metavar="DIR", help="where to write the receipts")
     up.add_argument("--workers", type=int, default=None,
                     help="processes for anonymization and redaction (default: number of cores)")
-    up.add_argument("--chunk-files", type=int, default=200,
-                    help="at most this many files per unit (a unit is also at most 32 MB)")
+    up.add_argument("--chunk-files", type=int, default=1000,
+                    help="at most this many files per unit, the resume granularity (and at most "
+                         "512 MB); an XNAT upload sends one request per unit")
     up.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
     up.add_argument("--json", action="store_true", help="print the result as one JSON document")
     up.set_defaults(func=run_upload)

@@ -149,8 +149,8 @@ class TransferSpec:
     scripts: list[ScriptSource] | None = None
     user: str = ""
     overwrite: str | None = None
-    max_chunk_files: int = 200
-    max_chunk_bytes: int = 32 * 1024 * 1024
+    max_chunk_files: int = 1000
+    max_chunk_bytes: int = 512 * 1024 * 1024
     receipt_dir: str | None = None
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
@@ -214,8 +214,8 @@ class TransferSpec:
             scripts=None if scripts is None else [ScriptSource(s["name"], s["text"]) for s in scripts],
             user=data.get("user", ""),
             overwrite=data.get("overwrite"),
-            max_chunk_files=int(data.get("max_chunk_files", 200)),
-            max_chunk_bytes=int(data.get("max_chunk_bytes", 32 * 1024 * 1024)),
+            max_chunk_files=int(data.get("max_chunk_files", 1000)),
+            max_chunk_bytes=int(data.get("max_chunk_bytes", 512 * 1024 * 1024)),
             receipt_dir=data.get("receipt_dir"),
         )
 

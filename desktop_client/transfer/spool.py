@@ -6,13 +6,12 @@ that scan later would leave its other objects behind in an XNAT prearchive sessi
 node or a DICOMweb store. So each unit is prepared completely first (in the process pool, while
 the previous unit is being sent), and only sent when every object is ready.
 
-Memory stays bounded: units are planned at 32 MB of source data (``TransferSpec``), so a unit
-normally fits in memory; only objects that grow a lot (a lossy image re-encoded losslessly after
-redaction) or a single very large file spill over. The first ``memory_limit`` bytes of a unit stay
-in memory, the rest goes
+Memory stays bounded: the first ``memory_limit`` bytes of a unit stay in memory, the rest goes
 to a private temporary file (0600, in a 0700 folder under the cache dir) that is deleted as soon
 as the unit is sent — and, after a crash, when the queue next starts (:func:`clean_spool_dir`).
-A retry re-sends the very same bytes, so even scripts with random ``newUID`` values stay
+At most two units exist at a time (one being sent, the next being prepared), so the disk never
+holds an anonymized copy of the whole session. Units are large on purpose (an XNAT upload costs
+the server one request per unit). A retry re-sends the very same bytes, so even scripts with random ``newUID`` values stay
 consistent between attempts of a unit.
 """
 
