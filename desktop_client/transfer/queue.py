@@ -10,6 +10,7 @@ running when the process died is queued again and resumes at unit granularity.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -473,6 +474,4 @@ class TransferQueue:
 
 
 def _json(spec: TransferSpec) -> str:
-    import json
-
     return json.dumps(spec.to_json())
