@@ -131,11 +131,7 @@ def test_scanning_10000_files_keeps_the_window_responsive(qtbot, window, big_fol
 
 def test_server_calls_and_upload_keep_the_window_responsive(qtbot, window, xnat_emulator,
                                                            demo_dir: Path) -> None:
-    """Log in, read projects/settings/subjects from a slow server, then upload five sessions.
-
-    Building the pixel-review page (GUI part 2) happens between Confirm and Summary and is
-    measured by its own tests, not here.
-    """
+    """Log in, read projects/settings/subjects from a slow server, review, upload five sessions."""
     win = window
     xnat_emulator.faults.slow(0.5)  # every request takes half a second: the UI must not wait for it
     page = win.connect_page
@@ -152,10 +148,8 @@ def test_server_calls_and_upload_keep_the_window_responsive(qtbot, window, xnat_
         win.confirm_page.subject_scheme.setCurrentIndex(
             win.confirm_page.subject_scheme.findData("patient_id"))
         win.confirm_page.apply_schemes()
-    assert meter.worst < LIMIT, meter.report()
-    xnat_emulator.faults.clear()
-    to_summary(qtbot, win)
-    with StallMeter() as meter:
+        xnat_emulator.faults.clear()
+        to_summary(qtbot, win)
         rows = upload_and_wait(qtbot, win, timeout=180)
     assert all(r.state.value == "done" for r in rows), [r.error for r in rows]
     assert meter.worst < LIMIT, meter.report()
