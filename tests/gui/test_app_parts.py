@@ -88,6 +88,10 @@ def test_keyboard_shortcuts_move_through_the_wizard(qtbot, window) -> None:
     wait_for(qtbot, lambda: win.wizard.index == 1, what="Ctrl+Enter → Project")
     qtbot.keyClick(win.wizard, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert win.wizard.index == 0
+    assert win.wizard.step_labels[1].isEnabled() and not win.wizard.step_labels[2].isEnabled()
+    win.wizard.step_labels[1].click()  # a visited step is one click away
+    wait_for(qtbot, lambda: win.wizard.index == 1, what="the step bar")
+    win.wizard.back()
     qtbot.keyClick(win, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
     assert win.pages.currentIndex() == 1
 

@@ -1,11 +1,12 @@
 """The upload wizard: a step bar, the current step, and Back / Next with the reason Next is off.
 
-Keyboard: Ctrl+Enter is Next, Alt+Left is Back, Ctrl+1…6 jumps to an already visited step.
+Keyboard: Ctrl+Enter is Next, Alt+Left is Back, Ctrl+1…6 (or a click on the step bar) jumps to
+an already visited step.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
@@ -28,10 +29,14 @@ class UploadWizard(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 12, 18, 12)
         bar = QHBoxLayout()
-        self.step_labels: list[QLabel] = []
+        self.step_labels: list[QPushButton] = []
         for i, step in enumerate(steps):
-            label = QLabel(f"{i + 1}  {step.title}")
+            label = QPushButton(f"{i + 1}  {step.title}")
             label.setObjectName("stepOff")
+            label.setFlat(True)
+            label.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Ctrl+1…6 is the keyboard way
+            label.setToolTip(f"{step.title} (Ctrl+{i + 1})")
+            label.clicked.connect(lambda _=False, i=i: self.jump(i))
             self.step_labels.append(label)
             bar.addWidget(label)
             if i < len(steps) - 1:
@@ -80,7 +85,8 @@ class UploadWizard(QWidget):
         self.visited = max(self.visited, index)
         self.stack.setCurrentIndex(index)
         for i, label in enumerate(self.step_labels):
-            label.setObjectName("stepOn" if i == index else "stepDone" if i < index else "stepOff")
+            label.setObjectName("stepOn" if i == index else "stepDone" if i <= self.visited else "stepOff")
+            label.setEnabled(i <= self.visited)
             label.style().unpolish(label)
             label.style().polish(label)
         self.current.enter(self.draft)
