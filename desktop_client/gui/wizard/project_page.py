@@ -7,6 +7,7 @@ shows what the official client shows, and clicking a script shows its text inlin
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
@@ -29,6 +30,8 @@ from desktop_client.gui.targets import ProjectInfo, ProjectSettings, explain_err
 from desktop_client.gui.widgets import Card, MessageBar, header, hint
 from desktop_client.gui.wizard.state import UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskRunner
+
+log = logging.getLogger(__name__)
 
 _YES, _NO = "✔ yes", "✖ no"
 
@@ -294,6 +297,6 @@ class ProjectPage(WizardStep):
         draft.scripts = list(self._scripts or [])
         try:
             remember_project(draft.target.connection.id, project.id)
-        except OSError:
-            pass
+        except OSError:  # the recent list is a convenience; the upload must not depend on it
+            log.warning("the recent-projects list could not be saved")
         proceed()
