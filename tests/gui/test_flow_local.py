@@ -134,3 +134,42 @@ def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
     from desktop_client.gui.wizard.submit import build_specs
 
     assert build_specs(win.draft)[0].variables["tracer"] == "FDG"
+
+
+def test_review_rectangles_are_blacked_out_in_the_archive(qtbot, window, demo_dir: Path,
+                                                         app_home: Path) -> None:
+    import numpy as np
+    import pydicom
+
+    from desktop_client.core.geometry import Rect
+    from desktop_client.gui.review.state import ScanReviewChoice
+
+    win = window
+    to_project_step(qtbot, win, "LOCAL")
+    scan(qtbot, win, [demo_dir])
+    win.select_page.set_checked([row_of(win, "MR")])
+    win.wizard.next()
+    to_summary(qtbot, win)
+    session = win.draft.plans[0].session
+    first = session.sorted_scans()[0]
+    original = pydicom.dcmread(first.instances[0].location.path).pixel_array
+    assert np.any(original[..., :30, :128])  # burned-in text is there before the upload
+    # What the review step hands over when the user boxes the burned-in text of one scan.
+    win.draft.review = {first.series_instance_uid: ScanReviewChoice(rectangles=[Rect(0, 0, 128, 30)],
+                                                                   confirmed=True)}
+    win.summary_page.enter(win.draft)
+    assert win.summary_page.counts.redacted == 1
+    rows = upload_and_wait(qtbot, win)
+    assert rows[0].state.value == "done", rows[0].error
+    archived = [p for p in (app_home / "data" / "local-archive").rglob("*") if p.is_file()
+                and p.suffix.lower() != ".json"]
+    redacted = 0
+    for path in archived:
+        try:
+            ds = pydicom.dcmread(path)
+        except Exception:  # manifests and other non-DICOM files of the archive
+            continue
+        if ds.SeriesInstanceUID == first.series_instance_uid:
+            assert not np.any(ds.pixel_array[..., :30, :128]), path
+            redacted += 1
+    assert redacted == first.files
