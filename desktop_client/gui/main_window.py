@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.transfers.notify.connect(self.notify)
         self.wizard.stepChanged.connect(self._step_changed)
         self.select_page.demoRequested.connect(self._demo_from_select)
+        self.wizard.uploaded.connect(self._after_upload)
         self._demo_requested = False
         self._start_paths: list[str] = []
         self._tray: QSystemTrayIcon | None = None
@@ -213,6 +214,13 @@ class MainWindow(QMainWindow):
             failed(f"Nothing was queued. {explain_error(exc)}")
 
         self.runner.call("submit", work, on_done=done, on_error=error)
+
+    def _after_upload(self) -> None:
+        """Back on Select data with nothing ticked, so the same sessions are not queued twice."""
+        count = len(self.draft.plans)
+        self.select_page.set_checked([])
+        self.select_page.message.ok(f"Queued {count} upload(s) — see Transfers. Tick other sessions "
+                                    "or add more data to upload again.")
 
     # Demo and defaults -------------------------------------------------------------------------
 

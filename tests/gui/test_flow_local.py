@@ -49,6 +49,7 @@ def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home
     assert opened and Path(opened[0].toLocalFile()).is_file()
     # The wizard is back at Select data, ready for the next session of the same folder.
     assert win.wizard.index == 2
+    assert not win.select_page.checked_sessions() and "Queued 1 upload" in win.select_page.message.text
 
 
 def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_home: Path) -> None:

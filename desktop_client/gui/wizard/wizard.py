@@ -112,8 +112,8 @@ class UploadWizard(QWidget):
                 return
             if last:
                 self.visited = 2
-                self.uploaded.emit()
                 self.go(2)
+                self.uploaded.emit()
             else:
                 self.go(index + 1)
 
