@@ -146,6 +146,9 @@ class MainWindow(QMainWindow):
         self.wizard.stepChanged.connect(self._step_changed)
         self.select_page.demoRequested.connect(self._demo_from_select)
         self.wizard.uploaded.connect(self._after_upload)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         self._demo_requested = False
         self._start_paths: list[str] = []
         self._tray: QSystemTrayIcon | None = None
@@ -290,6 +293,12 @@ class MainWindow(QMainWindow):
             apply_theme(app, settings.theme)
         logging.getLogger("desktop_client").setLevel(settings.log_level)
         self.queue.concurrency = settings.concurrency
+
+    def _system_scheme_changed(self, *_args: object) -> None:
+        """Follow the system's light/dark switch while the app runs (theme "system" only)."""
+        app = QApplication.instance()
+        if self.settings.theme == "system" and isinstance(app, QApplication):
+            apply_theme(app, "system")
 
     def notify(self, text: str) -> None:
         """Tell the user a transfer ended: a system notification if there is a tray, else the status bar."""
