@@ -8,7 +8,6 @@ run code). The cache is disposable: a damaged or outdated database is recreated.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from pathlib import Path
@@ -18,7 +17,6 @@ from desktop_client.core import paths
 from desktop_client.scanning.model import Instance, Location, Skipped
 
 SCHEMA_VERSION = 3
-_FIELDS = [f.name for f in dataclasses.fields(Instance) if f.name != "location"]
 _BATCH = 500
 
 
@@ -107,11 +105,11 @@ class ScanCache:
 def _encode(result: Instance | Skipped) -> str:
     if isinstance(result, Skipped):
         return json.dumps(["skip", result.reason])
-    return json.dumps(["inst", [getattr(result, name) for name in _FIELDS]])
+    return json.dumps(["inst", result.to_row()])
 
 
 def _decode(location: Location, record: str) -> Instance | Skipped:
     kind, payload = json.loads(record)
     if kind == "skip":
         return Skipped(str(location), payload)
-    return Instance(location, *payload)
+    return Instance.from_row(location, payload)

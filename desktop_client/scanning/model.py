@@ -8,7 +8,8 @@ without the scanner having copied anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Iterator
 
 
@@ -66,6 +67,14 @@ class Instance:
     station_name: str = ""
     burned_in_annotation: str = ""
 
+    def to_row(self) -> tuple:
+        """Every field but the location, as a plain tuple: cheap to pickle, JSON and rebuild."""
+        return _row_of(self)
+
+    @classmethod
+    def from_row(cls, location: Location, row) -> "Instance":
+        return cls(location, *row)
+
     @property
     def path(self) -> str:
         """Display path of the instance (archive members as ``archive!member``)."""
@@ -75,6 +84,10 @@ class Instance:
     def size_key(self) -> str:
         """``Rows x Columns`` as the official client writes it in group keys."""
         return f"{self.rows}x{self.columns}"
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(Instance) if f.name != "location")
+_row_of = attrgetter(*_ROW_FIELDS)
 
 
 def _instance_order(instance: Instance) -> tuple[int, int, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -69,8 +70,22 @@ def read_candidate(candidate: Candidate) -> Result:
 
 
 def read_batch(batch: list[Candidate]) -> list[Result]:
-    """Worker entry point: read a batch of candidates."""
+    """Read a batch of candidates (in this process)."""
     return [read_candidate(c) for c in batch]
+
+
+def read_batch_packed(batch: list[Candidate]) -> list[tuple[str, object]]:
+    """Worker entry point: like :func:`read_batch`, but results travel as plain tuples.
+
+    Pickling ~30-field dataclasses costs as much as parsing the header; tuples of str/int are
+    several times cheaper, and the caller already knows each result's location.
+    """
+    return [("i", r.to_row()) if isinstance(r, Instance) else ("s", r.reason) for r in read_batch(batch)]
+
+
+def _unpack(batch: list[Candidate], packed: list[tuple[str, object]]) -> list[Result]:
+    return [Instance.from_row(c.location, payload) if kind == "i" else Skipped(str(c.location), payload)
+            for c, (kind, payload) in zip(batch, packed)]
 
 
 def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]]:
@@ -95,9 +110,11 @@ def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    # fork is unsafe once a GUI has threads; forkserver/spawn start clean interpreters. The fork
-    # server preloads this module once, so each worker starts warm.
-    if sys.platform.startswith("linux"):
+    # fork starts workers instantly but is unsafe once other threads exist (a GUI scans from a
+    # worker thread): then forkserver, which preloads this module once so workers start warm.
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+    elif sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
     else:
@@ -243,7 +260,7 @@ def _run_pool(
                 break
             while work and len(in_flight) < limit:
                 kind, item = work.pop()
-                fn = read_archive if kind == "archive" else read_batch
+                fn = read_archive if kind == "archive" else read_batch_packed
                 in_flight[pool.submit(fn, item)] = (kind, item)
             done, _ = wait(list(in_flight), timeout=0.1, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -251,7 +268,7 @@ def _run_pool(
                 if kind == "archive":
                     on_archive(item, fut.result())  # type: ignore[arg-type]
                 else:
-                    on_batch(fut.result(), item)  # type: ignore[arg-type]
+                    on_batch(_unpack(item, fut.result()), item)  # type: ignore[arg-type]
         if cancelled:
             pool.shutdown(wait=False, cancel_futures=True)
     return cancelled
