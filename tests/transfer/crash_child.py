@@ -7,15 +7,30 @@ The destination password comes from XNAT_PASSWORD (as for the real CLI).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
+from desktop_client.destinations import open_destination
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, State, TransferQueue,
                                      TransferSpec)
 from tests.transfer.dicomdata import session_of
 
 
+def slow_destination(spec: DestinationSpec, password: str | None):  # type: ignore[no-untyped-def]
+    """The real destination, with a pause after each unit so the parent's kills land mid-run."""
+    dest = open_destination(spec, password)
+    send = dest.send_unit
+
+    def send_slowly(ctx, unit, objects):  # type: ignore[no-untyped-def]
+        send(ctx, unit, objects)
+        time.sleep(0.15)
+    dest.send_unit = send_slowly  # type: ignore[method-assign]
+    return dest
+
+
 def main(db: str, dest: str, source: str) -> int:
-    queue = TransferQueue(db, workers=1, retry=RetryPolicy(max_attempts=3, base_delay=0.05))
+    queue = TransferQueue(db, workers=1, retry=RetryPolicy(max_attempts=3, base_delay=0.05),
+                          destination_factory=slow_destination)
     ids = queue.store.ids()
     if not ids:
         spec = TransferSpec(session=session_of(Path(source)),

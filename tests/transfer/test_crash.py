@@ -79,7 +79,7 @@ def test_kill9_xnat_verified_once(xnat_emulator, tmp_path: Path, kills) -> None:
 def test_kill9_local_archive_exactly_once(tmp_path: Path) -> None:
     src = write_study(tmp_path / "src", series=2, files=4)
     root = tmp_path / "archive"
-    _run_with_kills(tmp_path / "q.sqlite3", str(root), src, [(1, 0.0), (4, 0.01)])
+    _run_with_kills(tmp_path / "q.sqlite3", str(root), src, [(1, 0.05), (4, 0.1)])
     files = list(root.glob("DEMO/SUBJ01/SUBJ01_CT1/SCANS/*/DICOM/*.dcm"))
     assert len(files) == 8
     assert not (root / ".staging").exists() or not any((root / ".staging").iterdir())
