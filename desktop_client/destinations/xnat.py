@@ -79,8 +79,19 @@ class XnatDestination(Destination):
         try:
             self.client.login()
             self.client.project(ctx.project)
+            # "sending" is saved before the first import: after a crash, a session found on the
+            # server may be this transfer's own, so only a transfer that never sent checks.
+            first_attempt = not ctx.state.get("sending")
+            existing = (self.client.find_session(ctx.project, ctx.subject, ctx.session_label)
+                        if first_attempt and ctx.overwrite is None else None)
         except XnatError as exc:
             raise _wrap(f"cannot use project {ctx.project} on {self.base_url}", exc) from None
+        if existing is not None:
+            # Without an explicit merge, never add to (or later mistake for ours) a session that
+            # was already there.
+            where = "archive" if existing.startswith("/data/archive/") else "prearchive"
+            raise DestinationError(f"session {ctx.session_label} already exists in the {where} of "
+                                   f"project {ctx.project}; choose another session label")
 
     def relogin(self) -> None:
         try:
@@ -100,6 +111,9 @@ class XnatDestination(Destination):
             for obj in objects:
                 yield f"{unit.scan_id}/{obj.sop_instance_uid}.dcm", obj.data
 
+        if not ctx.state.get("sending"):
+            ctx.state["sending"] = True
+            ctx.save_state()
         try:
             uri = self.client.import_zip(ctx.project, ctx.subject, ctx.session_label,
                                          zip_stream(entries()), overwrite=ctx.overwrite,

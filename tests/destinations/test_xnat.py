@@ -130,3 +130,17 @@ def test_cancel_removes_partial_upload_and_restart_sends_all(xnat_emulator, tmp_
         _check_once(xnat_emulator, archived=True)
     finally:
         q.close()
+
+
+def test_existing_session_label_is_refused_before_sending(xnat_emulator, tmp_path: Path) -> None:
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    q = _queue(tmp_path)
+    try:
+        first = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[]))
+        assert q.wait(first, timeout=120) is State.DONE
+        second = q.submit(_spec(tmp_path / "again", xnat_emulator.url, scripts=[]))
+        assert q.wait(second, timeout=120) is State.FAILED
+        assert "already exists" in q.status(second).error
+        _check_once(xnat_emulator, archived=True)
+    finally:
+        q.close()
