@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from pydicom import dcmread
+
 from desktop_client.core.geometry import PixelEdit
 from desktop_client.pixels import RedactionError, redact_dataset
 from desktop_client.scanning import read_dataset
@@ -161,7 +163,22 @@ class Applicator:
         if not base.sop_instance_uid or not base.sop_class_uid:
             return ObjectOutcome("failed", source, job.series_uid, job.scan_id,
                                  reason="the anonymized object has no SOP Class or Instance UID")
+        problem = _check_written(data, base.sop_instance_uid)
+        if problem:
+            return ObjectOutcome("failed", source, job.series_uid, job.scan_id, reason=problem)
         return base
+
+
+def _check_written(data: bytes, sop_instance_uid: str) -> str:
+    """Read the bytes about to be sent back as a receiver would; "" when they are sound."""
+    try:
+        check = dcmread(io.BytesIO(data), stop_before_pixels=True)
+    except Exception as exc:
+        return f"the anonymized object cannot be read back: {exc}"
+    if str(check.get("SOPInstanceUID", "")) != sop_instance_uid or \
+            str(check.file_meta.get("MediaStorageSOPInstanceUID", "")) != sop_instance_uid:
+        return "the anonymized object's UIDs do not read back as written"
+    return ""
 
 
 def _sync_file_meta(ds: Any) -> None:
