@@ -152,3 +152,36 @@ def test_remembered_password_comes_back_from_the_keyring(qtbot, window, xnat_emu
         assert fresh.typed_password(conn) is None and fresh.password(conn) == "admin"
     finally:
         keyring.set_keyring(previous)
+
+
+def test_bad_certificate_is_explained_and_insecure_tls_is_an_explicit_opt_in(
+        qtbot, window, tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from tests.xnat_emulator.emulator import XnatEmulator
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    emulator = XnatEmulator(tmp_path / "tls-xnat", tls_cert=cert, tls_key=key)
+    emulator.seed_default()
+    emulator.start()
+    try:
+        assert emulator.url.startswith("https://")
+        win = window
+        fill_connection(win, emulator.url, "admin", "admin")
+        win.connect_page.verify()
+        wait_for(qtbot, lambda: win.connect_page.message.kind == "error", what="the TLS error")
+        assert "Allow insecure TLS" in win.connect_page.message.text
+        win.connect_page.insecure_check.setChecked(True)
+        win.connect_page.verify()
+        wait_for(qtbot, lambda: win.connect_page.message.kind == "ok", what="the insecure login")
+        assert win.store.connections[1].insecure_tls
+    finally:
+        emulator.stop()
