@@ -38,3 +38,15 @@ def test_self_test_runs_under_the_audit(monkeypatch: pytest.MonkeyPatch) -> None
     lines: list[str] = []
     assert selftest.run(qt=False, write=lines.append) == 0
     assert "PASS  no network use: no socket used" in lines
+
+
+def test_sockets_open_before_the_self_test_are_not_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run inside a bigger process (pytest, the GUI), the self-test answers only for its own sockets."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        assert any("LISTEN" in s for s in selftest.internet_sockets())
+        monkeypatch.setattr(selftest, "SAMPLES", selftest.SAMPLES[:1])
+        lines: list[str] = []
+        assert selftest.run(qt=False, write=lines.append) == 0
+        assert server.fileno() >= 0
