@@ -40,6 +40,8 @@ from desktop_client.xnat import (
     XnatError,
     XnatServerError,
     XnatSessionExpired,
+    XnatUploadError,
+    reconcile_commit,
 )
 from desktop_client.xnat.zipstream import zip_stream
 
@@ -172,19 +174,18 @@ class XnatDestination(Destination):
             result = self.client.commit(uri, tracer=ctx.tracer or None, modalities=ctx.modalities)
             return result.uri, result.archived
         except XnatError as exc:
-            # Unclear answer: ask the server where the session is instead of repeating blindly.
+            # Unclear answer: ask the server about *this upload's* prearchive entry instead of
+            # repeating blindly. A session with the same label in the archive is not proof: it
+            # may predate this upload (a merge whose archiving failed).
             try:
-                where = self.client.find_session(ctx.project, ctx.subject, ctx.session_label)
+                settled = reconcile_commit(self.client, ctx.project, ctx.subject, ctx.session_label, uri, exc)
+            except XnatUploadError as failure:
+                raise DestinationError(f"committing the session: {failure}") from None
             except XnatError:
                 raise _wrap("committing the session", exc) from None
-            if where is not None and where.startswith("/data/archive/"):
-                return where, True
-            if where is None:
-                raise DestinationError(f"after an unclear answer to the commit ({exc}), session "
-                                       f"{ctx.session_label} is no longer on the server") from None
-            if where != uri:
-                ctx.state["prearchive_uris"] = [where]
-            raise _wrap("committing the session", exc) from None
+            if settled is not None:
+                return settled.uri, settled.archived
+            raise _wrap("committing the session", exc) from None  # still in the prearchive: commit again
 
     def _finish(self, ctx: SendContext, uri: str, archived: bool) -> Finish:
         if archived:

@@ -144,3 +144,19 @@ def test_existing_session_label_is_refused_before_sending(xnat_emulator, tmp_pat
         _check_once(xnat_emulator, archived=True)
     finally:
         q.close()
+
+
+def test_failed_merge_into_an_archived_session_is_not_a_success(xnat_emulator, tmp_path: Path) -> None:
+    """The commit of a merge fails (CONFLICT) while an older session with the label sits in the
+    archive with the same file counts: only this upload's own prearchive entry tells the truth."""
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    q = _queue(tmp_path)
+    try:
+        first = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[]))
+        assert q.wait(first, timeout=120) is State.DONE
+        again = q.submit(_spec(tmp_path / "again", xnat_emulator.url, scripts=[], overwrite="append"))
+        assert q.wait(again, timeout=120) is State.FAILED
+        assert "could not archive" in q.status(again).error
+        assert [e.status for e in xnat_emulator.prearchive_entries("DEMO")] == ["CONFLICT"]
+    finally:
+        q.close()
