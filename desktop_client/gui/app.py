@@ -15,6 +15,9 @@ from typing import Sequence
 from desktop_client import APP_NAME, APP_SLUG, __version__
 from desktop_client.core.paths import log_dir
 
+#: How often a window that found the transfer queue busy tries to take it over.
+RETRY_QUEUE_MS = 5_000
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xnat-desktop", description=f"{APP_NAME} (desktop application)")
@@ -50,6 +53,7 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     from desktop_client.gui.settings_store import load_settings
     from desktop_client.gui.theme import apply_theme
     from desktop_client.transfer import TransferQueue, default_credentials
+    from desktop_client.transfer.queue import QueueBusy
 
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
@@ -65,7 +69,10 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
 
     queue = TransferQueue(concurrency=settings.concurrency, credentials=credentials)
     window = MainWindow(settings, queue, store)
-    queue.start()
+    try:
+        queue.start()
+    except QueueBusy as exc:
+        _run_queue_when_free(window, queue, str(exc))
     from desktop_client.gui.main_window import window_state
 
     state = window_state()
@@ -74,6 +81,31 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     if demo or paths or (first_launch and not any(not c.is_local for c in store.connections)):
         window.start_demo(list(paths))
     return window
+
+
+def _run_queue_when_free(window, queue, reason: str) -> None:  # type: ignore[no-untyped-def]
+    """Another process (a command-line upload, a second window) runs the transfer queue: say so
+    where the user looks, keep the window usable, and take the queue over once it is free."""
+    from PySide6.QtCore import QTimer
+
+    from desktop_client.transfer.queue import QueueBusy
+
+    window.statusBar().showMessage(f"Transfers are not run by this window: {reason}.")
+    timer = QTimer(window)
+    timer.setInterval(RETRY_QUEUE_MS)
+
+    def retry() -> None:
+        try:
+            queue.start()
+        except QueueBusy:
+            return
+        timer.stop()
+        window.statusBar().showMessage("The other instance has finished: this window now runs the transfers.",
+                                       10_000)
+
+    timer.timeout.connect(retry)
+    timer.start()
+    window.queue_retry_timer = timer
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -206,3 +206,26 @@ def test_project_without_bulk_upload_takes_one_session(qtbot, window, xnat_emula
     select._check_all(True)
     assert len(select.checked_sessions()) == 1
     assert "one session at a time" in select.message.text
+
+
+def test_queue_run_by_another_process_does_not_stop_the_window(qtbot, app_home: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command-line upload holds the queue: the window opens, says so, and takes over later."""
+    from desktop_client.gui import app as gui_app
+    from desktop_client.transfer import TransferQueue
+
+    monkeypatch.setattr(gui_app, "RETRY_QUEUE_MS", 100)
+    other = TransferQueue()  # the default queue file, like `xnat-upload upload` would use
+    other.start()
+    win = gui_app.create_window()
+    qtbot.addWidget(win)
+    try:
+        assert "not run by this window" in win.statusBar().currentMessage()
+        other.close()
+        wait_for(qtbot, lambda: "now runs the transfers" in win.statusBar().currentMessage(), timeout=10,
+                 what="the window taking the queue over")
+        assert not win.queue.is_busy_elsewhere()
+    finally:
+        other.close()
+        win.close()
+        win.queue.close()
