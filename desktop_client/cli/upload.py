@@ -454,7 +454,7 @@ def _result(queue: Any, transfer_id: str) -> dict[str, Any]:
                    "state": s.state.value if s.state else "excluded", "files": s.files,
                    "files_sent": s.files_sent, "error": s.error} for s in status.scans],
         "receipt_json": str(receipts[0]) if receipts else None,
-        "receipt_pdf": str(receipts[1]) if receipts else None,
+        "receipt_pdf": str(receipts[1]) if receipts and receipts[1] else None,
     }
 
 
@@ -516,10 +516,11 @@ def run_transfers(args: argparse.Namespace) -> int:
         if args.action == "receipt":
             paths = queue.receipt_paths(transfer_id) or queue.write_receipts(transfer_id)
             if args.json:
-                print_json({"json": str(paths[0]), "pdf": str(paths[1])})
+                print_json({"json": str(paths[0]), "pdf": str(paths[1]) if paths[1] else None})
             else:
                 print(paths[0])
-                print(paths[1])
+                if paths[1]:
+                    print(paths[1])
             return 0
         if queue.is_busy_elsewhere():
             raise UserError("another instance of the uploader is running these transfers; use it")

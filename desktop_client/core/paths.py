@@ -48,6 +48,27 @@ def config_dir() -> Path:
     return _base("config")
 
 
+_temp_root: Path | None = None
+
+
+def set_temp_dir(folder: str | os.PathLike[str] | None) -> None:
+    """Use ``folder`` for private temporary files (the user's "temporary folder" setting), or the
+    default under the cache dir when None/empty. Applies to this process from now on."""
+    global _temp_root
+    _temp_root = Path(folder) if folder else None
+
+
+def default_temp_dir() -> Path:
+    return _base("cache") / "tmp"
+
+
+def temp_dir() -> Path:
+    """Private (0700) folder for temporary files such as the transfer spool."""
+    path = _temp_root if _temp_root is not None else default_temp_dir()
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def log_dir() -> Path:
     """Application logs (no patient data is ever written there)."""
     return _base("logs")

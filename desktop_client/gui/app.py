@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from desktop_client import APP_NAME, APP_SLUG, __version__
-from desktop_client.core.paths import log_dir
+from desktop_client.core.paths import log_dir, set_temp_dir
 
 #: How often a window that found the transfer queue busy tries to take it over.
 RETRY_QUEUE_MS = 5_000
@@ -58,6 +58,7 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     settings = load_settings()
+    set_temp_dir(settings.temp_folder or None)
     apply_theme(app, settings.theme)
     store = ConnectionStore()
 

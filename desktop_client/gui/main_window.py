@@ -128,10 +128,10 @@ class MainWindow(QMainWindow):
         self.select_page = SelectPage(self.runner)
         self.confirm_page = ConfirmPage(self.runner)
         self.review_page = ReviewPage()
-        self.summary_page = SummaryPage(self.runner, self._submit, self._receipt_dir)
+        self.summary_page = SummaryPage(self.runner, self._submit, self._receipt_options)
         self.wizard = UploadWizard([self.connect_page, self.project_page, self.select_page,
                                     self.confirm_page, self.review_page, self.summary_page])
-        self.transfers = TransfersPage(queue, self.runner, lambda: self.settings.receipts_pdf, self.store)
+        self.transfers = TransfersPage(queue, self.runner, self.store)
         self.settings_page = SettingsPage(settings, self.store)
         if self.store.get(settings.default_destination) is not None:
             self.connect_page.select(settings.default_destination)
@@ -188,9 +188,9 @@ class MainWindow(QMainWindow):
 
     # Upload ------------------------------------------------------------------------------------
 
-    def _receipt_dir(self) -> str | None:
-        path = self.settings.receipts_path()
-        return str(path) if self.settings.receipts_folder else None
+    def _receipt_options(self) -> tuple[str | None, bool]:
+        folder = str(self.settings.receipts_path()) if self.settings.receipts_folder else None
+        return folder, self.settings.receipts_pdf
 
     def _submit(self, draft: UploadDraft, specs: list[Any], ok: Callable[[], None],
                 failed: Callable[[str], None]) -> None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.core.paths import log_dir
+from desktop_client.core.paths import default_temp_dir, log_dir, set_temp_dir
 from desktop_client.gui.connections import ConnectionStore
 from desktop_client.gui.settings_store import (
     LOG_LEVELS,
@@ -55,11 +55,16 @@ class SettingsPage(QWidget):
         self.concurrency.setToolTip("How many files are prepared and sent at the same time. "
                                     "Lower it if the computer or the network struggles.")
         form.addRow("Upload &concurrency", self.concurrency)
-        self.receipts_pdf = QCheckBox("“Open receipt” opens the PDF (otherwise the JSON receipt)")
+        self.receipts_pdf = QCheckBox("Write a PDF receipt (the JSON receipt is always written)")
         form.addRow("Receipts", self.receipts_pdf)
         self.receipts_folder = QLineEdit()
         self.receipts_folder.setPlaceholderText(str(AppSettings().receipts_path()))
         form.addRow("Receipts &folder", self._with_browse(self.receipts_folder))
+        self.temp_folder = QLineEdit()
+        self.temp_folder.setPlaceholderText(str(default_temp_dir()))
+        self.temp_folder.setToolTip("Anonymized objects waiting to be sent are kept here briefly "
+                                    "(private to you, removed when sent). Choose a fast local disk.")
+        form.addRow("&Temporary folder", self._with_browse(self.temp_folder))
         self.destination = QComboBox()
         self.destination.setToolTip("The destination selected when the app opens")
         form.addRow("Default &destination", self.destination)
@@ -88,6 +93,7 @@ class SettingsPage(QWidget):
         self.concurrency.valueChanged.connect(self._save)
         self.receipts_pdf.toggled.connect(self._save)
         self.receipts_folder.editingFinished.connect(self._save)
+        self.temp_folder.editingFinished.connect(self._save)
         for combo in (self.destination, self.theme, self.log_level):
             combo.currentIndexChanged.connect(self._save)
 
@@ -114,6 +120,7 @@ class SettingsPage(QWidget):
         self.concurrency.setValue(s.concurrency)
         self.receipts_pdf.setChecked(s.receipts_pdf)
         self.receipts_folder.setText(s.receipts_folder)
+        self.temp_folder.setText(s.temp_folder)
         self.reload_destinations()
         self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
         self.log_level.setCurrentIndex(max(0, self.log_level.findData(s.log_level)))
@@ -136,6 +143,8 @@ class SettingsPage(QWidget):
         s.concurrency = self.concurrency.value()
         s.receipts_pdf = self.receipts_pdf.isChecked()
         s.receipts_folder = self.receipts_folder.text().strip()
+        s.temp_folder = self.temp_folder.text().strip()
+        set_temp_dir(s.temp_folder or None)
         s.default_destination = self.destination.currentData()
         s.theme = self.theme.currentData()
         s.log_level = self.log_level.currentData()

@@ -30,6 +30,8 @@ class AppSettings:
     concurrency: int = 4
     receipts_pdf: bool = True
     receipts_folder: str = ""
+    #: Where transfers keep their private temporary files ("" = under the cache folder).
+    temp_folder: str = ""
     #: Connection id selected when the app opens (the local archive folder by default).
     default_destination: str = "local-archive"
     theme: str = "system"

@@ -203,14 +203,13 @@ class TransfersPage(QWidget):
     finished = Signal(str, str)  # transfer id, final state
     notify = Signal(str)
 
-    def __init__(self, queue: Any, runner: TaskRunner, receipts_pdf: Callable[[], bool],
-                 store: ConnectionStore | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, queue: Any, runner: TaskRunner, store: ConnectionStore | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
         self.queue = queue
         self.store = store
         self.runner = runner
-        self.receipts_pdf = receipts_pdf
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self.model = TransferModel(self)
         self._seen_final: dict[str, str] = {}
@@ -545,13 +544,13 @@ class TransfersPage(QWidget):
         self.message.ok(f"Saved the log ({len(entries)} entries) to {path}.")
 
     def open_receipt(self, transfer_id: str) -> Path | None:
-        """Open the PDF receipt (or the JSON one when PDFs are off); returns the path opened."""
+        """Open the PDF receipt (the JSON one when the transfer wrote no PDF); returns the path opened."""
         paths = self.queue.receipt_paths(transfer_id)
         if paths is None:
             self.message.error("This transfer has no receipt yet; it is written when the transfer ends.")
             return None
         json_path, pdf_path = paths
-        path = pdf_path if self.receipts_pdf() and pdf_path and Path(pdf_path).exists() else json_path
+        path = pdf_path if pdf_path is not None and Path(pdf_path).exists() else json_path
         if not Path(path).exists():
             self.message.error(f"The receipt {path} is missing (moved or deleted).")
             return None

@@ -344,14 +344,15 @@ class TransferQueue:
     def log(self, transfer_id: str) -> list[LogEntry]:
         return self.store.logs(transfer_id)
 
-    def receipt_paths(self, transfer_id: str) -> tuple[Path, Path] | None:
-        """``(json, pdf)`` receipt paths once the transfer has ended, else None."""
+    def receipt_paths(self, transfer_id: str) -> tuple[Path, Path | None] | None:
+        """``(json, pdf)`` receipt paths once the transfer has ended (pdf None when PDF receipts
+        were off), else None."""
         row = self.store.get(transfer_id)
         if not row.receipt_json:
             return None
-        return Path(row.receipt_json), Path(row.receipt_pdf)
+        return Path(row.receipt_json), Path(row.receipt_pdf) if row.receipt_pdf else None
 
-    def write_receipts(self, transfer_id: str) -> tuple[Path, Path]:
+    def write_receipts(self, transfer_id: str) -> tuple[Path, Path | None]:
         """(Re)write the receipts of a transfer from the queue database."""
         return write_receipts(self.store, transfer_id)
 

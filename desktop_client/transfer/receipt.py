@@ -135,15 +135,17 @@ def receipt_folder(store: QueueStore, transfer_id: str) -> Path:
 
 
 def write_receipts(store: QueueStore, transfer_id: str, state: State | None = None
-                   ) -> tuple[Path, Path]:
-    """Write ``<id>.json`` and ``<id>.pdf`` and record their paths in the queue."""
+                   ) -> tuple[Path, Path | None]:
+    """Write ``<id>.json`` (always) and ``<id>.pdf`` (when the spec asks for it); record the paths."""
     receipt = build_receipt(store, transfer_id, state)
     folder = receipt_folder(store, transfer_id)
     json_path = folder / f"transfer-{transfer_id}.json"
-    pdf_path = folder / f"transfer-{transfer_id}.pdf"
     _atomic_write(json_path, json.dumps(receipt, indent=2).encode("utf-8"))
-    _atomic_write(pdf_path, render_pdf(receipt))
-    store.update(transfer_id, receipt_json=str(json_path), receipt_pdf=str(pdf_path))
+    pdf_path: Path | None = None
+    if store.get(transfer_id).spec.receipt_pdf:
+        pdf_path = folder / f"transfer-{transfer_id}.pdf"
+        _atomic_write(pdf_path, render_pdf(receipt))
+    store.update(transfer_id, receipt_json=str(json_path), receipt_pdf=str(pdf_path or ""))
     return json_path, pdf_path
 
 

@@ -152,6 +152,8 @@ class TransferSpec:
     max_chunk_files: int = 1000
     max_chunk_bytes: int = 512 * 1024 * 1024
     receipt_dir: str | None = None
+    #: The JSON receipt is always written; the PDF one only when asked for (the default).
+    receipt_pdf: bool = True
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
         return self.choices.get(series_instance_uid) or ScanChoice(series_instance_uid)
@@ -196,6 +198,7 @@ class TransferSpec:
             "max_chunk_files": self.max_chunk_files,
             "max_chunk_bytes": self.max_chunk_bytes,
             "receipt_dir": self.receipt_dir,
+            "receipt_pdf": self.receipt_pdf,
         }
 
     @classmethod
@@ -217,6 +220,7 @@ class TransferSpec:
             max_chunk_files=int(data.get("max_chunk_files", 1000)),
             max_chunk_bytes=int(data.get("max_chunk_bytes", 512 * 1024 * 1024)),
             receipt_dir=data.get("receipt_dir"),
+            receipt_pdf=bool(data.get("receipt_pdf", True)),
         )
 
 

@@ -7,7 +7,7 @@ node or a DICOMweb store. So each unit is prepared completely first (in the proc
 the previous unit is being sent), and only sent when every object is ready.
 
 Memory stays bounded: the first ``memory_limit`` bytes of a unit stay in memory, the rest goes
-to a private temporary file (0600, in a 0700 folder under the cache dir) that is deleted as soon
+to a private temporary file (0600, in a 0700 folder under the temporary folder) that is deleted as soon
 as the unit is sent — and, after a crash, when the queue next starts (:func:`clean_spool_dir`).
 At most two units exist at a time (one being sent, the next being prepared), so the disk never
 holds an anonymized copy of the whole session. Units are large on purpose (an XNAT upload costs
@@ -24,12 +24,12 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from desktop_client.core.paths import cache_dir
+from desktop_client.core.paths import temp_dir
 from desktop_client.transfer.pipeline import ObjectOutcome
 
 
 def spool_dir() -> Path:
-    folder = cache_dir() / "transfer-spool"
+    folder = temp_dir() / "transfer-spool"
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     folder.chmod(0o700)
     return folder
@@ -37,7 +37,7 @@ def spool_dir() -> Path:
 
 def clean_spool_dir() -> None:
     """Remove spool files left by a process that died (call only while holding the queue)."""
-    shutil.rmtree(cache_dir() / "transfer-spool", ignore_errors=True)
+    shutil.rmtree(temp_dir() / "transfer-spool", ignore_errors=True)
 
 
 class Spool:

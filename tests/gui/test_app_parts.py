@@ -229,3 +229,20 @@ def test_queue_run_by_another_process_does_not_stop_the_window(qtbot, app_home: 
         other.close()
         win.close()
         win.queue.close()
+
+
+def test_temporary_folder_setting_moves_the_transfer_spool(qtbot, window, app_home: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from desktop_client.core import paths
+    from desktop_client.transfer.spool import spool_dir
+
+    monkeypatch.setattr(paths, "_temp_root", None)
+    page = window.settings_page
+    page.temp_folder.setText(str(tmp_path / "fast-disk"))
+    page.temp_folder.editingFinished.emit()
+    saved = json.loads((app_home / "config" / "settings.json").read_text())
+    assert saved["temp_folder"] == str(tmp_path / "fast-disk")
+    assert spool_dir() == tmp_path / "fast-disk" / "transfer-spool"
+    page.temp_folder.setText("")
+    page.temp_folder.editingFinished.emit()
+    assert paths.temp_dir() == paths.default_temp_dir()

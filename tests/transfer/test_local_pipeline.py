@@ -126,3 +126,20 @@ def test_concurrency_limit_is_respected(tmp_path: Path, study: Path) -> None:
         assert started == sorted(started)  # submission order
     finally:
         q.close()
+
+
+def test_pdf_receipt_can_be_turned_off_and_spool_follows_the_temp_folder(
+        queue: TransferQueue, study: Path, tmp_path: Path, monkeypatch) -> None:
+    from desktop_client.core import paths
+    from desktop_client.transfer import spool
+
+    monkeypatch.setattr(paths, "_temp_root", None)
+    paths.set_temp_dir(tmp_path / "my-temp")
+    assert spool.spool_dir() == tmp_path / "my-temp" / "transfer-spool"
+    assert (tmp_path / "my-temp").stat().st_mode & 0o777 == 0o700
+    transfer_id = queue.submit(_spec(session_of(study), tmp_path / "archive", receipt_pdf=False))
+    assert queue.wait(transfer_id, timeout=60) is State.DONE, queue.status(transfer_id).error
+    json_path, pdf_path = queue.receipt_paths(transfer_id)
+    assert pdf_path is None and json.loads(json_path.read_text())["state"] == "done"
+    assert not (json_path.parent / f"transfer-{transfer_id}.pdf").exists()
+    assert not list((tmp_path / "my-temp" / "transfer-spool").iterdir())  # nothing left behind

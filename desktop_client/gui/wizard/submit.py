@@ -84,7 +84,8 @@ def choices_for(draft: UploadDraft, plan: SessionPlan) -> dict[str, ScanChoice]:
     return choices
 
 
-def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None) -> list[TransferSpec]:
+def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None, receipt_pdf: bool = True
+                ) -> list[TransferSpec]:
     """One validated spec per session; raises ValueError naming the session that cannot go."""
     assert draft.target is not None and draft.project is not None
     connection = draft.target.connection
@@ -107,6 +108,7 @@ def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None) -> list[T
             scripts=None if destination.kind is DestinationKind.XNAT else [],
             user=connection.username,
             receipt_dir=receipt_dir,
+            receipt_pdf=receipt_pdf,
         )
         try:
             spec.validate()

@@ -32,13 +32,14 @@ Submit = Callable[[UploadDraft, list[TransferSpec], Callable[[], None], Callable
 class SummaryPage(WizardStep):
     title = "Summary"
 
-    def __init__(self, runner: TaskRunner, submit: Submit, receipt_dir: Callable[[], str | None],
+    def __init__(self, runner: TaskRunner, submit: Submit,
+                 receipt_options: Callable[[], tuple[str | None, bool]],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
         self._rejected_task: TaskHandle | None = None
         self.submit = submit
-        self.receipt_dir = receipt_dir
+        self.receipt_options = receipt_options  # () -> (receipt folder or None, write a PDF?)
         self.counts = SummaryCounts()
         self._busy = False
         outer = QVBoxLayout(self)
@@ -141,7 +142,8 @@ class SummaryPage(WizardStep):
 
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
         try:
-            specs = build_specs(draft, receipt_dir=self.receipt_dir())
+            receipt_dir, receipt_pdf = self.receipt_options()
+            specs = build_specs(draft, receipt_dir=receipt_dir, receipt_pdf=receipt_pdf)
         except ValueError as exc:
             self.message.error(f"{exc}. Go back and fix it.")
             return
