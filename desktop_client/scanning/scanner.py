@@ -32,6 +32,8 @@ from desktop_client.scanning.sources import (
 #: Below this many uncached files, starting worker processes costs more than it saves.
 INLINE_LIMIT = 200
 BATCH_SIZE = 64
+#: Index entries written to the cache in one transaction while workers keep reading.
+CACHE_FLUSH = 512
 
 
 class CancelToken(Protocol):
@@ -191,6 +193,10 @@ def scan_paths(
             take(result)
             new_entries.append((cand.location, cand.size, cand.mtime_ns, result))
         state["done"] += len(batch)
+        # Index as we go: this thread would otherwise only wait for the workers.
+        if cache is not None and len(new_entries) >= CACHE_FLUSH:
+            cache.store(new_entries)
+            new_entries.clear()
         report(str(batch[-1].location) if batch else "")
 
     def on_archive(archive: ArchiveCandidate, results: list[tuple[Location, int, Result]]) -> None:
