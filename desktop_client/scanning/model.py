@@ -8,6 +8,7 @@ without the scanner having copied anything.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Iterator
@@ -73,7 +74,8 @@ class Instance:
 
     @classmethod
     def from_row(cls, location: Location, row) -> "Instance":
-        return cls(location, *row)
+        return cls(location, *(sys.intern(v) if i in _SHARED_ROW_INDEXES and isinstance(v, str) else v
+                               for i, v in enumerate(row)))
 
     @property
     def path(self) -> str:
@@ -88,6 +90,17 @@ class Instance:
 
 _ROW_FIELDS = tuple(f.name for f in fields(Instance) if f.name != "location")
 _row_of = attrgetter(*_ROW_FIELDS)
+
+#: Instance attributes that repeat across a scan or session. Rows that crossed a process boundary
+#: or came from JSON give every instance its own copy; one shared string each keeps the memory of
+#: a large session down.
+SHARED_TEXT_FIELDS = frozenset({
+    "study_instance_uid", "series_instance_uid", "sop_class_uid", "transfer_syntax_uid", "modality",
+    "photometric_interpretation", "study_date", "study_time", "study_description", "study_id",
+    "series_description", "manufacturer", "manufacturer_model_name", "station_name", "burned_in_annotation",
+    "patient_name", "patient_id", "accession_number",
+})
+_SHARED_ROW_INDEXES = frozenset(i for i, name in enumerate(_ROW_FIELDS) if name in SHARED_TEXT_FIELDS)
 
 
 def _instance_order(instance: Instance) -> tuple[int, int, str]:

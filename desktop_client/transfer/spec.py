@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from desktop_client.core.geometry import Fill, PixelEdit, Rect
-from desktop_client.scanning.model import Instance, Location, Scan, Session
+from desktop_client.scanning.model import SHARED_TEXT_FIELDS, Instance, Location, Scan, Session
 
 
 class State(StrEnum):
@@ -278,7 +279,8 @@ def _session_from_json(data: dict[str, Any]) -> Session:
         for inst in scan_data["instances"]:
             scan.instances.append(Instance(
                 location=Location(inst["path"], inst.get("member")),
-                **{name: inst[name] for name in _INSTANCE_FIELDS if name in inst}))
+                **{name: sys.intern(inst[name]) if name in SHARED_TEXT_FIELDS and isinstance(inst[name], str)
+                   else inst[name] for name in _INSTANCE_FIELDS if name in inst}))
         session.scans[scan.series_instance_uid] = scan
     return session
 
