@@ -5,66 +5,21 @@ from __future__ import annotations
 
 import copy
 import gc
-import sys
-import threading
 import time
-import traceback
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 
 from desktop_client.gui.review import ReviewStep
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.scanning.model import Scan, Session
 from desktop_client.templates import TemplateStore
 
+from tests.stall_meter import STALL_LIMIT, StallMeter
+
 from .conftest import find_scan, wait_until
 
 pytestmark = pytest.mark.gui
-STALL_LIMIT = 0.250
-
-
-class StallMeter:
-    """Longest gap between ticks of a 10 ms timer; samples the UI stack when it stalls."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.last = time.perf_counter()
-        self.worst = 0.0
-        self.stacks: list[str] = []
-        self._stop = threading.Event()
-        self._main = threading.main_thread().ident
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.worst = max(self.worst, now - self.last)
-        self.last = now
-
-    def _watch(self) -> None:
-        while not self._stop.wait(0.03):
-            if time.perf_counter() - self.last > 0.15:
-                frame = sys._current_frames().get(self._main)
-                if frame is not None:
-                    self.stacks.append("".join(traceback.format_stack(frame)[-6:]))
-                self._stop.wait(0.3)
-
-    def report(self) -> str:
-        return f"event loop stalled {self.worst * 1000:.0f} ms in:\n" + "\n---\n".join(self.stacks[-2:])
-
-    def __enter__(self) -> "StallMeter":
-        self.last = time.perf_counter()
-        self.timer.start()
-        threading.Thread(target=self._watch, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.stop()
-        self._stop.set()
-
-
 def many_sessions(sessions, n_sessions: int = 200, per_session: int = 10) -> list[Session]:
     """2,000 one-file scans (CT and MR alternating) that point at the demo files with fresh UIDs."""
     _, ct = find_scan(sessions, "CT")
