@@ -9,6 +9,7 @@ and stops quickly, returning what was found so far with ``cancelled=True``.
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import sys
@@ -101,8 +102,6 @@ def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]
             prefix = stream.read(PREFIX_BYTES)
             result = read_header_bytes(prefix, loc, size)
             if result is None:
-                import io
-
                 result = parse_header(io.BytesIO(prefix + stream.read()), loc, size)
             results.append((loc, size, result))
     except Exception as exc:  # a damaged archive is reported, never a crash of the whole scan

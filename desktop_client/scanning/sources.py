@@ -149,19 +149,18 @@ def _head(path: str, n: int = 512) -> bytes:
         return b""
 
 
-def _dicomdir(path: str) -> Iterator[Candidate | Skipped]:
-    """Report the DICOMDIR itself and any file it lists that is missing from the medium.
+def _dicomdir(path: str, *, members: bool = False) -> Iterator[Candidate | Skipped]:
+    """Report the DICOMDIR itself and any file it lists that is missing from the medium; with
+    ``members``, also yield the listed files as candidates (a DICOMDIR selected on its own).
 
-    The listed files are found by the folder walk (or yielded here when the DICOMDIR was chosen
-    on its own): DICOMDIR-guided media often have files without extensions, which our
-    content-based detection reads anyway.
+    In a folder walk the listed files are found by the walk itself: DICOMDIR-guided media often
+    have files without extensions, which our content-based detection reads anyway.
     """
     yield Skipped(path, "DICOMDIR index file (its listed files are scanned instead)")
     try:
         from pydicom import dcmread
 
-        ds = dcmread(path, force=True)
-        records = ds.get("DirectoryRecordSequence", [])
+        records = dcmread(path, force=True).get("DirectoryRecordSequence", [])
     except Exception as exc:  # a damaged DICOMDIR must not stop the scan of the files themselves
         yield Skipped(path, f"DICOMDIR cannot be read ({type(exc).__name__}: {exc})")
         return
@@ -170,32 +169,13 @@ def _dicomdir(path: str) -> Iterator[Candidate | Skipped]:
         file_id = record.get("ReferencedFileID")
         if not file_id:
             continue
-        parts = [file_id] if isinstance(file_id, str) else list(file_id)
-        target = _resolve_case_insensitive(base, [str(p) for p in parts])
+        parts = [str(p) for p in ([file_id] if isinstance(file_id, str) else file_id)]
+        target = _resolve_case_insensitive(base, parts)
         if target is None:
             yield Skipped(os.path.join(base, *parts), "listed in DICOMDIR but missing on disk")
-
-
-def dicomdir_members(path: str) -> Iterator[Candidate | Skipped]:
-    """The files a DICOMDIR lists, as candidates (used when a DICOMDIR is selected on its own)."""
-    from pydicom import dcmread
-
-    base = os.path.dirname(path)
-    try:
-        ds = dcmread(path, force=True)
-    except Exception as exc:
-        yield Skipped(path, f"DICOMDIR cannot be read ({type(exc).__name__}: {exc})")
-        return
-    for record in ds.get("DirectoryRecordSequence", []):
-        file_id = record.get("ReferencedFileID")
-        if not file_id:
-            continue
-        parts = [file_id] if isinstance(file_id, str) else list(file_id)
-        target = _resolve_case_insensitive(base, [str(p) for p in parts])
-        if target is None:
-            continue  # reported by _dicomdir
-        st = os.stat(target)
-        yield Candidate(Location(target), st.st_size, st.st_mtime_ns)
+        elif members:
+            st = os.stat(target)
+            yield Candidate(Location(target), st.st_size, st.st_mtime_ns)
 
 
 def _resolve_case_insensitive(base: str, parts: list[str]) -> str | None:
@@ -222,8 +202,7 @@ def expand_selection(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candid
     for raw in paths:
         path = os.path.abspath(os.fspath(raw))
         if os.path.isfile(path) and _is_dicomdir_name(path):
-            yield from _dicomdir(path)
-            yield from dicomdir_members(path)
+            yield from _dicomdir(path, members=True)
         else:
             yield from discover([path])
 
