@@ -152,13 +152,20 @@ def bench_thumbnail() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--copies", type=int, default=200, help="files per syntax (default 200: smaller batches make the ratio noise)")
-    parser.add_argument("--frames", type=int, default=850, help="cine length (default 850)")
+    parser.add_argument("--frames", type=int, default=850, help="cine length (default 850; 0 skips the cine)")
+    parser.add_argument("--syntaxes", default="", help="comma-separated subset, e.g. explicit-le,big-endian")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}  pydicom {pydicom.__version__}  box {EDITS[0].rect}\n")
     with tempfile.TemporaryDirectory(prefix="bench-redact-") as tmp:
         folder = Path(tmp)
-        bench_syntaxes(_ct_variants(folder), args.copies)
-        bench_cine(folder, args.frames)
+        variants = _ct_variants(folder)
+        wanted = [n for n in args.syntaxes.split(",") if n]
+        unknown = set(wanted) - set(variants)
+        if unknown:
+            parser.error(f"unknown syntax {', '.join(sorted(unknown))}; choose from {', '.join(variants)}")
+        bench_syntaxes({n: p for n, p in variants.items() if not wanted or n in wanted}, args.copies)
+        if args.frames:
+            bench_cine(folder, args.frames)
     bench_thumbnail()
 
 

@@ -8,14 +8,18 @@ always dropped when Pixel Data is rewritten.
 
 from __future__ import annotations
 
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 
+from desktop_client.pixels import attributes as A
 from desktop_client.pixels.imagemodel import ImageModel
 
 EXTENDED_OFFSET_TABLE = (Tag(0x7FE0, 0x0001), Tag(0x7FE0, 0x0002))
 CLEAN_PIXEL_DATA = ("113101", "DCM", "Clean Pixel Data Option")
+DEIDENTIFICATION_METHOD_CODE_SEQUENCE = 0x00120064
+CODE_TAGS = (0x00080100, 0x00080102, 0x00080104)  # Code Value, Coding Scheme Designator, Code Meaning
 
 
 def drop_extended_offset_table(ds: Dataset) -> None:
@@ -29,32 +33,39 @@ def describe_pixels(ds: Dataset, model: ImageModel) -> None:
 
     Only values that differ are set (pydicom validates on every assignment).
     """
-    wanted: dict[str, object] = {
-        "PhotometricInterpretation": model.photometric, "SamplesPerPixel": model.samples,
-        "BitsStored": model.bits_stored, "HighBit": model.bits_stored - 1,
-        "PixelRepresentation": model.pixel_representation,
+    wanted: dict[int, tuple[str, object]] = {
+        A.PHOTOMETRIC_INTERPRETATION: ("PhotometricInterpretation", model.photometric),
+        A.SAMPLES_PER_PIXEL: ("SamplesPerPixel", model.samples),
+        A.BITS_STORED: ("BitsStored", model.bits_stored), A.HIGH_BIT: ("HighBit", model.bits_stored - 1),
+        A.PIXEL_REPRESENTATION: ("PixelRepresentation", model.pixel_representation),
     }
     if model.samples > 1:
-        wanted["PlanarConfiguration"] = model.planar
-    elif "PlanarConfiguration" in ds:
-        del ds.PlanarConfiguration
-    for keyword, value in wanted.items():
-        if ds.get(keyword) != value:
+        wanted[A.PLANAR_CONFIGURATION] = ("PlanarConfiguration", model.planar)
+    elif A.PLANAR_CONFIGURATION in ds:
+        del ds[A.PLANAR_CONFIGURATION]
+    for tag, (keyword, value) in wanted.items():
+        if A.value(ds, tag) != value:
             setattr(ds, keyword, value)
 
 
 def record_clean_pixel_data(ds: Dataset) -> None:
-    """Burned In Annotation = NO and a 113101 De-identification Method Code Sequence item (once)."""
-    ds.BurnedInAnnotation = "NO"
-    seq = ds.get("DeidentificationMethodCodeSequence")
-    if seq is None:
-        ds.DeidentificationMethodCodeSequence = DicomSequence()
-        seq = ds.DeidentificationMethodCodeSequence
+    """Burned In Annotation = NO and a 113101 De-identification Method Code Sequence item (once).
+
+    Elements are built directly (no keyword lookups): this runs for every redacted object.
+    """
+    if A.value(ds, A.BURNED_IN_ANNOTATION) != "NO":
+        ds[A.BURNED_IN_ANNOTATION] = DataElement(A.BURNED_IN_ANNOTATION, "CS", "NO")
+    elem = ds.get(DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+    if elem is None or not isinstance(elem.value, DicomSequence):
+        elem = DataElement(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "SQ", DicomSequence())
+        ds[DEIDENTIFICATION_METHOD_CODE_SEQUENCE] = elem
+    seq = elem.value
     for item in seq:
         if str(item.get("CodeValue", "")) == CLEAN_PIXEL_DATA[0] and str(item.get("CodingSchemeDesignator", "")) == "DCM":
             return
     item = Dataset()
-    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = CLEAN_PIXEL_DATA
+    for tag, vr, text in zip(CODE_TAGS, ("SH", "SH", "LO"), CLEAN_PIXEL_DATA):
+        item.add_new(tag, vr, text)
     seq.append(item)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.datadict import dictionary_VR
 from pydicom.tag import Tag
@@ -18,6 +19,7 @@ from pydicom.tag import Tag
 from desktop_client.core.geometry import Rect
 
 ICON_IMAGE_SEQUENCE = Tag(0x0088, 0x0200)
+_ICON_LE, _ICON_BE = b"\x88\x00\x00\x02", b"\x00\x88\x02\x00"
 OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
 
 
@@ -27,20 +29,29 @@ def remove_icons(ds: Dataset) -> bool:
     if ICON_IMAGE_SEQUENCE in ds:
         del ds[ICON_IMAGE_SEQUENCE]
         found = True
-    # Walk the raw elements: only sequences are parsed (converting every element of a large
-    # header costs more than the redaction itself).
-    sequences = [elem.tag for elem in ds.elements() if _is_sequence(elem)]
+    # Walk the raw elements: a sequence is parsed only when its bytes could hold an icon
+    # (converting every element of a large header costs more than the redaction itself).
+    sequences = [elem.tag for elem in ds.values() if _may_hold_icon(elem)]
     for tag in sequences:
         for item in ds[tag].value or []:
             found = remove_icons(item) or found
     return found
 
 
-def _is_sequence(elem: object) -> bool:
-    vr = getattr(elem, "VR", None)
+def _may_hold_icon(elem: DataElement | RawDataElement) -> bool:
+    """True for a sequence that may nest an Icon Image Sequence.
+
+    A raw sequence's bytes must contain the icon tag in the dataset's byte order for that to be
+    possible, whatever the VR encoding or lengths inside; a match that is not really a tag only
+    costs parsing the sequence. The byte test comes first: it is cheaper than a dictionary lookup.
+    """
+    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes) \
+            and (_ICON_LE if elem.is_little_endian else _ICON_BE) not in elem.value:
+        return False
+    vr = elem.VR
     if vr is None:  # implicit VR raw element: the dictionary knows public sequences
         try:
-            vr = dictionary_VR(getattr(elem, "tag"))
+            vr = dictionary_VR(elem.tag)
         except KeyError:
             return False
     return vr == "SQ"

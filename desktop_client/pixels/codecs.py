@@ -133,11 +133,13 @@ def _decoded_pi(ts: str, stored_pi: str, meta_pi: str) -> str:
 
 
 def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
-                  plugin: str | None = None) -> DecodedFrames:
+                  plugin: str | None = None, view_only: bool = False) -> DecodedFrames:
     """Decode ``count`` frames of ``source`` (a Dataset, or Pixel Data bytes described by ``model``).
 
     Returns the model of the decoded arrays (photometric interpretation may change, planar is
-    always 0) and an iterator of frames; nothing beyond one frame is held in memory.
+    always 0) and an iterator of frames; nothing beyond one frame is held in memory. With
+    ``view_only``, native frames may be read-only views of ``source`` (no copy): for checks that
+    only read.
     """
     decoder = get_decoder(ts)
     chosen = plugin if plugin is not None else _DECODE_PLUGIN.get(ts, "")
@@ -145,10 +147,9 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
         chosen = ""
     if not decoder.is_available:
         raise RedactionError(f"no decoder is installed for {U.UID(ts).name}")
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, object] = {"view_only": True} if view_only and ts in NATIVE else {}
     if not hasattr(source, "PixelData"):
-        kwargs = model.decode_kwargs()
-        kwargs.update(number_of_frames=count, pixel_keyword="PixelData")
+        kwargs.update(model.decode_kwargs(), number_of_frames=count, pixel_keyword="PixelData")
     if model.bits_allocated == 1:
         # pydicom 3.0 iter_array mis-slices frames that do not start on a byte boundary; 1-bit
         # images are small, so decode them whole (as_array handles the bit offsets correctly).

@@ -20,10 +20,12 @@ from __future__ import annotations
 from typing import Sequence
 
 from pydicom import uid as U
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from desktop_client.core.geometry import PixelEdit
 from desktop_client.core.transfer_syntaxes import JPEG_BASELINE, LOSSLESS_COMPRESSED, NATIVE, OTHER_LOSSY
+from desktop_client.pixels import attributes as A
 from desktop_client.pixels import bookkeeping, carriers, native
 from desktop_client.pixels.codecs import (decode_encapsulated, decode_frames, encapsulate_frames, encoder_for,
                                           verify_plugin)
@@ -34,9 +36,11 @@ from desktop_client.pixels.outcome import Outcome, Painted, check_encapsulation
 from desktop_client.pixels.regions import Box, clip_edits
 from desktop_client.pixels.verify import check_frame, check_lockstep, paint_expected
 
+PIXEL_DATA = 0x7FE00010
+
 def transfer_syntax_of(ds: Dataset) -> str:
     meta = getattr(ds, "file_meta", None)
-    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    ts = A.value(meta, A.TRANSFER_SYNTAX_UID) if meta is not None else None
     if not ts:
         raise RedactionError("the object has no Transfer Syntax UID, so its pixel encoding is unknown")
     return str(ts)
@@ -60,7 +64,7 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
     words = [(rect, tuple(to_word(v, model) for v in vals)) for rect, vals in values]
     regions = native.paint(buf, model, words, count)
     painted: Painted = [(region, vals) for region, (_, vals) in zip(regions, values)]
-    new = bytes(buf)
+    new = bytes(buf)  # pydicom takes a bytearray value for a list of numbers
     if ts == U.ExplicitVRBigEndian and count == model.frames:
         # Expected: the input decoded by pydicom from the dataset itself, with its own Big Endian
         # handling, so our byte swapping is checked too.
@@ -73,7 +77,7 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
         # through our own layout view (no copy) where that layout is the plain one, or through
         # pydicom as well (1-bit, 4:2:2): two independent readings of the layout must agree.
         words = model.with_(bits_stored=model.bits_allocated)
-        actual = decode_frames(new, U.ExplicitVRLittleEndian, words, count)
+        actual = decode_frames(new, U.ExplicitVRLittleEndian, words, count, view_only=True)
         if model.bits_allocated >= 8 and not model.is_ybr_422_native:
             expected_frames = iter(native.frames_view(little, model, count))
         else:
@@ -162,17 +166,13 @@ def _pixels(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
 def _commit(ds: Dataset, ts_in: str, outcome: Outcome) -> None:
     if ts_in == U.ExplicitVRBigEndian:
         native.swap_dataset_words(ds)  # LUT/overlay words to little endian
-    ds.PixelData = outcome.pixel_data
-    elem = ds["PixelData"]
-    if outcome.encapsulated:
-        elem.VR = "OB"
-        elem.is_undefined_length = True
-    else:
-        elem.VR = "OW" if outcome.model.bits_allocated > 8 else "OB"
-        elem.is_undefined_length = False
-    ts = U.UID(outcome.transfer_syntax)
-    ds.file_meta.TransferSyntaxUID = ts
-    if ts != ts_in:
+    vr = "OB" if outcome.encapsulated or outcome.model.bits_allocated <= 8 else "OW"
+    elem = DataElement(PIXEL_DATA, vr, outcome.pixel_data)
+    elem.is_undefined_length = outcome.encapsulated
+    ds[PIXEL_DATA] = elem
+    if outcome.transfer_syntax != ts_in:
+        ts = U.UID(outcome.transfer_syntax)
+        ds.file_meta.TransferSyntaxUID = ts
         ds.set_original_encoding(ts.is_implicit_VR, ts.is_little_endian)
     bookkeeping.describe_pixels(ds, outcome.model)
     bookkeeping.drop_extended_offset_table(ds)
@@ -180,9 +180,10 @@ def _commit(ds: Dataset, ts_in: str, outcome: Outcome) -> None:
         bookkeeping.record_lossy_history(ds)
 
 
-def _identity(ds: Dataset) -> tuple[str, str]:
+def _identity(ds: Dataset) -> tuple[object, object]:
     meta = getattr(ds, "file_meta", None)
-    return str(ds.get("SOPInstanceUID", "")), str(meta.get("MediaStorageSOPInstanceUID", "") if meta is not None else "")
+    return (A.value(ds, A.SOP_INSTANCE_UID),
+            A.value(meta, A.MEDIA_STORAGE_SOP_INSTANCE_UID) if meta is not None else None)
 
 
 def redact_dataset(ds: Dataset, edits: Sequence[PixelEdit], *, remove_overlays: bool = False) -> RedactionReport:

@@ -11,11 +11,16 @@ from dataclasses import dataclass, replace
 
 from pydicom.dataset import Dataset
 
+from desktop_client.pixels import attributes as A
 from desktop_client.pixels.errors import RedactionError
 
 COLOUR_PIS = frozenset({"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422", "YBR_PARTIAL_420",
                         "YBR_ICT", "YBR_RCT"})
 MONO_PIS = frozenset({"MONOCHROME1", "MONOCHROME2"})
+
+_PIXEL_DATA, _FLOAT_PIXEL_DATA, _DOUBLE_PIXEL_DATA = 0x7FE00010, 0x7FE00008, 0x7FE00009
+_TAGS = (A.ROWS, A.COLUMNS, A.SAMPLES_PER_PIXEL, A.BITS_ALLOCATED, A.BITS_STORED, A.PIXEL_REPRESENTATION,
+         A.PHOTOMETRIC_INTERPRETATION, A.PLANAR_CONFIGURATION, A.NUMBER_OF_FRAMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,24 +37,28 @@ class ImageModel:
 
     @classmethod
     def from_dataset(cls, ds: Dataset) -> "ImageModel":
-        if "PixelData" not in ds:
-            if "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        # Read raw (see attributes.py): this runs for every redacted object.
+        if _PIXEL_DATA not in ds:
+            if _FLOAT_PIXEL_DATA in ds or _DOUBLE_PIXEL_DATA in ds:
                 raise RedactionError("floating-point pixel data cannot be redacted here")
             raise RedactionError("the object has no Pixel Data to redact")
-        missing = [k for k in ("Rows", "Columns", "BitsAllocated") if ds.get(k) in (None, "")]
+        (rows, columns, samples, allocated, stored, representation, photometric, planar,
+         frames) = (A.value(ds, tag) for tag in _TAGS)
+        missing = [k for k, v in (("Rows", rows), ("Columns", columns), ("BitsAllocated", allocated))
+                   if v in (None, "")]
         if missing:
             raise RedactionError(f"the image description is incomplete (missing {', '.join(missing)})")
-        rows, columns = int(ds.Rows), int(ds.Columns)
+        rows, columns = int(rows), int(columns)  # type: ignore[arg-type]
         if rows <= 0 or columns <= 0:
             raise RedactionError(f"the image has an invalid size ({rows} rows × {columns} columns)")
-        samples = int(ds.get("SamplesPerPixel") or 1)
-        allocated = int(ds.BitsAllocated)
-        stored = int(ds.get("BitsStored") or allocated)
-        photometric = str(ds.get("PhotometricInterpretation") or "").strip().upper()
+        samples = int(samples or 1)  # type: ignore[arg-type]
+        allocated = int(allocated)  # type: ignore[arg-type]
+        stored = int(stored or allocated)  # type: ignore[arg-type]
+        photometric = str(photometric or "").strip().upper()
         if not photometric:
             photometric = "MONOCHROME2" if samples == 1 else "RGB"
         try:
-            frames = int(ds.get("NumberOfFrames") or 1)
+            frames = int(frames or 1)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise RedactionError("Number of Frames is not a whole number") from None
         if samples not in (1, 3):
@@ -63,8 +72,8 @@ class ImageModel:
         if samples == 1 and photometric not in MONO_PIS | {"PALETTE COLOR"}:
             raise RedactionError(f"photometric interpretation {photometric} is not supported")
         return cls(rows=rows, columns=columns, samples=samples, bits_allocated=allocated,
-                   bits_stored=stored, pixel_representation=int(ds.get("PixelRepresentation") or 0),
-                   photometric=photometric, planar=int(ds.get("PlanarConfiguration") or 0) if samples > 1 else 0,
+                   bits_stored=stored, pixel_representation=int(representation or 0),  # type: ignore[arg-type]
+                   photometric=photometric, planar=int(planar or 0) if samples > 1 else 0,  # type: ignore[arg-type]
                    frames=max(1, frames))
 
     def with_(self, **changes: object) -> "ImageModel":

@@ -7,10 +7,15 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.pixels import redact_dataset
 from tests.pixels.helpers import load, roundtrip, synthetic
+
+
+_SYNTAX = {(False, True): ExplicitVRLittleEndian, (True, True): ImplicitVRLittleEndian,
+           (False, False): ExplicitVRBigEndian}
 
 
 def _overlay_bits(ds: Dataset, group: int = 0x6000) -> np.ndarray:
@@ -87,3 +92,27 @@ def test_lossy_ybr_ultrasound_keeps_uid_unlike_pydicom_decompress() -> None:
     sop = ds.SOPInstanceUID
     redact_dataset(ds, [PixelEdit(Rect(0, 0, 64, 32))])
     assert ds.SOPInstanceUID == sop
+
+
+@pytest.mark.parametrize("implicit,little", [(False, True), (True, True), (False, False)])
+def test_icon_nested_in_a_raw_sequence_is_found(tmp_path, implicit: bool, little: bool) -> None:
+    """Sequences read from a file stay raw bytes until parsed; a nested icon must still be found."""
+    import pydicom
+
+    ds = synthetic()
+    deeper = Dataset()
+    deeper.IconImageSequence = Sequence([Dataset()])
+    middle = Dataset()
+    middle.ReferencedImageSequence = Sequence([deeper])
+    ds.SourceImageSequence = Sequence([middle])
+    ds.ProcedureCodeSequence = Sequence([Dataset()])  # a sequence without an icon is left raw
+    path = tmp_path / "nested.dcm"
+    ds.file_meta.TransferSyntaxUID = _SYNTAX[(implicit, little)]
+    pydicom.dcmwrite(path, ds, implicit_vr=implicit, little_endian=little, enforce_file_format=True)
+    for edit in (Rect(0, 0, 5, 5), Rect(500, 500, 510, 510)):  # painted, and entirely outside
+        read = pydicom.dcmread(path)
+        report = redact_dataset(read, [PixelEdit(edit)])
+        out = roundtrip(read)
+        assert report.icon_removed
+        assert not any(elem.tag == Tag(0x0088, 0x0200) for elem in out.iterall())
+        assert "ReferencedImageSequence" in out.SourceImageSequence[0]

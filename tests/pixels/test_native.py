@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pydicom
 import pytest
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.pixels import RedactionError, redact_dataset
@@ -66,6 +67,21 @@ def test_pixel_padding_value_is_black_for_monochrome2() -> None:
     ds.PixelPaddingValue = -1000
     redact_dataset(ds, [PixelEdit(BOX)])
     assert np.all(raw_pixels(ds)[0, BOX.top:BOX.bottom, BOX.left:BOX.right] == -1000)
+
+
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian])
+@pytest.mark.parametrize("signed,padding", [(True, -1000), (False, 5)])
+def test_pixel_padding_value_read_from_a_file(tmp_path, syntax: str, signed: bool, padding: int) -> None:
+    """Pixel Padding Value is "US or SS" by Pixel Representation; read raw from every encoding."""
+    ds = synthetic(bits_allocated=16, bits_stored=12, signed=signed)
+    ds.PixelPaddingValue = padding
+    ds.file_meta.TransferSyntaxUID = syntax
+    path = tmp_path / "padded.dcm"
+    pydicom.dcmwrite(path, ds, implicit_vr=syntax == ImplicitVRLittleEndian,
+                     little_endian=syntax != ExplicitVRBigEndian, enforce_file_format=True)
+    read = pydicom.dcmread(path)
+    redact_dataset(read, [PixelEdit(BOX)])
+    assert np.all(raw_pixels(roundtrip(read))[0, BOX.top:BOX.bottom, BOX.left:BOX.right] == padding)
 
 
 def test_script_fill_values_are_stored_values() -> None:
