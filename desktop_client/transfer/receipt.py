@@ -230,8 +230,8 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         line(f"{s['name']}: sha256 {s['sha256']}", 8, font="Courier")
     table = receipt.get("lookup_table")
     if table:
-        line(f"Lookup table {table['name']} ({table['entries']} entries): sha256 {table['sha256']}",
-             8, font="Courier")
+        count = f"{table['entries']} entr{'y' if table['entries'] == 1 else 'ies'}"
+        line(f"Lookup table {table['name']} ({count}): sha256 {table['sha256']}", 8, font="Courier")
     line("Variables", 11, "B")
     if not receipt["variables"]:
         line("none")
