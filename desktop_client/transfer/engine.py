@@ -237,7 +237,7 @@ class TransferRun:
         inline = (Applicator(scripts, self._lookup_text())
                   if (self.pool is None or needs_single_applicator(scripts)) else None)
         if inline is not None and self.pool is not None:
-            self.log("info", "serial", "a script keeps tables across objects (mapUID):"
+            self.log("info", "serial", "a script keeps tables across objects (mapUID/lookup):"
                      " objects are anonymized in order by one applicator")
         failed_units = [u.error for u in units if u.state is State.FAILED]
         todo = [u for u in units if u.state not in (State.DONE, State.FAILED)]

@@ -5,13 +5,13 @@ their MD5, or into a reason why it must not be sent. This function runs in worke
 it takes and returns only plain picklable values and never touches the queue or the network.
 
 **Script state across processes.** DicomEdit scripts keep per-applicator state: ``mapUID``
-tables grow with the objects seen (``hashUID`` is a pure function and ``newUID`` is random per
-call by definition). A script that uses such a table must see every object of a transfer
+tables and lookup tables (``hashUID`` is a pure function and ``newUID`` is random per call by
+definition). A script that uses a per-applicator table must see every object of a transfer
 through one applicator, so :func:`needs_single_applicator` sends such transfers through one
 in-process applicator, in order (the engine's "serial" mode); all other scripts are compiled once
-per worker and per transfer, which gives the same output as one applicator. The transfer's
-lookup table is only read, so each applicator gets its own copy (as in the reference) and
-``lookup`` needs no serial mode.
+per worker and per transfer, which gives the same output as one applicator. The transfer's lookup
+table travels with every job all the same, so whichever applicator compiles the scripts has its
+own copy (as in the reference) and a ``lookup`` is never answered from an empty table.
 
 Source files are opened read-only (through ``desktop_client.scanning.read_dataset``); nothing is
 written next to them and no anonymized copy touches the disk.
@@ -33,7 +33,7 @@ from desktop_client.scanning import read_dataset
 from desktop_client.scanning.model import Location
 
 #: Functions whose results depend on earlier objects seen by the same applicator.
-_STATEFUL = re.compile(r"\b(mapUID|mapReferencedUIDs)\s*\[", re.IGNORECASE)
+_STATEFUL = re.compile(r"\b(mapUID|mapReferencedUIDs|lookup)\s*\[", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
