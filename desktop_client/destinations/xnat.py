@@ -106,7 +106,7 @@ class XnatDestination(Destination):
             raise DestinationError(f"session {label} of project {project} is waiting in the "
                                    "prearchive; archive (or delete) it on the server before adding "
                                    "scans to it")
-        if subject != ctx.subject:
+        if subject.lower() != ctx.subject.lower():  # XNAT compares labels case-insensitively
             raise DestinationError(f"session {label} of project {project} belongs to subject "
                                    f"{subject}, not {ctx.subject}; choose subject {subject} to add "
                                    "scans to it")

@@ -6,7 +6,7 @@ so everything the engine needs must survive a round trip through :meth:`Transfer
 asked for when a transfer runs: keyring, environment, prompt) and the patient's name, ID and
 accession number (only needed to choose labels, which happens before submission). A DicomEdit
 lookup table the user chose is kept whole (its keys may be patient names): the scripts need it on
-every attempt, and the queue is the user's own private file; receipts record only its checksum.
+every attempt, and the queue is a private file (mode 0600); receipts record only its checksum.
 """
 
 from __future__ import annotations
