@@ -67,6 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="leave a series out")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
                     help="DicomEdit script to apply (non-XNAT destinations; XNAT uses the server's)")
+    up.add_argument("--lookup-table", metavar="FILE",
+                    help="DicomEdit lookup table ('keyType/key = value' lines) for the scripts' "
+                         "lookup[...]; the receipt records its checksum, never its entries")
+    up.add_argument("--merge", action="store_true",
+                    help="add the scans to a session that already exists under the same label "
+                         "(XNAT: an archived session of the same subject); without it an existing "
+                         "label is refused")
     up.add_argument("--calling-aet", default="XNATUPLOAD", help="our AE title for C-STORE")
     up.add_argument("--insecure", action="store_true",
                     help="do not check the server's TLS certificate (only for a server you trust)")
@@ -211,6 +218,17 @@ def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
     return sources
 
 
+def _lookup_table(args: argparse.Namespace) -> Any:
+    from desktop_client.transfer.spec import LookupTable
+
+    if not args.lookup_table:
+        return None
+    try:
+        return LookupTable.read(args.lookup_table)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+
+
 def _password(dest: Any, interactive: bool) -> str | None:
     from desktop_client.transfer import default_credentials
 
@@ -244,6 +262,7 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
 def run_upload(args: argparse.Namespace) -> int:
     from desktop_client.scanning import scan_paths
     from desktop_client.transfer import (DestinationKind, DestinationSpec, ScanChoice, TransferSpec)
+    from desktop_client.transfer.spec import MERGE
 
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
@@ -262,6 +281,7 @@ def run_upload(args: argparse.Namespace) -> int:
     if not result.sessions:
         raise UserError("no DICOM sessions found in the given paths")
     scripts = _scripts(args, dest)
+    lookup_table = _lookup_table(args)
     rects = _rectangles(args, result.sessions)
     excluded = set(args.exclude)
     known = {uid for s in result.sessions for uid in s.scans}
@@ -272,6 +292,10 @@ def run_upload(args: argparse.Namespace) -> int:
     password = None if args.dry_run else _password(dest, interactive)
     existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
     labelled = assign_labels(result.sessions, args, existing)
+    clashes = sorted({label for _, _, label, _ in labelled} & existing)
+    if clashes and not args.merge:
+        raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
+                        "choose another label, or give --merge to add these scans to it")
     variables = _variables(args.var)
     specs = []
     for session, subject, label, tracer in labelled:
@@ -287,7 +311,8 @@ def run_upload(args: argparse.Namespace) -> int:
             subject=subject if needs_labels else "", session_label=label if needs_labels else "",
             variables={**variables, **({"tracer": tracer} if tracer else {})}, choices=choices,
             scripts=scripts, user=args.user or getpass.getuser(),
-            max_chunk_files=max(1, args.chunk_files), receipt_dir=args.receipt_dir)
+            max_chunk_files=max(1, args.chunk_files), receipt_dir=args.receipt_dir,
+            lookup_table=lookup_table, overwrite=MERGE if args.merge else None)
         try:
             spec.validate()
         except ValueError as exc:
@@ -318,6 +343,10 @@ def _plan(spec: Any) -> dict[str, Any]:
             "rectangles": [str(e.rect) for e in spec.choice(scan.series_instance_uid).rectangles],
         } for scan in spec.session.sorted_scans()],
         "scripts": "server (site + project)" if spec.scripts is None else [s.name for s in spec.scripts],
+        "lookup_table": None if spec.lookup_table is None else {
+            "name": spec.lookup_table.name, "entries": spec.lookup_table.entries,
+            "sha256": spec.lookup_table.sha256},
+        "merge": spec.overwrite is not None,
     }
 
 
@@ -328,6 +357,10 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
               f"({', '.join(p['modalities'])}, {p['study_date'] or 'no date'})")
         scripts = p["scripts"] if isinstance(p["scripts"], str) else (", ".join(p["scripts"]) or "none")
         print(f"  scripts: {scripts}")
+        if p["lookup_table"]:
+            print(f"  lookup table: {p['lookup_table']['name']} ({p['lookup_table']['entries']} entries)")
+        if p["merge"]:
+            print("  an existing session with this label gets these scans added (--merge)")
         for s in p["scans"]:
             mark = "EXCLUDED" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
                                                      if s["rectangles"] else "")

@@ -10,6 +10,11 @@ private staging folder ``<root>/.staging/<transfer>/<unit>/``, which is emptied 
 every attempt, so an interrupted attempt leaves nothing behind. ``finish`` moves the staged files
 into the session (``os.replace``, atomic per file, repeatable after a crash) and writes the
 manifest; ``verify`` re-reads the session folder and checks count and MD5 of every file.
+
+Existing sessions, as on XNAT: a session label already used in the project is refused unless the
+user chose to merge (``overwrite="append"``), and a merge is only into the same subject's session.
+A merge adds scans and files but never replaces a file with different content; the manifest
+keeps the earlier files and names the earlier transfers.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from desktop_client.destinations.base import (
     Cancelled,
@@ -34,7 +39,7 @@ from desktop_client.destinations.base import (
     Verification,
 )
 from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import DestinationKind
+from desktop_client.transfer.spec import MERGE, DestinationKind
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -72,6 +77,33 @@ class LocalArchive(Destination):
             raise DestinationError(f"cannot create the archive folder {self.root}: {exc.strerror}") from None
         if not os.access(self.root, os.W_OK):
             raise DestinationError(f"the archive folder {self.root} is not writable")
+        self._check_existing(ctx)
+
+    def _check_existing(self, ctx: SendContext) -> None:
+        """Refuse a label already used in the project unless merging into the same subject's
+        session (then remember that in ``ctx.state``). Skipped once files were moved in: the
+        session found then is this transfer's own."""
+        if ctx.state.get("moving"):
+            return
+        label, project = safe_name(ctx.session_label), safe_name(ctx.project)
+        project_dir = self.root / project
+        holders = sorted(p.name for p in project_dir.iterdir()
+                         if p.is_dir() and (p / label).is_dir() and any((p / label).iterdir())) \
+            if project_dir.is_dir() else []
+        if not holders:
+            ctx.state.pop("merged_into", None)
+            return
+        if ctx.overwrite != MERGE:
+            raise DestinationError(f"session {label} already exists in project {project} of "
+                                   f"{self.root}; choose another session label, or choose to add "
+                                   "these scans to it (merge)")
+        subject = safe_name(ctx.subject)
+        if subject not in holders:
+            raise DestinationError(f"session {label} of project {project} belongs to subject "
+                                   f"{holders[0]}, not {subject}; choose subject {holders[0]} to "
+                                   "add scans to it")
+        ctx.state["merged_into"] = str(self.session_dir(ctx))
+        ctx.save_state()
 
     def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
         stage = self._stage(ctx, unit.idx)
@@ -91,24 +123,37 @@ class LocalArchive(Destination):
     def finish(self, ctx: SendContext) -> Finish:
         session = self.session_dir(ctx)
         stage = self._stage(ctx)
+        # Another transfer may have created the session since ``open``: check again.
+        self._check_existing(ctx)
         try:
             if stage.is_dir():
-                for unit_dir in sorted(stage.iterdir()):
-                    if not unit_dir.name.isdigit() or int(unit_dir.name) not in ctx.final_units:
-                        continue  # a unit of a scan the user excluded after a failure
-                    for scan_dir in unit_dir.iterdir():
-                        final = session / "SCANS" / scan_dir.name / "DICOM"
-                        final.mkdir(parents=True, exist_ok=True)
-                        for f in scan_dir.iterdir():
-                            os.replace(f, final / f.name)
+                staged = [(f, session / "SCANS" / scan_dir.name / "DICOM" / f.name)
+                          for unit_dir in sorted(stage.iterdir())
+                          # units of scans the user excluded after a failure are left out
+                          if unit_dir.name.isdigit() and int(unit_dir.name) in ctx.final_units
+                          for scan_dir in unit_dir.iterdir() for f in scan_dir.iterdir()]
+                clash = next((final for f, final in staged if final.exists() and _md5(final) != _md5(f)),
+                             None)
+                if clash is not None:
+                    raise DestinationError(f"{clash.relative_to(session)} already exists in session "
+                                           f"{session.name} with different content; nothing was "
+                                           "moved into the session")
+                if not ctx.state.get("moving"):
+                    ctx.state["moving"] = True
+                    ctx.save_state()
+                for f, final in staged:
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(f, final)
                 shutil.rmtree(stage)
         except OSError as exc:
             raise DestinationError(f"cannot move files into {session}: {exc.strerror}") from None
         return Finish(uri=str(session), link=session.as_uri(), archived=True)
 
-    def record(self, ctx: SendContext, manifest: dict[str, object]) -> None:
+    def record(self, ctx: SendContext, manifest: dict[str, Any]) -> None:
         """Write ``manifest.json`` (atomically) next to the session's SCANS folder."""
         path = self.session_dir(ctx) / "manifest.json"
+        if ctx.state.get("merged_into") and path.is_file():
+            manifest = _merged_manifest(json.loads(path.read_text(encoding="utf-8")), manifest)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, path)
@@ -132,7 +177,7 @@ class LocalArchive(Destination):
                     problems.append(f"scan {scan_id}: object {sop} is missing")
                 elif _md5(path) != md5:
                     problems.append(f"scan {scan_id}: object {sop} differs from what was sent")
-            if len(files) > len(objects):
+            if len(files) > len(objects) and not ctx.state.get("merged_into"):
                 problems.append(f"scan {scan_id}: {len(files) - len(objects)} unexpected extra files")
         if problems:
             return Verification(False, "re-read and MD5 of every file", "; ".join(problems[:20]), found)
@@ -149,6 +194,21 @@ class LocalArchive(Destination):
         for entry in stage_root.iterdir():
             if entry.name not in live_ids and now - entry.stat().st_mtime >= older_than:
                 shutil.rmtree(entry, ignore_errors=True)
+
+
+def _merged_manifest(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of a session this transfer merged into: earlier files kept, later ones win,
+    earlier transfers named (repeatable: merging with its own manifest changes nothing)."""
+    earlier = list(old.get("earlier_transfers", []))
+    if old.get("transfer_id") != new["transfer_id"]:
+        earlier.append({key: old.get(key) for key in ("transfer_id", "written", "scripts",
+                                                      "lookup_table")})
+    scans = {k: dict(v) for k, v in old.get("scans", {}).items()}
+    for scan_id, scan in new["scans"].items():
+        files = {f["name"]: f for f in scans.get(scan_id, {}).get("files", [])}
+        files.update({f["name"]: f for f in scan["files"]})
+        scans[scan_id] = {**scan, "files": sorted(files.values(), key=lambda f: f["name"])}
+    return {**new, "scans": scans, "earlier_transfers": earlier}
 
 
 def _md5(path: Path) -> str:

@@ -14,6 +14,11 @@ Crash and fault safety:
 * a commit is never blindly repeated: after an unclear answer the server is asked where the
   session is (archived ⇒ done; still in the prearchive ⇒ commit again);
 * verification compares the server's per-scan file counts with what was sent.
+
+Existing sessions: a label already used in the project is refused before anything is sent,
+unless the user chose to merge (``overwrite="append"``, §4.4). A merge is only into an *archived*
+session of the *same subject* — anything else would fail at commit after the upload (a
+prearchive entry is not merged into, and XNAT refuses to move a session to another subject).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from desktop_client.destinations.base import (
     Verification,
 )
 from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import DestinationKind, ScriptSource
+from desktop_client.transfer.spec import MERGE, DestinationKind, ScriptSource
 from desktop_client.xnat import (
     XnatAuthError,
     XnatCancelled,
@@ -83,17 +88,42 @@ class XnatDestination(Destination):
             self.client.project(ctx.project)
             # "sending" is saved before the first import: after a crash, a session found on the
             # server may be this transfer's own, so only a transfer that never sent checks.
-            first_attempt = not ctx.state.get("sending")
-            existing = (self.client.find_session(ctx.project, ctx.subject, ctx.session_label)
-                        if first_attempt and ctx.overwrite is None else None)
+            existing = self._existing(ctx) if not ctx.state.get("sending") else None
         except XnatError as exc:
             raise _wrap(f"cannot use project {ctx.project} on {self.base_url}", exc) from None
-        if existing is not None:
+        if existing is None:
+            return
+        uri, subject = existing
+        label, project = ctx.session_label, ctx.project
+        where = "archive" if uri.startswith("/data/archive/") else "prearchive"
+        if ctx.overwrite != MERGE:
             # Without an explicit merge, never add to (or later mistake for ours) a session that
             # was already there.
-            where = "archive" if existing.startswith("/data/archive/") else "prearchive"
-            raise DestinationError(f"session {ctx.session_label} already exists in the {where} of "
-                                   f"project {ctx.project}; choose another session label")
+            raise DestinationError(f"session {label} already exists in the {where} of project "
+                                   f"{project}; choose another session label, or choose to add "
+                                   "these scans to it (merge)")
+        if where == "prearchive":
+            raise DestinationError(f"session {label} of project {project} is waiting in the "
+                                   "prearchive; archive (or delete) it on the server before adding "
+                                   "scans to it")
+        if subject.lower() != ctx.subject.lower():  # XNAT compares labels case-insensitively
+            raise DestinationError(f"session {label} of project {project} belongs to subject "
+                                   f"{subject}, not {ctx.subject}; choose subject {subject} to add "
+                                   "scans to it")
+        ctx.state["merged_into"] = uri
+        ctx.save_state()
+
+    def _existing(self, ctx: SendContext) -> tuple[str, str] | None:
+        """``(uri, subject label)`` of a session already using the label anywhere in the project
+        (labels are unique per project, whichever subject holds them)."""
+        uri = self.client.find_session(ctx.project, ctx.subject, ctx.session_label)
+        if uri is not None:
+            return uri, ctx.subject
+        for experiment in self.client.experiments(ctx.project):
+            if experiment.label == ctx.session_label:
+                return (f"/data/archive/projects/{ctx.project}/subjects/{experiment.subject_label}"
+                        f"/experiments/{experiment.label}", experiment.subject_label)
+        return None
 
     def relogin(self) -> None:
         try:
@@ -200,7 +230,9 @@ class XnatDestination(Destination):
     def verify(self, ctx: SendContext, expected: Expected) -> Verification:
         counts = {scan_id: len(objects) for scan_id, objects in expected.items()}
         try:
-            result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts)
+            # A merged session also holds the scans it had before.
+            result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts,
+                                                allow_extra_files=bool(ctx.state.get("merged_into")))
         except XnatError as exc:
             raise _wrap("verifying the session", exc) from None
         where = "archive" if ctx.state.get("archived") else "prearchive"

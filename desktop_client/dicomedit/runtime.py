@@ -224,6 +224,7 @@ def parse_lookup_table(source: str | Mapping[str, str] | None) -> dict[str, str]
         key_part, eq, value = line.partition("=")
         key_type, slash, key = key_part.partition("/")
         if not eq or not slash:
-            raise ValueError(f"lookup table line {number} is not 'keyType/key = value': {line!r}")
+            # The line is not quoted: a lookup table's keys and values are often patient names.
+            raise ValueError(f"line {number} is not 'keyType/key = value'")
         table[f"{key_type.strip()}/{key.rstrip()}"] = value.strip()
     return table

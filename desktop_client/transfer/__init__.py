@@ -27,8 +27,9 @@ States: queued → running → done | failed | cancelled, and paused (by the use
 a failed or cancelled transfer back in the queue; only its unfinished scans are sent again
 (a cancel removes what an XNAT prearchive or the local archive had staged, so a restart after a
 cancel sends everything). A transfer is ``done`` only when the destination confirmed every object
-(``TransferStatus.verification``). ``spec.overwrite`` None (the default) refuses an XNAT session
-label that already exists; set it (e.g. ``"append"``) to merge on purpose.
+(``TransferStatus.verification``). ``spec.overwrite`` None (the default) refuses a session label
+that already exists (XNAT or local archive); ``spec.MERGE`` (``"append"``) adds the scans to it on
+purpose. ``spec.lookup_table`` (a ``spec.LookupTable``) answers the scripts' ``lookup[...]``.
 Events: ``kind`` is ``state`` (state changed), ``progress`` (files/bytes/rate, throttled to about
 10 per second), ``unit`` (a scan or chunk started) or ``log``. Callbacks run on worker threads: a
 Qt GUI must hand them to its own thread (a queued signal).

@@ -234,7 +234,8 @@ class TransferRun:
         self.bytes_done = sum(u.bytes for u in units if u.state is State.DONE)
         self._progress("", force=True)
         ids = scan_ids(self.spec)
-        inline = Applicator(scripts) if (self.pool is None or needs_single_applicator(scripts)) else None
+        inline = (Applicator(scripts, self._lookup_text())
+                  if (self.pool is None or needs_single_applicator(scripts)) else None)
         if inline is not None and self.pool is not None:
             self.log("info", "serial", "a script keeps tables across objects (mapUID/lookup):"
                      " objects are anonymized in order by one applicator")
@@ -286,20 +287,25 @@ class TransferRun:
             recorded = row.scripts
         scripts = [(s["name"], s["text"]) for s in recorded]
         try:
-            Applicator(scripts)
+            Applicator(scripts, self._lookup_text())
         except Exception as exc:
             self._fail(f"anonymization script cannot be used: {exc}")
             return None
         return scripts
 
+    def _lookup_text(self) -> str:
+        table = self.spec.lookup_table
+        return table.text if table is not None else ""
+
     def _jobs(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]]) -> list[ObjectJob]:
         scan = self.spec.session.scans[unit.series_uid]
         edits = self.spec.choice(unit.series_uid).rectangles
         variables = tuple(sorted(script_variables(self.spec).items()))
-        key = f"{self.id}:{script_checksum(repr(scripts))}"
+        lookup = self._lookup_text()
+        key = f"{self.id}:{script_checksum(repr(scripts) + lookup)}"
         comment = self.dest.routing_comment(self.ctx)
         return [ObjectJob(key, tuple(scripts), variables, tuple(edits), scan.instances[i].location,
-                          unit.series_uid, scan_id, comment) for i in unit.files]
+                          unit.series_uid, scan_id, comment, lookup) for i in unit.files]
 
     def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
         """Results in order, with at most ``window`` objects in flight (bounded memory)."""

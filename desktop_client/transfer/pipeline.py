@@ -9,7 +9,9 @@ tables and lookup tables (``hashUID`` is a pure function and ``newUID`` is rando
 definition). A script that uses a per-applicator table must see every object of a transfer
 through one applicator, so :func:`needs_single_applicator` sends such transfers through one
 in-process applicator, in order (the engine's "serial" mode); all other scripts are compiled once
-per worker and per transfer, which gives the same output as one applicator.
+per worker and per transfer, which gives the same output as one applicator. The transfer's lookup
+table travels with every job all the same, so whichever applicator compiles the scripts has its
+own copy (as in the reference) and a ``lookup`` is never answered from an empty table.
 
 Source files are opened read-only (through ``desktop_client.scanning.read_dataset``); nothing is
 written next to them and no anonymized copy touches the disk.
@@ -46,6 +48,8 @@ class ObjectJob:
     series_uid: str
     scan_id: str
     patient_comments: str = ""
+    #: the transfer's DicomEdit lookup table text ("" when none)
+    lookup_table: str = ""
 
 
 @dataclass(slots=True)
@@ -98,12 +102,13 @@ def pixel_script(edits: Sequence[PixelEdit]) -> str:
 class Applicator:
     """Compiled scripts of one transfer, applied in order to each object."""
 
-    def __init__(self, scripts: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, scripts: Sequence[tuple[str, str]], lookup_table: str = "") -> None:
         self.compiled: list[tuple[str, Any]] = []
         if scripts:
             from desktop_client.dicomedit import compile_script
 
-            self.compiled = [(name, compile_script(text)) for name, text in scripts if text.strip()]
+            self.compiled = [(name, compile_script(text, lookup_table=lookup_table or None))
+                             for name, text in scripts if text.strip()]
 
     def process(self, job: ObjectJob) -> ObjectOutcome:
         source = str(job.location)
@@ -224,7 +229,7 @@ def process_in_worker(job: ObjectJob) -> ObjectOutcome:
     applicator = _WORKER_CACHE.get(job.key)
     if applicator is None:
         try:
-            applicator = Applicator(job.scripts)
+            applicator = Applicator(job.scripts, job.lookup_table)
         except Exception as exc:
             return ObjectOutcome("failed", str(job.location), job.series_uid, job.scan_id,
                                  reason=f"script cannot be compiled: {exc}")

@@ -4,7 +4,8 @@ The JSON receipt is the record a program can check (it has every sent object's M
 server-side verification); the PDF says the same for a person. Both are written at the end of
 every transfer, successful or not, under ``<data dir>/receipts`` unless the transfer names a
 folder. No patient name or ID appears in them: only labels, UIDs of the anonymized objects,
-source paths and checksums.
+source paths and checksums (a lookup table is recorded by name, checksum and size, never its
+entries).
 """
 
 from __future__ import annotations
@@ -87,10 +88,15 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
         "project": spec.project,
         "subject": spec.subject,
         "session_label": spec.session_label,
+        # Set by the destination when these scans were added to a session that already existed.
+        "merged_into_existing_session": bool(row.dest_state.get("merged_into")),
         "started": _iso(row.started),
         "finished": _iso(row.finished),
         "scripts": [{"name": s["name"], "sha256": s["sha256"], "text": s["text"]}
                     for s in (row.scripts or [])],
+        "lookup_table": None if spec.lookup_table is None else {
+            "name": spec.lookup_table.name, "sha256": spec.lookup_table.sha256,
+            "entries": spec.lookup_table.entries},
         "variables": dict(spec.variables),
         "scans": scans,
         "totals": {
@@ -115,6 +121,7 @@ def build_manifest(store: QueueStore, transfer_id: str) -> dict[str, Any]:
         "session": receipt["session_label"],
         "written": _iso(_dt.datetime.now(_dt.timezone.utc).timestamp()),
         "scripts": [{"name": s["name"], "sha256": s["sha256"]} for s in receipt["scripts"]],
+        "lookup_table": receipt["lookup_table"],
         "scans": {
             s["scan_id"]: {
                 "series_description": s["description"],
@@ -198,7 +205,9 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         ("Link", receipt["link"] or "-"),
         ("User", receipt["user"] or "-"),
         ("Project / subject / session",
-         f"{receipt['project'] or '-'} / {receipt['subject'] or '-'} / {receipt['session_label'] or '-'}"),
+         f"{receipt['project'] or '-'} / {receipt['subject'] or '-'} / {receipt['session_label'] or '-'}"
+         + (" (scans added to the existing session)" if receipt.get("merged_into_existing_session")
+            else "")),
         ("Started", receipt["started"] or "-"),
         ("Finished", receipt["finished"] or "-"),
         ("Server verification", (f"{'OK' if verification.get('ok') else 'FAILED'} "
@@ -219,6 +228,10 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         line("none")
     for s in receipt["scripts"]:
         line(f"{s['name']}: sha256 {s['sha256']}", 8, font="Courier")
+    table = receipt.get("lookup_table")
+    if table:
+        count = f"{table['entries']} entr{'y' if table['entries'] == 1 else 'ies'}"
+        line(f"Lookup table {table['name']} ({count}): sha256 {table['sha256']}", 8, font="Courier")
     line("Variables", 11, "B")
     if not receipt["variables"]:
         line("none")

@@ -4,12 +4,15 @@ A :class:`TransferSpec` is persisted (as JSON) in the queue database the moment 
 so everything the engine needs must survive a round trip through :meth:`TransferSpec.to_json` /
 :meth:`TransferSpec.from_json`. Two things are deliberately left out: passwords (credentials are
 asked for when a transfer runs: keyring, environment, prompt) and the patient's name, ID and
-accession number (only needed to choose labels, which happens before submission).
+accession number (only needed to choose labels, which happens before submission). A DicomEdit
+lookup table the user chose is kept whole (its keys may be patient names): the scripts need it on
+every attempt, and the queue is a private file (mode 0600); receipts record only its checksum.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -43,6 +46,9 @@ class DestinationKind(StrEnum):
     CSTORE = "cstore"
     STOWRS = "stowrs"
 
+
+#: ``TransferSpec.overwrite`` for "add these scans to the existing session" (xnat-rest-api §4.4).
+MERGE = "append"
 
 _DICOM_URL = re.compile(r"^dicom://(?P<aet>[^@/]{1,16})@(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})/?$")
 
@@ -130,6 +136,51 @@ class ScriptSource:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class LookupTable:
+    """A DicomEdit lookup table (``keyType/key = value`` lines, dicomedit.md §9.6) for ``lookup[...]``.
+
+    Kept as the file's text so that every applicator parses its own copy, as the reference does.
+    Its values are often real patient names, so only ``name``, ``sha256`` and ``entries`` are
+    ever shown or recorded.
+    """
+
+    name: str
+    text: str
+
+    @classmethod
+    def read(cls, path: str | Path) -> "LookupTable":
+        """Read and check a table file; ValueError names the file and the first bad line."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read lookup table {path}: {exc}") from None
+        table = cls(path.name, text)
+        table.validate()
+        return table
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    @property
+    def entries(self) -> int:
+        """How many keys the table defines (ValueError when a line is malformed)."""
+        from desktop_client.dicomedit.runtime import parse_lookup_table
+
+        return len(parse_lookup_table(self.text))
+
+    def validate(self) -> None:
+        """Raise ValueError for a malformed or empty table, naming the line (never quoting it)."""
+        try:
+            entries = self.entries
+        except ValueError as exc:
+            raise ValueError(f"lookup table {self.name}: {exc}") from None
+        if not entries:
+            raise ValueError(f"lookup table {self.name} has no entries")
+
+
 @dataclass(slots=True)
 class TransferSpec:
     """One session to one destination with its labels, variables, scripts and per-scan choices.
@@ -137,7 +188,9 @@ class TransferSpec:
     ``scripts`` None means "ask the destination" (an XNAT server's site and project scripts);
     otherwise the given scripts are applied in order (local folder, DICOM and DICOMweb targets
     have no server-side scripts, so the user names them). Scans missing from ``choices`` are sent
-    as they are, without rectangles.
+    as they are, without rectangles. ``lookup_table`` is given to every script of the chain.
+    ``overwrite`` None refuses a session label that already exists at the destination;
+    ``"append"`` adds these scans to it (XNAT's ``overwrite=append``, chosen explicitly by the user).
     """
 
     session: Session
@@ -155,6 +208,7 @@ class TransferSpec:
     receipt_dir: str | None = None
     #: The JSON receipt is always written; the PDF one only when asked for (the default).
     receipt_pdf: bool = True
+    lookup_table: LookupTable | None = None
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
         return self.choices.get(series_instance_uid) or ScanChoice(series_instance_uid)
@@ -177,6 +231,10 @@ class TransferSpec:
             raise ValueError("every scan of the session is excluded: nothing to send")
         if self.max_chunk_files < 1 or self.max_chunk_bytes < 1:
             raise ValueError("chunk limits must be positive")
+        if self.overwrite not in (None, MERGE):
+            raise ValueError(f"overwrite must be {MERGE!r} (add to an existing session) or unset")
+        if self.lookup_table is not None:
+            self.lookup_table.validate()
 
     # ---- persistence -------------------------------------------------------------------------
 
@@ -200,12 +258,15 @@ class TransferSpec:
             "max_chunk_bytes": self.max_chunk_bytes,
             "receipt_dir": self.receipt_dir,
             "receipt_pdf": self.receipt_pdf,
+            "lookup_table": None if self.lookup_table is None else {
+                "name": self.lookup_table.name, "text": self.lookup_table.text},
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TransferSpec":
         d = data["destination"]
         scripts = data.get("scripts")
+        table = data.get("lookup_table")
         return cls(
             session=_session_from_json(data["session"]),
             destination=DestinationSpec(DestinationKind(d["kind"]), d["url"], d.get("username", ""),
@@ -222,6 +283,7 @@ class TransferSpec:
             max_chunk_bytes=int(data.get("max_chunk_bytes", 512 * 1024 * 1024)),
             receipt_dir=data.get("receipt_dir"),
             receipt_pdf=bool(data.get("receipt_pdf", True)),
+            lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
         )
 
 

@@ -3,13 +3,17 @@
 One session gets a form (subject, label, variables, tracer, a scan table with checkboxes). Several
 sessions get one editable table with a column per script variable — the official client cannot
 ask for variables in bulk — plus labeling-scheme pickers, CSV export/import and duplicate checks.
-Subjects and existing labels are fetched in the background when the page opens.
+Subjects and existing labels are fetched in the background when the page opens. A label that
+already exists in the project is never merged into by accident: the user either ticks "Add these
+scans to it" or chooses another label. An optional DicomEdit lookup table for the scripts'
+``lookup[...]`` is chosen here too (shown by file name and entry count, never by its contents).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +21,7 @@ from typing import Any, Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -40,6 +45,7 @@ from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.scanning.model import Session
+from desktop_client.transfer.spec import LookupTable
 
 #: Variables the uploader fills itself (never asked): the official client's Properties keys.
 BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
@@ -47,6 +53,7 @@ BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_labe
 DEFAULT_TRACERS = ["FDG", "PIB", "AV45", "AV1451", "FBB", "NAV4694", "FLORBETAPIR", "OTHER"]
 BULK_FIXED = ["Patient Name", "Study", "Study Date", "Subject", "Session label", "Tracer"]
 _SUBJECT, _LABEL, _TRACER = 3, 4, 5
+_LOOKUP = re.compile(r"\blookup\s*\[")
 
 
 @dataclass
@@ -143,6 +150,8 @@ class ConfirmPage(WizardStep):
         self._script_label = ""
         self._auto_label = ""
         self._statuses: dict[str, str] = {}
+        #: the existing labels the bulk "add to existing sessions" tick was given for
+        self._merge_clashes: list[str] = []
 
         outer = QVBoxLayout(self)
         self.heading = header("Confirm details")
@@ -155,6 +164,7 @@ class ConfirmPage(WizardStep):
         outer.addWidget(self.stack, 1)
         self.stack.addWidget(self._build_single())
         self.stack.addWidget(self._build_bulk())
+        outer.addWidget(self._build_lookup_row())
         self.problem = MessageBar()
         outer.addWidget(self.problem)
 
@@ -176,9 +186,26 @@ class ConfirmPage(WizardStep):
         self.subject_note = hint("")
         self.label_edit = QLineEdit()
         self.label_edit.setAccessibleName("Session label")
+        # A merge is agreed for one label: editing it asks again (connected before _validate).
+        self.label_edit.textChanged.connect(lambda _text: self.merge_check.setChecked(False))
         self.label_edit.textChanged.connect(self._validate)
-        self.label_note = hint("Letters, digits, '-' and '_' only. An existing label adds these "
-                               "scans to that session.")
+        self.label_note = hint("Letters, digits, '-' and '_' only.")
+        self.exists_box = QWidget()
+        exists = QVBoxLayout(self.exists_box)
+        exists.setContentsMargins(0, 0, 0, 0)
+        self.exists_text = QLabel()
+        self.exists_text.setWordWrap(True)
+        exists.addWidget(self.exists_text)
+        choice = QHBoxLayout()
+        self.merge_check = QCheckBox("&Add these scans to it")
+        self.merge_check.setToolTip("Merge: the session keeps its scans and gets these as well")
+        self.merge_check.toggled.connect(self._validate)
+        self.other_label_button = QPushButton("Choose another label")
+        self.other_label_button.clicked.connect(self.choose_another_label)
+        choice.addWidget(self.merge_check)
+        choice.addWidget(self.other_label_button)
+        choice.addStretch(1)
+        exists.addLayout(choice)
         self.tracer_combo = QComboBox()
         self.tracer_combo.setEditable(True)
         self.tracer_combo.currentTextChanged.connect(self._refresh_auto_label)
@@ -193,6 +220,8 @@ class ConfirmPage(WizardStep):
         self.form.addRow("New subject's group", self.group_edit)
         self.form.addRow(label_label, self.label_edit)
         self.form.addRow("", self.label_note)
+        self.form.addRow("", self.exists_box)
+        self.form.setRowVisible(self.exists_box, False)
         self.form.addRow(self.tracer_label, self.tracer_combo)
         card.body.addLayout(self.form)
         card.body.addStretch(1)
@@ -257,7 +286,79 @@ class ConfirmPage(WizardStep):
         self.bulk_table.horizontalHeader().setStretchLastSection(True)
         self.bulk_table.itemChanged.connect(self._validate)
         v.addWidget(self.bulk_table, 1)
+        self.bulk_merge_check = QCheckBox("Add the scans to sessions that already e&xist")
+        self.bulk_merge_check.toggled.connect(self._bulk_merge_toggled)
+        self.bulk_merge_check.hide()
+        v.addWidget(self.bulk_merge_check)
         return page
+
+    def _bulk_merge_toggled(self, on: bool) -> None:
+        self._merge_clashes = self.clashes() if on else []
+        self._validate()
+
+    # Lookup table --------------------------------------------------------------------------------
+
+    def _build_lookup_row(self) -> QWidget:
+        self.lookup_row = QWidget()
+        row = QHBoxLayout(self.lookup_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.lookup_label = QLabel()
+        self.lookup_label.setToolTip("A DicomEdit lookup table (keyType/key = value lines) for the "
+                                     "scripts' lookup[…]; receipts record its checksum only")
+        self.lookup_button = QPushButton("Lookup &table…")
+        self.lookup_button.clicked.connect(self._choose_lookup_table)
+        self.lookup_clear = QPushButton("Clear")
+        self.lookup_clear.setAccessibleName("Clear the lookup table")
+        self.lookup_clear.clicked.connect(lambda: self.set_lookup_table(None))
+        row.addWidget(self.lookup_label)
+        row.addWidget(self.lookup_button)
+        row.addWidget(self.lookup_clear)
+        row.addStretch(1)
+        return self.lookup_row
+
+    def _show_lookup_table(self) -> None:
+        table = self.draft.lookup_table if self.draft is not None else None
+        scripts = self.draft.settings.scripts if self.draft is not None and self.draft.settings else []
+        # Only scripts read a lookup table: without any, the chooser would only confuse.
+        self.lookup_row.setVisible(bool(scripts) or table is not None)
+        if table is None:
+            self.lookup_label.setText("Lookup table: none")
+        else:
+            count = table.entries
+            self.lookup_label.setText(f"Lookup table: {table.name} · {count:,} "
+                                      f"entr{'y' if count == 1 else 'ies'}")
+        self.lookup_clear.setVisible(table is not None)
+
+    def _choose_lookup_table(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Lookup table", "",
+                                              "Lookup tables (*.txt *.properties *.lut);;All files (*)")
+        if path:
+            self.load_lookup_table(path)
+
+    def load_lookup_table(self, path: str) -> None:
+        """Read and check the file in the background (it may be on a slow share)."""
+        def failed(exc: BaseException) -> None:
+            self.message.error(f"The lookup table cannot be used: {explain_error(exc)}")
+
+        self.runner.call("lookup-table", lambda: LookupTable.read(path),
+                         on_done=self.set_lookup_table, on_error=failed)
+
+    def set_lookup_table(self, table: LookupTable | None) -> None:
+        if self.draft is None:
+            return
+        self.draft.lookup_table = table
+        self.message.clear()
+        self._show_lookup_table()
+        self._validate()
+
+    def lookup_warning(self) -> str:
+        """Non-blocking: a script asks lookup[…] but there is no table to answer."""
+        if self.draft is None or self.draft.settings is None or self.draft.lookup_table is not None:
+            return ""
+        if any(_LOOKUP.search(text) for text in self.draft.settings.scripts):
+            return ("The anonymization script uses lookup[…] but no lookup table is chosen: the "
+                    "values it would look up stay as they are. Choose one with “Lookup table…”.")
+        return ""
 
     # Entering ------------------------------------------------------------------------------------
 
@@ -277,6 +378,7 @@ class ConfirmPage(WizardStep):
             self.subtitle.setText(f"{study_title(s)} · {s.patient_name or 'no patient name'} · "
                                   f"{format_date(s.study_date)} {where}")
         self.stack.setCurrentIndex(1 if draft.bulk else 0)
+        self._show_lookup_table()
         self.heading.setText("Confirm details" + (f" — {len(draft.plans)} sessions" if draft.bulk else ""))
         self._loading = True
         self.message.info("Reading the project's subjects and session labels…")
@@ -327,6 +429,7 @@ class ConfirmPage(WizardStep):
             self._fill_bulk()
             if not any(p.subject for p in self.draft.plans):
                 self.apply_schemes()
+            self.bulk_merge_check.setChecked(any(p.merge for p in self.draft.plans))
         else:
             self._fill_single(self.draft.plans[0])
         self._validate()
@@ -342,6 +445,7 @@ class ConfirmPage(WizardStep):
         self.group_edit.setText(plan.subject_group)
         self._auto_label = "" if plan.label else self._default_label(plan, subject)
         self.label_edit.setText(plan.label or self._auto_label)
+        self.merge_check.setChecked(plan.merge)
         pet = has_pet(plan)
         self.tracer_combo.setVisible(pet)
         self.tracer_label.setVisible(pet)
@@ -388,6 +492,22 @@ class ConfirmPage(WizardStep):
                     item.setToolTip(status)
                 self.scan_table.setItem(row, col, item)
         self.scan_table.blockSignals(False)
+
+    def choose_another_label(self) -> None:
+        """Replace a label that already exists with the next free ``<subject>_<MOD>_<n>``."""
+        assert self.draft is not None
+        plan = self.draft.plans[0]
+        subject = self.subject_combo.currentText().strip()
+        included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                    for r in range(self.scan_table.rowCount())
+                    if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
+        self.merge_check.setChecked(False)
+        self.label_edit.setText(rules.default_session_label(subject, plan.session, self.used_labels,
+                                                            included, plan.tracer))
+
+    def _existing_text(self, label: str) -> str:
+        assert self.draft is not None and self.draft.project is not None
+        return f"Session “{label}” already exists in project {self.draft.project.id}"
 
     def _refresh_auto_label(self, *_args: Any) -> None:
         """Keep the suggested label in step with the subject and tracer until the user edits it."""
@@ -552,6 +672,9 @@ class ConfirmPage(WizardStep):
                 out.append("Type a session label.")
             elif rules.label_problem(label):
                 out.append(f"Session label: {rules.label_problem(label)}")
+            elif label in self.used_labels and not self.merge_check.isChecked():
+                out.append(f"{self._existing_text(label)}: tick “Add these scans to it” or choose "
+                           "another label.")
             for name, edit in self._var_edits.items():
                 if not edit.text().strip():
                     out.append(f"Fill in “{name}”.")
@@ -574,6 +697,9 @@ class ConfirmPage(WizardStep):
                            "allow new subjects.")
             if rules.label_problem(label):
                 out.append(f"{who}: session label: {rules.label_problem(label)}")
+            elif label in self.used_labels and not self.bulk_merge_check.isChecked():
+                out.append(f"{who}: session “{label}” already exists in the project: choose another "
+                           "label, or tick “Add the scans to sessions that already exist”.")
             elif label in labels:
                 out.append(f"{who}: session label “{label}” is also used in row {labels[label] + 1}.")
             else:
@@ -585,22 +711,39 @@ class ConfirmPage(WizardStep):
                     out.append(f"{who}: fill in “{var.name}”.")
         return out
 
-    def notes(self) -> str:
-        """Non-blocking remarks: labels that already exist (their scans are merged)."""
+    def clashes(self) -> list[str]:
+        """The chosen session labels that already exist in the project."""
         if self.draft is None or self._loading:
-            return ""
+            return []
         if self.draft.bulk:
             labels = {self._cell(r, _LABEL) for r in range(len(self.draft.plans))}
         else:
             labels = {self.label_edit.text().strip()}
-        clashes = sorted((labels - {""}) & self.used_labels)
-        if not clashes:
-            return ""
-        more = "…" if len(clashes) > 5 else ""
-        return (f"Already in the project: {', '.join(clashes[:5])}{more}. The scans will be added "
-                "to the existing session(s).")
+        return sorted((labels - {""}) & self.used_labels)
+
+    def notes(self) -> str:
+        """Non-blocking remarks: the sessions that will be merged into, a missing lookup table."""
+        clashes = self.clashes()
+        merge = self.bulk_merge_check if self.draft is not None and self.draft.bulk else self.merge_check
+        remarks = []
+        if clashes and merge.isChecked():
+            more = "…" if len(clashes) > 5 else ""
+            which = "session" if len(clashes) == 1 else "sessions"
+            remarks.append(f"These scans will be added to the existing {which} "
+                           f"{', '.join(clashes[:5])}{more}.")
+        if self.lookup_warning():
+            remarks.append(self.lookup_warning())
+        return " ".join(remarks)
 
     def _validate(self, *_args: Any) -> None:
+        clashes = self.clashes()
+        if self.draft is not None and not self.draft.bulk:
+            self.form.setRowVisible(self.exists_box, bool(clashes))
+            if clashes:
+                self.exists_text.setText(self._existing_text(clashes[0]) + ".")
+        if self.bulk_merge_check.isChecked() and clashes != self._merge_clashes:
+            self.bulk_merge_check.setChecked(False)  # other labels now clash: ask again
+        self.bulk_merge_check.setVisible(bool(clashes) and self.draft is not None and self.draft.bulk)
         problems = self.problems()
         if problems and problems != ["Loading…"]:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -625,6 +768,7 @@ class ConfirmPage(WizardStep):
             plan.create_subject = plan.subject not in {s.label for s in self.subjects}
             plan.subject_group = self.group_edit.text().strip() if plan.create_subject else ""
             plan.label = self.label_edit.text().strip()
+            plan.merge = plan.label in self.used_labels and self.merge_check.isChecked()
             plan.tracer = self.tracer_combo.currentText().strip() if has_pet(plan) else ""
             plan.variables = {name: edit.text().strip() for name, edit in self._var_edits.items()}
             plan.included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
@@ -636,6 +780,7 @@ class ConfirmPage(WizardStep):
                 plan.subject = self._cell(row, _SUBJECT)
                 plan.create_subject = plan.subject not in existing
                 plan.label = self._cell(row, _LABEL)
+                plan.merge = plan.label in self.used_labels and self.bulk_merge_check.isChecked()
                 plan.tracer = self._cell(row, _TRACER) if has_pet(plan) else ""
                 plan.variables = {v.name: self._cell(row, len(BULK_FIXED) + i)
                                   for i, v in enumerate(self.variables)}

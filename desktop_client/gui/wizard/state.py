@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QWidget
 
 from desktop_client.gui.targets import ProjectInfo, ProjectSettings, UploadTarget
 from desktop_client.scanning.model import ScanResult, Session
+from desktop_client.transfer.spec import LookupTable
 
 
 @dataclass
@@ -28,6 +29,8 @@ class SessionPlan:
     tracer: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     included: set[str] = field(default_factory=set)
+    #: the label already exists and the user chose to add these scans to that session
+    merge: bool = False
 
     def __post_init__(self) -> None:
         if not self.included:
@@ -46,6 +49,8 @@ class UploadDraft:
     #: Review choices keyed by SeriesInstanceUID (from the Review step, when it exists).
     review: dict[str, Any] = field(default_factory=dict)
     review_available: bool = False
+    #: The DicomEdit lookup table the user chose for the scripts' ``lookup[...]`` (all sessions).
+    lookup_table: LookupTable | None = None
 
     @property
     def bulk(self) -> bool:
@@ -59,6 +64,7 @@ class UploadDraft:
             self.project = None
             self.settings = None
             self.scripts = []
+            self.lookup_table = None
         if index <= 1:
             self.plans = []
             self.review = {}

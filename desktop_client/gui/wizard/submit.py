@@ -12,7 +12,8 @@ from typing import Any
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.gui.connections import Connection, local_archive_folder
 from desktop_client.gui.wizard.state import SessionPlan, UploadDraft
-from desktop_client.transfer.spec import DestinationKind, DestinationSpec, ScanChoice, TransferSpec
+from desktop_client.transfer.spec import (MERGE, DestinationKind, DestinationSpec, ScanChoice,
+                                          TransferSpec)
 
 EXCLUDED_ON_CONFIRM = "left out on the Confirm step"
 
@@ -109,6 +110,8 @@ def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None, receipt_p
             user=connection.username,
             receipt_dir=receipt_dir,
             receipt_pdf=receipt_pdf,
+            lookup_table=draft.lookup_table,
+            overwrite=MERGE if plan.merge else None,
         )
         try:
             spec.validate()
@@ -132,8 +135,9 @@ def count_rejected(draft: UploadDraft, cancel: Any = None) -> int:
     from desktop_client.scanning import read_dataset
 
     rejected = 0
+    table = draft.lookup_table.text if draft.lookup_table is not None else None
     for plan in draft.plans:
-        scripts = [compile_script(text) for text in settings.scripts]
+        scripts = [compile_script(text, lookup_table=table) for text in settings.scripts]
         variables = {"project": draft.project.id, "subject": plan.subject, "session": plan.label,
                      "experiment_label": plan.label, **plan.variables}
         if plan.tracer:

@@ -81,8 +81,12 @@ class SummaryPage(WizardStep):
         assert draft.target is not None and draft.project is not None
         self.message.clear()
         self.counts = c = summarize(draft)
+        merges = sum(1 for plan in draft.plans if plan.merge)
         self.destination.setText(f"Destination: {draft.project.title()} on {draft.target.describe()}"
-                                 + (f" · {draft.settings.destination}" if draft.settings else ""))
+                                 + (f" · {draft.settings.destination}" if draft.settings else "")
+                                 + (f" · lookup table {draft.lookup_table.name}"
+                                    if draft.lookup_table is not None else "")
+                                 + (f" · adds scans to {merges} existing session(s)" if merges else ""))
         self.values["redacted"].setText(str(c.redacted))
         self.values["without"].setText(str(c.without))
         self.values["excluded"].setText(str(c.excluded))
