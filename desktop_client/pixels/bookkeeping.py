@@ -8,6 +8,7 @@ always dropped when Pixel Data is rewritten.
 
 from __future__ import annotations
 
+from pydicom import config
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
@@ -51,13 +52,14 @@ def describe_pixels(ds: Dataset, model: ImageModel) -> None:
 def record_clean_pixel_data(ds: Dataset) -> None:
     """Burned In Annotation = NO and a 113101 De-identification Method Code Sequence item (once).
 
-    Elements are built directly (no keyword lookups): this runs for every redacted object.
+    Elements are built directly from constants, without keyword lookups or value validation
+    (the values are fixed and valid): this runs for every redacted object.
     """
     if A.value(ds, A.BURNED_IN_ANNOTATION) != "NO":
-        ds[A.BURNED_IN_ANNOTATION] = DataElement(A.BURNED_IN_ANNOTATION, "CS", "NO")
+        ds[A.BURNED_IN_ANNOTATION] = _element(A.BURNED_IN_ANNOTATION, "CS", "NO")
     elem = ds.get(DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
     if elem is None or not isinstance(elem.value, DicomSequence):
-        elem = DataElement(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "SQ", DicomSequence())
+        elem = _element(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "SQ", DicomSequence())
         ds[DEIDENTIFICATION_METHOD_CODE_SEQUENCE] = elem
     seq = elem.value
     for item in seq:
@@ -65,15 +67,21 @@ def record_clean_pixel_data(ds: Dataset) -> None:
             return
     item = Dataset()
     for tag, vr, text in zip(CODE_TAGS, ("SH", "SH", "LO"), CLEAN_PIXEL_DATA):
-        item.add_new(tag, vr, text)
+        item[tag] = _element(tag, vr, text)
     seq.append(item)
+
+
+def _element(tag: int, vr: str, value: object) -> DataElement:
+    return DataElement(tag, vr, value, validation_mode=config.IGNORE)
 
 
 def widen_pixel_value_range(ds: Dataset, model: ImageModel, values: list[int]) -> None:
     """Keep Smallest/Largest Image Pixel Value true after painting ``values`` (monochrome only)."""
     if model.samples != 1 or not values:
         return
-    for keyword, pick in (("SmallestImagePixelValue", min), ("LargestImagePixelValue", max)):
+    for tag, keyword, pick in ((0x00280106, "SmallestImagePixelValue", min), (0x00280107, "LargestImagePixelValue", max)):
+        if ds.get_item(tag) is None:  # usually absent: skip the keyword lookup
+            continue
         current = ds.get(keyword)
         if current is None or isinstance(current, (bytes, bytearray)):
             continue

@@ -19,8 +19,10 @@ from pydicom.tag import Tag
 from desktop_client.core.geometry import Rect
 
 ICON_IMAGE_SEQUENCE = Tag(0x0088, 0x0200)
+_MAYBE_SQ = frozenset({"SQ", None})  # None: an implicit VR raw element
 _ICON_LE, _ICON_BE = b"\x88\x00\x00\x02", b"\x00\x88\x02\x00"
 OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
+_OVERLAY_GROUP_SET = frozenset(OVERLAY_GROUPS)
 
 
 def remove_icons(ds: Dataset) -> bool:
@@ -31,7 +33,7 @@ def remove_icons(ds: Dataset) -> bool:
         found = True
     # Walk the raw elements: a sequence is parsed only when its bytes could hold an icon
     # (converting every element of a large header costs more than the redaction itself).
-    sequences = [elem.tag for elem in ds.values() if _may_hold_icon(elem)]
+    sequences = [elem.tag for elem in ds.values() if elem.VR in _MAYBE_SQ and _may_hold_icon(elem)]
     for tag in sequences:
         for item in ds[tag].value or []:
             found = remove_icons(item) or found
@@ -69,12 +71,17 @@ def remove_overlays(ds: Dataset) -> int:
     return removed
 
 
+def _groups_with_overlay_data(ds: Dataset) -> list[int]:
+    """Overlay groups holding Overlay Data, found with one pass over the tags (most images have none)."""
+    return [tag >> 16 for tag in ds.keys() if tag & 0xFFFF == 0x3000 and (tag >> 16) in _OVERLAY_GROUP_SET]
+
+
 def clear_overlays(ds: Dataset, rects: Sequence[Rect]) -> int:
     """Clear the overlay bits under ``rects`` (image coordinates); return overlays touched."""
     touched = 0
-    for group in OVERLAY_GROUPS:
+    for group in _groups_with_overlay_data(ds):
         data_tag = Tag(group, 0x3000)
-        if data_tag not in ds or not ds[data_tag].value:
+        if not ds[data_tag].value:
             continue
         rows = int(ds.get(Tag(group, 0x0010)).value) if Tag(group, 0x0010) in ds else 0
         cols = int(ds.get(Tag(group, 0x0011)).value) if Tag(group, 0x0011) in ds else 0

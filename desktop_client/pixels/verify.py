@@ -31,6 +31,24 @@ def canonical(arr: np.ndarray, model: ImageModel) -> np.ndarray:
     return arr.astype(target, copy=False)
 
 
+def stored_words(data: bytes, model: ImageModel, count: int, *, big_endian: bool = False) -> np.ndarray:
+    """``count`` single-sample frames of native ``data`` as whole stored words, (count, rows, columns).
+
+    A plain reading of the bytes (one word per pixel, rows in order), written apart from the
+    painter's layout code on purpose; a read-only view, so nothing is copied. Unused high bits are
+    part of the word, so a fill that left overlay bits set would not compare equal.
+    """
+    size = model.bits_allocated // 8
+    kind = "i" if model.signed else "u"
+    per_frame = model.rows * model.columns
+    if size not in (1, 2, 4) or model.samples != 1:
+        raise RedactionError("internal error: stored_words reads single-sample 8/16/32-bit data only")
+    if len(data) < count * per_frame * size:
+        raise RedactionError(f"verification failed: {len(data)} bytes cannot hold {count} frame(s)")
+    dtype = np.dtype(f"{'>' if big_endian else '<'}{kind}{size}")
+    return np.frombuffer(data, dtype=dtype, count=count * per_frame).reshape(count, model.rows, model.columns)
+
+
 def paint_expected(arr: np.ndarray, model: ImageModel, painted: Painted) -> np.ndarray:
     """A copy of a decoded frame with each painted region set to its decoded fill values."""
     out = np.array(canonical(arr, model), copy=True)

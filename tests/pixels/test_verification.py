@@ -73,3 +73,51 @@ def test_dct_block_not_flattened_is_caught(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(RedactionError):
         redact_dataset(ds, [PixelEdit(RECT)])
     _unchanged(original, ds)
+
+
+@pytest.mark.parametrize("bits", [8, 16, 32])
+def test_single_sample_spill_outside_is_caught(monkeypatch: pytest.MonkeyPatch, bits: int) -> None:
+    """The plain reading of single-sample words (the CT/MR path) still catches a stray write."""
+    real = native.paint
+
+    def spill(buf, model, boxes, count):
+        painted = real(buf, model, boxes, count)
+        native.frames_view(buf, model, count)[0, RECT.bottom, RECT.left] ^= 1
+        return painted
+
+    monkeypatch.setattr(native, "paint", spill)
+    ds = synthetic(bits_allocated=bits)
+    before = ds.PixelData
+    with pytest.raises(RedactionError, match="outside"):
+        redact_dataset(ds, [PixelEdit(RECT)])
+    _unchanged(before, ds)
+
+
+def test_high_bits_left_set_under_the_box_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole stored words are compared: a fill that leaves an overlay bit (bit 15) is refused."""
+    real = native.paint
+
+    def keep_overlay(buf, model, boxes, count):
+        painted = real(buf, model, boxes, count)
+        native.frames_view(buf, model, count)[0, RECT.top, RECT.left] |= 0x8000
+        return painted
+
+    monkeypatch.setattr(native, "paint", keep_overlay)
+    ds = synthetic(bits_allocated=16, bits_stored=12)
+    with pytest.raises(RedactionError, match="not filled"):
+        redact_dataset(ds, [PixelEdit(RECT)])
+
+
+def test_big_endian_swap_error_is_caught(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The Big Endian input is read in its own byte order, so a wrong swap cannot pass."""
+    import pydicom
+    from pydicom.uid import ExplicitVRBigEndian
+
+    monkeypatch.setattr(native, "swap_words", lambda data, size: data)  # forgot to swap
+    ds = synthetic(bits_allocated=16)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
+    path = tmp_path / "big.dcm"
+    pydicom.dcmwrite(path, ds, implicit_vr=False, little_endian=False, enforce_file_format=True)
+    read = pydicom.dcmread(path)
+    with pytest.raises(RedactionError, match="outside"):
+        redact_dataset(read, [PixelEdit(RECT)])
