@@ -8,9 +8,12 @@ always dropped when Pixel Data is rewritten.
 
 from __future__ import annotations
 
-from pydicom import config
-from pydicom.dataelem import DataElement
+import functools
+
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
+from pydicom.filebase import DicomBytesIO
+from pydicom.filewriter import write_data_element
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import Tag
 
@@ -52,27 +55,63 @@ def describe_pixels(ds: Dataset, model: ImageModel) -> None:
 def record_clean_pixel_data(ds: Dataset) -> None:
     """Burned In Annotation = NO and a 113101 De-identification Method Code Sequence item (once).
 
-    Elements are built directly from constants, without keyword lookups or value validation
-    (the values are fixed and valid): this runs for every redacted object.
+    In the usual case (no such sequence yet, a known little-endian encoding) both elements are
+    added as raw elements whose bytes pydicom encoded once per encoding (``_encoded``): pydicom
+    writes raw elements as they are, while writing a freshly built sequence costs more than
+    painting a CT slice, and this runs for every redacted object. Reading them back goes through
+    pydicom's own parser, like any element read from a file.
     """
+    encoding = ds.original_encoding
+    if ds.get_item(DEIDENTIFICATION_METHOD_CODE_SEQUENCE) is None and encoding in _RAW_ENCODINGS:
+        for raw in _encoded(*encoding):
+            ds[raw.tag] = raw
+        return
     if A.value(ds, A.BURNED_IN_ANNOTATION) != "NO":
-        ds[A.BURNED_IN_ANNOTATION] = _element(A.BURNED_IN_ANNOTATION, "CS", "NO")
+        ds[A.BURNED_IN_ANNOTATION] = DataElement(A.BURNED_IN_ANNOTATION, "CS", "NO")
     elem = ds.get(DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
     if elem is None or not isinstance(elem.value, DicomSequence):
-        elem = _element(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "SQ", DicomSequence())
-        ds[DEIDENTIFICATION_METHOD_CODE_SEQUENCE] = elem
+        ds[DEIDENTIFICATION_METHOD_CODE_SEQUENCE] = DataElement(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "SQ",
+                                                                DicomSequence())
+        elem = ds[DEIDENTIFICATION_METHOD_CODE_SEQUENCE]
     seq = elem.value
     for item in seq:
         if str(item.get("CodeValue", "")) == CLEAN_PIXEL_DATA[0] and str(item.get("CodingSchemeDesignator", "")) == "DCM":
             return
+    seq.append(_clean_pixel_data_item())
+
+
+def _clean_pixel_data_item() -> Dataset:
     item = Dataset()
     for tag, vr, text in zip(CODE_TAGS, ("SH", "SH", "LO"), CLEAN_PIXEL_DATA):
-        item[tag] = _element(tag, vr, text)
-    seq.append(item)
+        item.add_new(tag, vr, text)
+    return item
 
 
-def _element(tag: int, vr: str, value: object) -> DataElement:
-    return DataElement(tag, vr, value, validation_mode=config.IGNORE)
+_RAW_ENCODINGS = ((False, True), (True, True))  # (implicit VR, little endian)
+
+
+@functools.cache
+def _encoded(implicit: bool, little: bool) -> tuple[RawDataElement, RawDataElement]:
+    """Burned In Annotation and the code sequence as raw elements, encoded by pydicom."""
+    source = Dataset()
+    source.add_new(A.BURNED_IN_ANNOTATION, "CS", "NO")
+    source.add_new(DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "SQ", DicomSequence([_clean_pixel_data_item()]))
+    raws = []
+    for elem in source:
+        fp = DicomBytesIO()
+        fp.is_implicit_VR, fp.is_little_endian = implicit, little
+        write_data_element(fp, elem)
+        data = fp.getvalue()
+        # Header: tag + 4-byte length (implicit), tag + VR + 2-byte length (explicit CS), or
+        # tag + VR + 2 reserved + 4-byte length (explicit SQ).
+        header = 8 if implicit or elem.VR == "CS" else 12
+        value = data[header:]
+        if int.from_bytes(data[header - (2 if header == 8 and not implicit else 4):header],
+                          "little" if little else "big") != len(value):
+            raise AssertionError("unexpected element encoding")  # pydicom changed its writer
+        raws.append(RawDataElement(elem.tag, None if implicit else elem.VR, len(value), value, 0, implicit,
+                                   little))
+    return tuple(raws)  # type: ignore[return-value]
 
 
 def widen_pixel_value_range(ds: Dataset, model: ImageModel, values: list[int]) -> None:

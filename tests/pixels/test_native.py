@@ -216,3 +216,4 @@ def test_planar_rgb_ultrasound_from_deid_data() -> None:
     out = roundtrip(ds)
     assert out.PlanarConfiguration == 1
     _check(before, raw_pixels(out), rect, (0, 0, 0))
+
