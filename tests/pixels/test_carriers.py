@@ -116,3 +116,27 @@ def test_icon_nested_in_a_raw_sequence_is_found(tmp_path, implicit: bool, little
         assert report.icon_removed
         assert not any(elem.tag == Tag(0x0088, 0x0200) for elem in out.iterall())
         assert "ReferencedImageSequence" in out.SourceImageSequence[0]
+
+
+@pytest.mark.parametrize("implicit,little", [(False, True), (True, True), (False, False)])
+def test_clean_pixel_record_reads_back_in_every_encoding(tmp_path, implicit: bool, little: bool) -> None:
+    """The record is added as pre-encoded raw elements; they must parse in memory and in the file."""
+    import pydicom
+
+    from desktop_client.pixels.bookkeeping import CLEAN_PIXEL_DATA
+
+    ds = synthetic()
+    ds.BurnedInAnnotation = "YES"
+    ds.file_meta.TransferSyntaxUID = _SYNTAX[(implicit, little)]
+    path = tmp_path / "in.dcm"
+    pydicom.dcmwrite(path, ds, implicit_vr=implicit, little_endian=little, enforce_file_format=True)
+    read = pydicom.dcmread(path)
+    redact_dataset(read, [PixelEdit(Rect(0, 0, 5, 5))])
+    written = roundtrip(read)
+    for result in (written, read):
+        assert result.BurnedInAnnotation == "NO"
+        codes = [(i.CodeValue, i.CodingSchemeDesignator, i.CodeMeaning)
+                 for i in result.DeidentificationMethodCodeSequence]
+        assert codes == [CLEAN_PIXEL_DATA]
+    again = redact_dataset(written, [PixelEdit(Rect(0, 0, 5, 5))])  # a second pass adds nothing
+    assert again.method and len(roundtrip(written).DeidentificationMethodCodeSequence) == 1
