@@ -305,7 +305,7 @@ class TransferQueue:
     def status(self, transfer_id: str) -> TransferStatus:
         row = self.store.get(transfer_id)
         spec = row.spec
-        units = self.store.units(transfer_id)
+        units = self.store.units(transfer_id, with_files=False)
         files_done = self.store.files_done(transfer_id)
         sent = self.store.object_counts(transfer_id)
         files = self.store.scan_files(transfer_id)

@@ -53,7 +53,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
 
     row = store.get(transfer_id)
     spec: TransferSpec = row.spec
-    units = store.units(transfer_id)
+    units = store.units(transfer_id, with_files=False)
     counts = store.object_counts(transfer_id)
     files = store.scan_files(transfer_id)
     ids = scan_ids(spec)

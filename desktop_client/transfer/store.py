@@ -312,10 +312,13 @@ class QueueStore:
 
     # ---- units and objects -------------------------------------------------------------------
 
-    def units(self, transfer_id: str) -> list[UnitRow]:
+    def units(self, transfer_id: str, with_files: bool = True) -> list[UnitRow]:
+        """The transfer's units; ``with_files=False`` leaves ``files`` empty (status and receipts
+        need only states, which keeps them from reading an index per file of the session)."""
+        files = "files" if with_files else "'[]'"
         with self._lock:
             rows = self._db.execute(
-                "SELECT transfer_id, idx, series_uid, part, parts, files, bytes, state, attempts,"
+                f"SELECT transfer_id, idx, series_uid, part, parts, {files}, bytes, state, attempts,"
                 " error FROM units WHERE transfer_id = ? ORDER BY idx", (transfer_id,)).fetchall()
         return [UnitRow(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6], State(r[7]),
                         r[8], r[9]) for r in rows]
