@@ -313,6 +313,8 @@ def main() -> int:
               f"worker {r['peak_rss_worker_mb']} MB; verified: {r['verification']['ok']}", flush=True)
     first = results[0]
     for r in results[1:]:
+        if r["files"] == first["files"]:
+            continue
         growth = r["peak_rss_main_mb"] - first["peak_rss_main_mb"]
         per_1000 = growth / ((r["files"] - first["files"]) / 1000)
         print(f"peak RSS {first['files']} -> {r['files']} files: {growth:+.1f} MB "

@@ -242,7 +242,8 @@ class TransferRun:
         failed_units += self._send_units(todo, ids, scripts, inline)
         if failed_units:
             return self._fail("; ".join(failed_units))
-        self.ctx.final_units = {u.idx for u in self.store.units(self.id) if u.state is State.DONE}
+        self.ctx.final_units = {u.idx for u in self.store.units(self.id, with_files=False)
+                                if u.state is State.DONE}
         finish = self._with_retries("committing the session", lambda: self.dest.finish(self.ctx))
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()

@@ -188,10 +188,8 @@ def write_receipts(store: QueueStore, transfer_id: str, state: State | None = No
     pdf_path: Path | None = None
     if store.get(transfer_id).spec.receipt_pdf:
         pdf_path = folder / f"transfer-{transfer_id}.pdf"
-        data = render_pdf(receipt)
         with _atomic_file(pdf_path, binary=True) as fh:
-            fh.write(data)
-        del data
+            fh.write(render_pdf(receipt))
     store.update(transfer_id, receipt_json=str(json_path), receipt_pdf=str(pdf_path or ""))
     return json_path, pdf_path
 

@@ -2,11 +2,13 @@
 
 A :class:`TransferSpec` is persisted (as JSON) in the queue database the moment it is submitted,
 so everything the engine needs must survive a round trip through :meth:`TransferSpec.to_json` /
-:meth:`TransferSpec.from_json`. The queue keeps the instances (one per file, the bulk of a large
-session) as rows of their own and the rest as one small JSON document, so the per-instance form
-(:func:`instance_to_json` / :func:`instance_from_json`) is separate from the spec's. Two things are deliberately left out: passwords (credentials are
+:meth:`TransferSpec.from_json`. Two things are deliberately left out: passwords (credentials are
 asked for when a transfer runs: keyring, environment, prompt) and the patient's name, ID and
 accession number (only needed to choose labels, which happens before submission).
+
+The queue keeps the instances (one per file, the bulk of a large session) as rows of their own
+and the rest as one small JSON document, hence the separate per-instance form
+(:func:`instance_to_json` / :func:`instance_from_json`) and ``to_json(instances=False)``.
 """
 
 from __future__ import annotations

@@ -86,6 +86,8 @@ def test_spec_document_has_no_instances_and_units_read_back_in_order(tmp_path: P
     scan = session.scans["1.2.3.1"]
     assert store.instances(transfer_id, "1.2.3.1", [7, 3, 200]) == \
         [_stored(scan.instances[i]) for i in (7, 3, 200)]
+    store.remove(transfer_id)  # a removed transfer leaves no rows behind
+    assert store._db.execute("SELECT COUNT(*) FROM instances").fetchone()[0] == 0
     store.close()
 
 
