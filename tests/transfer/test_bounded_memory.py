@@ -112,7 +112,9 @@ def test_reading_a_large_transfer_and_its_receipt_does_not_grow_with_the_session
                         _peak_bytes(lambda: (store.files_done(transfer_id),
                                              store.object_counts(transfer_id))),
                         _peak_bytes(lambda: write_receipts(store, transfer_id, State.DONE)))
-        receipt = json.loads(Path(store.get(transfer_id).receipt_json).read_text())
+        text = Path(store.get(transfer_id).receipt_json).read_text()
+        receipt = json.loads(text)
+        assert text == json.dumps(receipt, indent=2)  # streamed, yet laid out as before
         sent = {o["sop_instance_uid"]: o["md5"] for s in receipt["scans"] for o in s["sent"]}
         assert len(sent) == files == receipt["totals"]["files_sent"]
         assert all(md5 == hashlib.md5(uid.encode()).hexdigest() for uid, md5 in sent.items())
