@@ -22,7 +22,7 @@ import time
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from desktop_client.destinations.base import (
     Cancelled,
@@ -33,6 +33,7 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
+from desktop_client.scanning.model import Instance
 from desktop_client.transfer.pipeline import (
     Applicator,
     ObjectJob,
@@ -122,7 +123,7 @@ def script_variables(spec: TransferSpec) -> dict[str, str]:
             "experiment_label": spec.session_label, **spec.variables}
 
 
-def expected_objects(objects: list[ObjectRow]) -> Expected:
+def expected_objects(objects: Iterable[ObjectRow]) -> Expected:
     expected: Expected = {}
     for o in objects:
         if o.status == "sent":
@@ -228,9 +229,7 @@ class TransferRun:
         if scripts is None:
             return State.FAILED
         units = self.store.units(self.id)
-        done_objects = self.store.objects(self.id)
-        done_units = {u.idx for u in units if u.state is State.DONE}
-        self.files_done = sum(1 for o in done_objects if o.unit_idx in done_units)
+        self.files_done = self.store.files_done(self.id)
         self.bytes_done = sum(u.bytes for u in units if u.state is State.DONE)
         self._progress("", force=True)
         ids = scan_ids(self.spec)
@@ -244,14 +243,17 @@ class TransferRun:
         failed_units += self._send_units(todo, ids, scripts, inline)
         if failed_units:
             return self._fail("; ".join(failed_units))
-        self.ctx.final_units = {u.idx for u in self.store.units(self.id) if u.state is State.DONE}
+        self.ctx.final_units = {u.idx for u in self.store.units(self.id, with_files=False)
+                                if u.state is State.DONE}
         finish = self._with_retries("committing the session", lambda: self.dest.finish(self.ctx))
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
         self.store.update(self.id, link=finish.link)
         self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
-        self.dest.record(self.ctx, build_manifest(self.store, self.id))
-        expected = expected_objects(self.store.objects(self.id))
+        if type(self.dest).record is not Destination.record:
+            # The manifest lists every file: built only for destinations that keep one.
+            self.dest.record(self.ctx, build_manifest(self.store, self.id))
+        expected = expected_objects(self.store.objects(self.id, status="sent"))
         verification: Verification = self._with_retries(
             "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
         self.store.update(self.id, verification={"ok": verification.ok, "method": verification.method,
@@ -297,15 +299,15 @@ class TransferRun:
         table = self.spec.lookup_table
         return table.text if table is not None else ""
 
-    def _jobs(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]]) -> list[ObjectJob]:
-        scan = self.spec.session.scans[unit.series_uid]
+    def _jobs(self, unit: UnitRow, members: list[Instance], scan_id: str,
+              scripts: list[tuple[str, str]]) -> list[ObjectJob]:
         edits = self.spec.choice(unit.series_uid).rectangles
         variables = tuple(sorted(script_variables(self.spec).items()))
         lookup = self._lookup_text()
         key = f"{self.id}:{script_checksum(repr(scripts) + lookup)}"
         comment = self.dest.routing_comment(self.ctx)
-        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), scan.instances[i].location,
-                          unit.series_uid, scan_id, comment, lookup) for i in unit.files]
+        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location,
+                          unit.series_uid, scan_id, comment, lookup) for m in members]
 
     def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
         """Results in order, with at most ``window`` objects in flight (bounded memory)."""
@@ -373,7 +375,7 @@ class TransferRun:
         label = f"scan {scan_id}" + (f" ({scan.series_description})" if scan.series_description else "")
         if unit.parts > 1:
             label += f" part {unit.part + 1}/{unit.parts}"
-        members = [scan.instances[i] for i in unit.files]
+        members = self.store.instances(self.id, unit.series_uid, unit.files)
         info = UnitInfo(unit.idx, unit.series_uid, scan_id, unit.part, unit.parts,
                         scan.series_description,
                         tuple(sorted({m.sop_class_uid for m in members if m.sop_class_uid})),
@@ -381,7 +383,7 @@ class TransferRun:
         spool = Spool()
         records: list[ObjectRow] = []
         try:
-            for outcome in self._outcomes(self._jobs(unit, scan_id, scripts), inline):
+            for outcome in self._outcomes(self._jobs(unit, members, scan_id, scripts), inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
                 if outcome.status == "ok":

@@ -305,10 +305,10 @@ class TransferQueue:
     def status(self, transfer_id: str) -> TransferStatus:
         row = self.store.get(transfer_id)
         spec = row.spec
-        units = self.store.units(transfer_id)
-        objects = self.store.objects(transfer_id)
-        done_units = {u.idx for u in units if u.state is State.DONE}
-        files_done = sum(1 for o in objects if o.unit_idx in done_units)
+        units = self.store.units(transfer_id, with_files=False)
+        files_done = self.store.files_done(transfer_id)
+        sent = self.store.object_counts(transfer_id)
+        files = self.store.scan_files(transfer_id)
         bytes_done = sum(u.bytes for u in units if u.state is State.DONE)
         rate = 0.0
         live = self._live.get(transfer_id)
@@ -331,8 +331,8 @@ class TransferQueue:
             else:
                 state = State.QUEUED
             scans.append(ScanStatus(
-                uid, ids[uid], scan.series_description, scan.modality, scan.files,
-                sum(1 for o in objects if o.series_uid == uid and o.status == "sent"), state,
+                uid, ids[uid], scan.series_description, scan.modality, files.get(uid, 0),
+                sent.get((uid, "sent"), (0, 0))[0], state,
                 "; ".join(u.error for u in mine if u.error) or
                 (choice.exclude_reason if choice.excluded else "")))
         return TransferStatus(

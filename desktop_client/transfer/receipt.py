@@ -10,25 +10,42 @@ entries).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import itertools
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from desktop_client import APP_NAME, __version__
 from desktop_client.core.paths import data_dir
 from desktop_client.transfer.pipeline import pixel_script
 from desktop_client.transfer.spec import State, TransferSpec
-from desktop_client.transfer.store import QueueStore
+from desktop_client.transfer.store import ObjectRow, QueueStore
 
 
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
 
 
+class _Rows:
+    """A per-file list of a receipt, read from the queue database each time it is iterated.
+
+    Receipts list every file; holding them as Python lists made the memory of writing a receipt
+    grow with the session, so the JSON is written and the PDF drawn while these are iterated.
+    """
+
+    def __init__(self, read: Callable[[], Iterator[Any]]) -> None:
+        self._read = read
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._read()
+
+
 def build_receipt(store: QueueStore, transfer_id: str, state: State | None = None) -> dict[str, Any]:
-    """The receipt as a JSON-ready dict (from the queue database alone).
+    """The receipt as a JSON-ready dict (from the queue database alone) whose per-file lists are
+    :class:`_Rows` (write it with :func:`write_json`).
 
     ``state`` is the outcome being recorded when the receipt is written just before the
     transfer's state changes (so nobody sees a finished transfer without its receipt).
@@ -37,14 +54,18 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
 
     row = store.get(transfer_id)
     spec: TransferSpec = row.spec
-    objects = store.objects(transfer_id)
-    units = store.units(transfer_id)
+    units = store.units(transfer_id, with_files=False)
+    counts = store.object_counts(transfer_id)
+    files = store.scan_files(transfer_id)
     ids = scan_ids(spec)
+
+    def rows(uid: str, status: str, shape: Callable[[ObjectRow], Any]) -> _Rows:
+        return _Rows(lambda: (shape(o) for o in store.objects(transfer_id, uid, status)))
+
     scans = []
     for scan in spec.session.sorted_scans():
         uid = scan.series_instance_uid
         choice = spec.choice(uid)
-        mine = [o for o in objects if o.series_uid == uid]
         unit_states = {u.state.value for u in units if u.series_uid == uid}
         errors = [u.error for u in units if u.series_uid == uid and u.error]
         if choice.excluded:
@@ -64,18 +85,16 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "status": status,
             "exclude_reason": choice.exclude_reason if choice.excluded else "",
             "errors": errors,
-            "files_total": scan.files,
+            "files_total": files.get(uid, 0),
             "rectangles": [str(e.rect) for e in choice.rectangles],
             "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
-            "sent": [{"source": o.source, "sop_instance_uid": o.sop_instance_uid, "md5": o.md5,
-                      "size": o.size} for o in mine if o.status == "sent"],
-            "rejected": [{"source": o.source, "reason": o.reason} for o in mine
-                         if o.status == "rejected"],
-            "failed": [{"source": o.source, "reason": o.reason} for o in mine if o.status == "failed"],
-            "held_back": [o.source for o in mine if o.status == "held back"],
-            "excluded_files": scan.files if choice.excluded else 0,
+            "sent": rows(uid, "sent", lambda o: {"source": o.source, "sop_instance_uid":
+                                                 o.sop_instance_uid, "md5": o.md5, "size": o.size}),
+            "rejected": rows(uid, "rejected", lambda o: {"source": o.source, "reason": o.reason}),
+            "failed": rows(uid, "failed", lambda o: {"source": o.source, "reason": o.reason}),
+            "held_back": rows(uid, "held back", lambda o: o.source),
+            "excluded_files": files.get(uid, 0) if choice.excluded else 0,
         })
-    sent = sum(len(s["sent"]) for s in scans)
     return {
         "application": f"{APP_NAME} {__version__}",
         "transfer_id": transfer_id,
@@ -101,19 +120,51 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
         "scans": scans,
         "totals": {
             "scans": len(scans),
-            "files_sent": sent,
-            "files_rejected": sum(len(s["rejected"]) for s in scans),
-            "files_failed": sum(len(s["failed"]) for s in scans),
+            "files_sent": sum(n for (_, status), (n, _) in counts.items() if status == "sent"),
+            "files_rejected": sum(n for (_, status), (n, _) in counts.items() if status == "rejected"),
+            "files_failed": sum(n for (_, status), (n, _) in counts.items() if status == "failed"),
             "files_excluded": sum(s["excluded_files"] for s in scans),
-            "bytes_sent": sum(o["size"] for s in scans for o in s["sent"]),
+            "bytes_sent": sum(b for (_, status), (_, b) in counts.items() if status == "sent"),
         },
         "verification": row.verification,
     }
 
 
+def write_json(fh: IO[str], value: Any, indent: str = "") -> None:
+    """``json.dump(value, fh, indent=2)`` that also streams :class:`_Rows` (one row at a time)."""
+    inner = indent + "  "
+    if isinstance(value, dict):
+        if not value:
+            fh.write("{}")
+            return
+        fh.write("{")
+        for n, (key, item) in enumerate(value.items()):
+            fh.write(("," if n else "") + "\n" + inner + json.dumps(str(key)) + ": ")
+            write_json(fh, item, inner)
+        fh.write("\n" + indent + "}")
+    elif isinstance(value, (list, tuple, _Rows)):
+        fh.write("[")
+        empty = True
+        for item in value:
+            fh.write(("\n" if empty else ",\n") + inner)
+            write_json(fh, item, inner)
+            empty = False
+        fh.write("]" if empty else "\n" + indent + "]")
+    else:
+        fh.write(json.dumps(value))
+
+
 def build_manifest(store: QueueStore, transfer_id: str) -> dict[str, Any]:
     """The local archive's ``manifest.json``: the session's files with their MD5s and the scripts."""
     receipt = build_receipt(store, transfer_id)
+    scans: dict[str, Any] = {}
+    for s in receipt["scans"]:
+        files = [{"name": f"SCANS/{s['scan_id']}/DICOM/{o['sop_instance_uid']}.dcm",
+                  "sop_instance_uid": o["sop_instance_uid"], "md5": o["md5"], "size": o["size"]}
+                 for o in s["sent"]]
+        if files:
+            scans[s["scan_id"]] = {"series_description": s["description"],
+                                   "modality": s["modality"], "files": files}
     return {
         "transfer_id": transfer_id,
         "project": receipt["project"],
@@ -122,15 +173,7 @@ def build_manifest(store: QueueStore, transfer_id: str) -> dict[str, Any]:
         "written": _iso(_dt.datetime.now(_dt.timezone.utc).timestamp()),
         "scripts": [{"name": s["name"], "sha256": s["sha256"]} for s in receipt["scripts"]],
         "lookup_table": receipt["lookup_table"],
-        "scans": {
-            s["scan_id"]: {
-                "series_description": s["description"],
-                "modality": s["modality"],
-                "files": [{"name": f"SCANS/{s['scan_id']}/DICOM/{o['sop_instance_uid']}.dcm",
-                           "sop_instance_uid": o["sop_instance_uid"], "md5": o["md5"],
-                           "size": o["size"]} for o in s["sent"]],
-            } for s in receipt["scans"] if s["sent"]
-        },
+        "scans": scans,
     }
 
 
@@ -147,20 +190,24 @@ def write_receipts(store: QueueStore, transfer_id: str, state: State | None = No
     receipt = build_receipt(store, transfer_id, state)
     folder = receipt_folder(store, transfer_id)
     json_path = folder / f"transfer-{transfer_id}.json"
-    _atomic_write(json_path, json.dumps(receipt, indent=2).encode("utf-8"))
+    with _atomic_file(json_path) as fh:
+        write_json(fh, receipt)
     pdf_path: Path | None = None
     if store.get(transfer_id).spec.receipt_pdf:
         pdf_path = folder / f"transfer-{transfer_id}.pdf"
-        _atomic_write(pdf_path, render_pdf(receipt))
+        with _atomic_file(pdf_path, binary=True) as fh:
+            fh.write(render_pdf(receipt))
     store.update(transfer_id, receipt_json=str(json_path), receipt_pdf=str(pdf_path or ""))
     return json_path, pdf_path
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def _atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """A private file written beside ``path`` and moved over it only once complete."""
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as fh:
+        yield fh
     os.replace(tmp, path)
 
 
@@ -184,7 +231,7 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         pdf.set_font(font, style, size)
         pdf.multi_cell(width, size * 0.5, _latin(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
-    def file_lines(rows: list[str]) -> None:
+    def file_lines(rows: Iterable[str]) -> None:
         """Plain text lines with manual page breaks: cells are too slow for thousands of files."""
         pdf.set_font("Courier", "", 7)
         height = 3.2
@@ -248,10 +295,11 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         for error in scan["errors"]:
             line(f"Error: {error}", 8)
         # One text block per scan: thousands of single-line cells are slow and memory-hungry.
-        rows = [f"{os.path.basename(o['source'])}  MD5 {o['md5']}" for o in scan["sent"]]
-        rows += [f"{os.path.basename(o['source'])}  Rejected: {o['reason']}" for o in scan["rejected"]]
-        rows += [f"{os.path.basename(o['source'])}  FAILED: {o['reason']}" for o in scan["failed"]]
-        file_lines(rows)
-        if scan["held_back"]:
-            line(f"{len(scan['held_back'])} other file(s) of this scan held back (not sent)", 8)
+        file_lines(itertools.chain(
+            (f"{os.path.basename(o['source'])}  MD5 {o['md5']}" for o in scan["sent"]),
+            (f"{os.path.basename(o['source'])}  Rejected: {o['reason']}" for o in scan["rejected"]),
+            (f"{os.path.basename(o['source'])}  FAILED: {o['reason']}" for o in scan["failed"])))
+        held_back = sum(1 for _ in scan["held_back"])
+        if held_back:
+            line(f"{held_back} other file(s) of this scan held back (not sent)", 8)
     return bytes(pdf.output())

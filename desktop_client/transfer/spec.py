@@ -7,6 +7,10 @@ asked for when a transfer runs: keyring, environment, prompt) and the patient's 
 accession number (only needed to choose labels, which happens before submission). A DicomEdit
 lookup table the user chose is kept whole (its keys may be patient names): the scripts need it on
 every attempt, and the queue is a private file (mode 0600); receipts record only its checksum.
+
+The queue keeps the instances (one per file, the bulk of a large session) as rows of their own
+and the rest as one small JSON document, hence the separate per-instance form
+(:func:`instance_to_json` / :func:`instance_from_json`) and ``to_json(instances=False)``.
 """
 
 from __future__ import annotations
@@ -238,9 +242,10 @@ class TransferSpec:
 
     # ---- persistence -------------------------------------------------------------------------
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, instances: bool = True) -> dict[str, Any]:
+        """The spec as JSON; ``instances=False`` leaves every scan's instance list empty."""
         return {
-            "session": _session_to_json(self.session),
+            "session": _session_to_json(self.session, instances),
             "destination": {"kind": self.destination.kind.value, "url": self.destination.url,
                             "username": self.destination.username,
                             "calling_aet": self.destination.calling_aet,
@@ -322,14 +327,25 @@ _INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance)
                     if f.name != "location" and f.name not in _NOT_STORED]
 
 
-def _session_to_json(session: Session) -> dict[str, Any]:
+def instance_to_json(instance: Instance) -> dict[str, Any]:
+    """One instance without its identifying attributes (see ``_NOT_STORED``)."""
+    return {"path": instance.location.path, "member": instance.location.member,
+            **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+
+
+def instance_from_json(data: dict[str, Any]) -> Instance:
+    return Instance(
+        location=Location(data["path"], data.get("member")),
+        **{name: sys.intern(data[name]) if name in SHARED_TEXT_FIELDS and isinstance(data[name], str)
+           else data[name] for name in _INSTANCE_FIELDS if name in data})
+
+
+def _session_to_json(session: Session, instances: bool = True) -> dict[str, Any]:
     return {
         **{name: getattr(session, name) for name in _SESSION_FIELDS},
         "scans": [{
             **{name: getattr(scan, name) for name in _SCAN_FIELDS},
-            "instances": [{"path": i.location.path, "member": i.location.member,
-                           **{name: getattr(i, name) for name in _INSTANCE_FIELDS}}
-                          for i in scan.instances],
+            "instances": [instance_to_json(i) for i in scan.instances] if instances else [],
         } for scan in session.scans.values()],
     }
 
@@ -338,11 +354,7 @@ def _session_from_json(data: dict[str, Any]) -> Session:
     session = Session(**{name: data[name] for name in _SESSION_FIELDS if name in data})
     for scan_data in data["scans"]:
         scan = Scan(**{name: scan_data[name] for name in _SCAN_FIELDS if name in scan_data})
-        for inst in scan_data["instances"]:
-            scan.instances.append(Instance(
-                location=Location(inst["path"], inst.get("member")),
-                **{name: sys.intern(inst[name]) if name in SHARED_TEXT_FIELDS and isinstance(inst[name], str)
-                   else inst[name] for name in _INSTANCE_FIELDS if name in inst}))
+        scan.instances.extend(instance_from_json(inst) for inst in scan_data.get("instances", ()))
         session.scans[scan.series_instance_uid] = scan
     return session
 

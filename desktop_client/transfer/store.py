@@ -10,6 +10,12 @@ a re-sent unit replaces, never duplicates, what an interrupted attempt left behi
 The database holds no password and no patient name, ID or accession number (see ``spec``): only
 labels and variables the user chose, the study's scan structure (UIDs, series descriptions,
 dates, sizes) and the source file paths needed to resume.
+
+Memory does not grow with the session: a transfer's instances (one per file) are rows of the
+``instances`` table, read a unit at a time when the unit runs, and the spec document kept in
+``transfers.spec`` has scans without instances. Object rows are likewise read back a unit at a
+time (receipts, verification) or as SQL aggregates (progress, status). Queue files written before
+this layout (the whole session in the spec document) are migrated when opened.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from desktop_client.transfer.spec import State, TransferSpec
+from desktop_client.scanning.model import Instance
+from desktop_client.transfer.spec import State, TransferSpec, instance_from_json, instance_to_json
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -74,6 +81,13 @@ CREATE TABLE IF NOT EXISTS objects (
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS objects_by_transfer ON objects(transfer_id, unit_idx);
+CREATE TABLE IF NOT EXISTS instances (
+    transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+    series_uid TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (transfer_id, series_uid, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS log (
     transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
     ts REAL NOT NULL,
@@ -84,6 +98,10 @@ CREATE TABLE IF NOT EXISTS log (
 );
 CREATE INDEX IF NOT EXISTS log_by_transfer ON log(transfer_id, ts);
 """
+
+
+#: ``PRAGMA user_version`` of the current layout: 1 = instances as rows (0 = inside the spec).
+_LAYOUT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +137,10 @@ class ObjectRow:
 
 @dataclass(frozen=True, slots=True)
 class TransferRow:
+    """A transfer's columns. ``spec.session``'s scans have no instances: the store keeps those
+    as rows (read them with :meth:`QueueStore.instances`, count them with
+    :meth:`QueueStore.scan_files`)."""
+
     id: str
     position: int
     created: float
@@ -165,6 +187,8 @@ class QueueStore:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(transfers)")}
         if "spec_rev" not in columns:  # queue files written before the revision counter
             self._db.execute("ALTER TABLE transfers ADD COLUMN spec_rev INTEGER NOT NULL DEFAULT 0")
+        if self._db.execute("PRAGMA user_version").fetchone()[0] < _LAYOUT:
+            self._migrate_instances()
         self._columns = [r[1] for r in self._db.execute("PRAGMA table_info(transfers)")
                          if r[1] != "spec"]
         # Reading and parsing a large session's spec is the expensive part of a status query
@@ -175,6 +199,28 @@ class QueueStore:
         with self._lock:
             self._db.close()
 
+    def _migrate_instances(self) -> None:
+        """Move the instances of specs written by earlier versions into ``instances`` rows.
+
+        One transaction for the whole file: a crash leaves the old layout, migrated again on the
+        next start. Indices keep the old list order, so existing units still name the same files.
+        """
+        with self._tx() as db:
+            for (transfer_id,) in db.execute("SELECT id FROM transfers").fetchall():
+                data = json.loads(db.execute("SELECT spec FROM transfers WHERE id = ?",
+                                             (transfer_id,)).fetchone()[0])
+                scans = data["session"]["scans"]
+                db.executemany(
+                    "INSERT OR REPLACE INTO instances (transfer_id, series_uid, idx, data)"
+                    " VALUES (?, ?, ?, ?)",
+                    ((transfer_id, scan["series_instance_uid"], i, json.dumps(inst))
+                     for scan in scans for i, inst in enumerate(scan.get("instances", ()))))
+                for scan in scans:
+                    scan["instances"] = []
+                db.execute("UPDATE transfers SET spec = ?, spec_rev = spec_rev + 1 WHERE id = ?",
+                           (json.dumps(data), transfer_id))
+            db.execute(f"PRAGMA user_version = {_LAYOUT}")
+
     def _tx(self) -> "_Transaction":
         return _Transaction(self)
 
@@ -182,21 +228,38 @@ class QueueStore:
 
     def add_transfer(self, spec: TransferSpec, units: Iterable[tuple[str, int, int, list[int], int]]
                      ) -> str:
-        """Insert a queued transfer with its units ``(series_uid, part, parts, files, bytes)``."""
+        """Insert a queued transfer with its units ``(series_uid, part, parts, files, bytes)``.
+
+        Instances and units are streamed into their tables row by row, so submitting a session
+        never builds a document (or a list) the size of the whole session.
+        """
         transfer_id = uuid.uuid4().hex[:12]
-        unit_list = list(units)
+        totals = [0, 0]
+
+        def unit_rows() -> Iterator[tuple[Any, ...]]:
+            for i, (uid, part, parts, files, size) in enumerate(units):
+                totals[0] += len(files)
+                totals[1] += size
+                yield (transfer_id, i, uid, part, parts, json.dumps(files), len(files), size,
+                       State.QUEUED.value)
+
         with self._tx() as db:
             position = db.execute("SELECT COALESCE(MAX(position), 0) + 1 FROM transfers").fetchone()[0]
             db.execute(
                 "INSERT INTO transfers (id, position, created, spec, state, files_total, bytes_total)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (transfer_id, position, time.time(), json.dumps(spec.to_json()), State.QUEUED.value,
-                 sum(len(u[3]) for u in unit_list), sum(u[4] for u in unit_list)))
+                " VALUES (?, ?, ?, ?, ?, 0, 0)",
+                (transfer_id, position, time.time(), json.dumps(spec.to_json(instances=False)),
+                 State.QUEUED.value))
+            db.executemany(
+                "INSERT INTO instances (transfer_id, series_uid, idx, data) VALUES (?, ?, ?, ?)",
+                ((transfer_id, uid, i, json.dumps(instance_to_json(inst)))
+                 for uid, scan in spec.session.scans.items()
+                 for i, inst in enumerate(scan.instances)))
             db.executemany(
                 "INSERT INTO units (transfer_id, idx, series_uid, part, parts, files, file_count,"
-                " bytes, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(transfer_id, i, uid, part, parts, json.dumps(files), len(files), size,
-                  State.QUEUED.value) for i, (uid, part, parts, files, size) in enumerate(unit_list)])
+                " bytes, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", unit_rows())
+            db.execute("UPDATE transfers SET files_total = ?, bytes_total = ? WHERE id = ?",
+                       (*totals, transfer_id))
         return transfer_id
 
     def get(self, transfer_id: str) -> TransferRow:
@@ -249,10 +312,13 @@ class QueueStore:
 
     # ---- units and objects -------------------------------------------------------------------
 
-    def units(self, transfer_id: str) -> list[UnitRow]:
+    def units(self, transfer_id: str, with_files: bool = True) -> list[UnitRow]:
+        """The transfer's units; ``with_files=False`` leaves ``files`` empty (status and receipts
+        need only states, which keeps them from reading an index per file of the session)."""
+        files = "files" if with_files else "'[]'"
         with self._lock:
             rows = self._db.execute(
-                "SELECT transfer_id, idx, series_uid, part, parts, files, bytes, state, attempts,"
+                f"SELECT transfer_id, idx, series_uid, part, parts, {files}, bytes, state, attempts,"
                 " error FROM units WHERE transfer_id = ? ORDER BY idx", (transfer_id,)).fetchall()
         return [UnitRow(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), r[6], State(r[7]),
                         r[8], r[9]) for r in rows]
@@ -302,13 +368,58 @@ class QueueStore:
             db.execute("DELETE FROM units WHERE transfer_id = ? AND series_uid = ?",
                        (transfer_id, series_uid))
 
-    def objects(self, transfer_id: str) -> list[ObjectRow]:
+    def instances(self, transfer_id: str, series_uid: str, indices: Iterable[int]) -> list[Instance]:
+        """The instances at ``indices`` of a scan (a unit's files), in the order given."""
+        wanted = list(indices)
+        if not wanted:
+            return []
         with self._lock:
             rows = self._db.execute(
-                "SELECT unit_idx, series_uid, source, status, sop_instance_uid, scan_id, md5, size,"
-                " reason FROM objects WHERE transfer_id = ? ORDER BY unit_idx, rowid",
-                (transfer_id,)).fetchall()
-        return [ObjectRow(*r) for r in rows]
+                "SELECT idx, data FROM instances WHERE transfer_id = ? AND series_uid = ?"
+                " AND idx BETWEEN ? AND ?",
+                (transfer_id, series_uid, min(wanted), max(wanted))).fetchall()
+        found = {idx: data for idx, data in rows}
+        return [instance_from_json(json.loads(found[i])) for i in wanted]
+
+    def scan_files(self, transfer_id: str) -> dict[str, int]:
+        """Number of files of each scan of the transfer (excluded scans included)."""
+        with self._lock:
+            return dict(self._db.execute(
+                "SELECT series_uid, COUNT(*) FROM instances WHERE transfer_id = ?"
+                " GROUP BY series_uid", (transfer_id,)))
+
+    def files_done(self, transfer_id: str) -> int:
+        """Objects handled by units that are done (sent or rejected by a script)."""
+        with self._lock:
+            return int(self._db.execute(
+                "SELECT COUNT(*) FROM objects o JOIN units u ON u.transfer_id = o.transfer_id"
+                " AND u.idx = o.unit_idx WHERE o.transfer_id = ? AND u.state = ?",
+                (transfer_id, State.DONE.value)).fetchone()[0])
+
+    def object_counts(self, transfer_id: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """``(series_uid, status)`` → ``(objects, bytes)`` of the transfer's object rows."""
+        with self._lock:
+            return {(uid, status): (n, size) for uid, status, n, size in self._db.execute(
+                "SELECT series_uid, status, COUNT(*), COALESCE(SUM(size), 0) FROM objects"
+                " WHERE transfer_id = ? GROUP BY series_uid, status", (transfer_id,))}
+
+    def objects(self, transfer_id: str, series_uid: str | None = None,
+                status: str | None = None) -> Iterator[ObjectRow]:
+        """Object rows (optionally of one scan / one status) in unit order, read one unit at a
+        time so a large session's rows are never all in memory."""
+        where = "transfer_id = ?" + (" AND series_uid = ?" if series_uid is not None else "") + \
+            (" AND status = ?" if status is not None else "")
+        params = tuple(p for p in (transfer_id, series_uid, status) if p is not None)
+        with self._lock:
+            unit_ids = [r[0] for r in self._db.execute(
+                f"SELECT DISTINCT unit_idx FROM objects WHERE {where} ORDER BY unit_idx", params)]
+        for unit_idx in unit_ids:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT unit_idx, series_uid, source, status, sop_instance_uid, scan_id, md5,"
+                    f" size, reason FROM objects WHERE {where} AND unit_idx = ? ORDER BY rowid",
+                    (*params, unit_idx)).fetchall()
+            yield from (ObjectRow(*r) for r in rows)
 
     # ---- log ---------------------------------------------------------------------------------
 
