@@ -260,9 +260,7 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
 
 
 def run_upload(args: argparse.Namespace) -> int:
-    from desktop_client.scanning import scan_paths
-    from desktop_client.transfer import (DestinationKind, DestinationSpec, ScanChoice, TransferSpec)
-    from desktop_client.transfer.spec import MERGE
+    from desktop_client.transfer import DestinationKind, DestinationSpec
 
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
@@ -277,6 +275,29 @@ def run_upload(args: argparse.Namespace) -> int:
         if not os.path.exists(p):
             raise UserError(f"{p} does not exist")
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    project = args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else "")
+    password = None if args.dry_run else _password(dest, interactive)
+    # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
+    # the transfers run, and the queue then reads a session's files one unit at a time.
+    specs, skipped = _build_specs(args, dest, project, password)
+    if args.dry_run:
+        plan = [_plan(spec) for spec in specs]
+        if args.json:
+            print_json({"dry_run": True, "destination": dest.display, "sessions": plan,
+                        "skipped_files": skipped})
+        else:
+            _print_plan(dest.display, plan, skipped)
+        return 0
+    return _run(specs, password, args.workers, args.json)
+
+
+def _build_specs(args: argparse.Namespace, dest: Any, project: str,
+                 password: str | None) -> tuple[list[Any], int]:
+    """Scan the paths and turn every session into a validated spec; (specs, skipped files)."""
+    from desktop_client.scanning import scan_paths
+    from desktop_client.transfer import DestinationKind, ScanChoice, TransferSpec
+    from desktop_client.transfer.spec import MERGE
+
     result = scan_paths(args.paths)
     if not result.sessions:
         raise UserError("no DICOM sessions found in the given paths")
@@ -288,8 +309,6 @@ def run_upload(args: argparse.Namespace) -> int:
     unknown = excluded - known
     if unknown:
         raise UserError(f"--exclude names series not in the scanned paths: {', '.join(sorted(unknown))}")
-    project = args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else "")
-    password = None if args.dry_run else _password(dest, interactive)
     existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
     labelled = assign_labels(result.sessions, args, existing)
     clashes = sorted({label for _, _, label, _ in labelled} & existing)
@@ -318,15 +337,7 @@ def run_upload(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UserError(str(exc)) from None
         specs.append(spec)
-    if args.dry_run:
-        plan = [_plan(spec) for spec in specs]
-        if args.json:
-            print_json({"dry_run": True, "destination": dest.display, "sessions": plan,
-                        "skipped_files": len(result.skipped)})
-        else:
-            _print_plan(dest.display, plan, len(result.skipped))
-        return 0
-    return _run(specs, password, args.workers, args.json)
+    return specs, len(result.skipped)
 
 
 def _plan(spec: Any) -> dict[str, Any]:
@@ -443,6 +454,7 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
     progress = _Progress(tty)
     try:
         ids = list(ids or []) + [queue.submit(spec) for spec in specs]
+        specs.clear()  # the queue holds them now; each still references its whole session
         queue.subscribe(progress)
         try:
             queue.start(only=ids)

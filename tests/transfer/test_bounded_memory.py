@@ -121,10 +121,11 @@ def test_reading_a_large_transfer_and_its_receipt_does_not_grow_with_the_session
         assert receipt["totals"]["bytes_sent"] == sum(i.size for i in session.iter_instances())
         store.close()
     small, large = peaks[1000], peaks[8000]
-    # 7,000 more files: the old layout parsed ~3 kB and held ~1 kB per file for each of these.
-    assert large[0] - small[0] < 100_000, peaks
-    assert large[1] - small[1] < 100_000, peaks
-    assert large[2] - small[2] < 100_000, peaks
+    # 7,000 more files: the old layout parsed ~3 kB and held ~1 kB per file for each of these
+    # (7-20 MB more). The margin (under 150 bytes per extra file) absorbs when the garbage
+    # collector happens to run, which moves the peak by ~100 kB after other tests.
+    for index in range(3):
+        assert large[index] - small[index] < 1_000_000, peaks
 
 
 def _old_layout_queue(path: Path, spec: TransferSpec) -> str:
