@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator
 
 from desktop_client.destinations.base import (
@@ -383,13 +383,16 @@ class TransferRun:
         spool = Spool()
         records: list[ObjectRow] = []
         try:
-            for outcome in self._outcomes(self._jobs(unit, members, scan_id, scripts), inline):
+            jobs = self._jobs(unit, members, scan_id, scripts)
+            if inline is None:  # pool workers write each object into the spool themselves
+                jobs = [replace(job, output_path=spool.object_path(n)) for n, job in enumerate(jobs)]
+            for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
                 if outcome.status == "ok":
                     records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
                                              outcome.sop_instance_uid, scan_id, outcome.md5,
-                                             len(outcome.data)))
+                                             outcome.size))
                     spool.add(outcome)
                 else:
                     records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -50,6 +51,9 @@ class ObjectJob:
     patient_comments: str = ""
     #: the transfer's DicomEdit lookup table text ("" when none)
     lookup_table: str = ""
+    #: where a worker process writes the object's bytes (a new private file) instead of
+    #: returning them: see :func:`process_in_worker`
+    output_path: str = ""
 
 
 @dataclass(slots=True)
@@ -62,6 +66,10 @@ class ObjectOutcome:
     scan_id: str
     reason: str = ""
     data: bytes = b""
+    #: the bytes' length, also when they wait in ``data_path`` rather than in ``data``
+    size: int = 0
+    #: file holding the bytes when a worker wrote them there (the spool reads and removes it)
+    data_path: str = ""
     md5: str = ""
     sop_instance_uid: str = ""
     sop_class_uid: str = ""
@@ -159,6 +167,7 @@ class Applicator:
         meta = ds.file_meta
         base.status = "ok"
         base.data = data
+        base.size = len(data)
         base.md5 = hashlib.md5(data).hexdigest()
         base.sop_instance_uid = str(ds.get("SOPInstanceUID", ""))
         base.sop_class_uid = str(ds.get("SOPClassUID", ""))
@@ -236,4 +245,27 @@ def process_in_worker(job: ObjectJob) -> ObjectOutcome:
         if len(_WORKER_CACHE) >= 4:
             _WORKER_CACHE.pop(next(iter(_WORKER_CACHE)))
         _WORKER_CACHE[job.key] = applicator
-    return applicator.process(job)
+    outcome = applicator.process(job)
+    if job.output_path and outcome.status == "ok":
+        # Returning half a megabyte per CT slice through the pool's pipe (pickled, copied in
+        # chunks, unpickled while the main process also streams the upload) cost more than the
+        # object's whole anonymization; a private file in the unit's spool folder costs two copies.
+        try:
+            write_private(job.output_path, outcome.data)
+        except OSError as exc:
+            return ObjectOutcome("failed", outcome.source, job.series_uid, job.scan_id,
+                                 reason=f"cannot write the prepared object to the spool: {exc}")
+        outcome.data, outcome.data_path = b"", job.output_path
+    return outcome
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Write ``data`` to a new file readable by this user only (never over an existing file)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        written = 0
+        while written < len(data):
+            written += os.write(fd, view[written:])
+    finally:
+        os.close(fd)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import sqlite3
 import tracemalloc
 from pathlib import Path
 from typing import Callable
+
+import pytest
 
 from desktop_client.scanning.model import Instance, Location, Scan, Session
 from desktop_client.transfer import DestinationSpec, State, TransferQueue, TransferSpec
@@ -200,3 +203,30 @@ def test_queue_file_of_the_previous_layout_is_migrated_and_still_runs(tmp_path: 
     assert len(stored) == 6 and listed == stored
     assert sorted(o["source"] for s in receipt["scans"] for o in s["sent"]) == \
         sorted(str(i.location) for i in session.iter_instances())
+
+
+def test_worker_written_objects_are_private_and_cleaned_up(tmp_path: Path) -> None:
+    """Pool workers write prepared objects into the unit's spool folder; the spool reads them back
+    in order, a retry reads them again, and closing removes the folder."""
+    import stat
+
+    from desktop_client.transfer.pipeline import ObjectOutcome, write_private
+    from desktop_client.transfer.spool import Spool
+
+    spool = Spool(memory_limit=0)
+    payloads = [bytes([n]) * (1000 + n) for n in range(5)]
+    for n, data in enumerate(payloads):
+        path = spool.object_path(n)
+        write_private(path, data)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+        spool.add(ObjectOutcome("ok", f"src{n}", "1.2", "1", size=len(data), data_path=path,
+                                sop_instance_uid=f"1.{n}"))
+    with pytest.raises(FileExistsError):
+        write_private(spool.object_path(0), b"again")  # never over an existing file
+    for _ in range(2):  # a retry re-sends the very same bytes
+        assert [o.data for o in spool.outcomes()] == payloads
+    assert spool.bytes == sum(map(len, payloads))
+    folder = os.path.dirname(spool.object_path(0))
+    spool.close()
+    assert not os.path.exists(folder)
