@@ -121,3 +121,16 @@ def test_big_endian_swap_error_is_caught(monkeypatch: pytest.MonkeyPatch, tmp_pa
     read = pydicom.dcmread(path)
     with pytest.raises(RedactionError, match="outside"):
         redact_dataset(read, [PixelEdit(RECT)])
+
+
+def test_encapsulation_check_catches_a_wrong_or_missing_fragment() -> None:
+    from pydicom.encaps import encapsulate
+
+    from desktop_client.pixels.outcome import check_encapsulation
+
+    frames = [b"\xff\xd8frame-one\xff\xd9", b"\xff\xd8frame-2\xff\xd9"]  # odd length: padded
+    check_encapsulation(encapsulate(frames, has_bot=True), frames)
+    with pytest.raises(RedactionError, match="do not match"):
+        check_encapsulation(encapsulate([frames[0], b"\xff\xd8other!\xff\xd9"], has_bot=True), frames)
+    with pytest.raises(RedactionError, match="do not match"):
+        check_encapsulation(encapsulate(frames[:1], has_bot=True), frames)
