@@ -278,5 +278,25 @@ def verify_plugin(ts: str) -> str:
 
 
 def encapsulate_frames(frames: list[bytes]) -> bytes:
-    """Encapsulated Pixel Data: Basic Offset Table + one fragment per frame, each padded to even length."""
-    return encapsulate(frames, fragments_per_frame=1, has_bot=True)
+    """Encapsulated Pixel Data: Basic Offset Table + one fragment per frame, each padded to even length.
+
+    The layout of pydicom's ``encapsulate(frames, has_bot=True)`` (PS3.5 A.4), assembled with one
+    join: pydicom builds a bytearray and copies it into bytes, two whole copies of the stream at
+    once, which for a long cine is the peak of the whole redaction. ``check_encapsulation`` splits
+    the result with pydicom's own parser before it is used.
+    """
+    if len(frames) > 0xFFFFFFFF // 8 or sum(len(f) + 9 for f in frames) > 0xFFFFFFFF:
+        return encapsulate(frames, fragments_per_frame=1, has_bot=True)  # pydicom raises the error
+    offsets: list[int] = []
+    pieces: list[bytes] = []
+    position = 0
+    for frame in frames:
+        padded = len(frame) + len(frame) % 2
+        offsets.append(position)
+        pieces += (_ITEM + padded.to_bytes(4, "little"), frame, b"\x00" * (padded - len(frame)))
+        position += 8 + padded
+    table = b"".join(o.to_bytes(4, "little") for o in offsets)
+    return b"".join([_ITEM, len(table).to_bytes(4, "little"), table, *pieces])
+
+
+_ITEM = b"\xfe\xff\x00\xe0"  # (FFFE,E000) Item tag, little endian

@@ -134,3 +134,15 @@ def test_encapsulation_check_catches_a_wrong_or_missing_fragment() -> None:
         check_encapsulation(encapsulate([frames[0], b"\xff\xd8other!\xff\xd9"], has_bot=True), frames)
     with pytest.raises(RedactionError, match="do not match"):
         check_encapsulation(encapsulate(frames[:1], has_bot=True), frames)
+
+
+@pytest.mark.parametrize("sizes", [[1], [2, 3], [1000, 1, 17, 4096], list(range(1, 60))])
+def test_encapsulation_is_byte_identical_to_pydicom(sizes: list[int]) -> None:
+    import os
+
+    from pydicom.encaps import encapsulate
+
+    from desktop_client.pixels.codecs import encapsulate_frames
+
+    frames = [os.urandom(n) for n in sizes]
+    assert encapsulate_frames(frames) == encapsulate(frames, fragments_per_frame=1, has_bot=True)
