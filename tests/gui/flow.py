@@ -29,6 +29,15 @@ def row_of(win: Any, modality: str) -> int:
     return next(i for i, s in enumerate(sessions) if modality in s.modalities)
 
 
+def to_confirm(qtbot: Any, win: Any, modality: str) -> Any:
+    """Tick the scanned session of ``modality`` and open Confirm; returns the loaded page."""
+    win.select_page.set_checked([row_of(win, modality)])
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    return confirm
+
+
 def to_summary(qtbot: Any, win: Any) -> None:
     """Confirm → Review → Summary (the review step is passed through as the user would)."""
     wait_for(qtbot, win.confirm_page.is_complete, what=f"Confirm: {win.confirm_page.blocking_message()}")

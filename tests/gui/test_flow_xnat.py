@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+from tests.gui.flow import row_of, scan, to_confirm, to_project_step, to_summary, upload_and_wait
 
 
 def fill_connection(win, url: str, user: str, password: str) -> None:
@@ -84,10 +84,7 @@ def test_script_variable_field_and_make_session_label(qtbot, window, xnat_emulat
     fill_connection(win, xnat_emulator.url, "admin", "admin")
     to_project_step(qtbot, win, "DEMO")
     scan(qtbot, win, [demo_dir])
-    win.select_page.set_checked([row_of(win, "MR")])
-    win.wizard.next()
-    confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    confirm = to_confirm(qtbot, win, "MR")
     # makeSessionLabel in the project script decides the label, as XNAT would.
     assert confirm.label_edit.text() == "DOE_JANE_V00"
     assert list(confirm._var_edits) == ["visit"]

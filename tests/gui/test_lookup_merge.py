@@ -9,7 +9,7 @@ from pathlib import Path
 import pydicom
 
 from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+from tests.gui.flow import scan, to_confirm, to_project_step, to_summary, upload_and_wait
 from tests.gui.test_flow_xnat import fill_connection
 
 
@@ -22,10 +22,7 @@ def test_existing_label_is_merged_only_when_the_user_says_so(qtbot, window, demo
     kept.write_bytes(b"an earlier upload")
     to_project_step(qtbot, win, "LOCAL")
     scan(qtbot, win, [demo_dir])
-    win.select_page.set_checked([row_of(win, "MR")])
-    win.wizard.next()
-    confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    confirm = to_confirm(qtbot, win, "MR")
     # The suggestion avoids the existing label; the choice appears only for an existing one.
     assert confirm.label_edit.text() == "DOE_JANE_MR_2"
     assert not confirm.exists_box.isVisible()
@@ -68,10 +65,7 @@ def test_lookup_table_is_chosen_shown_and_used(qtbot, window, xnat_emulator, dem
     fill_connection(win, xnat_emulator.url, "admin", "admin")
     to_project_step(qtbot, win, "DEMO")
     scan(qtbot, win, [demo_dir])
-    win.select_page.set_checked([row_of(win, "MR")])
-    win.wizard.next()
-    confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    confirm = to_confirm(qtbot, win, "MR")
     assert confirm.lookup_row.isVisible() and confirm.lookup_label.text() == "Lookup table: none"
     assert not confirm.lookup_clear.isVisible()
     assert "uses lookup[…] but no lookup table is chosen" in confirm.problem.text
