@@ -39,7 +39,6 @@ from desktop_client.transfer.pipeline import (
     ObjectJob,
     ObjectOutcome,
     needs_single_applicator,
-    pixel_script,
     process_in_worker,
     script_checksum,
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pydicom
 import pytest
 
 from desktop_client.cli.main import main
