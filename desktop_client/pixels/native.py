@@ -9,6 +9,7 @@ frames, no colour conversion. Frames present beyond Number of Frames are painted
 from __future__ import annotations
 
 import numpy as np
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from desktop_client.core.geometry import Rect
@@ -17,6 +18,9 @@ from desktop_client.pixels.imagemodel import ImageModel
 from desktop_client.pixels.regions import widen_to_pairs
 
 _SWAP_SIZES = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}
+#: Raw values of these VRs are arrays of words of this size (AT: two 2-byte words per tag).
+_RAW_SWAP_SIZES = {**_SWAP_SIZES, "US": 2, "SS": 2, "AT": 2, "UL": 4, "SL": 4, "FL": 4, "FD": 8,
+                   "SV": 8, "UV": 8}
 
 
 def native_frame_count(data: bytes, model: ImageModel) -> int:
@@ -47,19 +51,30 @@ def swap_words(data: bytes, size: int) -> bytes:
 
 
 def swap_dataset_words(ds: Dataset) -> None:
-    """Swap every OW/OF/OL/OD/OV value except Pixel Data, recursively (Big → Little Endian).
+    """Make every element except Pixel Data little endian, recursively (Big → Little Endian).
 
-    pydicom re-encodes numbers itself when a Big Endian dataset is written as Little Endian, but
-    leaves these byte strings (LUT data, overlay data) in the original order, which would corrupt
-    them silently. Iterating converts every raw element while the dataset is still Big Endian.
-    UN values are opaque and left as they are.
+    Raw elements (never read) have their value bytes swapped per VR and stay raw, flagged little
+    endian: converting each one through pydicom and writing it again cost more than twice the
+    whole read+write of a CT slice. Elements already converted are numbers, which pydicom
+    re-encodes itself, except byte strings (LUT data, overlay data), which it would leave in big
+    endian order and so corrupt silently: those are swapped here. Sequences are parsed (while
+    the dataset is still Big Endian) and their items converted the same way. UN values are opaque
+    and left as they are.
     """
-    for elem in ds:  # iterating converts raw elements with the dataset's (big endian) encoding
+    for elem in list(ds.values()):
+        if elem.tag == 0x7FE00010:
+            continue
+        if isinstance(elem, RawDataElement) and not elem.is_little_endian and elem.VR not in (None, "SQ") \
+                and isinstance(elem.value, bytes):
+            size = _RAW_SWAP_SIZES.get(elem.VR)
+            value = swap_words(elem.value, size) if size else elem.value
+            ds[elem.tag] = elem._replace(value=value, is_little_endian=True)
+            continue
+        elem = ds[elem.tag]  # converts a raw element with the dataset's (big endian) encoding
         if elem.VR == "SQ":
             for item in elem.value or []:
                 swap_dataset_words(item)
-        elif elem.tag == 0x7FE00010:
-            continue
+                item.set_original_encoding(False, True, item.original_character_set)
         elif elem.VR in _SWAP_SIZES and isinstance(elem.value, (bytes, bytearray)):
             elem.value = swap_words(bytes(elem.value), _SWAP_SIZES[elem.VR])
 

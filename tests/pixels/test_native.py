@@ -217,3 +217,44 @@ def test_planar_rgb_ultrasound_from_deid_data() -> None:
     assert out.PlanarConfiguration == 1
     _check(before, raw_pixels(out), rect, (0, 0, 0))
 
+
+
+@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "ExplVR_BigEnd.dcm", "liver_expb.dcm",
+                                  "gdcm-US-ALOKA-16_big.dcm", "OBXXXX1A_expb_2frame.dcm", "rtdose_expb.dcm"])
+def test_big_endian_header_survives_element_by_element(name: str) -> None:
+    """Raw elements are byte-swapped without pydicom's conversion: every value must read back as
+    pydicom reads it from the Big Endian file (byte-string words swapped), at every depth."""
+    from pydicom.dataset import Dataset
+
+    def values(ds: Dataset, path: str = "") -> dict[str, object]:
+        out: dict[str, object] = {}
+        for elem in ds:
+            if elem.tag in (0x7FE00010, 0x00280301, 0x00120064, 0x00280106, 0x00280107) \
+                    or elem.tag.group == 0x0002 or elem.tag.element == 0:
+                continue  # what redaction changes on purpose; group lengths are never written
+            key = f"{path}{elem.tag}{elem.VR}"
+            if elem.VR == "SQ":
+                for i, item in enumerate(elem.value):
+                    out.update(values(item, f"{key}[{i}]/"))
+            elif elem.VR in ("OW", "OF", "OL", "OD", "OV") and isinstance(elem.value, bytes):
+                out[key] = ("swapped", elem.value)
+            else:
+                out[key] = elem.value
+        return out
+
+    reference = load(name)
+    expected = values(reference)
+    for key, value in expected.items():  # what Little Endian output must hold for byte strings
+        if isinstance(value, tuple):
+            vr = key[-2:]
+            size = {"OW": 2, "OF": 4, "OL": 4, "OD": 8, "OV": 8}[vr]
+            data = value[1]
+            expected[key] = np.frombuffer(data[:len(data) - len(data) % size], f">u{size}") \
+                .astype(f"<u{size}").tobytes() + data[len(data) - len(data) % size:]
+    ds = load(name)
+    redact_dataset(ds, [PixelEdit(Rect(0, 0, 2, 2))])
+    got = values(roundtrip(ds))
+    got = {k: (v[1] if isinstance(v, tuple) else v) for k, v in got.items()}
+    assert got.keys() == expected.keys()
+    for key in expected:
+        assert got[key] == expected[key], key
