@@ -35,7 +35,8 @@ from desktop_client.pixels.fills import fill_values, to_word
 from desktop_client.pixels.imagemodel import ImageModel
 from desktop_client.pixels.outcome import Outcome, Painted, check_encapsulation
 from desktop_client.pixels.regions import Box, clip_edits
-from desktop_client.pixels.verify import check_frame, check_lockstep, paint_expected, stored_words
+from desktop_client.pixels.verify import (check_band_copy, check_frame, check_lockstep, paint_expected,
+                                         stored_words)
 
 PIXEL_DATA = 0x7FE00010
 
@@ -61,13 +62,16 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
         out_ts = U.ExplicitVRLittleEndian
     else:
         little, out_ts = raw, ts
-    buf = bytearray(little)
     words = [(rect, tuple(to_word(v, model) for v in vals)) for rect, vals in values]
-    regions = native.paint(buf, model, words, count)
+    new, regions, band = native.painted_copy(little, model, words, count)
     painted: Painted = [(region, vals) for region, (_, vals) in zip(regions, values)]
-    new = bytes(buf)  # pydicom takes a bytearray value for a list of numbers
     big = ts == U.ExplicitVRBigEndian
-    if model.samples == 1 and model.bits_allocated >= (16 if big else 8):
+    if band is not None and not big:
+        # Only a band of rows was painted: it is checked pixel by pixel as whole stored words
+        # (unused high bits included), by a reader separate from the painter's view; every byte
+        # outside it must equal the input's.
+        check_band_copy(raw, new, model, count, painted, band)
+    elif model.samples == 1 and model.bits_allocated >= (16 if big else 8):
         # One word per pixel, row by row: the written bytes are read back as whole stored words
         # (unused high bits included) by a reader separate from the painter's view, and the
         # input straight from the dataset's bytes in their own byte order, so a wrong swap, fill

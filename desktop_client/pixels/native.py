@@ -99,6 +99,40 @@ def frames_view(buf: bytes | bytearray, model: ImageModel, count: int) -> np.nda
     return np.frombuffer(buf, dtype=dtype, count=n).reshape(shape)
 
 
+def painted_copy(data: bytes, model: ImageModel, boxes: list[tuple[Rect, tuple[int, ...]]],
+                 count: int) -> tuple[bytes, list[Rect], tuple[int, int] | None]:
+    """New Pixel Data: ``data`` with the boxes painted; also the regions painted and the band.
+
+    For one sample per pixel (each frame's rows one contiguous run of bytes) only the band of
+    rows the boxes touch is copied and painted, and the result is joined from the bands and
+    untouched slices of ``data``: one pass over the pixel bytes instead of two (a copy to paint,
+    a copy back to ``bytes``), on every CT slice of an upload. The band ``(top, bottom)`` is
+    returned so the check can compare the rest byte for byte; None when a full copy was painted.
+    """
+    if not boxes or model.samples != 1 or model.bits_allocated < 8:
+        buf = bytearray(data)
+        regions = paint(buf, model, boxes, count)
+        return bytes(buf), regions, None
+    row_bytes = model.columns * model.bits_allocated // 8
+    frame_bytes = row_bytes * model.rows
+    top = min(rect.top for rect, _ in boxes)
+    bottom = max(rect.bottom for rect, _ in boxes)
+    band_model = model.with_(rows=bottom - top, frames=1)
+    shifted = [(Rect(rect.left, rect.top - top, rect.right, rect.bottom - top), words) for rect, words in boxes]
+    view = memoryview(data)
+    pieces: list[bytes | bytearray | memoryview] = []
+    start = 0
+    for frame in range(count):
+        first = frame * frame_bytes + top * row_bytes
+        last = frame * frame_bytes + bottom * row_bytes
+        band = bytearray(view[first:last])
+        paint(band, band_model, shifted, 1)
+        pieces += (view[start:first], band)
+        start = last
+    pieces.append(view[start:])
+    return b"".join(pieces), [rect for rect, _ in boxes], (top, bottom)
+
+
 def paint(buf: bytearray, model: ImageModel, boxes: list[tuple[Rect, tuple[int, ...]]],
           count: int) -> list[Rect]:
     """Paint stored words into ``buf``; return the regions actually painted (422 widened to pairs)."""

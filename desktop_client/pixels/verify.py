@@ -49,6 +49,37 @@ def stored_words(data: bytes, model: ImageModel, count: int, *, big_endian: bool
     return np.frombuffer(data, dtype=dtype, count=count * per_frame).reshape(count, model.rows, model.columns)
 
 
+def check_band_copy(source: bytes, new: bytes, model: ImageModel, count: int, painted: Painted,
+                    band: tuple[int, int]) -> None:
+    """Check single-sample little-endian data painted only in the rows ``band`` (see
+    ``native.painted_copy``): inside the band, pixel by pixel as whole stored words; every byte
+    outside it, equal to the source. Raises ``RedactionError`` like ``check_lockstep``."""
+    top, bottom = band
+    if len(new) != len(source):
+        raise RedactionError(f"verification failed: {len(new)} bytes written for {len(source)} read")
+    got, src = stored_words(new, model, count), stored_words(source, model, count)
+    shifted = [(Rect(r.left, r.top - top, r.right, r.bottom - top), values) for r, values in painted]
+    row_bytes = model.columns * (model.bits_allocated // 8)
+    frame_bytes = row_bytes * model.rows
+    start = 0
+    for frame in range(count):
+        check_against_source(frame, got[frame, top:bottom], src[frame, top:bottom], model, shifted)
+        first, last = frame * frame_bytes + top * row_bytes, frame * frame_bytes + bottom * row_bytes
+        if not _same_bytes(source, new, start, first):
+            raise RedactionError(f"verification failed: pixels outside the rectangles changed in frame {frame + 1}")
+        start = last
+    if not _same_bytes(source, new, start, len(new)):
+        raise RedactionError("verification failed: bytes after the last painted rows changed")
+
+
+def _same_bytes(a: bytes, b: bytes, start: int, stop: int) -> bool:
+    """``a[start:stop] == b[start:stop]`` without copying, compared eight bytes at a time."""
+    words = (stop - start) // 8
+    tail = start + 8 * words
+    return (np.array_equal(np.frombuffer(a, np.uint64, words, start), np.frombuffer(b, np.uint64, words, start))
+            and a[tail:stop] == b[tail:stop])
+
+
 def paint_expected(arr: np.ndarray, model: ImageModel, painted: Painted) -> np.ndarray:
     """A copy of a decoded frame with each painted region set to its decoded fill values."""
     out = np.array(canonical(arr, model), copy=True)

@@ -258,3 +258,20 @@ def test_big_endian_header_survives_element_by_element(name: str) -> None:
     assert got.keys() == expected.keys()
     for key in expected:
         assert got[key] == expected[key], key
+
+
+@pytest.mark.parametrize("bits,frames", [(8, 2), (16, 3), (32, 1)])
+def test_band_painting_equals_full_painting(bits: int, frames: int) -> None:
+    """The one-copy band painter writes exactly what painting a full copy writes, frame by frame."""
+    from desktop_client.pixels import native
+    from desktop_client.pixels.imagemodel import ImageModel
+
+    ds = synthetic(rows=30, columns=20, bits_allocated=bits, frames=frames)
+    model = ImageModel.from_dataset(ds)
+    boxes = [(Rect(2, 3, 9, 7), (1,)), (Rect(5, 20, 20, 26), (2,)), (Rect(0, 5, 4, 22), (3,))]  # gap, overlap
+    data = bytes(ds.PixelData) + b"\x00\x00"  # trailing padding is carried over
+    full = bytearray(data)
+    expected_regions = native.paint(full, model, boxes, frames)
+    new, regions, band = native.painted_copy(data, model, boxes, frames)
+    assert isinstance(new, bytes) and new == bytes(full)
+    assert regions == expected_regions and band == (3, 26)

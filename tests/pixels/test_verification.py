@@ -22,7 +22,8 @@ def test_native_paint_missing_a_pixel_is_caught(monkeypatch: pytest.MonkeyPatch)
     def sloppy(buf, model, boxes, count):
         painted = real(buf, model, boxes, count)
         view = native.frames_view(buf, model, count)
-        view[0, RECT.bottom - 1, RECT.right - 1] = 123  # one pixel left unredacted
+        rect = boxes[0][0]  # in the coordinates of the buffer being painted (maybe a band of rows)
+        view[0, rect.bottom - 1, rect.right - 1] = 123  # one pixel left unredacted
         return painted
 
     monkeypatch.setattr(native, "paint", sloppy)
@@ -82,7 +83,8 @@ def test_single_sample_spill_outside_is_caught(monkeypatch: pytest.MonkeyPatch, 
 
     def spill(buf, model, boxes, count):
         painted = real(buf, model, boxes, count)
-        native.frames_view(buf, model, count)[0, RECT.bottom, RECT.left] ^= 1
+        rect = boxes[0][0]
+        native.frames_view(buf, model, count)[0, rect.top, rect.right] ^= 1  # beside the box
         return painted
 
     monkeypatch.setattr(native, "paint", spill)
@@ -99,7 +101,8 @@ def test_high_bits_left_set_under_the_box_are_caught(monkeypatch: pytest.MonkeyP
 
     def keep_overlay(buf, model, boxes, count):
         painted = real(buf, model, boxes, count)
-        native.frames_view(buf, model, count)[0, RECT.top, RECT.left] |= 0x8000
+        rect = boxes[0][0]
+        native.frames_view(buf, model, count)[0, rect.top, rect.left] |= 0x8000
         return painted
 
     monkeypatch.setattr(native, "paint", keep_overlay)
@@ -146,3 +149,28 @@ def test_encapsulation_is_byte_identical_to_pydicom(sizes: list[int]) -> None:
 
     frames = [os.urandom(n) for n in sizes]
     assert encapsulate_frames(frames) == encapsulate(frames, fragments_per_frame=1, has_bot=True)
+
+
+@pytest.mark.parametrize("where", ["before the band", "after the band", "next frame", "trailing"])
+def test_a_change_outside_the_painted_band_is_caught(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    """Only the band of rows under the boxes is copied and painted; every other byte is compared."""
+    real = native.painted_copy
+    rows, columns, size = 40, 48, 2
+
+    def corrupt(data, model, boxes, count):
+        new, regions, band = real(data, model, boxes, count)
+        frame = rows * columns * size
+        index = {"before the band": 2 * columns * size, "after the band": (RECT.bottom + 3) * columns * size,
+                 "next frame": frame + 5, "trailing": len(new) - 1}[where]
+        flipped = bytearray(new)
+        flipped[index] ^= 0x01
+        return bytes(flipped), regions, band
+
+    monkeypatch.setattr(native, "painted_copy", corrupt)
+    ds = synthetic(rows=rows, columns=columns, frames=2, bits_allocated=8 * size)
+    if where == "trailing":
+        ds.PixelData = ds.PixelData + b"\x00\x00"  # zero padding after the last frame is kept
+    before = ds.PixelData
+    with pytest.raises(RedactionError, match="changed"):
+        redact_dataset(ds, [PixelEdit(RECT)])
+    _unchanged(before, ds)
