@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
+from desktop_client.core.processes import end_with_parent
 from desktop_client.scanning.cache import ScanCache
 from desktop_client.scanning.model import Instance, Location, ScanResult, Skipped, build_sessions
 from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
@@ -120,7 +121,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         context.set_forkserver_preload([__name__])
     else:
         context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent)
 
 
 def scan_paths(

@@ -233,6 +233,7 @@ def _report_summary(report: object) -> dict[str, Any]:
 _WORKER_CACHE: dict[str, Applicator] = {}
 
 
+
 def process_in_worker(job: ObjectJob) -> ObjectOutcome:
     """Pool entry point: one Applicator per transfer and worker, compiled on first use."""
     applicator = _WORKER_CACHE.get(job.key)

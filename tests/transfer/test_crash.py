@@ -40,9 +40,41 @@ def _kill_when(proc: subprocess.Popen[bytes], db: Path, done_units: int, extra_d
     while _done_units(db) < done_units and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(extra_delay)
+    left = _descendants(proc.pid)  # the worker pool and its forkserver
     if proc.poll() is None:
         proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # Killing the application must not leave its workers behind holding memory.
+    deadline = time.monotonic() + 15
+    while left and time.monotonic() < deadline:
+        left = {pid for pid in left if Path(f"/proc/{pid}").exists() and not _zombie(pid)}
+        time.sleep(0.1)
+    assert not left, f"processes left behind after kill -9: {sorted(left)}"
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
 
 
 def _run_with_kills(db: Path, dest: str, src: Path, kill_points: list[tuple[int, float]]) -> None:
