@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -33,6 +34,9 @@ from desktop_client.transfer.spool import clean_spool_dir
 from desktop_client.transfer.store import LogEntry, QueueStore, plan_units
 
 log = logging.getLogger(__name__)
+
+#: New worker pools a transfer may start after its workers died, before it fails with a reason.
+WORKER_RESTARTS = 2
 
 class QueueBusy(RuntimeError):
     """The queue database is being run by another process."""
@@ -395,6 +399,13 @@ class TransferQueue:
             except Exception:  # a broken listener must not stop a transfer
                 log.exception("transfer event listener failed")
 
+    def _discard_pool(self, pool: Executor | None) -> None:
+        """Forget a broken pool (once, whichever transfer notices first); the next run makes one."""
+        with self._lock:
+            if pool is not None and self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+
     def _get_pool(self) -> Executor | None:
         if self.workers == 0:
             return None
@@ -434,16 +445,34 @@ class TransferQueue:
     def _run_one(self, transfer_id: str, controls: Controls) -> None:
         try:
             row = self.store.get(transfer_id)
-            try:
-                password = self.credentials(row.spec.destination)
-                destination = self.destination_factory(row.spec.destination, password)
-            except DestinationError as exc:
-                self._fail_early(transfer_id, str(exc))
-                return
-            run = TransferRun(self.store, transfer_id, destination, self._get_pool(), self.workers,
-                              controls, self._notify, self.retry,
-                              lambda i, state: write_receipts(self.store, i, state))
-            run.run()
+            password = None
+            for restart in range(WORKER_RESTARTS + 1):
+                try:
+                    if restart == 0:
+                        password = self.credentials(row.spec.destination)
+                    destination = self.destination_factory(row.spec.destination, password)
+                except DestinationError as exc:
+                    self._fail_early(transfer_id, str(exc))
+                    return
+                pool = self._get_pool()
+                run = TransferRun(self.store, transfer_id, destination, pool, self.workers,
+                                  controls, self._notify, self.retry,
+                                  lambda i, state: write_receipts(self.store, i, state))
+                try:
+                    run.run()
+                    break
+                except BrokenProcessPool:
+                    # A worker was killed (out of memory, a crash inside a codec library): the
+                    # transfer resumes as after a crash of the app, with new workers. Nothing of
+                    # the interrupted unit was kept, so every object still goes once.
+                    self._discard_pool(pool)
+                    if restart == WORKER_RESTARTS:
+                        raise RuntimeError(
+                            f"a worker process ended abruptly {WORKER_RESTARTS + 1} times (out of memory, "
+                            "or a crash in an image codec); free some memory or exclude the scan that "
+                            "was being prepared, then restart the transfer") from None
+                    self.store.log(transfer_id, "warning", "workers",
+                                   "a worker process ended abruptly; resuming with new workers")
         except Exception as exc:  # a bug must fail this transfer visibly, not kill the queue
             log.exception("transfer %s crashed", transfer_id)
             self.store.update(transfer_id, state=State.FAILED, error=f"internal error: {exc}",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pydicom
 
 from desktop_client.core.geometry import PixelEdit, Rect
-from desktop_client.transfer import (DestinationSpec, ScanChoice, State, TransferQueue,
+from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, State, TransferQueue,
                                      TransferSpec)
 from tests.transfer.dicomdata import session_of
 
@@ -143,3 +143,42 @@ def test_pdf_receipt_can_be_turned_off_and_spool_follows_the_temp_folder(
     assert pdf_path is None and json.loads(json_path.read_text())["state"] == "done"
     assert not (json_path.parent / f"transfer-{transfer_id}.pdf").exists()
     assert not list((tmp_path / "my-temp" / "transfer-spool").iterdir())  # nothing left behind
+
+
+def test_a_killed_worker_is_replaced_and_every_file_lands_once(study: Path, tmp_path: Path) -> None:
+    """A worker process dying (out of memory, a codec crash) costs a restart with new workers,
+    not the transfer: it resumes like after an app crash and every file lands exactly once."""
+    import os
+    import signal
+
+    from desktop_client.destinations import open_destination
+
+    killed: list[int] = []
+
+    def factory(spec, password):  # type: ignore[no-untyped-def]
+        dest = open_destination(spec, password)
+        send = dest.send_unit
+
+        def send_and_kill_workers(ctx, unit, objects):  # type: ignore[no-untyped-def]
+            send(ctx, unit, objects)
+            if not killed:  # once, while the next unit is being prepared in the pool
+                for pid in list(q._pool._processes):  # noqa: SLF001
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+        dest.send_unit = send_and_kill_workers
+        return dest
+
+    q = TransferQueue(tmp_path / "queue.sqlite3", workers=1, destination_factory=factory,
+                      retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05))
+    q.start()
+    try:
+        root = tmp_path / "archive"
+        transfer_id = q.submit(_spec(session_of(study), root, max_chunk_files=2))
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        assert killed
+        files = sorted((root / "DEMO" / "SUBJ01" / "SUBJ01_CT1").glob("SCANS/*/DICOM/*.dcm"))
+        uids = [pydicom.dcmread(f, stop_before_pixels=True).SOPInstanceUID for f in files]
+        assert len(uids) == len(set(uids)) == 6
+        assert any(e.event == "workers" for e in q.store.logs(transfer_id))
+    finally:
+        q.close()
