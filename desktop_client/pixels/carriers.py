@@ -13,13 +13,15 @@ from typing import Sequence
 import numpy as np
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import DicomDictionary
 from pydicom.tag import Tag
 
 from desktop_client.core.geometry import Rect
 
 ICON_IMAGE_SEQUENCE = Tag(0x0088, 0x0200)
 _MAYBE_SQ = frozenset({"SQ", None})  # None: an implicit VR raw element
+#: Public sequences (what the dictionary knows an implicit VR element to be).
+_SEQUENCE_TAGS = frozenset(tag for tag, entry in DicomDictionary.items() if entry[0] == "SQ")
 _ICON_LE, _ICON_BE = b"\x88\x00\x00\x02", b"\x00\x88\x02\x00"
 OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
 _OVERLAY_GROUP_SET = frozenset(OVERLAY_GROUPS)
@@ -45,18 +47,13 @@ def _may_hold_icon(elem: DataElement | RawDataElement) -> bool:
 
     A raw sequence's bytes must contain the icon tag in the dataset's byte order for that to be
     possible, whatever the VR encoding or lengths inside; a match that is not really a tag only
-    costs parsing the sequence. The byte test comes first: it is cheaper than a dictionary lookup.
+    costs parsing the sequence.
     """
-    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes) \
-            and (_ICON_LE if elem.is_little_endian else _ICON_BE) not in elem.value:
+    if elem.VR is None and elem.tag not in _SEQUENCE_TAGS:  # implicit VR raw element
         return False
-    vr = elem.VR
-    if vr is None:  # implicit VR raw element: the dictionary knows public sequences
-        try:
-            vr = dictionary_VR(elem.tag)
-        except KeyError:
-            return False
-    return vr == "SQ"
+    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes):
+        return (_ICON_LE if elem.is_little_endian else _ICON_BE) in elem.value
+    return True
 
 
 def remove_overlays(ds: Dataset) -> int:
