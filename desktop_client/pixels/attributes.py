@@ -13,6 +13,7 @@ from __future__ import annotations
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+PIXEL_PADDING_VALUE, SMALLEST_IMAGE_PIXEL_VALUE, LARGEST_IMAGE_PIXEL_VALUE = 0x00280120, 0x00280106, 0x00280107
 ROWS, COLUMNS, SAMPLES_PER_PIXEL = 0x00280010, 0x00280011, 0x00280002
 BITS_ALLOCATED, BITS_STORED, HIGH_BIT, PIXEL_REPRESENTATION = 0x00280100, 0x00280101, 0x00280102, 0x00280103
 PHOTOMETRIC_INTERPRETATION, PLANAR_CONFIGURATION, NUMBER_OF_FRAMES = 0x00280004, 0x00280006, 0x00280008
@@ -48,4 +49,21 @@ def value(ds: Dataset, tag: int) -> object:
                 return data.decode("ascii").strip(" \x00")
             except UnicodeDecodeError:
                 pass
+    return ds[tag].value
+
+
+def pixel_word(ds: Dataset, tag: int, signed: bool) -> object:
+    """A "US or SS" pixel-value element (Pixel Padding Value, Smallest/Largest Image Pixel Value).
+
+    Read raw when it is one 2-byte word: pydicom resolves these VRs by Pixel Representation on
+    every conversion, which costs more than painting a CT slice. Same rule here (an explicit VR
+    wins; an implicit one is SS for ``signed`` data); anything else goes through pydicom.
+    """
+    elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes) and len(elem.value) == 2 \
+            and elem.VR in (None, "US", "SS"):
+        return int.from_bytes(elem.value, "little" if elem.is_little_endian else "big",
+                              signed=elem.VR == "SS" or (elem.VR is None and signed))
     return ds[tag].value

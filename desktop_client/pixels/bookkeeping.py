@@ -118,15 +118,13 @@ def widen_pixel_value_range(ds: Dataset, model: ImageModel, values: list[int]) -
     """Keep Smallest/Largest Image Pixel Value true after painting ``values`` (monochrome only)."""
     if model.samples != 1 or not values:
         return
-    for tag, keyword, pick in ((0x00280106, "SmallestImagePixelValue", min), (0x00280107, "LargestImagePixelValue", max)):
-        if ds.get_item(tag) is None:  # usually absent: skip the keyword lookup
-            continue
-        current = ds.get(keyword)
+    for tag, pick in ((A.SMALLEST_IMAGE_PIXEL_VALUE, min), (A.LARGEST_IMAGE_PIXEL_VALUE, max)):
+        current = A.pixel_word(ds, tag, model.signed)
         if current is None or isinstance(current, (bytes, bytearray)):
             continue
         new = pick(int(current), pick(values))
         if new != int(current):
-            ds[keyword].value = new
+            ds[tag].value = new
 
 
 def record_lossy_history(ds: Dataset) -> None:

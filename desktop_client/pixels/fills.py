@@ -11,15 +11,12 @@ cleared (or sign bits set consistently for signed data).
 from __future__ import annotations
 
 import numpy as np
-from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from desktop_client.core.geometry import Fill
+from desktop_client.pixels import attributes as A
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
-
-
-PIXEL_PADDING_VALUE = 0x00280120
 
 
 def value_range(model: ImageModel) -> tuple[int, int]:
@@ -35,17 +32,7 @@ def _clamp(v: int, model: ImageModel) -> int:
 
 
 def _padding_value(ds: Dataset, model: ImageModel) -> int | None:
-    elem = ds.get_item(PIXEL_PADDING_VALUE)
-    if elem is None:
-        return None
-    if isinstance(elem, RawDataElement) and isinstance(elem.value, bytes) and len(elem.value) == 2 \
-            and elem.VR in (None, "US", "SS"):
-        # Read directly: pydicom resolves this "US or SS" element by Pixel Representation on
-        # every conversion, which costs more than painting a CT slice. Same rule here.
-        signed = elem.VR == "SS" or (elem.VR is None and model.signed)
-        raw: object = int.from_bytes(elem.value, "little" if elem.is_little_endian else "big", signed=signed)
-    else:
-        raw = ds.get("PixelPaddingValue")
+    raw = A.pixel_word(ds, A.PIXEL_PADDING_VALUE, model.signed)
     if raw is None or isinstance(raw, (bytes, bytearray)):
         return None
     try:

@@ -75,13 +75,16 @@ def test_pixel_padding_value_read_from_a_file(tmp_path, syntax: str, signed: boo
     """Pixel Padding Value is "US or SS" by Pixel Representation; read raw from every encoding."""
     ds = synthetic(bits_allocated=16, bits_stored=12, signed=signed)
     ds.PixelPaddingValue = padding
+    ds.SmallestImagePixelValue = padding + 7  # "US or SS" too: widened to the fill, read raw
     ds.file_meta.TransferSyntaxUID = syntax
     path = tmp_path / "padded.dcm"
     pydicom.dcmwrite(path, ds, implicit_vr=syntax == ImplicitVRLittleEndian,
                      little_endian=syntax != ExplicitVRBigEndian, enforce_file_format=True)
     read = pydicom.dcmread(path)
     redact_dataset(read, [PixelEdit(BOX)])
-    assert np.all(raw_pixels(roundtrip(read))[0, BOX.top:BOX.bottom, BOX.left:BOX.right] == padding)
+    out = roundtrip(read)
+    assert np.all(raw_pixels(out)[0, BOX.top:BOX.bottom, BOX.left:BOX.right] == padding)
+    assert out.SmallestImagePixelValue == padding
 
 
 def test_script_fill_values_are_stored_values() -> None:
