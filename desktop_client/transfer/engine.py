@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from desktop_client.destinations.base import (
@@ -299,14 +299,16 @@ class TransferRun:
         return table.text if table is not None else ""
 
     def _jobs(self, unit: UnitRow, members: list[Instance], scan_id: str,
-              scripts: list[tuple[str, str]]) -> list[ObjectJob]:
+              scripts: list[tuple[str, str]], spool: Spool | None) -> list[ObjectJob]:
+        """One job per member; with ``spool``, each names the file its worker writes the object to."""
         edits = self.spec.choice(unit.series_uid).rectangles
         variables = tuple(sorted(script_variables(self.spec).items()))
         lookup = self._lookup_text()
         key = f"{self.id}:{script_checksum(repr(scripts) + lookup)}"
         comment = self.dest.routing_comment(self.ctx)
-        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location,
-                          unit.series_uid, scan_id, comment, lookup) for m in members]
+        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location, unit.series_uid,
+                          scan_id, comment, lookup, spool.object_path(n) if spool is not None else "")
+                for n, m in enumerate(members)]
 
     def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
         """Results in order, with at most ``window`` objects in flight (bounded memory)."""
@@ -382,9 +384,8 @@ class TransferRun:
         spool = Spool()
         records: list[ObjectRow] = []
         try:
-            jobs = self._jobs(unit, members, scan_id, scripts)
-            if inline is None:  # pool workers write each object into the spool themselves
-                jobs = [replace(job, output_path=spool.object_path(n)) for n, job in enumerate(jobs)]
+            # Pool workers write each object into the spool themselves.
+            jobs = self._jobs(unit, members, scan_id, scripts, spool if inline is None else None)
             for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
