@@ -285,7 +285,7 @@ def encapsulate_frames(frames: list[bytes]) -> bytes:
     once, which for a long cine is the peak of the whole redaction. ``check_encapsulation`` splits
     the result with pydicom's own parser before it is used.
     """
-    if len(frames) > 0xFFFFFFFF // 8 or sum(len(f) + 9 for f in frames) > 0xFFFFFFFF:
+    if sum(len(f) + 9 for f in frames) > 0xFFFFFFFF:  # offsets past 4 GiB: no Basic Offset Table
         return encapsulate(frames, fragments_per_frame=1, has_bot=True)  # pydicom raises the error
     offsets: list[int] = []
     pieces: list[bytes] = []
