@@ -10,6 +10,7 @@ entries).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as _dt
 import itertools
@@ -56,6 +57,9 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
     spec: TransferSpec = row.spec
     units = store.units(transfer_id, with_files=False)
     counts = store.object_counts(transfer_id)
+    by_status: dict[str, tuple[int, int]] = collections.defaultdict(lambda: (0, 0))  # (files, bytes)
+    for (_, status), (n, size) in counts.items():
+        by_status[status] = (by_status[status][0] + n, by_status[status][1] + size)
     files = store.scan_files(transfer_id)
     ids = scan_ids(spec)
 
@@ -120,11 +124,11 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
         "scans": scans,
         "totals": {
             "scans": len(scans),
-            "files_sent": sum(n for (_, status), (n, _) in counts.items() if status == "sent"),
-            "files_rejected": sum(n for (_, status), (n, _) in counts.items() if status == "rejected"),
-            "files_failed": sum(n for (_, status), (n, _) in counts.items() if status == "failed"),
+            "files_sent": by_status["sent"][0],
+            "files_rejected": by_status["rejected"][0],
+            "files_failed": by_status["failed"][0],
             "files_excluded": sum(s["excluded_files"] for s in scans),
-            "bytes_sent": sum(b for (_, status), (_, b) in counts.items() if status == "sent"),
+            "bytes_sent": by_status["sent"][1],
         },
         "verification": row.verification,
     }
