@@ -143,7 +143,7 @@ def test_review_rectangles_are_blacked_out_in_the_archive(qtbot, window, demo_di
     import pydicom
 
     from desktop_client.core.geometry import Rect
-    from desktop_client.gui.review.state import ScanReviewChoice
+    from desktop_client.plan.review import ScanReviewChoice
 
     win = window
     to_project_step(qtbot, win, "LOCAL")

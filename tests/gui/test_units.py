@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.connections import local_connection
-from desktop_client.gui.review.state import ScanReviewChoice
+from desktop_client.plan.review import ScanReviewChoice
 from desktop_client.gui.targets import LocalTarget, ProjectInfo, ProjectSettings, explain_error
 from desktop_client.gui.wizard.state import SessionPlan, UploadDraft
 from desktop_client.gui.wizard.submit import EXCLUDED_ON_CONFIRM, build_specs, summarize

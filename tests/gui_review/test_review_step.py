@@ -170,7 +170,7 @@ def test_templates_survive_restart(qtbot, tmp_path, sessions) -> None:
 
 
 def test_create_template_can_narrow_to_the_scanner(qtbot, store, sessions) -> None:
-    from desktop_client.gui.review.state import ReviewModel
+    from desktop_client.plan.review import ReviewModel
 
     review = ReviewModel(sessions)
     group = next(g for g in review.grouping.valid if g.modality == "US")

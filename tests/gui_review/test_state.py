@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desktop_client.core.geometry import Rect
-from desktop_client.gui.review.state import ReviewModel
+from desktop_client.plan.review import ReviewModel
 from desktop_client.templates import MatchKeys, Template
 
 from .conftest import find_scan

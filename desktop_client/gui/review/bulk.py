@@ -12,7 +12,7 @@ from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.gui.review.cards import GroupCard
 from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.group_dialog import GroupReviewDialog
-from desktop_client.gui.review.state import ReviewModel
+from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.gui.viewer.widget import CHECKED_STYLE
 from desktop_client.templates import TemplateStore

@@ -7,7 +7,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
-from desktop_client.gui.review.state import ReviewModel
+from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
 from desktop_client.templates import TemplateStore
 

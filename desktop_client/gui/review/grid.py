@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from desktop_client.gui.review.state import ReviewModel, scan_label
+from desktop_client.plan.review import ReviewModel, scan_label
 from desktop_client.gui.review.thumbs import THUMB, ThumbnailCache, thumb_key
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1

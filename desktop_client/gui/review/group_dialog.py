@@ -12,7 +12,7 @@ from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, run_modal
 from desktop_client.gui.review.grid import ScanGridModel, ScanGridView, ScanTileDelegate
 from desktop_client.gui.review.scan_panel import ScanEditDialog
-from desktop_client.gui.review.state import ReviewModel
+from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.templates import Template, TemplateStore
 

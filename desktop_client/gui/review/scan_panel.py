@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, run_modal
-from desktop_client.gui.review.state import ReviewModel, scan_label
+from desktop_client.plan.review import ReviewModel, scan_label
 from desktop_client.gui.viewer.widget import ScanViewer
 from desktop_client.templates import TemplateStore
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
 
 from desktop_client.gui.review.grid import tile_state
 from desktop_client.gui.review.scan_panel import ScanPanel
-from desktop_client.gui.review.state import ReviewModel, scan_label
+from desktop_client.plan.review import ReviewModel, scan_label
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
 from desktop_client.templates import TemplateStore
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.single import SessionReviewPage
-from desktop_client.gui.review.state import ReviewModel, ScanReviewChoice, Summary
+from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
 from desktop_client.gui.viewer.jobs import LatestOnly
 from desktop_client.scanning.model import Session
