@@ -200,7 +200,7 @@ class Context:
 
     def read(self, path: TagPath) -> str | None:
         if not path.singular:
-            raise ScriptRuntimeError(f"Path matching multiple tags not allowed as term: {path}")
+            raise ScriptRuntimeError(f"Path matching multiple tags not allowed as term: {path.reference_text}")
         return paths.read(self.ds, path)
 
     def deref(self, value: Any) -> Any:

@@ -80,7 +80,7 @@ def test_plural_targets_fail(target: str) -> None:
 def test_plural_path_as_value_fails() -> None:
     outcome, _ = run(de6("(0010,0010) := */(0008,1155)"))
     assert outcome.status == "error"
-    assert outcome.error.startswith("Path matching multiple tags not allowed as term: ")
+    assert outcome.error.startswith("line 2, column 1: Path matching multiple tags not allowed as term: ")
 
 
 def test_void_assignment_fails() -> None:
@@ -271,9 +271,21 @@ def test_regex_is_whole_string_and_java_escapes() -> None:
     assert outcome.messages == ["yes"]
 
 
-def test_null_regex_is_an_error() -> None:
-    outcome, _ = run(de6('(0010,0010) ~ (0010,2160) ? echo "x"'))
-    assert outcome.status == "error"
+def test_regex_from_an_absent_tag_never_matches() -> None:
+    """A right-hand side tag path is the regex; absent (null) it matches nothing, no error."""
+    script = compile_script(de6('(0008,1030) ~ (0008,103E) ? (0010,0010) := "hit" : (0010,0010) := "miss"',
+                                '(0008,1030) !~ (0008,103E) ? (0010,0020) := "hit" : (0010,0020) := "miss"'))
+    for study, series, expected in (("abc", "a.c", ("hit", "miss")), ("abc", "x.*", ("miss", "hit")),
+                                    (None, "a.c", ("miss", "hit")), ("abc", None, ("miss", "hit")),
+                                    (None, None, ("miss", "hit"))):
+        ds = ct()
+        if study is not None:
+            ds.StudyDescription = study
+        if series is not None:
+            ds.SeriesDescription = series
+        outcome = script.apply(ds, execute_pixels=False)
+        assert outcome.ok, outcome.error
+        assert (str(ds.PatientName), ds.PatientID) == expected, (study, series)
 
 
 def test_if_elseif_else_and_nesting() -> None:
@@ -308,7 +320,7 @@ def test_echo_rules() -> None:
 def test_version_checked_when_executed() -> None:
     outcome, ds = run('(0010,0010) := "before"\nversion "6.9"\n(0010,0020) := "after"\n', dialect="DE6")
     assert outcome.status == "error"
-    assert outcome.error.startswith("Unsupported version: 6.9. Supported versions are [6.0,")
+    assert outcome.error.startswith("line 2, column 1: Unsupported version: 6.9. Supported versions are [6.0,")
     assert ds.PatientName == "before" and ds.PatientID == "PID-1"
     for ok in ("6.0", "6.3", "6.7"):
         assert run(f'version "{ok}"\n')[0].ok
@@ -319,7 +331,7 @@ def test_unknown_function_fails_only_when_reached() -> None:
     assert outcome.ok
     outcome, _ = run(de6('nosuchfn["a"]'))
     assert outcome.status == "error"
-    assert outcome.error.startswith("Error evaluating nosuchfn")
+    assert outcome.error.startswith("line 2, column 1: Error evaluating nosuchfn")
 
 
 # ---- variables ------------------------------------------------------------------------------
