@@ -287,6 +287,23 @@ def session_label(pattern: str, existing: Any) -> str:
         n += 1
 
 
+def _create_or_write(ds: Any, tag: int, path: TagPath, text: str) -> None:
+    """An exact-tag assignment: overwrite, or create the attribute whatever the tag is (§17.2).
+
+    An absent attribute is created with its dictionary VR when the value fits it, and as LO
+    otherwise — XNAT's DE4 creates every absent attribute as LO, so a value such as ``"1.5mm"``
+    for an FD attribute, or any value for a tag outside the dictionary, is stored as given
+    instead of failing on a numeric parse.
+    """
+    if tag in ds._dict:  # noqa: SLF001
+        paths.write(ds, path, text)
+        return
+    try:
+        paths.write(ds, path, text)
+    except ScriptRuntimeError:
+        paths.store(ds, paths.new_element(ds, tag, "LO", text))
+
+
 class Evaluator:
     """Compiles DE4 statements into "evaluate now, act later" closures."""
 
@@ -429,7 +446,7 @@ class Evaluator:
                     return None
                 text = to_string(v)
                 if path.singular:
-                    return lambda c: paths.write(c.ds, path, text)
+                    return lambda c: _create_or_write(c.ds, step.value, path, text)
 
                 def assign_pattern(c: Context) -> None:
                     for tag in [t for t in c.ds._dict if t & step.mask == step.value]:  # noqa: SLF001

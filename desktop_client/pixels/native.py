@@ -86,8 +86,12 @@ def frames_view(buf: bytes | bytearray, model: ImageModel, count: int) -> np.nda
     dtype = np.dtype(f"<u{ba // 8}")
     rows, cols = model.rows, model.columns
     if model.is_ybr_422_native:
-        if ba != 8 or cols % 2:
-            raise RedactionError("YBR 4:2:2 data must be 8-bit with an even number of columns")
+        if ba != 8:
+            raise RedactionError(f"PhotometricInterpretation of {model.photometric} with BitsAllocated of {ba} "
+                                 "is not a layout this understands, cannot alter pixels.")
+        if cols % 2:
+            raise RedactionError(f"native {model.photometric} with an odd number of columns ({cols}) is "
+                                 "refused: the last chroma pair would be half outside the image")
         shape: tuple[int, ...] = (count, rows, cols // 2, 4)
     elif model.samples == 1:
         shape = (count, rows, cols)
@@ -137,7 +141,8 @@ def paint(buf: bytearray, model: ImageModel, boxes: list[tuple[Rect, tuple[int, 
           count: int) -> list[Rect]:
     """Paint stored words into ``buf``; return the regions actually painted (422 widened to pairs)."""
     if model.photometric == "YBR_PARTIAL_420":
-        raise RedactionError("native YBR_PARTIAL_420 shares chroma samples between rows and cannot be edited")
+        raise RedactionError("PhotometricInterpretation of YBR_PARTIAL_420 shares chroma samples between rows, "
+                             "so a rectangle is not a range of bytes, cannot alter pixels.")
     painted: list[Rect] = []
     if model.bits_allocated == 1:
         if model.samples != 1:
