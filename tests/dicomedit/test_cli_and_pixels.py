@@ -165,12 +165,16 @@ def test_objects_without_pixel_data_are_skipped_with_a_message() -> None:
     assert outcome.ok and outcome.messages == ["alterPixels skipped: the object has no pixel data"]
 
 
-@conforms("fn.alterPixels")
+@conforms("fn.alterPixels", "px.bits-12", "err.alter-pixels", "err.position")
 def test_pixel_redaction_failure_is_an_error(tmp_path: Path) -> None:
     ds = pydicom.dcmread(make_ct(tmp_path / "x.dcm"))
     ds.BitsAllocated = 12  # not byte-aligned: the pixel engine refuses (§9.7 refusals)
+    before = ds.PixelData
     outcome = compile_script(PIXELS).apply(ds)
-    assert outcome.status == "error" and outcome.error.startswith("pixel redaction failed")
+    assert outcome.status == "error"
+    assert outcome.error == ("line 2, column 1: alterPixels: pixel redaction failed: "
+                             "BitsAllocated of 12 is not byte-aligned, cannot alter pixels.")
+    assert ds.PixelData == before
 
 
 def test_missing_pixel_engine_fails_closed(monkeypatch, tmp_path: Path) -> None:
