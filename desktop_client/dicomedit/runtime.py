@@ -147,6 +147,9 @@ def _translate(regex: str) -> str:
             continue
         if ch == "[":
             in_class += 1
+        elif ch == "&" and in_class and regex.startswith("&&", i):
+            # Java's class intersection has no Python equivalent; guessing would match other text.
+            raise ScriptRuntimeError(f"Unsupported Java class intersection (&&) in regex {regex}")
         elif ch == "]" and in_class:
             in_class -= 1
         elif ch == "(" and not in_class and regex.startswith("(?<", i) and \
