@@ -243,8 +243,8 @@ class Warning_:
     @property
     def message(self) -> str:
         more = f" ({self.count} places)" if self.count > 1 else ""
-        return (f"{self.detail}{more} — differs from XNAT: {self.feature.reason} "
-                f"[{self.feature.id}, docs/dicomedit-conformance.md]")
+        return (f"{self.detail}{more}: differs from XNAT ({self.feature.status}). "
+                f"{self.feature.reason} [{self.feature.id} in docs/dicomedit-conformance.md]")
 
 
 _PIXEL_DEVIATIONS = ("px.bits-1", "px.truncated", "px.jpeg-baseline", "px.rle", "px.big-endian",
@@ -329,7 +329,7 @@ def deviations_in(statements: list[ast.Statement], dialect: str) -> list[Warning
                     "collectValues[…] with a private element wildcard")
             elif expr.name == "alterPixels":
                 for fid in _PIXEL_DEVIATIONS:
-                    hit(fid, expr, "alterPixels[…] on such images")
+                    hit(fid, expr, f"alterPixels[…] on data of this kind: {feature(fid).title}")
                 fill = expr.args[3] if len(expr.args) == 4 else None
                 if isinstance(fill, ast.Str):
                     text = fill.value.replace(" ", "").lower()
