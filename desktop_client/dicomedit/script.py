@@ -166,6 +166,14 @@ class Script:
     def __repr__(self) -> str:
         return f"<Script {self.dialect}, {len(self.statements)} statements>"
 
+    def variable(self, name: str) -> Variable | None:
+        """The ``Variable`` (description, hidden, export field, ...) named ``name``, if used."""
+        key = name.lower() if self.dialect == "DE4" else name
+        for var in self.variables:
+            if (var.name.lower() if self.dialect == "DE4" else var.name) == key:
+                return var
+        return None
+
     @property
     def external_variables(self) -> list[Variable]:
         return [v for v in self.variables if v.external]

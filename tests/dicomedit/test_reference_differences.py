@@ -91,6 +91,7 @@ def test_export_sets_the_field_and_assignment_does_not_inherit_it() -> None:
     assert by_name["bar"].export_field is None and by_name["bar"].description is None
     outcome, ds = run(script.text)
     assert outcome.variables == {"foo": "x", "bar": "x"} and ds.PatientName == "x"
+    assert script.variable("foo").export_field == "ns:/path" and script.variable("nobody") is None
     # the Variable objects are unchanged by running the script
     assert {v.name: v.export_field for v in script.variables} == {"foo": "ns:/path", "bar": None}
 
