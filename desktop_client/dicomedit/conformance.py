@@ -231,7 +231,7 @@ def feature(fid: str) -> Feature:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning_:
+class DeviationWarning:
     """One deviation a script runs into, at the first place it does."""
 
     feature: Feature
@@ -288,7 +288,7 @@ def _conditions(st: ast.Node) -> list[ast.Node]:
     return []
 
 
-def deviations_in(statements: list[ast.Statement], dialect: str) -> list[Warning_]:
+def deviations_in(statements: list[ast.Statement], dialect: str) -> list[DeviationWarning]:
     """The deviations a parsed script can run into, each once, at its first construct."""
     found: dict[str, list[tuple[int, int, str]]] = {}
 
@@ -343,7 +343,7 @@ def deviations_in(statements: list[ast.Statement], dialect: str) -> list[Warning
     out = []
     for fid, places in found.items():
         line, column, detail = places[0]
-        out.append(Warning_(feature(fid), line, column, detail, len(places)))
+        out.append(DeviationWarning(feature(fid), line, column, detail, len(places)))
     out.sort(key=lambda w: (w.line, w.column, w.feature.id))
     return out
 
