@@ -545,7 +545,8 @@ def f_shift_datetime(ctx: Context, args: list[Any]) -> Any:
                   datetimes.increment_seconds(to_string(args[1]), unit, "seconds"))
 
 
-def _shift_in_place(ctx: Context, path_values: list[Any], seconds: int, strict: bool) -> None:
+def _shift_in_place(ctx: Context, name: str, path_values: list[Any], seconds: int,
+                    strict: bool) -> None:
     for arg in path_values:
         path = _as_path(arg)
         if path is None:
@@ -558,7 +559,7 @@ def _shift_in_place(ctx: Context, path_values: list[Any], seconds: int, strict: 
             text = paths.read_value(parent, tag)
             if text == "":
                 continue
-            shifted = "\\".join(datetimes.shift(v, seconds) for v in text.split("\\"))
+            shifted = "\\".join(_shift(name, v, seconds) for v in text.split("\\"))
             paths.set_element(parent, tag, shifted)
 
 
@@ -570,7 +571,7 @@ def f_shift_list(ctx: Context, args: list[Any]) -> Any:
                             "must be a list of tag paths")
     unit = to_string(args[2]) if len(args) > 2 else None
     seconds = datetimes.increment_seconds(to_string(args[1]), unit, "seconds")
-    _shift_in_place(ctx, flatten(args[0]), seconds, strict=True)
+    _shift_in_place(ctx, "shiftDateTimeListByIncrement", flatten(args[0]), seconds, strict=True)
     return VOID
 
 
@@ -579,7 +580,8 @@ def f_shift_sequence(ctx: Context, args: list[Any]) -> Any:
         raise FunctionError("Error evaluating shiftDateTimeSequenceByIncrement: usage "
                             "shiftDateTimeSequenceByIncrement[seconds, \"tagpath\", ...]")
     seconds = datetimes.increment_seconds(to_string(args[0]), None, "seconds")
-    _shift_in_place(ctx, flatten(args[1:]), seconds, strict=False)
+    _shift_in_place(ctx, "shiftDateTimeSequenceByIncrement", flatten(args[1:]), seconds,
+                    strict=False)
     return VOID
 
 
