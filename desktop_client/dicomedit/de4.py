@@ -21,7 +21,7 @@ from typing import Any, Callable
 from urllib.parse import quote_plus
 
 from desktop_client.dicomedit import ast, paths
-from desktop_client.dicomedit.errors import ScriptRuntimeError, ScriptSyntaxError
+from desktop_client.dicomedit.errors import ScriptRuntimeError, ScriptSyntaxError, located
 from desktop_client.dicomedit.functions import hash_uid, new_uid
 from desktop_client.dicomedit.msgformat import format_message
 from desktop_client.dicomedit.paths import ElementStep, TagPath, nibble_pattern
@@ -312,7 +312,29 @@ class Evaluator:
         for st in statements:
             if isinstance(st, ast.Init):
                 self.initialisers[st.name.lower()] = self.value(st.value)
-        self.compiled = [self.statement(st) for st in statements if not isinstance(st, ast.Init)]
+        self.compiled = [self._located(st, self.statement(st)) for st in statements
+                         if not isinstance(st, ast.Init)]
+
+    @staticmethod
+    def _located(node: ast.Statement, evaluate: Callable[[Context], Action | None],
+                 ) -> Callable[[Context], Action | None]:
+        """Errors of the statement, when evaluated and when its action is applied, carry its
+        position (``line L, column C: ...``), as DE6 errors do."""
+        def run(ctx: Context) -> Action | None:
+            try:
+                action = evaluate(ctx)
+            except ScriptRuntimeError as exc:
+                raise located(exc, node.line, node.column) from exc
+            if action is None:
+                return None
+
+            def apply(c: Context) -> None:
+                try:
+                    action(c)
+                except ScriptRuntimeError as exc:
+                    raise located(exc, node.line, node.column) from exc
+            return apply
+        return run
 
     def variable(self, ctx: Context, name: str) -> Any:
         key = name.lower()

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from desktop_client.dicomedit import ast, paths
-from desktop_client.dicomedit.errors import ScriptRuntimeError
+from desktop_client.dicomedit.errors import ScriptRuntimeError, located
 from desktop_client.dicomedit.functions import BUILTINS
 from desktop_client.dicomedit.paths import TagPath
 from desktop_client.dicomedit.runtime import VOID, Context, compile_regex, to_bool, to_string
@@ -23,16 +23,7 @@ SUPPORTED_VERSIONS = ("6.0", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7")
 
 
 def _at(node: ast.Node, exc: ScriptRuntimeError) -> ScriptRuntimeError:
-    """Prefix a run-time error with the statement position (once), then the reference's wording.
-
-    ``line L, column C: <XNAT's message>``: the position lets an author find the statement, the
-    message is the one XNAT's server logs, so a site admin recognises it.
-    """
-    if getattr(exc, "located", False):
-        return exc
-    located = ScriptRuntimeError(f"line {node.line}, column {node.column}: {exc}")
-    located.located = True  # type: ignore[attr-defined]
-    return located
+    return located(exc, node.line, node.column)
 
 
 class Compiler:

@@ -219,3 +219,10 @@ def test_rle_is_re_encoded_as_rle() -> None:
     assert outcome.ok, outcome.error
     assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.5"
     assert not np.asarray(ds.pixel_array)[:8, :16].any()
+
+
+@conforms("err.position", "de4.functions")
+def test_de4_run_time_errors_carry_the_statement_position() -> None:
+    outcome, ds = run('(0010,0020) := "kept"\n  (0010,0010) := substring[(0010,0010), 0, 99]\n')
+    assert outcome.status == "error"
+    assert outcome.error.startswith("line 2, column 3: ")
