@@ -226,3 +226,21 @@ def test_de4_run_time_errors_carry_the_statement_position() -> None:
     outcome, ds = run('(0010,0020) := "kept"\n  (0010,0010) := substring[(0010,0010), 0, 99]\n')
     assert outcome.status == "error"
     assert outcome.error.startswith("line 2, column 3: ")
+
+
+@conforms("op.regex", "de4.constraint")
+def test_predefined_regex_classes_are_ascii_as_in_java() -> None:
+    """Java's \\w, \\d and \\s are ASCII-only; Python's would also match "Jöhn" or Arabic digits."""
+    script = compile_script('(0010,0010) ~ "\\\\w+\\\\^\\\\w+" : (0010,0020) := "ascii"\n')
+    for name, expected in (("Doe^John", "ascii"), ("Döe^John", "PID-1"), ("Doe^J0hn_2", "ascii")):
+        ds = ct()
+        ds.PatientName = name
+        assert script.apply(ds, execute_pixels=False).ok
+        assert ds.PatientID == expected, name
+    outcome, ds = run(de6('(0010,0020) ~ "\\\\d+" ? (0010,0010) := "digits" : (0010,0010) := "other"'),
+                      ct())
+    assert str(ds.PatientName) == "other"  # "PID-1"
+    ds = ct()
+    ds.PatientID = "\u0661\u0662"  # Arabic-Indic digits: not \d in Java
+    outcome, ds = run(de6('(0010,0020) ~ "\\\\d+" ? (0010,0010) := "digits" : (0010,0010) := "other"'), ds)
+    assert str(ds.PatientName) == "other"
