@@ -38,14 +38,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.gui.targets import SubjectInfo, explain_error
+from desktop_client.plan.targets import SubjectInfo, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
 from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 #: Variables the uploader fills itself (never asked): the official client's Properties keys.
 BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
