@@ -53,7 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                     help="value of an anonymization script variable")
     up.add_argument("--labels", metavar="CSV",
-                    help="relabeling CSV (Study UID, XNAT Subject ID, Session Label[, PET Tracer]); "
+                    help="relabeling CSV, as the desktop app exports it (Study UID, XNAT Subject ID, "
+                         "Session Label[, PET Tracer], then a column per script variable); "
                          "sessions missing from it are not uploaded")
     up.add_argument("--template", action="append", default=[], metavar="NAME",
                     help="apply a saved redaction template to every scan it matches")

@@ -32,7 +32,11 @@ def _label(value: str, what: str) -> str:
 
 def plans_from_csv(sessions: list[Session], path: str | Path, *, tracer: str = "",
                    variables: dict[str, str] | None = None) -> list[SessionPlan]:
-    """One plan per session ticked in the relabeling CSV (the GUI's bulk table export)."""
+    """One plan per session ticked in the relabeling CSV (the GUI's bulk table export).
+
+    The CSV's script variable columns become each session's variables, over the ``variables``
+    given for all sessions.
+    """
     table = [LabelRow.from_session(s, tracer=tracer) for s in sessions]
     try:
         imported = import_csv(Path(path), table)
@@ -48,8 +52,7 @@ def plans_from_csv(sessions: list[Session], path: str | Path, *, tracer: str = "
             continue
         row = rows[uid]
         plans.append(SessionPlan(session=session, subject=row.subject, label=row.session,
-                                 tracer=row.tracer,
-                                 variables=dict(variables or {})))
+                                 tracer=row.tracer, variables={**(variables or {}), **row.variables}))
     if not plans:
         raise ValueError(f"no study in {path} matches the scanned sessions")
     return plans

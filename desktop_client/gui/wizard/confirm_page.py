@@ -44,6 +44,7 @@ from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.labels import LabelRow, export_csv, import_csv
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
 from desktop_client.plan.draft import SessionPlan, UploadDraft
@@ -111,18 +112,6 @@ def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create
     if allow_create and rules.sanitize(plan.session.patient_name):
         return rules.sanitize(plan.session.patient_name)
     return subjects[0].label if subjects else ""
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _protect(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (leading ``'``)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _unprotect(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
 
 
 def has_pet(plan: SessionPlan) -> bool:
@@ -588,57 +577,50 @@ class ConfirmPage(WizardStep):
 
     # CSV -----------------------------------------------------------------------------------------
 
-    def csv_text(self) -> str:
-        """The bulk table as CSV (Study UID is the key; read-only columns help the user edit)."""
+    def label_rows(self) -> list[LabelRow]:
+        """The bulk table as it stands, in the CSV's terms."""
         assert self.draft is not None
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
         names = [v.name for v in self.variables]
-        writer.writerow(["Study UID", "Study Date", "Modality", "Study Description", "Patient Name",
-                         "Patient ID", "Scans", "XNAT Subject ID", "Session Label", "PET Tracer", *names])
-        for row, plan in enumerate(self.draft.plans):
-            s = plan.session
-            writer.writerow([_protect(str(v)) for v in (
-                s.study_instance_uid, s.study_date, " ".join(s.modalities), s.study_description,
-                s.patient_name, s.patient_id, len(s.scans), self._cell(row, _SUBJECT),
-                self._cell(row, _LABEL), self._cell(row, _TRACER),
-                *[self._cell(row, len(BULK_FIXED) + i) for i in range(len(names))])])
+        return [LabelRow.from_session(plan.session, self._cell(row, _SUBJECT), self._cell(row, _LABEL),
+                                      self._cell(row, _TRACER),
+                                      {n: self._cell(row, len(BULK_FIXED) + i) for i, n in enumerate(names)})
+                for row, plan in enumerate(self.draft.plans)]
+
+    def csv_text(self) -> str:
+        """The bulk table as CSV (``labels.csv_table``: the CLI's ``--labels`` reads the same file)."""
+        out = io.StringIO()
+        export_csv(self.label_rows(), out, [v.name for v in self.variables])
         return out.getvalue()
 
     def load_csv_text(self, text: str) -> int:
         """Apply a CSV round-trip; returns how many sessions it named. Unknown UIDs are reported."""
         assert self.draft is not None
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        if not reader.fieldnames or "Study UID" not in reader.fieldnames:
-            raise ValueError("the CSV has no “Study UID” column; export one first and edit that")
-        rows = {_unprotect(r["Study UID"] or ""): {k: _unprotect(v or "") for k, v in r.items() if k}
-                for r in reader}
+        result = import_csv(text, self.label_rows())
         names = [v.name for v in self.variables]
-        matched = 0
         self.bulk_table.blockSignals(True)
-        for row, plan in enumerate(self.draft.plans):
-            data = rows.pop(plan.session.study_instance_uid, None)
-            if data is None:
+        for row, (plan, data) in enumerate(zip(self.draft.plans, result.rows)):
+            if data.study_uid in result.unchecked:
                 continue
-            matched += 1
-            for col, key in ((_SUBJECT, "XNAT Subject ID"), (_LABEL, "Session Label")):
-                if key in data:
-                    self.bulk_table.item(row, col).setText((data[key] or "").strip())
-            if has_pet(plan) and "PET Tracer" in data:
-                self.bulk_table.item(row, _TRACER).setText((data["PET Tracer"] or "").strip())
+            self.bulk_table.item(row, _SUBJECT).setText(data.subject)
+            self.bulk_table.item(row, _LABEL).setText(data.session)
+            if has_pet(plan):
+                self.bulk_table.item(row, _TRACER).setText(data.tracer)
             for i, name in enumerate(names):
-                if name in data:
-                    self.bulk_table.item(row, len(BULK_FIXED) + i).setText((data[name] or "").strip())
+                self.bulk_table.item(row, len(BULK_FIXED) + i).setText(data.variables.get(name, ""))
         self.bulk_table.blockSignals(False)
         self._validate()
-        if rows:
-            raise ValueError(f"{len(rows)} row(s) name studies that are not selected; they were ignored")
-        return matched
+        if result.errors:
+            more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+            raise ValueError(result.errors[0].rstrip(".") + more)
+        if result.unknown:
+            raise ValueError(f"{len(result.unknown)} row(s) name studies that are not selected; "
+                             "they were ignored")
+        return len(self.draft.plans) - len(result.unchecked)
 
     def _export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
         if path:
-            Path(path).write_text(self.csv_text(), encoding="utf-8")
+            export_csv(self.label_rows(), Path(path), [v.name for v in self.variables])
             self.message.info(f"Saved {path}. This file contains patient names and IDs: keep it private.")
 
     def _import_csv(self) -> None:
@@ -648,7 +630,7 @@ class ConfirmPage(WizardStep):
         try:
             matched = self.load_csv_text(Path(path).read_text(encoding="utf-8-sig"))
             self.message.ok(f"Labels read for {matched} session(s).")
-        except (OSError, ValueError, csv.Error) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
             self.message.error(f"The CSV could not be used: {exc}.")
 
     # Validation ----------------------------------------------------------------------------------
