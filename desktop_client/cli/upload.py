@@ -36,8 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("upload", help="anonymize, redact and upload sessions (headless)",
                         description="Scan PATHs, then anonymize, redact and send every session found "
                                     "to DEST, verified, with a receipt.")
-    up.add_argument("paths", nargs="+", metavar="PATH", help="folder, file, archive or DICOMDIR")
-    up.add_argument("--to", required=True, metavar="DEST",
+    up.add_argument("paths", nargs="*", metavar="PATH",
+                    help="folder, file, archive or DICOMDIR (with --plan: the plan's, unless given)")
+    up.add_argument("--plan", metavar="FILE",
+                    help="run a plan saved by the desktop app (Summary: Save plan…) or by "
+                         "--save-plan: destination, labels and review decisions come from it")
+    up.add_argument("--save-plan", metavar="FILE",
+                    help="also save this upload's plan (labels, decisions) for a later --plan run")
+    up.add_argument("--to", metavar="DEST",
                     help="http(s)://host[/context] (XNAT), a folder (local archive), "
                          "dicom://CALLED_AET@host:port (C-STORE) or dicomweb+http(s)://host[:port]/path")
     up.add_argument("--user", default="", help="user name at the destination")
@@ -194,9 +200,32 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
         raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
 
 
-def run_upload(args: argparse.Namespace) -> int:
+#: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.
+_PLANNED = {"to": "--to", "user": "--user", "project": "--project", "subject": "--subject",
+            "subject_scheme": "--subject-scheme", "session": "--session",
+            "session_scheme": "--session-scheme", "var": "--var", "labels": "--labels",
+            "template": "--template", "rect": "--rect", "exclude": "--exclude",
+            "script": "--script", "lookup_table": "--lookup-table", "merge": "--merge",
+            "insecure": "--insecure", "save_plan": "--save-plan"}
+
+
+def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
+    """(destination, project, the loaded plan or None) from --plan or from --to and friends."""
+    from desktop_client.plan import planfile
     from desktop_client.transfer import DestinationKind, DestinationSpec
 
+    if args.plan:
+        given = [flag for name, flag in _PLANNED.items() if getattr(args, name, None)]
+        if given:
+            raise UserError(f"the plan already decides {', '.join(given)}; leave them out, or "
+                            "plan again without --plan")
+        try:
+            loaded = planfile.load(args.plan)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        return loaded.destination, loaded.project, loaded
+    if not args.to:
+        raise UserError("say where to send: --to DEST (or --plan FILE)")
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
                                      verify_tls=not args.insecure)
@@ -206,15 +235,22 @@ def run_upload(args: argparse.Namespace) -> int:
         raise UserError("an XNAT upload needs --user")
     if dest.kind is DestinationKind.XNAT and not args.project:
         raise UserError("an XNAT upload needs --project")
-    for p in args.paths:
+    return dest, args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else ""), None
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    dest, project, loaded = _destination(args)
+    if not args.paths and loaded is None:
+        raise UserError("give the folders, files or archives to upload")
+    paths = args.paths or loaded.sources
+    for p in paths:
         if not os.path.exists(p):
-            raise UserError(f"{p} does not exist")
+            raise UserError(f"{p} does not exist" + (" (named by the plan)" if not args.paths else ""))
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    project = args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else "")
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
     # the transfers run, and the queue then reads a session's files one unit at a time.
-    specs, skipped = _build_specs(args, dest, project, password)
+    specs, skipped = _build_specs(args, paths, dest, project, password, loaded)
     if args.dry_run:
         plan = [_plan(spec) for spec in specs]
         if args.json:
@@ -226,45 +262,63 @@ def run_upload(args: argparse.Namespace) -> int:
     return _run(specs, password, args.workers, args.json)
 
 
-def _build_specs(args: argparse.Namespace, dest: Any, project: str,
-                 password: str | None) -> tuple[list[Any], int]:
-    """Scan the paths and plan every session as the GUI would; (validated specs, skipped files)."""
-    from desktop_client.plan.headless import (decisions_from_options, plans_from_csv,
-                                              plans_from_schemes)
+def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
+                 password: str | None, loaded: Any) -> tuple[list[Any], int]:
+    """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
+    (validated specs, skipped files)."""
+    from desktop_client.plan import planfile
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
 
-    result = scan_paths(args.paths)
+    result = scan_paths(paths)
     if not result.sessions:
         raise UserError("no DICOM sessions found in the given paths")
-    options = SpecOptions(destination=dest, project=project, user=args.user or getpass.getuser(),
-                          scripts=_scripts(args, dest), lookup_table=_lookup_table(args),
-                          receipt_dir=args.receipt_dir, max_chunk_files=args.chunk_files)
-    variables = _variables(args.var)
-    tracer = variables.pop("tracer", "")
     try:
-        decisions = decisions_from_options(result.sessions, templates=_templates(args.template),
-                                           rectangles=_rect_options(args.rect),
-                                           excluded=args.exclude)
         existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
-        if args.labels:
-            plans = plans_from_csv(result.sessions, args.labels, tracer=tracer, variables=variables)
+        if loaded is not None:
+            plans, decisions = planfile.resolve(loaded, result.sessions)
+            options = SpecOptions(destination=dest, project=project,
+                                  user=loaded.user or getpass.getuser(), scripts=loaded.scripts,
+                                  lookup_table=loaded.lookup_table)
         else:
-            plans = plans_from_schemes(result.sessions, subject=args.subject,
-                                       subject_scheme=args.subject_scheme or "auto",
-                                       session=args.session,
-                                       session_scheme=args.session_scheme or "auto",
-                                       tracer=tracer, variables=variables,
-                                       existing_sessions=existing)
-        clashes = sorted({p.label for p in plans} & existing)
-        if clashes and not args.merge:
+            options = SpecOptions(destination=dest, project=project,
+                                  user=args.user or getpass.getuser(),
+                                  scripts=_scripts(args, dest), lookup_table=_lookup_table(args))
+            plans, decisions = _plan_from_options(args, result.sessions, existing)
+            for plan in plans:
+                plan.merge = args.merge
+        clashes = sorted({p.label for p in plans if not p.merge} & existing)
+        if clashes:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
                             "choose another label, or give --merge to add these scans to it")
-        for plan in plans:
-            plan.merge = args.merge
-        return build_specs(plans, decisions, options), len(result.skipped)
-    except ValueError as exc:
+        options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
+        specs = build_specs(plans, decisions, options)
+        if args.save_plan:
+            saved = planfile.save(planfile.plan_file(
+                paths, dest, plans, decisions, project=project, user=options.user,
+                scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
+            print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
+                  file=sys.stderr)
+        return specs, len(result.skipped)
+    except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
+
+
+def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
+                       existing: set[str]) -> tuple[list[Any], dict[str, Any]]:
+    from desktop_client.plan.headless import (decisions_from_options, plans_from_csv,
+                                              plans_from_schemes)
+
+    variables = _variables(args.var)
+    tracer = variables.pop("tracer", "")
+    decisions = decisions_from_options(sessions, templates=_templates(args.template),
+                                       rectangles=_rect_options(args.rect), excluded=args.exclude)
+    if args.labels:
+        return plans_from_csv(sessions, args.labels, tracer=tracer, variables=variables), decisions
+    return plans_from_schemes(sessions, subject=args.subject,
+                              subject_scheme=args.subject_scheme or "auto", session=args.session,
+                              session_scheme=args.session_scheme or "auto", tracer=tracer,
+                              variables=variables, existing_sessions=existing), decisions
 
 
 def _plan(spec: Any) -> dict[str, Any]:
