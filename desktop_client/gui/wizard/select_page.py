@@ -406,9 +406,9 @@ class SelectPage(WizardStep):
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
         chosen = self.checked_sessions()
         old = {p.session.study_instance_uid: p for p in draft.plans}
-        if [p.session.study_instance_uid for p in draft.plans] != [s.study_instance_uid for s in chosen]:
-            draft.review = {}
+        # Review decisions are kept (by SeriesInstanceUID) whatever the new selection is.
         draft.scan_result = self.result
+        draft.sources = list(self.paths)
         # A plan is kept (with the labels typed for it) only for the very same scanned session;
         # a rescan produces new Session objects whose scans may differ.
         draft.plans = [old[s.study_instance_uid] if s.study_instance_uid in old
