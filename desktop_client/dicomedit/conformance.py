@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_VR, private_dictionary_VR
 
 from desktop_client.dicomedit import ast
 from desktop_client.dicomedit.errors import ScriptRuntimeError
@@ -261,12 +261,14 @@ def _no_dictionary_vr(path: TagPath) -> bool:
     last = path.steps[-1]
     if not isinstance(last, ElementStep) or not last.exact:
         return False
-    if last.creator is not None:
-        return True  # private: the private dictionary rarely knows it
     try:
-        return dictionary_VR(last.value) in ("", "UN", "NONE")
+        if last.creator is not None:  # the private dictionary knows some vendors' blocks
+            vr = private_dictionary_VR((last.value << 16) | 0x1000 | last.evalue, last.creator)
+        else:
+            vr = dictionary_VR(last.value)
     except KeyError:
         return True
+    return vr in ("", "UN", "NONE")
 
 
 def _regex_literals(node: ast.Node) -> Iterator[tuple[ast.Node, str]]:
