@@ -295,12 +295,11 @@ def _create_or_write(ds: Any, tag: int, path: TagPath, text: str) -> None:
     for an FD attribute, or any value for a tag outside the dictionary, is stored as given
     instead of failing on a numeric parse.
     """
-    if tag in ds._dict:  # noqa: SLF001
-        paths.write(ds, path, text)
-        return
     try:
         paths.write(ds, path, text)
     except ScriptRuntimeError:
+        if tag in ds._dict:  # noqa: SLF001 - an existing attribute keeps its VR and the error
+            raise
         paths.store(ds, paths.new_element(ds, tag, "LO", text))
 
 
