@@ -1,7 +1,8 @@
 """The behaviours issue 18 lists as differing from XNAT's engine, one test each.
 
-Written from the DicomEdit 6 and 4 language descriptions (dicomedit.md §5.1, §6.9, §7, §13,
-§17) and the examples added there for these behaviours.
+Written from the DicomEdit 6 and 4 language descriptions (dicomedit.md §5.1, §6.9, §7, §9.7,
+§13, §17) and the issue's own examples; where those descriptions give no example (DE4 creating
+an absent tag outside the dictionary, the ASCII-only regex classes), the example is here.
 """
 
 from __future__ import annotations
