@@ -184,9 +184,8 @@ FEATURES: tuple[Feature, ...] = (
     _f(8, "px.ybr-one-sample", "YBR_FULL_422 declared with one sample per pixel: refused as "
                                "XNAT refuses"),
     _f(8, "px.ybr-420", "Native YBR_PARTIAL_420: refused as XNAT refuses"),
-    _f(8, "px.ybr-422-odd-columns", "Native 4:2:2 with an odd number of columns", DEVIATION,
-       "XNAT pads the last chroma pair; such data is malformed (4:2:2 pairs need an even width) "
-       "and this engine refuses it rather than guess where the padding is."),
+    _f(8, "px.ybr-422-odd-columns", "Native 4:2:2 with an odd number of columns: each row ends "
+                                    "with a padded pair, written whole when the box reaches it"),
     _f(8, "px.black-fill", "`alterPixels` with no or an unparseable fill", BETTER,
        "XNAT writes stored value 0, which is white on MONOCHROME1 and an arbitrary colour on "
        "PALETTE COLOR; this engine writes the darkest displayable value (Pixel Padding Value "
@@ -248,7 +247,7 @@ class DeviationWarning:
 
 
 _PIXEL_DEVIATIONS = ("px.bits-1", "px.truncated", "px.jpeg-baseline", "px.rle", "px.big-endian",
-                     "px.ybr-422-odd-columns", "px.records")
+                     "px.records")
 _REGEX_FUNCTIONS = {"match": 1, "ismatch": 1}
 
 

@@ -140,24 +140,24 @@ def _native_422_frames(data: bytes, model: ImageModel, count: int) -> DecodedFra
     first of a 4:2:2 cine and which does not read YBR_PARTIAL_422 at all; the layout is simple
     enough that the upsampling is two slices and a repeat.
     """
-    rows, cols = model.rows, model.columns
-    if model.bits_allocated != 8 or cols % 2:
-        raise RedactionError(f"native {model.photometric} must be 8-bit with an even number of columns "
-                             f"(Bits Allocated {model.bits_allocated}, {cols} columns)")
-    frame_bytes = rows * cols * 2
+    rows, cols, width = model.rows, model.columns, (model.columns + 1) // 2
+    if model.bits_allocated != 8:
+        raise RedactionError(f"PhotometricInterpretation of {model.photometric} with BitsAllocated of "
+                             f"{model.bits_allocated} is not a layout this understands, cannot alter pixels.")
+    frame_bytes = rows * width * 4  # an odd width ends with a pair whose second luma is padding
     if len(data) < frame_bytes * count:
         raise RedactionError(f"Pixel Data holds {len(data) // frame_bytes} whole frame(s) but {count} are needed")
 
     def frames() -> Iterator[np.ndarray]:
         for index in range(count):
             pairs = np.frombuffer(data, np.uint8, count=frame_bytes, offset=index * frame_bytes)
-            pairs = pairs.reshape(rows, cols // 2, 4)
-            out = np.empty((rows, cols, 3), np.uint8)
+            pairs = pairs.reshape(rows, width, 4)
+            out = np.empty((rows, width * 2, 3), np.uint8)
             out[:, 0::2, 0] = pairs[..., 0]
             out[:, 1::2, 0] = pairs[..., 1]
             out[..., 1] = np.repeat(pairs[..., 2], 2, axis=1)
             out[..., 2] = np.repeat(pairs[..., 3], 2, axis=1)
-            yield out
+            yield out[:, :cols]
 
     decoded_pi = "YBR_FULL" if model.photometric == "YBR_FULL_422" else model.photometric
     return DecodedFrames(model.with_(photometric=decoded_pi, planar=0, frames=count), frames())

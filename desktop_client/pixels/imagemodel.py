@@ -96,8 +96,8 @@ class ImageModel:
     @property
     def native_frame_bits(self) -> int:
         """Bits one frame occupies in *native* (uncompressed) Pixel Data (PS3.5 8.1.1, C.7.6.3.1.2)."""
-        if self.is_ybr_422_native:
-            return self.rows * self.columns * 2 * self.bits_allocated
+        if self.is_ybr_422_native:  # Y Y Cb Cr per pixel pair; an odd last pixel has a padded pair
+            return self.rows * ((self.columns + 1) // 2) * 4 * self.bits_allocated
         return self.rows * self.columns * self.samples * self.bits_allocated
 
     def decode_kwargs(self) -> dict[str, object]:

@@ -81,7 +81,8 @@ def swap_dataset_words(ds: Dataset) -> None:
 
 def frames_view(buf: bytes | bytearray, model: ImageModel, count: int) -> np.ndarray:
     """View of ``count`` frames (writable for a bytearray): (F,R,C), (F,R,C,3), (F,3,R,C) or
-    (F,R,C/2,4) for 4:2:2."""
+    (F,R,⌈C/2⌉,4) for 4:2:2 (an odd width ends with a pair whose second luma is padding, the
+    layout XNAT's handler reads and writes)."""
     ba = model.bits_allocated
     dtype = np.dtype(f"<u{ba // 8}")
     rows, cols = model.rows, model.columns
@@ -89,10 +90,7 @@ def frames_view(buf: bytes | bytearray, model: ImageModel, count: int) -> np.nda
         if ba != 8:
             raise RedactionError(f"PhotometricInterpretation of {model.photometric} with BitsAllocated of {ba} "
                                  "is not a layout this understands, cannot alter pixels.")
-        if cols % 2:
-            raise RedactionError(f"native {model.photometric} with an odd number of columns ({cols}) is "
-                                 "refused: the last chroma pair would be half outside the image")
-        shape: tuple[int, ...] = (count, rows, cols // 2, 4)
+        shape: tuple[int, ...] = (count, rows, (cols + 1) // 2, 4)  # odd width: last pair padded
     elif model.samples == 1:
         shape = (count, rows, cols)
     elif model.planar == 1:
@@ -165,7 +163,7 @@ def paint(buf: bytearray, model: ImageModel, boxes: list[tuple[Rect, tuple[int, 
         t, b, l, r = rect.top, rect.bottom, rect.left, rect.right
         if model.is_ybr_422_native:
             rect = widen_to_pairs(rect, model.columns)
-            p0, p1 = rect.left // 2, rect.right // 2
+            p0, p1 = rect.left // 2, (rect.right + 1) // 2  # a box reaching an odd last column takes its pair
             y, cb, cr = words
             view[:, t:b, p0:p1, 0:2] = y
             view[:, t:b, p0:p1, 2] = cb

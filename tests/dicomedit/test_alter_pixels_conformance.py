@@ -80,7 +80,7 @@ def image(pi: str, bits: int, *, rows: int = 6, cols: int = 10, planar: int = 0,
           signed: bool = False) -> Dataset:
     """A native Explicit VR Little Endian image with varied bytes clear of every fill used."""
     samples = 3 if pi in ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422") else 1
-    per_frame = rows * cols * (2 if pi.endswith("_422") else samples) * bits // 8
+    per_frame = (rows * ((cols + 1) // 2) * 4 if pi.endswith("_422") else rows * cols * samples * bits // 8)
     raw = bytes(0x10 + i % 0x40 for i in range(per_frame * frames))
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
@@ -238,11 +238,9 @@ def test_ybr_420_is_refused_in_xnat_words() -> None:
 
 
 @conforms("px.ybr-422-odd-columns")
-def test_ybr_422_with_odd_columns_is_refused() -> None:
-    ds = image("YBR_FULL_422", 8, cols=9)
-    ds.PixelData = bytes(ds.PixelData) + bytes(6 * 2 * 2)  # the padding a writer would add
-    outcome = compile_script(de6('alterPixels["rectangle", "l=0, t=0, r=2, b=2", "solid", "v=0"]')).apply(ds)
-    assert outcome.status == "error" and "odd number of columns" in outcome.error
+@pytest.mark.parametrize("rect", [(3, 1, 9, 4), (8, 0, 9, 6), (0, 0, 3, 2), (5, 2, 20, 3)])
+def test_ybr_422_with_odd_columns_writes_the_padded_pair(rect: tuple[int, int, int, int]) -> None:
+    check("YBR_FULL_422", 8, rect, "r=10, g=200, b=90", (10, 200, 90), cols=9)
 
 
 @conforms("px.bits-1")
