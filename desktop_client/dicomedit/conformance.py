@@ -207,6 +207,14 @@ FEATURES: tuple[Feature, ...] = (
        "XNAT decodes and writes the object uncompressed (Explicit VR Little Endian, lossy "
        "history recorded). This engine wipes the box in the DCT domain (block-aligned, grey), "
        "so the file stays JPEG and no new loss is added outside the box."),
+    _f(9, "px.lossless", "JPEG-LS and JPEG 2000 lossless input: decoded, redacted and re-encoded "
+                         "in the same transfer syntax"),
+    _f(9, "px.lossy-other", "Other lossy input (e.g. JPEG Extended): written uncompressed as "
+                            "Explicit VR Little Endian with Lossy Image Compression 01"),
+    _f(9, "px.float", "Float and Double Float Pixel Data (parametric maps)", DEVIATION,
+       "Refused (the object is not sent). XNAT's handler writes the fill's integer bits into "
+       "the float samples; a redaction whose values depend on that is not one this engine can "
+       "verify, so it fails closed."),
     _f(9, "px.rle", "RLE Lossless input", DEVIATION,
        "XNAT writes the redacted object uncompressed; this engine re-encodes it as RLE "
        "Lossless (same pixels, same transfer syntax as the source)."),
@@ -247,7 +255,7 @@ class DeviationWarning:
 
 
 _PIXEL_DEVIATIONS = ("px.bits-1", "px.truncated", "px.jpeg-baseline", "px.rle", "px.big-endian",
-                     "px.records")
+                     "px.float", "px.records")
 _REGEX_FUNCTIONS = {"match": 1, "ismatch": 1}
 
 

@@ -58,7 +58,7 @@ SAMPLES = {
     "px.black-fill": 'version "6.6"\nalterPixels["rectangle", "l=0, t=0, r=2, b=2", "solid", ""]\n',
     **{fid: 'version "6.6"\n\nalterPixels["rectangle", "l=0, t=0, r=2, b=2", "solid", "v=0"]\n'
        for fid in ("px.bits-1", "px.truncated", "px.jpeg-baseline", "px.rle", "px.big-endian",
-                   "px.records")},
+                   "px.float", "px.records")},
 }
 
 

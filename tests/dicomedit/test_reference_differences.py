@@ -245,3 +245,32 @@ def test_predefined_regex_classes_are_ascii_as_in_java() -> None:
     ds.PatientID = "\u0661\u0662"  # Arabic-Indic digits: not \d in Java
     outcome, ds = run(de6('(0010,0020) ~ "\\\\d+" ? (0010,0010) := "digits" : (0010,0010) := "other"'), ds)
     assert str(ds.PatientName) == "other"
+
+
+@conforms("px.lossless")
+@pytest.mark.parametrize("name, syntax", [("MR_small_jpeg_ls_lossless.dcm", "1.2.840.10008.1.2.4.80"),
+                                          ("MR_small_jp2klossless.dcm", "1.2.840.10008.1.2.4.90")])
+def test_lossless_input_is_re_encoded_in_its_own_syntax(name: str, syntax: str) -> None:
+    ds = load(name)
+    outcome = compile_script(PIXELS).apply(ds)
+    assert outcome.ok, outcome.error
+    assert ds.file_meta.TransferSyntaxUID == syntax
+    assert not np.asarray(ds.pixel_array)[:8, :16].any()
+
+
+@conforms("px.lossy-other")
+def test_other_lossy_input_is_written_uncompressed_with_its_history() -> None:
+    ds = load("JPEG-lossy.dcm")  # JPEG Extended, 12 bits
+    outcome = compile_script(PIXELS).apply(ds)
+    assert outcome.ok, outcome.error
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert ds.LossyImageCompression == "01"
+
+
+@conforms("px.float")
+def test_float_pixel_data_is_refused() -> None:
+    ds = load("MR_small.dcm")
+    del ds.PixelData
+    ds.FloatPixelData = np.zeros(64 * 64, "<f4").tobytes()
+    outcome = compile_script(PIXELS).apply(ds)
+    assert outcome.status == "error" and "floating-point" in outcome.error
