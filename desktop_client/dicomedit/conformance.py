@@ -221,7 +221,8 @@ FEATURES: tuple[Feature, ...] = (
     _f(9, "px.records", "Icon Image Sequence and Burned In Annotation", BETTER,
        "In addition to XNAT's edit, the Icon Image Sequence (a thumbnail with the same burned-in "
        "text) is removed, overlay bits under the boxes are cleared, Burned In Annotation is set "
-       "to NO and a Clean Pixel Data Option code is recorded."),
+       "to NO, a Clean Pixel Data Option code is recorded and Smallest/Largest Image Pixel "
+       "Value are widened to include the fill. The pixel bytes are XNAT's."),
 )
 
 FEATURE_IDS = frozenset(f.id for f in FEATURES)
