@@ -1,6 +1,7 @@
 """Write docs/dicomedit-conformance.md from the feature catalogue and the tests that prove it.
 
     python scripts/dicomedit_conformance.py           # rewrite the document
+    python scripts/dicomedit_conformance.py --run     # run tests/dicomedit first; write only if green
     python scripts/dicomedit_conformance.py --check   # exit 1 if the committed one is stale
 
 The catalogue (``desktop_client/dicomedit/conformance.py``) says, for every DicomEdit feature,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -92,7 +94,17 @@ def render(proven: dict[str, list[str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if the committed document is stale")
+    parser.add_argument("--run", action="store_true",
+                        help="run the tests first and write nothing unless they all pass")
     args = parser.parse_args(argv)
+    if args.run:
+        stale_check = "tests/dicomedit/test_conformance_report.py::test_committed_report_is_the_generated_one"
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                 str(TESTS.relative_to(ROOT)), "--deselect", stale_check],
+                                cwd=ROOT, check=False)
+        if result.returncode:
+            print("tests/dicomedit failed: the report was not written", file=sys.stderr)
+            return result.returncode
     text = render(collect())
     if args.check:
         current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
