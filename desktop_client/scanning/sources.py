@@ -23,6 +23,45 @@ from desktop_client.scanning.model import Location, Skipped
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
+class NotRegularFile(OSError):
+    """A FIFO, device or socket: opening it could block forever, reading it never ends."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        super().__init__(f"not a regular file ({_kind(mode)}); only regular files are read")
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open ``path`` read-only, refusing anything but a regular file without ever blocking.
+
+    ``O_NONBLOCK`` keeps ``open`` of a FIFO from waiting for a writer (which hung every command);
+    the type is then checked on the open descriptor, so a file swapped for a FIFO between the
+    scan and the read is refused too. ``O_NONBLOCK`` has no effect on reads of regular files.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A file (or archive member) to read, with the identity the scan cache is keyed by."""
@@ -85,8 +124,10 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | Ar
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(path, seen_dirs)
-        else:
+        elif stat.S_ISREG(st.st_mode):
             yield from _file(path, st)
+        else:
+            yield Skipped(path, f"not a regular file ({_kind(st.st_mode)}); only regular files are read")
 
 
 def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
@@ -125,7 +166,7 @@ def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | Ar
         if stat.S_ISREG(est.st_mode):
             yield from _file(entry.path, est)
         else:
-            yield Skipped(entry.path, "not a regular file")
+            yield Skipped(entry.path, f"not a regular file ({_kind(est.st_mode)}); only regular files are read")
 
 
 def _file(path: str, st: os.stat_result) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
@@ -143,7 +184,7 @@ def _file(path: str, st: os.stat_result) -> Iterator[Candidate | ArchiveCandidat
 
 def _head(path: str, n: int = 512) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return fh.read(n)
     except OSError:
         return b""
@@ -210,25 +251,34 @@ def expand_selection(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candid
 def open_location(location: Location) -> BinaryIO:
     """Open an instance's bytes for reading (never for writing: sources are read-only to us)."""
     if location.member is None:
-        return open(location.path, "rb")
-    if zipfile.is_zipfile(location.path):
-        zf = zipfile.ZipFile(location.path)
-        return _ClosingMember(zf.open(location.member), zf)
-    tf = tarfile.open(location.path, "r:*")
+        return open_regular(location.path)
+    container = open_regular(location.path)
+    try:
+        if zipfile.is_zipfile(container):
+            container.seek(0)
+            zf = zipfile.ZipFile(container)
+            return _ClosingMember(zf.open(location.member), zf, container)
+        container.seek(0)
+        tf = tarfile.open(fileobj=container, mode="r:*")
+    except BaseException:
+        container.close()
+        raise
     member = tf.extractfile(location.member)
     if member is None:
         tf.close()
+        container.close()
         raise FileNotFoundError(f"{location.member} is not a file in {location.path}")
-    return _ClosingMember(member, tf)
+    return _ClosingMember(member, tf, container)
 
 
 class _ClosingMember(io.RawIOBase):
     """A member stream that also closes its archive when closed."""
 
-    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile) -> None:
+    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile, container: BinaryIO) -> None:
         super().__init__()
         self._stream = stream
         self._archive = archive
+        self._container = container
 
     def readable(self) -> bool:
         return True
@@ -255,6 +305,7 @@ class _ClosingMember(io.RawIOBase):
             self._stream.close()
         finally:
             self._archive.close()
+            self._container.close()
             super().close()
 
 
