@@ -62,6 +62,10 @@ def open_regular(path: str) -> BinaryIO:
         raise
 
 
+class ObjectTooLarge(Exception):
+    """Reading the whole object would break the memory budget (see core/limits.py)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A file (or archive member) to read, with the identity the scan cache is keyed by."""
@@ -257,7 +261,8 @@ def open_location(location: Location) -> BinaryIO:
         if zipfile.is_zipfile(container):
             container.seek(0)
             zf = zipfile.ZipFile(container)
-            return _ClosingMember(zf.open(location.member), zf, container)
+            info = zf.getinfo(location.member)
+            return _ClosingMember(zf.open(info), zf, container, info.file_size)
         container.seek(0)
         tf = tarfile.open(fileobj=container, mode="r:*")
     except BaseException:
@@ -268,14 +273,16 @@ def open_location(location: Location) -> BinaryIO:
         tf.close()
         container.close()
         raise FileNotFoundError(f"{location.member} is not a file in {location.path}")
-    return _ClosingMember(member, tf, container)
+    return _ClosingMember(member, tf, container, tf.getmember(location.member).size)
 
 
 class _ClosingMember(io.RawIOBase):
     """A member stream that also closes its archive when closed."""
 
-    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile, container: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile, container: BinaryIO,
+                 size: int) -> None:
         super().__init__()
+        self.size = size  # the member's uncompressed size, as the archive declares it
         self._stream = stream
         self._archive = archive
         self._container = container
