@@ -229,7 +229,7 @@ def _anonymize_one(source: Any, scripts: list[Script], variables: dict[str, str]
     if not outcome.ok:
         return
     target = output_path(source, inputs, out)
-    if target.resolve() == Path(source.path).resolve():
+    if target.parent.resolve() / target.name == Path(source.path).resolve():  # a link there is replaced, not followed
         entry.update(status="error", error="the output would replace the input; choose another --out")
         return
     try:

@@ -156,7 +156,7 @@ def _redact_one(source: Any, edits: list[PixelEdit], remove_overlays: bool, inpu
     except RedactionError as exc:
         return {"status": "refused", "error": exc.reason}
     target = _target(source, inputs, out)
-    if target.resolve() == Path(source.path).resolve():
+    if target.parent.resolve() / target.name == Path(source.path).resolve():  # a link there is replaced, not followed
         return {"status": "error", "error": "the output would replace the input; choose another --out"}
     try:
         atomic_write(target, lambda fh: ds.save_as(fh, enforce_file_format=False))

@@ -15,7 +15,12 @@ PASS_THROUGH = (KeyboardInterrupt, SystemExit)
 
 def one_line(exc: BaseException, limit: int = 200) -> str:
     """``Type: message`` on one line (codec and pydicom messages span many), for a reason sentence."""
-    text = " ".join(str(exc).split())
+    lines = []
+    for line in str(exc).splitlines():
+        if line.lstrip().startswith("Traceback ("):  # pydicom embeds a formatted traceback in some messages
+            break
+        lines.append(line)
+    text = " ".join(" ".join(lines).split())
     if len(text) > limit:
         text = text[:limit - 1] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

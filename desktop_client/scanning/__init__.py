@@ -11,6 +11,7 @@ Public face::
 from __future__ import annotations
 
 import os
+import warnings
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from desktop_client.scanning.model import (
@@ -57,7 +58,10 @@ def read_dataset(location: Location | Instance | str | os.PathLike[str], stop_be
                 raise ObjectTooLarge(reason)
         head = fh.read(132)
         fh.seek(0)
-        return dcmread(fh, force=classify_head(head) == "raw", stop_before_pixels=stop_before_pixels)
+        with warnings.catch_warnings():
+            # Style warnings about non-conformant values are no news to the user; failures are raised.
+            warnings.simplefilter("ignore")
+            return dcmread(fh, force=classify_head(head) == "raw", stop_before_pixels=stop_before_pixels)
 
 
 def iter_dicom_sources(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Location | Skipped]:

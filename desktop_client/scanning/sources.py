@@ -335,6 +335,12 @@ def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, 
                 if info.flag_bits & 0x1:
                     yield loc, info.file_size, None, "encrypted archive member (password protected)"
                     continue
+                if _inflates_like_a_bomb(info.file_size, info.compress_size):
+                    yield loc, info.file_size, None, (
+                        f"archive member inflates {info.file_size // max(1, info.compress_size):,}× to "
+                        f"{info.file_size // (1024 * 1024):,} MiB (a decompression bomb?); extract it "
+                        "yourself if it is genuine")
+                    continue
                 with zf.open(info) as stream:
                     yield loc, info.file_size, stream, None
     else:
@@ -352,6 +358,17 @@ def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, 
                     continue
                 stream = tf.extractfile(member)
                 yield loc, member.size, stream, None
+
+
+#: A member larger than this that inflates more than ``BOMB_RATIO`` times is refused unread. Real
+#: DICOM deflates a few times (air around a CT, black borders of an ultrasound); only runs of
+#: identical bytes — a forged Pixel Data — reach a hundred.
+BOMB_MIN_BYTES = 64 * 1024 * 1024
+BOMB_RATIO = 100
+
+
+def _inflates_like_a_bomb(size: int, compressed: int) -> bool:
+    return size > BOMB_MIN_BYTES and size > BOMB_RATIO * max(1, compressed)
 
 
 def _member_reason(name: str) -> str | None:
