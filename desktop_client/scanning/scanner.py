@@ -27,7 +27,7 @@ from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.core.limits import too_large_reason
 from desktop_client.core.processes import end_with_parent
 from desktop_client.scanning.cache import ScanCache
-from desktop_client.scanning.model import Instance, Location, ScanResult, Skipped, build_sessions
+from desktop_client.scanning.model import Instance, Location, ScanResult, Session, Skipped, build_sessions
 from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
 from desktop_client.scanning.sources import (
     ArchiveCandidate,
@@ -278,16 +278,28 @@ def scan_paths(
         if own_cache:
             cache.close()
     sessions, duplicates = build_sessions(instances)
+    files_seen = len(instances) + len(skipped)
+    if duplicates:
+        skipped.extend(_duplicate_skips(sessions, instances))
     skipped.sort(key=lambda s: s.path)
     return ScanResult(
         sessions=sessions,
         skipped=skipped,
         duplicates=duplicates,
-        files_seen=len(instances) + len(skipped),
+        files_seen=files_seen,
         from_cache=from_cache,
         elapsed=time.perf_counter() - started,
         cancelled=cancelled,
     )
+
+
+def _duplicate_skips(sessions: list[Session], instances: list[Instance]) -> list[Skipped]:
+    """Second copies of an object (same SOP Instance UID) are left out of the sessions: say so."""
+    kept = {inst.location for session in sessions for inst in session.iter_instances()}
+    first = {inst.sop_instance_uid: inst.path for inst in instances if inst.location in kept}
+    return [Skipped(inst.path, f"duplicate of {first.get(inst.sop_instance_uid, 'another file')} "
+                               "(same SOP Instance UID; that copy is used)")
+            for inst in instances if inst.location not in kept]
 
 
 def _run_pool(
