@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json
+from desktop_client.cli.common import UserError, human_bytes, print_json, print_skipped, skipped_json
 from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
@@ -255,17 +255,17 @@ def run_upload(args: argparse.Namespace) -> int:
         plan = [_plan(spec) for spec in specs]
         if args.json:
             print_json({"dry_run": True, "destination": dest.display, "sessions": plan,
-                        "skipped_files": skipped})
+                        "skipped_files": len(skipped), "skipped": skipped_json(skipped)})
         else:
             _print_plan(dest.display, plan, skipped)
         return 0
-    return _run(specs, password, args.workers, args.json)
+    return _run(specs, password, args.workers, args.json, skipped=skipped)
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], int]:
+                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
-    (validated specs, skipped files)."""
+    (validated specs, skipped files with their reasons)."""
     from desktop_client.plan import planfile
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
@@ -299,7 +299,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                 scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
             print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
                   file=sys.stderr)
-        return specs, len(result.skipped)
+        return specs, list(result.skipped)
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
 
@@ -342,7 +342,7 @@ def _plan(spec: Any) -> dict[str, Any]:
     }
 
 
-def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
+def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: list[Any]) -> None:
     print(f"Dry run: nothing is sent. Destination: {dest}")
     for p in plan:
         print(f"\n{p['project'] or '-'} / {p['subject'] or '-'} / {p['session'] or '-'}  "
@@ -359,7 +359,8 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
             print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
                   f"{s['description'][:40]:<40} {mark}")
     if skipped:
-        print(f"\n{skipped} file(s) skipped while scanning (see `xnat-upload scan`).")
+        print()
+        print_skipped(skipped)
 
 
 # ---- running with progress -----------------------------------------------------------------------
@@ -427,7 +428,7 @@ def _open_queue(workers: int | None, password: str | None) -> Any:
 
 
 def _run(specs: list[Any], password: str | None, workers: int | None, as_json: bool,
-         ids: list[str] | None = None, queue: Any = None) -> int:
+         ids: list[str] | None = None, queue: Any = None, skipped: list[Any] | None = None) -> int:
     from desktop_client.transfer import QueueBusy, State
 
     queue = queue or _open_queue(workers, password)
@@ -456,14 +457,17 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
         results = [_result(queue, i) for i in ids]
     finally:
         queue.close()
+    skipped = skipped or []
     if as_json or not tty:
         if tty:
-            print_json({"transfers": results})
+            print_json({"transfers": results, "skipped": skipped_json(skipped)})
         else:
-            sys.stdout.write(json.dumps({"event": "result", "transfers": results}) + "\n")
+            sys.stdout.write(json.dumps({"event": "result", "transfers": results,
+                                         "skipped": skipped_json(skipped)}) + "\n")
     else:
         for r in results:
             _print_result(r)
+        print_skipped(skipped)
     return 0 if all(s is State.DONE for s in states.values()) else 1
 
 
