@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The layer contracts first (.importlinter, docs/architecture.md): an import across a wall fails here.
+.venv/bin/lint-imports --no-cache
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest "$@"

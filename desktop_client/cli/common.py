@@ -23,14 +23,6 @@ def print_json(obj: Any) -> None:
     sys.stdout.write("\n")
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
-
-
 # ---- exit codes (documented in the README; one home for every command) -----------------------
 
 #: Every object was processed (``scan``/``groups``: the selection was read; skips are listed).

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from desktop_client.cli.common import UserError, human_bytes
+from desktop_client.cli.common import UserError
+from desktop_client.core.formatting import human_bytes
 from desktop_client.core.transfer_syntaxes import transfer_syntax_name
 
 

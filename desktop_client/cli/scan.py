@@ -7,7 +7,8 @@ import os
 import sys
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json, skipped_json
+from desktop_client.cli.common import UserError, print_json, skipped_json
+from desktop_client.core.formatting import human_bytes
 from desktop_client.grouping import REASON_TEXT, classify_scan, group_scans
 from desktop_client.scanning import ScanProgress, ScanResult, scan_paths
 

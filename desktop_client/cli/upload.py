@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json, print_skipped, skipped_json
+from desktop_client.cli.common import UserError, print_json, print_skipped, skipped_json
+from desktop_client.core.formatting import human_bytes
 from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
@@ -322,7 +323,7 @@ def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
 
 
 def _plan(spec: Any) -> dict[str, Any]:
-    from desktop_client.transfer.engine import scan_ids
+    from desktop_client.transfer.spec import scan_ids
 
     ids = scan_ids(spec)
     return {

@@ -21,12 +21,31 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
-from desktop_client.transfer.spec import DestinationKind, DestinationSpec
+from desktop_client.destinations.model import DestinationKind, DestinationSpec
 
 __all__ = [
     "Cancelled", "Destination", "DestinationError", "Expected", "Finish", "SendContext",
-    "UnitInfo", "Verification", "open_destination",
+    "UnitInfo", "Verification", "destination_class", "open_destination",
 ]
+
+
+def destination_class(kind: DestinationKind) -> type[Destination]:
+    """The class behind a destination kind (imported on first use: pynetdicom is not light)."""
+    if kind is DestinationKind.LOCAL:
+        from desktop_client.destinations.local import LocalArchive
+
+        return LocalArchive
+    if kind is DestinationKind.CSTORE:
+        from desktop_client.destinations.cstore import CStoreDestination
+
+        return CStoreDestination
+    if kind is DestinationKind.STOWRS:
+        from desktop_client.destinations.stowrs import StowRsDestination
+
+        return StowRsDestination
+    from desktop_client.destinations.xnat import XnatDestination
+
+    return XnatDestination
 
 
 def open_destination(spec: DestinationSpec, password: str | None = None) -> Destination:

@@ -20,8 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import DestinationKind, ScriptSource
+from desktop_client.destinations.model import DestinationKind, DestinationSpec, ObjectOutcome, ScriptSource
 
 
 class DestinationError(Exception):
@@ -149,6 +148,15 @@ class Destination(ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+    @classmethod
+    def forget(cls, spec: DestinationSpec, keep: Callable[[str], bool]) -> None:
+        """Remove what this kind of destination keeps on this machine for the transfers ``keep``
+        says no to (the queue forgot them, or never finished them before a crash).
+
+        A class method because the queue calls it without a password or a connection: when a
+        transfer is removed and when it starts. Only the local archive keeps anything here.
+        """
 
 
 def compare_counts(expected: Expected, found: dict[str, int], method: str) -> Verification:

@@ -38,8 +38,7 @@ from desktop_client.destinations.base import (
     Verification,
     compare_counts,
 )
-from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import DestinationKind
+from desktop_client.destinations.model import DestinationKind, ObjectOutcome
 
 # pynetdicom logs every PDU at INFO/DEBUG; keep the app log free of header values.
 logging.getLogger("pynetdicom").setLevel(logging.WARNING)

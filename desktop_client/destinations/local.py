@@ -24,9 +24,8 @@ import json
 import os
 import re
 import shutil
-import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from desktop_client.destinations.base import (
     Cancelled,
@@ -38,8 +37,7 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
-from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import MERGE, DestinationKind
+from desktop_client.destinations.model import MERGE, DestinationKind, DestinationSpec, ObjectOutcome
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -185,14 +183,14 @@ class LocalArchive(Destination):
         return Verification(True, "re-read and MD5 of every file",
                             f"{total} files in {len(expected)} scans match what was sent", found)
 
-    def cleanup_stale_staging(self, live_ids: set[str], older_than: float = 0) -> None:
-        """Remove staging folders of transfers that no longer exist in the queue."""
-        stage_root = self.root / ".staging"
+    @classmethod
+    def forget(cls, spec: DestinationSpec, keep: Callable[[str], bool]) -> None:
+        """Remove the staging folders of the transfers ``keep`` says no to."""
+        stage_root = cls(spec.url).root / ".staging"
         if not stage_root.is_dir():
             return
-        now = time.time()
         for entry in stage_root.iterdir():
-            if entry.name not in live_ids and now - entry.stat().st_mtime >= older_than:
+            if not keep(entry.name):
                 shutil.rmtree(entry, ignore_errors=True)
 
 

@@ -24,8 +24,7 @@ from desktop_client.destinations.base import (
     Verification,
     compare_counts,
 )
-from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import DestinationKind
+from desktop_client.destinations.model import DestinationKind, ObjectOutcome
 
 _REFERENCED = "00081199"
 _FAILED = "00081198"

@@ -35,8 +35,7 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
-from desktop_client.transfer.pipeline import ObjectOutcome
-from desktop_client.transfer.spec import MERGE, DestinationKind, ScriptSource
+from desktop_client.destinations.model import MERGE, DestinationKind, ObjectOutcome, ScriptSource
 from desktop_client.xnat import (
     XnatAuthError,
     XnatCancelled,

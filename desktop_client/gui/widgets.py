@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop_client.cli.common import human_bytes
+from desktop_client.core.formatting import human_bytes
 
 __all__ = ["MessageBar", "Card", "header", "hint", "human_bytes", "primary_button"]
 

@@ -40,26 +40,27 @@ called when a transfer starts (default: ``XNAT_PASSWORD``, then the OS keyring).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from desktop_client.transfer.engine import RetryPolicy, TransferEvent
+from desktop_client.transfer.queue import (
+    QueueBusy,
+    ScanStatus,
+    TransferQueue,
+    TransferStatus,
+    default_credentials,
+)
+from desktop_client.transfer.spec import (
+    DestinationKind,
+    DestinationSpec,
+    ScanChoice,
+    ScriptSource,
+    State,
+    TransferSpec,
+    default_local_destination,
+)
+from desktop_client.transfer.store import LogEntry
 
-# Names are resolved on first use (PEP 562): destinations import the transfer package's data
-# types, and the queue imports destinations, so eager imports here would be circular.
-_EXPORTS = {
-    "RetryPolicy": "engine", "TransferEvent": "engine",
-    "ScanStatus": "queue", "TransferQueue": "queue", "TransferStatus": "queue",
-    "default_credentials": "queue", "QueueBusy": "queue",
-    "DestinationKind": "spec", "DestinationSpec": "spec", "ScanChoice": "spec",
-    "ScriptSource": "spec", "State": "spec", "TransferSpec": "spec",
-    "default_local_destination": "spec",
-    "LogEntry": "store",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'desktop_client.transfer' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"desktop_client.transfer.{module}"), name)
+__all__ = [
+    "DestinationKind", "DestinationSpec", "LogEntry", "QueueBusy", "RetryPolicy", "ScanChoice",
+    "ScanStatus", "ScriptSource", "State", "TransferEvent", "TransferQueue", "TransferSpec",
+    "TransferStatus", "default_credentials", "default_local_destination",
+]

@@ -43,7 +43,7 @@ from desktop_client.transfer.pipeline import (
     script_checksum,
 )
 from desktop_client.transfer.receipt import build_manifest
-from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
+from desktop_client.transfer.spec import ScriptSource, State, TransferSpec, scan_ids, script_variables
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
 
@@ -99,27 +99,6 @@ class _Prepared:
     spool: Spool
     records: list[ObjectRow]
     sizes: dict[str, int]
-
-
-def scan_ids(spec: TransferSpec) -> dict[str, str]:
-    """Scan id of each series: its Series Number, made unique the way XNAT does (``1-CT1``)."""
-    ids: dict[str, str] = {}
-    used: set[str] = set()
-    for position, scan in enumerate(spec.session.sorted_scans(), start=1):
-        base = str(scan.series_number) if scan.series_number is not None else f"S{position}"
-        candidate, n = base, 1
-        while candidate in used:
-            candidate = f"{base}-{scan.modality or 'X'}{n}"
-            n += 1
-        used.add(candidate)
-        ids[scan.series_instance_uid] = candidate
-    return ids
-
-
-def script_variables(spec: TransferSpec) -> dict[str, str]:
-    """The properties every script sees, as the official client sets them, plus user variables."""
-    return {"project": spec.project, "subject": spec.subject, "session": spec.session_label,
-            "experiment_label": spec.session_label, **spec.variables}
 
 
 def expected_objects(objects: Iterable[ObjectRow]) -> Expected:

@@ -23,12 +23,13 @@ import hashlib
 import io
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from pydicom import dcmread
 
 from desktop_client.core.geometry import PixelEdit
+from desktop_client.destinations.model import ObjectOutcome, ObjectStatus  # noqa: F401 (re-export)
 from desktop_client.pixels import RedactionError, redact_dataset
 from desktop_client.scanning import read_dataset
 from desktop_client.scanning.model import Location
@@ -54,29 +55,6 @@ class ObjectJob:
     #: where a worker process writes the object's bytes (a new private file) instead of
     #: returning them: see :func:`process_in_worker`
     output_path: str = ""
-
-
-@dataclass(slots=True)
-class ObjectOutcome:
-    """``ok`` (``data`` holds the file), ``rejected`` (a script said so) or ``failed`` (reason)."""
-
-    status: str
-    source: str
-    series_uid: str
-    scan_id: str
-    reason: str = ""
-    data: bytes = b""
-    #: the bytes' length, also when they wait in ``data_path`` rather than in ``data``
-    size: int = 0
-    #: file holding the bytes when a worker wrote them there (the spool reads and removes it)
-    data_path: str = ""
-    md5: str = ""
-    sop_instance_uid: str = ""
-    sop_class_uid: str = ""
-    transfer_syntax_uid: str = ""
-    study_instance_uid: str = ""
-    series_instance_uid: str = ""
-    redaction: dict[str, Any] = field(default_factory=dict)
 
 
 def needs_single_applicator(scripts: Sequence[tuple[str, str]]) -> bool:
@@ -120,7 +98,7 @@ class Applicator:
 
     def process(self, job: ObjectJob) -> ObjectOutcome:
         source = str(job.location)
-        base = ObjectOutcome("failed", source, job.series_uid, job.scan_id)
+        base = ObjectOutcome(ObjectStatus.FAILED, source, job.series_uid, job.scan_id)
         try:
             ds = read_dataset(job.location)
         except Exception as exc:  # unreadable source: a reason for the user, not a crash
@@ -135,7 +113,7 @@ class Applicator:
                 base.reason = f"{name} script failed: {exc}"
                 return base
             if outcome.status == "rejected":
-                base.status = "rejected"
+                base.status = ObjectStatus.REJECTED
                 base.reason = f"rejected by the {name} script"
                 return base
             if outcome.status != "ok":
@@ -165,7 +143,7 @@ class Applicator:
             return base
         data = buffer.getvalue()
         meta = ds.file_meta
-        base.status = "ok"
+        base.status = ObjectStatus.OK
         base.data = data
         base.size = len(data)
         base.md5 = hashlib.md5(data).hexdigest()
@@ -175,11 +153,11 @@ class Applicator:
         base.study_instance_uid = str(ds.get("StudyInstanceUID", ""))
         base.series_instance_uid = str(ds.get("SeriesInstanceUID", ""))
         if not base.sop_instance_uid or not base.sop_class_uid:
-            return ObjectOutcome("failed", source, job.series_uid, job.scan_id,
+            return ObjectOutcome(ObjectStatus.FAILED, source, job.series_uid, job.scan_id,
                                  reason="the anonymized object has no SOP Class or Instance UID")
         problem = _check_written(data, base.sop_instance_uid)
         if problem:
-            return ObjectOutcome("failed", source, job.series_uid, job.scan_id, reason=problem)
+            return ObjectOutcome(ObjectStatus.FAILED, source, job.series_uid, job.scan_id, reason=problem)
         return base
 
 
@@ -241,20 +219,20 @@ def process_in_worker(job: ObjectJob) -> ObjectOutcome:
         try:
             applicator = Applicator(job.scripts, job.lookup_table)
         except Exception as exc:
-            return ObjectOutcome("failed", str(job.location), job.series_uid, job.scan_id,
+            return ObjectOutcome(ObjectStatus.FAILED, str(job.location), job.series_uid, job.scan_id,
                                  reason=f"script cannot be compiled: {exc}")
         if len(_WORKER_CACHE) >= 4:
             _WORKER_CACHE.pop(next(iter(_WORKER_CACHE)))
         _WORKER_CACHE[job.key] = applicator
     outcome = applicator.process(job)
-    if job.output_path and outcome.status == "ok":
+    if job.output_path and outcome.status == ObjectStatus.OK:
         # Returning half a megabyte per CT slice through the pool's pipe (pickled, copied in
         # chunks, unpickled while the main process also streams the upload) cost more than the
         # object's whole anonymization; a private file in the unit's spool folder costs two copies.
         try:
             write_private(job.output_path, outcome.data)
         except OSError as exc:
-            return ObjectOutcome("failed", outcome.source, job.series_uid, job.scan_id,
+            return ObjectOutcome(ObjectStatus.FAILED, outcome.source, job.series_uid, job.scan_id,
                                  reason=f"cannot write the prepared object to the spool: {exc}")
         outcome.data, outcome.data_path = b"", job.output_path
     return outcome

@@ -14,7 +14,6 @@ import json
 import logging
 import multiprocessing
 import os
-import shutil
 import sys
 import threading
 import time
@@ -26,10 +25,10 @@ from typing import Callable, Iterable
 
 from desktop_client.core.paths import data_dir
 from desktop_client.core.processes import end_with_parent
-from desktop_client.destinations import Destination, DestinationError, open_destination
-from desktop_client.transfer.engine import Controls, RetryPolicy, TransferEvent, TransferRun, scan_ids
+from desktop_client.destinations import Destination, DestinationError, destination_class, open_destination
+from desktop_client.transfer.engine import Controls, RetryPolicy, TransferEvent, TransferRun
 from desktop_client.transfer.receipt import write_receipts
-from desktop_client.transfer.spec import DestinationKind, DestinationSpec, State, TransferSpec
+from desktop_client.transfer.spec import DestinationSpec, State, TransferSpec, scan_ids
 from desktop_client.transfer.spool import clean_spool_dir
 from desktop_client.transfer.store import LogEntry, QueueStore, plan_units
 
@@ -266,8 +265,8 @@ class TransferQueue:
                 raise ValueError("a running transfer cannot be removed: cancel it first")
             row = self.store.get(transfer_id)
             self.store.remove(transfer_id)
-        if row.spec.destination.kind is DestinationKind.LOCAL:
-            shutil.rmtree(Path(row.spec.destination.url) / ".staging" / transfer_id, ignore_errors=True)
+        destination_class(row.spec.destination.kind).forget(row.spec.destination,
+                                                            keep=lambda other: other != transfer_id)
 
     def pause_all(self) -> None:
         for transfer_id, state in self.store.states().items():
@@ -495,14 +494,10 @@ class TransferQueue:
         self._notify(TransferEvent(transfer_id, "state", State.FAILED, message=reason))
 
     def _clean_orphan_staging(self) -> None:
-        """Remove local-archive staging folders of transfers the queue no longer knows."""
-        from desktop_client.destinations.local import LocalArchive
-
+        """Let each destination remove what it keeps locally for transfers the queue no longer knows."""
         live = set(self.store.ids())
-        roots = {self.store.get(i).spec.destination.url for i in live
-                 if self.store.get(i).spec.destination.kind is DestinationKind.LOCAL}
-        for root in roots:
-            LocalArchive(root).cleanup_stale_staging(live)
+        for destination in {self.store.get(i).spec.destination for i in live}:
+            destination_class(destination.kind).forget(destination, keep=live.__contains__)
 
 
 def _json(spec: TransferSpec) -> str:

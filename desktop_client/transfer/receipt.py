@@ -22,7 +22,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 from desktop_client import APP_NAME, __version__
 from desktop_client.core.paths import data_dir
 from desktop_client.transfer.pipeline import pixel_script
-from desktop_client.transfer.spec import State, TransferSpec
+from desktop_client.transfer.spec import State, TransferSpec, scan_ids
 from desktop_client.transfer.store import ObjectRow, QueueStore
 
 
@@ -51,8 +51,6 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
     ``state`` is the outcome being recorded when the receipt is written just before the
     transfer's state changes (so nobody sees a finished transfer without its receipt).
     """
-    from desktop_client.transfer.engine import scan_ids
-
     row = store.get(transfer_id)
     spec: TransferSpec = row.spec
     units = store.units(transfer_id, with_files=False)

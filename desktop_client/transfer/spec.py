@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from desktop_client.core.geometry import Fill, PixelEdit, Rect
+# The value types the destinations share with the engine live below both (see destinations.model);
+# they are re-exported here, where a transfer's other values are.
+from desktop_client.destinations.model import (  # noqa: F401
+    MERGE,
+    DestinationKind,
+    DestinationSpec,
+    ScriptSource,
+)
 from desktop_client.scanning.model import SHARED_TEXT_FIELDS, Instance, Location, Scan, Session
 
 
@@ -44,84 +50,6 @@ class State(StrEnum):
         return self in (State.DONE, State.FAILED, State.CANCELLED)
 
 
-class DestinationKind(StrEnum):
-    XNAT = "xnat"
-    LOCAL = "local"
-    CSTORE = "cstore"
-    STOWRS = "stowrs"
-
-
-#: ``TransferSpec.overwrite`` for "add these scans to the existing session" (xnat-rest-api §4.4).
-MERGE = "append"
-
-_DICOM_URL = re.compile(r"^dicom://(?P<aet>[^@/]{1,16})@(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})/?$")
-
-
-@dataclass(frozen=True, slots=True)
-class DestinationSpec:
-    """Where a transfer goes. ``url`` is the normalised address for the kind:
-
-    * ``xnat``: ``http(s)://host[:port][/context]`` (no trailing slash);
-    * ``local``: an absolute folder path (the local archive root);
-    * ``cstore``: ``dicom://CALLED_AET@host:port``;
-    * ``stowrs``: the DICOMweb service root as ``http(s)://host[:port]/path``.
-    """
-
-    kind: DestinationKind
-    url: str
-    username: str = ""
-    calling_aet: str = "XNATUPLOAD"
-    verify_tls: bool = True
-
-    @classmethod
-    def parse(cls, text: str, *, username: str = "", calling_aet: str = "XNATUPLOAD",
-              verify_tls: bool = True) -> "DestinationSpec":
-        """Parse the CLI's ``--to DEST`` form; raises ValueError with a message a user can act on."""
-        text = text.strip()
-        if not text:
-            raise ValueError("the destination is empty")
-        lower = text.lower()
-        if lower.startswith(("http://", "https://")):
-            parts = urlsplit(text)
-            if not parts.hostname:
-                raise ValueError(f"XNAT address {text!r} has no host name")
-            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls)
-        if lower.startswith(("dicomweb+http://", "dicomweb+https://")):
-            url = text[len("dicomweb+"):].rstrip("/")
-            if not urlsplit(url).hostname:
-                raise ValueError(f"DICOMweb address {text!r} has no host name")
-            return cls(DestinationKind.STOWRS, url, username, calling_aet, verify_tls)
-        if lower.startswith("dicom://"):
-            match = _DICOM_URL.match(text)
-            if not match:
-                raise ValueError(f"DICOM address {text!r} must look like dicom://CALLED_AET@host:port")
-            port = int(match["port"])
-            if not 0 < port < 65536:
-                raise ValueError(f"port {port} in {text!r} is out of range")
-            if len(calling_aet) > 16 or not calling_aet.strip():
-                raise ValueError(f"calling AE title {calling_aet!r} must be 1 to 16 characters")
-            return cls(DestinationKind.CSTORE, text.rstrip("/"), username, calling_aet, verify_tls)
-        if "://" in text:
-            raise ValueError(f"unsupported destination {text!r}: use http(s)://, dicom://, "
-                             "dicomweb+http(s):// or a folder path")
-        return cls(DestinationKind.LOCAL, str(Path(text).expanduser().resolve()), username,
-                   calling_aet, verify_tls)
-
-    @property
-    def display(self) -> str:
-        """The address as the user typed it (for lists and receipts; never holds a secret)."""
-        if self.kind is DestinationKind.STOWRS:
-            return "dicomweb+" + self.url
-        return self.url
-
-    def cstore_address(self) -> tuple[str, str, int]:
-        """``(called_aet, host, port)`` of a C-STORE destination."""
-        match = _DICOM_URL.match(self.url)
-        if self.kind is not DestinationKind.CSTORE or not match:
-            raise ValueError(f"{self.url!r} is not a C-STORE destination")
-        return match["aet"], match["host"].strip("[]"), int(match["port"])
-
-
 @dataclass(frozen=True, slots=True)
 class ScanChoice:
     """What the user decided for one scan: rectangles to black out, or leave it out."""
@@ -130,14 +58,6 @@ class ScanChoice:
     rectangles: tuple[PixelEdit, ...] = ()
     excluded: bool = False
     exclude_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptSource:
-    """An anonymization script with where it came from (``site``, ``project``, or a file name)."""
-
-    name: str
-    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +210,27 @@ class TransferSpec:
             receipt_pdf=bool(data.get("receipt_pdf", True)),
             lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
         )
+
+
+def scan_ids(spec: TransferSpec) -> dict[str, str]:
+    """Scan id of each series: its Series Number, made unique the way XNAT does (``1-CT1``)."""
+    ids: dict[str, str] = {}
+    used: set[str] = set()
+    for position, scan in enumerate(spec.session.sorted_scans(), start=1):
+        base = str(scan.series_number) if scan.series_number is not None else f"S{position}"
+        candidate, n = base, 1
+        while candidate in used:
+            candidate = f"{base}-{scan.modality or 'X'}{n}"
+            n += 1
+        used.add(candidate)
+        ids[scan.series_instance_uid] = candidate
+    return ids
+
+
+def script_variables(spec: TransferSpec) -> dict[str, str]:
+    """The properties every script sees, as the official client sets them, plus user variables."""
+    return {"project": spec.project, "subject": spec.subject, "session": spec.session_label,
+            "experiment_label": spec.session_label, **spec.variables}
 
 
 def _edit_to_json(edit: PixelEdit) -> dict[str, Any]:

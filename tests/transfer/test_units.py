@@ -12,7 +12,7 @@ import pydicom
 from desktop_client.core.paths import cache_dir
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScriptSource, State,
                                      TransferQueue, TransferSpec)
-from desktop_client.transfer.engine import scan_ids
+from desktop_client.transfer.spec import scan_ids
 from desktop_client.transfer.pipeline import ObjectOutcome, needs_single_applicator, pixel_script
 from desktop_client.transfer.spool import Spool, clean_spool_dir, spool_dir
 from desktop_client.transfer.store import QueueStore, plan_units
