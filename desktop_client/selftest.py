@@ -24,7 +24,6 @@ The whole run sits under a socket audit hook: any Python-level network use fails
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import importlib
 import importlib.metadata
 import multiprocessing
@@ -337,12 +336,14 @@ def _worker_probe() -> str:
 
 
 def check_worker_process() -> Check:
-    """A process pool with the app's start method (forkserver on Linux, spawn elsewhere) works."""
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    """A process pool started the app's way (``core.processes.worker_pool``: forkserver on Linux,
+    spawn elsewhere, as the transfer queue starts it) works."""
+    from desktop_client.core.processes import start_method, worker_pool
+
+    method = start_method()
     name = f"worker process ({method})"
     try:
-        context = multiprocessing.get_context(method)
-        with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+        with worker_pool(1) as pool:
             detail = pool.submit(_worker_probe).result(timeout=120)
     except Exception as exc:
         return Check(name, False, f"{type(exc).__name__}: {exc}")

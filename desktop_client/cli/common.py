@@ -6,10 +6,10 @@ import json
 import sys
 from typing import Any, Iterable
 
-from desktop_client.core.errors import one_line
+from desktop_client.core.errors import UploaderError, one_line
 
 
-class UserError(Exception):
+class UserError(UploaderError):
     """An error the user can fix; printed as one sentence, never as a traceback."""
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
@@ -73,8 +73,9 @@ def nothing_found(skipped: list[Any], as_json: bool) -> int:
 
 
 def reason_of(exc: BaseException) -> str:
-    """An OS error's own words ("No space left on device"); our own errors' sentences as they are;
-    anything else as ``Type: message`` on one line."""
+    """An OS error's own words ("No space left on device"); our own errors' sentences as they are
+    (with their detail: a line and column, a server's words); anything else as ``Type: message``
+    on one line."""
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
-    return str(exc) if type(exc).__module__.startswith("desktop_client") else one_line(exc)
+    return str(exc) if isinstance(exc, UploaderError) else one_line(exc)

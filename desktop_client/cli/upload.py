@@ -198,7 +198,7 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
             client.project(project)
             return set(client.session_labels(project))
     except XnatError as exc:
-        raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+        raise UserError(exc.user_message) from None
 
 
 #: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.

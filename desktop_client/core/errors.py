@@ -24,3 +24,24 @@ def one_line(exc: BaseException, limit: int = 200) -> str:
     if len(text) > limit:
         text = text[:limit - 1] + "…"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class UploaderError(Exception):
+    """Root of every error this application raises on purpose (an XNAT refusal, a destination
+    that cannot take the session, a script that does not parse, a redaction that cannot be
+    verified...): each package's own root derives from it.
+
+    ``user_message`` is one sentence a person can act on; ``str(exc)`` may add detail (a server's
+    own words, a line and column). The faces show ``user_message`` for any ``UploaderError`` and
+    treat anything else as unexpected, so they never match on class names or attributes.
+    """
+
+    _user_message: str | None = None
+
+    @property
+    def user_message(self) -> str:
+        return self._user_message if self._user_message is not None else str(self)
+
+    @user_message.setter
+    def user_message(self, text: str) -> None:
+        self._user_message = text

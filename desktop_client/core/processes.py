@@ -5,13 +5,19 @@ notices that the application was killed (kill -9, a crash, the OS ending a froze
 forkserver would stay behind, each holding tens of megabytes. ``end_with_parent`` is the pools'
 initializer: it watches the parent's sentinel, which the kernel closes when the parent dies, and
 ends the worker at once.
+
+:func:`worker_pool` is the one policy for how workers start (the scanner's and the transfer
+queue's pools, and the self-test that proves it works in the frozen app).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Sequence
 
 
 def end_with_parent() -> None:
@@ -25,3 +31,26 @@ def end_with_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def start_method(*, allow_fork: bool = False) -> str:
+    """How workers start: ``fork`` is instant but unsafe once the process has other threads (a
+    GUI, the queue's scheduler), so only with ``allow_fork`` while this is the only thread;
+    otherwise ``forkserver`` on Linux and ``spawn`` elsewhere (fresh interpreters; the frozen app
+    relies on freeze_support)."""
+    if sys.platform.startswith("linux"):
+        return "fork" if allow_fork and threading.active_count() == 1 else "forkserver"
+    return "spawn"
+
+
+def worker_pool(workers: int, *, preload: Sequence[str] = (), allow_fork: bool = False
+                ) -> ProcessPoolExecutor:
+    """A process pool started the one way this application starts workers (:func:`start_method`).
+
+    With forkserver, ``preload`` modules are imported once in the server so workers start warm.
+    Every worker ends with its parent (:func:`end_with_parent`).
+    """
+    context = multiprocessing.get_context(start_method(allow_fork=allow_fork))
+    if preload and context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(list(preload))
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent)

@@ -33,13 +33,14 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from desktop_client.core.errors import UploaderError
 from desktop_client.demo import cast, iods, nonimage, phantoms, writer
 from desktop_client.demo.burn import BurnedText, TextItem, blend, text_mask, top_band_height
 from desktop_client.demo.manifest import DEMO_VERSION, BurnedBox, DemoFile, DemoManifest
 from desktop_client.demo.seeding import demo_uid, pretty_date, rng
 
 
-class DemoError(Exception):
+class DemoError(UploaderError):
     """The demo could not be generated for a reason the user can fix (e.g. folder not empty)."""
 
 

@@ -20,10 +20,11 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from desktop_client.core.errors import UploaderError
 from desktop_client.destinations.model import DestinationKind, DestinationSpec, ObjectOutcome, ScriptSource
 
 
-class DestinationError(Exception):
+class DestinationError(UploaderError):
     """A failure talking to a destination.
 
     ``retriable``: a later attempt may succeed (network drop, 5xx, timeout). ``relogin``: the

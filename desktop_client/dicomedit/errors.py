@@ -8,8 +8,10 @@ the reference applicator (dicomedit.md §1.2, §13).
 
 from __future__ import annotations
 
+from desktop_client.core.errors import UploaderError
 
-class ScriptSyntaxError(Exception):
+
+class ScriptSyntaxError(UploaderError):
     """A script that cannot be parsed; ``line``/``column`` are 1-based positions in the source."""
 
     def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
@@ -20,7 +22,7 @@ class ScriptSyntaxError(Exception):
         super().__init__(f"{where}{message}")
 
 
-class ScriptRuntimeError(Exception):
+class ScriptRuntimeError(UploaderError):
     """Evaluation of a statement failed; the message follows the reference wording (§13.2)."""
 
 

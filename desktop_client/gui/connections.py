@@ -16,13 +16,17 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from desktop_client import APP_SLUG
+from desktop_client.core.passwords import (
+    forget_stored_password,
+    keyring_key,
+    store_password,
+    stored_password,
+)
 from desktop_client.core.paths import config_dir, data_dir
 
 log = logging.getLogger(__name__)
 
 LOCAL_ID = "local-archive"
-KEYRING_SERVICE = APP_SLUG
 
 
 @dataclass
@@ -43,7 +47,7 @@ class Connection:
 
     @property
     def keyring_key(self) -> str:
-        return f"{self.url.rstrip('/')}|{self.username}"
+        return keyring_key(self.url, self.username)
 
     def title(self) -> str:
         if self.is_local:
@@ -143,13 +147,7 @@ class ConnectionStore:
             return self._memory_passwords[conn.keyring_key]
         if not conn.remember_password:
             return None
-        try:
-            import keyring
-
-            return keyring.get_password(KEYRING_SERVICE, conn.keyring_key)
-        except Exception:  # noqa: BLE001 - any keyring backend failure means "not available"
-            log.warning("the system keyring could not be read")
-            return None
+        return stored_password(conn.url, conn.username)
 
     def keep_password(self, conn: Connection, password: str) -> None:
         """Remember the password for this session (memory only; instant)."""
@@ -165,10 +163,8 @@ class ConnectionStore:
             self.forget_password(conn, memory=False)
             return None
         try:
-            import keyring
-
-            keyring.set_password(KEYRING_SERVICE, conn.keyring_key, password)
-        except Exception:  # noqa: BLE001
+            store_password(conn.url, conn.username, password)
+        except Exception:  # noqa: BLE001 - any keyring backend failure: say so, keep it in memory
             return ("The password could not be saved in the system keyring; "
                     "you will be asked for it next time.")
         return None
@@ -176,9 +172,4 @@ class ConnectionStore:
     def forget_password(self, conn: Connection, memory: bool = True) -> None:
         if memory:
             self._memory_passwords.pop(conn.keyring_key, None)
-        try:
-            import keyring
-
-            keyring.delete_password(KEYRING_SERVICE, conn.keyring_key)
-        except Exception:  # noqa: BLE001 - nothing stored, or no keyring: nothing to forget
-            pass
+        forget_stored_password(conn.url, conn.username)

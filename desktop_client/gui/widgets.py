@@ -40,6 +40,13 @@ class MessageBar(QWidget):
         self.label.style().polish(self.label)
         self.show()
 
+    def say(self, kind: str, text: str) -> None:
+        """Show ``text`` styled as ``kind`` (``error``, ``ok``, ``info``); no text hides the bar."""
+        if text:
+            self._show(kind, text)
+        else:
+            self.clear()
+
     def error(self, text: str) -> None:
         self._show("error", text)
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 
-_ALLOWED = re.compile(r"^[A-Za-z0-9_-]+$")
-_RUNS = re.compile(r"[^A-Za-z0-9_-]+")
+from desktop_client.core.label_rule import LABEL as _ALLOWED, MAX_LABEL_LENGTH, NOT_LABEL as _RUNS
+
 _SERVER_CLEAN = re.compile(r"[ `~@#$%^&*()+=\[\]{}|\\/?:;\"',.<>]")
-MAX_LABEL_LENGTH = 255
 
 
 def is_valid_label(text: str) -> bool:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from desktop_client.core.errors import UploaderError
 from desktop_client.core.geometry import Rect
 
 
-class RedactionError(Exception):
+class RedactionError(UploaderError):
     """The object could not be redacted or its redaction could not be verified.
 
     ``reason`` is user-facing (no patient data); callers quarantine the object and never upload it.

@@ -10,17 +10,17 @@ them from a worker. Errors are turned into one plain sentence plus the action to
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from desktop_client.core.errors import UploaderError
+from desktop_client.core.label_rule import LABEL
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec
 
 if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
     from desktop_client.xnat import XnatClient
 
-_SAFE_LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class LocalTarget:
         return [SubjectInfo(label=n) for n in self._dirs(self.root / project_id)]
 
     def create_subject(self, project_id: str, label: str, group: str) -> None:
-        if not _SAFE_LABEL.match(label):
+        if not LABEL.match(label):
             raise ValueError("A subject label may only use letters, digits, '-' and '_'.")
         (self.root / project_id / label).mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -135,14 +135,14 @@ class LocalTarget:
 
 def explain_error(exc: BaseException) -> str:
     """One sentence saying what went wrong and what to do, for any failure of a target call."""
+    from desktop_client.xnat.errors import XnatError  # here: the xnat package loads the HTTP client
+
     name = type(exc).__name__
-    text = str(getattr(exc, "user_message", "") or exc).strip() or name
-    if name in ("XnatConnectionError", "XnatError") and any(
+    text = (exc.user_message if isinstance(exc, UploaderError) else str(exc)).strip() or name
+    if isinstance(exc, XnatError) and any(
             word in text.lower() for word in ("certificate", "ssl", "tls")):
         return (f"{text} If you trust this server, tick “Allow insecure TLS” for this connection.")
-    if name.startswith("Xnat"):
-        return text
-    if isinstance(exc, (OSError, ValueError)):
+    if isinstance(exc, (UploaderError, OSError, ValueError)):
         return text
     return f"Unexpected error ({name}): {text}"
 

@@ -10,11 +10,8 @@ and stops quickly, returning what was found so far with ``cancelled=True``.
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
-import sys
 import tarfile
-import threading
 import time
 import zipfile
 import zlib
@@ -25,7 +22,7 @@ from typing import BinaryIO, Callable, Iterable, Protocol
 
 from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.core.limits import too_large_reason
-from desktop_client.core.processes import end_with_parent
+from desktop_client.core.processes import worker_pool
 from desktop_client.scanning.cache import ScanCache
 from desktop_client.scanning.model import Instance, Location, ScanResult, Session, Skipped, build_sessions
 from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
@@ -159,16 +156,9 @@ class _ArchiveBroken(Exception):
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
-    # fork starts workers instantly but is unsafe once other threads exist (a GUI scans from a
-    # worker thread): then forkserver, which preloads this module once so workers start warm.
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        context = multiprocessing.get_context("fork")
-    elif sys.platform.startswith("linux"):
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent)
+    # A CLI scan forks (instant); a GUI scans from a worker thread, so forkserver, which
+    # preloads this module once so workers start warm.
+    return worker_pool(workers, preload=[__name__], allow_fork=True)
 
 
 def scan_paths(

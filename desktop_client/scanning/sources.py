@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO, Iterable, Iterator
 
+from desktop_client.core.errors import UploaderError
 from desktop_client.scanning.model import Location, Skipped
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
@@ -62,7 +63,7 @@ def open_regular(path: str) -> BinaryIO:
         raise
 
 
-class ObjectTooLarge(Exception):
+class ObjectTooLarge(UploaderError):
     """Reading the whole object would break the memory budget (see core/limits.py)."""
 
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from desktop_client.core.errors import UploaderError
 from desktop_client.core.geometry import Rect
 
 FORMAT = "xnat-desktop-uploader/template"
 FORMAT_VERSION = 1
 
 
-class TemplateError(Exception):
+class TemplateError(UploaderError):
     """A template cannot be read, written or changed; the message is meant for the user."""
 
 

@@ -30,9 +30,9 @@ cancel sends everything). A transfer is ``done`` only when the destination confi
 (``TransferStatus.verification``). ``spec.overwrite`` None (the default) refuses a session label
 that already exists (XNAT or local archive); ``spec.MERGE`` (``"append"``) adds the scans to it on
 purpose. ``spec.lookup_table`` (a ``spec.LookupTable``) answers the scripts' ``lookup[...]``.
-Events: ``kind`` is ``state`` (state changed), ``progress`` (files/bytes/rate, throttled to about
-10 per second), ``unit`` (a scan or chunk started) or ``log``. Callbacks run on worker threads: a
-Qt GUI must hand them to its own thread (a queued signal).
+Events: ``kind`` (an ``EventKind``) is ``state`` (state changed), ``progress`` (files/bytes/rate,
+throttled to about 10 per second), ``unit`` (a scan or chunk started) or ``log``. Callbacks run on
+worker threads: a Qt GUI must hand them to its own thread (a queued signal).
 
 Passwords are never stored in the queue: ``credentials(destination_spec) -> password | None`` is
 called when a transfer starts (default: ``XNAT_PASSWORD``, then the OS keyring).
@@ -51,16 +51,21 @@ from desktop_client.transfer.queue import (
 from desktop_client.transfer.spec import (
     DestinationKind,
     DestinationSpec,
+    EventKind,
+    LogLevel,
+    RecordStatus,
     ScanChoice,
     ScriptSource,
     State,
+    StopReason,
     TransferSpec,
     default_local_destination,
 )
 from desktop_client.transfer.store import LogEntry
 
 __all__ = [
-    "DestinationKind", "DestinationSpec", "LogEntry", "QueueBusy", "RetryPolicy", "ScanChoice",
-    "ScanStatus", "ScriptSource", "State", "TransferEvent", "TransferQueue", "TransferSpec",
-    "TransferStatus", "default_credentials", "default_local_destination",
+    "DestinationKind", "DestinationSpec", "EventKind", "LogEntry", "LogLevel", "QueueBusy",
+    "RecordStatus", "RetryPolicy", "ScanChoice", "ScanStatus", "ScriptSource", "State",
+    "StopReason", "TransferEvent", "TransferQueue", "TransferSpec", "TransferStatus",
+    "default_credentials", "default_local_destination",
 ]

@@ -38,12 +38,22 @@ from desktop_client.transfer.pipeline import (
     Applicator,
     ObjectJob,
     ObjectOutcome,
+    ObjectStatus,
     needs_single_applicator,
     process_in_worker,
     script_checksum,
 )
 from desktop_client.transfer.receipt import build_manifest
-from desktop_client.transfer.spec import ScriptSource, State, TransferSpec, scan_ids, script_variables
+from desktop_client.transfer.spec import (
+    EventKind,
+    LogLevel,
+    RecordStatus,
+    ScriptSource,
+    State,
+    StopReason,
+    scan_ids,
+    script_variables,
+)
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
 
@@ -53,7 +63,7 @@ class TransferEvent:
     """A progress or state event (sent from a background thread; copy what you need)."""
 
     transfer_id: str
-    kind: str  # "state" | "progress" | "unit" | "log"
+    kind: EventKind
     state: State
     files_done: int = 0
     files_total: int = 0
@@ -79,15 +89,17 @@ class Controls:
     """How the queue talks to a running attempt: set ``stop`` with a reason to interrupt it."""
 
     stop: threading.Event = field(default_factory=threading.Event)
-    reason: str = ""  # "pause" | "cancel" | "shutdown"
+    reason: StopReason | None = None
 
-    def request(self, reason: str) -> None:
+    def request(self, reason: StopReason) -> None:
         self.reason = reason
         self.stop.set()
 
 
 class _Interrupted(Exception):
-    pass
+    def __init__(self, reason: StopReason | None) -> None:
+        super().__init__(reason or "")
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -104,7 +116,7 @@ class _Prepared:
 def expected_objects(objects: Iterable[ObjectRow]) -> Expected:
     expected: Expected = {}
     for o in objects:
-        if o.status == "sent":
+        if o.status == RecordStatus.SENT:
             expected.setdefault(o.scan_id, {})[o.sop_instance_uid] = o.md5
     return expected
 
@@ -146,9 +158,9 @@ class TransferRun:
         self.store.update(self.id, dest_state=self.ctx.state,
                           session_uri=str(self.ctx.state.get("session_uri", "")))
 
-    def log(self, level: str, event: str, message: str, **details: object) -> None:
+    def log(self, level: LogLevel, event: str, message: str, **details: object) -> None:
         self.store.log(self.id, level, event, message, dict(details))
-        self.emit(TransferEvent(self.id, "log", State.RUNNING, message=message))
+        self.emit(TransferEvent(self.id, EventKind.LOG, State.RUNNING, message=message))
 
     def _progress(self, series_uid: str, force: bool = False) -> None:
         now = time.monotonic()
@@ -157,7 +169,7 @@ class TransferRun:
         self._last_emit = now
         elapsed = now - self._rate_start
         rate = self._rate_bytes / elapsed if elapsed > 0 else 0.0
-        self.emit(TransferEvent(self.id, "progress", State.RUNNING, self.files_done,
+        self.emit(TransferEvent(self.id, EventKind.PROGRESS, State.RUNNING, self.files_done,
                                 self.files_total, self.bytes_done, self.bytes_total, rate,
                                 series_uid))
 
@@ -173,13 +185,25 @@ class TransferRun:
             try:
                 return action()
             except DestinationError as exc:
-                if not exc.retriable or attempt >= self.retry.max_attempts:
+                if not self._retry_after(what, exc, attempt):
                     raise
-                self.log("warning", "retry", f"{what} failed (attempt {attempt}): {exc}; retrying")
-                if exc.relogin:
-                    self.dest.relogin()
-                if self.controls.stop.wait(self.retry.delay(attempt)):
-                    raise _Interrupted(self.controls.reason) from None
+
+    def _retry_after(self, what: str, exc: DestinationError, attempt: int) -> bool:
+        """The one retry policy of a transfer's steps: False when ``exc`` is final (not
+        retriable, or the attempts are used up); else log it, log in again when the session
+        expired, wait the back-off and return True. Raises _Interrupted when the user stops
+        during the wait."""
+        if not exc.retriable or attempt >= self.retry.max_attempts:
+            return False
+        self.log(LogLevel.WARNING, "retry", f"{what} failed (attempt {attempt}): {exc}; retrying")
+        if exc.relogin:
+            try:
+                self.dest.relogin()
+            except DestinationError as login_exc:  # the next attempt says whether it matters
+                self.log(LogLevel.WARNING, "relogin", f"re-login failed: {login_exc}")
+        if self.controls.stop.wait(self.retry.delay(attempt)):
+            raise _Interrupted(self.controls.reason) from None
+        return True
 
     # ---- main --------------------------------------------------------------------------------
 
@@ -189,19 +213,19 @@ class TransferRun:
         started = store.get(self.id).started or time.time()
         store.update(self.id, state=State.RUNNING, started=started, error="",
                      attempts=store.get(self.id).attempts + 1)
-        self.emit(TransferEvent(self.id, "state", State.RUNNING, 0, self.files_total, 0,
+        self.emit(TransferEvent(self.id, EventKind.STATE, State.RUNNING, 0, self.files_total, 0,
                                 self.bytes_total))
         try:
             return self._run()
         except _Interrupted as exc:
-            return self._interrupted(str(exc))
+            return self._interrupted(exc.reason)
         except DestinationError as exc:
             return self._fail(str(exc))
         finally:
             self.dest.close()
 
     def _run(self) -> State:
-        self.log("info", "start", f"sending to {self.dest.describe()}")
+        self.log(LogLevel.INFO, "start", f"sending to {self.dest.describe()}")
         self._with_retries("connecting", lambda: self.dest.open(self.ctx))
         scripts = self._scripts()
         if scripts is None:
@@ -214,7 +238,7 @@ class TransferRun:
         inline = (Applicator(scripts, self._lookup_text())
                   if (self.pool is None or needs_single_applicator(scripts)) else None)
         if inline is not None and self.pool is not None:
-            self.log("info", "serial", "a script keeps tables across objects (mapUID/lookup):"
+            self.log(LogLevel.INFO, "serial", "a script keeps tables across objects (mapUID/lookup):"
                      " objects are anonymized in order by one applicator")
         failed_units = [u.error for u in units if u.state is State.FAILED]
         todo = [u for u in units if u.state not in (State.DONE, State.FAILED)]
@@ -227,24 +251,24 @@ class TransferRun:
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
         self.store.update(self.id, link=finish.link)
-        self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
+        self.log(LogLevel.INFO, "finish", f"session stored at {finish.uri}", archived=finish.archived)
         if type(self.dest).record is not Destination.record:
             # The manifest lists every file: built only for destinations that keep one.
             self.dest.record(self.ctx, build_manifest(self.store, self.id))
-        expected = expected_objects(self.store.objects(self.id, status="sent"))
+        expected = expected_objects(self.store.objects(self.id, status=RecordStatus.SENT))
         verification: Verification = self._with_retries(
             "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
         self.store.update(self.id, verification={"ok": verification.ok, "method": verification.method,
                                                  "details": verification.details,
                                                  "found": verification.found})
-        self.log("info" if verification.ok else "error", "verify", verification.details,
+        self.log(LogLevel.INFO if verification.ok else LogLevel.ERROR, "verify", verification.details,
                  method=verification.method, found=verification.found)
         if not verification.ok:
             return self._fail(f"verification failed: {verification.details}")
         self.store.update(self.id, finished=time.time(), error="")
         self.write_receipts(self.id, State.DONE)
         self.store.update(self.id, state=State.DONE)
-        self.emit(TransferEvent(self.id, "state", State.DONE, self.files_done, self.files_total,
+        self.emit(TransferEvent(self.id, EventKind.STATE, State.DONE, self.files_done, self.files_total,
                                 self.bytes_total, self.bytes_total))
         return State.DONE
 
@@ -262,7 +286,7 @@ class TransferRun:
                         for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)
             for s in recorded:
-                self.log("info", "script", f"{s['name']} script recorded", sha256=s["sha256"])
+                self.log(LogLevel.INFO, "script", f"{s['name']} script recorded", sha256=s["sha256"])
         else:
             recorded = row.scripts
         scripts = [(s["name"], s["text"]) for s in recorded]
@@ -368,15 +392,16 @@ class TransferRun:
             for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
-                if outcome.status == "ok":
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
-                                             outcome.sop_instance_uid, scan_id, outcome.md5,
-                                             outcome.size))
+                if outcome.status == ObjectStatus.OK:
+                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
+                                             RecordStatus.SENT, outcome.sop_instance_uid, scan_id,
+                                             outcome.md5, outcome.size))
                     spool.add(outcome)
                 else:
                     records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
-                                             outcome.status, reason=outcome.reason))
-                    self.store.log(self.id, "warning" if outcome.status == "rejected" else "error",
+                                             RecordStatus(outcome.status), reason=outcome.reason))
+                    rejected = outcome.status == ObjectStatus.REJECTED
+                    self.store.log(self.id, LogLevel.WARNING if rejected else LogLevel.ERROR,
                                    outcome.status, f"{label}: object {outcome.status}",
                                    {"reason": outcome.reason})
         except BaseException:
@@ -388,24 +413,24 @@ class TransferRun:
     def _send_unit(self, unit: UnitRow, prepared: "_Prepared") -> str:
         """Send one prepared unit with retries; returns "" when done, else the failure reason."""
         label, records = prepared.label, prepared.records
-        failed = [r for r in records if r.status == "failed"]
+        failed = [r for r in records if r.status == RecordStatus.FAILED]
         if failed:
             # Nothing of this unit is sent: one bad object keeps the whole scan back.
             reason = f"{label}: {len(failed)} object(s) cannot be sent — {failed[0].reason}"
             self.store.finish_unit(self.id, unit.idx, State.FAILED, reason,
-                                   [r if r.status != "sent" else
-                                    ObjectRow(r.unit_idx, r.series_uid, r.source, "held back",
+                                   [r if r.status != RecordStatus.SENT else
+                                    ObjectRow(r.unit_idx, r.series_uid, r.source, RecordStatus.HELD_BACK,
                                               reason="another object of the scan failed")
                                     for r in records])
-            self.log("error", "unit_failed", reason)
+            self.log(LogLevel.ERROR, "unit_failed", reason)
             return reason
         attempt = unit.attempts
         base_files, base_bytes = self.files_done, self.bytes_done
-        skipped = sum(1 for r in records if r.status != "sent")
+        skipped = sum(1 for r in records if r.status != RecordStatus.SENT)
         while True:
             attempt += 1
             self.store.set_unit(self.id, unit.idx, State.RUNNING, add_attempt=True)
-            self.emit(TransferEvent(self.id, "unit", State.RUNNING, series_uid=unit.series_uid,
+            self.emit(TransferEvent(self.id, EventKind.UNIT, State.RUNNING, series_uid=unit.series_uid,
                                     message=label))
             self.files_done, self.bytes_done = base_files + skipped, base_bytes
 
@@ -427,16 +452,12 @@ class TransferRun:
                     raise _Interrupted(self.controls.reason) from None
                 if not isinstance(exc, DestinationError):
                     raise
-                if exc.retriable and attempt < self.retry.max_attempts:
-                    self.log("warning", "retry", f"{label} failed (attempt {attempt}): {exc}; retrying")
-                    if exc.relogin:
-                        try:
-                            self.dest.relogin()
-                        except DestinationError as login_exc:
-                            self.log("warning", "relogin", f"re-login failed: {login_exc}")
-                    if self.controls.stop.wait(self.retry.delay(attempt)):
-                        self.store.set_unit(self.id, unit.idx, State.QUEUED)
-                        raise _Interrupted(self.controls.reason) from None
+                try:
+                    retry = self._retry_after(label, exc, attempt)
+                except _Interrupted:
+                    self.store.set_unit(self.id, unit.idx, State.QUEUED)
+                    raise
+                if retry:
                     continue
                 reason = f"{label}: {exc}"
                 self.store.finish_unit(self.id, unit.idx, State.FAILED, reason, [])
@@ -450,10 +471,10 @@ class TransferRun:
 
     def _fail(self, reason: str) -> State:
         self.store.update(self.id, error=reason, finished=time.time())
-        self.store.log(self.id, "error", "failed", reason)
+        self.store.log(self.id, LogLevel.ERROR, "failed", reason)
         self.write_receipts(self.id, State.FAILED)
         self.store.update(self.id, state=State.FAILED)
-        self.emit(TransferEvent(self.id, "state", State.FAILED, self.files_done, self.files_total,
+        self.emit(TransferEvent(self.id, EventKind.STATE, State.FAILED, self.files_done, self.files_total,
                                 self.bytes_done, self.bytes_total, message=reason))
         return State.FAILED
 
@@ -462,20 +483,20 @@ class TransferRun:
         try:
             discarded = self.dest.discard(self.ctx)
         except DestinationError as exc:
-            self.store.log(self.id, "warning", "discard", f"could not remove the partial upload: {exc}")
+            self.store.log(self.id, LogLevel.WARNING, "discard", f"could not remove the partial upload: {exc}")
             return
         if discarded:
             self.store.reset_transfer(self.id)
-            self.store.log(self.id, "info", "discard", "the partial upload was removed")
+            self.store.log(self.id, LogLevel.INFO, "discard", "the partial upload was removed")
 
-    def _interrupted(self, reason: str) -> State:
-        state = {"pause": State.PAUSED, "cancel": State.CANCELLED}.get(reason, State.QUEUED)
+    def _interrupted(self, reason: StopReason | None) -> State:
+        state = {StopReason.PAUSE: State.PAUSED, StopReason.CANCEL: State.CANCELLED}.get(reason, State.QUEUED)
         self.store.update(self.id, finished=time.time() if state is State.CANCELLED else None)
-        self.store.log(self.id, "info", reason or "stopped", f"transfer {state.value}")
+        self.store.log(self.id, LogLevel.INFO, reason or "stopped", f"transfer {state.value}")
         if state is State.CANCELLED:
             self._discard()
             self.write_receipts(self.id, State.CANCELLED)
         self.store.update(self.id, state=state)
-        self.emit(TransferEvent(self.id, "state", state, self.files_done, self.files_total,
+        self.emit(TransferEvent(self.id, EventKind.STATE, state, self.files_done, self.files_total,
                                 self.bytes_done, self.bytes_total))
         return state

@@ -12,23 +12,32 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
-import sys
 import threading
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from desktop_client.core.errors import UploaderError
+from desktop_client.core.passwords import stored_password
 from desktop_client.core.paths import data_dir
-from desktop_client.core.processes import end_with_parent
+from desktop_client.core.processes import worker_pool
 from desktop_client.destinations import Destination, DestinationError, destination_class, open_destination
 from desktop_client.transfer.engine import Controls, RetryPolicy, TransferEvent, TransferRun
 from desktop_client.transfer.receipt import write_receipts
-from desktop_client.transfer.spec import DestinationSpec, State, TransferSpec, scan_ids
+from desktop_client.transfer.spec import (
+    DestinationSpec,
+    EventKind,
+    LogLevel,
+    RecordStatus,
+    State,
+    StopReason,
+    TransferSpec,
+    scan_ids,
+)
 from desktop_client.transfer.spool import clean_spool_dir
 from desktop_client.transfer.store import LogEntry, QueueStore, plan_units
 
@@ -37,7 +46,7 @@ log = logging.getLogger(__name__)
 #: New worker pools a transfer may start after its workers died, before it fails with a reason.
 WORKER_RESTARTS = 2
 
-class QueueBusy(RuntimeError):
+class QueueBusy(UploaderError, RuntimeError):
     """The queue database is being run by another process."""
 
 
@@ -51,14 +60,7 @@ def default_credentials(dest: DestinationSpec) -> str | None:
     env = os.environ.get("XNAT_PASSWORD")
     if env:
         return env
-    try:
-        import keyring
-
-        from desktop_client import APP_SLUG
-
-        return keyring.get_password(APP_SLUG, f"{dest.url.rstrip('/')}|{dest.username}")
-    except Exception:  # a missing or locked keyring means "no stored password"
-        return None
+    return stored_password(dest.url, dest.username)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ class TransferQueue:
             self._only = set(only) if only is not None else None
             recovered = self.store.recover()
             for transfer_id in recovered:
-                self.store.log(transfer_id, "warning", "recovered",
+                self.store.log(transfer_id, LogLevel.WARNING, "recovered",
                                "the application stopped during this transfer; resuming")
             self._clean_orphan_staging()
             clean_spool_dir()
@@ -155,7 +157,7 @@ class TransferQueue:
         with self._lock:
             self._stopping = True
             for _, controls in self._running.values():
-                controls.request("shutdown")
+                controls.request(StopReason.SHUTDOWN)
             threads = [t for t, _ in self._running.values()]
             self._wake.notify_all()
             scheduler, self._scheduler = self._scheduler, None
@@ -211,23 +213,23 @@ class TransferQueue:
         """Validate and queue a transfer; returns its id (raises ValueError for a bad spec)."""
         spec.validate()
         transfer_id = self.store.add_transfer(spec, plan_units(spec))
-        self.store.log(transfer_id, "info", "queued",
+        self.store.log(transfer_id, LogLevel.INFO, "queued",
                        f"queued for {spec.destination.kind.value} destination")
-        self._notify(TransferEvent(transfer_id, "state", State.QUEUED))
+        self._notify(TransferEvent(transfer_id, EventKind.STATE, State.QUEUED))
         return transfer_id
 
     def pause(self, transfer_id: str) -> None:
-        self._stop_or_set(transfer_id, "pause", State.PAUSED, {State.QUEUED})
+        self._stop_or_set(transfer_id, StopReason.PAUSE, State.PAUSED, {State.QUEUED})
 
     def cancel(self, transfer_id: str) -> None:
-        self._stop_or_set(transfer_id, "cancel", State.CANCELLED, {State.QUEUED, State.PAUSED})
+        self._stop_or_set(transfer_id, StopReason.CANCEL, State.CANCELLED, {State.QUEUED, State.PAUSED})
 
     def resume(self, transfer_id: str) -> None:
         """A paused transfer goes back to the queue."""
         with self._lock:
             if self.store.get(transfer_id).state is State.PAUSED:
                 self.store.update(transfer_id, state=State.QUEUED)
-                self._notify(TransferEvent(transfer_id, "state", State.QUEUED))
+                self._notify(TransferEvent(transfer_id, EventKind.STATE, State.QUEUED))
 
     def restart(self, transfer_id: str) -> None:
         """A failed or cancelled transfer is queued again; failed scans are retried."""
@@ -239,8 +241,8 @@ class TransferQueue:
             self.store.reset_units(transfer_id, [State.FAILED, State.RUNNING, State.CANCELLED])
             self.store.update(transfer_id, state=State.QUEUED, error="", finished=None,
                               verification=None)
-            self.store.log(transfer_id, "info", "restart", "restarted by the user")
-            self._notify(TransferEvent(transfer_id, "state", State.QUEUED))
+            self.store.log(transfer_id, LogLevel.INFO, "restart", "restarted by the user")
+            self._notify(TransferEvent(transfer_id, EventKind.STATE, State.QUEUED))
 
     def exclude_scan(self, transfer_id: str, series_uid: str, reason: str) -> None:
         """Leave a scan out of a transfer that is not running (e.g. one whose redaction failed)."""
@@ -256,7 +258,7 @@ class TransferQueue:
             spec.validate()
             self.store.update(transfer_id, spec=_json(spec))
             self.store.exclude_series(transfer_id, series_uid)
-            self.store.log(transfer_id, "info", "exclude", f"scan excluded: {reason}")
+            self.store.log(transfer_id, LogLevel.INFO, "exclude", f"scan excluded: {reason}")
 
     def remove(self, transfer_id: str) -> None:
         """Forget a transfer that is not running (its receipts stay on disk)."""
@@ -289,7 +291,7 @@ class TransferQueue:
             if state in (State.FAILED, State.CANCELLED):
                 self.restart(transfer_id)
 
-    def _stop_or_set(self, transfer_id: str, reason: str, state: State, idle: set[State]) -> None:
+    def _stop_or_set(self, transfer_id: str, reason: StopReason, state: State, idle: set[State]) -> None:
         with self._lock:
             running = self._running.get(transfer_id)
             if running is not None:
@@ -298,8 +300,8 @@ class TransferQueue:
             current = self.store.get(transfer_id).state
             if current in idle:
                 self.store.update(transfer_id, state=state)
-                self.store.log(transfer_id, "info", reason, f"transfer {state.value}")
-                self._notify(TransferEvent(transfer_id, "state", state))
+                self.store.log(transfer_id, LogLevel.INFO, reason, f"transfer {state.value}")
+                self._notify(TransferEvent(transfer_id, EventKind.STATE, state))
 
     # ---- queries -----------------------------------------------------------------------------
 
@@ -336,7 +338,7 @@ class TransferQueue:
                 state = State.QUEUED
             scans.append(ScanStatus(
                 uid, ids[uid], scan.series_description, scan.modality, files.get(uid, 0),
-                sent.get((uid, "sent"), (0, 0))[0], state,
+                sent.get((uid, RecordStatus.SENT), (0, 0))[0], state,
                 "; ".join(u.error for u in mine if u.error) or
                 (choice.exclude_reason if choice.excluded else "")))
         return TransferStatus(
@@ -388,7 +390,7 @@ class TransferQueue:
 
     def _notify(self, event: TransferEvent) -> None:
         with self._lock:
-            if event.kind == "progress":
+            if event.kind is EventKind.PROGRESS:
                 self._live[event.transfer_id] = event
             subscribers = list(self._subscribers)
             self._wake.notify_all()
@@ -410,11 +412,7 @@ class TransferQueue:
             return None
         with self._lock:
             if self._pool is None:
-                # fork is unsafe once a GUI has threads; forkserver/spawn start clean interpreters.
-                method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-                self._pool = ProcessPoolExecutor(self.workers,
-                                                 mp_context=multiprocessing.get_context(method),
-                                                 initializer=end_with_parent)
+                self._pool = worker_pool(self.workers)
             return self._pool
 
     def _schedule(self) -> None:
@@ -470,14 +468,14 @@ class TransferQueue:
                             f"a worker process ended abruptly {WORKER_RESTARTS + 1} times (out of memory, "
                             "or a crash in an image codec); free some memory or exclude the scan that "
                             "was being prepared, then restart the transfer") from None
-                    self.store.log(transfer_id, "warning", "workers",
+                    self.store.log(transfer_id, LogLevel.WARNING, "workers",
                                    "a worker process ended abruptly; resuming with new workers")
         except Exception as exc:  # a bug must fail this transfer visibly, not kill the queue
             log.exception("transfer %s crashed", transfer_id)
             self.store.update(transfer_id, state=State.FAILED, error=f"internal error: {exc}",
                               finished=time.time())
-            self.store.log(transfer_id, "error", "crash", f"internal error: {exc}")
-            self._notify(TransferEvent(transfer_id, "state", State.FAILED, message=str(exc)))
+            self.store.log(transfer_id, LogLevel.ERROR, "crash", f"internal error: {exc}")
+            self._notify(TransferEvent(transfer_id, EventKind.STATE, State.FAILED, message=str(exc)))
         finally:
             with self._lock:
                 self._running.pop(transfer_id, None)
@@ -488,10 +486,10 @@ class TransferQueue:
     def _fail_early(self, transfer_id: str, reason: str) -> None:
         """The transfer cannot even start (no password, bad address): failed with that reason."""
         self.store.update(transfer_id, error=reason, finished=time.time())
-        self.store.log(transfer_id, "error", "failed", reason)
+        self.store.log(transfer_id, LogLevel.ERROR, "failed", reason)
         write_receipts(self.store, transfer_id, State.FAILED)
         self.store.update(transfer_id, state=State.FAILED)
-        self._notify(TransferEvent(transfer_id, "state", State.FAILED, message=reason))
+        self._notify(TransferEvent(transfer_id, EventKind.STATE, State.FAILED, message=reason))
 
     def _clean_orphan_staging(self) -> None:
         """Let each destination remove what it keeps locally for transfers the queue no longer knows."""

@@ -50,6 +50,41 @@ class State(StrEnum):
         return self in (State.DONE, State.FAILED, State.CANCELLED)
 
 
+class EventKind(StrEnum):
+    """What a ``TransferEvent`` reports."""
+
+    STATE = "state"          # the transfer's state changed
+    PROGRESS = "progress"    # files/bytes/rate (throttled)
+    UNIT = "unit"            # a scan or chunk started
+    LOG = "log"              # a line was added to the transfer's log
+
+
+class StopReason(StrEnum):
+    """Why a running transfer is asked to stop (``engine.Controls``); also its log event name."""
+
+    PAUSE = "pause"
+    CANCEL = "cancel"
+    SHUTDOWN = "shutdown"
+
+
+class LogLevel(StrEnum):
+    """Severity of a line of a transfer's log (kept in the queue, shown by the monitor)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class RecordStatus(StrEnum):
+    """What the queue records for one source object (the pipeline's ``ObjectStatus.OK`` becomes
+    ``SENT`` once its unit is confirmed sent)."""
+
+    SENT = "sent"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    HELD_BACK = "held back"  # fine itself, but another object of its scan failed
+
+
 @dataclass(frozen=True, slots=True)
 class ScanChoice:
     """What the user decided for one scan: rectangles to black out, or leave it out."""

@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from desktop_client.scanning.model import Instance
-from desktop_client.transfer.spec import State, TransferSpec, instance_from_json, instance_to_json
+from desktop_client.transfer.spec import (
+    LogLevel,
+    RecordStatus,
+    State,
+    TransferSpec,
+    instance_from_json,
+    instance_to_json,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -127,7 +134,7 @@ class ObjectRow:
     unit_idx: int
     series_uid: str
     source: str
-    status: str
+    status: RecordStatus
     sop_instance_uid: str = ""
     scan_id: str = ""
     md5: str = ""
@@ -164,7 +171,7 @@ class TransferRow:
 @dataclass(frozen=True, slots=True)
 class LogEntry:
     ts: float
-    level: str
+    level: LogLevel
     event: str
     message: str
     details: dict[str, Any]
@@ -404,7 +411,7 @@ class QueueStore:
                 " WHERE transfer_id = ? GROUP BY series_uid, status", (transfer_id,))}
 
     def objects(self, transfer_id: str, series_uid: str | None = None,
-                status: str | None = None) -> Iterator[ObjectRow]:
+                status: RecordStatus | None = None) -> Iterator[ObjectRow]:
         """Object rows (optionally of one scan / one status) in unit order, read one unit at a
         time so a large session's rows are never all in memory."""
         where = "transfer_id = ?" + (" AND series_uid = ?" if series_uid is not None else "") + \
@@ -419,11 +426,11 @@ class QueueStore:
                     "SELECT unit_idx, series_uid, source, status, sop_instance_uid, scan_id, md5,"
                     f" size, reason FROM objects WHERE {where} AND unit_idx = ? ORDER BY rowid",
                     (*params, unit_idx)).fetchall()
-            yield from (ObjectRow(*r) for r in rows)
+            yield from (ObjectRow(r[0], r[1], r[2], RecordStatus(r[3]), *r[4:]) for r in rows)
 
     # ---- log ---------------------------------------------------------------------------------
 
-    def log(self, transfer_id: str, level: str, event: str, message: str,
+    def log(self, transfer_id: str, level: LogLevel, event: str, message: str,
             details: dict[str, Any] | None = None) -> None:
         with self._tx() as db:
             db.execute("INSERT INTO log (transfer_id, ts, level, event, message, details)"
@@ -434,7 +441,7 @@ class QueueStore:
         with self._lock:
             rows = self._db.execute("SELECT ts, level, event, message, details FROM log"
                                     " WHERE transfer_id = ? ORDER BY rowid", (transfer_id,)).fetchall()
-        return [LogEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
+        return [LogEntry(r[0], LogLevel(r[1]), r[2], r[3], json.loads(r[4])) for r in rows]
 
     # ---- start-up ----------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from urllib.parse import quote
 import requests
 
 from desktop_client import APP_SLUG, __version__
+from desktop_client.core.label_rule import LABEL
 from desktop_client.xnat.errors import (
     XnatAuthError, XnatCancelled, XnatConflictError, XnatConnectionError, XnatError,
     XnatNotFoundError, XnatPermissionError, XnatServerError, XnatUploadError, server_message,
@@ -49,7 +50,8 @@ USER_AGENT = (f"{APP_SLUG}/{__version__} (python-requests/{requests.__version__}
 _ROLE_NAMES = {"owners": "owner", "members": "member", "collaborators": "collaborator"}
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
 _SCAN_IN_URI = re.compile(r"/scans/([^/]+)/")
-_LABEL_OK = re.compile(r"^[A-Za-z0-9_-]+$")
+#: Transport failures (requests' SSLError is one of them): see ``XnatClient._network_error``.
+_NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout)
 
 
 class XnatSessionExpired(XnatAuthError):
@@ -157,12 +159,10 @@ class XnatClient:
                                           auth=(self.username, self._password),
                                           timeout=self._timeouts(), allow_redirects=False,
                                           verify=self._verify)
-            except requests.exceptions.SSLError as exc:
-                raise self._ssl_error(exc) from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise XnatConnectionError(
-                    f"Could not reach the XNAT server at {self.base_url}. Check the address and "
-                    f"your network connection.", server_message=_short(exc), url=self.base_url) from None
+            except _NETWORK_ERRORS as exc:
+                raise self._network_error(
+                    exc, f"Could not reach the XNAT server at {self.base_url}. Check the address "
+                    f"and your network connection.") from None
             if resp.status_code == 401 or self._is_login_redirect(resp):
                 raise XnatAuthError("The server rejected the user name or password (or the account "
                                     "is locked).", status=resp.status_code,
@@ -364,7 +364,7 @@ class XnatClient:
 
     def create_subject(self, project_id: str, label: str, group: str | None = None) -> Subject:
         """Create (or find, if it exists) a subject: 201 new, 200 existing, 403 not allowed."""
-        if not _LABEL_OK.match(label):
+        if not LABEL.match(label):
             raise ValueError(f"Subject label {label!r} may only contain letters, digits, '-' and '_'.")
         params = {"event_reason": "XNAT Desktop Uploader"}
         if group:
@@ -462,7 +462,7 @@ class XnatClient:
             if not value:
                 raise ValueError(f"The {name} must not be empty.")
         for name, value in (("Subject label", subject), ("Session label", session_label)):
-            if not _LABEL_OK.match(value):
+            if not LABEL.match(value):
                 # XNAT would archive under a "cleaned" label, so later look-ups would miss it.
                 raise ValueError(f"{name} {value!r} may only contain letters, digits, '-' and '_'.")
         params = {"import-handler": "DICOM-zip", "PROJECT_ID": project_id, "SUBJECT_ID": subject,
@@ -503,16 +503,13 @@ class XnatClient:
                                       allow_redirects=False, verify=self._verify)
         except _Cancelled:
             raise XnatCancelled("The upload was cancelled.") from None
-        except requests.exceptions.SSLError as exc:
-            raise self._ssl_error(exc) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            if cancelled.is_set():
+        except _NETWORK_ERRORS as exc:
+            if cancelled.is_set() and not isinstance(exc, requests.exceptions.SSLError):
                 raise XnatCancelled("The upload was cancelled.") from None
-            raise XnatConnectionError(
-                "The connection to XNAT was lost during the upload; part of the session may be "
-                "on the server. Retrying is safe: files already received are replaced, not "
-                "duplicated.", server_message=_short(exc), url=self.base_url,
-                outcome_unknown=True) from None
+            raise self._network_error(
+                exc, "The connection to XNAT was lost during the upload; part of the session may "
+                "be on the server. Retrying is safe: files already received are replaced, not "
+                "duplicated.", outcome_unknown=True) from None
         if self._is_auth_failure(resp):
             self._relogin()
             raise XnatSessionExpired("The XNAT session expired as the upload started; the client "
@@ -679,20 +676,18 @@ class XnatClient:
                     headers={"Content-Type": "application/json"} if json_body is not None else None,
                     timeout=self._timeouts(read_timeout), allow_redirects=False,
                     verify=self._verify)
-            except requests.exceptions.SSLError as exc:
-                raise self._ssl_error(exc) from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if idempotent and attempt < self.retries:
+            except _NETWORK_ERRORS as exc:
+                if (idempotent and attempt < self.retries
+                        and not isinstance(exc, requests.exceptions.SSLError)):
                     log.info("%s: %s; retrying (%d/%d)", method, type(exc).__name__, attempt + 1,
                              self.retries)
                     self._sleep(attempt)
                     attempt += 1
                     continue
-                raise XnatConnectionError(
-                    f"{action} failed: the connection to XNAT was lost or timed out."
+                raise self._network_error(
+                    exc, f"{action} failed: the connection to XNAT was lost or timed out."
                     + ("" if idempotent else " The server may or may not have carried it out."),
-                    server_message=_short(exc), url=self._url(path),
-                    outcome_unknown=not idempotent) from None
+                    url=self._url(path), outcome_unknown=not idempotent) from None
             if self._is_auth_failure(resp) and resp.status_code not in allow:
                 if not relogged:
                     log.info("XNAT session expired (HTTP %d); logging in again", resp.status_code)
@@ -776,12 +771,18 @@ class XnatClient:
                                   status=resp.status_code, url=resp.url) from None
         return [{str(k): "" if v is None else str(v) for k, v in row.items()} for row in rows]
 
-    def _ssl_error(self, exc: Exception) -> XnatConnectionError:
-        return XnatConnectionError(
-            f"The certificate of {self.base_url} could not be verified. If this server uses a "
-            f"private certificate authority, give its CA bundle; only if you trust the network, "
-            f"allow insecure connections for this server.", server_message=_short(exc),
-            url=self.base_url)
+    def _network_error(self, exc: Exception, message: str, *, url: str = "",
+                       outcome_unknown: bool = False) -> XnatConnectionError:
+        """The one translation of a transport failure: a certificate that could not be verified
+        says so (and what to do, whatever the request was); anything else gets ``message``."""
+        if isinstance(exc, requests.exceptions.SSLError):
+            return XnatConnectionError(
+                f"The certificate of {self.base_url} could not be verified. If this server uses a "
+                f"private certificate authority, give its CA bundle; only if you trust the "
+                f"network, allow insecure connections for this server.",
+                server_message=_short(exc), url=self.base_url)
+        return XnatConnectionError(message, server_message=_short(exc), url=url or self.base_url,
+                                   outcome_unknown=outcome_unknown)
 
 
 def _q(segment: str) -> str:

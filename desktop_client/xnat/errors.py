@@ -12,6 +12,8 @@ from __future__ import annotations
 import html
 import re
 
+from desktop_client.core.errors import UploaderError
+
 _H3 = re.compile(r"<h3>(.*?)</h3>", re.IGNORECASE | re.DOTALL)
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
@@ -29,7 +31,7 @@ def server_message(body: str, limit: int = 500) -> str:
     return " ".join(html.unescape(text).split())[:limit]
 
 
-class XnatError(Exception):
+class XnatError(UploaderError):
     """Base of every XNAT failure."""
 
     def __init__(self, user_message: str, *, status: int | None = None, server_message: str = "",

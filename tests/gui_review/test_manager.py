@@ -46,7 +46,7 @@ def test_list_edit_duplicate_delete(qtbot, stores, tmp_path: Path) -> None:
     assert (t.description, t.match.manufacturer) == ("patient banner", "Acme")
     # A name clash is refused inline.
     manager.name.setText("example us")
-    assert manager.save_current() is None and "already exists" in manager.message.text()
+    assert manager.save_current() is None and "already exists" in manager.message.text
     # Shipped examples are read-only until duplicated.
     manager.select("ex")
     assert manager.readonly_note.isVisibleTo(manager) and not manager.save_button.isEnabled()
@@ -73,7 +73,7 @@ def test_export_and_import(qtbot, stores, tmp_path: Path) -> None:
                       '{ [0008,103e].containsIgnoreCase("A") + Modality.equals("CT") }\n(0,0,5,5)\n')
     added = manager.import_from(script)
     assert len(added) == 1 and added[0].rectangles == [Rect(0, 0, 640, 41)]
-    assert "1 could not be imported" in manager.message.text()
+    assert "1 could not be imported" in manager.message.text
     bad = tmp_path / "bad.json"
     bad.write_text("{oops")
-    assert manager.import_from(bad) == [] and "not valid JSON" in manager.message.text()
+    assert manager.import_from(bad) == [] and "not valid JSON" in manager.message.text

@@ -14,6 +14,7 @@ from desktop_client.gui.review.grid import ScanGridModel, ScanGridView, ScanTile
 from desktop_client.gui.review.scan_panel import ScanEditDialog
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
+from desktop_client.gui.widgets import MessageBar
 from desktop_client.templates import Template, TemplateStore
 
 
@@ -85,9 +86,7 @@ class GroupReviewDialog(QDialog):
         self.apply_button.setVisible(self.redactable)
 
         self.status = QLabel()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.hide()
+        self.message = MessageBar()
         buttons = QDialogButtonBox()
         done = buttons.addButton("Done", QDialogButtonBox.ButtonRole.AcceptRole)
         done.setObjectName("primary")
@@ -131,11 +130,7 @@ class GroupReviewDialog(QDialog):
 
     # -- actions --------------------------------------------------------------------------------
     def _say(self, kind: str, text: str) -> None:
-        self.message.setObjectName(kind)
-        self.message.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+        self.message.say(kind, text)
 
     def _changed(self, uids: list[str]) -> None:
         self.review.reviewed_groups.add(self.review.group_id(self.group))

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop_client.core.sop_classes import sop_class_name
 from desktop_client.gui.templates.preview import TemplatePreview, layout_pixmap
+from desktop_client.gui.widgets import MessageBar
 from desktop_client.templates import MatchKeys, Template, TemplateError, TemplateStore
 
 
@@ -86,9 +87,7 @@ class TemplateManager(QWidget):
         self.readonly_note = QLabel("Shipped example: read-only. Duplicate it to make an editable copy.")
         self.readonly_note.setObjectName("info")
         self.readonly_note.setWordWrap(True)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.hide()
+        self.message = MessageBar()
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Description", self.description)
@@ -206,11 +205,7 @@ class TemplateManager(QWidget):
         self.delete_button.setEnabled(not read_only)
 
     def _say(self, kind: str, text: str) -> None:
-        self.message.setObjectName(kind)
-        self.message.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+        self.message.say(kind, text)
 
     # -- actions (callable from tests without dialogs) -------------------------------------------
     def save_current(self) -> Template | None:
