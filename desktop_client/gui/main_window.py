@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QSystemTrayIcon,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -114,6 +115,17 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{name} (Alt+{i + 1})")
             self.nav.addItem(item)
         sv.addWidget(self.nav, 1)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.setToolTip("Quit (Ctrl+Q): running transfers pause and resume at the next start")
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
+        quit_button = QToolButton()
+        quit_button.setObjectName("sideButton")
+        quit_button.setDefaultAction(self.quit_action)
+        quit_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        sv.addWidget(quit_button)
         version = QLabel(f"  v{__version__}")
         version.setObjectName("appTitle")
         sv.addWidget(version)
@@ -211,6 +223,7 @@ class MainWindow(QMainWindow):
             ok()
             self.statusBar().showMessage(f"Queued {len(ids)} upload(s).", 5000)
             self.nav.setCurrentRow(1)
+            self.transfers.set_batch(ids)
             self.transfers.reload(select=ids[0] if ids else None)
 
         def error(exc: BaseException) -> None:
