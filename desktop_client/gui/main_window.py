@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -92,8 +92,8 @@ class MainWindow(QMainWindow):
         self.runner = runner or TaskRunner(self)
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
-        self.resize(1180, 760)
         self.setMinimumSize(900, 600)
+        self.resize(self._first_size())
 
         central = QWidget()
         row = QHBoxLayout(central)
@@ -169,6 +169,17 @@ class MainWindow(QMainWindow):
             self._tray.show()
         self.statusBar().showMessage("Ready", 3000)
         self._restore_layout()
+
+    @staticmethod
+    def _first_size() -> QSize:
+        """1180×760, or less on a smaller screen (a 1280×720 laptop): the window must fit,
+        title bar and Next button included, before the user ever resizes it."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return QSize(1180, 760)
+        available = screen.availableGeometry()
+        # Leave room for the window frame and title bar the window manager adds.
+        return QSize(min(1180, available.width() - 16), min(760, available.height() - 40))
 
     # Layout memory -----------------------------------------------------------------------------
 
