@@ -162,3 +162,14 @@ def test_sending_a_study_again_is_warned_from_the_receipts(qtbot, window, demo_d
     wait_for(qtbot, lambda: not summary._checking_history, what="the receipts check")
     summary.skip(next(iter(summary.duplicates)))
     assert win.draft.plans == [] and not win.wizard.next_button.isEnabled()
+
+
+def test_the_demo_manifest_is_not_reported_as_a_skipped_file(qtbot, window, demo_dir: Path) -> None:
+    from desktop_client.demo import MANIFEST_NAME
+
+    assert (demo_dir / MANIFEST_NAME).is_file()
+    to_project_step(qtbot, window, "LOCAL")
+    scan(qtbot, window, [demo_dir])
+    assert any(Path(s.path).name == MANIFEST_NAME for s in window.select_page.result.skipped)
+    assert "skipped" not in window.select_page.skipped_link.text()
+    assert window.select_page.skipped_tree.topLevelItemCount() == 0
