@@ -257,6 +257,7 @@ class TransfersPage(QWidget):
         self.batch_line = QLabel()
         self.batch_line.setObjectName("h2")
         self.batch_line.setAccessibleName("Progress of the last upload")
+        self.batch_line.setContentsMargins(0, 6, 0, 2)
         outer.addWidget(self.batch_line)
         self.message = MessageBar()
         self.message.actionClicked.connect(self._export_log_link)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -115,7 +116,9 @@ class SummaryPage(WizardStep):
         self.save_plan_button.setToolTip("Save the labels and every review decision, to run this "
                                          "upload again with: xnat-upload upload --plan FILE")
         self.save_plan_button.clicked.connect(self._choose_plan_file)
-        row.addWidget(self.save_plan_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.save_plan_button.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
+        row.addStretch(0)
+        row.addWidget(self.save_plan_button, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignRight)
         outer.addLayout(row)
 
     @staticmethod
