@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.single import SessionReviewPage
+from desktop_client.plan.progress import review_progress
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
 from desktop_client.gui.viewer.jobs import LatestOnly
@@ -145,10 +146,7 @@ class ReviewStep(QWidget):
         """Valid groups (bulk mode) whose scans nobody has looked at yet (a reminder, not a block)."""
         if self.review is None or not isinstance(self.page, BulkReviewPage):
             return 0
-        review = self.review
-        return sum(1 for g in review.grouping.valid if review.group_id(g) not in review.reviewed_groups
-                   and not any(review.choices[u].excluded or review.choices[u].rectangles
-                               for u in review.group_members(g)))
+        return review_progress(self.review).groups_not_reviewed
 
     def manage_templates(self) -> None:
         run_modal(TemplateManagerDialog(self.store, self))
