@@ -77,6 +77,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--calling-aet", default="XNATUPLOAD", help="our AE title for C-STORE")
     up.add_argument("--insecure", action="store_true",
                     help="do not check the server's TLS certificate (only for a server you trust)")
+    up.add_argument("--allow-http", action="store_true",
+                    help="allow an unencrypted http:// XNAT address on another machine (your "
+                         "password and files then cross the network readable by others)")
     up.add_argument("--receipt-dir", metavar="DIR", help="where to write the receipts")
     up.add_argument("--workers", type=int, default=None,
                     help="processes for anonymization and redaction (default: number of cores)")
@@ -252,7 +255,7 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
 
     try:
         with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls) as client:
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
             client.project(project)
             return set(client.session_labels(project))
     except XnatError as exc:
@@ -261,12 +264,20 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
 
 def run_upload(args: argparse.Namespace) -> int:
     from desktop_client.transfer import DestinationKind, DestinationSpec
+    from desktop_client.xnat import XnatInsecureTransportError as XnatInsecure
 
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
-                                     verify_tls=not args.insecure)
+                                     verify_tls=not args.insecure, allow_http=args.allow_http)
+        if dest.kind is DestinationKind.XNAT:
+            from desktop_client.xnat import parse_address
+            from desktop_client.xnat.address import check_transport
+
+            check_transport(parse_address(dest.url), dest.allow_http)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except XnatInsecure as exc:
+        raise UserError(exc.user_message) from None
     if dest.kind is DestinationKind.XNAT and not args.user:
         raise UserError("an XNAT upload needs --user")
     if dest.kind is DestinationKind.XNAT and not args.project:

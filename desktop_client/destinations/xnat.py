@@ -67,15 +67,18 @@ class XnatDestination(Destination):
     kind = DestinationKind.XNAT
 
     def __init__(self, base_url: str, username: str, password: str | None, *,
-                 verify_tls: bool = True) -> None:
+                 verify_tls: bool = True, allow_http: bool = False) -> None:
         if not username:
             raise DestinationError("an XNAT upload needs a user name")
         if password is None:
             raise DestinationError(f"no password for {username} on {base_url} (keyring, "
                                    "XNAT_PASSWORD or prompt)")
         self.base_url = base_url.rstrip("/")
-        self.client = XnatClient(base_url, username, password, verify=verify_tls,
-                                 allow_insecure=not verify_tls)
+        try:
+            self.client = XnatClient(base_url, username, password, verify=verify_tls,
+                                     allow_insecure=not verify_tls, allow_http=allow_http)
+        except XnatError as exc:  # plain http refused, or an address that cannot be one
+            raise DestinationError(exc.user_message) from None
         self.tracer = ""
         self.modalities: tuple[str, ...] = ()
 

@@ -35,6 +35,8 @@ class Connection:
     insecure_tls: bool = False
     alias_token: bool = False
     remember_password: bool = False
+    #: Explicit opt-in to plain http:// to another machine ("Allow unencrypted connection").
+    allow_http: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
@@ -63,15 +65,20 @@ def local_connection() -> Connection:
 
 
 def normalize_url(url: str) -> str:
-    """``xnat.example.org`` → ``https://xnat.example.org``; trailing slashes removed.
+    """``xnat.example.org/app/template/Login.vm`` → ``xnat.example.org``; a typed scheme is kept.
 
-    The official client tries https first and silently falls back to http; we only add https and
-    let the user type ``http://`` explicitly, so credentials are never sent in clear by surprise.
+    Without a scheme the address stays scheme-less until the first login, which tries https
+    first (``desktop_client.xnat.address``) and then stores the address that answered. An
+    address that cannot be parsed is kept as typed: the login explains what is wrong with it.
     """
-    url = url.strip().rstrip("/")
-    if url and "://" not in url:
-        url = "https://" + url
-    return url
+    from desktop_client.xnat.address import parse_address
+
+    text = url.strip()
+    try:
+        address = parse_address(text)
+    except ValueError:
+        return text.rstrip("/")
+    return address.url if address.scheme_given else address.url[len("https://"):]
 
 
 class ConnectionStore:

@@ -201,7 +201,10 @@ def open_xnat_target(connection: Connection, password: str) -> tuple[XnatTarget,
     from desktop_client.xnat import XnatClient
 
     client = XnatClient(connection.url, connection.username, password,
-                        allow_insecure=connection.insecure_tls)
+                        allow_insecure=connection.insecure_tls, allow_http=connection.allow_http)
     client.login()
+    # The address that answered (https chosen for a bare host name, or an http→https redirect
+    # followed): saved, so the queue and later logins go there directly.
+    connection.url = client.base_url
     version = str(client.server_version() or "unknown version")
     return XnatTarget(connection, client, version), version

@@ -17,6 +17,11 @@ Built on plain ``requests`` (reference §7.3). What it takes care of, and why:
   may have been executed raise with ``outcome_unknown=True`` so callers reconcile (§6).
 * **TLS** verified by default; a CA bundle path may be given; turning verification off needs the
   explicit ``allow_insecure=True`` opt-in for that server.
+* **No credentials in clear** (``address.py``): before the first login the address is probed
+  *without* credentials — https first when no scheme was typed, redirects followed for that GET
+  only. An http→https redirect on the same host upgrades the address (and says so in
+  ``notices``); a redirect to another host or to a single sign-on page stops with a sentence
+  naming it; plain http to anything but loopback needs ``allow_http=True``.
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ import re
 import threading
 import time
 from typing import Any, Callable, Iterable, Iterator, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from desktop_client import APP_SLUG, __version__
+from desktop_client.xnat.address import (
+    PLAIN_HTTP_WARNING, ServerAddress, XnatInsecureTransportError, check_transport,
+    normalise_base_url, parse_address,
+)
 from desktop_client.xnat.errors import (
     XnatAuthError, XnatCancelled, XnatConflictError, XnatConnectionError, XnatError,
     XnatNotFoundError, XnatPermissionError, XnatServerError, XnatUploadError, server_message,
@@ -48,6 +57,9 @@ USER_AGENT = (f"{APP_SLUG}/{__version__} (python-requests/{requests.__version__}
               f"{platform.system() or 'unknown'})")
 _ROLE_NAMES = {"owners": "owner", "members": "member", "collaborators": "collaborator"}
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_MAX_REDIRECTS = 5
+_SSO_HINT = re.compile(r"saml|sso|oauth|openid|oidc|shibboleth|/cas/|/idp/|adfs|login|signin|auth",
+                       re.IGNORECASE)
 _SCAN_IN_URI = re.compile(r"/scans/([^/]+)/")
 _LABEL_OK = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -55,6 +67,10 @@ _LABEL_OK = re.compile(r"^[A-Za-z0-9_-]+$")
 class XnatSessionExpired(XnatAuthError):
     """The session expired during a request whose body could not be re-sent; the client has
     already logged in again, so the caller can simply retry with a fresh body."""
+
+
+class _NoHttps(Exception):
+    """https did not answer at all (refused, or the port speaks plain http)."""
 
 
 class _Cancelled(Exception):
@@ -73,22 +89,6 @@ class _SizedStream:
 
     def __len__(self) -> int:
         return self._length
-
-
-def normalise_base_url(base_url: str) -> str:
-    """``host:8080/xnat/`` → ``https://host:8080/xnat``; keeps any context path."""
-    url = base_url.strip()
-    if not url:
-        raise ValueError("The server address is empty.")
-    if "://" not in url:
-        url = "https://" + url
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError(f"The server address must start with http:// or https:// (got {base_url!r}).")
-    url = url.rstrip("/")
-    for suffix in ("/data", "/REST"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-    return url
 
 
 def _truthy(value: str | None, default: bool) -> bool:
@@ -110,9 +110,19 @@ class XnatClient:
     """
 
     def __init__(self, base_url: str, username: str, password: str, *, verify: bool | str = True,
-                 allow_insecure: bool = False, timeout: float = 30.0, upload_timeout: float = 900.0,
-                 retries: int = 3, backoff: float = 0.5, backoff_cap: float = 8.0) -> None:
-        self.base_url = normalise_base_url(base_url)
+                 allow_insecure: bool = False, allow_http: bool = False, timeout: float = 30.0,
+                 upload_timeout: float = 900.0, retries: int = 3, backoff: float = 0.5,
+                 backoff_cap: float = 8.0) -> None:
+        try:
+            self._address: ServerAddress = parse_address(base_url)
+        except ValueError as exc:
+            raise XnatConnectionError(str(exc), url=str(base_url)) from None
+        self.allow_http = allow_http
+        if self._address.scheme_given:
+            check_transport(self._address, allow_http)  # refuse before anything is sent
+        self.base_url = self._address.url
+        self.notices: list[str] = []  # what the address probe changed, for the user to read
+        self._resolved = False
         self.username = username
         self._password = password
         if verify is False and not allow_insecure:
@@ -146,9 +156,95 @@ class XnatClient:
         finally:
             self._session.close()
 
+    # -- address resolution ------------------------------------------------------------------
+    def resolve_address(self) -> str:
+        """Find the address that really answers, without sending any credential; returns it.
+
+        Run once, before the first login. Raises ``XnatInsecureTransportError`` (plain http
+        refused), ``XnatAuthError`` (a single sign-on front end) or ``XnatConnectionError``.
+        """
+        with self._lock:
+            if self._resolved:
+                return self.base_url
+            address = self._address
+            if address.scheme_given:
+                final = self._follow(address)
+            else:
+                try:
+                    final = self._follow(address.with_scheme("https"), first_try=True)
+                except _NoHttps as exc:
+                    plain = address.with_scheme("http")
+                    if not (plain.is_loopback or self.allow_http):
+                        raise XnatConnectionError(
+                            f"{address.with_scheme('https').url} does not answer over https. If "
+                            f"this server offers only http, type http://{address.host}… and "
+                            f"allow an unencrypted connection. {PLAIN_HTTP_WARNING}",
+                            server_message=str(exc), url=address.url) from None
+                    final = self._follow(plain)
+                    self.notices.append(f"{plain.host} does not answer over https; using "
+                                        f"{final.url} (unencrypted).")
+            check_transport(final, self.allow_http)
+            self.base_url = final.url
+            self._resolved = True
+            return self.base_url
+
+    def _follow(self, address: ServerAddress, *, first_try: bool = False) -> ServerAddress:
+        """GET ``/data/JSESSION`` without credentials, following redirects by hand.
+
+        ``first_try``: https chosen by us (no scheme typed); not answering raises ``_NoHttps``.
+        """
+        current = address
+        for _hop in range(_MAX_REDIRECTS):
+            url = current.url + "/data/JSESSION"
+            try:
+                resp = self._session.get(url, timeout=self._timeouts(), allow_redirects=False,
+                                         verify=self._verify)
+            except requests.exceptions.SSLError as exc:
+                if first_try and "CERTIFICATE_VERIFY" not in str(exc):
+                    raise _NoHttps(_short(exc)) from None
+                raise self._ssl_error(exc) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if first_try and current.url.startswith("https://"):
+                    raise _NoHttps(_short(exc)) from None
+                raise XnatConnectionError(
+                    f"Could not reach the XNAT server at {current.url}. Check the address and "
+                    f"your network connection.", server_message=_short(exc), url=current.url) from None
+            if not resp.is_redirect:
+                return current
+            target = urljoin(url, resp.headers.get("Location", ""))
+            parts = urlsplit(target)
+            same_host = (parts.hostname or "").lower() == current.host.lower()
+            marker = parts.path.find("/data/JSESSION")
+            if marker < 0:
+                if same_host and "login.vm" in parts.path.lower():
+                    return current  # XNAT's own login page: this is the XNAT
+                raise XnatAuthError(
+                    f"{current.url} sends logins to a single sign-on page ({parts.scheme}://"
+                    f"{parts.netloc}{parts.path}) that this app cannot fill in. Open the site in "
+                    f"a browser, create an alias token (your name → Manage Alias Tokens) and log "
+                    f"in here with the token's alias and secret."
+                    if not same_host or _SSO_HINT.search(parts.path) else
+                    f"{current.url} redirects (HTTP {resp.status_code}) to {target}, which is not "
+                    f"an XNAT address; check the server address.",
+                    status=resp.status_code, url=target)
+            moved = parse_address(target[: target.find("/data/JSESSION", len(parts.scheme) + 3)])
+            if not same_host:
+                raise XnatConnectionError(
+                    f"{current.url} sends clients on to {moved.url}. If that is your XNAT site, "
+                    f"use that address (your password is not sent to another host without your "
+                    f"say-so).", status=resp.status_code, url=moved.url)
+            if moved.is_plain_http and not current.is_plain_http:
+                check_transport(moved, self.allow_http)
+            if moved.url != current.url:
+                self.notices.append(f"{current.url} redirects to {moved.url}; using {moved.url}.")
+            current = moved
+        raise XnatConnectionError(f"{address.url} redirects in a loop; check the server address.",
+                                  url=address.url)
+
     # -- authentication ----------------------------------------------------------------------
     def login(self) -> None:
         """Open a server session (Basic → ``JSESSIONID`` cookie) and fetch the CSRF token."""
+        self.resolve_address()
         with self._lock:
             self._session.cookies.clear()
             self._csrf = None

@@ -217,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self.method = method
+        if self._front_end(method):
+            return
         split = urlsplit(self.path)
         self.params = dict(parse_qsl(split.query, keep_blank_values=True))
         path = unquote(split.path)
@@ -255,6 +257,28 @@ class Handler(BaseHTTPRequestHandler):
                                          b"<hr><center>nginx</center></body></html>", "text/html")
         self._send(response)
         self.server.request_log.append((method, path, response.status))
+
+    def _front_end(self, method: str) -> bool:
+        """What a proxy in front of XNAT answers by itself (redirects, 411); True if it did."""
+        faults = self.server.faults
+        with faults.lock:
+            redirect, refuse_chunked = faults.redirect, faults.refuse_chunked
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if redirect is not None:
+            target, status, keep_path = redirect
+            location = target + self.path if keep_path else target
+            response = Response(status, b"", "text/html", {"Location": location})
+        elif refuse_chunked and chunked:
+            response = Response(411, b"<html><head><title>411 Length Required</title></head><body>"
+                                     b"<center><h1>411 Length Required</h1></center><hr><center>"
+                                     b"nginx</center></body></html>", "text/html")
+        else:
+            return False
+        self.close_connection = True  # the body (if any) is not read
+        self.new_session = self.http_session = None
+        self._send(response)
+        self.server.request_log.append((method, urlsplit(self.path).path, response.status))
+        return True
 
     def _drop(self) -> None:
         self.server.request_log.append((self.method, self.route_path, 0))

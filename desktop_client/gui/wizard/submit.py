@@ -59,7 +59,7 @@ def destination_for(connection: Connection) -> DestinationSpec:
     if connection.is_local:
         return DestinationSpec(DestinationKind.LOCAL, str(local_archive_folder().resolve()))
     return DestinationSpec(DestinationKind.XNAT, connection.url.rstrip("/"), connection.username,
-                           verify_tls=not connection.insecure_tls)
+                           verify_tls=not connection.insecure_tls, allow_http=connection.allow_http)
 
 
 def _rect(value: Any) -> PixelEdit:
