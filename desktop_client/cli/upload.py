@@ -262,6 +262,28 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
         raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
 
 
+def _server_filter_exclusions(dest: Any, project: str, password: str | None,
+                              sessions: list[Any]) -> dict[str, str]:
+    """Scans XNAT's series import filter would drop (issue 17 §3): excluded with its reason."""
+    from desktop_client.plan.review import series_filter_exclusions
+    from desktop_client.transfer import DestinationKind
+    from desktop_client.xnat import XnatClient, XnatError
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    if dest.kind is not DestinationKind.XNAT:
+        return {}
+    try:
+        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
+            filters = client.project_settings(project).series_import_filters()
+    except XnatError as exc:
+        raise UserError(exc.user_message) from None
+    except SeriesFilterError as exc:
+        raise UserError(f"{exc}; fix it on the server, or nobody can tell which series XNAT "
+                        "keeps") from None
+    return series_filter_exclusions(sessions, filters)
+
+
 def run_upload(args: argparse.Namespace) -> int:
     from desktop_client.transfer import DestinationKind, DestinationSpec
     from desktop_client.xnat import XnatInsecureTransportError as XnatInsecure
@@ -321,6 +343,8 @@ def _build_specs(args: argparse.Namespace, dest: Any, project: str,
     if unknown:
         raise UserError(f"--exclude names series not in the scanned paths: {', '.join(sorted(unknown))}")
     existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
+    filtered = {} if args.dry_run else _server_filter_exclusions(dest, project, password,
+                                                                 result.sessions)
     labelled = assign_labels(result.sessions, args, existing)
     clashes = sorted({label for _, _, label, _ in labelled} & existing)
     if clashes and not args.merge:
@@ -333,6 +357,8 @@ def _build_specs(args: argparse.Namespace, dest: Any, project: str,
         for uid in session.scans:
             if uid in excluded:
                 choices[uid] = ScanChoice(uid, excluded=True, exclude_reason="excluded on the command line")
+            elif uid in filtered:
+                choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=filtered[uid])
             elif uid in rects:
                 choices[uid] = ScanChoice(uid, tuple(rects[uid]))
         needs_labels = dest.kind in (DestinationKind.XNAT, DestinationKind.LOCAL) or bool(project)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from desktop_client.gui.connections import Connection
 
@@ -49,6 +49,8 @@ class ProjectSettings:
     require_date: bool = False
     allow_bulk: bool = True
     series_filter: str = ""
+    #: The parsed site/project series import filters, applied in Review (issue 17 §3).
+    series_filters: list[Any] = field(default_factory=list)
     subject_scheme: str = "manual"
     session_scheme: str = "auto"
     tracers: list[str] = field(default_factory=list)
@@ -181,6 +183,14 @@ def project_settings_from_xnat(client: "XnatClient", project_id: str) -> Project
     raw = client.project_settings(project_id)
     site, project = client.anonymization_scripts(project_id)
     code = int(getattr(raw, "prearchive_code", 0))
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    described = _series_filter(raw)
+    try:
+        filters = raw.series_import_filters()
+    except SeriesFilterError as exc:
+        filters = []
+        described += f" — cannot be checked here ({exc}); XNAT may drop series silently"
     return ProjectSettings(
         project_id=project_id,
         site_script=site or None,
@@ -189,7 +199,8 @@ def project_settings_from_xnat(client: "XnatClient", project_id: str) -> Project
         allow_create_subject=bool(raw.allow_create_subject),
         require_date=bool(raw.require_date),
         allow_bulk=bool(raw.allow_bulk_upload),
-        series_filter=_series_filter(raw),
+        series_filter=described,
+        series_filters=filters,
         subject_scheme=str(raw.default_subject_scheme or "manual"),
         session_scheme=str(raw.default_session_scheme or "auto"),
         tracers=list(raw.pet_tracers or ()),

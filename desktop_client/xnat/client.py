@@ -380,7 +380,9 @@ class XnatClient:
             return value
 
         tracers_text = both("tracers", "tracers") or ""
-        site_filter = self.config_text(None, "seriesImportFilter", "")
+        # The stored filter lives at .../seriesImportFilter/config; asking for the bare tool
+        # (as the official client does) returns XNAT's listing table, not the contents.
+        site_filter = self.config_text(None, "seriesImportFilter", "config")
         return ProjectSettings(
             project_id=project_id,
             prearchive_code=code,

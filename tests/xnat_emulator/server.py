@@ -722,6 +722,17 @@ class Handler(BaseHTTPRequestHandler):
             contents = self.body.read().decode("utf-8")
             store.set_config(project_id, tool, path, contents, user=self.user.username)
             return Response(201)
+        if not path:
+            # ConfigResource with a tool and no path lists the tool's configurations (a table,
+            # whatever ``contents`` says): the official client's site-filter request gets this.
+            rows = [{"tool": tool, "path": key.split("/", 1)[1], "project": project_id or "",
+                     "user": c.user, "create_date": c.create_date, "reason": c.reason,
+                     "contents": c.contents, "unversioned": "false", "version": c.version,
+                     "status": c.status, "id": c.id}
+                    for key, c in store.configs_of(project_id, tool)]
+            if not rows and self.params.get("accept-not-found") != "true":
+                return self.error(404, "Couldn't find config for the specified parameters.")
+            return result_set(rows) if rows else Response(204)
         config = store.get_config(project_id, tool, path)
         not_found_ok = self.params.get("accept-not-found") == "true"
         contents_only = self.params.get("contents") == "true"

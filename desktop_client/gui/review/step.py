@@ -9,6 +9,7 @@ through ``choices()`` (per SeriesInstanceUID) and may only go on when ``is_compl
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any, Iterable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
@@ -68,7 +69,7 @@ class ReviewStep(QWidget):
         self._complete = True
 
     # -- contract -------------------------------------------------------------------------------
-    def set_sessions(self, sessions: list[Session]) -> None:
+    def set_sessions(self, sessions: list[Session], series_filters: Iterable[Any] = ()) -> None:
         if self.page is not None:
             self.stack.removeWidget(self.page)
             self.page.deleteLater()
@@ -76,6 +77,7 @@ class ReviewStep(QWidget):
         self.review = None
         self._failure = ""
         sessions = list(sessions)
+        filters = list(series_filters)  # XNAT's series import filter: those scans start excluded
         self._pending = token = object()
         scans = sum(len(s.scans) for s in sessions)
         if not sessions:
@@ -83,9 +85,10 @@ class ReviewStep(QWidget):
         elif scans > ASYNC_SCANS:
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
-            self._grouper.request(token, lambda: ReviewModel(sessions))
+            self._grouper.request(
+                token, lambda: ReviewModel(sessions).apply_series_import_filter(filters))
         else:
-            self._show(ReviewModel(sessions))
+            self._show(ReviewModel(sessions).apply_series_import_filter(filters))
         self._on_changed(force=True)
 
     def _on_grouped(self, payload: tuple) -> None:

@@ -69,11 +69,13 @@ class ReviewPage(WizardStep):
         draft.review_available = self.available
         if self.inner is None:
             return
-        key = tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans)
+        filters = list(draft.settings.series_filters) if draft.settings is not None else []
+        key = (tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans),
+               tuple(map(id, filters)))
         if key != self._shown:
             # Only a changed selection resets the review; going Back and Next keeps the work done.
             self._shown = key
-            self.inner.set_sessions([included_session(p) for p in draft.plans])
+            self.inner.set_sessions([included_session(p) for p in draft.plans], filters)
 
     def is_complete(self) -> bool:
         return True if self.inner is None else bool(self.inner.is_complete())
