@@ -317,6 +317,20 @@ class Store:
             self.save()
             return subject, True
 
+    def create_experiment(self, project: Project, subject: Subject, label: str, xsi: str,
+                          username: str) -> tuple[Experiment, bool]:
+        """``PUT .../experiments/E?xsiType=...``: an empty session (no scans yet)."""
+        with self.lock:
+            found = self.experiment(project, label)
+            if found is not None:
+                return found, False
+            experiment = Experiment(id=f"XNAT_E{self._next('experiment'):05d}", label=label,
+                                    subject_label=subject.label, xsi_type=xsi,
+                                    insert_date=now_text(), insert_user=username)
+            project.experiments.append(experiment)
+            self.save()
+            return experiment, True
+
     def experiment(self, project: Project, label: str) -> Experiment | None:
         for experiment in project.experiments:
             if experiment.label == label or experiment.id == label:
@@ -351,9 +365,10 @@ class Store:
         project_key = get("PROJECT_ID") or (get("project", "") if lower_ok else "")
         subject_param = get("SUBJECT_ID") or (get("subject", "") if lower_ok else "")
         label_param = get("EXPT_LABEL") or (get("session", "") if lower_ok else "")
-        dest_project = _dest_project(get("dest", ""))
-        if dest_project:
-            project_key = project_key or dest_project
+        dest_project, dest_subject, dest_label = _dest_parts(get("dest", ""))
+        project_key = project_key or dest_project
+        subject_param = subject_param or dest_subject
+        label_param = label_param or dest_label
         rename = get("rename", "false").lower() == "true"
         prevent_anon = get("prevent_anon", "false").lower() == "true"
         source = get("SOURCE", "")
@@ -671,9 +686,21 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.lower() == "true"
 
 
+_DEST = re.compile(r"^(?:/data|/REST)?/(?:pre)?archive/projects/(?P<p>[^/]+)"
+                   r"(?:/subjects/(?P<s>[^/]+)(?:/experiments/(?P<e>[^/]+))?)?/?$")
+
+
 def _dest_project(dest: str) -> str:
-    match = re.match(r"^(?:/data|/REST)?/(?:pre)?archive/projects/([^/]+)", dest)
-    return match.group(1) if match else ""
+    return _dest_parts(dest)[0]
+
+
+def _dest_parts(dest: str) -> tuple[str, str, str]:
+    """``/archive/projects/P/subjects/S/experiments/E`` → (P, S, E), as ImporterHandler reads
+    ``dest`` (any part may be missing)."""
+    match = _DEST.match(dest)
+    if not match:
+        return "", "", ""
+    return match["p"] or "", match["s"] or "", match["e"] or ""
 
 
 def _template_name(info: DicomInfo) -> str:
