@@ -37,21 +37,25 @@ from desktop_client.xnat.address import (
 )
 from desktop_client.xnat.client import USER_AGENT, XnatClient, XnatSessionExpired, normalise_base_url
 from desktop_client.xnat.errors import (
-    XnatAuthError, XnatCancelled, XnatConflictError, XnatConnectionError, XnatError,
+    XnatAuthError, XnatCancelled, XnatConcurrentSendError, XnatConflictError,
+    XnatConnectionError, XnatError,
     XnatNotFoundError, XnatPermissionError, XnatServerError, XnatUploadError, XnatVerificationError,
 )
 from desktop_client.xnat.models import (
     CommitResult, Experiment, PrearchiveEntry, Project, ProjectSettings, ScriptConfig, Subject,
     Verification,
 )
-from desktop_client.xnat.upload import UploadOutcome, reconcile_commit, upload_session
+from desktop_client.xnat.upload import (
+    UploadOutcome, reconcile_commit, upload_session, wait_until_settled,
+)
 from desktop_client.xnat.zipstream import zip_stream
 
 __all__ = [
     "PLAIN_HTTP_WARNING", "XnatInsecureTransportError", "is_loopback_host", "parse_address",
     "USER_AGENT", "CommitResult", "Experiment", "PrearchiveEntry", "Project", "ProjectSettings",
     "ScriptConfig", "Subject", "UploadOutcome", "Verification", "XnatAuthError", "XnatCancelled",
-    "XnatClient", "XnatConflictError", "XnatConnectionError", "XnatError", "XnatNotFoundError",
+    "XnatClient", "XnatConcurrentSendError", "XnatConflictError", "XnatConnectionError", "XnatError", "XnatNotFoundError",
     "XnatPermissionError", "XnatServerError", "XnatSessionExpired", "XnatUploadError",
-    "XnatVerificationError", "normalise_base_url", "reconcile_commit", "upload_session", "zip_stream",
+    "XnatVerificationError", "normalise_base_url", "reconcile_commit", "upload_session",
+    "wait_until_settled", "zip_stream",
 ]

@@ -43,7 +43,7 @@ from desktop_client.xnat.address import (
     normalise_base_url, parse_address,
 )
 from desktop_client.xnat.errors import (
-    XnatAuthError, XnatCancelled, XnatConflictError, XnatConnectionError, XnatError,
+    XnatAuthError, XnatCancelled, XnatConcurrentSendError, XnatConflictError, XnatConnectionError, XnatError,
     XnatNotFoundError, XnatPermissionError, XnatServerError, XnatUploadError, server_message,
 )
 from desktop_client.xnat.models import (
@@ -488,7 +488,8 @@ class XnatClient:
         return [PrearchiveEntry(project=r.get("project", project_id), timestamp=r.get("timestamp", ""),
                                 folder=r.get("folderName", ""), name=r.get("name", ""),
                                 subject=r.get("subject", ""), status=r.get("status", ""),
-                                tag=r.get("tag", ""), uploaded=r.get("uploaded", ""))
+                                tag=r.get("tag", ""), uploaded=r.get("uploaded", ""),
+                                lastmod=r.get("lastmod", ""))
                 for r in rows]
 
     def session_labels(self, project_id: str) -> set[str]:
@@ -511,6 +512,12 @@ class XnatClient:
                     f"/experiments/{session_label}")
         entry = self._prearchive_entry(project_id, subject, session_label)
         return entry.uri if entry is not None else None
+
+    def receiving_entry(self, project_id: str, subject: str,
+                        session_label: str) -> PrearchiveEntry | None:
+        """The newest prearchive row for this session (None when there is none or it cannot
+        be seen): what an unclear upload answer is settled against."""
+        return self._prearchive_entry(project_id, subject, session_label)
 
     def prearchive_entry(self, prearchive_uri: str) -> PrearchiveEntry | None:
         """The prearchive row behind a ``/data/prearchive/projects/P/TS/FOLDER`` URI, or None."""
@@ -603,7 +610,8 @@ class XnatClient:
             raise XnatCancelled("The upload was cancelled.") from None
         except requests.exceptions.SSLError as exc:
             raise self._ssl_error(exc) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
             if cancelled.is_set():
                 raise XnatCancelled("The upload was cancelled.") from None
             raise XnatConnectionError(
@@ -616,6 +624,11 @@ class XnatClient:
             raise XnatSessionExpired("The XNAT session expired as the upload started; the client "
                                      "logged in again, so the upload can be retried.",
                                      status=resp.status_code, url=resp.url)
+        if resp.status_code == 400 and "concurrent file sends" in resp.text.lower():
+            raise XnatConcurrentSendError(
+                "XNAT is still storing an earlier copy of these files (a request the connection "
+                "gave up on); they are sent again once it has finished.", status=400,
+                server_message=server_message(resp.text), url=resp.url, outcome_unknown=True)
         self._check(resp, "Uploading", outcome_unknown=True)
         uris = [line.strip() for line in resp.text.splitlines() if line.strip()]
         if not uris:

@@ -114,6 +114,8 @@ class PrearchiveEntry:
     status: str = ""
     tag: str = ""
     uploaded: str = ""
+    #: last time a file arrived (changes while a request is still writing into the session)
+    lastmod: str = ""
 
     @property
     def uri(self) -> str:

@@ -44,6 +44,11 @@ class Faults:
     redirect: tuple[str, int, bool] | None = None
     #: A proxy that refuses chunked request bodies with 411 Length Required.
     refuse_chunked: bool = False
+    #: Seconds the importer spends on each stored file (a slow server, a big unit).
+    import_file_delay: float = 0.0
+    #: Tomcat's ``maxSwallowSize``: after an error answer, at most this many body bytes are
+    #: read before the connection is closed under the client (None = read the whole body).
+    swallow_limit: int | None = None
 
     def fail_nth_request(self, n: int, status: int = 500, path: str | None = None,
                          method: str | None = None) -> None:
@@ -89,6 +94,8 @@ class Faults:
             self.proxy_timeout = None
             self.redirect = None
             self.refuse_chunked = False
+            self.import_file_delay = 0.0
+            self.swallow_limit = None
 
     # -- used by the handler -------------------------------------------------------------------
     def take_failure(self, method: str, path: str) -> int | None:

@@ -157,9 +157,20 @@ class BodyReader(io.RawIOBase):
             self._rfile.readline(16)
         return data
 
-    def drain(self) -> None:
-        while self.read(1 << 16):
-            pass
+    def drain(self, limit: int | None = None) -> bool:
+        """Read the rest of the body (at most ``limit`` bytes); True when it was all read."""
+        taken = 0
+        while limit is None or taken <= limit:
+            try:
+                piece = self.read(1 << 16)
+            except (ConnectionDropped, BodyIncomplete):
+                if limit is None:
+                    raise
+                return False
+            if not piece:
+                return True
+            taken += len(piece)
+        return False
 
 
 def status_page(message: str) -> bytes:
@@ -267,11 +278,16 @@ class Handler(BaseHTTPRequestHandler):
         except BodyIncomplete:
             self._drop()
             return
-        try:
-            self.body.drain()
-        except (ConnectionDropped, BodyIncomplete):
-            self._drop()
-            return
+        limit = self.server.faults.swallow_limit
+        if limit is not None and response.status >= 400:
+            # Tomcat answers an error early and swallows at most maxSwallowSize of the rest.
+            self.close_connection = not self.body.drain(limit)
+        else:
+            try:
+                self.body.drain()
+            except (ConnectionDropped, BodyIncomplete):
+                self._drop()
+                return
         response = self._in_format(response)
         gateway = self.server.faults.take_gateway(method, path)
         if gateway:
@@ -948,7 +964,8 @@ class Handler(BaseHTTPRequestHandler):
         if dest and not re.match(r"^(/data|/REST)?/(prearchive|archive)(/|$)", dest):
             return self.error(400, "Parameter dest format error")
         try:
-            sessions = store.receive(self.user, params, entries, handler)
+            sessions = store.receive(self.user, params, entries, handler,
+                                     file_delay=self.server.faults.import_file_delay)
         except ArchiveFormatError as exc:
             return self.error(400, str(exc))
         if handler == "SI" and len(sessions) > 1:

@@ -166,6 +166,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        self._inflight: dict[object, set[str]] = {}  # running imports → objects they hold
         self._state_path = self.data_dir / "state.json"
         if self._state_path.exists():
             self.state = from_json(json.loads(self._state_path.read_text("utf-8")))
@@ -354,7 +355,7 @@ class Store:
 
     # -- import (DICOM-zip / gradual-DICOM) --------------------------------------------------
     def receive(self, user: User, params: dict[str, str], entries: Iterator[tuple[str, bytes]],
-                handler: str) -> list[PrearcSession]:
+                handler: str, file_delay: float = 0.0) -> list[PrearcSession]:
         """Store every entry in its prearchive session, in order; return the sessions touched.
 
         An error on entry *k* propagates after entries 0..k-1 have been stored, exactly like the
@@ -380,11 +381,16 @@ class Store:
         param_project = self.find_project(user, project_key)  # unknown/not writable → ignored
         touched: dict[int, PrearcSession] = {}
         site_filter = self._series_filter(None)  # DicomFilterService: site and project both apply
+        token = object()
+        self._inflight[token] = set()
         try:
-            self._receive_entries(user, params, entries, param_project, site_filter, touched,
+            self._receive_entries(user, params, _paced(entries, file_delay, token, self),
+                                  param_project, site_filter, touched,
                                   subject_param, label_param, rename, prevent_anon,
                                   prevent_auto_commit, source, ignore_unparsable, aa_param)
         finally:
+            with self.lock:
+                del self._inflight[token]
             self.save()  # once per request: files already stored stay recorded on any error
         return list(touched.values())
 
@@ -688,6 +694,22 @@ def _flag(value: str | None, default: bool = False) -> bool:
 
 _DEST = re.compile(r"^(?:/data|/REST)?/(?:pre)?archive/projects/(?P<p>[^/]+)"
                    r"(?:/subjects/(?P<s>[^/]+)(?:/experiments/(?P<e>[^/]+))?)?/?$")
+
+
+def _paced(entries: Iterator[tuple[str, bytes]], delay: float, token: object,
+           store: "Store") -> Iterator[tuple[str, bytes]]:
+    """The request's entries, each claimed for this request while it runs: an entry another
+    running request already holds is XNAT's "Concurrent file sends" (GradualDicomImporter
+    refuses two writers of the same object). ``delay`` paces a slow server."""
+    for name, data in entries:
+        key = hashlib.md5(data).hexdigest()
+        with store.lock:
+            if any(key in held for other, held in store._inflight.items() if other is not token):
+                raise HttpError(400, "Concurrent file sends of the same data is not supported.")
+            store._inflight[token].add(key)
+        if delay:
+            time.sleep(delay)
+        yield name, data
 
 
 def _dest_project(dest: str) -> str:
