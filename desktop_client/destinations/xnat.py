@@ -183,8 +183,12 @@ class XnatDestination(Destination):
         while each request stays well under a proxy's read timeout. Every request carries
         ``Content-Length`` (some proxies refuse chunked bodies with 411).
         """
-        if not ctx.state.get("sending"):
+        known: dict[str, str] = ctx.state.setdefault("scan_uids", {})
+        if not ctx.state.get("sending") or known.get(unit.scan_id) != unit.series_uid:
             ctx.state["sending"] = True
+            # Verification matches on Series Instance UID: XNAT may rename the scan (1-MR1).
+            if unit.series_uid:
+                known[unit.scan_id] = unit.series_uid
             ctx.save_state()
         batch: list[tuple[str, bytes]] = []
         size = 0
@@ -311,10 +315,14 @@ class XnatDestination(Destination):
 
     def verify(self, ctx: SendContext, expected: Expected) -> Verification:
         counts = {scan_id: len(objects) for scan_id, objects in expected.items()}
+        uids = ctx.state.get("scan_uids", {})
+        by_uid = ({uids[sid]: n for sid, n in counts.items()}
+                  if all(uids.get(sid) for sid in counts) else None)
         try:
             # A merged session also holds the scans it had before.
             result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts,
-                                                allow_extra_files=bool(ctx.state.get("merged_into")))
+                                                allow_extra_files=bool(ctx.state.get("merged_into")),
+                                                expected_by_uid=by_uid)
         except XnatError as exc:
             raise _wrap("verifying the session", exc) from None
         where = "archive" if ctx.state.get("archived") else "prearchive"

@@ -676,8 +676,14 @@ class XnatClient:
     # -- verification ------------------------------------------------------------------------
     def verify_session(self, project_id: str, subject: str, session_label: str,
                        expected: Mapping[str, int], *, expected_bytes: Mapping[str, int] | None = None,
-                       allow_extra_files: bool = False) -> Verification:
+                       allow_extra_files: bool = False,
+                       expected_by_uid: Mapping[str, int] | None = None) -> Verification:
         """Compare per-scan file counts (and byte totals, when given) with what the server holds.
+
+        ``expected_by_uid`` (Series Instance UID → file count), when given, is what an archived
+        session is checked against: XNAT renames scans whose series numbers repeat (``1-MR1``)
+        and may split or merge sessions, so the scan ID we guessed is not a reliable key; the
+        scan's ``UID`` field is. The prearchive keeps the series numbers, so IDs are used there.
 
         Looks in the archive first, then the prearchive. Byte totals are only meaningful when
         the server stores files unmodified (``prevent_anon`` and no header rewriting); leave
@@ -692,6 +698,7 @@ class XnatClient:
             uri = f"/data/archive/projects/{project_id}/subjects/{subject}/experiments/{session_label}"
             scans = self._result(self._request("GET", f"/data/experiments/{_q(eid)}/scans",
                                                params={"format": "json"}), "Listing scans")
+            scan_uids = _scan_uids(experiment)
             for scan in scans:
                 found.setdefault(scan.get("ID", ""), 0)
                 found_bytes.setdefault(scan.get("ID", ""), 0)
@@ -724,6 +731,8 @@ class XnatClient:
                     "Listing files")
                 found[sid] = len(rows)
                 found_bytes[sid] = sum(int(r.get("Size") or 0) for r in rows)
+        if experiment is not None and expected_by_uid is not None:
+            return _verify_by_uid(expected_by_uid, found, scan_uids, allow_extra_files, uri)
         details = []
         for sid, count in expected.items():
             got = found.get(sid, 0)
@@ -893,6 +902,34 @@ class XnatClient:
             f"private certificate authority, give its CA bundle; only if you trust the network, "
             f"allow insecure connections for this server.", server_message=_short(exc),
             url=self.base_url)
+
+
+def _scan_uids(experiment: Mapping[str, Any]) -> dict[str, str]:
+    """Scan ID → Series Instance UID from an experiment's JSON item (``scans/scan`` children)."""
+    out: dict[str, str] = {}
+    for child in experiment.get("children") or []:
+        if child.get("field") == "scans/scan":
+            for item in child.get("items") or []:
+                fields = item.get("data_fields") or {}
+                out[str(fields.get("ID", ""))] = str(fields.get("UID", ""))
+    return out
+
+
+def _verify_by_uid(expected: Mapping[str, int], found: Mapping[str, int],
+                   scan_uids: Mapping[str, str], allow_extra: bool, uri: str) -> Verification:
+    by_uid: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for sid, count in found.items():
+        uid = scan_uids.get(sid, "")
+        by_uid[uid] = by_uid.get(uid, 0) + count
+        names[uid] = f"{names[uid]}+{sid}" if uid in names else sid
+    details = []
+    for uid, count in expected.items():
+        got = by_uid.get(uid, 0)
+        if got < count or (got > count and not allow_extra):
+            where = f"scan {names[uid]}" if uid in names else "no scan on the server"
+            details.append(f"series {uid} ({where}): {count} file(s) sent, {got} on the server")
+    return Verification(ok=not details, details=details, found=dict(found), uri=uri)
 
 
 def _q(segment: str) -> str:
