@@ -39,26 +39,35 @@ class _Reader:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.buffer = b""
+        self.buffer = bytearray()
 
     def _fill(self) -> None:
-        data = self.sock.recv(1 << 16)
+        data = self.sock.recv(1 << 20)
         if not data:
             raise _Closed()
-        self.buffer += data
+        self.buffer += data  # bytearray: appends in place
 
     def until(self, marker: bytes) -> bytes:
-        while marker not in self.buffer:
+        start = 0
+        while (found := self.buffer.find(marker, start)) < 0:
+            start = max(0, len(self.buffer) - len(marker))
             self._fill()
-        end = self.buffer.index(marker) + len(marker)
-        out, self.buffer = self.buffer[:end], self.buffer[end:]
+        end = found + len(marker)
+        out = bytes(self.buffer[:end])
+        del self.buffer[:end]
         return out
 
     def exactly(self, n: int) -> bytes:
-        while len(self.buffer) < n:
-            self._fill()
-        out, self.buffer = self.buffer[:n], self.buffer[n:]
-        return out
+        parts = [bytes(self.buffer[:n])]
+        got = len(parts[0])
+        del self.buffer[:n]
+        while got < n:
+            data = self.sock.recv(min(1 << 20, n - got))
+            if not data:
+                raise _Closed()
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
 
     def chunked(self) -> bytes:
         parts = []

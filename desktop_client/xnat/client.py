@@ -122,6 +122,7 @@ class XnatClient:
             check_transport(self._address, allow_http)  # refuse before anything is sent
         self.base_url = self._address.url
         self.notices: list[str] = []  # what the address probe changed, for the user to read
+        self._last_ok = float("-inf")  # when the server last answered a request of ours
         self._resolved = False
         self.username = username
         self._password = password
@@ -276,6 +277,7 @@ class XnatClient:
             match = re.search(r"XNAT_CSRF=([\w-]+)", text)
             self._csrf = match.group(1) if match else None
             self._logged_in = True
+            self._last_ok = time.monotonic()
 
     def logout(self) -> None:
         """``DELETE /data/JSESSION``; never raises (the session may already be gone)."""
@@ -639,6 +641,7 @@ class XnatClient:
             raise XnatUploadError("The upload contained more than one study; XNAT created "
                                   f"{len(uris)} sessions ({', '.join(uris)}). Upload one study at "
                                   "a time.", status=resp.status_code, url=resp.url)
+        self._last_ok = time.monotonic()
         uri = uris[0]
         expected = (f"/data/prearchive/projects/{project_id}/", f"/data/archive/projects/{project_id}/")
         if not uri.startswith(expected):
@@ -747,10 +750,15 @@ class XnatClient:
 
     # -- HTTP plumbing -----------------------------------------------------------------------
     def ensure_session(self) -> None:
-        """Log in if needed and make sure the session is alive right now."""
+        """Log in if needed and make sure the session is alive right now.
+
+        A session that answered within the last minute is taken as alive (XNAT's idle timeout
+        is at least 15 minutes): with many small upload requests, a keep-alive before each one
+        would double the round trips.
+        """
         if not self._logged_in:
             self.login()
-        else:
+        elif time.monotonic() - self._last_ok > 60.0:
             self.keepalive()
 
     def _url(self, path: str) -> str:
@@ -830,6 +838,7 @@ class XnatClient:
                 continue
             if resp.status_code not in allow:
                 self._check(resp, action, outcome_unknown=not idempotent, force=True)
+            self._last_ok = time.monotonic()
             return resp
 
     def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
