@@ -65,20 +65,20 @@ def local_connection() -> Connection:
 
 
 def normalize_url(url: str) -> str:
-    """``xnat.example.org/app/template/Login.vm`` → ``xnat.example.org``; a typed scheme is kept.
+    """``xnat.example.org/app/template/Login.vm`` → ``https://xnat.example.org``.
 
-    Without a scheme the address stays scheme-less until the first login, which tries https
-    first (``desktop_client.xnat.address``) and then stores the address that answered. An
-    address that cannot be parsed is kept as typed: the login explains what is wrong with it.
+    What people paste (a login page, ``/data``, a trailing slash) is reduced to the base address
+    by the core's parser; a missing scheme becomes https — never http, so a password is not sent
+    in clear by surprise (plain http needs "Allow unencrypted connection"). An address that
+    cannot be parsed is kept as typed: the login explains what is wrong with it.
     """
     from desktop_client.xnat.address import parse_address
 
     text = url.strip()
     try:
-        address = parse_address(text)
+        return parse_address(text).url
     except ValueError:
         return text.rstrip("/")
-    return address.url if address.scheme_given else address.url[len("https://"):]
 
 
 class ConnectionStore:
