@@ -876,7 +876,11 @@ class XnatClient:
         if status >= 500:
             raise XnatServerError(f"{action} failed: XNAT reported an internal error.", **kwargs)
         if 300 <= status < 400:
-            raise XnatServerError(f"{action} failed: unexpected redirect (HTTP {status}).", **kwargs)
+            target = resp.headers.get("Location", "")
+            raise XnatServerError(
+                f"{action} failed: the server sent the request on to {target or 'another address'}"
+                f" (HTTP {status}), which this app does not follow with your credentials; check "
+                f"the server address.", **kwargs)
         raise XnatError(f"{action} failed: XNAT refused the request (HTTP {status}).", **kwargs)
 
     def _json(self, resp: requests.Response, action: str) -> Any:
