@@ -133,3 +133,32 @@ def test_local_verdict_matches_what_the_server_drops(tmp_path: Path,
     assert excluded == numbers
     assert review.summary().excluded == 2 and review.summary().as_is == 2
 
+
+
+def test_cli_leaves_out_what_the_server_would_drop(xnat_emulator: XnatEmulator, tmp_path: Path,
+                                                  capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI excludes the filtered series with the filter's reason; the upload then verifies
+    (instead of failing verification after XNAT silently dropped them)."""
+    from desktop_client.cli.main import main
+    from tests.transfer.dicomdata import write_study
+
+    monkeypatch.setenv("XNAT_DESKTOP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XNAT_PASSWORD", "admin")
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    xnat_emulator.set_config("DEMO", "seriesImportFilter", "config",
+                             json.dumps({"mode": "blacklist", "list": "^series 2$"}))
+    src = write_study(tmp_path / "src", series=2, files=2)
+    code = main(["upload", str(src), "--to", xnat_emulator.url, "--user", "admin",
+                 "--project", "DEMO", "--subject-scheme", "patient-id", "--workers", "1",
+                 "--json"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
+    transfer = lines[-1]["transfers"][0]
+    assert code == 0, transfer
+    assert transfer["verification"]["ok"]
+    excluded = {scan["description"]: scan for scan in transfer["scans"]}
+    assert excluded["Series 2"]["state"] == "excluded"
+    assert excluded["Series 2"]["error"] == ("XNAT's series import filter of project DEMO drops it: "
+                                             "SeriesDescription 'Series 2' matches blacklisted "
+                                             "pattern '^series 2$'")
+    [experiment] = xnat_emulator.experiments("DEMO")
+    assert [s.series_description for s in experiment.scans] == ["Series 1"]
