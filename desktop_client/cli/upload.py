@@ -80,6 +80,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--calling-aet", default="XNATUPLOAD", help="our AE title for C-STORE")
     up.add_argument("--insecure", action="store_true",
                     help="do not check the server's TLS certificate (only for a server you trust)")
+    up.add_argument("--allow-http", action="store_true",
+                    help="allow an unencrypted http:// XNAT address on another machine (your "
+                         "password and files then cross the network readable by others)")
     up.add_argument("--receipt-dir", metavar="DIR", help="where to write the receipts")
     up.add_argument("--workers", type=int, default=None,
                     help="processes for anonymization and redaction (default: number of cores)")
@@ -193,11 +196,33 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
 
     try:
         with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls) as client:
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
             client.project(project)
             return set(client.session_labels(project))
     except XnatError as exc:
         raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+
+
+def _server_filter_exclusions(dest: Any, project: str, password: str | None,
+                              sessions: list[Any]) -> dict[str, str]:
+    """Scans XNAT's series import filter would drop (issue 17 §3): excluded with its reason."""
+    from desktop_client.plan.review import series_filter_exclusions
+    from desktop_client.transfer import DestinationKind
+    from desktop_client.xnat import XnatClient, XnatError
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    if dest.kind is not DestinationKind.XNAT:
+        return {}
+    try:
+        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
+            filters = client.project_settings(project).series_import_filters()
+    except XnatError as exc:
+        raise UserError(exc.user_message) from None
+    except SeriesFilterError as exc:
+        raise UserError(f"{exc}; fix it on the server, or nobody can tell which series XNAT "
+                        "keeps") from None
+    return series_filter_exclusions(sessions, filters)
 
 
 #: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.
@@ -213,6 +238,7 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
     """(destination, project, the loaded plan or None) from --plan or from --to and friends."""
     from desktop_client.plan import planfile
     from desktop_client.transfer import DestinationKind, DestinationSpec
+    from desktop_client.xnat import XnatInsecureTransportError as XnatInsecure
 
     if args.plan:
         given = [flag for name, flag in _PLANNED.items() if getattr(args, name, None)]
@@ -228,9 +254,16 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
         raise UserError("say where to send: --to DEST (or --plan FILE)")
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
-                                     verify_tls=not args.insecure)
+                                     verify_tls=not args.insecure, allow_http=args.allow_http)
+        if dest.kind is DestinationKind.XNAT:
+            from desktop_client.xnat import parse_address
+            from desktop_client.xnat.address import check_transport
+
+            check_transport(parse_address(dest.url), dest.allow_http)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except XnatInsecure as exc:
+        raise UserError(exc.user_message) from None
     if dest.kind is DestinationKind.XNAT and not args.user:
         raise UserError("an XNAT upload needs --user")
     if dest.kind is DestinationKind.XNAT and not args.project:
@@ -267,6 +300,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
     (validated specs, skipped files with their reasons)."""
     from desktop_client.plan import planfile
+    from desktop_client.plan.review import ScanReviewChoice
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
 
@@ -287,6 +321,11 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
             plans, decisions = _plan_from_options(args, result.sessions, existing)
             for plan in plans:
                 plan.merge = args.merge
+        if not args.dry_run:
+            for uid, reason in _server_filter_exclusions(dest, project, password,
+                                                         result.sessions).items():
+                # A person's decision (or --exclude) stands; the filter decides the rest.
+                decisions.setdefault(uid, ScanReviewChoice(excluded=True, exclude_reason=reason))
         clashes = sorted({p.label for p in plans if not p.merge} & existing)
         if clashes:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
