@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop_client.core import privacy
 from desktop_client.core.geometry import Fill, PixelEdit, Rect
 from desktop_client.scanning.model import SHARED_TEXT_FIELDS, Instance, Location, Scan, Session
 
@@ -130,6 +131,9 @@ class ScanChoice:
     rectangles: tuple[PixelEdit, ...] = ()
     excluded: bool = False
     exclude_reason: str = ""
+    #: A person's decision about a scan flagged by a privacy check (e.g. "included deliberately:
+    #: contains free text …"), recorded in the receipt.
+    decision: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,13 +312,15 @@ def _edit_from_json(data: dict[str, Any]) -> PixelEdit:
 def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
     return {"series_instance_uid": choice.series_instance_uid,
             "rectangles": [_edit_to_json(e) for e in choice.rectangles],
-            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason}
+            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason,
+            "decision": choice.decision}
 
 
 def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
     return ScanChoice(data["series_instance_uid"],
                       tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
-                      bool(data.get("excluded", False)), data.get("exclude_reason", ""))
+                      bool(data.get("excluded", False)), data.get("exclude_reason", ""),
+                      data.get("decision", ""))
 
 
 # Identifying attributes are never written to the queue: once the labels are chosen, nothing after
@@ -328,14 +334,28 @@ _INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance)
 
 
 def instance_to_json(instance: Instance) -> dict[str, Any]:
-    """One instance without its identifying attributes (see ``_NOT_STORED``)."""
-    return {"path": instance.location.path, "member": instance.location.member,
-            **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+    """One instance without its identifying attributes (see ``_NOT_STORED``) nor, unless the user
+    opted in to remembering source paths, its path: a keyed source reference stands for it
+    (folder names carry patient IDs and accession numbers; see ``core.privacy``)."""
+    loc = instance.location
+    ref = privacy.BOOK.ref(loc.path, loc.member, instance.size)
+    where = {"path": loc.path, "member": loc.member} if privacy.remember_source_paths() else {}
+    return {"source": ref, **where, **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+
+
+def instance_location(data: dict[str, Any]) -> Location:
+    """Where a stored instance's bytes are: its remembered path, else this process's source book,
+    else an unlocated placeholder (the engine then asks for the folder to be selected again)."""
+    if data.get("path"):
+        return Location(data["path"], data.get("member"))
+    ref = data.get("source", "")
+    found = privacy.BOOK.location(ref)
+    return Location(*found) if found else Location(privacy.UNLOCATED + ref)
 
 
 def instance_from_json(data: dict[str, Any]) -> Instance:
     return Instance(
-        location=Location(data["path"], data.get("member")),
+        location=instance_location(data),
         **{name: sys.intern(data[name]) if name in SHARED_TEXT_FIELDS and isinstance(data[name], str)
            else data[name] for name in _INSTANCE_FIELDS if name in data})
 
