@@ -66,7 +66,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--exclude", action="append", default=[], metavar="SERIES_UID",
                     help="leave a series out")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
-                    help="DicomEdit script to apply (non-XNAT destinations; XNAT uses the server's)")
+                    help="project DicomEdit script, applied after the site script (non-XNAT "
+                         "destinations; XNAT uses the server's)")
+    up.add_argument("--site-script", default="default", metavar="FILE|default|none",
+                    help="site script of a non-XNAT destination: 'default' (the shipped DICOM "
+                         "PS3.15 Basic Profile script, the default), a file, or 'none' to send "
+                         "headers unchanged")
+    up.add_argument("--include-free-text", action="append", default=[],
+                    metavar="SERIES_UID[:as-is|:text-removed]",
+                    help="send a scan that contains free text (reports, documents, annotations; "
+                         "excluded by default): with its text, or with its text content removed; "
+                         "recorded in the receipt")
+    up.add_argument("--remember-paths", action="store_true",
+                    help="keep readable source paths in the transfer queue so 'transfers resume' "
+                         "needs no --from (folder names often carry patient IDs)")
     up.add_argument("--lookup-table", metavar="FILE",
                     help="DicomEdit lookup table ('keyType/key = value' lines) for the scripts' "
                          "lookup[...]; the receipt records its checksum, never its entries")
@@ -92,6 +105,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     choices=["list", "show", "resume", "cancel", "receipt"])
     tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix)")
     tr.add_argument("--json", action="store_true", help="print JSON")
+    tr.add_argument("--from", dest="sources", action="append", default=[], metavar="PATH",
+                    help="resume: the folder(s) the transfer's files came from (the queue keeps "
+                         "no paths; they are found again by their keyed reference)")
     tr.set_defaults(func=run_transfers)
 
 
@@ -196,26 +212,48 @@ def _rectangles(args: argparse.Namespace, sessions: list[Session]) -> dict[str, 
 
 
 def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
-    from desktop_client.dicomedit import ScriptSyntaxError, compile_script
+    from desktop_client.scripts import DEFAULT, FILE, OFF, ScriptChoiceError, ScriptSlots
     from desktop_client.transfer import DestinationKind, ScriptSource
 
     if dest.kind is DestinationKind.XNAT:
-        if args.script:
-            raise UserError("an XNAT server applies its own site and project scripts; --script is "
-                            "only for the other destinations")
+        if args.script or args.site_script != DEFAULT:
+            raise UserError("an XNAT server applies its own site and project scripts; --script and "
+                            "--site-script are only for the other destinations")
         return None
-    sources = []
-    for path in args.script:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read script {path}: {exc}") from None
-        try:
-            compile_script(text)
-        except ScriptSyntaxError as exc:
-            raise UserError(f"script {path} has an error at {exc}") from None
-        sources.append(ScriptSource(Path(path).name, text))
-    return sources
+    site = args.site_script
+    mode = DEFAULT if site == DEFAULT else OFF if site == "none" else FILE
+    slots = ScriptSlots(mode, site if mode == FILE else "", tuple(args.script))
+    try:
+        chain = slots.chain()
+    except ScriptChoiceError as exc:
+        raise UserError(str(exc)) from None
+    if not slots.anonymizes:
+        print("xnat-upload: warning: --site-script none and no --script: headers are sent "
+              "unchanged (patient name, ID, birth date, accession number included)", file=sys.stderr)
+    return [ScriptSource(name, text) for name, text in chain]
+
+
+def _free_text_choices(args: argparse.Namespace, sessions: list[Session]) -> dict[str, Any]:
+    """``--include-free-text`` as series UID → ``(mode, decision)``; scans of the free-text group
+    not named there are excluded (issue 14 §2)."""
+    from desktop_client.grouping import (INCLUDE_AS_IS, INCLUDE_TEXT_REMOVED, free_text_scans,
+                                         include_decision, inspect_scan, text_removable)
+
+    flagged = {ref.scan.series_instance_uid: ref.scan for ref in free_text_scans(sessions)}
+    chosen: dict[str, Any] = {}
+    for item in args.include_free_text:
+        uid, sep, mode = item.partition(":")
+        mode = mode if sep else INCLUDE_AS_IS
+        if mode not in (INCLUDE_AS_IS, INCLUDE_TEXT_REMOVED):
+            raise UserError(f"--include-free-text {item!r}: the mode must be as-is or text-removed")
+        if uid not in flagged:
+            raise UserError(f"--include-free-text names series {uid}, which is not a scan with free "
+                            "text in the scanned paths (see `xnat-upload groups`)")
+        if mode == INCLUDE_TEXT_REMOVED and not text_removable(flagged[uid]):
+            raise UserError(f"series {uid} is an encapsulated document: its text cannot be removed "
+                            "by a rule; include it as-is or leave it out")
+        chosen[uid] = (mode, include_decision(mode, inspect_scan(flagged[uid])))
+    return {uid: chosen.get(uid) for uid in flagged}
 
 
 def _lookup_table(args: argparse.Namespace) -> Any:
@@ -294,8 +332,10 @@ def run_upload(args: argparse.Namespace) -> int:
 def _build_specs(args: argparse.Namespace, dest: Any, project: str,
                  password: str | None) -> tuple[list[Any], int]:
     """Scan the paths and turn every session into a validated spec; (specs, skipped files)."""
+    from desktop_client.grouping import FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED
     from desktop_client.scanning import scan_paths
-    from desktop_client.transfer import DestinationKind, ScanChoice, TransferSpec
+    from desktop_client.scripts import TEXT_REMOVAL_NAME, text_removal_script
+    from desktop_client.transfer import DestinationKind, ScanChoice, ScriptSource, TransferSpec
     from desktop_client.transfer.spec import MERGE
 
     result = scan_paths(args.paths)
@@ -316,12 +356,25 @@ def _build_specs(args: argparse.Namespace, dest: Any, project: str,
         raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
                         "choose another label, or give --merge to add these scans to it")
     variables = _variables(args.var)
+    free_text = _free_text_choices(args, result.sessions)
+    if args.remember_paths:
+        from desktop_client.core.privacy import set_remember_source_paths
+
+        set_remember_source_paths(True)
     specs = []
     for session, subject, label, tracer in labelled:
         choices = {}
+        removed_text: list[str] = []
         for uid in session.scans:
             if uid in excluded:
                 choices[uid] = ScanChoice(uid, excluded=True, exclude_reason="excluded on the command line")
+            elif uid in free_text and free_text[uid] is None:
+                choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
+            elif uid in free_text:
+                mode, decision = free_text[uid]
+                choices[uid] = ScanChoice(uid, tuple(rects.get(uid, ())), decision=decision)
+                if mode == INCLUDE_TEXT_REMOVED:
+                    removed_text.append(uid)
             elif uid in rects:
                 choices[uid] = ScanChoice(uid, tuple(rects[uid]))
         needs_labels = dest.kind in (DestinationKind.XNAT, DestinationKind.LOCAL) or bool(project)
@@ -331,7 +384,9 @@ def _build_specs(args: argparse.Namespace, dest: Any, project: str,
             variables={**variables, **({"tracer": tracer} if tracer else {})}, choices=choices,
             scripts=scripts, user=args.user or getpass.getuser(),
             max_chunk_files=max(1, args.chunk_files), receipt_dir=args.receipt_dir,
-            lookup_table=lookup_table, overwrite=MERGE if args.merge else None)
+            lookup_table=lookup_table, overwrite=MERGE if args.merge else None,
+            prelude=[ScriptSource(TEXT_REMOVAL_NAME, text_removal_script(removed_text))]
+            if removed_text else [])
         try:
             spec.validate()
         except ValueError as exc:
@@ -351,9 +406,12 @@ def _plan(spec: Any) -> dict[str, Any]:
             "series_instance_uid": scan.series_instance_uid, "scan_id": ids[scan.series_instance_uid],
             "description": scan.series_description, "files": scan.files, "bytes": scan.bytes,
             "excluded": spec.choice(scan.series_instance_uid).excluded,
+            "exclude_reason": spec.choice(scan.series_instance_uid).exclude_reason,
+            "decision": spec.choice(scan.series_instance_uid).decision,
             "rectangles": [str(e.rect) for e in spec.choice(scan.series_instance_uid).rectangles],
         } for scan in spec.session.sorted_scans()],
-        "scripts": "server (site + project)" if spec.scripts is None else [s.name for s in spec.scripts],
+        "scripts": "server (site + project)" if spec.scripts is None else
+        [s.name for s in spec.prelude + spec.scripts],
         "lookup_table": None if spec.lookup_table is None else {
             "name": spec.lookup_table.name, "entries": spec.lookup_table.entries,
             "sha256": spec.lookup_table.sha256},
@@ -373,7 +431,7 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
         if p["merge"]:
             print("  an existing session with this label gets these scans added (--merge)")
         for s in p["scans"]:
-            mark = "EXCLUDED" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
+            mark = f"EXCLUDED ({s['exclude_reason']})" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
                                                      if s["rectangles"] else "")
             print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
                   f"{s['description'][:40]:<40} {mark}")
@@ -468,7 +526,8 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
             for i in ids:
                 queue.wait(i, timeout=30)
             progress.finish()
-            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]}",
+            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]} "
+                  "--from PATH (the folders given here)",
                   file=sys.stderr)
             return 130
         progress.finish()
@@ -585,6 +644,10 @@ def run_transfers(args: argparse.Namespace) -> int:
             queue.resume(transfer_id)
         elif state in (State.FAILED, State.CANCELLED):
             queue.restart(transfer_id)
+        if args.sources:  # the queue keeps no paths: scanning the folders makes them known
+            from desktop_client.scanning import scan_paths
+
+            scan_paths(args.sources)
         spec = queue.store.get(transfer_id).spec
         interactive = sys.stdin.isatty() and sys.stderr.isatty()
         password = _password(spec.destination, interactive)

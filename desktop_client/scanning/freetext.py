@@ -71,11 +71,18 @@ class Inspection:
         out += sorted({f.where for f in self.findings if f.where.startswith(("private", "overlay"))})
         return out
 
-    def summary(self) -> str:
-        """One line: the kind and the matched header values (never the text itself)."""
+    def summary(self, *, values: bool = False) -> str:
+        """One line: the kind and which header attributes the text matches — with their values
+        only when ``values`` (on screen, for the person deciding; never in a file)."""
         parts = list(self.reasons) or ["no free text found"]
         if self.matches:
-            parts.append("matches " + ", ".join(f"{k} {v!r}" for k, v in sorted(self.matches.items())))
+            if values:
+                parts.append("matches " + ", ".join(f"{k} {v!r}" for k, v in sorted(self.matches.items())))
+            else:
+                names = sorted({k.split(" ")[0] for k in self.matches})
+                parts.append("its text contains the patient's " + ", ".join(names))
+        if self.error:
+            parts.append(self.error)
         return "; ".join(parts)
 
 

@@ -287,6 +287,7 @@ class TransferRun:
             else:
                 sources = self._with_retries(  # type: ignore[assignment]
                     "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
+            sources = list(self.spec.prelude) + list(sources)
             recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
                         for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)

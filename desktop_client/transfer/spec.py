@@ -217,6 +217,9 @@ class TransferSpec:
     #: The JSON receipt is always written; the PDF one only when asked for (the default).
     receipt_pdf: bool = True
     lookup_table: LookupTable | None = None
+    #: Scripts applied before ``scripts`` (or the server's): the built-in "send without the
+    #: text" rule for scans a person chose to include that way (issue 14; ``desktop_client.scripts``).
+    prelude: list[ScriptSource] = field(default_factory=list)
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
         return self.choices.get(series_instance_uid) or ScanChoice(series_instance_uid)
@@ -269,6 +272,7 @@ class TransferSpec:
             "receipt_pdf": self.receipt_pdf,
             "lookup_table": None if self.lookup_table is None else {
                 "name": self.lookup_table.name, "text": self.lookup_table.text},
+            "prelude": [{"name": s.name, "text": s.text} for s in self.prelude],
         }
 
     @classmethod
@@ -293,6 +297,7 @@ class TransferSpec:
             receipt_dir=data.get("receipt_dir"),
             receipt_pdf=bool(data.get("receipt_pdf", True)),
             lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
+            prelude=[ScriptSource(s["name"], s["text"]) for s in data.get("prelude", [])],
         )
 
 
