@@ -30,10 +30,10 @@ from typing import Any, Iterator
 
 from desktop_client.destinations.base import (
     Cancelled,
-    Destination,
     DestinationError,
     Expected,
     Finish,
+    ScriptedDestination,
     SendContext,
     UnitInfo,
     Verification,
@@ -52,7 +52,7 @@ def safe_name(label: str) -> str:
     return cleaned
 
 
-class LocalArchive(Destination):
+class LocalArchive(ScriptedDestination):
     kind = DestinationKind.LOCAL
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
