@@ -52,6 +52,15 @@ class ProjectSettings:
     subject_scheme: str = "manual"
     session_scheme: str = "auto"
     tracers: list[str] = field(default_factory=list)
+    #: How receipts name the two scripts (the local folder's slots say which file or default).
+    site_script_name: str = "site"
+    project_script_name: str = "project"
+
+    @property
+    def named_scripts(self) -> list[tuple[str, str]]:
+        """``(name, text)`` of the scripts present, site first."""
+        return [(n, t) for n, t in ((self.site_script_name, self.site_script),
+                                    (self.project_script_name, self.project_script)) if t]
 
     @property
     def scripts(self) -> list[str]:
@@ -75,8 +84,8 @@ class UploadTarget(Protocol):
 class LocalTarget:
     """The local archive folder: ``<root>/<project>/<subject>/<session>/``.
 
-    It has no anonymization scripts and no server rules, so it is the destination that always
-    works (first launch, demo, no network).
+    It has no server rules, so it is the destination that always works (first launch, demo, no
+    network). Its anonymization scripts are the Settings' slots, applied on this computer.
     """
 
     can_create_projects = True
@@ -98,7 +107,18 @@ class LocalTarget:
         return [ProjectInfo(id=n, name=n) for n in sorted(names)]
 
     def project_settings(self, project_id: str) -> ProjectSettings:
-        return ProjectSettings(project_id=project_id, destination="Local folder")
+        """The folder's script slots from Settings (the shipped default site script unless the
+        user chose otherwise), shown and applied like a server's site and project scripts."""
+        from desktop_client.gui.settings_store import load_settings
+
+        chain = load_settings().local_script_slots().chain()  # ScriptChoiceError: a sentence
+        site = next(((n, t) for n, t in chain if n.startswith("site")), None)
+        project = next(((n, t) for n, t in chain if n.startswith("project")), None)
+        return ProjectSettings(project_id=project_id, destination="Local folder",
+                               site_script=site[1] if site else None,
+                               project_script=project[1] if project else None,
+                               site_script_name=site[0] if site else "site",
+                               project_script_name=project[0] if project else "project")
 
     def subjects(self, project_id: str) -> list[SubjectInfo]:
         return [SubjectInfo(label=n) for n in self._dirs(self.root / project_id)]

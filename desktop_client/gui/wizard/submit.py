@@ -13,7 +13,7 @@ from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.gui.connections import Connection, local_archive_folder
 from desktop_client.gui.wizard.state import SessionPlan, UploadDraft
 from desktop_client.transfer.spec import (MERGE, DestinationKind, DestinationSpec, ScanChoice,
-                                          TransferSpec)
+                                          ScriptSource, TransferSpec)
 
 EXCLUDED_ON_CONFIRM = "left out on the Confirm step"
 
@@ -72,17 +72,36 @@ def _rect(value: Any) -> PixelEdit:
 
 
 def choices_for(draft: UploadDraft, plan: SessionPlan) -> dict[str, ScanChoice]:
+    from desktop_client.grouping import FREE_TEXT_EXCLUDED, classify_scan
+    from desktop_client.scanning.freetext import FREE_TEXT
+
     choices: dict[str, ScanChoice] = {}
     for uid in plan.session.scans:
         review = _review_choice(draft, uid)
         if uid not in plan.included:
             choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
+        elif review is None and classify_scan(plan.session.scans[uid]).reason == FREE_TEXT:
+            # Never reviewed: a scan with free text stays out unless a person included it.
+            choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
         elif review is not None and review.excluded:
             choices[uid] = ScanChoice(uid, excluded=True,
                                       exclude_reason=getattr(review, "exclude_reason", "") or "excluded in review")
-        elif review is not None and review.rectangles:
-            choices[uid] = ScanChoice(uid, tuple(_rect(r) for r in review.rectangles))
+        elif review is not None and (review.rectangles or getattr(review, "decision", "")):
+            choices[uid] = ScanChoice(uid, tuple(_rect(r) for r in review.rectangles),
+                                      decision=getattr(review, "decision", ""))
     return choices
+
+
+def text_removal_prelude(draft: UploadDraft, plan: SessionPlan) -> list[ScriptSource]:
+    """The built-in "send without the text" script for the plan's scans included that way."""
+    uids = [uid for uid in plan.session.scans if uid in plan.included
+            and getattr(_review_choice(draft, uid), "remove_text", False)
+            and not _review_choice(draft, uid).excluded]
+    if not uids:
+        return []
+    from desktop_client.scripts import TEXT_REMOVAL_NAME, text_removal_script
+
+    return [ScriptSource(TEXT_REMOVAL_NAME, text_removal_script(uids))]
 
 
 def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None, receipt_pdf: bool = True
@@ -105,8 +124,10 @@ def build_specs(draft: UploadDraft, *, receipt_dir: str | None = None, receipt_p
             variables=variables,
             choices=choices_for(draft, plan),
             # XNAT: the engine fetches the site and project scripts again when it runs, as the
-            # official client does; the local folder has no scripts.
-            scripts=None if destination.kind is DestinationKind.XNAT else [],
+            # official client does; the local folder: its Settings slots, as shown on Project.
+            scripts=None if destination.kind is DestinationKind.XNAT else
+            [ScriptSource(name, text) for name, text in draft.settings.named_scripts],
+            prelude=text_removal_prelude(draft, plan),
             user=connection.username,
             receipt_dir=receipt_dir,
             receipt_pdf=receipt_pdf,
