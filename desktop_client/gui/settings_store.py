@@ -79,6 +79,16 @@ class AppSettings:
         return copy
 
 
+def apply_privacy_settings(settings: AppSettings) -> None:
+    """Hand the privacy choices to the core (the desktop app at start and on change; the CLI at
+    start): scan index expiry and the opt-in to remembering source paths."""
+    from desktop_client.core.privacy import set_remember_source_paths
+    from desktop_client.scanning.cache import set_max_age_days
+
+    set_max_age_days(settings.cache_days)
+    set_remember_source_paths(settings.remember_source_paths)
+
+
 def settings_file() -> Path:
     return config_dir() / "settings.json"
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from desktop_client.core.privacy import make_private
 from desktop_client.scanning.model import Instance
 from desktop_client.transfer.spec import State, TransferSpec, instance_from_json, instance_to_json
 
@@ -177,8 +178,8 @@ class QueueStore:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
         self._lock = threading.RLock()
+        make_private(path)  # 0600 before SQLite writes a byte (its -wal/-shm files copy the mode)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        path.chmod(0o600)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives any process kill; only a power loss may drop the last commit.
         self._db.execute("PRAGMA synchronous=NORMAL")
