@@ -40,7 +40,8 @@ class Identifier:
     value: str
 
     def forms(self) -> list[str]:
-        """The spellings to look for (a DICOM PN also as "FAMILY, GIVEN" and "GIVEN FAMILY";
+        """The spellings to look for (a DICOM PN also as "FAMILY, GIVEN", "GIVEN FAMILY" and the
+        label form "FAMILY_GIVEN";
         a DA also as ISO and the usual day-first forms)."""
         value = self.value.strip()
         if self.kind == "name":
@@ -49,7 +50,7 @@ class Identifier:
             forms = {value}
             if given:
                 forms |= {f"{family}, {given}", f"{given} {family}", f"{family} {given}",
-                          f"{family},{given}"}
+                          f"{family},{given}", f"{family}_{given}"}  # the last: as a label
             return sorted(forms)
         if self.kind == "birth-date" and len(value) == 8 and value.isdigit():
             day = _dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))

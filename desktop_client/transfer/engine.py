@@ -256,7 +256,9 @@ class TransferRun:
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
         self.store.update(self.id, link=finish.link)
-        self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
+        # The address names the subject and session (maybe patient data): it is in the status
+        # and the receipt, not in the log.
+        self.log("info", "finish", "session stored", archived=finish.archived)
         if type(self.dest).record is not Destination.record:
             # The manifest lists every file: built only for destinations that keep one.
             self.dest.record(self.ctx, build_manifest(self.store, self.id))

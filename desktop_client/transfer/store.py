@@ -426,10 +426,22 @@ class QueueStore:
 
     def log(self, transfer_id: str, level: str, event: str, message: str,
             details: dict[str, Any] | None = None) -> None:
+        """Append to the transfer's log, with its subject and session labels replaced by
+        placeholders: a label may be the patient's name, and logs carry none (issue 14)."""
+        text = json.dumps(details or {})
+        try:
+            spec = self.get(transfer_id).spec
+        except KeyError:
+            spec = None
+        if spec is not None:
+            for value, placeholder in ((spec.session_label, "[session]"), (spec.subject, "[subject]")):
+                if len(value) >= 2:
+                    message = message.replace(value, placeholder)
+                    text = text.replace(json.dumps(value)[1:-1], placeholder)
         with self._tx() as db:
             db.execute("INSERT INTO log (transfer_id, ts, level, event, message, details)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
-                       (transfer_id, time.time(), level, event, message, json.dumps(details or {})))
+                       (transfer_id, time.time(), level, event, message, text))
 
     def logs(self, transfer_id: str) -> list[LogEntry]:
         with self._lock:

@@ -62,7 +62,7 @@ def test_the_helper_finds_what_it_is_meant_to_find(demo: Path, tmp_path: Path) -
     assert {(Path(leak.path).name, leak.where) for leak in leaks} >= {
         ("copy.dcm", "bytes"), (pid, "path"), ("report.dcm", "encapsulated pdf text")}
     assert Identifier("name", "DOE^JANE").forms() == sorted(
-        {"DOE^JANE", "DOE, JANE", "JANE DOE", "DOE JANE", "DOE,JANE"})
+        {"DOE^JANE", "DOE, JANE", "JANE DOE", "DOE JANE", "DOE,JANE", "DOE_JANE"})
 
 
 def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path, capsys) -> None:
@@ -116,3 +116,25 @@ def test_xnat_app_side_files_with_the_defaults(demo: Path, home: Path, capsys, m
     result = _upload(capsys, str(demo), "--to", xnat_emulator.url, "--user", "admin",
                      "--project", "DEMO", "--workers", "1")
     _assert_no_leaks([home], demo, result)
+
+
+def test_labels_the_user_takes_from_the_patient_stay_where_they_were_chosen(
+        demo: Path, home: Path, tmp_path: Path, capsys) -> None:
+    """``--subject-scheme patient-name`` is a choice: the name is then the subject label in the
+    archive, the queue and the receipts — and still in no log, no scan index, no cache."""
+    import sqlite3
+
+    archive = tmp_path / "archive"
+    result = _upload(capsys, str(demo), "--to", str(archive), "--subject-scheme", "patient-name",
+                     "--workers", "1")
+    names = [i for i in demo_identifiers(demo) if i.kind == "name"]
+    chosen = {leak.path for leak in find_leaks([archive, home], names)}
+    assert any("archive" in p for p in chosen)  # the label the user chose, as a folder name
+    kept = [p for p in chosen if not p.startswith(str(archive))]
+    assert all("/receipts/" in p or "transfers.sqlite3" in p for p in kept), kept
+    with sqlite3.connect(home / "data" / "transfers.sqlite3") as db:
+        logged = " ".join(m + d for m, d in db.execute("SELECT message, details FROM log"))
+    assert logged and not any(form in logged for i in names for form in i.forms())
+    assert "[subject]" in logged or "[session]" in logged or "session stored" in logged
+    assert find_leaks([home / "cache"], demo_identifiers(demo)) == []
+    assert result["transfers"][0]["state"] == "done"
