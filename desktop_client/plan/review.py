@@ -18,8 +18,9 @@ rules follow the official client (xnat-desktop-client.md §4.3–4.4) where it i
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from desktop_client.core.geometry import Rect
 from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, Grouping, ScanRef,
@@ -80,7 +81,10 @@ class Summary:
 class ReviewModel:
     """All scans of the selected sessions, their groups, and the decisions taken so far."""
 
-    def __init__(self, sessions: list[Session]) -> None:
+    def __init__(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
+                 reviewed_groups: Iterable[str] = ()) -> None:
+        """``decisions`` (by SeriesInstanceUID) and ``reviewed_groups`` are earlier work to keep:
+        the user went back, changed the selection and came here again."""
         self.sessions = list(sessions)
         self.grouping: Grouping = group_scans(self.sessions)
         self.refs: dict[str, ScanRef] = {}
@@ -90,8 +94,11 @@ class ReviewModel:
         self._unsupported = {m.scan.series_instance_uid for g in self.grouping.unsupported for m in g.members}
         self._free_text = {m.scan.series_instance_uid for g in self.grouping.unsupported
                            if g.reason == FREE_TEXT for m in g.members}
-        self.choices: dict[str, ScanReviewChoice] = {uid: self._default(uid) for uid in self.refs}
-        self.reviewed_groups: set[str] = set()
+        earlier = decisions or {}
+        self.choices: dict[str, ScanReviewChoice] = {
+            uid: copy.deepcopy(earlier[uid]) if uid in earlier else self._default(uid)
+            for uid in self.refs}
+        self.reviewed_groups: set[str] = set(reviewed_groups)
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:

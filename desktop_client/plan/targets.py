@@ -1,9 +1,11 @@
-"""What the wizard needs from a destination, whatever it is (an XNAT server or a local folder).
+"""The target catalogue: what planning needs from a destination (an XNAT server or a local folder).
 
-The wizard screens talk to an ``UploadTarget``; ``XnatTarget`` wraps ``desktop_client.xnat`` and
-``LocalTarget`` the built-in archive folder. Every method may block (network, disk), so screens
-only call them through ``TaskRunner``. Errors are turned into one plain sentence plus the action
-to take by ``explain_error``.
+A plan talks to an ``UploadTarget``; ``XnatTarget`` wraps ``desktop_client.xnat`` and
+``LocalTarget`` the built-in archive folder. Each target also names the transfer ``destination``
+its sessions go to, so there is one destination abstraction (``transfer.DestinationSpec``) and
+the GUI and the CLI build the same specs. Every method may block (network, disk): the GUI calls
+them from a worker. Errors are turned into one plain sentence plus the action to take by
+``explain_error``.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
-from desktop_client.gui.connections import Connection
+from desktop_client.scripts import ScriptSlots
+from desktop_client.transfer.spec import DestinationKind, DestinationSpec
 
 if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
     from desktop_client.xnat import XnatClient
@@ -68,8 +71,20 @@ class ProjectSettings:
         return [s for s in (self.site_script, self.project_script) if s]
 
 
+class Connection(Protocol):
+    """What a target needs of a stored connection (the GUI's ``gui.connections.Connection``)."""
+
+    id: str
+    url: str
+    username: str
+    insecure_tls: bool
+
+
 class UploadTarget(Protocol):
     connection: Connection
+
+    @property
+    def destination(self) -> DestinationSpec: ...
 
     def describe(self) -> str: ...
     def projects(self) -> list[ProjectInfo]: ...
@@ -90,12 +105,19 @@ class LocalTarget:
 
     can_create_projects = True
 
-    def __init__(self, connection: Connection, root: Path) -> None:
+    def __init__(self, connection: Connection, root: Path,
+                 slots: Callable[[], ScriptSlots] = ScriptSlots) -> None:
         self.connection = connection
         self.root = root
+        #: The folder's script slots as they are now (the GUI reads its Settings each time).
+        self.slots = slots
 
     def describe(self) -> str:
         return f"Local archive folder ({self.root})"
+
+    @property
+    def destination(self) -> DestinationSpec:
+        return DestinationSpec(DestinationKind.LOCAL, str(self.root.resolve()))
 
     def _dirs(self, path: Path) -> list[str]:
         if not path.is_dir():
@@ -109,9 +131,7 @@ class LocalTarget:
     def project_settings(self, project_id: str) -> ProjectSettings:
         """The folder's script slots from Settings (the shipped default site script unless the
         user chose otherwise), shown and applied like a server's site and project scripts."""
-        from desktop_client.gui.settings_store import load_settings
-
-        chain = load_settings().local_script_slots().chain()  # ScriptChoiceError: a sentence
+        chain = self.slots().chain()  # ScriptChoiceError: a sentence naming the file and the fix
         site = next(((n, t) for n, t in chain if n.startswith("site")), None)
         project = next(((n, t) for n, t in chain if n.startswith("project")), None)
         return ProjectSettings(project_id=project_id, destination="Local folder",
@@ -161,6 +181,11 @@ class XnatTarget:
 
     def describe(self) -> str:
         return f"{self.connection.url} (XNAT {self.version}) as {self.connection.username}"
+
+    @property
+    def destination(self) -> DestinationSpec:
+        return DestinationSpec(DestinationKind.XNAT, self.connection.url.rstrip("/"),
+                               self.connection.username, verify_tls=not self.connection.insecure_tls)
 
     def projects(self) -> list[ProjectInfo]:
         return [ProjectInfo(id=p.id, name=p.name or "", secondary_id=p.secondary_id or "")
