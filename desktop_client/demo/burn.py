@@ -103,4 +103,5 @@ def blend(image: np.ndarray, alpha: np.ndarray, ink: float | tuple[int, int, int
         a = alpha[..., None]
         ink_arr = np.asarray(ink, dtype=np.float32).reshape(1, 1, -1)
         return img * (1.0 - a) + ink_arr * a
+    assert not isinstance(ink, tuple), "a grey image takes a grey ink"
     return img * (1.0 - alpha) + np.float32(ink) * alpha

@@ -310,7 +310,7 @@ def generate_demo(outdir: Path | str, seed: int = 0, **scale: object) -> DemoMan
     unknown = set(scale) - set(DemoScale.__dataclass_fields__)
     if unknown:
         raise ValueError(f"unknown demo size option(s): {', '.join(sorted(unknown))}")
-    sizes = DemoScale(**scale)  # type: ignore[arg-type]
+    sizes = DemoScale(**scale)  # type: ignore[arg-type]  # names checked above; values are DemoScale's
     out = Path(outdir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DemoError(f"{out} already exists and is not an empty folder")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image
@@ -43,7 +44,7 @@ def set_pixels(ds: Dataset, arr: np.ndarray, transfer_syntax: UID) -> None:
     YBR_FULL_422 (the colour space of the compressed stream, PS3.5 8.2.1).
     """
     if transfer_syntax in (ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian):
-        order = ">" if transfer_syntax == ExplicitVRBigEndian else "<"
+        order: Literal[">", "<"] = ">" if transfer_syntax == ExplicitVRBigEndian else "<"
         data = arr.astype(arr.dtype.newbyteorder(order), copy=False).tobytes()
         if len(data) % 2:
             data += b"\0"
@@ -78,8 +79,8 @@ def _meta(ds: Dataset, transfer_syntax: UID) -> None:
     meta.FileMetaInformationVersion = b"\x00\x01"
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = transfer_syntax
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    meta.TransferSyntaxUID = UID(transfer_syntax)
+    meta.ImplementationClassUID = UID(IMPLEMENTATION_CLASS_UID)
     meta.ImplementationVersionName = IMPLEMENTATION_VERSION
     ds.file_meta = meta
 

@@ -25,14 +25,20 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID
 from pynetdicom import AE, build_context
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification as EchoSOP
+from pynetdicom.association import Association
+from pynetdicom.presentation import PresentationContext
+# pynetdicom builds its SOP class names at import time, so type checkers cannot see them.
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    StudyRootQueryRetrieveInformationModelFind,
+    Verification as EchoSOP,
+)
 
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.destinations.base import (
     Cancelled,
-    Destination,
     DestinationError,
     Expected,
+    ScriptedDestination,
     SendContext,
     UnitInfo,
     Verification,
@@ -47,7 +53,7 @@ _SUCCESS_OR_WARNING = {0x0000, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007}
 _UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 
-class CStoreDestination(Destination):
+class CStoreDestination(ScriptedDestination):
     kind = DestinationKind.CSTORE
 
     def __init__(self, host: str, port: int, called_aet: str, calling_aet: str = "XNATUPLOAD",
@@ -76,7 +82,7 @@ class CStoreDestination(Destination):
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
         return ae
 
-    def _associate(self, contexts: list) -> object:  # pynetdicom Association
+    def _associate(self, contexts: list[PresentationContext]) -> Association:
         ae = self._ae()
         try:
             assoc = ae.associate(self.host, self.port, contexts=contexts, ae_title=self.called_aet)
@@ -93,11 +99,11 @@ class CStoreDestination(Destination):
     def open(self, ctx: SendContext) -> None:
         assoc = self._associate([build_context(EchoSOP)])
         try:
-            status = assoc.send_c_echo()  # type: ignore[attr-defined]
+            status = assoc.send_c_echo()
             if not status or status.get("Status") != 0x0000:
                 raise DestinationError(f"{self.called_aet} did not answer C-ECHO", retriable=True)
         finally:
-            assoc.release()  # type: ignore[attr-defined]
+            assoc.release()
 
     def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
         # Contexts must be proposed before the first object is read, so peek the first object and
@@ -125,13 +131,13 @@ class CStoreDestination(Destination):
                     ctx.state["study"] = obj.study_instance_uid
                     ctx.save_state()
         finally:
-            if assoc.is_established:  # type: ignore[attr-defined]
-                assoc.release()  # type: ignore[attr-defined]
+            if assoc.is_established:
+                assoc.release()
 
-    def _store(self, assoc: object, obj: ObjectOutcome) -> None:
+    def _store(self, assoc: Association, obj: ObjectOutcome) -> None:
         ds = dcmread(io.BytesIO(obj.data))
         accepted = {(c.abstract_syntax, c.transfer_syntax[0])
-                    for c in assoc.accepted_contexts}  # type: ignore[attr-defined]
+                    for c in assoc.accepted_contexts}
         ts = UID(obj.transfer_syntax_uid)
         if (obj.sop_class_uid, ts) not in accepted:
             target = next((t for t in _UNCOMPRESSED if (obj.sop_class_uid, t) in accepted), None)
@@ -141,7 +147,7 @@ class CStoreDestination(Destination):
                     f"{ts.name or ts}")
             ds.file_meta.TransferSyntaxUID = target
         try:
-            status = assoc.send_c_store(ds)  # type: ignore[attr-defined]
+            status = assoc.send_c_store(ds)
         except Exception as exc:
             raise DestinationError(f"C-STORE failed: {exc}", retriable=True) from None
         if not status:
@@ -159,9 +165,9 @@ class CStoreDestination(Destination):
             assoc = self._associate([build_context(StudyRootQueryRetrieveInformationModelFind)])
         except DestinationError:
             assoc = None
-        if assoc is None or not assoc.accepted_contexts:  # type: ignore[attr-defined]
+        if assoc is None or not assoc.accepted_contexts:
             if assoc is not None:
-                assoc.release()  # type: ignore[attr-defined]
+                assoc.release()
             return compare_counts(expected, {k: len(v) for k, v in expected.items()},
                                   "C-STORE success status for every object (receiver has no C-FIND)")
         found: dict[str, int] = {}
@@ -173,14 +179,14 @@ class CStoreDestination(Destination):
                 query.SeriesInstanceUID = series.get(scan_id, "")
                 query.SOPInstanceUID = ""
                 count = 0
-                for status, identifier in assoc.send_c_find(  # type: ignore[attr-defined]
+                for status, identifier in assoc.send_c_find(
                         query, StudyRootQueryRetrieveInformationModelFind):
                     if status and status.get("Status") in (0xFF00, 0xFF01) and identifier is not None:
                         if identifier.get("SOPInstanceUID") in expected[scan_id]:
                             count += 1
                 found[scan_id] = count
         finally:
-            assoc.release()  # type: ignore[attr-defined]
+            assoc.release()
         return compare_counts(expected, found, "C-FIND at image level on the receiver")
 
 

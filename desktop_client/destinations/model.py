@@ -44,10 +44,12 @@ class DestinationSpec:
     username: str = ""
     calling_aet: str = "XNATUPLOAD"
     verify_tls: bool = True
+    #: The user's explicit opt-in to plain ``http://`` to a host other than this machine.
+    allow_http: bool = False
 
     @classmethod
     def parse(cls, text: str, *, username: str = "", calling_aet: str = "XNATUPLOAD",
-              verify_tls: bool = True) -> "DestinationSpec":
+              verify_tls: bool = True, allow_http: bool = False) -> "DestinationSpec":
         """Parse the CLI's ``--to DEST`` form; raises ValueError with a message a user can act on."""
         text = text.strip()
         if not text:
@@ -57,7 +59,8 @@ class DestinationSpec:
             parts = urlsplit(text)
             if not parts.hostname:
                 raise ValueError(f"XNAT address {text!r} has no host name")
-            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls)
+            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls,
+                       allow_http)
         if lower.startswith(("dicomweb+http://", "dicomweb+https://")):
             url = text[len("dicomweb+"):].rstrip("/")
             if not urlsplit(url).hostname:

@@ -129,8 +129,8 @@ def parse_ctp_script(text: str) -> CtpImport:
                 result.skipped.append(f"{label}: region ({x},{y},{w},{h}) counts from the image edge "
                                       "but the signature does not fix the image size")
                 continue
-            left = x + cols if x < 0 else x
-            top = y + rows if y < 0 else y
+            left = x + cols if x < 0 and cols is not None else x
+            top = y + rows if y < 0 and rows is not None else y
             right, bottom = left + w + 1, top + h + 1
             rect = Rect(max(0, left), max(0, top), min(right, cols) if cols else right,
                         min(bottom, rows) if rows else bottom)

@@ -95,8 +95,8 @@ def rectangles_from_dicomedit(script: str) -> list[tuple[Rect, Fill]]:
                 fill = Fill.colour(int(fp.get("r", fp.get("red", 0))), int(fp.get("g", fp.get("green", 0))),
                                    int(fp.get("b", fp.get("blue", 0))))
             elif "v" in fp or "value" in fp:
-                value = int(fp.get("v", fp.get("value", 0)))
-                fill = BLACK if value == 0 else Fill.grey(value)
+                level = int(fp.get("v", fp.get("value", 0)))
+                fill = BLACK if level == 0 else Fill.grey(level)
         except ValueError:
             fill = BLACK  # DicomEdit: an unparseable fill is black
         found.append((rect, fill))

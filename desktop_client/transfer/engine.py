@@ -22,8 +22,10 @@ import time
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
+from desktop_client.core import privacy
+from desktop_client.core.errors import UploaderError
 from desktop_client.destinations.base import (
     Cancelled,
     Destination,
@@ -56,6 +58,8 @@ from desktop_client.transfer.spec import (
 )
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +100,22 @@ class Controls:
         self.stop.set()
 
 
+class TransferFailed(UploaderError):
+    """The transfer cannot go on (a recorded script no longer compiles...): the message is the
+    reason the transfer is marked failed with."""
+
+
 class _Interrupted(Exception):
     def __init__(self, reason: StopReason | None) -> None:
         super().__init__(reason or "")
         self.reason = reason
+
+
+def _source_ref(instance: Instance) -> str:
+    loc = instance.location
+    if privacy.is_unlocated(loc.path):
+        return loc.path[len(privacy.UNLOCATED):]
+    return privacy.BOOK.ref(loc.path, loc.member, instance.size)
 
 
 @dataclass(slots=True)
@@ -177,7 +193,7 @@ class TransferRun:
         if self.controls.stop.is_set():
             raise _Interrupted(self.controls.reason)
 
-    def _with_retries(self, what: str, action: Callable[[], object]) -> object:
+    def _with_retries(self, what: str, action: Callable[[], _T]) -> _T:
         attempt = 0
         while True:
             self._check_stop()
@@ -219,7 +235,7 @@ class TransferRun:
             return self._run()
         except _Interrupted as exc:
             return self._interrupted(exc.reason)
-        except DestinationError as exc:
+        except (DestinationError, TransferFailed) as exc:
             return self._fail(str(exc))
         finally:
             self.dest.close()
@@ -228,8 +244,6 @@ class TransferRun:
         self.log(LogLevel.INFO, "start", f"sending to {self.dest.describe()}")
         self._with_retries("connecting", lambda: self.dest.open(self.ctx))
         scripts = self._scripts()
-        if scripts is None:
-            return State.FAILED
         units = self.store.units(self.id)
         self.files_done = self.store.files_done(self.id)
         self.bytes_done = sum(u.bytes for u in units if u.state is State.DONE)
@@ -251,13 +265,15 @@ class TransferRun:
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
         self.store.update(self.id, link=finish.link)
-        self.log(LogLevel.INFO, "finish", f"session stored at {finish.uri}", archived=finish.archived)
+        # The address names the subject and session (maybe patient data): it is in the status
+        # and the receipt, not in the log.
+        self.log(LogLevel.INFO, "finish", "session stored", archived=finish.archived)
         if type(self.dest).record is not Destination.record:
             # The manifest lists every file: built only for destinations that keep one.
             self.dest.record(self.ctx, build_manifest(self.store, self.id))
         expected = expected_objects(self.store.objects(self.id, status=RecordStatus.SENT))
         verification: Verification = self._with_retries(
-            "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
+            "verifying", lambda: self.dest.verify(self.ctx, expected))
         self.store.update(self.id, verification={"ok": verification.ok, "method": verification.method,
                                                  "details": verification.details,
                                                  "found": verification.found})
@@ -272,16 +288,18 @@ class TransferRun:
                                 self.bytes_total, self.bytes_total))
         return State.DONE
 
-    def _scripts(self) -> list[tuple[str, str]] | None:
-        """The scripts of this transfer: recorded on the first attempt, reused on every later one."""
+    def _scripts(self) -> list[tuple[str, str]]:
+        """The scripts of this transfer: recorded on the first attempt, reused on every later one
+        (TransferFailed when they cannot be used)."""
         row = self.store.get(self.id)
         if row.scripts is None:
             sources: list[ScriptSource]
             if self.spec.scripts is not None:
                 sources = list(self.spec.scripts)
             else:
-                sources = self._with_retries(  # type: ignore[assignment]
+                sources = self._with_retries(
                     "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
+            sources = list(self.spec.prelude) + list(sources)
             recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
                         for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)
@@ -293,8 +311,7 @@ class TransferRun:
         try:
             Applicator(scripts, self._lookup_text())
         except Exception as exc:
-            self._fail(f"anonymization script cannot be used: {exc}")
-            return None
+            raise TransferFailed(f"anonymization script cannot be used: {exc}") from None
         return scripts
 
     def _lookup_text(self) -> str:
@@ -386,24 +403,34 @@ class TransferRun:
                         tuple(sorted({m.transfer_syntax_uid for m in members if m.transfer_syntax_uid})))
         spool = Spool()
         records: list[ObjectRow] = []
+        # The queue and receipts name sources by keyed reference, never by path (issue 14 §3).
+        refs = {str(m.location): _source_ref(m) for m in members}
+        if any(privacy.is_unlocated(m.location.path) for m in members):
+            reason = ("the source files are not known since the app was restarted; select the same "
+                      "folder again (Select data, or `xnat-upload transfers resume ID --from FOLDER`)")
+            records = [ObjectRow(unit.idx, unit.series_uid, refs[str(m.location)], RecordStatus.FAILED,
+                                 reason=reason) for m in members]
+            return _Prepared(info, label, spool, records, {})
         try:
             # Pool workers write each object into the spool themselves.
             jobs = self._jobs(unit, members, scan_id, scripts, spool if inline is None else None)
             for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
+                ref = refs.get(outcome.source, outcome.source)
                 if outcome.status == ObjectStatus.OK:
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
-                                             RecordStatus.SENT, outcome.sop_instance_uid, scan_id,
-                                             outcome.md5, outcome.size))
+                    records.append(ObjectRow(unit.idx, unit.series_uid, ref, RecordStatus.SENT,
+                                             outcome.sop_instance_uid, scan_id, outcome.md5,
+                                             outcome.size))
                     spool.add(outcome)
                 else:
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
-                                             RecordStatus(outcome.status), reason=outcome.reason))
+                    reason = privacy.scrub(outcome.reason, refs)
+                    records.append(ObjectRow(unit.idx, unit.series_uid, ref,
+                                             RecordStatus(outcome.status), reason=reason))
                     rejected = outcome.status == ObjectStatus.REJECTED
                     self.store.log(self.id, LogLevel.WARNING if rejected else LogLevel.ERROR,
                                    outcome.status, f"{label}: object {outcome.status}",
-                                   {"reason": outcome.reason})
+                                   {"reason": reason})
         except BaseException:
             spool.close()
             raise
@@ -490,7 +517,8 @@ class TransferRun:
             self.store.log(self.id, LogLevel.INFO, "discard", "the partial upload was removed")
 
     def _interrupted(self, reason: StopReason | None) -> State:
-        state = {StopReason.PAUSE: State.PAUSED, StopReason.CANCEL: State.CANCELLED}.get(reason, State.QUEUED)
+        state = {StopReason.PAUSE: State.PAUSED, StopReason.CANCEL: State.CANCELLED}.get(
+            reason or StopReason.SHUTDOWN, State.QUEUED)
         self.store.update(self.id, finished=time.time() if state is State.CANCELLED else None)
         self.store.log(self.id, LogLevel.INFO, reason or "stopped", f"transfer {state.value}")
         if state is State.CANCELLED:

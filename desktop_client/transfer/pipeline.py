@@ -198,7 +198,7 @@ def _report_summary(report: object) -> dict[str, Any]:
     """A small JSON-safe view of the pixel engine's report (whatever fields it exposes)."""
     if hasattr(report, "__dataclass_fields__"):
         out: dict[str, Any] = {}
-        for name in report.__dataclass_fields__:  # type: ignore[attr-defined]
+        for name in report.__dataclass_fields__:
             value = getattr(report, name)
             if isinstance(value, (str, int, float, bool)) or value is None:
                 out[name] = value

@@ -10,6 +10,7 @@ running when the process died is queued again and resumes at unit granularity.
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import os
@@ -347,7 +348,7 @@ class TransferQueue:
             row.error, row.attempts, row.created, row.started, row.finished, row.link,
             row.session_uri, row.verification, scans)
 
-    def log(self, transfer_id: str) -> list[LogEntry]:
+    def log(self, transfer_id: str) -> builtins.list[LogEntry]:  # ``list`` is a method here
         return self.store.logs(transfer_id)
 
     def receipt_paths(self, transfer_id: str) -> tuple[Path, Path | None] | None:

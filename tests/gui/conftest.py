@@ -35,7 +35,7 @@ def window(qtbot, app_home: Path) -> Iterator["MainWindow"]:  # type: ignore[nam
     """A main window on an isolated home, with its transfer queue running (no demo auto-start)."""
     from desktop_client.gui.connections import ConnectionStore
     from desktop_client.gui.main_window import MainWindow
-    from desktop_client.gui.settings_store import load_settings
+    from desktop_client.plan.settings import load_settings
     from desktop_client.transfer import TransferQueue
 
     settings = load_settings()

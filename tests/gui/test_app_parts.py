@@ -14,7 +14,7 @@ from tests.gui.flow import row_of, scan, to_project_step
 
 
 def test_settings_are_saved_at_once_and_clamped(qtbot, window, app_home: Path) -> None:
-    from desktop_client.gui.settings_store import load_settings
+    from desktop_client.plan.settings import load_settings
 
     page = window.settings_page
     page.concurrency.setValue(9)

@@ -106,12 +106,15 @@ def script_session_label(settings_scripts: list[str], session: Session, project:
 
 
 def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create: bool) -> str:
-    """The subject shown first: the plan's, else the patient name (when new subjects are allowed),
-    else the project's first subject."""
+    """The subject shown first: the plan's, else an automatic label (when new subjects are
+    allowed), else the project's first subject. Never the patient's name (issue 14): that is a
+    label only when the user chooses it."""
+    from desktop_client.labels.schemes import stable_subject_label
+
     if plan.subject:
         return plan.subject
-    if allow_create and rules.sanitize(plan.session.patient_name):
-        return rules.sanitize(plan.session.patient_name)
+    if allow_create:
+        return stable_subject_label(plan.session.study_instance_uid, {s.label for s in subjects})
     return subjects[0].label if subjects else ""
 
 
@@ -147,6 +150,10 @@ class ConfirmPage(WizardStep):
         outer.addWidget(self.heading)
         self.subtitle = hint("")
         outer.addWidget(self.subtitle)
+        from desktop_client.scripts import LABELS_VISIBLE_WARNING
+
+        self.labels_warning = hint(LABELS_VISIBLE_WARNING)
+        outer.addWidget(self.labels_warning)
         self.message = MessageBar()
         outer.addWidget(self.message)
         self.stack = QStackedWidget()
@@ -754,7 +761,19 @@ class ConfirmPage(WizardStep):
                            f"{', '.join(clashes[:5])}{more}.")
         if self.lookup_warning():
             remarks.append(self.lookup_warning())
+        remarks.extend(self._server_filter_notes())
         return " ".join(remarks)
+
+    def _server_filter_notes(self) -> list[str]:
+        """Scans left out because XNAT's series import filter would drop them (issue 17 §3)."""
+        review = self.draft.review if self.draft is not None else {}
+        dropped = [c.exclude_reason for c in review.values()
+                   if c.excluded and c.exclude_reason.startswith("XNAT's ")]
+        if not dropped:
+            return []
+        noun = "scan is" if len(dropped) == 1 else "scans are"
+        return [f"{len(dropped)} {noun} left out because XNAT would drop them ({dropped[0]}"
+                f"{'; …' if len(dropped) > 1 else ''}); include them in Review to send anyway."]
 
     def _validate(self, *_args: Any) -> None:
         clashes = self.clashes()

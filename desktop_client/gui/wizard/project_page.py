@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.gui.settings_store import load_recent_projects, remember_project
+from desktop_client.plan.settings import load_recent_projects, remember_project
 from desktop_client.plan.targets import ProjectInfo, ProjectSettings, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint
 from desktop_client.gui.wizard.state import WizardStep
