@@ -3,8 +3,9 @@
 ``upload`` scans the paths, makes one transfer per session found (labels from the options, a
 scheme or a CSV), queues them in the same persistent queue the desktop application uses, and
 runs them in the foreground with a progress bar (a terminal) or JSON lines (anything else). The
-exit code is 0 only when every selected scan was sent and verified. An interrupted run is
-resumed with ``xnat-upload transfers resume ID``.
+exit code is 0 only when every selected scan was sent and verified (1: some failed; 4: stored
+but the destination could not confirm it, see cli/common.py). An interrupted run is resumed
+with ``xnat-upload transfers resume ID``.
 
 Passwords come from the OS keyring, ``XNAT_PASSWORD`` or a prompt — never from a file or the
 command line.
@@ -22,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json, print_skipped, skipped_json
+from desktop_client.cli.common import (EXIT_NOT_VERIFIABLE, EXIT_SOME_FAILED, UserError, human_bytes, print_json,
+                                       print_skipped, skipped_json)
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.labels import (LabelPool, LabelRow, SessionScheme, SubjectScheme,
                                    assign_session_labels, assign_subject_labels, import_csv,
@@ -487,7 +489,11 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
         for r in results:
             _print_result(r)
         print_skipped(skipped)
-    return 0 if all(s is State.DONE for s in states.values()) else 1
+    if not all(s is State.DONE for s in states.values()):
+        return EXIT_SOME_FAILED
+    if any((r.get("verification") or {}).get("state") == "not-verifiable" for r in results):
+        return EXIT_NOT_VERIFIABLE  # stored, but the node would not confirm it
+    return 0
 
 
 def _result(queue: Any, transfer_id: str) -> dict[str, Any]:
@@ -514,7 +520,8 @@ def _print_result(r: dict[str, Any]) -> None:
         print(f"          reason: {r['error']}")
     if r["verification"]:
         v = r["verification"]
-        print(f"          verified: {'yes' if v['ok'] else 'NO'} ({v['method']}): {v['details']}")
+        verdict = "NOT VERIFIABLE" if v.get("state") == "not-verifiable" else ("yes" if v["ok"] else "NO")
+        print(f"          verified: {verdict} ({v['method']}): {v['details']}")
     if r["link"]:
         print(f"          {r['link']}")
     if r["receipt_pdf"]:
