@@ -89,10 +89,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--json", action="store_true", help="print the result as one JSON document")
     up.set_defaults(func=run_upload)
 
-    tr = sub.add_parser("transfers", help="list, inspect, resume or cancel queued transfers")
+    tr = sub.add_parser("transfers", help="list, inspect, resume, cancel or clean queued transfers")
     tr.add_argument("action", nargs="?", default="list",
-                    choices=["list", "show", "resume", "cancel", "receipt"])
-    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix)")
+                    choices=["list", "show", "resume", "cancel", "receipt", "clean"])
+    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix); 'clean' without one cleans all")
     tr.add_argument("--json", action="store_true", help="print JSON")
     tr.set_defaults(func=run_transfers)
 
@@ -548,6 +548,8 @@ def run_transfers(args: argparse.Namespace) -> int:
                     print(f"{s.id[:8]}  {s.state.value:<9} {b['files_done']:>5}/{b['files_total']:<5} "
                           f"{b['label']:<40} {s.destination}" + (f"  ({s.error[:60]})" if s.error else ""))
             return 0
+        if args.action == "clean":
+            return _clean(queue, args)
         if not args.id:
             raise UserError(f"'transfers {args.action}' needs a transfer id (see 'transfers list')")
         try:
@@ -603,6 +605,26 @@ def run_transfers(args: argparse.Namespace) -> int:
         return _run([], password, None, args.json, ids=[transfer_id])
     finally:
         queue.close()
+
+
+def _clean(queue: Any, args: argparse.Namespace) -> int:
+    """``transfers clean [ID]``: delete staging folders of cancelled and failed transfers."""
+    transfer_id = None
+    if args.id:
+        try:
+            transfer_id = queue.store.find(args.id)
+        except KeyError:
+            raise UserError(f"no single transfer matches {args.id!r} (see 'transfers list')") from None
+    if queue.is_busy_elsewhere():
+        raise UserError("another instance of the uploader is running these transfers; use it")
+    cleaned = queue.clean(transfer_id)
+    if args.json:
+        print_json({"cleaned": cleaned})
+    else:
+        for tid in cleaned:
+            print(f"{tid[:8]} staging folder deleted (a restart sends every scan again)")
+        print(f"{len(cleaned)} staging folder(s) deleted")
+    return 0
 
 
 def _brief(s: Any) -> dict[str, Any]:
