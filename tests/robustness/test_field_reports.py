@@ -307,3 +307,24 @@ def test_only_skipped_inputs_is_a_usage_error_that_still_lists_them(tmp_path: Pa
     assert run.returncode == 2
     assert "notes.txt: not a DICOM file" in run.stdout
     assert "no DICOM files found" in run.stderr
+
+
+def test_upload_redacting_an_rle_panic_and_a_codec_abort_fails_only_those_objects(tmp_path: Path,
+                                                                                   home: Path) -> None:
+    """Before: "internal error: Can't pickle PanicException" and the whole upload gone."""
+    src = tmp_path / "in"
+    panic = pydicom.dcmread(C.rle_panic(src / "panic.dcm"), stop_before_pixels=True)
+    abort = pydicom.dcmread(C.charls_abort(src / "abort.dcm"), stop_before_pixels=True)
+    good(src)
+    run = run_cli(["upload", str(src), "--to", str(tmp_path / "archive"),
+                   "--rect", f"{panic.SeriesInstanceUID}:0,0,4,4", "--rect", f"{abort.SeriesInstanceUID}:0,0,4,4"],
+                  home=home, timeout=300)
+    clean(run)
+    assert run.returncode == 1
+    assert "pickle" not in run.stdout + run.stderr
+    transfers = json.loads(run.stdout.splitlines()[-1])["transfers"]
+    states = sorted(t["state"] for t in transfers)
+    assert states.count("done") == 1 and len(transfers) == 3  # the good session went through
+    errors = " ".join(s["error"] or "" for t in transfers for s in t["scans"])
+    assert "PanicException" in errors
+    assert "decoder crashed on this file" in errors
