@@ -4,7 +4,9 @@
 every DICOM object the ``scan`` command would find, and writes the results under ``--out``
 mirroring the input layout; inputs are never modified. ``--dry-run`` writes nothing and shows,
 per file, which attributes would change. ``check-script`` parses a script and reports its
-dialect, its variables, or its errors with line and column.
+dialect, its variables, or its errors with line and column, and warns (``FILE:LINE:COLUMN:
+warning: …``) where the script uses a construct this client handles differently from XNAT
+(the deviations listed in docs/dicomedit-conformance.md).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from desktop_client.core.atomic import atomic_write
 from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.dicomedit import (Script, ScriptSyntaxError, apply_chain, compile_script,
                                       variables_of)
+from desktop_client.dicomedit.conformance import deviations_in
 from desktop_client.dicomedit.paths import render
 
 
@@ -262,15 +265,21 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{args.file}:{exc.line}:{exc.column}: error: {exc.message}")
         return 1
     variables = variables_of([script])
+    warnings = deviations_in(script.statements, script.dialect)
     if args.json:
         print_json({"file": args.file, "valid": True, "dialect": script.dialect,
                     "statements": len(script.statements), "alter_pixels": script.pixel_statements,
+                    "warnings": [{"line": w.line, "column": w.column, "feature": w.feature.id,
+                                  "status": w.feature.status, "construct": w.detail,
+                                  "places": w.count, "reason": w.feature.reason} for w in warnings],
                     "variables": [{"name": v.name, "description": v.description, "hidden": v.hidden,
                                    "export_field": v.export_field, "initial_value": v.initial_value,
                                    "external": v.external} for v in variables]})
         return 0
     print(f"{args.file}: OK, DicomEdit {script.dialect[2]} ({len(script.statements)} statements"
           + (f", {script.pixel_statements} alterPixels" if script.pixel_statements else "") + ")")
+    for w in warnings:
+        print(f"{args.file}:{w.line}:{w.column}: warning: {w.message}")
     if variables:
         print("variables:")
         for v in variables:

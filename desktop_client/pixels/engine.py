@@ -259,6 +259,10 @@ def redact_dataset(ds: Dataset, edits: Sequence[PixelEdit], *, remove_overlays: 
     if outcome is not None:
         _commit(ds, ts_in, outcome)
         report.method = outcome.method
+        if outcome.method == "native":
+            # What was really painted: native 4:2:2 boxes widened to whole chroma pairs (as XNAT
+            # does), so the preview and the receipt name the pixels that changed.
+            report.applied = [rect for rect, _ in outcome.painted]
         report.frames = outcome.frames
         report.notes.extend(outcome.notes)
         report.overlays_cleared = carriers.clear_overlays(ds, [rect for rect, _ in outcome.painted])

@@ -160,9 +160,11 @@ def _to_rgb(arr: np.ndarray, ds: Dataset, model: ImageModel) -> np.ndarray:
     if pi in ("YBR_FULL", "YBR_FULL_422"):
         return np.asarray(Image.fromarray(arr, "YCbCr").convert("RGB"))
     if pi.startswith("YBR_PARTIAL"):
-        from pydicom.pixels import convert_color_space
-
-        return np.asarray(convert_color_space(arr, pi, "RGB"), dtype=np.uint8)
+        # Studio-range YCbCr (PS3.3 C.7.6.3.1.2, ITU-R BT.601); pydicom converts only YBR_FULL.
+        ybr = arr.astype(np.float32) - np.array([16, 128, 128], dtype=np.float32)
+        rgb = ybr @ np.array([[1.164, 1.164, 1.164], [0.0, -0.392, 2.017], [1.596, -0.813, 0.0]],
+                             dtype=np.float32)
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     return arr
 
 

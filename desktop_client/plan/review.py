@@ -15,8 +15,9 @@ rules follow the official client (xnat-desktop-client.md §4.3–4.4) where it i
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from desktop_client.core.geometry import Rect
 from desktop_client.grouping import Grouping, ScanRef, UnsupportedGroup, ValidGroup, group_scans
@@ -70,16 +71,22 @@ class Summary:
 class ReviewModel:
     """All scans of the selected sessions, their groups, and the decisions taken so far."""
 
-    def __init__(self, sessions: list[Session]) -> None:
+    def __init__(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
+                 reviewed_groups: Iterable[str] = ()) -> None:
+        """``decisions`` (by SeriesInstanceUID) and ``reviewed_groups`` are earlier work to keep:
+        the user went back, changed the selection and came here again."""
         self.sessions = list(sessions)
         self.grouping: Grouping = group_scans(self.sessions)
         self.refs: dict[str, ScanRef] = {}
         for session in self.sessions:
             for scan in session.sorted_scans():
                 self.refs[scan.series_instance_uid] = ScanRef(session, scan)
-        self.choices: dict[str, ScanReviewChoice] = {uid: ScanReviewChoice() for uid in self.refs}
+        earlier = decisions or {}
+        self.choices: dict[str, ScanReviewChoice] = {
+            uid: copy.deepcopy(earlier[uid]) if uid in earlier else ScanReviewChoice()
+            for uid in self.refs}
         self._unsupported = {m.scan.series_instance_uid for g in self.grouping.unsupported for m in g.members}
-        self.reviewed_groups: set[str] = set()
+        self.reviewed_groups: set[str] = set(reviewed_groups)
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:

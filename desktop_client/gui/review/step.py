@@ -9,6 +9,7 @@ through ``choices()`` (per SeriesInstanceUID) and may only go on when ``is_compl
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Iterable, Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
@@ -68,7 +69,10 @@ class ReviewStep(QWidget):
         self._complete = True
 
     # -- contract -------------------------------------------------------------------------------
-    def set_sessions(self, sessions: list[Session]) -> None:
+    def set_sessions(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
+                     reviewed_groups: Iterable[str] = ()) -> None:
+        """Show ``sessions``, keeping earlier ``decisions`` (by SeriesInstanceUID) and reviewed groups."""
+        reviewed_groups = set(reviewed_groups)
         if self.page is not None:
             self.stack.removeWidget(self.page)
             self.page.deleteLater()
@@ -83,9 +87,9 @@ class ReviewStep(QWidget):
         elif scans > ASYNC_SCANS:
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
-            self._grouper.request(token, lambda: ReviewModel(sessions))
+            self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups))
         else:
-            self._show(ReviewModel(sessions))
+            self._show(ReviewModel(sessions, decisions, reviewed_groups))
         self._on_changed(force=True)
 
     def _on_grouped(self, payload: tuple) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,14 +38,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.gui.targets import SubjectInfo, explain_error
+from desktop_client.plan.targets import SubjectInfo, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
 from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.labels import LabelRow, export_csv, import_csv, shared_names
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
+from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.rules import LabelContext, bulk_problems, has_pet, single_problems
 
 #: Variables the uploader fills itself (never asked): the official client's Properties keys.
 BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
@@ -112,22 +115,6 @@ def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create
     return subjects[0].label if subjects else ""
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _protect(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (leading ``'``)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _unprotect(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
-
-
-def has_pet(plan: SessionPlan) -> bool:
-    return any(s.modality == "PT" for uid, s in plan.session.scans.items() if uid in plan.included)
-
-
 def scan_status(scan: Any) -> str:
     from desktop_client.grouping import REASON_TEXT, classify_scan
 
@@ -152,6 +139,8 @@ class ConfirmPage(WizardStep):
         self._statuses: dict[str, str] = {}
         #: the existing labels the bulk "add to existing sessions" tick was given for
         self._merge_clashes: list[str] = []
+        #: patient names whose Patient IDs each get their own automatic subject
+        self._split: set[str] = set()
 
         outer = QVBoxLayout(self)
         self.heading = header("Confirm details")
@@ -278,6 +267,20 @@ class ConfirmPage(WizardStep):
         row.addWidget(self.export_button)
         row.addWidget(self.import_button)
         v.addLayout(row)
+        # The automatic subject scheme gives one subject per patient name: different patients
+        # sharing a name would silently become one subject. Say so, and offer to split them.
+        self.shared_box = QWidget()
+        shared = QHBoxLayout(self.shared_box)
+        shared.setContentsMargins(0, 0, 0, 0)
+        self.shared_note = QLabel()
+        self.shared_note.setObjectName("info")
+        self.shared_note.setWordWrap(True)
+        self.split_button = QPushButton("Give each Patient ID its own subject")
+        self.split_button.clicked.connect(self.split_shared_names)
+        shared.addWidget(self.shared_note, 1)
+        shared.addWidget(self.split_button)
+        self.shared_box.hide()
+        v.addWidget(self.shared_box)
         self.bulk_table = QTableWidget(0, len(BULK_FIXED))
         self.bulk_table.setAccessibleName("Sessions to upload")
         self.bulk_table.verticalHeader().hide()
@@ -423,12 +426,13 @@ class ConfirmPage(WizardStep):
         self.subject_combo.setEditable(settings.allow_create_subject)
         if self.draft.bulk:
             scheme = rules.subject_scheme_of(settings.subject_scheme)
+            # Start filled: a project without a configured scheme gets suggestions to edit.
+            scheme = "auto" if scheme == "manual" else scheme
             self.subject_scheme.setCurrentIndex(max(0, self.subject_scheme.findData(scheme)))
             sscheme = rules.session_scheme_of(settings.session_scheme)
             self.session_scheme.setCurrentIndex(max(0, self.session_scheme.findData(sscheme)))
             self._fill_bulk()
-            if not any(p.subject for p in self.draft.plans):
-                self.apply_schemes()
+            self.apply_schemes(only_empty=True)
             self.bulk_merge_check.setChecked(any(p.merge for p in self.draft.plans))
         else:
             self._fill_single(self.draft.plans[0])
@@ -560,26 +564,57 @@ class ConfirmPage(WizardStep):
                 self.bulk_table.setItem(row, len(BULK_FIXED) + i, QTableWidgetItem(value))
         self.bulk_table.blockSignals(False)
 
-    def apply_schemes(self) -> None:
-        """Fill the subject and session columns from the chosen labeling schemes."""
+    def apply_schemes(self, *, only_empty: bool = False) -> None:
+        """Fill the subject and session columns from the chosen labeling schemes.
+
+        ``only_empty`` keeps what is already typed (sessions added after going back get labels,
+        the others keep theirs).
+        """
         assert self.draft is not None
         sessions = [p.session for p in self.draft.plans]
         existing = {s.label for s in self.subjects}
         subject_scheme = self.subject_scheme.currentData()
+        typed = [self._cell(r, _SUBJECT) for r in range(len(sessions))]
+        typed_labels = [self._cell(r, _LABEL) for r in range(len(sessions))]
         if subject_scheme == "manual":
-            subjects = [self._cell(r, _SUBJECT) for r in range(len(sessions))]
+            subjects = typed
         else:
-            subjects = rules.subjects_by_scheme(subject_scheme, sessions, existing)
-        labels = rules.sessions_by_scheme(self.session_scheme.currentData(), sessions, subjects,
-                                          self.used_labels)
+            schemed = rules.subjects_by_scheme(subject_scheme, sessions, existing, self._split)
+            subjects = [t if only_empty and t else new for t, new in zip(typed, schemed)]
+        used = self.used_labels | ({t for t in typed_labels if t} if only_empty else set())
+        labels = rules.sessions_by_scheme(self.session_scheme.currentData(), sessions, subjects, used)
         self.bulk_table.blockSignals(True)
         for row in range(len(sessions)):
-            if subject_scheme != "manual":
+            if subject_scheme != "manual" and not (only_empty and typed[row]):
                 self.bulk_table.item(row, _SUBJECT).setText(subjects[row])
-            if self.session_scheme.currentData() != "manual":
+            if self.session_scheme.currentData() != "manual" and not (only_empty and typed_labels[row]):
                 self.bulk_table.item(row, _LABEL).setText(labels[row])
         self.bulk_table.blockSignals(False)
+        self._show_shared_names()
         self._validate()
+
+    def _show_shared_names(self) -> None:
+        assert self.draft is not None
+        shared = shared_names([p.session for p in self.draft.plans])
+        merged = {n: ids for n, ids in shared.items() if n not in self._split}
+        auto = self.subject_scheme.currentData() == "auto"
+        self.shared_box.setVisible(auto and bool(shared))
+        if merged:
+            names = "; ".join(f"{name or '(no name)'} ({len(ids)} Patient IDs: {', '.join(i or '—' for i in ids)})"
+                              for name, ids in sorted(merged.items())[:3])
+            more = f" and {len(merged) - 3} more" if len(merged) > 3 else ""
+            self.shared_note.setText(f"Different patients share a name and were given one subject: "
+                                     f"{names}{more}.")
+        else:
+            self.shared_note.setText(f"{len(shared)} shared name(s) split: each Patient ID has its "
+                                     "own subject.")
+        self.split_button.setVisible(bool(merged))
+
+    def split_shared_names(self) -> None:
+        """One automatic subject per Patient ID for the names shared by several patients."""
+        assert self.draft is not None
+        self._split |= set(shared_names([p.session for p in self.draft.plans]))
+        self.apply_schemes()
 
     def _cell(self, row: int, col: int) -> str:
         item = self.bulk_table.item(row, col)
@@ -587,57 +622,50 @@ class ConfirmPage(WizardStep):
 
     # CSV -----------------------------------------------------------------------------------------
 
-    def csv_text(self) -> str:
-        """The bulk table as CSV (Study UID is the key; read-only columns help the user edit)."""
+    def label_rows(self) -> list[LabelRow]:
+        """The bulk table as it stands, in the CSV's terms."""
         assert self.draft is not None
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
         names = [v.name for v in self.variables]
-        writer.writerow(["Study UID", "Study Date", "Modality", "Study Description", "Patient Name",
-                         "Patient ID", "Scans", "XNAT Subject ID", "Session Label", "PET Tracer", *names])
-        for row, plan in enumerate(self.draft.plans):
-            s = plan.session
-            writer.writerow([_protect(str(v)) for v in (
-                s.study_instance_uid, s.study_date, " ".join(s.modalities), s.study_description,
-                s.patient_name, s.patient_id, len(s.scans), self._cell(row, _SUBJECT),
-                self._cell(row, _LABEL), self._cell(row, _TRACER),
-                *[self._cell(row, len(BULK_FIXED) + i) for i in range(len(names))])])
+        return [LabelRow.from_session(plan.session, self._cell(row, _SUBJECT), self._cell(row, _LABEL),
+                                      self._cell(row, _TRACER),
+                                      {n: self._cell(row, len(BULK_FIXED) + i) for i, n in enumerate(names)})
+                for row, plan in enumerate(self.draft.plans)]
+
+    def csv_text(self) -> str:
+        """The bulk table as CSV (``labels.csv_table``: the CLI's ``--labels`` reads the same file)."""
+        out = io.StringIO()
+        export_csv(self.label_rows(), out, [v.name for v in self.variables])
         return out.getvalue()
 
     def load_csv_text(self, text: str) -> int:
         """Apply a CSV round-trip; returns how many sessions it named. Unknown UIDs are reported."""
         assert self.draft is not None
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        if not reader.fieldnames or "Study UID" not in reader.fieldnames:
-            raise ValueError("the CSV has no “Study UID” column; export one first and edit that")
-        rows = {_unprotect(r["Study UID"] or ""): {k: _unprotect(v or "") for k, v in r.items() if k}
-                for r in reader}
+        result = import_csv(text, self.label_rows())
         names = [v.name for v in self.variables]
-        matched = 0
         self.bulk_table.blockSignals(True)
-        for row, plan in enumerate(self.draft.plans):
-            data = rows.pop(plan.session.study_instance_uid, None)
-            if data is None:
+        for row, (plan, data) in enumerate(zip(self.draft.plans, result.rows)):
+            if data.study_uid in result.unchecked:
                 continue
-            matched += 1
-            for col, key in ((_SUBJECT, "XNAT Subject ID"), (_LABEL, "Session Label")):
-                if key in data:
-                    self.bulk_table.item(row, col).setText((data[key] or "").strip())
-            if has_pet(plan) and "PET Tracer" in data:
-                self.bulk_table.item(row, _TRACER).setText((data["PET Tracer"] or "").strip())
+            self.bulk_table.item(row, _SUBJECT).setText(data.subject)
+            self.bulk_table.item(row, _LABEL).setText(data.session)
+            if has_pet(plan):
+                self.bulk_table.item(row, _TRACER).setText(data.tracer)
             for i, name in enumerate(names):
-                if name in data:
-                    self.bulk_table.item(row, len(BULK_FIXED) + i).setText((data[name] or "").strip())
+                self.bulk_table.item(row, len(BULK_FIXED) + i).setText(data.variables.get(name, ""))
         self.bulk_table.blockSignals(False)
         self._validate()
-        if rows:
-            raise ValueError(f"{len(rows)} row(s) name studies that are not selected; they were ignored")
-        return matched
+        if result.errors:
+            more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+            raise ValueError(result.errors[0].rstrip(".") + more)
+        if result.unknown:
+            raise ValueError(f"{len(result.unknown)} row(s) name studies that are not selected; "
+                             "they were ignored")
+        return len(self.draft.plans) - len(result.unchecked)
 
     def _export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
         if path:
-            Path(path).write_text(self.csv_text(), encoding="utf-8")
+            export_csv(self.label_rows(), Path(path), [v.name for v in self.variables])
             self.message.info(f"Saved {path}. This file contains patient names and IDs: keep it private.")
 
     def _import_csv(self) -> None:
@@ -647,69 +675,62 @@ class ConfirmPage(WizardStep):
         try:
             matched = self.load_csv_text(Path(path).read_text(encoding="utf-8-sig"))
             self.message.ok(f"Labels read for {matched} session(s).")
-        except (OSError, ValueError, csv.Error) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
             self.message.error(f"The CSV could not be used: {exc}.")
 
     # Validation ----------------------------------------------------------------------------------
 
-    def problems(self) -> list[str]:
-        """Everything that stops the upload, in words (empty when the page is complete)."""
-        if self.draft is None or self._loading:
-            return ["Loading…"]
-        out: list[str] = []
+    def _context(self) -> LabelContext:
+        assert self.draft is not None and self.draft.project is not None
+        return LabelContext(project=self.draft.project.id,
+                            existing_subjects={s.label for s in self.subjects},
+                            used_labels=self.used_labels,
+                            allow_new_subjects=bool(self.draft.settings
+                                                    and self.draft.settings.allow_create_subject))
+
+    def pending(self) -> list[SessionPlan]:
+        """The plans as the form or table stands now (the draft is written on Next)."""
+        assert self.draft is not None
         existing = {s.label for s in self.subjects}
-        allow_new = bool(self.draft.settings and self.draft.settings.allow_create_subject)
         if not self.draft.bulk:
+            plan = self.draft.plans[0]
             subject = self.subject_combo.currentText().strip()
             label = self.label_edit.text().strip()
-            if not subject:
-                out.append("Choose or type a subject.")
-            elif rules.label_problem(subject):
-                out.append(f"Subject: {rules.label_problem(subject)}")
-            elif subject not in existing and not allow_new:
-                out.append("This project does not allow new subjects: choose an existing one.")
-            if not label:
-                out.append("Type a session label.")
-            elif rules.label_problem(label):
-                out.append(f"Session label: {rules.label_problem(label)}")
-            elif label in self.used_labels and not self.merge_check.isChecked():
-                out.append(f"{self._existing_text(label)}: tick “Add these scans to it” or choose "
-                           "another label.")
-            for name, edit in self._var_edits.items():
-                if not edit.text().strip():
-                    out.append(f"Fill in “{name}”.")
-            if self.tracer_combo.isVisibleTo(self) and not self.tracer_combo.currentText().strip():
-                out.append("Choose the PET tracer.")
-            if not any(self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked
-                       for r in range(self.scan_table.rowCount())):
-                out.append("Tick at least one scan.")
-            self.label_edit.setProperty("invalid", bool(label) and not rules.is_valid_label(label))
-            self.label_edit.style().polish(self.label_edit)
-            return out
-        labels: dict[str, int] = {}
+            create = subject not in existing
+            included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                        for r in range(self.scan_table.rowCount())
+                        if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
+            pending = replace(plan, subject=subject, create_subject=create,
+                              subject_group=self.group_edit.text().strip() if create else "",
+                              label=label, merge=label in self.used_labels and self.merge_check.isChecked(),
+                              variables={n: e.text().strip() for n, e in self._var_edits.items()},
+                              included=included)
+            pending.tracer = self.tracer_combo.currentText().strip() if has_pet(pending) else ""
+            return [pending]
+        out = []
         for row, plan in enumerate(self.draft.plans):
             subject, label = self._cell(row, _SUBJECT), self._cell(row, _LABEL)
-            who = f"Row {row + 1}"
-            if rules.label_problem(subject):
-                out.append(f"{who}: subject: {rules.label_problem(subject)}")
-            elif subject not in existing and not allow_new:
-                out.append(f"{who}: subject “{subject}” does not exist and this project does not "
-                           "allow new subjects.")
-            if rules.label_problem(label):
-                out.append(f"{who}: session label: {rules.label_problem(label)}")
-            elif label in self.used_labels and not self.bulk_merge_check.isChecked():
-                out.append(f"{who}: session “{label}” already exists in the project: choose another "
-                           "label, or tick “Add the scans to sessions that already exist”.")
-            elif label in labels:
-                out.append(f"{who}: session label “{label}” is also used in row {labels[label] + 1}.")
-            else:
-                labels[label] = row
-            if has_pet(plan) and not self._cell(row, _TRACER):
-                out.append(f"{who}: choose the PET tracer.")
-            for i, var in enumerate(self.variables):
-                if not self._cell(row, len(BULK_FIXED) + i):
-                    out.append(f"{who}: fill in “{var.name}”.")
+            out.append(replace(plan, subject=subject, create_subject=subject not in existing,
+                               label=label,
+                               merge=label in self.used_labels and self.bulk_merge_check.isChecked(),
+                               tracer=self._cell(row, _TRACER) if has_pet(plan) else "",
+                               variables={v.name: self._cell(row, len(BULK_FIXED) + i)
+                                          for i, v in enumerate(self.variables)}))
         return out
+
+    def problems(self) -> list[str]:
+        """Everything that stops the upload, in words (``plan.rules``; empty when complete)."""
+        if self.draft is None or self._loading:
+            return ["Loading…"]
+        names = [v.name for v in self.variables]
+        if self.draft.bulk:
+            return bulk_problems(self.pending(), self._context(), names,
+                                 self.bulk_merge_check.isChecked())
+        label = self.label_edit.text().strip()
+        self.label_edit.setProperty("invalid", bool(label) and not rules.is_valid_label(label))
+        self.label_edit.style().polish(self.label_edit)
+        return single_problems(self.pending()[0], self._context(), list(self._var_edits),
+                               self.merge_check.isChecked())
 
     def clashes(self) -> list[str]:
         """The chosen session labels that already exist in the project."""
@@ -762,26 +783,5 @@ class ConfirmPage(WizardStep):
         return problems[0] if problems else ""
 
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
-        if not draft.bulk:
-            plan = draft.plans[0]
-            plan.subject = self.subject_combo.currentText().strip()
-            plan.create_subject = plan.subject not in {s.label for s in self.subjects}
-            plan.subject_group = self.group_edit.text().strip() if plan.create_subject else ""
-            plan.label = self.label_edit.text().strip()
-            plan.merge = plan.label in self.used_labels and self.merge_check.isChecked()
-            plan.tracer = self.tracer_combo.currentText().strip() if has_pet(plan) else ""
-            plan.variables = {name: edit.text().strip() for name, edit in self._var_edits.items()}
-            plan.included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-                             for r in range(self.scan_table.rowCount())
-                             if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
-        else:
-            existing = {s.label for s in self.subjects}
-            for row, plan in enumerate(draft.plans):
-                plan.subject = self._cell(row, _SUBJECT)
-                plan.create_subject = plan.subject not in existing
-                plan.label = self._cell(row, _LABEL)
-                plan.merge = plan.label in self.used_labels and self.bulk_merge_check.isChecked()
-                plan.tracer = self._cell(row, _TRACER) if has_pet(plan) else ""
-                plan.variables = {v.name: self._cell(row, len(BULK_FIXED) + i)
-                                  for i, v in enumerate(self.variables)}
+        draft.plans = self.pending()
         proceed()

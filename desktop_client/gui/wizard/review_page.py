@@ -13,8 +13,9 @@ from typing import Any, Callable
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop_client.gui.widgets import Card, header, hint
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.scanning.model import Session
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +72,18 @@ class ReviewPage(WizardStep):
             return
         key = tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans)
         if key != self._shown:
-            # Only a changed selection resets the review; going Back and Next keeps the work done.
+            # A changed selection rebuilds the review with every decision taken so far (they are
+            # keyed by SeriesInstanceUID, so they follow their scans whatever else changed).
             self._shown = key
-            self.inner.set_sessions([included_session(p) for p in draft.plans])
+            self.inner.set_sessions([included_session(p) for p in draft.plans], dict(draft.review),
+                                    set(draft.reviewed_groups))
+
+    def leave(self, draft: UploadDraft) -> None:
+        """Keep the decisions whichever way the user leaves (Back or a step label, not only Next)."""
+        if self.inner is None or self.inner.review is None:
+            return
+        draft.review.update(self.inner.choices())
+        draft.reviewed_groups |= set(self.inner.review.reviewed_groups)
 
     def is_complete(self) -> bool:
         return True if self.inner is None else bool(self.inner.is_complete())
@@ -82,5 +92,5 @@ class ReviewPage(WizardStep):
         return "" if self.inner is None or self.inner.is_complete() else str(self.inner.blocking_message())
 
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
-        draft.review = dict(self.inner.choices()) if self.inner is not None else {}
+        self.leave(draft)
         proceed()

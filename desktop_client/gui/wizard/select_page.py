@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
 
 from desktop_client.gui.widgets import MessageBar, header, hint
 from desktop_client.labels import date_prompt, verify_study_day
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.scanning.model import ScanResult, Session
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 COLUMNS = ["", "Patient Name", "Patient ID", "Study Description (ID)", "Modalities", "Scans",
            "Files", "Study Date", "Verify day"]
@@ -405,9 +406,9 @@ class SelectPage(WizardStep):
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
         chosen = self.checked_sessions()
         old = {p.session.study_instance_uid: p for p in draft.plans}
-        if [p.session.study_instance_uid for p in draft.plans] != [s.study_instance_uid for s in chosen]:
-            draft.review = {}
+        # Review decisions are kept (by SeriesInstanceUID) whatever the new selection is.
         draft.scan_result = self.result
+        draft.sources = list(self.paths)
         # A plan is kept (with the labels typed for it) only for the very same scanned session;
         # a rescan produces new Session objects whose scans may differ.
         draft.plans = [old[s.study_instance_uid] if s.study_instance_uid in old

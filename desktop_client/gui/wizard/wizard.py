@@ -11,7 +11,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.widgets import primary_button
-from desktop_client.gui.wizard.state import UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
+from desktop_client.plan.draft import UploadDraft
 
 
 class UploadWizard(QWidget):
@@ -81,6 +82,8 @@ class UploadWizard(QWidget):
         return next(s for s in self.steps if isinstance(s, cls))
 
     def go(self, index: int) -> None:
+        if index != self.index:
+            self.current.leave(self.draft)
         self.index = index
         self.visited = max(self.visited, index)
         self.stack.setCurrentIndex(index)
@@ -115,6 +118,9 @@ class UploadWizard(QWidget):
                 self.go(2)
                 self.uploaded.emit()
             else:
+                # What this step decided may change every later one: they are visited again in
+                # order (a step label cannot skip past Review to an Upload built on stale choices).
+                self.visited = index + 1
                 self.go(index + 1)
 
         self.current.advance(self.draft, proceed)
