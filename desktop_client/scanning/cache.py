@@ -32,7 +32,7 @@ class ScanCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = self._open()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, retry: bool = True) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(self.path)
             db.execute("PRAGMA journal_mode=WAL")
@@ -51,8 +51,10 @@ class ScanCache:
                 db.commit()
             return db
         except sqlite3.DatabaseError:
+            if not retry:  # not a damaged file but a failing disk (full, I/O error): the caller decides
+                raise
             self.path.unlink(missing_ok=True)
-            return self._open()
+            return self._open(retry=False)
 
     def close(self) -> None:
         self._db.close()

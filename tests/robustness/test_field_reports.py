@@ -328,3 +328,14 @@ def test_upload_redacting_an_rle_panic_and_a_codec_abort_fails_only_those_object
     errors = " ".join(s["error"] or "" for t in transfers for s in t["scans"])
     assert "PanicException" in errors
     assert "decoder crashed on this file" in errors
+
+
+def test_a_full_disk_turns_the_scan_index_off_not_the_scan(tmp_path: Path, home: Path) -> None:
+    src = tmp_path / "in"
+    for seed in range(300):
+        C.write(src / f"{seed:03d}.dcm", C.to_bytes(C.small_image(seed=seed + 1000)))
+    run = run_cli(["scan", str(src), "--json"], home=home, file_size_limit=16 * 1024)
+    clean(run)
+    assert run.returncode == 0
+    doc = json.loads(run.stdout)
+    assert sum(scan["files"] for session in doc["sessions"] for scan in session["scans"]) == 300
