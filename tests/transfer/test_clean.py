@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop_client.cli.main import main
 from desktop_client.destinations import open_destination
-from desktop_client.transfer import DestinationSpec, RetryPolicy, State, TransferQueue, TransferSpec
+from desktop_client.transfer import DestinationSpec, RetryPolicy, TransferQueue, TransferSpec
 from tests.transfer.dicomdata import session_of, write_study
 
 
