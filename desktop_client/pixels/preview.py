@@ -29,10 +29,11 @@ from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels import native
 from desktop_client.pixels.codecs import decode_frames, encapsulate_frames
-from desktop_client.pixels.engine import check_size, redact_dataset, transfer_syntax_of
+from desktop_client.pixels.engine import redact_dataset, transfer_syntax_of
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
 from desktop_client.pixels.isolation import run_isolated
+from desktop_client.pixels.sanity import check_declared_size
 from desktop_client.scanning.model import Instance
 
 _KEEP_TOP_LEVEL = ("SOPInstanceUID", "SOPClassUID", "Modality")
@@ -208,10 +209,10 @@ def render(source: Instance | Dataset | str | os.PathLike, frame: int | None = N
     ds = _load(source)
     try:
         model = ImageModel.from_dataset(ds)
-        check_size(ds, model.with_(frames=1))
         index = model.frames // 2 if frame is None else int(frame)
         one = single_frame(ds, index)
         ts = transfer_syntax_of(one)
+        check_declared_size(one, ts, model.with_(frames=1))
         if ts in NATIVE:
             rgb = _render_one(one, list(rectangles or []), fill)
         else:  # native codecs decode here: in the helper process, where a crash costs one preview
