@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_client.cli.common import (EXIT_NOT_VERIFIABLE, EXIT_SOME_FAILED, UserError, human_bytes, print_json,
-                                       print_skipped, skipped_json)
+                                       print_skipped, require_regular_file, skipped_json)
 from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
@@ -241,6 +241,10 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
 
 
 def run_upload(args: argparse.Namespace) -> int:
+    for option, value in (("--plan", args.plan), ("--labels", args.labels), ("--lookup-table", args.lookup_table),
+                          *(("--script", script) for script in args.script)):
+        if value:
+            require_regular_file(value, option)  # a FIFO would be read forever
     dest, project, loaded = _destination(args)
     if not args.paths and loaded is None:
         raise UserError("give the folders, files or archives to upload")

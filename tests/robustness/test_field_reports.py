@@ -358,3 +358,20 @@ def test_a_full_disk_turns_the_scan_index_off_not_the_scan(tmp_path: Path, home:
     assert run.returncode == 0
     doc = json.loads(run.stdout)
     assert sum(scan["files"] for session in doc["sessions"] for scan in session["scans"]) == 300
+
+
+@pytest.mark.parametrize("option", ["check-script", "anonymize --script", "upload --lookup-table",
+                                    "upload --labels", "upload --script"])
+def test_a_fifo_named_as_a_script_or_table_is_refused_not_read(tmp_path: Path, home: Path, option: str) -> None:
+    fifo = tmp_path / "script.das"
+    os.mkfifo(fifo)
+    src = tmp_path / "in"
+    good(src)
+    command, _, flag = option.partition(" ")
+    args = {"check-script": [str(fifo)],
+            "anonymize": [str(src), "--out", str(tmp_path / "o"), flag, str(fifo)],
+            "upload": [str(src), "--to", str(tmp_path / "archive"), flag, str(fifo)]}[command]
+    run = run_cli([command, *args], home=home, timeout=60)
+    clean(run)
+    assert run.returncode == 2
+    assert f"{str(fifo)} is not a regular file" in run.stderr
