@@ -183,10 +183,15 @@ def _pixels_isolated(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Bo
     """:func:`_pixels`, in the codec helper process for compressed syntaxes (see isolation.py)."""
     if ts in NATIVE:
         return _pixels(ds, ts, model, boxes)
-    light = Dataset(ds)  # a plain Dataset: no file handle or read buffer travels to the helper
+    return run_isolated(_pixels, light_copy(ds), ts, model, list(boxes), ts=ts, size=len(ds.PixelData or b""))
+
+
+def light_copy(ds: Dataset) -> Dataset:
+    """A plain Dataset sharing the elements of ``ds``: no file handle or read buffer is pickled."""
+    light = Dataset(ds)
     light.file_meta = ds.file_meta
     light.set_original_encoding(*ds.original_encoding)
-    return run_isolated(_pixels, light, ts, model, list(boxes), ts=ts, size=len(ds.PixelData or b""))
+    return light
 
 
 def _commit(ds: Dataset, ts_in: str, outcome: Outcome) -> None:

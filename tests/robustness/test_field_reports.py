@@ -375,3 +375,21 @@ def test_a_fifo_named_as_a_script_or_table_is_refused_not_read(tmp_path: Path, h
     clean(run)
     assert run.returncode == 2
     assert f"{str(fifo)} is not a regular file" in run.stderr
+
+
+def test_the_viewer_decodes_compressed_frames_in_the_helper(tmp_path: Path) -> None:
+    """The app's "before" image: a panicking or forged frame is a reason on screen, not a dead app."""
+    from desktop_client.gui.viewer.frames import FrameReader
+    from desktop_client.scanning import scan_paths
+
+    C.rle_panic(tmp_path / "panic.dcm")
+    C.charls_abort(tmp_path / "abort.dcm")
+    C.write(tmp_path / "fine.dcm", Path(C.testdata("MR_small_RLE.dcm")).read_bytes())
+    reader = FrameReader()
+    found = {Path(i.path).name: i for s in scan_paths([tmp_path], use_cache=False).sessions
+             for i in s.iter_instances()}
+    with pytest.raises(ValueError, match="PanicException"):
+        reader.read(found["panic.dcm"])
+    with pytest.raises(ValueError, match="the compressed frame is 65535 × 65535 pixels"):
+        reader.read(found["abort.dcm"])
+    assert reader.read(found["fine.dcm"]).values.shape == (64, 64)  # decoded in the helper
