@@ -35,9 +35,9 @@ from desktop_client.pixels.errors import RedactionError, RedactionReport
 from desktop_client.pixels.fills import fill_values, to_word
 from desktop_client.pixels.imagemodel import ImageModel
 from desktop_client.pixels.isolation import run_isolated
-from desktop_client.pixels.sanity import check_declared_size
 from desktop_client.pixels.outcome import Outcome, Painted, check_encapsulation
 from desktop_client.pixels.regions import Box, clip_edits
+from desktop_client.pixels.sanity import check_declared_size
 from desktop_client.pixels.verify import (check_band_copy, check_frame, check_lockstep, paint_expected,
                                          stored_words)
 

@@ -23,8 +23,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_frames
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
-from desktop_client.core.errors import one_line
 from desktop_client.core import paths
+from desktop_client.core.errors import one_line
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels import native
