@@ -3,8 +3,9 @@
 ``upload`` scans the paths, makes one transfer per session found (labels from the options, a
 scheme or a CSV), queues them in the same persistent queue the desktop application uses, and
 runs them in the foreground with a progress bar (a terminal) or JSON lines (anything else). The
-exit code is 0 only when every selected scan was sent and verified. An interrupted run is
-resumed with ``xnat-upload transfers resume ID``.
+exit code is 0 only when every selected scan was sent and verified (1: some failed; 4: stored
+but the destination could not confirm it, see cli/common.py). An interrupted run is resumed
+with ``xnat-upload transfers resume ID``.
 
 Passwords come from the OS keyring, ``XNAT_PASSWORD`` or a prompt — never from a file or the
 command line.
@@ -22,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json, print_skipped, skipped_json
+from desktop_client.cli.common import (EXIT_NOT_VERIFIABLE, EXIT_SOME_FAILED, UserError, human_bytes, print_json,
+                                       print_skipped, require_regular_file, skipped_json)
 from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
@@ -106,10 +108,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--json", action="store_true", help="print the result as one JSON document")
     up.set_defaults(func=run_upload)
 
-    tr = sub.add_parser("transfers", help="list, inspect, resume or cancel queued transfers")
+    tr = sub.add_parser("transfers", help="list, inspect, resume, cancel or clean queued transfers")
     tr.add_argument("action", nargs="?", default="list",
-                    choices=["list", "show", "resume", "cancel", "receipt"])
-    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix)")
+                    choices=["list", "show", "resume", "cancel", "receipt", "clean"])
+    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix); 'clean' without one cleans all")
     tr.add_argument("--json", action="store_true", help="print JSON")
     tr.add_argument("--from", dest="sources", action="append", default=[], metavar="PATH",
                     help="resume: the folder(s) the transfer's files came from (the queue keeps "
@@ -298,6 +300,10 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
 
 
 def run_upload(args: argparse.Namespace) -> int:
+    for option, value in (("--plan", args.plan), ("--labels", args.labels), ("--lookup-table", args.lookup_table),
+                          *(("--script", script) for script in args.script)):
+        if value:
+            require_regular_file(value, option)  # a FIFO would be read forever
     dest, project, loaded = _destination(args)
     if not args.paths and loaded is None:
         raise UserError("give the folders, files or archives to upload")
@@ -542,7 +548,11 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
         for r in results:
             _print_result(r)
         print_skipped(skipped)
-    return 0 if all(s is State.DONE for s in states.values()) else 1
+    if not all(s is State.DONE for s in states.values()):
+        return EXIT_SOME_FAILED
+    if any((r.get("verification") or {}).get("state") == "not-verifiable" for r in results):
+        return EXIT_NOT_VERIFIABLE  # stored, but the node would not confirm it
+    return 0
 
 
 def _result(queue: Any, transfer_id: str) -> dict[str, Any]:
@@ -569,7 +579,8 @@ def _print_result(r: dict[str, Any]) -> None:
         print(f"          reason: {r['error']}")
     if r["verification"]:
         v = r["verification"]
-        print(f"          verified: {'yes' if v['ok'] else 'NO'} ({v['method']}): {v['details']}")
+        verdict = "NOT VERIFIABLE" if v.get("state") == "not-verifiable" else ("yes" if v["ok"] else "NO")
+        print(f"          verified: {verdict} ({v['method']}): {v['details']}")
     if r["link"]:
         print(f"          {r['link']}")
     if r["receipt_pdf"]:
@@ -596,6 +607,8 @@ def run_transfers(args: argparse.Namespace) -> int:
                     print(f"{s.id[:8]}  {s.state.value:<9} {b['files_done']:>5}/{b['files_total']:<5} "
                           f"{b['label']:<40} {s.destination}" + (f"  ({s.error[:60]})" if s.error else ""))
             return 0
+        if args.action == "clean":
+            return _clean(queue, args)
         if not args.id:
             raise UserError(f"'transfers {args.action}' needs a transfer id (see 'transfers list')")
         try:
@@ -655,6 +668,26 @@ def run_transfers(args: argparse.Namespace) -> int:
         return _run([], password, None, args.json, ids=[transfer_id])
     finally:
         queue.close()
+
+
+def _clean(queue: Any, args: argparse.Namespace) -> int:
+    """``transfers clean [ID]``: delete staging folders of cancelled and failed transfers."""
+    transfer_id = None
+    if args.id:
+        try:
+            transfer_id = queue.store.find(args.id)
+        except KeyError:
+            raise UserError(f"no single transfer matches {args.id!r} (see 'transfers list')") from None
+    if queue.is_busy_elsewhere():
+        raise UserError("another instance of the uploader is running these transfers; use it")
+    cleaned = queue.clean(transfer_id)
+    if args.json:
+        print_json({"cleaned": cleaned})
+    else:
+        for tid in cleaned:
+            print(f"{tid[:8]} staging folder deleted (a restart sends every scan again)")
+        print(f"{len(cleaned)} staging folder(s) deleted")
+    return 0
 
 
 def _brief(s: Any) -> dict[str, Any]:
