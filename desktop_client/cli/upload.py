@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json
+from desktop_client.cli.common import UserError, human_bytes, print_json, print_skipped, skipped_json
 from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
@@ -93,6 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--calling-aet", default="XNATUPLOAD", help="our AE title for C-STORE")
     up.add_argument("--insecure", action="store_true",
                     help="do not check the server's TLS certificate (only for a server you trust)")
+    up.add_argument("--allow-http", action="store_true",
+                    help="allow an unencrypted http:// XNAT address on another machine (your "
+                         "password and files then cross the network readable by others)")
     up.add_argument("--receipt-dir", metavar="DIR", help="where to write the receipts")
     up.add_argument("--workers", type=int, default=None,
                     help="processes for anonymization and redaction (default: number of cores)")
@@ -219,11 +222,33 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
 
     try:
         with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls) as client:
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
             client.project(project)
             return set(client.session_labels(project))
     except XnatError as exc:
         raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+
+
+def _server_filter_exclusions(dest: Any, project: str, password: str | None,
+                              sessions: list[Any]) -> dict[str, str]:
+    """Scans XNAT's series import filter would drop (issue 17 §3): excluded with its reason."""
+    from desktop_client.plan.review import series_filter_exclusions
+    from desktop_client.transfer import DestinationKind
+    from desktop_client.xnat import XnatClient, XnatError
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    if dest.kind is not DestinationKind.XNAT:
+        return {}
+    try:
+        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
+            filters = client.project_settings(project).series_import_filters()
+    except XnatError as exc:
+        raise UserError(exc.user_message) from None
+    except SeriesFilterError as exc:
+        raise UserError(f"{exc}; fix it on the server, or nobody can tell which series XNAT "
+                        "keeps") from None
+    return series_filter_exclusions(sessions, filters)
 
 
 #: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.
@@ -239,6 +264,7 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
     """(destination, project, the loaded plan or None) from --plan or from --to and friends."""
     from desktop_client.plan import planfile
     from desktop_client.transfer import DestinationKind, DestinationSpec
+    from desktop_client.xnat import XnatInsecureTransportError as XnatInsecure
 
     if args.plan:
         given = [flag for name, flag in _PLANNED.items() if getattr(args, name, None)]
@@ -254,9 +280,16 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
         raise UserError("say where to send: --to DEST (or --plan FILE)")
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
-                                     verify_tls=not args.insecure)
+                                     verify_tls=not args.insecure, allow_http=args.allow_http)
+        if dest.kind is DestinationKind.XNAT:
+            from desktop_client.xnat import parse_address
+            from desktop_client.xnat.address import check_transport
+
+            check_transport(parse_address(dest.url), dest.allow_http)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except XnatInsecure as exc:
+        raise UserError(exc.user_message) from None
     if dest.kind is DestinationKind.XNAT and not args.user:
         raise UserError("an XNAT upload needs --user")
     if dest.kind is DestinationKind.XNAT and not args.project:
@@ -285,18 +318,19 @@ def run_upload(args: argparse.Namespace) -> int:
         plan = [_plan(spec) for spec in specs]
         if args.json:
             print_json({"dry_run": True, "destination": dest.display, "sessions": plan,
-                        "skipped_files": skipped})
+                        "skipped_files": len(skipped), "skipped": skipped_json(skipped)})
         else:
             _print_plan(dest.display, plan, skipped)
         return 0
-    return _run(specs, password, args.workers, args.json)
+    return _run(specs, password, args.workers, args.json, skipped=skipped)
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], int]:
+                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
-    (validated specs, skipped files)."""
+    (validated specs, skipped files with their reasons)."""
     from desktop_client.plan import planfile
+    from desktop_client.plan.review import ScanReviewChoice
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
 
@@ -317,6 +351,11 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
             plans, decisions = _plan_from_options(args, result.sessions, existing)
             for plan in plans:
                 plan.merge = args.merge
+        if not args.dry_run:
+            for uid, reason in _server_filter_exclusions(dest, project, password,
+                                                         result.sessions).items():
+                # A person's decision (or --exclude) stands; the filter decides the rest.
+                decisions.setdefault(uid, ScanReviewChoice(excluded=True, exclude_reason=reason))
         clashes = sorted({p.label for p in plans if not p.merge} & existing)
         if clashes:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
@@ -329,7 +368,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                 scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
             print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
                   file=sys.stderr)
-        return specs, len(result.skipped)
+        return specs, list(result.skipped)
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
 
@@ -376,7 +415,7 @@ def _plan(spec: Any) -> dict[str, Any]:
     }
 
 
-def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
+def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: list[Any]) -> None:
     print(f"Dry run: nothing is sent. Destination: {dest}")
     for p in plan:
         print(f"\n{p['project'] or '-'} / {p['subject'] or '-'} / {p['session'] or '-'}  "
@@ -393,7 +432,8 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: int) -> None:
             print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
                   f"{s['description'][:40]:<40} {mark}")
     if skipped:
-        print(f"\n{skipped} file(s) skipped while scanning (see `xnat-upload scan`).")
+        print()
+        print_skipped(skipped)
 
 
 # ---- running with progress -----------------------------------------------------------------------
@@ -461,7 +501,7 @@ def _open_queue(workers: int | None, password: str | None) -> Any:
 
 
 def _run(specs: list[Any], password: str | None, workers: int | None, as_json: bool,
-         ids: list[str] | None = None, queue: Any = None) -> int:
+         ids: list[str] | None = None, queue: Any = None, skipped: list[Any] | None = None) -> int:
     from desktop_client.transfer import QueueBusy, State
 
     queue = queue or _open_queue(workers, password)
@@ -491,14 +531,17 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
         results = [_result(queue, i) for i in ids]
     finally:
         queue.close()
+    skipped = skipped or []
     if as_json or not tty:
         if tty:
-            print_json({"transfers": results})
+            print_json({"transfers": results, "skipped": skipped_json(skipped)})
         else:
-            sys.stdout.write(json.dumps({"event": "result", "transfers": results}) + "\n")
+            sys.stdout.write(json.dumps({"event": "result", "transfers": results,
+                                         "skipped": skipped_json(skipped)}) + "\n")
     else:
         for r in results:
             _print_result(r)
+        print_skipped(skipped)
     return 0 if all(s is State.DONE for s in states.values()) else 1
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from desktop_client.core.geometry import Rect
 from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, Grouping, ScanRef,
@@ -214,7 +214,51 @@ class ReviewModel:
         for uid in uids:
             self.choices[uid] = ScanReviewChoice(excluded=True, exclude_reason=reason.strip(), confirmed=True)
 
+    def apply_series_import_filter(self, filters: Iterable[Any],
+                                   keep: Mapping[str, object] = {}) -> "ReviewModel":
+        """Exclude each scan XNAT's series import filter would drop, with the filter's reason
+        (the user may still include it; scans in ``keep`` already carry a person's decision and are
+        left alone); returns self so it chains after construction."""
+        for uid, reason in series_filter_exclusions(self.sessions, filters).items():
+            if uid in self.choices and uid not in keep:
+                self.exclude([uid], reason)
+        return self
+
     def reset(self, uids: Iterable[str]) -> None:
         """Back to the default: as is, or excluded for a scan with free text."""
         for uid in uids:
             self.choices[uid] = self._default(uid)
+
+
+# -- XNAT's series import filter (issue 17 §3) ---------------------------------------------------
+# Kept apart from the review rules above: the filter's semantics live in
+# desktop_client.xnat.series_filter; this only reads each scan's representative header and turns
+# the filter's verdicts into exclusions with the filter's reason.
+
+def series_filter_exclusions(sessions: Iterable[Session], filters: Iterable[Any]) -> dict[str, str]:
+    """``{series uid: reason}`` of every scan XNAT's site/project series import filter drops."""
+    from functools import partial
+
+    from desktop_client.xnat.series_filter import series_rejections
+
+    readers = {uid: partial(_representative_values, scan)
+               for session in sessions for uid, scan in session.scans.items()}
+    return series_rejections(list(filters), readers)
+
+
+def _representative_values(scan: Scan, tags: list[int]) -> dict[int, str | None]:
+    """The filter's attributes from the scan's representative object (header only)."""
+    import pydicom
+
+    from desktop_client.scanning.sources import open_location
+    from desktop_client.xnat.series_filter import header_values
+
+    try:
+        with open_location(scan.representative.location) as handle:
+            dataset = pydicom.dcmread(handle, force=True, stop_before_pixels=True,
+                                      specific_tags=list(tags))
+    except Exception:  # noqa: BLE001 - unreadable now: judge on what the scan recorded
+        dataset = pydicom.Dataset()
+        dataset.SeriesDescription = scan.series_description
+        dataset.Modality = scan.modality
+    return header_values(dataset, tags)

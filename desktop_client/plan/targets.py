@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from desktop_client.scripts import ScriptSlots
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec
@@ -52,6 +52,8 @@ class ProjectSettings:
     require_date: bool = False
     allow_bulk: bool = True
     series_filter: str = ""
+    #: The parsed site/project series import filters, applied in Review (issue 17 §3).
+    series_filters: list[Any] = field(default_factory=list)
     subject_scheme: str = "manual"
     session_scheme: str = "auto"
     tracers: list[str] = field(default_factory=list)
@@ -78,6 +80,7 @@ class Connection(Protocol):
     url: str
     username: str
     insecure_tls: bool
+    allow_http: bool
 
 
 class UploadTarget(Protocol):
@@ -185,7 +188,8 @@ class XnatTarget:
     @property
     def destination(self) -> DestinationSpec:
         return DestinationSpec(DestinationKind.XNAT, self.connection.url.rstrip("/"),
-                               self.connection.username, verify_tls=not self.connection.insecure_tls)
+                               self.connection.username, verify_tls=not self.connection.insecure_tls,
+                               allow_http=self.connection.allow_http)
 
     def projects(self) -> list[ProjectInfo]:
         return [ProjectInfo(id=p.id, name=p.name or "", secondary_id=p.secondary_id or "")
@@ -226,6 +230,14 @@ def project_settings_from_xnat(client: "XnatClient", project_id: str) -> Project
     raw = client.project_settings(project_id)
     site, project = client.anonymization_scripts(project_id)
     code = int(getattr(raw, "prearchive_code", 0))
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    described = _series_filter(raw)
+    try:
+        filters = raw.series_import_filters()
+    except SeriesFilterError as exc:
+        filters = []
+        described += f" — cannot be checked here ({exc}); XNAT may drop series silently"
     return ProjectSettings(
         project_id=project_id,
         site_script=site or None,
@@ -234,7 +246,8 @@ def project_settings_from_xnat(client: "XnatClient", project_id: str) -> Project
         allow_create_subject=bool(raw.allow_create_subject),
         require_date=bool(raw.require_date),
         allow_bulk=bool(raw.allow_bulk_upload),
-        series_filter=_series_filter(raw),
+        series_filter=described,
+        series_filters=filters,
         subject_scheme=str(raw.default_subject_scheme or "manual"),
         session_scheme=str(raw.default_session_scheme or "auto"),
         tracers=list(raw.pet_tracers or ()),
@@ -246,7 +259,10 @@ def open_xnat_target(connection: Connection, password: str) -> tuple[XnatTarget,
     from desktop_client.xnat import XnatClient
 
     client = XnatClient(connection.url, connection.username, password,
-                        allow_insecure=connection.insecure_tls)
+                        allow_insecure=connection.insecure_tls, allow_http=connection.allow_http)
     client.login()
+    # The address that answered (https chosen for a bare host name, or an http→https redirect
+    # followed): saved, so the queue and later logins go there directly.
+    connection.url = client.base_url
     version = str(client.server_version() or "unknown version")
     return XnatTarget(connection, client, version), version

@@ -73,10 +73,12 @@ class DestinationSpec:
     username: str = ""
     calling_aet: str = "XNATUPLOAD"
     verify_tls: bool = True
+    #: The user's explicit opt-in to plain ``http://`` to a host other than this machine.
+    allow_http: bool = False
 
     @classmethod
     def parse(cls, text: str, *, username: str = "", calling_aet: str = "XNATUPLOAD",
-              verify_tls: bool = True) -> "DestinationSpec":
+              verify_tls: bool = True, allow_http: bool = False) -> "DestinationSpec":
         """Parse the CLI's ``--to DEST`` form; raises ValueError with a message a user can act on."""
         text = text.strip()
         if not text:
@@ -86,7 +88,8 @@ class DestinationSpec:
             parts = urlsplit(text)
             if not parts.hostname:
                 raise ValueError(f"XNAT address {text!r} has no host name")
-            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls)
+            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls,
+                       allow_http)
         if lower.startswith(("dicomweb+http://", "dicomweb+https://")):
             url = text[len("dicomweb+"):].rstrip("/")
             if not urlsplit(url).hostname:
@@ -256,7 +259,8 @@ class TransferSpec:
             "destination": {"kind": self.destination.kind.value, "url": self.destination.url,
                             "username": self.destination.username,
                             "calling_aet": self.destination.calling_aet,
-                            "verify_tls": self.destination.verify_tls},
+                            "verify_tls": self.destination.verify_tls,
+                            "allow_http": self.destination.allow_http},
             "project": self.project,
             "subject": self.subject,
             "session_label": self.session_label,
@@ -283,7 +287,8 @@ class TransferSpec:
         return cls(
             session=_session_from_json(data["session"]),
             destination=DestinationSpec(DestinationKind(d["kind"]), d["url"], d.get("username", ""),
-                                        d.get("calling_aet", "XNATUPLOAD"), d.get("verify_tls", True)),
+                                        d.get("calling_aet", "XNATUPLOAD"), d.get("verify_tls", True),
+                                        bool(d.get("allow_http", False))),
             project=data.get("project", ""),
             subject=data.get("subject", ""),
             session_label=data.get("session_label", ""),

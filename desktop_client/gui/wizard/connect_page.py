@@ -31,6 +31,7 @@ from desktop_client.plan.targets import LocalTarget, UploadTarget, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint
 from desktop_client.gui.wizard.state import UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.xnat.address import PLAIN_HTTP_WARNING
 
 
 class ConnectPage(WizardStep):
@@ -102,6 +103,8 @@ class ConnectPage(WizardStep):
         self.remember_check = QCheckBox("Remember the password in the system keyring")
         self.insecure_check = QCheckBox("Allow insecure TLS (self-signed or unverifiable certificate)")
         self.alias_check = QCheckBox("The user and password are an XNAT alias token")
+        self.http_check = QCheckBox("Allow unencrypted connection (http://)")
+        self.http_check.setToolTip(PLAIN_HTTP_WARNING + " Only for a server that offers no https.")
         form.addRow("&Name", self.name_edit)
         form.addRow("Server &URL", self.url_edit)
         self.user_label = QLabel("&User")
@@ -113,6 +116,7 @@ class ConnectPage(WizardStep):
         form.addRow("", self.remember_check)
         form.addRow("", self.insecure_check)
         form.addRow("", self.alias_check)
+        form.addRow("", self.http_check)
         server.body.addLayout(form)
         buttons = QHBoxLayout()
         self.verify_button = QPushButton("&Verify")
@@ -133,6 +137,7 @@ class ConnectPage(WizardStep):
         for edit in (self.url_edit, self.user_edit, self.password_edit):
             edit.textChanged.connect(self._form_changed)
         self.alias_check.toggled.connect(self._alias_labels)
+        self.http_check.toggled.connect(self._http_toggled)
         self.status = MessageBar()
         outer.addWidget(self.status)
         self.setTabOrder(self.list, self.name_edit)
@@ -194,7 +199,16 @@ class ConnectPage(WizardStep):
             self.remember_check.setChecked(conn.remember_password)
             self.insecure_check.setChecked(conn.insecure_tls)
             self.alias_check.setChecked(conn.alias_token)
+            self.http_check.setChecked(conn.allow_http)
         self.completeChanged.emit()
+
+    def _http_toggled(self, allowed: bool) -> None:
+        """Ticking the box is a decision about the user's password: say what it means."""
+        self._form_changed()
+        if allowed:
+            self.message.info(PLAIN_HTTP_WARNING)
+        else:
+            self.message.clear()
 
     def _alias_labels(self, alias: bool) -> None:
         """An alias token is used like a user and password; the labels say which is which."""
@@ -220,7 +234,8 @@ class ConnectPage(WizardStep):
                           username=self.user_edit.text().strip(),
                           insecure_tls=self.insecure_check.isChecked(),
                           alias_token=self.alias_check.isChecked(),
-                          remember_password=self.remember_check.isChecked(), id=conn.id)
+                          remember_password=self.remember_check.isChecked(),
+                          allow_http=self.http_check.isChecked(), id=conn.id)
 
     def _form_changed(self) -> None:
         self._verified.clear()
@@ -284,8 +299,15 @@ class ConnectPage(WizardStep):
             self._busy = False
             self.verify_button.setEnabled(True)
             target, version = result
+            notices = list(getattr(getattr(target, "client", None), "notices", []))
+            if conn.url != self.url_edit.text().strip():
+                self.store.save()  # the address that answered (https, or where it redirected)
+                self.url_edit.blockSignals(True)
+                self.url_edit.setText(conn.url)
+                self.url_edit.blockSignals(False)
             self._verified[conn.id] = target
-            self.message.ok(f"Connected to {conn.url} as {conn.username} — XNAT {version}.")
+            self.message.ok(" ".join([*notices, f"Connected to {conn.url} as {conn.username} — "
+                                                f"XNAT {version}."]))
             self.completeChanged.emit()
             on_ok(target, version)
 
