@@ -173,3 +173,27 @@ def test_the_demo_manifest_is_not_reported_as_a_skipped_file(qtbot, window, demo
     assert any(Path(s.path).name == MANIFEST_NAME for s in window.select_page.result.skipped)
     assert "skipped" not in window.select_page.skipped_link.text()
     assert window.select_page.skipped_tree.topLevelItemCount() == 0
+
+
+def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_path: Path) -> None:
+    from tests.transfer.dicomdata import write_study
+
+    write_study(tmp_path / "a", series=1, files=1, patient_name="DOE^JANE", patient_id="P1", seed=1)
+    write_study(tmp_path / "b", series=1, files=1, patient_name="DOE^JANE", patient_id="P2", seed=2)
+    win = window
+    to_project_step(qtbot, win, "LOCAL")
+    scan(qtbot, win, [tmp_path / "a", tmp_path / "b"])
+    win.select_page._check_all(True)
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    # Filled without pressing Apply: a subject and a session label on every row.
+    subjects = [confirm._cell(r, 3) for r in range(2)]
+    assert all(subjects) and all(confirm._cell(r, 4) for r in range(2)) and confirm.is_complete()
+    # Two Patient IDs share a name: they were given one subject, and the user is told so.
+    assert subjects[0] == subjects[1]
+    assert confirm.shared_box.isVisible() and "P1, P2" in confirm.shared_note.text()
+    confirm.split_button.click()
+    split = [confirm._cell(r, 3) for r in range(2)]
+    assert split[0] != split[1] and not confirm.split_button.isVisible()
+    assert confirm.is_complete(), confirm.blocking_message()
