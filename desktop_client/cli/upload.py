@@ -188,19 +188,19 @@ def _password(dest: Any, interactive: bool) -> str | None:
 
 
 def _existing_session_labels(dest: Any, project: str, password: str | None) -> set[str]:
-    from desktop_client.transfer import DestinationKind
-
-    if dest.kind is not DestinationKind.XNAT:
-        return set()
-    from desktop_client.xnat import XnatClient, XnatError
+    """Labels already used in the project (the same catalogue the desktop app asks)."""
+    from desktop_client.plan.targets import existing_session_labels, explain_error, target_for
 
     try:
-        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls) as client:
-            client.project(project)
-            return set(client.session_labels(project))
-    except XnatError as exc:
-        raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+        target = target_for(dest, password)
+        if target is None:
+            return set()
+        try:
+            return existing_session_labels(target, project)
+        finally:
+            target.close()
+    except Exception as exc:  # noqa: BLE001 - any failure of the server or disk is one sentence
+        raise UserError(explain_error(exc)) from None
 
 
 #: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.
