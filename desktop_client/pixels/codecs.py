@@ -19,6 +19,7 @@ from pydicom import uid as U
 from pydicom.encaps import encapsulate
 from pydicom.pixels import get_decoder, get_encoder
 
+from desktop_client.core.errors import one_line
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
@@ -207,7 +208,7 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
         except StopIteration:
             raise RedactionError("the image has no frames to decode") from None
         except Exception as exc:
-            failure = f"{type(exc).__name__}: {exc}"
+            failure = one_line(exc)
     if first is None:
         if ts in _JPEG_FAMILY:  # e.g. 12-bit JPEG Extended, which pydicom's free plugins refuse
             data = source.PixelData if hasattr(source, "PixelData") else source

@@ -100,6 +100,11 @@ class ImageModel:
             return self.rows * ((self.columns + 1) // 2) * 4 * self.bits_allocated
         return self.rows * self.columns * self.samples * self.bits_allocated
 
+    @property
+    def decoded_bytes(self) -> int:
+        """Bytes all frames take once decoded (one byte at least per sample): the memory a decode asks for."""
+        return self.rows * self.columns * self.samples * max(1, self.bits_allocated // 8) * self.frames
+
     def decode_kwargs(self) -> dict[str, object]:
         """Options for pydicom's per-frame decoders/encoders describing one frame of this model."""
         kw: dict[str, object] = dict(rows=self.rows, columns=self.columns, samples_per_pixel=self.samples,

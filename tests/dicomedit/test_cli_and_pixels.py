@@ -82,7 +82,7 @@ def test_anonymize_writes_copies_and_reports(inputs: Path, tmp_path: Path, capsy
                "session=E1", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert rc == 0
-    assert report["summary"] == {"ok": 1, "rejected": 1, "error": 0}
+    assert report["summary"] == {"ok": 1, "rejected": 1, "error": 0, "skipped": 0}
     assert {p: digest(p) for p in inputs.rglob("*.dcm")} == before  # inputs untouched
     written = out / "a" / "one.dcm"
     assert [r["output"] for r in report["files"] if r["status"] == "ok"] == [str(written)]

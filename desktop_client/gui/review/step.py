@@ -9,7 +9,7 @@ through ``choices()`` (per SeriesInstanceUID) and may only go on when ``is_compl
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
@@ -71,8 +71,9 @@ class ReviewStep(QWidget):
 
     # -- contract -------------------------------------------------------------------------------
     def set_sessions(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
-                     reviewed_groups: Iterable[str] = ()) -> None:
-        """Show ``sessions``, keeping earlier ``decisions`` (by SeriesInstanceUID) and reviewed groups."""
+                     reviewed_groups: Iterable[str] = (), series_filters: Iterable[Any] = ()) -> None:
+        """Show ``sessions``, keeping earlier ``decisions`` (by SeriesInstanceUID) and reviewed groups;
+        scans XNAT's series import filter would drop start excluded unless a decision exists."""
         reviewed_groups = set(reviewed_groups)
         if self.page is not None:
             self.stack.removeWidget(self.page)
@@ -81,6 +82,7 @@ class ReviewStep(QWidget):
         self.review = None
         self._failure = ""
         sessions = list(sessions)
+        filters = list(series_filters)  # XNAT's series import filter: those scans start excluded
         self._pending = token = object()
         scans = sum(len(s.scans) for s in sessions)
         if not sessions:
@@ -88,9 +90,11 @@ class ReviewStep(QWidget):
         elif scans > ASYNC_SCANS:
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
-            self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups))
+            self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups)
+                                  .apply_series_import_filter(filters, keep=decisions or {}))
         else:
-            self._show(ReviewModel(sessions, decisions, reviewed_groups))
+            self._show(ReviewModel(sessions, decisions, reviewed_groups)
+                       .apply_series_import_filter(filters, keep=decisions or {}))
         self._on_changed(force=True)
 
     def _on_grouped(self, payload: tuple) -> None:

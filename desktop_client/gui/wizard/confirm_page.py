@@ -91,6 +91,10 @@ class ConfirmPage(WizardStep):
         outer.addWidget(self.heading)
         self.subtitle = hint("")
         outer.addWidget(self.subtitle)
+        from desktop_client.scripts import LABELS_VISIBLE_WARNING
+
+        self.labels_warning = hint(LABELS_VISIBLE_WARNING)
+        outer.addWidget(self.labels_warning)
         self.message = MessageBar()
         outer.addWidget(self.message)
         self.stack = QStackedWidget()
@@ -698,7 +702,19 @@ class ConfirmPage(WizardStep):
                            f"{', '.join(clashes[:5])}{more}.")
         if self.lookup_warning():
             remarks.append(self.lookup_warning())
+        remarks.extend(self._server_filter_notes())
         return " ".join(remarks)
+
+    def _server_filter_notes(self) -> list[str]:
+        """Scans left out because XNAT's series import filter would drop them (issue 17 §3)."""
+        review = self.draft.review if self.draft is not None else {}
+        dropped = [c.exclude_reason for c in review.values()
+                   if c.excluded and c.exclude_reason.startswith("XNAT's ")]
+        if not dropped:
+            return []
+        noun = "scan is" if len(dropped) == 1 else "scans are"
+        return [f"{len(dropped)} {noun} left out because XNAT would drop them ({dropped[0]}"
+                f"{'; …' if len(dropped) > 1 else ''}); include them in Review to send anyway."]
 
     def _validate(self, *_args: Any) -> None:
         clashes = self.clashes()
