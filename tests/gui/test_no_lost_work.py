@@ -96,6 +96,15 @@ def test_a_session_with_every_scan_excluded_can_be_left_out(qtbot, window, demo_
     wait_for(qtbot, lambda: win.wizard.next_button.isEnabled(), what=win.wizard.reason.text())
     # The decisions of the left-out session are kept, should the user bring it back.
     assert all(win.draft.review[uid].excluded for uid in gone.scans)
+    # The Summary counts what the specs send (free text nobody included stays out of both).
+    from desktop_client.plan.specs import draft_specs
+
+    specs = draft_specs(win.draft)
+    sent = sum(1 for spec in specs for uid in spec.session.scans if not spec.choice(uid).excluded)
+    counts = summary.counts
+    assert counts.redacted + counts.without + counts.unsupported == sent
+    assert counts.files == sum(scan.files for spec in specs for uid, scan in spec.session.scans.items()
+                               if not spec.choice(uid).excluded)
 
 
 def test_saved_plan_from_the_summary_re_runs_headless(qtbot, window, demo_dir: Path, tmp_path: Path,
