@@ -206,3 +206,19 @@ def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_
     split = [confirm._cell(r, 3) for r in range(2)]
     assert split[0] != split[1] and not confirm.split_button.isVisible()
     assert confirm.is_complete(), confirm.blocking_message()
+
+
+def test_a_forward_jump_passes_what_changed_on_the_way(qtbot, window, demo_dir: Path) -> None:
+    """Summary → Select data (step label), untick a session, Summary (step label): the unticked
+    session is not uploaded, because the jump runs each step's Next on the way."""
+    win = window
+    _bulk_to_review(qtbot, win, demo_dir)
+    _to_summary_from_review(qtbot, win)
+    assert len(win.draft.plans) == 5
+    win.wizard.jump(2)
+    first = win.select_page._sessions[0].study_instance_uid
+    win.select_page.set_checked(list(range(1, len(win.select_page._sessions))))
+    win.wizard.jump(5)
+    wait_for(qtbot, lambda: win.wizard.index == 5, what=f"the jump ({win.wizard.reason.text()})")
+    assert first not in {p.session.study_instance_uid for p in win.draft.plans}
+    assert len(win.draft.plans) == 4
