@@ -104,6 +104,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--chunk-files", type=int, default=1000,
                     help="at most this many files per unit, the resume granularity (and at most "
                          "512 MB); an XNAT upload sends one request per unit")
+    up.add_argument("--skip-sent", action="store_true",
+                    help="leave out studies the receipts show were already sent to this destination "
+                         "(without it they are sent again, with a warning)")
     up.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
     up.add_argument("--json", action="store_true", help="print the result as one JSON document")
     up.set_defaults(func=run_upload)
@@ -216,19 +219,19 @@ def _password(dest: Any, interactive: bool) -> str | None:
 
 
 def _existing_session_labels(dest: Any, project: str, password: str | None) -> set[str]:
-    from desktop_client.transfer import DestinationKind
-
-    if dest.kind is not DestinationKind.XNAT:
-        return set()
-    from desktop_client.xnat import XnatClient, XnatError
+    """Labels already used in the project (the same catalogue the desktop app asks)."""
+    from desktop_client.plan.targets import existing_session_labels, explain_error, target_for
 
     try:
-        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
-            client.project(project)
-            return set(client.session_labels(project))
-    except XnatError as exc:
-        raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+        target = target_for(dest, password)
+        if target is None:
+            return set()
+        try:
+            return existing_session_labels(target, project)
+        finally:
+            target.close()
+    except Exception as exc:  # noqa: BLE001 - any failure of the server or disk is one sentence
+        raise UserError(explain_error(exc)) from None
 
 
 def _server_filter_exclusions(dest: Any, project: str, password: str | None,
@@ -259,7 +262,8 @@ _PLANNED = {"to": "--to", "user": "--user", "project": "--project", "subject": "
             "session_scheme": "--session-scheme", "var": "--var", "labels": "--labels",
             "template": "--template", "rect": "--rect", "exclude": "--exclude",
             "script": "--script", "lookup_table": "--lookup-table", "merge": "--merge",
-            "insecure": "--insecure", "save_plan": "--save-plan"}
+            "insecure": "--insecure", "allow_http": "--allow-http",
+            "include_free_text": "--include-free-text", "save_plan": "--save-plan"}
 
 
 def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
@@ -367,6 +371,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
+        plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
         specs = build_specs(plans, decisions, options)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
@@ -377,6 +382,32 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
         return specs, list(result.skipped)
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
+
+
+def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str | None,
+                     skip: bool) -> list[Any]:
+    """Say which studies the receipts show were already sent here; leave them out with --skip-sent."""
+    from desktop_client.core.paths import data_dir
+    from desktop_client.plan.history import previous_uploads
+
+    folders = [data_dir() / "receipts", *([Path(receipt_dir)] if receipt_dir else [])]
+    earlier = previous_uploads([p.session for p in plans], dest, project, folders)
+    kept = []
+    for plan in plans:
+        before = earlier.get(plan.session.study_instance_uid)
+        if before is None:
+            kept.append(plan)
+            continue
+        action = "skipped (--skip-sent)" if skip else "sending it again"
+        print(f"xnat-upload: session {plan.label or plan.session.study_instance_uid}: this study was "
+              f"sent to {before.destination} on {before.day} (receipt {before.receipt}); {action}",
+              file=sys.stderr)
+        if not skip:
+            kept.append(plan)
+    if not kept:
+        raise UserError("every study was already sent to this destination (see the receipts); "
+                        "nothing to do without them")
+    return kept
 
 
 def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
