@@ -103,9 +103,12 @@ def choices_for(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]) ->
             choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
         elif decision is not None and decision.excluded:
             choices[uid] = ScanChoice(uid, excluded=True,
-                                      exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW)
-        elif decision is not None and decision.rectangles:
-            choices[uid] = ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles))
+                                      exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW,
+                                      decision=decision.decision)
+        elif decision is not None and (decision.rectangles or decision.decision):
+            choices[uid] = ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
+                                      decision=decision.decision, box_sources=tuple(decision.sources()),
+                                      accept_reason=decision.accept_reason)
     return choices
 
 
