@@ -68,6 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="black out a rectangle in every image of a series")
     up.add_argument("--exclude", action="append", default=[], metavar="SERIES_UID",
                     help="leave a series out")
+    up.add_argument("--redact-detected", action="store_true",
+                    help="black out the burned-in text the finder reads as likely patient data "
+                         "(the output is searched again before it is sent)")
+    up.add_argument("--accept-visible-text", action="append", default=[], metavar="SERIES_UID|all",
+                    help="send a series whose burned-in text is visible as it is (recorded in the receipt)")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
                     help="DicomEdit script to apply (non-XNAT destinations; XNAT uses the server's)")
     up.add_argument("--lookup-table", metavar="FILE",
@@ -250,7 +255,11 @@ def run_upload(args: argparse.Namespace) -> int:
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
     # the transfers run, and the queue then reads a session's files one unit at a time.
-    specs, skipped = _build_specs(args, paths, dest, project, password, loaded)
+    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded)
+    if held:
+        from desktop_client.plan.textgate import held_message
+
+        print(held_message(held), file=sys.stderr)
     if args.dry_run:
         plan = [_plan(spec) for spec in specs]
         if args.json:
@@ -258,14 +267,15 @@ def run_upload(args: argparse.Namespace) -> int:
                         "skipped_files": skipped})
         else:
             _print_plan(dest.display, plan, skipped)
-        return 0
-    return _run(specs, password, args.workers, args.json)
+        return 1 if held else 0
+    code = _run(specs, password, args.workers, args.json) if specs else 1
+    return max(code, 1) if held else code
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], int]:
+                 password: str | None, loaded: Any) -> tuple[list[Any], int, list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
-    (validated specs, skipped files)."""
+    (validated specs, skipped files, scans held back by the burned-in text gate)."""
     from desktop_client.plan import planfile
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
@@ -292,6 +302,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
+        plans, held = _text_gate(args, plans, decisions)
         specs = build_specs(plans, decisions, options)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
@@ -299,9 +310,26 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                 scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
             print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
                   file=sys.stderr)
-        return specs, len(result.skipped)
+        return specs, len(result.skipped), held
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
+
+
+def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
+    from desktop_client.plan.textgate import apply_text_gate
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rSearching for burned-in text: {done}/{total} scans ")
+            sys.stderr.flush()
+
+    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
+    left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
+                                 accept=args.accept_visible_text, workers=workers, progress=progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return left, held
 
 
 def _plan_from_options(args: argparse.Namespace, sessions: list[Any],

@@ -19,7 +19,7 @@ import numpy as np
 #: Lines the recogniser reads with a lower confidence are not reported (reference §3).
 MIN_SCORE = 0.5
 #: The version of the models and settings; part of every cache key.
-ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736/v1"
+ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736/v2"
 
 _engine: Any = None
 _lock = threading.Lock()

@@ -49,7 +49,8 @@ TECHNICAL_WORDS = frozenset("""
 MI TIS TIB TIC HZ KHZ MHZ CM MM DB FPS FR GN GAIN DR DYN PRF WF CF PW CW SV ANGLE DEPTH FOCUS
 KV KVP MA MAS MS SEC S SE IM IMG SER SERIES IMAGE SL SLICE W L WW WL C TR TE TI FA ET FOV MATRIX
 NEX BW THK SP TILT PITCH DFOV ROT KERNEL STND STANDARD SOFT BONE LUNG AXIAL SAG COR CORONAL SAGITTAL
-R L A P H F RT LT LEFT RIGHT AP PA LAT LATERAL OBL SUPINE PRONE ERECT HFS FFS HFP FFP
+R L A P H F RT LT LEFT RIGHT AP PA LAT LATERAL OBL SUPINE PRONE ERECT HFS FFS HFP FFP LL RL RAO LAO
+RPO LPO CRAN CAUD PORT PORTABLE UPRIGHT DECUB
 ABD OB GYN CARD VASC SMP MSK THY BR PRE POST CONTRAST DOSE MGY CTDI DLP ECG HR BPM GEN RES THI
 HEAD NECK BRAIN CHEST THORAX ABDOMEN PELVIS SPINE KNEE HIP SHOULDER LIVER KIDNEY HEART ANT POS SUP INF
 SCOUT LOCALIZER LOCALISER TOPOGRAM SURVIEW PLAN T1 T2 FLAIR DWI ADC SWI TOF MPRAGE SPGR FSE TSE GRE EPI
@@ -197,7 +198,8 @@ def likely_phi(text: str, header: HeaderValues) -> bool:
     if pattern_phi(text):
         return True
     # Free text that is neither overlay vocabulary nor a number: names, places, comments.
-    return any(len(run) >= 3 for run in re.findall(r"[A-Z]+", upper))
+    return any(len(run) >= 3 and run not in TECHNICAL_WORDS and not _segments(run)
+               for run in re.findall(r"[A-Z]+", upper))
 
 
 # ---- the user's allowlist -------------------------------------------------------------------
