@@ -98,7 +98,7 @@ def apply_text_gate(plans: list[SessionPlan], decisions: dict[str, ScanReviewCho
             held.append(HeldScan(uid, scan_label(model.refs[uid]), reason))
             model.exclude([uid], f"{HELD_BACK}: {reason}")
     for uid, choice in model.choices.items():
-        if choice.excluded or choice.rectangles or choice.decision:
+        if choice.excluded or choice.rectangles or choice.decision or choice.text_decision:
             decisions[uid] = choice
     left = [p for p in plans
             if any(uid in p.included and not model.choices[uid].excluded for uid in p.session.scans)]

@@ -50,7 +50,7 @@ def test_burned_in_annotation_without_decision_is_held(model: ReviewModel) -> No
     assert "Burned In Annotation = YES" in m.gate(uid)
     assert uid in dict(m.held_back()) and "burned-in text" in m.text_blocking_message()
     m.mark_checked_no_text([uid])
-    assert m.choices[uid].decision == NO_TEXT and m.gate(uid) == ""
+    assert m.choices[uid].text_decision == NO_TEXT and m.gate(uid) == ""
     non_image = next(uid for uid in m.refs if not m.is_supported(uid))
     assert m.gate(non_image) == ""  # never searched, uploaded or excluded by choice
 
@@ -68,7 +68,7 @@ def test_uncovered_likely_phi_is_held_until_boxes_cover_it(model: ReviewModel) -
     assert m.gate(uid)  # the box covers half of the name only
     assert m.accept_detected(uid) == 1  # the likely-PHI suggestion; technical text is not taken
     choice = m.choices[uid]
-    assert choice.decision == REDACTED and m.gate(uid) == ""
+    assert choice.text_decision == REDACTED and m.gate(uid) == ""
     assert choice.sources() == [DRAWN, DETECTED]
     # templates add their boxes with their provenance
     template = Template("t1", "t", MatchKeys.of(m.scan(uid)), [Rect(1, 1, 9, 9)])
@@ -92,9 +92,9 @@ def test_dismiss_and_accept_as_is(model: ReviewModel) -> None:
     with pytest.raises(ValueError, match="why"):
         m.accept_as_is([other], "  ")
     m.accept_as_is([other], "teaching file, consented")
-    assert m.choices[other].decision == ACCEPTED and m.gate(other) == ""
+    assert m.choices[other].text_decision == ACCEPTED and m.gate(other) == ""
     m.exclude([other], "not needed")
-    assert m.gate(other) == "" and m.choices[other].decision == "excluded"
+    assert m.gate(other) == "" and m.choices[other].text_decision == "excluded"
 
 
 def test_decisions_survive_a_saved_plan(model: ReviewModel) -> None:
@@ -104,7 +104,7 @@ def test_decisions_survive_a_saved_plan(model: ReviewModel) -> None:
     m.accept_detected(uid)
     m.dismiss(uid, Rect(1, 2, 3, 4))
     back = planfile.decision_from_json(planfile.decision_to_json(m.choices[uid]))
-    assert back == m.choices[uid] and back.decision == REDACTED and back.sources() == [DETECTED]
+    assert back == m.choices[uid] and back.text_decision == REDACTED and back.sources() == [DETECTED]
 
 
 def _two_lines() -> tuple[object, Rect, Rect]:
