@@ -19,10 +19,12 @@ import numpy as np
 #: Lines the recogniser reads with a lower confidence are not reported (reference §3).
 MIN_SCORE = 0.5
 #: The version of the models and settings; part of every cache key.
-ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736x2/max1536/v3"
+ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736x3/max1536/snap/v5"
 
 #: The detector's working size for the shorter image side (PaddleOCR's default).
 DET_SIDE = 736
+#: The most the detector enlarges an image.
+MAX_UPSCALE = 3
 #: Larger images are reduced to this longer side first (text on a 3,000-pixel radiograph is
 #: large; detection cost grows with the area).
 MAX_SIDE = 1536
@@ -89,9 +91,10 @@ def read_lines(rgb: np.ndarray, keep: Callable[[Points], bool] | None = None) ->
 def _read(ocr: Any, rgb: np.ndarray, keep: Callable[[Points], bool] | None) -> list[Line]:
     img = np.ascontiguousarray(rgb[:, :, ::-1])
     raw_h, raw_w = img.shape[:2]
-    # The detector enlarges the shorter side to DET_SIDE (small text becomes legible to it), but
-    # never more than twofold: a 64-pixel thumbnail blown up to 736 costs 130 times the work.
-    ocr.text_det.limit_side_len = int(min(DET_SIDE, max(64, 2 * min(raw_h, raw_w))))
+    # The detector enlarges the shorter side to DET_SIDE (9-pixel text on a 256² MR needs about
+    # threefold to be detected whole), but never more than MAX_UPSCALE-fold: a 64-pixel image
+    # blown up to 736 would cost 130 times the work for text too small to be there.
+    ocr.text_det.limit_side_len = int(min(DET_SIDE, max(64, MAX_UPSCALE * min(raw_h, raw_w))))
     img, ratio_h, ratio_w = ocr.preprocess(img)
     record: dict[str, Any] = {"preprocess": {"ratio_h": ratio_h, "ratio_w": ratio_w}}
     img, record = ocr.maybe_add_letterbox(img, record)
