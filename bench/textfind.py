@@ -205,8 +205,16 @@ def upload_overhead(tmp: Path, slices: int) -> None:
     ct_study = next(p for p in src.iterdir() if p.is_dir() and any(p.rglob("*_CT_*")))
     ct_dirs = [d for d in ct_study.rglob("*") if d.is_dir() and "_CT_" in d.name]
     session_dir = tmp / "ct-only"
+    import pydicom
+
     for d in ct_dirs:
         shutil.copytree(d, session_dir / d.name)
+    for path in session_dir.rglob("*.dcm"):
+        # A CT console's text-free slices say NO (the demo marks every image YES); with YES the
+        # policy would search every slice, as it must.
+        ds = pydicom.dcmread(path)
+        ds.BurnedInAnnotation = "NO"
+        ds.save_as(path)
     files = sum(1 for _ in session_dir.rglob("*.dcm"))
     sessions = scan_paths([session_dir]).sessions
     plans = plans_from_schemes(sessions)

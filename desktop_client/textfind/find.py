@@ -164,7 +164,8 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
     if rotate:
         passes.append((np.ascontiguousarray(np.rot90(view.rgb)), True))
     for image, rotated in passes:
-        for line in ocr.read_lines(image, keep_vertical if rotated else keep_upright):
+        for line in ocr.read_lines(image, keep_vertical if rotated else keep_upright,
+                                   side=ocr.ROTATED_SIDE if rotated else None):
             if not readable(line.text, line.score):
                 continue
             pts = _rotated_points(line.points, columns) if rotated else list(line.points)
