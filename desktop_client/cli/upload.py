@@ -70,6 +70,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="black out a rectangle in every image of a series")
     up.add_argument("--exclude", action="append", default=[], metavar="SERIES_UID",
                     help="leave a series out")
+    up.add_argument("--redact-detected", action="store_true",
+                    help="black out the burned-in text the finder reads as likely patient data "
+                         "(the output is searched again before it is sent)")
+    up.add_argument("--accept-visible-text", action="append", default=[], metavar="SERIES_UID|all",
+                    help="send a series whose burned-in text is visible as it is (recorded in the receipt)")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
                     help="project DicomEdit script, applied after the site script (non-XNAT "
                          "destinations; XNAT uses the server's)")
@@ -323,7 +328,11 @@ def run_upload(args: argparse.Namespace) -> int:
         from desktop_client.core.privacy import set_remember_source_paths
 
         set_remember_source_paths(True)
-    specs, skipped = _build_specs(args, paths, dest, project, password, loaded)
+    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded)
+    if held:
+        from desktop_client.plan.textgate import held_message
+
+        print(held_message(held), file=sys.stderr)
     if args.dry_run:
         plan = [_plan(spec) for spec in specs]
         if args.json:
@@ -331,14 +340,15 @@ def run_upload(args: argparse.Namespace) -> int:
                         "skipped_files": len(skipped), "skipped": skipped_json(skipped)})
         else:
             _print_plan(dest.display, plan, skipped)
-        return 0
-    return _run(specs, password, args.workers, args.json, skipped=skipped)
+        return 1 if held else 0
+    code = _run(specs, password, args.workers, args.json, skipped=skipped) if specs else 1
+    return max(code, 1) if held else code
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any]]:
+                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
-    (validated specs, skipped files with their reasons)."""
+    (validated specs, skipped files with their reasons, scans held back by the burned-in text gate)."""
     from desktop_client.plan import planfile
     from desktop_client.plan.review import ScanReviewChoice
     from desktop_client.plan.specs import SpecOptions, build_specs
@@ -372,6 +382,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
         plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
+        plans, held = _text_gate(args, plans, decisions)
         specs = build_specs(plans, decisions, options)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
@@ -379,7 +390,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                 scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
             print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
                   file=sys.stderr)
-        return specs, list(result.skipped)
+        return specs, list(result.skipped), held
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
 
@@ -408,6 +419,21 @@ def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str
         raise UserError("every study was already sent to this destination (see the receipts); "
                         "nothing to do without them")
     return kept
+def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
+    from desktop_client.plan.textgate import apply_text_gate
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rSearching for burned-in text: {done}/{total} scans ")
+            sys.stderr.flush()
+
+    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
+    left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
+                                 accept=args.accept_visible_text, workers=workers, progress=progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return left, held
 
 
 def _plan_from_options(args: argparse.Namespace, sessions: list[Any],

@@ -65,10 +65,13 @@ def scan_choice(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
         return ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
     if decision is not None and decision.excluded:
         return ScanChoice(uid, excluded=True,
-                          exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW)
-    if decision is not None and (decision.rectangles or decision.decision):
+                          exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW,
+                          text_decision=decision.text_decision)
+    if decision is not None and (decision.rectangles or decision.decision or decision.text_decision):
         return ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
-                          decision=decision.decision)
+                          decision=decision.decision, text_decision=decision.text_decision,
+                          box_sources=tuple(decision.sources()),
+                          accept_reason=decision.accept_reason)
     return None
 
 
