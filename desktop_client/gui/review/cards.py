@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.plan.review import ReviewModel
-from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
+from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
 
 MOSAIC = 76
@@ -97,7 +97,7 @@ class GroupCard(QFrame):
             tile.setStyleSheet("background: #151a1f;")
 
     def _on_thumb(self, key: object) -> None:
-        if any(thumb_key(scan, rects) == key for scan, rects in self._mosaic_members()):
+        if any(self.thumbs.key(scan, rects) == key for scan, rects in self._mosaic_members()):
             self._fill_tiles()
 
     def refresh(self) -> None:

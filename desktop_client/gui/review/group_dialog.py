@@ -3,14 +3,18 @@ Apply template(s), Exclude (with a reason) and Reset; double-click opens a scan 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget,
 )
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
-from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, run_modal
-from desktop_client.gui.review.grid import ScanGridModel, ScanGridView, ScanTileDelegate
+from desktop_client.gui.review.dialogs import (
+    ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, fit_to_screen, run_modal,
+)
+from desktop_client.gui.review.grid import (
+    DEFAULT_TILE, TILE_RANGE, ScanGridModel, ScanGridView, ScanTileDelegate, tile_size,
+)
 from desktop_client.gui.review.scan_panel import ScanEditDialog
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
@@ -34,13 +38,23 @@ class GroupReviewDialog(QDialog):
         self.review, self.group, self.store = review, group, store
         self.redactable = isinstance(group, ValidGroup)
         self.setWindowTitle(f"Review: {group_title(group)}")
-        self.resize(1100, 760)
+        fit_to_screen(self, 1180, 800)
         self.thumbs = ThumbnailCache(self)
         self.model = ScanGridModel(review, review.group_members(group), self)
         self.view = ScanGridView(self)
         self.delegate = ScanTileDelegate(review, self.thumbs, self.view)
         self.view.setModel(self.model)
         self.view.setItemDelegate(self.delegate)
+        self.tile_slider = QSlider(Qt.Orientation.Horizontal)
+        self.tile_slider.setAccessibleName("Tile size")
+        self.tile_slider.setToolTip("Tile size: larger tiles make burned-in text readable")
+        self.tile_slider.setRange(*TILE_RANGE)
+        self.tile_slider.setSingleStep(16)
+        self.tile_slider.setPageStep(64)
+        self.tile_slider.setFixedWidth(160)
+        self.tile_slider.valueChanged.connect(self.set_tile_size)
+        self.tile_slider.setValue(DEFAULT_TILE)
+        self.set_tile_size(DEFAULT_TILE)
         self.thumbs.ready.connect(lambda _key: self.view.viewport().update())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
         # Double-click, or Enter on the focused tile, opens the scan in the viewer.
@@ -50,8 +64,8 @@ class GroupReviewDialog(QDialog):
         title.setObjectName("h1")
         title.setWordWrap(True)
         explain = QLabel(
-            "Tick scans, then apply a template (its boxes are blacked out on every frame; the tiles show "
-            "the real result) or exclude them. Double-click a scan to inspect it or adjust its boxes."
+            "Tick scans (click, or Space), then apply a template (its boxes are blacked out on every frame; the "
+            "tiles show the real result) or exclude them. Double-click a scan, or press Enter, to inspect it."
             if self.redactable else
             "These scans cannot be redacted (no image, several image sizes, or a compression that cannot be "
             "decoded). They are uploaded as they are unless you exclude them.")
@@ -78,6 +92,9 @@ class GroupReviewDialog(QDialog):
         bar = QHBoxLayout()
         for w in (self.all_button, self.none_button, self.hide_excluded):
             bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Size"))
+        bar.addWidget(self.tile_slider)
         bar.addStretch(1)
         for w in (self.create_button, self.apply_button, self.exclude_button, self.reset_button):
             bar.addWidget(w)
@@ -210,9 +227,16 @@ class GroupReviewDialog(QDialog):
         if run_modal(dialog):
             self.exclude(uids, reason.text())
 
+    def set_tile_size(self, pixels: int) -> None:
+        self.delegate.set_thumb_size(pixels)
+        self.view.set_tile(tile_size(pixels, self.view.font()))
+
     def open_scan(self, uid: str) -> None:
-        run_modal(ScanEditDialog(self.review, uid, self.store, self))
-        self._changed([uid])
+        """Inspect a scan; Previous/Next in the dialog walk the grid in its order."""
+        dialog = ScanEditDialog(self.review, uid, self.store, self, uids=self.model.uids())
+        dialog.panel.changed.connect(lambda changed: self.model.refresh([changed]))
+        run_modal(dialog)
+        self._changed(self.model.uids())
 
     def _update(self) -> None:
         selected = len(self.selected_uids())

@@ -7,12 +7,16 @@ behave the same: boxes drawn here are *unsaved* (and block the upload) until "Sa
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, run_modal
+from desktop_client.gui.review.status import StatusLine
+from desktop_client.gui.review.dialogs import (
+    ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
+)
 from desktop_client.plan.review import ReviewModel, scan_label
 from desktop_client.gui.viewer.widget import ScanViewer
-from desktop_client.templates import TemplateStore
+from desktop_client.templates import Template, TemplateStore
 
 
 class ScanPanel(QWidget):
@@ -27,8 +31,7 @@ class ScanPanel(QWidget):
         self.uid: str | None = None
         self.title = QLabel()
         self.title.setObjectName("h1")
-        self.state = QLabel()
-        self.state.setWordWrap(True)
+        self.state = StatusLine(self)
         self.viewer = ScanViewer(self)
         self.viewer.rectanglesChanged.connect(self._on_rects)
         self.save_button = QPushButton("Save scan")
@@ -45,6 +48,24 @@ class ScanPanel(QWidget):
         self.template_button = QPushButton("Save as template…")
         self.template_button.setToolTip("Reuse these boxes on other scans of the same kind")
         self.template_button.clicked.connect(self._ask_save_template)
+        # The assist row: always present and one line high (no layout jump), it offers what the
+        # app found for this scan: a saved template that fits it.
+        self.offer = StatusLine(self, "info")
+        self.offer_apply = QPushButton("Apply")
+        self.offer_apply.clicked.connect(lambda: self.apply_offer(all_matching=False))
+        self.offer_apply_all = QPushButton("Apply to all matching")
+        self.offer_apply_all.clicked.connect(lambda: self.apply_offer(all_matching=True))
+        self.offer_dismiss = QPushButton("Not now")
+        self.offer_dismiss.clicked.connect(self._dismiss_offer)
+        self._offer_dismissed: set[str] = set()
+        assist = QWidget(self)
+        assist.setFixedHeight(max(self.offer.height(), self.offer_apply.sizeHint().height()))
+        assist_row = QHBoxLayout(assist)
+        assist_row.setContentsMargins(0, 0, 0, 0)
+        assist_row.addWidget(self.offer, 1)
+        for b in (self.offer_apply, self.offer_apply_all, self.offer_dismiss):
+            assist_row.addWidget(b)
+        self.assist = assist
         actions = QHBoxLayout()
         for b in (self.save_button, self.reset_button, self.exclude_button):
             actions.addWidget(b)
@@ -55,6 +76,7 @@ class ScanPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.state)
+        layout.addWidget(self.assist)
         layout.addWidget(self.viewer, 1)
         layout.addLayout(actions)
         self.show_scan(None)
@@ -116,15 +138,68 @@ class ScanPanel(QWidget):
         if run_modal(dialog):
             self.exclude_scan(dialog.reason.text())
 
+    def matching_uids(self, templates: list[Template]) -> list[str]:
+        """Scans of this scan's session that the templates fit and that can take boxes."""
+        if self.uid is None:
+            return []
+        session = self.review.refs[self.uid].session
+        return [u for u, ref in self.review.refs.items()
+                if ref.session is session and self.review.is_supported(u) and not self.review.choices[u].excluded
+                and any(t.matches(ref.scan) for t in templates)]
+
+    def apply(self, templates: list[Template], *, all_matching: bool) -> list[str]:
+        """Apply to this scan, or to every matching scan of its session; returns the scans changed."""
+        if self.uid is None or not templates:
+            return []
+        uids = self.matching_uids(templates) if all_matching else [self.uid]
+        self.review.apply_templates(uids, templates)
+        self.show_scan(self.uid)
+        for uid in uids:
+            self.changed.emit(uid)
+        return uids
+
     def _ask_apply(self) -> None:
         if self.uid is None:
             return
-        scan = self.review.scan(self.uid)
-        dialog = ApplyTemplatesDialog(self.store.matching(scan), 1, self)
+        templates = self.store.matching(self.review.scan(self.uid))
+        dialog = ApplyTemplatesDialog(templates, 1, self, matching_scans=len(self.matching_uids(templates)))
         if run_modal(dialog) and dialog.chosen():
-            self.review.apply_templates([self.uid], dialog.chosen())
-            self.show_scan(self.uid)
-            self.changed.emit(self.uid)
+            self.apply(dialog.chosen(), all_matching=dialog.all_matching.isChecked())
+
+    def offered_templates(self) -> list[Template]:
+        """Saved templates offered for this scan: it fits them and has no boxes or decision yet."""
+        uid = self.uid
+        if uid is None or uid in self._offer_dismissed or not self.review.is_supported(uid):
+            return []
+        choice = self.review.choices[uid]
+        if choice.excluded or choice.rectangles:
+            return []
+        return self.store.matching(self.review.scan(uid))
+
+    def apply_offer(self, *, all_matching: bool) -> list[str]:
+        return self.apply(self.offered_templates(), all_matching=all_matching)
+
+    def _dismiss_offer(self) -> None:
+        if self.uid is not None:
+            self._offer_dismissed.add(self.uid)
+        self._update()
+
+    def _update_offer(self) -> None:
+        templates = self.offered_templates()
+        if templates:
+            names = ", ".join(f"“{t.name}”" for t in templates[:2]) + (f" and {len(templates) - 2} more"
+                                                                         if len(templates) > 2 else "")
+            described = next((t.description for t in templates if t.description), "")
+            text = f"Saved template{'s' if len(templates) != 1 else ''} {names} fit{'s' if len(templates) == 1 else ''} this scan"
+            self.offer.set_status(text + (f": {described}" if described else "."), "info")
+            n = len(self.matching_uids(templates))
+            self.offer_apply_all.setText(f"Apply to all {n} matching")
+            self.offer_apply_all.setVisible(n > 1)
+        else:
+            self.offer.set_status("", "hint")
+            self.offer_apply_all.hide()
+        self.offer_apply.setVisible(bool(templates))
+        self.offer_dismiss.setVisible(bool(templates))
 
     def _ask_save_template(self) -> None:
         if self.uid is None or not self.viewer.rectangles():
@@ -154,33 +229,66 @@ class ScanPanel(QWidget):
         elif not supported:
             text, kind = "This scan cannot be redacted; it is uploaded as it is unless you exclude it.", "info"
         elif choice.rectangles and not choice.confirmed:
-            text, kind = ("Boxes not saved yet: click “Save scan” to confirm them "
-                          "(the upload waits until every scan's boxes are saved)."), "error"
+            n = len(choice.rectangles)
+            text, kind = (f"{n} box{'es' if n != 1 else ''} drawn: “Save scan” keeps them, "
+                          "“Reset scan” discards them."), "error"
         elif choice.rectangles:
             n = len(choice.rectangles)
             text, kind = f"Saved: {n} box{'es' if n != 1 else ''} will be blacked out on every frame.", "ok"
         else:
             text, kind = "No boxes: this scan is uploaded with its pixels unchanged. Draw boxes over any burned-in text.", "info"
-        self.state.setObjectName(kind)
-        self.state.setText(text)
-        self.state.style().unpolish(self.state)
-        self.state.style().polish(self.state)
+        self.state.set_status(text, kind)
+        self._update_offer()
 
 
 class ScanEditDialog(QDialog):
-    """A scan opened from the bulk grid."""
+    """A scan opened from the bulk grid, with Previous/Next through the grid's scans.
 
-    def __init__(self, review: ReviewModel, uid: str, store: TemplateStore, parent: QWidget | None = None) -> None:
+    Alt+Left / Alt+Right (or the buttons) move through ``uids`` in grid order, so a group is
+    inspected without closing and re-opening the dialog for every tile.
+    """
+
+    def __init__(self, review: ReviewModel, uid: str, store: TemplateStore, parent: QWidget | None = None,
+                 uids: list[str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Scan")
-        self.resize(980, 780)
+        fit_to_screen(self, 1100, 780)
+        self.uids = list(uids) if uids else [uid]
         self.panel = ScanPanel(review, store, self)
-        self.panel.show_scan(uid)
+        self.previous_button = QPushButton("◀ Previous")
+        self.previous_button.setToolTip("Previous scan of the group (Alt+Left)")
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QPushButton("Next ▶")
+        self.next_button.setToolTip("Next scan of the group (Alt+Right)")
+        self.next_button.clicked.connect(lambda: self.step(1))
+        QShortcut(QKeySequence("Alt+Left"), self, activated=lambda: self.step(-1))
+        QShortcut(QKeySequence("Alt+Right"), self, activated=lambda: self.step(1))
+        self.position = QLabel()
+        self.position.setObjectName("hint")
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         row = QHBoxLayout()
+        row.addWidget(self.previous_button)
+        row.addWidget(self.next_button)
+        row.addWidget(self.position)
         row.addStretch(1)
         row.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel, 1)
         layout.addLayout(row)
+        self.show_uid(uid if uid in self.uids else self.uids[0])
+
+    def current(self) -> str | None:
+        return self.panel.uid
+
+    def show_uid(self, uid: str) -> None:
+        self.panel.show_scan(uid)
+        i = self.uids.index(uid)
+        self.position.setText(f"Scan {i + 1} of {len(self.uids)}")
+        self.previous_button.setEnabled(i > 0)
+        self.next_button.setEnabled(i < len(self.uids) - 1)
+
+    def step(self, delta: int) -> None:
+        i = self.uids.index(self.panel.uid) + delta if self.panel.uid in self.uids else 0
+        if 0 <= i < len(self.uids):
+            self.show_uid(self.uids[i])

@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
 from desktop_client.gui.review.grid import tile_state
 from desktop_client.gui.review.scan_panel import ScanPanel
 from desktop_client.plan.review import ReviewModel, scan_label
-from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
+from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
 
-STRIP_ICON = 96
+STRIP_ICON = 72
 _MARK = {"#2e8b57": "✓", "#c77800": "!", "#c0392b": "✕"}
 
 
@@ -45,7 +45,7 @@ class SessionReviewPage(QWidget):
         self.strip = QListWidget()
         self.strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
         self.strip.setAccessibleName("Scans of this session")
-        self.strip.setMinimumWidth(250)
+        self.strip.setMinimumWidth(190)
         self.strip.setSpacing(2)
         self.strip.setWordWrap(True)
         self.panel = ScanPanel(review, store, self)
@@ -71,7 +71,7 @@ class SessionReviewPage(QWidget):
         splitter.addWidget(self.strip)
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 800])
+        splitter.setSizes([220, 800])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -110,7 +110,7 @@ class SessionReviewPage(QWidget):
             uid = item.data(Qt.ItemDataRole.UserRole)
             choice = self.review.choices[uid]
             rects = choice.rectangles if choice.redacted and choice.confirmed else []
-            if thumb_key(self.review.refs[uid].scan, rects) == key:
+            if self.thumbs.key(self.review.refs[uid].scan, rects) == key:
                 self._refresh_item(item)
 
     def _on_changed(self, uid: str) -> None:

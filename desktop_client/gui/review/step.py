@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.single import SessionReviewPage
+from desktop_client.gui.review.status import StatusLine
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
 from desktop_client.gui.viewer.jobs import LatestOnly
@@ -43,12 +44,10 @@ class ReviewStep(QWidget):
         self.store = store if store is not None else TemplateStore()
         self.review: ReviewModel | None = None
         self.page: SessionReviewPage | BulkReviewPage | None = None
-        self.blocking = QLabel()
-        self.blocking.setObjectName("error")
-        self.blocking.setWordWrap(True)
-        self.blocking.hide()
-        self.summary_label = QLabel()
-        self.summary_label.setObjectName("hint")
+        # One status line, always there and one line high: the upload overview and what is left.
+        # The full blocking message is shown once, by the wizard next to its Next button.
+        self.status_line = StatusLine(self)
+        self.status_line.setAccessibleName("What is left to review")
         self.stack = QStackedWidget()
         self.empty = QLabel("No sessions selected.")
         self.empty.setObjectName("hint")
@@ -62,8 +61,7 @@ class ReviewStep(QWidget):
         self._failure = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self.blocking)
+        layout.addWidget(self.status_line)
         layout.addWidget(self.stack, 1)
         self._complete = True
 
@@ -153,19 +151,32 @@ class ReviewStep(QWidget):
             self.page.refresh()  # matching-template counts may have changed
         self._on_changed()
 
+    def left_parts(self) -> list[str]:
+        """What still needs the user, in the order they should deal with it."""
+        if self.review is None:
+            return []
+        parts = []
+        unsaved = len(self.review.unconfirmed())
+        if unsaved:
+            parts.append(f"{unsaved} scan{'s' if unsaved != 1 else ''} with unsaved boxes")
+        open_groups = self.unreviewed_groups()
+        if open_groups:
+            parts.append(f"{open_groups} group{'s' if open_groups != 1 else ''} not reviewed")
+        return parts
+
     def _on_changed(self, force: bool = False) -> None:
-        s = self.summary()
-        if self.review is not None:
-            text = (f"Upload overview: {s.redacted} scan{'s' if s.redacted != 1 else ''} with pixel redaction · "
-                    f"{s.as_is} as is · {s.excluded} excluded")
-            open_groups = self.unreviewed_groups()
-            if open_groups:
-                text += (f"   —   {open_groups} group{'s' if open_groups != 1 else ''} not reviewed yet: "
-                         "open each one and look at every scan for burned-in text")
-            self.summary_label.setText(text)
         message = self.blocking_message()
-        self.blocking.setText(message)
-        self.blocking.setVisible(bool(message))
+        if self.review is not None:
+            s = self.summary()
+            overview = (f"Upload: {s.redacted} redacted · {s.as_is} as is · {s.excluded} excluded")
+            left = self.left_parts()
+            if left:
+                self.status_line.set_status(f"Left to do: {' · '.join(left)}   —   {overview}",
+                                            "error" if message else "info")
+            else:
+                self.status_line.set_status(f"Nothing left to review   —   {overview}", "ok")
+        else:
+            self.status_line.set_status(message, "info")
         complete = not message
         if force or complete != self._complete:
             self._complete = complete

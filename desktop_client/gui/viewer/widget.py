@@ -114,9 +114,6 @@ class ScanViewer(QWidget):
         self.before_button.setChecked(True)
         self.before_button.clicked.connect(lambda: self.set_preview(False))
         self.after_button.clicked.connect(lambda: self.set_preview(True))
-        bar.addWidget(QLabel("Preview:"))
-        bar.addWidget(self.before_button)
-        bar.addWidget(self.after_button)
 
         frames_row = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -124,10 +121,15 @@ class ScanViewer(QWidget):
         self.slider.setMinimum(0)
         self.slider.valueChanged.connect(self.set_frame)
         self.frame_label = QLabel("")
-        self.frame_label.setMinimumWidth(150)
+        self.frame_label.setMinimumWidth(self.frame_label.fontMetrics().horizontalAdvance("0000 / 0000  (file frame 0000)"))
         frames_row.addWidget(QLabel("Frame"))
         frames_row.addWidget(self.slider, 1)
         frames_row.addWidget(self.frame_label)
+        # Preview sits with the frame controls so the toolbar fits a 1280-px-wide window.
+        frames_row.addSpacing(10)
+        frames_row.addWidget(QLabel("Preview:"))
+        frames_row.addWidget(self.before_button)
+        frames_row.addWidget(self.after_button)
 
         self.status = QLabel("")
         self.status.setObjectName("hint")
