@@ -60,7 +60,7 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     draw(qtbot, panel.viewer, 2.2, 3.7, 40.1, 20.0)
     assert not step.is_complete()
     assert "Save scan" in step.blocking_message()
-    assert step.blocking.isVisible()
+    assert "1 scan with unsaved boxes" in step.status_line.text()
     assert panel.save_button.isEnabled()
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     assert step.is_complete() and step.blocking_message() == ""
@@ -73,7 +73,7 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     panel.exclude_scan("scout image")
     assert step.choices()[ct_uid].excluded and step.choices()[ct_uid].exclude_reason == "scout image"
     assert panel.exclude_button.text() == "Include scan"
-    assert "1 excluded" in step.summary_label.text()
+    assert "1 excluded" in step.status_line.text()
 
 
 def test_unsupported_scan_in_single_session_is_view_only(qtbot, step, sessions) -> None:
@@ -101,7 +101,7 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     page.unsupported_button.click()
     assert page.stack.currentIndex() == 1
     assert step.unreviewed_groups() == len(valid)
-    assert f"{len(valid)} groups not reviewed yet" in step.summary_label.text()
+    assert f"{len(valid)} groups not reviewed" in step.status_line.text()
 
     group = _valid_group(page, "CT")
     dialog = page.dialog_for(group)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import (
-    QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt,
+    QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop_client.plan.review import ReviewModel, scan_label
 from desktop_client.gui.review.thumbs import ThumbnailCache
@@ -28,6 +28,20 @@ def tile_size(thumb: int, font: QFont) -> QSize:
     """The tile around a ``thumb``-pixel thumbnail and its caption lines."""
     line = QFontMetrics(font).height() + 1
     return QSize(thumb + 16, thumb + 16 + CAPTION_LINES * line + 6)
+
+
+def tile_layout(tile: QRect, thumb: int, font: QFont) -> tuple[QRect, QRect, QRect]:
+    """Where a tile draws its thumbnail, its tick box and the first caption line.
+
+    The tick box sits in the caption, never over the image: burned-in names are usually in the
+    image's top-left corner, exactly where a tick box on the image would hide them.
+    """
+    fm = QFontMetrics(font)
+    thumb_rect = QRect(tile.x() + (tile.width() - thumb) // 2, tile.y() + 5, thumb, thumb)
+    top = thumb_rect.bottom() + 5
+    box = QRect(tile.x() + 6, top + (fm.height() - 14) // 2, 14, 14)
+    name = QRect(box.right() + 6, top, tile.right() - box.right() - 12, fm.height())
+    return thumb_rect, box, name
 
 
 def scan_tooltip(review: ReviewModel, uid: str) -> str:
@@ -141,8 +155,7 @@ class ScanTileDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(rect, 6, 6)
         # Thumbnail (the engine's redacted render when boxes apply), with nothing drawn over it.
         rects = choice.rectangles if choice.redacted else []
-        size = self.thumb
-        thumb_rect = QRect(rect.x() + (rect.width() - size) // 2, rect.y() + 5, size, size)
+        thumb_rect, box, text_rect = tile_layout(rect, self.thumb, option.font)
         painter.fillRect(thumb_rect, QColor("#151a1f"))
         pix = self.thumbs.pixmap(ref.scan, rects)
         self.painted.add(self.thumbs.key(ref.scan, rects))
@@ -168,8 +181,7 @@ class ScanTileDelegate(QStyledItemDelegate):
         # Caption: tick box beside the name, below the image.
         fm = QFontMetrics(option.font)
         line = fm.height() + 1
-        top = thumb_rect.bottom() + 5
-        box = QRect(rect.x() + 6, top + (fm.height() - 14) // 2, 14, 14)
+        top = text_rect.top()
         painter.setPen(QPen(palette.text().color() if not selected else palette.highlight().color(), 1.2))
         painter.setBrush(palette.highlight().color() if selected else palette.base().color())
         painter.drawRoundedRect(box, 3, 3)
@@ -177,7 +189,6 @@ class ScanTileDelegate(QStyledItemDelegate):
             painter.setPen(QPen(palette.highlightedText().color(), 1.8))
             painter.drawLine(box.x() + 3, box.y() + 7, box.x() + 6, box.y() + 10)
             painter.drawLine(box.x() + 6, box.y() + 10, box.x() + 11, box.y() + 3)
-        text_rect = QRect(box.right() + 6, top, rect.right() - box.right() - 12, fm.height())
         painter.setPen(palette.text().color())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
                          fm.elidedText(scan_label(ref), Qt.TextElideMode.ElideRight, text_rect.width()))
@@ -222,6 +233,8 @@ class ScanGridView(QListView):
     A double-click opens the scan and leaves its tick as it was.
     """
 
+    inspect = Signal(int)  # row to open
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setViewMode(QListView.ViewMode.IconMode)
@@ -236,6 +249,8 @@ class ScanGridView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
         self.setAccessibleName("Scans in this group")
+        #: The last press that could start a double-click: row, was it ticked before, timestamp.
+        self._press: tuple[int, bool, int] | None = None
 
     def set_tile(self, size: QSize) -> None:
         self.setGridSize(size + QSize(6, 6))
@@ -244,9 +259,33 @@ class ScanGridView(QListView):
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
         # The first click of the double-click toggled the tick; a double-click means "open".
         index = self.indexAt(event.position().toPoint())
-        if index.isValid() and event.button() == Qt.MouseButton.LeftButton:
-            self.selectionModel().select(index, QItemSelectionModel.SelectionFlag.Toggle)
-        super().mouseDoubleClickEvent(event)
+        if not index.isValid() or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDoubleClickEvent(event)
+            return
+        # Platforms send the second click's press before the double-click event (Qt does, and so
+        # do test drivers, in different numbers): restore the tick as it was before the first one.
+        if self._press is not None and self._press[0] == index.row():
+            flag = QItemSelectionModel.SelectionFlag.Select if self._press[1] else QItemSelectionModel.SelectionFlag.Deselect
+            self.selectionModel().select(index, flag)
+        self._press = None
+        event.accept()
+        self.inspect.emit(index.row())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        index = self.indexAt(event.position().toPoint())
+        now = event.timestamp()
+        interval = QApplication.styleHints().mouseDoubleClickInterval()
+        if index.isValid() and not (self._press is not None and self._press[0] == index.row()
+                                    and now - self._press[2] <= interval):
+            self._press = (index.row(), self.selectionModel().isSelected(index), now)
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.inspect.emit(self.currentIndex().row())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def visible_rows(self) -> list[int]:
         """Rows whose tiles are (at least partly) on screen, sampled on the tile grid."""

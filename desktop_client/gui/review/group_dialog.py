@@ -58,7 +58,7 @@ class GroupReviewDialog(QDialog):
         self.thumbs.ready.connect(lambda _key: self.view.viewport().update())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
         # Double-click, or Enter on the focused tile, opens the scan in the viewer.
-        self.view.activated.connect(lambda index: self.open_scan(self.model.uid(index.row())))
+        self.view.inspect.connect(lambda row: self.open_scan(self.model.uid(row)))
 
         title = QLabel(group_title(group))
         title.setObjectName("h1")
