@@ -1,0 +1,76 @@
+"""The OCR models: PaddleOCR's PP-OCRv4 detector and recogniser on onnxruntime (RapidOCR).
+
+The models ship inside the ``rapidocr-onnxruntime`` wheel, so nothing is downloaded at run time.
+Loading them takes about a second and ~100 MB, so each process loads them **once, lazily**, on
+the first search (in a worker process or a background thread, never on the UI thread); every
+later call reuses them. The angle classifier is not used: burned-in text is upright or at 90°,
+and the 90° case is handled by searching a rotated copy (see ``find``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Lines the recogniser reads with a lower confidence are not reported (reference §3).
+MIN_SCORE = 0.5
+#: The version of the models and settings; part of every cache key.
+ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736/v1"
+
+_engine: Any = None
+_lock = threading.Lock()
+
+
+class OcrUnavailable(RuntimeError):
+    """The OCR package or its models cannot be loaded (a broken install)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line as the OCR returns it: four corner points (x, y), text and score."""
+
+    points: tuple[tuple[float, float], ...]
+    text: str
+    score: float
+
+
+def _threads() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def engine() -> Any:
+    """The process's OCR engine, loaded on first use (thread-safe)."""
+    global _engine
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                try:
+                    from rapidocr_onnxruntime import RapidOCR
+                except Exception as exc:  # ImportError, or cv2/onnxruntime failing to load
+                    raise OcrUnavailable(f"the text finder is not installed correctly ({exc}); "
+                                         "reinstall the application") from None
+                threads = _threads()
+                _engine = RapidOCR(use_cls=False, print_verbose=False, text_score=MIN_SCORE,
+                                   intra_op_num_threads=threads, inter_op_num_threads=1)
+    return _engine
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the models already (for tests and the self-test)."""
+    return _engine is not None
+
+
+def read_lines(rgb: np.ndarray) -> list[Line]:
+    """Detect and read the text lines of an (H, W, 3) uint8 RGB image."""
+    ocr = engine()
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    result, _ = ocr(bgr, use_cls=False)
+    lines = []
+    for points, text, score in result or []:
+        pts = tuple((float(x), float(y)) for x, y in points)
+        lines.append(Line(pts, str(text), float(score)))
+    return lines
