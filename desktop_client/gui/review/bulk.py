@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.gui.review.cards import GroupCard
 from desktop_client.gui.review.dialogs import run_modal
+from desktop_client.gui.review.findings import TextFindings
 from desktop_client.gui.review.group_dialog import GroupReviewDialog
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
@@ -69,9 +70,10 @@ class BulkReviewPage(QWidget):
     changed = Signal()
     manageTemplates = Signal()
 
-    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None) -> None:
+    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None,
+                 findings: TextFindings | None = None) -> None:
         super().__init__(parent)
-        self.review, self.store = review, store
+        self.review, self.store, self.findings = review, store, findings
         self.thumbs = ThumbnailCache(self, capacity=400)
         grouping = review.grouping
         n_valid = sum(len(g.members) for g in grouping.valid)
@@ -135,7 +137,7 @@ class BulkReviewPage(QWidget):
                                "undecodable compression). They can still be uploaded as they are or excluded.")
 
     def dialog_for(self, group: ValidGroup | UnsupportedGroup) -> GroupReviewDialog:
-        dialog = GroupReviewDialog(self.review, group, self.store, self)
+        dialog = GroupReviewDialog(self.review, group, self.store, self, self.findings)
         dialog.changed.connect(self.refresh)
         return dialog
 

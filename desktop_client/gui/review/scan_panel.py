@@ -10,7 +10,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from desktop_client.core.geometry import Rect
+from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings, suggestions_from, tile_note
 from desktop_client.gui.review.status import StatusLine
+from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.gui.review.dialogs import (
     ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
 )
@@ -25,15 +28,19 @@ class ScanPanel(QWidget):
     changed = Signal(str)  # uid
     templatesChanged = Signal()
 
-    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None) -> None:
+    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None,
+                 findings: TextFindings | None = None) -> None:
         super().__init__(parent)
-        self.review, self.store = review, store
+        self.review, self.store, self.findings = review, store, findings
         self.uid: str | None = None
+        #: Suggested boxes per scan still waiting for a decision (accepted or dismissed ones leave).
+        self._suggestions: dict[str, list[Suggestion]] = {}
         self.title = QLabel()
         self.title.setObjectName("h1")
         self.state = StatusLine(self)
         self.viewer = ScanViewer(self)
         self.viewer.rectanglesChanged.connect(self._on_rects)
+        self.viewer.suggestionsChanged.connect(self._update)
         self.save_button = QPushButton("Save scan")
         self.save_button.setObjectName("primary")
         self.save_button.setToolTip("Confirm this scan's boxes: they will be blacked out on every frame at upload")
@@ -48,9 +55,21 @@ class ScanPanel(QWidget):
         self.template_button = QPushButton("Save as template…")
         self.template_button.setToolTip("Reuse these boxes on other scans of the same kind")
         self.template_button.clicked.connect(self._ask_save_template)
-        # The assist row: always present and one line high (no layout jump), it offers what the
-        # app found for this scan: a saved template that fits it.
+        # The assist row: always present and one line high (no layout jump), it shows what the app
+        # found for this scan: burned-in text (suggested boxes to accept or dismiss), or a saved
+        # template that fits it.
+        self.find_button = QPushButton("Find text")
+        self.find_button.setToolTip("Search this scan for burned-in text and suggest boxes (runs in the background)")
+        self.find_button.clicked.connect(self.find_text)
         self.offer = StatusLine(self, "info")
+        self.accept_button = QPushButton("Accept ticked")
+        self.accept_button.setToolTip("Turn the ticked suggestions into boxes; the others are dismissed")
+        self.accept_button.clicked.connect(lambda: self.accept_suggestions(all_of_them=False))
+        self.accept_all_button = QPushButton("Accept all")
+        self.accept_all_button.clicked.connect(lambda: self.accept_suggestions(all_of_them=True))
+        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.setToolTip("Hide the suggestions without adding boxes")
+        self.dismiss_button.clicked.connect(self.dismiss_suggestions)
         self.offer_apply = QPushButton("Apply")
         self.offer_apply.clicked.connect(lambda: self.apply_offer(all_matching=False))
         self.offer_apply_all = QPushButton("Apply to all matching")
@@ -62,10 +81,14 @@ class ScanPanel(QWidget):
         assist.setFixedHeight(max(self.offer.height(), self.offer_apply.sizeHint().height()))
         assist_row = QHBoxLayout(assist)
         assist_row.setContentsMargins(0, 0, 0, 0)
+        assist_row.addWidget(self.find_button)
         assist_row.addWidget(self.offer, 1)
-        for b in (self.offer_apply, self.offer_apply_all, self.offer_dismiss):
+        for b in (self.accept_button, self.accept_all_button, self.dismiss_button,
+                  self.offer_apply, self.offer_apply_all, self.offer_dismiss):
             assist_row.addWidget(b)
         self.assist = assist
+        if findings is not None:
+            findings.updated.connect(self._on_found)
         actions = QHBoxLayout()
         for b in (self.save_button, self.reset_button, self.exclude_button):
             actions.addWidget(b)
@@ -91,6 +114,10 @@ class ScanPanel(QWidget):
             choice = self.review.choices[uid]
             self.title.setText(scan_label(ref))
             self.viewer.set_scan(ref.scan, choice.rectangles, editable=self._editable())
+            # Opening a scan searches it for text at once, in the background, ahead of any queue.
+            if self.findings is not None and self._editable():
+                self.findings.request([ref.scan], front=True)
+            self._show_suggestions()
         self._update()
 
     def _editable(self) -> bool:
@@ -138,6 +165,84 @@ class ScanPanel(QWidget):
         if run_modal(dialog):
             self.exclude_scan(dialog.reason.text())
 
+    # -- burned-in text -------------------------------------------------------------------------
+    def find_text(self) -> None:
+        """Search (again) this scan for burned-in text; the suggestions replace any dismissed ones."""
+        if self.uid is None or self.findings is None or not self._editable():
+            return
+        self._suggestions.pop(self.uid, None)
+        self.findings.request([self.review.scan(self.uid)], front=True, again=True)
+        self._update()
+
+    def _on_found(self, uid: str) -> None:
+        if uid == self.uid:
+            self._show_suggestions()
+            self._update()
+
+    def suggestions(self) -> list[Suggestion]:
+        return self._suggestions.get(self.uid, []) if self.uid is not None else []
+
+    def _show_suggestions(self) -> None:
+        uid = self.uid
+        if uid is None or self.findings is None:
+            return
+        text = self.findings.result(uid)
+        if text is not None and uid not in self._suggestions and self._editable():
+            self._suggestions[uid] = suggestions_from(text, self.review.choices[uid].rectangles)
+        self.viewer.set_suggestions(self.suggestions() if self._editable() else [])
+
+    def accept_suggestions(self, *, all_of_them: bool) -> list[Rect]:
+        """Ticked (or all) suggestions become ordinary boxes of the scan, still to be saved."""
+        if self.uid is None or not self._editable():
+            return []
+        taken = [s.rect for s in self.suggestions() if all_of_them or s.ticked]
+        rects = self.viewer.rectangles()
+        rects += [r for r in taken if r not in rects]
+        self._suggestions[self.uid] = []
+        self.viewer.set_suggestions([])
+        self.viewer.set_rectangles(rects)
+        self.review.set_rectangles(self.uid, rects, confirmed=False)
+        self._changed()
+        return taken
+
+    def dismiss_suggestions(self) -> None:
+        if self.uid is None:
+            return
+        self._suggestions[self.uid] = []
+        self.viewer.set_suggestions([])
+        self._update()
+
+    def _update_text_state(self) -> bool:
+        """The assist row's text-search part; True when it has something to say."""
+        uid = self.uid
+        for b in (self.accept_button, self.accept_all_button, self.dismiss_button):
+            b.hide()
+        if uid is None or self.findings is None or not self._editable():
+            return False
+        state = self.findings.state(uid)
+        if state in (QUEUED, RUNNING):
+            self.offer.set_status("Searching this scan for burned-in text… (in the background: keep working)", "info")
+            return True
+        pending = self.suggestions()
+        if pending:
+            ticked = sum(1 for s in pending if s.ticked)
+            phi = sum(1 for s in pending if s.likely_phi)
+            self.offer.set_status(
+                f"{len(pending)} line{'s' if len(pending) != 1 else ''} of text found, {phi} likely PHI "
+                "(dashed: hover to read, click to tick)", "error" if phi else "info")
+            self.accept_button.setText(f"Accept ticked ({ticked})")
+            self.accept_button.setEnabled(bool(ticked))
+            for b in (self.accept_button, self.accept_all_button, self.dismiss_button):
+                b.show()
+            return True
+        return False
+
+    def _text_result_line(self) -> tuple[str, str] | None:
+        """After the suggestions are dealt with: what the search found, in a few words."""
+        if self.uid is None or self.findings is None or not self._editable():
+            return None
+        return tile_note(self.findings, self.uid, self.review.choices[self.uid].rectangles)
+
     def matching_uids(self, templates: list[Template]) -> list[str]:
         """Scans of this scan's session that the templates fit and that can take boxes."""
         if self.uid is None:
@@ -184,19 +289,26 @@ class ScanPanel(QWidget):
             self._offer_dismissed.add(self.uid)
         self._update()
 
-    def _update_offer(self) -> None:
-        templates = self.offered_templates()
+    def _update_assist(self) -> None:
+        self.find_button.setEnabled(self._editable() and self.findings is not None)
+        self.find_button.setVisible(self.findings is not None)
+        busy = self._update_text_state()
+        templates = [] if busy else self.offered_templates()
         if templates:
             names = ", ".join(f"“{t.name}”" for t in templates[:2]) + (f" and {len(templates) - 2} more"
                                                                          if len(templates) > 2 else "")
             described = next((t.description for t in templates if t.description), "")
-            text = f"Saved template{'s' if len(templates) != 1 else ''} {names} fit{'s' if len(templates) == 1 else ''} this scan"
+            verb = "fits" if len(templates) == 1 else "fit"
+            text = f"Saved template{'s' if len(templates) != 1 else ''} {names} {verb} this scan"
             self.offer.set_status(text + (f": {described}" if described else "."), "info")
             n = len(self.matching_uids(templates))
             self.offer_apply_all.setText(f"Apply to all {n} matching")
             self.offer_apply_all.setVisible(n > 1)
+        elif not busy:
+            note = self._text_result_line()
+            self.offer.set_status(note[0] if note else "", "hint")
+            self.offer_apply_all.hide()
         else:
-            self.offer.set_status("", "hint")
             self.offer_apply_all.hide()
         self.offer_apply.setVisible(bool(templates))
         self.offer_dismiss.setVisible(bool(templates))
@@ -238,7 +350,7 @@ class ScanPanel(QWidget):
         else:
             text, kind = "No boxes: this scan is uploaded with its pixels unchanged. Draw boxes over any burned-in text.", "info"
         self.state.set_status(text, kind)
-        self._update_offer()
+        self._update_assist()
 
 
 class ScanEditDialog(QDialog):
@@ -249,12 +361,12 @@ class ScanEditDialog(QDialog):
     """
 
     def __init__(self, review: ReviewModel, uid: str, store: TemplateStore, parent: QWidget | None = None,
-                 uids: list[str] | None = None) -> None:
+                 uids: list[str] | None = None, findings: TextFindings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Scan")
         fit_to_screen(self, 1100, 780)
         self.uids = list(uids) if uids else [uid]
-        self.panel = ScanPanel(review, store, self)
+        self.panel = ScanPanel(review, store, self, findings)
         self.previous_button = QPushButton("◀ Previous")
         self.previous_button.setToolTip("Previous scan of the group (Alt+Left)")
         self.previous_button.clicked.connect(lambda: self.step(-1))

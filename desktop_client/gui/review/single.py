@@ -6,6 +6,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from desktop_client.gui.review.findings import TextFindings, tile_note
 from desktop_client.gui.review.grid import tile_state
 from desktop_client.gui.review.scan_panel import ScanPanel
 from desktop_client.plan.review import ReviewModel, scan_label
@@ -37,7 +38,8 @@ class SessionReviewPage(QWidget):
     changed = Signal()
     manageTemplates = Signal()
 
-    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None) -> None:
+    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None,
+                 findings: TextFindings | None = None) -> None:
         super().__init__(parent)
         self.review, self.store = review, store
         self.thumbs = ThumbnailCache(self, capacity=300)
@@ -48,7 +50,8 @@ class SessionReviewPage(QWidget):
         self.strip.setMinimumWidth(190)
         self.strip.setSpacing(2)
         self.strip.setWordWrap(True)
-        self.panel = ScanPanel(review, store, self)
+        self.findings = findings
+        self.panel = ScanPanel(review, store, self, findings)
         self.panel.changed.connect(self._on_changed)
         self.panel.templatesChanged.connect(self.changed.emit)
         session = review.sessions[0]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
+from desktop_client.gui.review.findings import TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
@@ -55,6 +56,13 @@ class ReviewStep(QWidget):
         self.grouping_label = QLabel("")
         self.grouping_label.setObjectName("hint")
         self.stack.addWidget(self.grouping_label)
+        #: Text found per scan, kept across selections (results are keyed by SeriesInstanceUID).
+        self.findings = TextFindings(self)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.findings.close)
+        findings = self.findings
+        self.destroyed.connect(lambda *_: findings.close())
         self._grouper = LatestOnly(self)
         self._grouper.done.connect(self._on_grouped)
         self._pending: object | None = None
@@ -104,7 +112,7 @@ class ReviewStep(QWidget):
         self._pending = None
         self.review = review
         page_cls = SessionReviewPage if len(review.sessions) == 1 else BulkReviewPage
-        self.page = page_cls(review, self.store, self)
+        self.page = page_cls(review, self.store, self, self.findings)
         self.page.changed.connect(self._on_changed)
         self.page.manageTemplates.connect(self.manage_templates)
         self.stack.addWidget(self.page)
