@@ -23,11 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from desktop_client.cli.common import UserError, human_bytes, print_json
-from desktop_client.core.geometry import PixelEdit, Rect
-from desktop_client.labels import (LabelPool, LabelRow, SessionScheme, SubjectScheme,
-                                   assign_session_labels, assign_subject_labels, import_csv,
-                                   label_problem)
-from desktop_client.scanning.model import Session
+from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
 SESSION_SCHEMES = ("auto", "accession", "patient-id")
@@ -40,8 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("upload", help="anonymize, redact and upload sessions (headless)",
                         description="Scan PATHs, then anonymize, redact and send every session found "
                                     "to DEST, verified, with a receipt.")
-    up.add_argument("paths", nargs="+", metavar="PATH", help="folder, file, archive or DICOMDIR")
-    up.add_argument("--to", required=True, metavar="DEST",
+    up.add_argument("paths", nargs="*", metavar="PATH",
+                    help="folder, file, archive or DICOMDIR (with --plan: the plan's, unless given)")
+    up.add_argument("--plan", metavar="FILE",
+                    help="run a plan saved by the desktop app (Summary: Save plan…) or by "
+                         "--save-plan: destination, labels and review decisions come from it")
+    up.add_argument("--save-plan", metavar="FILE",
+                    help="also save this upload's plan (labels, decisions) for a later --plan run")
+    up.add_argument("--to", metavar="DEST",
                     help="http(s)://host[/context] (XNAT), a folder (local archive), "
                          "dicom://CALLED_AET@host:port (C-STORE) or dicomweb+http(s)://host[:port]/path")
     up.add_argument("--user", default="", help="user name at the destination")
@@ -57,7 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
                     help="value of an anonymization script variable")
     up.add_argument("--labels", metavar="CSV",
-                    help="relabeling CSV (Study UID, XNAT Subject ID, Session Label[, PET Tracer]); "
+                    help="relabeling CSV, as the desktop app exports it (Study UID, XNAT Subject ID, "
+                         "Session Label[, PET Tracer], then a column per script variable); "
                          "sessions missing from it are not uploaded")
     up.add_argument("--template", action="append", default=[], metavar="NAME",
                     help="apply a saved redaction template to every scan it matches")
@@ -95,64 +98,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.set_defaults(func=run_transfers)
 
 
-# ---- labels --------------------------------------------------------------------------------------
-
-
-def _label(value: str, what: str) -> str:
-    problem = label_problem(value)
-    if problem:
-        raise UserError(f"{what} {value!r}: {problem}")
-    return value
-
-
-def assign_labels(sessions: list[Session], args: argparse.Namespace,
-                  existing_sessions: set[str]) -> list[tuple[Session, str, str, str]]:
-    """``(session, subject, session_label, tracer)`` for every session to upload.
-
-    Uses the same schemes and uniqueness rules as the desktop application's bulk mode
-    (``desktop_client.labels``): automatic subjects once per patient name, ``SUBJECT_MOD_n``
-    sessions unique among the project's archive, prearchive and this run.
-    """
-    tracer = _variables(args.var).get("tracer", "")
-    if args.labels:
-        table = [LabelRow.from_session(s, tracer=tracer) for s in sessions]
-        try:
-            imported = import_csv(Path(args.labels), table)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read {args.labels}: {exc}") from None
-        if imported.errors:
-            raise UserError(f"{args.labels}: " + " ".join(imported.errors[:5]))
-        rows = {r.study_uid: r for r in imported.rows}
-        chosen = [(s, rows[s.study_instance_uid].subject, rows[s.study_instance_uid].session,
-                   rows[s.study_instance_uid].tracer)
-                  for s in sessions if s.study_instance_uid not in imported.unchecked]
-        if not chosen:
-            raise UserError(f"no study in {args.labels} matches the scanned sessions")
-        return chosen
-    if args.session and len(sessions) > 1:
-        raise UserError(f"--session names one session, but the paths hold {len(sessions)}; use "
-                        "--session-scheme or --labels")
-    uids = [s.study_instance_uid for s in sessions]
-    if args.subject:
-        subjects = dict.fromkeys(uids, _label(args.subject, "subject label"))
-    else:
-        subjects = assign_subject_labels(sessions, SubjectScheme.parse(args.subject_scheme or "auto"))
-    if args.session:
-        labels = dict.fromkeys(uids, _label(args.session, "session label"))
-    else:
-        labels = assign_session_labels(sessions, SessionScheme.parse(args.session_scheme or "auto"),
-                                       subjects, LabelPool(existing_sessions),
-                                       tracers=dict.fromkeys(uids, tracer) if tracer else None)
-    out = []
-    for session in sessions:
-        uid = session.study_instance_uid
-        if not subjects[uid] or not labels[uid]:
-            raise UserError(f"study {session.study_description or uid} has no value for the chosen "
-                            "labeling scheme; give --subject/--session or a --labels CSV")
-        out.append((session, subjects[uid], labels[uid], tracer))
-    return out
-
-
 # ---- building the transfers ----------------------------------------------------------------------
 
 
@@ -166,33 +111,29 @@ def _variables(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _rectangles(args: argparse.Namespace, sessions: list[Session]) -> dict[str, list[PixelEdit]]:
-    """Rectangles per series from ``--template`` (matched per scan) and ``--rect``."""
-    per_series: dict[str, list[PixelEdit]] = {}
-    scans = {uid: scan for s in sessions for uid, scan in s.scans.items()}
-    if args.template:
-        from desktop_client.templates import TemplateError, TemplateStore
+def _templates(names: list[str]) -> list[Any]:
+    if not names:
+        return []
+    from desktop_client.templates import TemplateError, TemplateStore
 
-        store = TemplateStore()
-        for name in args.template:
-            try:
-                template = store.get_by_name(name)
-            except TemplateError as exc:
-                raise UserError(str(exc)) from None
-            for uid, scan in scans.items():
-                if template.matches(scan):
-                    per_series.setdefault(uid, []).extend(PixelEdit(r) for r in template.rectangles)
-    for item in args.rect:
+    store = TemplateStore()
+    try:
+        return [store.get_by_name(name) for name in names]
+    except TemplateError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _rect_options(items: list[str]) -> list[tuple[str, Rect]]:
+    out = []
+    for item in items:
         uid, sep, rect_text = item.rpartition(":")
         if not sep or not uid:
             raise UserError(f"--rect expects SERIES_UID:l,t,r,b, got {item!r}")
-        if uid not in scans:
-            raise UserError(f"--rect names series {uid}, which is not in the scanned paths")
         try:
-            per_series.setdefault(uid, []).append(PixelEdit(Rect.parse(rect_text)))
+            out.append((uid, Rect.parse(rect_text)))
         except ValueError as exc:
             raise UserError(str(exc)) from None
-    return per_series
+    return out
 
 
 def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
@@ -259,9 +200,32 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
         raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
 
 
-def run_upload(args: argparse.Namespace) -> int:
+#: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.
+_PLANNED = {"to": "--to", "user": "--user", "project": "--project", "subject": "--subject",
+            "subject_scheme": "--subject-scheme", "session": "--session",
+            "session_scheme": "--session-scheme", "var": "--var", "labels": "--labels",
+            "template": "--template", "rect": "--rect", "exclude": "--exclude",
+            "script": "--script", "lookup_table": "--lookup-table", "merge": "--merge",
+            "insecure": "--insecure", "save_plan": "--save-plan"}
+
+
+def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
+    """(destination, project, the loaded plan or None) from --plan or from --to and friends."""
+    from desktop_client.plan import planfile
     from desktop_client.transfer import DestinationKind, DestinationSpec
 
+    if args.plan:
+        given = [flag for name, flag in _PLANNED.items() if getattr(args, name, None)]
+        if given:
+            raise UserError(f"the plan already decides {', '.join(given)}; leave them out, or "
+                            "plan again without --plan")
+        try:
+            loaded = planfile.load(args.plan)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        return loaded.destination, loaded.project, loaded
+    if not args.to:
+        raise UserError("say where to send: --to DEST (or --plan FILE)")
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
                                      verify_tls=not args.insecure)
@@ -271,15 +235,22 @@ def run_upload(args: argparse.Namespace) -> int:
         raise UserError("an XNAT upload needs --user")
     if dest.kind is DestinationKind.XNAT and not args.project:
         raise UserError("an XNAT upload needs --project")
-    for p in args.paths:
+    return dest, args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else ""), None
+
+
+def run_upload(args: argparse.Namespace) -> int:
+    dest, project, loaded = _destination(args)
+    if not args.paths and loaded is None:
+        raise UserError("give the folders, files or archives to upload")
+    paths = args.paths or loaded.sources
+    for p in paths:
         if not os.path.exists(p):
-            raise UserError(f"{p} does not exist")
+            raise UserError(f"{p} does not exist" + (" (named by the plan)" if not args.paths else ""))
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    project = args.project or ("LOCAL" if dest.kind is DestinationKind.LOCAL else "")
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
     # the transfers run, and the queue then reads a session's files one unit at a time.
-    specs, skipped = _build_specs(args, dest, project, password)
+    specs, skipped = _build_specs(args, paths, dest, project, password, loaded)
     if args.dry_run:
         plan = [_plan(spec) for spec in specs]
         if args.json:
@@ -291,53 +262,63 @@ def run_upload(args: argparse.Namespace) -> int:
     return _run(specs, password, args.workers, args.json)
 
 
-def _build_specs(args: argparse.Namespace, dest: Any, project: str,
-                 password: str | None) -> tuple[list[Any], int]:
-    """Scan the paths and turn every session into a validated spec; (specs, skipped files)."""
+def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
+                 password: str | None, loaded: Any) -> tuple[list[Any], int]:
+    """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
+    (validated specs, skipped files)."""
+    from desktop_client.plan import planfile
+    from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
-    from desktop_client.transfer import DestinationKind, ScanChoice, TransferSpec
-    from desktop_client.transfer.spec import MERGE
 
-    result = scan_paths(args.paths)
+    result = scan_paths(paths)
     if not result.sessions:
         raise UserError("no DICOM sessions found in the given paths")
-    scripts = _scripts(args, dest)
-    lookup_table = _lookup_table(args)
-    rects = _rectangles(args, result.sessions)
-    excluded = set(args.exclude)
-    known = {uid for s in result.sessions for uid in s.scans}
-    unknown = excluded - known
-    if unknown:
-        raise UserError(f"--exclude names series not in the scanned paths: {', '.join(sorted(unknown))}")
-    existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
-    labelled = assign_labels(result.sessions, args, existing)
-    clashes = sorted({label for _, _, label, _ in labelled} & existing)
-    if clashes and not args.merge:
-        raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
-                        "choose another label, or give --merge to add these scans to it")
+    try:
+        existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
+        if loaded is not None:
+            plans, decisions = planfile.resolve(loaded, result.sessions)
+            options = SpecOptions(destination=dest, project=project,
+                                  user=loaded.user or getpass.getuser(), scripts=loaded.scripts,
+                                  lookup_table=loaded.lookup_table)
+        else:
+            options = SpecOptions(destination=dest, project=project,
+                                  user=args.user or getpass.getuser(),
+                                  scripts=_scripts(args, dest), lookup_table=_lookup_table(args))
+            plans, decisions = _plan_from_options(args, result.sessions, existing)
+            for plan in plans:
+                plan.merge = args.merge
+        clashes = sorted({p.label for p in plans if not p.merge} & existing)
+        if clashes:
+            raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
+                            "choose another label, or give --merge to add these scans to it")
+        options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
+        specs = build_specs(plans, decisions, options)
+        if args.save_plan:
+            saved = planfile.save(planfile.plan_file(
+                paths, dest, plans, decisions, project=project, user=options.user,
+                scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
+            print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
+                  file=sys.stderr)
+        return specs, len(result.skipped)
+    except (OSError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
+                       existing: set[str]) -> tuple[list[Any], dict[str, Any]]:
+    from desktop_client.plan.headless import (decisions_from_options, plans_from_csv,
+                                              plans_from_schemes)
+
     variables = _variables(args.var)
-    specs = []
-    for session, subject, label, tracer in labelled:
-        choices = {}
-        for uid in session.scans:
-            if uid in excluded:
-                choices[uid] = ScanChoice(uid, excluded=True, exclude_reason="excluded on the command line")
-            elif uid in rects:
-                choices[uid] = ScanChoice(uid, tuple(rects[uid]))
-        needs_labels = dest.kind in (DestinationKind.XNAT, DestinationKind.LOCAL) or bool(project)
-        spec = TransferSpec(
-            session=session, destination=dest, project=project,
-            subject=subject if needs_labels else "", session_label=label if needs_labels else "",
-            variables={**variables, **({"tracer": tracer} if tracer else {})}, choices=choices,
-            scripts=scripts, user=args.user or getpass.getuser(),
-            max_chunk_files=max(1, args.chunk_files), receipt_dir=args.receipt_dir,
-            lookup_table=lookup_table, overwrite=MERGE if args.merge else None)
-        try:
-            spec.validate()
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
-        specs.append(spec)
-    return specs, len(result.skipped)
+    tracer = variables.pop("tracer", "")
+    decisions = decisions_from_options(sessions, templates=_templates(args.template),
+                                       rectangles=_rect_options(args.rect), excluded=args.exclude)
+    if args.labels:
+        return plans_from_csv(sessions, args.labels, tracer=tracer, variables=variables), decisions
+    return plans_from_schemes(sessions, subject=args.subject,
+                              subject_scheme=args.subject_scheme or "auto", session=args.session,
+                              session_scheme=args.session_scheme or "auto", tracer=tracer,
+                              variables=variables, existing_sessions=existing), decisions
 
 
 def _plan(spec: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from desktop_client.core.paths import config_dir
 from desktop_client.gui.connections import ConnectionStore
 from desktop_client.gui.settings_page import SettingsPage
 from desktop_client.gui.settings_store import AppSettings
-from desktop_client.gui.targets import explain_error
+from desktop_client.plan.targets import explain_error
 from desktop_client.gui.theme import app_icon, apply_theme
 from desktop_client.gui.transfers_page import TransfersPage
 from desktop_client.gui.wizard.confirm_page import ConfirmPage
@@ -41,10 +41,10 @@ from desktop_client.gui.wizard.connect_page import ConnectPage
 from desktop_client.gui.wizard.project_page import ProjectPage
 from desktop_client.gui.wizard.review_page import ReviewPage
 from desktop_client.gui.wizard.select_page import SelectPage
-from desktop_client.gui.wizard.state import UploadDraft
 from desktop_client.gui.wizard.summary_page import SummaryPage
 from desktop_client.gui.wizard.wizard import UploadWizard
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.plan.draft import UploadDraft
 
 log = logging.getLogger(__name__)
 

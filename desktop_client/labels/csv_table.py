@@ -2,9 +2,11 @@
 
 Columns, in order: ``Study UID`` (the key), read-only ``Study Date``, ``Modality``,
 ``Study Description``, ``Patient Name``, ``Patient ID``, ``Scans``, then the editable
-``XNAT Subject ID``, ``Session Label`` and ``PET Tracer``. On import only the editable columns
-are taken; rows of the table missing from the file are reported as unchecked (not uploaded),
-rows of the file unknown to the table are reported and ignored.
+``XNAT Subject ID``, ``Session Label`` and ``PET Tracer``, then one column per anonymization
+script variable (named as the script names it). On import only the editable columns are taken,
+and every further column is read as a script variable; rows of the table missing from the file
+are reported as unchecked (not uploaded), rows of the file unknown to the table are reported and
+ignored. The GUI's bulk table and the CLI's ``--labels`` read and write this one format.
 
 The file holds patient names and IDs: the GUI must warn before writing it. Cells that a
 spreadsheet would run as a formula (leading ``= + - @``) are written with a leading ``'``, which
@@ -42,16 +44,19 @@ class LabelRow:
     subject: str = ""
     session: str = ""
     tracer: str = ""
+    #: Script variable values by variable name (the columns after ``PET Tracer``).
+    variables: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_session(cls, session: Any, subject: str = "", session_label: str = "",
-                     tracer: str = "") -> "LabelRow":
+                     tracer: str = "", variables: dict[str, str] | None = None) -> "LabelRow":
         """A row for a scanned study (``desktop_client.scanning.model.Session``)."""
         modalities = sorted({getattr(s, "modality", "") for s in session.scans.values()} - {""})
         return cls(study_uid=session.study_instance_uid, study_date=session.study_date,
                    modality=" ".join(modalities), study_description=session.study_description,
                    patient_name=session.patient_name, patient_id=session.patient_id,
-                   scans=len(session.scans), subject=subject, session=session_label, tracer=tracer)
+                   scans=len(session.scans), subject=subject, session=session_label, tracer=tracer,
+                   variables=dict(variables or {}))
 
     @property
     def needs_tracer(self) -> bool:
@@ -80,15 +85,25 @@ def _unprotect(value: str) -> str:
     return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
 
 
-def export_csv(rows: Iterable[LabelRow], target: Path | TextIO) -> None:
-    """Write the table (UTF-8 with BOM so spreadsheet programs read accents correctly)."""
+def export_csv(rows: Iterable[LabelRow], target: Path | TextIO, variables: Sequence[str] = ()) -> None:
+    """Write the table (UTF-8 with BOM so spreadsheet programs read accents correctly).
+
+    ``variables`` names the script variable columns, in order (those of the rows otherwise).
+    """
+    rows = list(rows)
+    names = list(variables) or list(dict.fromkeys(n for r in rows for n in r.variables))
+    clash = [n for n in names if n in COLUMNS]
+    if clash:
+        raise ValueError(f"a script variable cannot be named like a column: {', '.join(clash)}")
+
     def write(handle: TextIO) -> None:
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
+        writer.writerow([*COLUMNS, *names])
         for r in rows:
             writer.writerow([_protect(str(v)) for v in (
                 r.study_uid, r.study_date, r.modality, r.study_description, r.patient_name,
-                r.patient_id, r.scans, r.subject, r.session, r.tracer)])
+                r.patient_id, r.scans, r.subject, r.session, r.tracer,
+                *(r.variables.get(n, "") for n in names))])
     if isinstance(target, Path):
         with target.open("w", encoding="utf-8-sig", newline="") as handle:
             write(handle)
@@ -113,6 +128,7 @@ def import_csv(source: Path | TextIO | str, table: Sequence[LabelRow]) -> CsvImp
         return CsvImport(rows=list(table), errors=[
             f"The CSV file has no column {', '.join(repr(m) for m in missing)}; export the table "
             f"first and edit that file."])
+    variable_columns = [h for h in header if h and h not in COLUMNS]
     by_uid = {row.study_uid: row for row in table}
     edits: dict[str, LabelRow] = {}
     result = CsvImport(rows=[])
@@ -136,7 +152,9 @@ def import_csv(source: Path | TextIO | str, table: Sequence[LabelRow]) -> CsvImp
                 result.errors.append(f"Line {line_no}: {what} {value!r}: {problem}")
         if row.needs_tracer and not tracer:
             result.errors.append(f"Line {line_no}: study {uid} is a PET study and needs a tracer.")
-        edits[uid] = replace(row, subject=subject, session=session, tracer=tracer)
+        values = {name: _unprotect((record.get(name) or "").strip()) for name in variable_columns}
+        edits[uid] = replace(row, subject=subject, session=session, tracer=tracer,
+                             variables={**row.variables, **values})
     seen: dict[str, str] = {}
     for uid, row in edits.items():
         key = row.session.lower()

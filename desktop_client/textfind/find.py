@@ -81,13 +81,30 @@ def _overlap(a: Rect, b: Rect) -> float:
     return (w * h) / max(1, min(a.width * a.height, b.width * b.height))
 
 
-def _read_view(view: View, columns: int, rows: int, rotate: bool) -> list[cache.CachedLine]:
-    out = []
+def _read_view(view: View, columns: int, rows: int, rotate: bool,
+               known: list[cache.CachedLine]) -> list[cache.CachedLine]:
+    """The readable lines of one view; lines already ``known`` from another view are not re-read."""
+    out: list[cache.CachedLine] = []
+
+    def new(rect: Rect | None) -> bool:
+        return rect is not None and not any(_overlap(k.line, rect) > 0.6 for k in known + out)
+
+    def keep_upright(pts: ocr.Points) -> bool:
+        return new(_line_rect(list(pts), columns, rows))
+
+    def keep_vertical(pts: ocr.Points) -> bool:
+        # On the rotated copy only boxes that are vertical in the original are new; horizontal
+        # lines were read on the upright pass already.
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        if max(xs) - min(xs) <= max(ys) - min(ys):
+            return False
+        return new(_line_rect(_rotated_points(pts, columns), columns, rows))
+
     passes = [(view.rgb, False)]
     if rotate:
         passes.append((np.ascontiguousarray(np.rot90(view.rgb)), True))
     for image, rotated in passes:
-        for line in ocr.read_lines(image):
+        for line in ocr.read_lines(image, keep_vertical if rotated else keep_upright):
             if not readable(line.text, line.score):
                 continue
             pts = _rotated_points(line.points, columns) if rotated else list(line.points)
@@ -182,7 +199,8 @@ def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: 
             found: list[cache.CachedLine] = []
             for view in views(ds, wanted, use_temporal):
                 # the full-range view is a second look at the same frame: no rotated pass for it
-                found.extend(_read_view(view, model.columns, model.rows, rotate and view.kind != "full-range"))
+                found.extend(_read_view(view, model.columns, model.rows,
+                                        rotate and view.kind != "full-range", found))
             lines = _merge(found)
             if use_cache:
                 cache.store(name, result.sop_instance_uid, result.pixel_hash, lines)

@@ -77,7 +77,27 @@ def views(ds: Dataset, frames: Sequence[int], temporal: bool) -> Iterator[View]:
             continue
         # A single-frame image's whole-image result has frame None, like a cine's temporal image.
         label = None if model.frames == 1 else index
-        yield View(label, "display", render(ds, frame=index))
-        extra = full_range(ds, index)
-        if extra is not None:
-            yield View(label, "full-range", extra)
+        display = render(ds, frame=index)
+        yield View(label, "display", display)
+        if _clips_the_top(display, model):
+            extra = full_range(ds, index)
+            if extra is not None:
+                yield View(label, "full-range", extra)
+
+
+#: Share of pixels at the display's brightest value above which the window may hide text.
+CLIPPED_SHARE = 0.002
+
+
+def _clips_the_top(display: np.ndarray, model: ImageModel) -> bool:
+    """Does the window map a band of the highest stored values onto one display value?
+
+    Text burned at the maximum stored value is then drawn in the same white (black for
+    MONOCHROME1) as whatever else is clipped there, and may vanish into it; otherwise the display
+    already shows it as the brightest thing in the image and a second look finds nothing new.
+    """
+    if model.samples != 1 or model.bits_stored <= 8:
+        return False
+    grey = display[..., 0]
+    end = 0 if model.photometric == "MONOCHROME1" else 255
+    return float(np.count_nonzero(grey == end)) / grey.size > CLIPPED_SHARE

@@ -130,6 +130,18 @@ class ScanChoice:
     rectangles: tuple[PixelEdit, ...] = ()
     excluded: bool = False
     exclude_reason: str = ""
+    #: The person's decision on burned-in text (``plan.review`` values: "redacted",
+    #: "checked, no text", "accepted as is", "excluded"; "" when none was needed), for the receipt.
+    decision: str = ""
+    #: Where each rectangle came from ("drawn", "template", "detected"), parallel to ``rectangles``.
+    box_sources: tuple[str, ...] = ()
+    #: Why the visible text was accepted as is (the receipt records it).
+    accept_reason: str = ""
+
+    @property
+    def accepted_as_is(self) -> bool:
+        """The output re-check records visible text instead of failing the object."""
+        return self.decision == "accepted as is"
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,13 +320,17 @@ def _edit_from_json(data: dict[str, Any]) -> PixelEdit:
 def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
     return {"series_instance_uid": choice.series_instance_uid,
             "rectangles": [_edit_to_json(e) for e in choice.rectangles],
-            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason}
+            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason,
+            "decision": choice.decision, "box_sources": list(choice.box_sources),
+            "accept_reason": choice.accept_reason}
 
 
 def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
     return ScanChoice(data["series_instance_uid"],
                       tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
-                      bool(data.get("excluded", False)), data.get("exclude_reason", ""))
+                      bool(data.get("excluded", False)), data.get("exclude_reason", ""),
+                      data.get("decision", ""), tuple(data.get("box_sources", ())),
+                      data.get("accept_reason", ""))
 
 
 # Identifying attributes are never written to the queue: once the labels are chosen, nothing after

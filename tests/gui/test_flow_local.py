@@ -132,7 +132,7 @@ def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
     to_summary(qtbot, win)
     plan = win.draft.plans[0]
     assert plan.tracer == "FDG"
-    from desktop_client.gui.wizard.submit import build_specs
+    from desktop_client.plan.specs import draft_specs as build_specs
 
     assert build_specs(win.draft)[0].variables["tracer"] == "FDG"
 

@@ -14,11 +14,12 @@ from PySide6.QtWidgets import QLabel
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.connections import local_connection
 from desktop_client.plan.review import ScanReviewChoice
-from desktop_client.gui.targets import LocalTarget, ProjectInfo, ProjectSettings, explain_error
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft
-from desktop_client.gui.wizard.submit import EXCLUDED_ON_CONFIRM, build_specs, summarize
+from desktop_client.plan.targets import LocalTarget, ProjectInfo, ProjectSettings, explain_error
+from desktop_client.plan.specs import EXCLUDED_ON_CONFIRM, summarize
+from desktop_client.plan.specs import draft_specs as build_specs
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.scanning import scan_paths
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 from tests.gui.conftest import wait_for
 
 

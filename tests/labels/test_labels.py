@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,19 @@ def test_label_row_from_scanned_session() -> None:
     out = io.StringIO()
     export_csv([row], out)
     assert import_csv(out.getvalue(), [row]).rows == [row]
+
+
+def test_csv_carries_script_variable_columns() -> None:
+    """The GUI's bulk table writes a column per script variable; reading it back keeps them."""
+    table = [replace(r, variables={"visit": "V1", "site": "=HYPERLINK()"}) for r in _table()]
+    out = io.StringIO()
+    export_csv(table, out, ["visit", "site"])
+    text = out.getvalue()
+    assert text.splitlines()[0].endswith("PET Tracer,visit,site") and "'=HYPERLINK()" in text
+    edited = text.replace(",V1,", ",V2,", 1)
+    result = import_csv(edited, _table())
+    assert result.ok, result.errors
+    assert result.rows[0].variables == {"visit": "V2", "site": "=HYPERLINK()"}
+    assert result.rows[1].variables == {"visit": "V1", "site": "=HYPERLINK()"}
+    with pytest.raises(ValueError, match="named like a column"):
+        export_csv(table, io.StringIO(), ["Scans"])

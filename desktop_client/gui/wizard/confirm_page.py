@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -38,14 +38,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.gui.targets import SubjectInfo, explain_error
+from desktop_client.plan.targets import SubjectInfo, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
 from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.labels import LabelRow, export_csv, import_csv
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
+from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.rules import LabelContext, bulk_problems, has_pet, single_problems
 
 #: Variables the uploader fills itself (never asked): the official client's Properties keys.
 BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
@@ -110,22 +113,6 @@ def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create
     if allow_create and rules.sanitize(plan.session.patient_name):
         return rules.sanitize(plan.session.patient_name)
     return subjects[0].label if subjects else ""
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _protect(value: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (leading ``'``)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _unprotect(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:2] in _FORMULA_START else value
-
-
-def has_pet(plan: SessionPlan) -> bool:
-    return any(s.modality == "PT" for uid, s in plan.session.scans.items() if uid in plan.included)
 
 
 def scan_status(scan: Any) -> str:
@@ -587,57 +574,50 @@ class ConfirmPage(WizardStep):
 
     # CSV -----------------------------------------------------------------------------------------
 
-    def csv_text(self) -> str:
-        """The bulk table as CSV (Study UID is the key; read-only columns help the user edit)."""
+    def label_rows(self) -> list[LabelRow]:
+        """The bulk table as it stands, in the CSV's terms."""
         assert self.draft is not None
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
         names = [v.name for v in self.variables]
-        writer.writerow(["Study UID", "Study Date", "Modality", "Study Description", "Patient Name",
-                         "Patient ID", "Scans", "XNAT Subject ID", "Session Label", "PET Tracer", *names])
-        for row, plan in enumerate(self.draft.plans):
-            s = plan.session
-            writer.writerow([_protect(str(v)) for v in (
-                s.study_instance_uid, s.study_date, " ".join(s.modalities), s.study_description,
-                s.patient_name, s.patient_id, len(s.scans), self._cell(row, _SUBJECT),
-                self._cell(row, _LABEL), self._cell(row, _TRACER),
-                *[self._cell(row, len(BULK_FIXED) + i) for i in range(len(names))])])
+        return [LabelRow.from_session(plan.session, self._cell(row, _SUBJECT), self._cell(row, _LABEL),
+                                      self._cell(row, _TRACER),
+                                      {n: self._cell(row, len(BULK_FIXED) + i) for i, n in enumerate(names)})
+                for row, plan in enumerate(self.draft.plans)]
+
+    def csv_text(self) -> str:
+        """The bulk table as CSV (``labels.csv_table``: the CLI's ``--labels`` reads the same file)."""
+        out = io.StringIO()
+        export_csv(self.label_rows(), out, [v.name for v in self.variables])
         return out.getvalue()
 
     def load_csv_text(self, text: str) -> int:
         """Apply a CSV round-trip; returns how many sessions it named. Unknown UIDs are reported."""
         assert self.draft is not None
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        if not reader.fieldnames or "Study UID" not in reader.fieldnames:
-            raise ValueError("the CSV has no “Study UID” column; export one first and edit that")
-        rows = {_unprotect(r["Study UID"] or ""): {k: _unprotect(v or "") for k, v in r.items() if k}
-                for r in reader}
+        result = import_csv(text, self.label_rows())
         names = [v.name for v in self.variables]
-        matched = 0
         self.bulk_table.blockSignals(True)
-        for row, plan in enumerate(self.draft.plans):
-            data = rows.pop(plan.session.study_instance_uid, None)
-            if data is None:
+        for row, (plan, data) in enumerate(zip(self.draft.plans, result.rows)):
+            if data.study_uid in result.unchecked:
                 continue
-            matched += 1
-            for col, key in ((_SUBJECT, "XNAT Subject ID"), (_LABEL, "Session Label")):
-                if key in data:
-                    self.bulk_table.item(row, col).setText((data[key] or "").strip())
-            if has_pet(plan) and "PET Tracer" in data:
-                self.bulk_table.item(row, _TRACER).setText((data["PET Tracer"] or "").strip())
+            self.bulk_table.item(row, _SUBJECT).setText(data.subject)
+            self.bulk_table.item(row, _LABEL).setText(data.session)
+            if has_pet(plan):
+                self.bulk_table.item(row, _TRACER).setText(data.tracer)
             for i, name in enumerate(names):
-                if name in data:
-                    self.bulk_table.item(row, len(BULK_FIXED) + i).setText((data[name] or "").strip())
+                self.bulk_table.item(row, len(BULK_FIXED) + i).setText(data.variables.get(name, ""))
         self.bulk_table.blockSignals(False)
         self._validate()
-        if rows:
-            raise ValueError(f"{len(rows)} row(s) name studies that are not selected; they were ignored")
-        return matched
+        if result.errors:
+            more = f" (and {len(result.errors) - 1} more)" if len(result.errors) > 1 else ""
+            raise ValueError(result.errors[0].rstrip(".") + more)
+        if result.unknown:
+            raise ValueError(f"{len(result.unknown)} row(s) name studies that are not selected; "
+                             "they were ignored")
+        return len(self.draft.plans) - len(result.unchecked)
 
     def _export_csv(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export labels", "labels.csv", "CSV (*.csv)")
         if path:
-            Path(path).write_text(self.csv_text(), encoding="utf-8")
+            export_csv(self.label_rows(), Path(path), [v.name for v in self.variables])
             self.message.info(f"Saved {path}. This file contains patient names and IDs: keep it private.")
 
     def _import_csv(self) -> None:
@@ -647,69 +627,62 @@ class ConfirmPage(WizardStep):
         try:
             matched = self.load_csv_text(Path(path).read_text(encoding="utf-8-sig"))
             self.message.ok(f"Labels read for {matched} session(s).")
-        except (OSError, ValueError, csv.Error) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, csv.Error) as exc:
             self.message.error(f"The CSV could not be used: {exc}.")
 
     # Validation ----------------------------------------------------------------------------------
 
-    def problems(self) -> list[str]:
-        """Everything that stops the upload, in words (empty when the page is complete)."""
-        if self.draft is None or self._loading:
-            return ["Loading…"]
-        out: list[str] = []
+    def _context(self) -> LabelContext:
+        assert self.draft is not None and self.draft.project is not None
+        return LabelContext(project=self.draft.project.id,
+                            existing_subjects={s.label for s in self.subjects},
+                            used_labels=self.used_labels,
+                            allow_new_subjects=bool(self.draft.settings
+                                                    and self.draft.settings.allow_create_subject))
+
+    def pending(self) -> list[SessionPlan]:
+        """The plans as the form or table stands now (the draft is written on Next)."""
+        assert self.draft is not None
         existing = {s.label for s in self.subjects}
-        allow_new = bool(self.draft.settings and self.draft.settings.allow_create_subject)
         if not self.draft.bulk:
+            plan = self.draft.plans[0]
             subject = self.subject_combo.currentText().strip()
             label = self.label_edit.text().strip()
-            if not subject:
-                out.append("Choose or type a subject.")
-            elif rules.label_problem(subject):
-                out.append(f"Subject: {rules.label_problem(subject)}")
-            elif subject not in existing and not allow_new:
-                out.append("This project does not allow new subjects: choose an existing one.")
-            if not label:
-                out.append("Type a session label.")
-            elif rules.label_problem(label):
-                out.append(f"Session label: {rules.label_problem(label)}")
-            elif label in self.used_labels and not self.merge_check.isChecked():
-                out.append(f"{self._existing_text(label)}: tick “Add these scans to it” or choose "
-                           "another label.")
-            for name, edit in self._var_edits.items():
-                if not edit.text().strip():
-                    out.append(f"Fill in “{name}”.")
-            if self.tracer_combo.isVisibleTo(self) and not self.tracer_combo.currentText().strip():
-                out.append("Choose the PET tracer.")
-            if not any(self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked
-                       for r in range(self.scan_table.rowCount())):
-                out.append("Tick at least one scan.")
-            self.label_edit.setProperty("invalid", bool(label) and not rules.is_valid_label(label))
-            self.label_edit.style().polish(self.label_edit)
-            return out
-        labels: dict[str, int] = {}
+            create = subject not in existing
+            included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+                        for r in range(self.scan_table.rowCount())
+                        if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
+            pending = replace(plan, subject=subject, create_subject=create,
+                              subject_group=self.group_edit.text().strip() if create else "",
+                              label=label, merge=label in self.used_labels and self.merge_check.isChecked(),
+                              variables={n: e.text().strip() for n, e in self._var_edits.items()},
+                              included=included)
+            pending.tracer = self.tracer_combo.currentText().strip() if has_pet(pending) else ""
+            return [pending]
+        out = []
         for row, plan in enumerate(self.draft.plans):
             subject, label = self._cell(row, _SUBJECT), self._cell(row, _LABEL)
-            who = f"Row {row + 1}"
-            if rules.label_problem(subject):
-                out.append(f"{who}: subject: {rules.label_problem(subject)}")
-            elif subject not in existing and not allow_new:
-                out.append(f"{who}: subject “{subject}” does not exist and this project does not "
-                           "allow new subjects.")
-            if rules.label_problem(label):
-                out.append(f"{who}: session label: {rules.label_problem(label)}")
-            elif label in self.used_labels and not self.bulk_merge_check.isChecked():
-                out.append(f"{who}: session “{label}” already exists in the project: choose another "
-                           "label, or tick “Add the scans to sessions that already exist”.")
-            elif label in labels:
-                out.append(f"{who}: session label “{label}” is also used in row {labels[label] + 1}.")
-            else:
-                labels[label] = row
-            if has_pet(plan) and not self._cell(row, _TRACER):
-                out.append(f"{who}: choose the PET tracer.")
-            for i, var in enumerate(self.variables):
-                if not self._cell(row, len(BULK_FIXED) + i):
-                    out.append(f"{who}: fill in “{var.name}”.")
+            out.append(replace(plan, subject=subject, create_subject=subject not in existing,
+                               label=label,
+                               merge=label in self.used_labels and self.bulk_merge_check.isChecked(),
+                               tracer=self._cell(row, _TRACER) if has_pet(plan) else "",
+                               variables={v.name: self._cell(row, len(BULK_FIXED) + i)
+                                          for i, v in enumerate(self.variables)}))
         return out
+
+    def problems(self) -> list[str]:
+        """Everything that stops the upload, in words (``plan.rules``; empty when complete)."""
+        if self.draft is None or self._loading:
+            return ["Loading…"]
+        names = [v.name for v in self.variables]
+        if self.draft.bulk:
+            return bulk_problems(self.pending(), self._context(), names,
+                                 self.bulk_merge_check.isChecked())
+        label = self.label_edit.text().strip()
+        self.label_edit.setProperty("invalid", bool(label) and not rules.is_valid_label(label))
+        self.label_edit.style().polish(self.label_edit)
+        return single_problems(self.pending()[0], self._context(), list(self._var_edits),
+                               self.merge_check.isChecked())
 
     def clashes(self) -> list[str]:
         """The chosen session labels that already exist in the project."""
@@ -762,26 +735,5 @@ class ConfirmPage(WizardStep):
         return problems[0] if problems else ""
 
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
-        if not draft.bulk:
-            plan = draft.plans[0]
-            plan.subject = self.subject_combo.currentText().strip()
-            plan.create_subject = plan.subject not in {s.label for s in self.subjects}
-            plan.subject_group = self.group_edit.text().strip() if plan.create_subject else ""
-            plan.label = self.label_edit.text().strip()
-            plan.merge = plan.label in self.used_labels and self.merge_check.isChecked()
-            plan.tracer = self.tracer_combo.currentText().strip() if has_pet(plan) else ""
-            plan.variables = {name: edit.text().strip() for name, edit in self._var_edits.items()}
-            plan.included = {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-                             for r in range(self.scan_table.rowCount())
-                             if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
-        else:
-            existing = {s.label for s in self.subjects}
-            for row, plan in enumerate(draft.plans):
-                plan.subject = self._cell(row, _SUBJECT)
-                plan.create_subject = plan.subject not in existing
-                plan.label = self._cell(row, _LABEL)
-                plan.merge = plan.label in self.used_labels and self.bulk_merge_check.isChecked()
-                plan.tracer = self._cell(row, _TRACER) if has_pet(plan) else ""
-                plan.variables = {v.name: self._cell(row, len(BULK_FIXED) + i)
-                                  for i, v in enumerate(self.variables)}
+        draft.plans = self.pending()
         proceed()

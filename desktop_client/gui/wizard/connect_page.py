@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.gui.connections import Connection, ConnectionStore, local_archive_folder
-from desktop_client.gui.targets import LocalTarget, UploadTarget, explain_error, open_xnat_target
+from desktop_client.plan.targets import LocalTarget, UploadTarget, explain_error, open_xnat_target
 from desktop_client.gui.widgets import Card, MessageBar, header, hint
 from desktop_client.gui.wizard.state import UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskRunner

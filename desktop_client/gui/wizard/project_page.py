@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.gui.settings_store import load_recent_projects, remember_project
-from desktop_client.gui.targets import ProjectInfo, ProjectSettings, explain_error
+from desktop_client.plan.targets import ProjectInfo, ProjectSettings, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint
-from desktop_client.gui.wizard.state import UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.plan.draft import UploadDraft
 
 log = logging.getLogger(__name__)
 

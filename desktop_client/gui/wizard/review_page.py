@@ -13,8 +13,9 @@ from typing import Any, Callable
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop_client.gui.widgets import Card, header, hint
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.scanning.model import Session
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 log = logging.getLogger(__name__)
 

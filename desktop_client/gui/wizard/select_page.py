@@ -35,9 +35,10 @@ from PySide6.QtWidgets import (
 
 from desktop_client.gui.widgets import MessageBar, header, hint
 from desktop_client.labels import date_prompt, verify_study_day
-from desktop_client.gui.wizard.state import SessionPlan, UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.scanning.model import ScanResult, Session
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 COLUMNS = ["", "Patient Name", "Patient ID", "Study Description (ID)", "Modalities", "Scans",
            "Files", "Study Date", "Verify day"]

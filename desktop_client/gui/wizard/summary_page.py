@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
-from desktop_client.gui.wizard.state import UploadDraft, WizardStep
-from desktop_client.gui.wizard.submit import SummaryCounts, build_specs, count_rejected, summarize
+from desktop_client.gui.wizard.state import WizardStep
+from desktop_client.plan.specs import SummaryCounts, count_rejected, draft_specs, summarize
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.transfer.spec import TransferSpec
+from desktop_client.plan.draft import UploadDraft
 
 Submit = Callable[[UploadDraft, list[TransferSpec], Callable[[], None], Callable[[str], None]], None]
 
@@ -147,7 +148,7 @@ class SummaryPage(WizardStep):
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
         try:
             receipt_dir, receipt_pdf = self.receipt_options()
-            specs = build_specs(draft, receipt_dir=receipt_dir, receipt_pdf=receipt_pdf)
+            specs = draft_specs(draft, receipt_dir=receipt_dir, receipt_pdf=receipt_pdf)
         except ValueError as exc:
             self.message.error(f"{exc}. Go back and fix it.")
             return

@@ -11,7 +11,8 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.widgets import primary_button
-from desktop_client.gui.wizard.state import UploadDraft, WizardStep
+from desktop_client.gui.wizard.state import WizardStep
+from desktop_client.plan.draft import UploadDraft
 
 
 class UploadWizard(QWidget):

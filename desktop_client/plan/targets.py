@@ -1,9 +1,11 @@
-"""What the wizard needs from a destination, whatever it is (an XNAT server or a local folder).
+"""The target catalogue: what planning needs from a destination (an XNAT server or a local folder).
 
-The wizard screens talk to an ``UploadTarget``; ``XnatTarget`` wraps ``desktop_client.xnat`` and
-``LocalTarget`` the built-in archive folder. Every method may block (network, disk), so screens
-only call them through ``TaskRunner``. Errors are turned into one plain sentence plus the action
-to take by ``explain_error``.
+A plan talks to an ``UploadTarget``; ``XnatTarget`` wraps ``desktop_client.xnat`` and
+``LocalTarget`` the built-in archive folder. Each target also names the transfer ``destination``
+its sessions go to, so there is one destination abstraction (``transfer.DestinationSpec``) and
+the GUI and the CLI build the same specs. Every method may block (network, disk): the GUI calls
+them from a worker. Errors are turned into one plain sentence plus the action to take by
+``explain_error``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from desktop_client.gui.connections import Connection
+from desktop_client.transfer.spec import DestinationKind, DestinationSpec
 
 if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
     from desktop_client.xnat import XnatClient
@@ -59,8 +61,20 @@ class ProjectSettings:
         return [s for s in (self.site_script, self.project_script) if s]
 
 
+class Connection(Protocol):
+    """What a target needs of a stored connection (the GUI's ``gui.connections.Connection``)."""
+
+    id: str
+    url: str
+    username: str
+    insecure_tls: bool
+
+
 class UploadTarget(Protocol):
     connection: Connection
+
+    @property
+    def destination(self) -> DestinationSpec: ...
 
     def describe(self) -> str: ...
     def projects(self) -> list[ProjectInfo]: ...
@@ -87,6 +101,10 @@ class LocalTarget:
 
     def describe(self) -> str:
         return f"Local archive folder ({self.root})"
+
+    @property
+    def destination(self) -> DestinationSpec:
+        return DestinationSpec(DestinationKind.LOCAL, str(self.root.resolve()))
 
     def _dirs(self, path: Path) -> list[str]:
         if not path.is_dir():
@@ -141,6 +159,11 @@ class XnatTarget:
 
     def describe(self) -> str:
         return f"{self.connection.url} (XNAT {self.version}) as {self.connection.username}"
+
+    @property
+    def destination(self) -> DestinationSpec:
+        return DestinationSpec(DestinationKind.XNAT, self.connection.url.rstrip("/"),
+                               self.connection.username, verify_tls=not self.connection.insecure_tls)
 
     def projects(self) -> list[ProjectInfo]:
         return [ProjectInfo(id=p.id, name=p.name or "", secondary_id=p.secondary_id or "")

@@ -1,0 +1,113 @@
+"""The upload rules a plan must satisfy before anything is queued (no Qt).
+
+Confirm's problems (labels, subjects, variables, tracers, at least one scan) and the sessions
+with nothing left to send are decided here, once, for the GUI (which shows the first problem
+under the form and disables Next) and for a plan loaded headless (which refuses to run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+from desktop_client.labels import label_problem
+from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.review import ScanReviewChoice
+from desktop_client.plan.specs import is_left_out
+
+
+@dataclass
+class LabelContext:
+    """What the project already holds, and what it allows."""
+
+    project: str = ""
+    existing_subjects: set[str] = field(default_factory=set)
+    used_labels: set[str] = field(default_factory=set)
+    allow_new_subjects: bool = True
+
+
+def has_pet(plan: SessionPlan) -> bool:
+    """Does a ticked scan of the session need a PET tracer?"""
+    return any(s.modality == "PT" for uid, s in plan.session.scans.items() if uid in plan.included)
+
+
+def single_problems(plan: SessionPlan, context: LabelContext, variables: Sequence[str],
+                    merge: bool) -> list[str]:
+    """Everything that stops one session (the single-session form), in words."""
+    out: list[str] = []
+    subject, label = plan.subject, plan.label
+    if not subject:
+        out.append("Choose or type a subject.")
+    elif label_problem(subject):
+        out.append(f"Subject: {label_problem(subject)}")
+    elif subject not in context.existing_subjects and not context.allow_new_subjects:
+        out.append("This project does not allow new subjects: choose an existing one.")
+    if not label:
+        out.append("Type a session label.")
+    elif label_problem(label):
+        out.append(f"Session label: {label_problem(label)}")
+    elif label in context.used_labels and not merge:
+        out.append(f"Session “{label}” already exists in project {context.project}: tick “Add these "
+                   "scans to it” or choose another label.")
+    out += [f"Fill in “{name}”." for name in variables if not plan.variables.get(name, "").strip()]
+    if has_pet(plan) and not plan.tracer:
+        out.append("Choose the PET tracer.")
+    if not plan.included:
+        out.append("Tick at least one scan.")
+    return out
+
+
+def bulk_problems(plans: Sequence[SessionPlan], context: LabelContext, variables: Sequence[str],
+                  merge: bool) -> list[str]:
+    """Everything that stops a bulk upload, one sentence per problem, naming the table row."""
+    out: list[str] = []
+    labels: dict[str, int] = {}
+    for row, plan in enumerate(plans):
+        who = f"Row {row + 1}"
+        subject, label = plan.subject, plan.label
+        if label_problem(subject):
+            out.append(f"{who}: subject: {label_problem(subject)}")
+        elif subject not in context.existing_subjects and not context.allow_new_subjects:
+            out.append(f"{who}: subject “{subject}” does not exist and this project does not "
+                       "allow new subjects.")
+        if label_problem(label):
+            out.append(f"{who}: session label: {label_problem(label)}")
+        elif label in context.used_labels and not merge:
+            out.append(f"{who}: session “{label}” already exists in the project: choose another "
+                       "label, or tick “Add the scans to sessions that already exist”.")
+        elif label in labels:
+            out.append(f"{who}: session label “{label}” is also used in row {labels[label] + 1}.")
+        else:
+            labels[label] = row
+        if has_pet(plan) and not plan.tracer:
+            out.append(f"{who}: choose the PET tracer.")
+        out += [f"{who}: fill in “{name}”." for name in variables
+                if not plan.variables.get(name, "").strip()]
+    return out
+
+
+@dataclass(frozen=True)
+class SessionTotals:
+    """What one session sends once Confirm's unticked and Review's excluded scans are left out."""
+
+    scans: int
+    files: int
+    bytes: int
+    excluded: int
+
+
+def session_totals(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]) -> SessionTotals:
+    sent = [s for uid, s in plan.session.scans.items() if not is_left_out(plan, decisions, uid)]
+    return SessionTotals(len(sent), sum(s.files for s in sent), sum(s.bytes for s in sent),
+                         len(plan.session.scans) - len(sent))
+
+
+def empty_sessions(draft: UploadDraft) -> list[SessionPlan]:
+    """Sessions with every scan left out: nothing of them can be sent."""
+    return [p for p in draft.plans if session_totals(p, draft.review).scans == 0]
+
+
+def leave_out(draft: UploadDraft, plans: Iterable[SessionPlan]) -> None:
+    """Take sessions out of the upload; their review decisions stay, should they come back."""
+    gone = {id(p) for p in plans}
+    draft.plans = [p for p in draft.plans if id(p) not in gone]
