@@ -141,9 +141,31 @@ class BulkReviewPage(QWidget):
         dialog.changed.connect(self.refresh)
         return dialog
 
-    def open_group(self, group: ValidGroup | UnsupportedGroup) -> None:
-        run_modal(self.dialog_for(group))  # freed afterwards with its thumbnails
+    def open_group(self, group: ValidGroup | UnsupportedGroup, select: list[str] | None = None) -> None:
+        dialog = self.dialog_for(group)
+        if select:
+            dialog.select_uids(select)
+            dialog.view.scrollTo(dialog.model.index(dialog.model.row_of(select[0])))
+        run_modal(dialog)  # freed afterwards with its thumbnails
         self.refresh()
+
+    def group_of(self, uid: str) -> ValidGroup | UnsupportedGroup | None:
+        return next((card.group for card in self.cards() if uid in self.review.group_members(card.group)), None)
+
+    def reveal(self, uid: str) -> None:
+        """Open the group of a scan that needs the user, with every such scan of it ticked."""
+        group = self.group_of(uid)
+        if group is None:
+            return
+        members = set(self.review.group_members(group))
+        held = [u for u, _ in self.review.held_back(members)] or [u for u in self.review.unconfirmed() if u in members]
+        self.open_group(group, held or [uid])
+
+    def found(self, uid: str) -> None:
+        """The text search finished for a scan: its group's card counts again."""
+        for card in self.cards():
+            if uid in self.review.group_members(card.group):
+                card.refresh()
 
     def refresh(self) -> None:
         for card in self.cards():

@@ -121,7 +121,10 @@ class GroupCard(QFrame):
             self.details.setText(f"Cannot be redacted: {group.reason_text}")
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
-        if s.unconfirmed:
+        held = len(review.held_back(uids))
+        if held:
+            text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
+        elif s.unconfirmed:
             text, kind = f"{s.unconfirmed} scan{'s' if s.unconfirmed != 1 else ''} with unsaved boxes", "error"
         elif reviewed or s.redacted or s.excluded:
             parts = [f"{s.redacted} redacted"] if self.valid else []

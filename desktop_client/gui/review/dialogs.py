@@ -307,3 +307,28 @@ class ExcludeDialog(QDialog):
         layout.addWidget(label)
         layout.addWidget(self.reason)
         layout.addWidget(buttons)
+
+
+class AcceptAsIsDialog(QDialog):
+    """Send scans with their visible text on purpose: a reason is required (the receipt keeps it)."""
+
+    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Send as is")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Required, e.g. “the text is the device name, not the patient”")
+        self.reason.setAccessibleName("Reason")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok = buttons.addButton(f"Send {count} scan{'s' if count != 1 else ''} as is",
+                                    QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.reason.textChanged.connect(lambda text: self.ok.setEnabled(bool(text.strip())))
+        self.ok.setEnabled(False)
+        layout = QVBoxLayout(self)
+        label = QLabel("The text the search found stays visible in what is sent. Say why; the upload "
+                       "receipt records it next to the scan.")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        layout.addWidget(self.reason)
+        layout.addWidget(buttons)

@@ -22,11 +22,12 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.viewer.canvas import Suggestion
+from desktop_client.plan.review import ReviewModel, uncovered
 from desktop_client.scanning.model import Scan
 from desktop_client.textfind import ScanText, TextFinder, TextResult, coverage
 from desktop_client.textfind.recheck import COVERED
@@ -51,6 +52,24 @@ class _Job:
     next_pick: int = 0
 
 
+def shared_finder() -> TextFinder:
+    """The app's one text finder (one worker process: the UI and the decoders need the other core).
+
+    Shared by every review the app opens, so the models are loaded once per session of the app;
+    it ends when the application quits (and its worker with the app, whatever the cause).
+    """
+    global _FINDER
+    if _FINDER is None:
+        _FINDER = TextFinder(workers=1)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(_FINDER.close)
+    return _FINDER
+
+
+_FINDER: TextFinder | None = None
+
+
 class TextFindings(QObject):
     """Per-scan text search results (keyed by SeriesInstanceUID), filled in the background."""
 
@@ -59,7 +78,7 @@ class TextFindings(QObject):
     def __init__(self, parent: QObject | None = None, finder: TextFinder | None = None,
                  in_flight: int = 2) -> None:
         super().__init__(parent)
-        self._finder = finder or TextFinder(workers=1)
+        self._finder = finder or shared_finder()
         self._relay = _Relay(self)
         self._relay.finished.connect(self._on_finished)
         self._limit = in_flight
@@ -130,12 +149,14 @@ class TextFindings(QObject):
         return len(dropped)
 
     def close(self) -> None:
-        """End the worker process (the review is going away, or the app quits)."""
+        """Stop asking (the review is going away): drop the queue and the searches not started."""
         if self._closed:
             return
         self._closed = True
         self._queue.clear()
-        self._finder.close(cancel=True)
+        for job in self._jobs.values():
+            for future in job.futures:
+                future.cancel()
 
     # -- machinery ------------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -199,21 +220,23 @@ def _overlap(a: Rect, b: Rect) -> float:
     return (w * h) / max(1, min(a.width * a.height, b.width * b.height))
 
 
-def suggestions_from(text: ScanText, boxes: list[Rect]) -> list[Suggestion]:
+def suggestions_from(text: ScanText, boxes: list[Rect], dismissed: list[str] = ()) -> list[Suggestion]:
     """The scan's distinct suggested boxes, minus text its boxes already cover.
 
     Boxes apply to every frame and instance, so one line read on several searched images (the
     middle slice and the first, a cine's frames) is one suggestion, with the union of its boxes.
-    Likely patient information is ticked; technical overlay and allowlisted text are not.
+    Likely patient information is ticked; technical overlay and allowlisted text are not. Lines
+    already covered by the boxes, or dismissed by the user, are not suggested again.
     """
     out: list[Suggestion] = []
     for found in text.found:
-        if coverage(found.text_rect, boxes) >= COVERED:
+        if coverage(found.text_rect, boxes) >= COVERED or str(found.text_rect) in dismissed:
             continue
         same = next((s for s in out if _overlap(s.rect, found.rect) > 0.6), None)
         if same is None:
-            out.append(Suggestion(found.rect, found.text, found.likely_phi, found.likely_phi))
+            out.append(Suggestion(found.rect, found.text, found.likely_phi, found.likely_phi, [found.text_rect]))
             continue
+        same.lines.append(found.text_rect)
         r = same.rect
         same.rect = Rect(min(r.left, found.rect.left), min(r.top, found.rect.top),
                          max(r.right, found.rect.right), max(r.bottom, found.rect.bottom))
@@ -221,31 +244,30 @@ def suggestions_from(text: ScanText, boxes: list[Rect]) -> list[Suggestion]:
     return out
 
 
-def uncovered_phi(text: ScanText | None, boxes: list[Rect]) -> int:
-    """How many likely-PHI lines the boxes do not cover (what the tiles and the line count)."""
-    if text is None:
-        return 0
-    return sum(1 for f in text.likely_phi if coverage(f.text_rect, boxes) < COVERED)
-
-
-def tile_note(findings: "TextFindings", uid: str, boxes: list[Rect]) -> tuple[str, str] | None:
-    """The tile's text-search line ("3 lines of likely PHI found") and its colour, or None."""
+def tile_note(findings: "TextFindings", review: ReviewModel, uid: str) -> tuple[str, str] | None:
+    """The tile's burned-in-text line ("3 lines of likely PHI found") and its colour, or None."""
     state = findings.state(uid)
     if state == QUEUED:
         return "Text search queued", "#66737f"
     if state == RUNNING:
         return "Searching for text…", "#2f6f95"
     text = findings.result(uid)
+    choice = review.choices[uid]
+    held = review.gate(uid)
+    if held:
+        lines = len([r for r in uncovered(text, choice.rectangles if choice.confirmed else [])
+                     if str(r) not in choice.dismissed])
+        if lines:
+            return f"{lines} line{'s' if lines != 1 else ''} of likely PHI found", "#c0392b"
+        return "Header says burned-in text: decide", "#c0392b"
+    if choice.accepted_as_is:
+        return f"Sent as is: {choice.accept_reason}", "#c77800"
     if text is None:
         return None
     if text.errors and not text.found:
         return f"Text search failed: {text.errors[0]}", "#c77800"
-    phi = len(text.likely_phi)
-    open_ = uncovered_phi(text, boxes)
-    if phi and open_:
-        return f"{open_} line{'s' if open_ != 1 else ''} of likely PHI found", "#c0392b"
-    if phi:
-        return f"{phi} line{'s' if phi != 1 else ''} of likely PHI, all covered", "#2e8b57"
+    if text.likely_phi:
+        return "Likely PHI covered or dismissed", "#2e8b57"
     if text.found:
         n = len(text.found)
         return f"{n} line{'s' if n != 1 else ''} of technical text, no PHI", "#66737f"

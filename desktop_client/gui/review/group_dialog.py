@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSlider, QVBoxLayout,
-    QWidget,
+    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSlider,
+    QToolButton, QVBoxLayout, QWidget,
 )
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.gui.review.dialogs import (
-    ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
+    AcceptAsIsDialog, ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
 )
-from desktop_client.gui.review.findings import TextFindings, suggestions_from, tile_note, uncovered_phi
+from desktop_client.gui.review.findings import TextFindings, suggestions_from, tile_note
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.gui.review.grid import (
     DEFAULT_TILE, TILE_RANGE, ScanGridModel, ScanGridView, ScanTileDelegate, tile_size,
 )
 from desktop_client.gui.review.scan_panel import ScanEditDialog
-from desktop_client.plan.review import ReviewModel
+from desktop_client.plan.review import ReviewModel, uncovered
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.templates import Template, TemplateStore
 
@@ -50,7 +50,7 @@ class GroupReviewDialog(QDialog):
         self.view.setModel(self.model)
         self.view.setItemDelegate(self.delegate)
         if findings is not None:
-            self.delegate.note = lambda uid: tile_note(findings, uid, review.choices[uid].rectangles)
+            self.delegate.note = lambda uid: tile_note(findings, review, uid)
             findings.updated.connect(self._on_found)
         self.tile_slider = QSlider(Qt.Orientation.Horizontal)
         self.tile_slider.setAccessibleName("Tile size")
@@ -124,6 +124,15 @@ class GroupReviewDialog(QDialog):
         self.save_template_button = QPushButton("Save as template…")
         self.save_template_button.setToolTip("Save the first selected scan's boxes as a template for scans of this kind")
         self.save_template_button.clicked.connect(self.save_template)
+        self.decide_button = QToolButton()
+        self.decide_button.setText("Decide…")
+        self.decide_button.setToolTip("Other decisions on the found text of the selected scans")
+        self.decide_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.decide_button)
+        menu.addAction("Found text is not identifying", lambda: self.dismiss_found(self.selected_uids()))
+        menu.addAction("Checked, no text", lambda: self.mark_no_text(self.selected_uids()))
+        menu.addAction("Send as is, with a reason…", self.ask_accept_as_is)
+        self.decide_button.setMenu(menu)
         self.offer_button = QPushButton("Apply to all")
         self.offer_button.clicked.connect(self.apply_offer)
         # One message line, always there (a banner that comes and goes moves the grid).
@@ -132,8 +141,9 @@ class GroupReviewDialog(QDialog):
         for w in (self.find_button, self.progress, self.stop_button):
             text_row.addWidget(w)
         text_row.addWidget(self.message, 1)
-        for w in (self.offer_button, self.accept_found_button, self.save_template_button):
+        for w in (self.offer_button, self.accept_found_button, self.decide_button, self.save_template_button):
             text_row.addWidget(w)
+        self.decide_button.setVisible(self.redactable and findings is not None)
         for w in (self.find_button, self.accept_found_button, self.save_template_button):
             w.setVisible(self.redactable and findings is not None or w is self.save_template_button and self.redactable)
         self.progress.hide()
@@ -247,8 +257,7 @@ class GroupReviewDialog(QDialog):
         elif self._searching:
             searched = self._searching
             self._searching = []
-            flagged = sum(1 for u in searched
-                          if uncovered_phi(findings.result(u), self.review.choices[u].rectangles))
+            flagged = len(self.review.held_back(searched))
             self._say("error" if flagged else "ok",
                       f"Searched {len(searched)} scan{'s' if len(searched) != 1 else ''}: "
                       + (f"{flagged} with likely patient information not covered by boxes. Tick them and "
@@ -265,15 +274,44 @@ class GroupReviewDialog(QDialog):
             choice = self.review.choices[uid]
             if text is None or choice.excluded or not self.review.is_supported(uid):
                 continue
-            boxes = [s.rect for s in suggestions_from(text, choice.rectangles) if s.likely_phi]
+            boxes = [s.rect for s in suggestions_from(text, choice.rectangles, choice.dismissed) if s.likely_phi]
             if boxes:
-                self.review.set_rectangles(uid, choice.rectangles + boxes, confirmed=True)
+                self.review.accept_detected(uid, boxes)
                 changed.append(uid)
         self._say("ok" if changed else "error",
                   f"Added the found boxes to {len(changed)} scan{'s' if len(changed) != 1 else ''}."
                   if changed else "No selected scan has found text left to accept (search the group first).")
         self._changed(changed)
         return len(changed)
+
+    def dismiss_found(self, uids: list[str]) -> None:
+        """The found lines no box covers are not identifying (each selected scan)."""
+        for uid in uids:
+            choice = self.review.choices[uid]
+            for line in uncovered(self.review.findings.get(uid), choice.rectangles if choice.confirmed else []):
+                self.review.dismiss(uid, line)
+        self._say("ok", f"Marked the found text of {len(uids)} scan{'s' if len(uids) != 1 else ''} as not identifying.")
+        self._changed(uids)
+
+    def mark_no_text(self, uids: list[str]) -> None:
+        self.review.mark_checked_no_text(uids)
+        self._say("ok", f"{len(uids)} scan{'s' if len(uids) != 1 else ''} checked: no burned-in text.")
+        self._changed(uids)
+
+    def accept_as_is(self, uids: list[str], reason: str) -> None:
+        self.review.accept_as_is(uids, reason)
+        self._say("ok", f"{len(uids)} scan{'s' if len(uids) != 1 else ''} will be sent as is ({reason.strip()}).")
+        self._changed(uids)
+
+    def ask_accept_as_is(self) -> None:
+        uids = self.selected_uids()
+        if not uids:
+            self._say("error", "Tick the scans to send as is first.")
+            return
+        dialog = AcceptAsIsDialog(len(uids), self)
+        reason = dialog.reason
+        if run_modal(dialog):
+            self.accept_as_is(uids, reason.text())
 
     def save_template(self) -> Template | None:
         """Save the first selected scan's boxes (accepted suggestions or drawn) as a template."""
@@ -380,7 +418,7 @@ class GroupReviewDialog(QDialog):
                  f"{s.as_is} as is", f"{s.excluded} excluded"]
         self.status.setText("   ·   ".join(parts))
         for b in (self.create_button, self.apply_button, self.exclude_button, self.reset_button,
-                  self.accept_found_button, self.save_template_button):
+                  self.accept_found_button, self.save_template_button, self.decide_button):
             b.setEnabled(selected > 0)
 
     def accept(self) -> None:

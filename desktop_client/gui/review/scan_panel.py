@@ -15,9 +15,9 @@ from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings, su
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.gui.review.dialogs import (
-    ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
+    AcceptAsIsDialog, ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
 )
-from desktop_client.plan.review import ReviewModel, scan_label
+from desktop_client.plan.review import ReviewModel, scan_label, uncovered
 from desktop_client.gui.viewer.widget import ScanViewer
 from desktop_client.templates import Template, TemplateStore
 
@@ -70,6 +70,15 @@ class ScanPanel(QWidget):
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.setToolTip("Hide the suggestions without adding boxes")
         self.dismiss_button.clicked.connect(self.dismiss_suggestions)
+        self.not_phi_button = QPushButton("Not identifying")
+        self.not_phi_button.setToolTip("The found text does not identify the patient: send the scan without boxes")
+        self.not_phi_button.clicked.connect(self.dismiss_uncovered)
+        self.no_text_button = QPushButton("Checked, no text")
+        self.no_text_button.setToolTip("You looked at every frame and there is no burned-in text")
+        self.no_text_button.clicked.connect(self.mark_no_text)
+        self.as_is_button = QPushButton("Send as is…")
+        self.as_is_button.setToolTip("Send the visible text on purpose; the reason goes into the receipt")
+        self.as_is_button.clicked.connect(self._ask_accept_as_is)
         self.offer_apply = QPushButton("Apply")
         self.offer_apply.clicked.connect(lambda: self.apply_offer(all_matching=False))
         self.offer_apply_all = QPushButton("Apply to all matching")
@@ -83,8 +92,8 @@ class ScanPanel(QWidget):
         assist_row.setContentsMargins(0, 0, 0, 0)
         assist_row.addWidget(self.find_button)
         assist_row.addWidget(self.offer, 1)
-        for b in (self.accept_button, self.accept_all_button, self.dismiss_button,
-                  self.offer_apply, self.offer_apply_all, self.offer_dismiss):
+        for b in (self.accept_button, self.accept_all_button, self.dismiss_button, self.not_phi_button,
+                  self.no_text_button, self.as_is_button, self.offer_apply, self.offer_apply_all, self.offer_dismiss):
             assist_row.addWidget(b)
         self.assist = assist
         if findings is not None:
@@ -188,60 +197,67 @@ class ScanPanel(QWidget):
             return
         text = self.findings.result(uid)
         if text is not None and uid not in self._suggestions and self._editable():
-            self._suggestions[uid] = suggestions_from(text, self.review.choices[uid].rectangles)
+            choice = self.review.choices[uid]
+            self._suggestions[uid] = suggestions_from(text, choice.rectangles, choice.dismissed)
         self.viewer.set_suggestions(self.suggestions() if self._editable() else [])
 
     def accept_suggestions(self, *, all_of_them: bool) -> list[Rect]:
-        """Ticked (or all) suggestions become ordinary boxes of the scan, still to be saved."""
+        """Ticked (or all) suggestions become ordinary boxes of the scan ("detected" in the
+        receipt); the ones left unticked are dismissed as not identifying."""
         if self.uid is None or not self._editable():
             return []
-        taken = [s.rect for s in self.suggestions() if all_of_them or s.ticked]
-        rects = self.viewer.rectangles()
-        rects += [r for r in taken if r not in rects]
+        pending = self.suggestions()
+        taken = [s for s in pending if all_of_them or s.ticked]
+        # Boxes drawn but not saved yet stay as they are; the accepted ones join them.
+        drawn = self.viewer.rectangles()
+        if drawn != self.review.choices[self.uid].rectangles:
+            self.review.set_rectangles(self.uid, drawn, confirmed=False)
+        unsaved = bool(drawn) and not self.review.choices[self.uid].confirmed
+        self.review.accept_detected(self.uid, [s.rect for s in taken])
+        if unsaved:  # accepting suggestions does not save boxes the user has not saved
+            self.review.set_rectangles(self.uid, self.review.choices[self.uid].rectangles, confirmed=False)
+        for s in pending:
+            if s not in taken:
+                for line in s.lines:
+                    self.review.dismiss(self.uid, line)
         self._suggestions[self.uid] = []
         self.viewer.set_suggestions([])
-        self.viewer.set_rectangles(rects)
-        self.review.set_rectangles(self.uid, rects, confirmed=False)
+        self.viewer.set_rectangles(self.review.choices[self.uid].rectangles)
         self._changed()
-        return taken
+        return [s.rect for s in taken]
 
     def dismiss_suggestions(self) -> None:
+        """None of the suggestions is identifying: no boxes, and they no longer hold the scan back."""
         if self.uid is None:
             return
+        for s in self.suggestions():
+            for line in s.lines:
+                self.review.dismiss(self.uid, line)
         self._suggestions[self.uid] = []
         self.viewer.set_suggestions([])
-        self._update()
+        self._changed()
 
-    def _update_text_state(self) -> bool:
-        """The assist row's text-search part; True when it has something to say."""
-        uid = self.uid
+    def _update_suggestion_row(self) -> bool:
+        """The assist row for pending suggestions; True when there are some."""
+        pending = self.suggestions() if self._editable() else []
         for b in (self.accept_button, self.accept_all_button, self.dismiss_button):
-            b.hide()
-        if uid is None or self.findings is None or not self._editable():
+            b.setVisible(bool(pending))
+        if not pending:
             return False
-        state = self.findings.state(uid)
-        if state in (QUEUED, RUNNING):
-            self.offer.set_status("Searching this scan for burned-in text… (in the background: keep working)", "info")
-            return True
-        pending = self.suggestions()
-        if pending:
-            ticked = sum(1 for s in pending if s.ticked)
-            phi = sum(1 for s in pending if s.likely_phi)
-            self.offer.set_status(
-                f"{len(pending)} line{'s' if len(pending) != 1 else ''} of text found, {phi} likely PHI "
-                "(dashed: hover to read, click to tick)", "error" if phi else "info")
-            self.accept_button.setText(f"Accept ticked ({ticked})")
-            self.accept_button.setEnabled(bool(ticked))
-            for b in (self.accept_button, self.accept_all_button, self.dismiss_button):
-                b.show()
-            return True
-        return False
+        ticked = sum(1 for s in pending if s.ticked)
+        phi = sum(1 for s in pending if s.likely_phi)
+        self.offer.set_status(
+            f"{len(pending)} line{'s' if len(pending) != 1 else ''} of text found, {phi} likely PHI "
+            "(dashed: hover to read, click to tick)", "error" if phi else "info")
+        self.accept_button.setText(f"Accept ticked ({ticked})")
+        self.accept_button.setEnabled(bool(ticked))
+        return True
 
     def _text_result_line(self) -> tuple[str, str] | None:
         """After the suggestions are dealt with: what the search found, in a few words."""
         if self.uid is None or self.findings is None or not self._editable():
             return None
-        return tile_note(self.findings, self.uid, self.review.choices[self.uid].rectangles)
+        return tile_note(self.findings, self.review, self.uid)
 
     def matching_uids(self, templates: list[Template]) -> list[str]:
         """Scans of this scan's session that the templates fit and that can take boxes."""
@@ -290,10 +306,20 @@ class ScanPanel(QWidget):
         self._update()
 
     def _update_assist(self) -> None:
+        """One row, in order of urgency: found text to decide on, a fitting template, the search
+        state, then what the search found or what still holds the scan back."""
         self.find_button.setEnabled(self._editable() and self.findings is not None)
         self.find_button.setVisible(self.findings is not None)
-        busy = self._update_text_state()
-        templates = [] if busy else self.offered_templates()
+        suggesting = self._update_suggestion_row()
+        templates = [] if suggesting else self.offered_templates()
+        self.offer_apply.setVisible(bool(templates))
+        self.offer_dismiss.setVisible(bool(templates))
+        self.offer_apply_all.hide()
+        held = "" if suggesting or templates or self.uid is None else self.review.gate(self.uid)
+        for b in (self.not_phi_button, self.no_text_button, self.as_is_button):
+            b.hide()
+        if suggesting:
+            return
         if templates:
             names = ", ".join(f"“{t.name}”" for t in templates[:2]) + (f" and {len(templates) - 2} more"
                                                                          if len(templates) > 2 else "")
@@ -304,14 +330,49 @@ class ScanPanel(QWidget):
             n = len(self.matching_uids(templates))
             self.offer_apply_all.setText(f"Apply to all {n} matching")
             self.offer_apply_all.setVisible(n > 1)
-        elif not busy:
-            note = self._text_result_line()
-            self.offer.set_status(note[0] if note else "", "hint")
-            self.offer_apply_all.hide()
-        else:
-            self.offer_apply_all.hide()
-        self.offer_apply.setVisible(bool(templates))
-        self.offer_dismiss.setVisible(bool(templates))
+            return
+        if held:
+            self.offer.set_status(f"Not sent until you decide: {held}.", "error")
+            found = self.findings.result(self.uid) if self.findings is not None else None
+            self.not_phi_button.setVisible(bool(found and found.likely_phi))
+            self.no_text_button.setVisible(not (found and found.likely_phi))
+            self.as_is_button.show()
+            return
+        state = self.findings.state(self.uid) if self.findings is not None and self.uid is not None else ""
+        if state in (QUEUED, RUNNING) and self._editable():
+            self.offer.set_status("Searching this scan for burned-in text… (in the background: keep working)", "info")
+            return
+        note = self._text_result_line()
+        decision = self.review.choices[self.uid].decision if self.uid is not None else ""
+        text = note[0] if note else ""
+        if decision and decision != "excluded":
+            text = f"{text} · decision: {decision}" if text else f"Decision: {decision}"
+        self.offer.set_status(text, "hint")
+
+    # -- decisions on burned-in text ------------------------------------------------------------
+    def dismiss_uncovered(self) -> None:
+        """The found lines the boxes do not cover are not identifying (a person's call)."""
+        if self.uid is None:
+            return
+        for line in uncovered(self.review.findings.get(self.uid), self.review.choices[self.uid].rectangles
+                              if self.review.choices[self.uid].confirmed else []):
+            self.review.dismiss(self.uid, line)
+        self._changed()
+
+    def mark_no_text(self) -> None:
+        if self.uid is not None:
+            self.review.mark_checked_no_text([self.uid])
+            self._changed()
+
+    def accept_as_is(self, reason: str) -> None:
+        if self.uid is not None:
+            self.review.accept_as_is([self.uid], reason)
+            self._changed()
+
+    def _ask_accept_as_is(self) -> None:
+        dialog = AcceptAsIsDialog(1, self)
+        if run_modal(dialog):
+            self.accept_as_is(dialog.reason.text())
 
     def _ask_save_template(self) -> None:
         if self.uid is None or not self.viewer.rectangles():

@@ -85,6 +85,15 @@ class SessionReviewPage(QWidget):
     def select_uid(self, uid: str) -> None:
         self.strip.setCurrentRow(self._uids.index(uid))
 
+    def reveal(self, uid: str) -> None:
+        """Show a scan that needs the user (the step's "Show" button)."""
+        self.select_uid(uid)
+
+    def found(self, uid: str) -> None:
+        """The text search finished (or started) for a scan: its strip entry says so."""
+        if uid in self._uids:
+            self._refresh_item(self._item(uid))
+
     def _on_row(self, row: int) -> None:
         self.panel.show_scan(self._uids[row] if 0 <= row < len(self._uids) else None)
 
@@ -103,9 +112,15 @@ class SessionReviewPage(QWidget):
             pix = pix.scaled(STRIP_ICON, STRIP_ICON, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
         state, colour = tile_state(self.review, uid)
+        note = tile_note(self.findings, self.review, uid) if self.findings is not None else None
+        if note is not None and self.review.gate(uid):
+            colour = "#c0392b"  # held back: the red mark, whatever the boxes say
         item.setIcon(QIcon(_badge(pix, colour)))
-        item.setText(f"{scan_label(ref)}\n{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}\n{state}")
-        item.setToolTip(state)
+        frames = f"{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
+        lines = [scan_label(ref), frames, state] + ([note[0]] if note is not None else [])
+        item.setText("\n".join(lines))
+        item.setForeground(QColor("#c0392b") if self.review.gate(uid) else self.strip.palette().text().color())
+        item.setToolTip("\n".join(lines[2:]))
 
     def _on_thumb(self, key: object) -> None:
         for i in range(self.strip.count()):

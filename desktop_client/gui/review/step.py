@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QCoreApplication, Signal
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
-from desktop_client.gui.review.findings import TextFindings
+from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
@@ -49,6 +49,12 @@ class ReviewStep(QWidget):
         # The full blocking message is shown once, by the wizard next to its Next button.
         self.status_line = StatusLine(self)
         self.status_line.setAccessibleName("What is left to review")
+        self.show_button = QPushButton("Show")
+        self.show_button.setToolTip("Go to the first scan that still needs a decision")
+        self.show_button.clicked.connect(self.show_next_open)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_line, 1)
+        status_row.addWidget(self.show_button)
         self.stack = QStackedWidget()
         self.empty = QLabel("No sessions selected.")
         self.empty.setObjectName("hint")
@@ -58,9 +64,7 @@ class ReviewStep(QWidget):
         self.stack.addWidget(self.grouping_label)
         #: Text found per scan, kept across selections (results are keyed by SeriesInstanceUID).
         self.findings = TextFindings(self)
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.findings.close)
+        self.findings.updated.connect(self._on_found)
         findings = self.findings
         self.destroyed.connect(lambda *_: findings.close())
         self._grouper = LatestOnly(self)
@@ -69,7 +73,7 @@ class ReviewStep(QWidget):
         self._failure = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.status_line)
+        layout.addLayout(status_row)
         layout.addWidget(self.stack, 1)
         self._complete = True
 
@@ -117,6 +121,38 @@ class ReviewStep(QWidget):
         self.page.manageTemplates.connect(self.manage_templates)
         self.stack.addWidget(self.page)
         self.stack.setCurrentWidget(self.page)
+        # Every image scan is searched for burned-in text in the background (the scan on screen
+        # first); what was found for these scans in an earlier selection is reused.
+        searchable = [ref.scan for uid, ref in review.refs.items() if review.is_supported(uid)]
+        for scan in searchable:
+            found = self.findings.result(scan.series_instance_uid)
+            if found is not None:
+                review.set_findings(scan.series_instance_uid, found)
+        self.findings.request(searchable)
+
+    def _on_found(self, uid: str) -> None:
+        review = self.review
+        if review is None or uid not in review.refs:
+            return
+        found = self.findings.result(uid)
+        if found is not None:
+            review.set_findings(uid, found)
+        self.page.found(uid)
+        self._on_changed()
+
+    def searching(self) -> int:
+        """Scans of this review still waiting for (or in) the text search."""
+        if self.review is None:
+            return 0
+        return sum(1 for uid in self.review.refs if self.findings.state(uid) in (QUEUED, RUNNING))
+
+    def show_next_open(self) -> None:
+        """Take the user to the first scan that still needs a decision."""
+        if self.review is None or self.page is None:
+            return
+        held = [uid for uid, _ in self.review.held_back()] or self.review.unconfirmed()
+        if held:
+            self.page.reveal(held[0])
 
     def is_ready(self) -> bool:
         """False while a large selection is still being grouped in the background."""
@@ -137,7 +173,16 @@ class ReviewStep(QWidget):
             return "The scans are still being grouped for review; this takes a moment."
         if self._failure:
             return self._failure
-        return self.review.blocking_message() if self.review is not None else ""
+        if self.review is None:
+            return ""
+        message = self.review.blocking_message() or self.review.text_blocking_message()
+        if message:
+            return message
+        searching = self.searching()
+        if searching:
+            return (f"Searching {searching} scan{'s' if searching != 1 else ''} for burned-in text; "
+                    "the upload can start when the search is done (keep reviewing meanwhile).")
+        return ""
 
     # -- extras ---------------------------------------------------------------------------------
     def summary(self) -> Summary:
@@ -164,12 +209,18 @@ class ReviewStep(QWidget):
         if self.review is None:
             return []
         parts = []
+        held = len(self.review.held_back())
+        if held:
+            parts.append(f"{held} scan{'s' if held != 1 else ''} with text found and no decision")
         unsaved = len(self.review.unconfirmed())
         if unsaved:
             parts.append(f"{unsaved} scan{'s' if unsaved != 1 else ''} with unsaved boxes")
         open_groups = self.unreviewed_groups()
         if open_groups:
             parts.append(f"{open_groups} group{'s' if open_groups != 1 else ''} not reviewed")
+        searching = self.searching()
+        if searching:
+            parts.append(f"searching {searching} scan{'s' if searching != 1 else ''} for text")
         return parts
 
     def _on_changed(self, force: bool = False) -> None:
@@ -179,12 +230,16 @@ class ReviewStep(QWidget):
             overview = (f"Upload: {s.redacted} redacted · {s.as_is} as is · {s.excluded} excluded")
             left = self.left_parts()
             if left:
+                urgent = self.review.unconfirmed() or self.review.held_back()
                 self.status_line.set_status(f"Left to do: {' · '.join(left)}   —   {overview}",
-                                            "error" if message else "info")
+                                            "error" if urgent else "info")
             else:
                 self.status_line.set_status(f"Nothing left to review   —   {overview}", "ok")
         else:
             self.status_line.set_status(message, "info")
+        # Always there (a button that comes and goes would move the layout), enabled when useful.
+        self.show_button.setEnabled(self.review is not None and bool(
+            self.review.unconfirmed() or self.review.held_back()))
         complete = not message
         if force or complete != self._complete:
             self._complete = complete

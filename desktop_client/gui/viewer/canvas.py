@@ -17,7 +17,7 @@ until the review accepts them into ordinary boxes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
@@ -49,6 +49,8 @@ class Suggestion:
     text: str
     likely_phi: bool
     ticked: bool
+    #: The detected lines (unpadded) behind the box: what a dismissal records.
+    lines: list[Rect] = field(default_factory=list)
 
 
 class ImageCanvas(QWidget):
