@@ -18,9 +18,11 @@ The read text stays in memory here (the finder's disk cache never keeps it in cl
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from queue import SimpleQueue
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
@@ -48,7 +50,8 @@ class _Job:
     scan: Scan
     picks: list[Pick] = field(default_factory=list)
     results: dict[int, TextResult] = field(default_factory=dict)
-    futures: list[Future] = field(default_factory=list)
+    #: how many of its searches were handed to the finder
+    started: int = 0
     next_pick: int = 0
 
 
@@ -73,7 +76,7 @@ _FINDER: TextFinder | None = None
 class TextFindings(QObject):
     """Per-scan text search results (keyed by SeriesInstanceUID), filled in the background."""
 
-    updated = Signal(str)   # a scan's state or result changed
+    updated = Signal(str)   # a scan's search started or finished (not sent for each scan queued)
 
     def __init__(self, parent: QObject | None = None, finder: TextFinder | None = None,
                  in_flight: int = 2) -> None:
@@ -87,6 +90,10 @@ class TextFindings(QObject):
         self._running = 0
         self._results: dict[str, ScanText] = {}
         self._closed = False
+        # Searches are handed to the finder by a thread of their own: starting the worker
+        # process (the first time) takes a while, and the UI thread must never wait for it.
+        self._outbox: SimpleQueue = SimpleQueue()
+        self._submitter: threading.Thread | None = None
 
     # -- queries --------------------------------------------------------------------------------
     def result(self, uid: str) -> ScanText | None:
@@ -99,7 +106,7 @@ class TextFindings(QObject):
         job = self._jobs.get(uid)
         if job is None:
             return ""
-        return RUNNING if job.futures else QUEUED
+        return RUNNING if job.started else QUEUED
 
     def progress(self, uids: list[str]) -> tuple[int, int]:
         """(searched, asked for) among ``uids``: the group dialog's progress bar."""
@@ -120,7 +127,7 @@ class TextFindings(QObject):
             uid = scan.series_instance_uid
             job = self._jobs.get(uid)
             if job is not None:
-                if front and not job.futures:
+                if front and not job.started:
                     self._queue.remove(job)
                     fresh.append(job)
                 continue
@@ -134,8 +141,9 @@ class TextFindings(QObject):
             self._queue.extendleft(reversed(fresh))
         else:
             self._queue.extend(fresh)
-        for job in fresh:
-            self.updated.emit(job.uid)
+        if front and len(fresh) == 1:  # the scan on screen; a group queue is painted by its dialog
+            for job in fresh:
+                self.updated.emit(job.uid)
         self._pump()
 
     def cancel(self, uids: list[str] | None = None) -> int:
@@ -154,9 +162,9 @@ class TextFindings(QObject):
             return
         self._closed = True
         self._queue.clear()
-        for job in self._jobs.values():
-            for future in job.futures:
-                future.cancel()
+        self._jobs = {}
+        if self._submitter is not None:
+            self._outbox.put(None)
 
     # -- machinery ------------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -170,15 +178,29 @@ class TextFindings(QObject):
             job.next_pick += 1
             if job.next_pick == len(job.picks):
                 self._queue.popleft()
-            instance = job.scan.instances[pick.index]
-            future = self._finder.submit(instance, frames=pick.frames, temporal=pick.temporal)
-            job.futures.append(future)
+            job.started += 1
             self._running += 1
-            if len(job.futures) == 1:
+            if job.started == 1:
                 self.updated.emit(job.uid)
-            future.add_done_callback(lambda f, uid=job.uid, i=pick.index: self._emit(uid, i, f))
+            if self._submitter is None:
+                self._submitter = threading.Thread(target=self._submit_loop, name="text-search-submit", daemon=True)
+                self._submitter.start()
+            self._outbox.put((job.uid, pick.index, job.scan.instances[pick.index], pick.frames, pick.temporal))
 
-    def _emit(self, uid: str, index: int, future: Future) -> None:  # executor thread
+    def _submit_loop(self) -> None:  # the submitter thread
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            uid, index, instance, frames, temporal = item
+            try:
+                future = self._finder.submit(instance, frames=frames, temporal=temporal)
+            except Exception as exc:  # noqa: BLE001 - a broken pool fails this search, visibly
+                future = Future()
+                future.set_exception(exc)
+            future.add_done_callback(lambda f, uid=uid, i=index: self._emit(uid, i, f))
+
+    def _emit(self, uid: str, index: int, future: Future) -> None:  # submitter or executor thread
         try:
             self._relay.finished.emit((uid, index, future))
         except RuntimeError:  # the review was destroyed meanwhile

@@ -226,9 +226,10 @@ class GroupReviewDialog(QDialog):
         if self.findings is None:
             return
         uids = [u for u in self.review.group_members(self.group) if not self.review.choices[u].excluded]
-        self.findings.request([self.review.scan(u) for u in uids])
+        self.findings.request([self.review.scan(u) for u in uids], front=True)
         self._searching = uids
         self._update_progress()
+        self.view.viewport().update()
 
     def stop_finding(self) -> None:
         if self.findings is not None:

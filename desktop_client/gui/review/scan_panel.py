@@ -316,8 +316,10 @@ class ScanPanel(QWidget):
         self.offer_dismiss.setVisible(bool(templates))
         self.offer_apply_all.hide()
         held = "" if suggesting or templates or self.uid is None else self.review.gate(self.uid)
-        for b in (self.not_phi_button, self.no_text_button, self.as_is_button):
+        for b in (self.not_phi_button, self.no_text_button):
             b.hide()
+        # Sending the text as is stays one click away while the suggestions wait.
+        self.as_is_button.setVisible(suggesting and bool(self.review.gate(self.uid)))
         if suggesting:
             return
         if templates:
@@ -333,9 +335,12 @@ class ScanPanel(QWidget):
             return
         if held:
             self.offer.set_status(f"Not sent until you decide: {held}.", "error")
-            found = self.findings.result(self.uid) if self.findings is not None else None
-            self.not_phi_button.setVisible(bool(found and found.likely_phi))
-            self.no_text_button.setVisible(not (found and found.likely_phi))
+            choice = self.review.choices[self.uid]
+            open_lines = [r for r in uncovered(self.review.findings.get(self.uid),
+                                               choice.rectangles if choice.confirmed else [])
+                          if str(r) not in choice.dismissed]
+            self.not_phi_button.setVisible(bool(open_lines))
+            self.no_text_button.setVisible(not open_lines)
             self.as_is_button.show()
             return
         state = self.findings.state(self.uid) if self.findings is not None and self.uid is not None else ""

@@ -132,7 +132,7 @@ class ReviewStep(QWidget):
 
     def _on_found(self, uid: str) -> None:
         review = self.review
-        if review is None or uid not in review.refs:
+        if review is None or self.page is None or uid not in review.refs:
             return
         found = self.findings.result(uid)
         if found is not None:
