@@ -63,10 +63,12 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     assert "1 scan with unsaved boxes" in step.status_line.text()
     assert panel.save_button.isEnabled()
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
-    assert step.is_complete() and step.blocking_message() == ""
+    # Saved: the boxes no longer hold the upload (burned-in text may still, see test_find_text).
+    assert "not saved" not in step.blocking_message() and step.review.unconfirmed() == []
+    assert "unsaved" not in step.status_line.text()
     choice = step.choices()[ct_uid]
     assert choice.rectangles == [Rect(2, 3, 40, 20)] and choice.confirmed and not choice.excluded
-    assert signals[-2:] == [False, True]
+    assert signals and signals[-1] is False
     # Reset scan discards the boxes; Exclude records the reason.
     qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
     assert step.choices()[ct_uid].rectangles == []
@@ -137,9 +139,14 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     dialog.accept()
     assert step.unreviewed_groups() == len(valid) - 1
     card = next(c for c in page.valid_grid.cards if c.group is group)
-    assert card.state.text().startswith("Reviewed:")
     assert "Templates: 1 matching" in card.details.text()
-    assert step.is_complete()
+    # The 60×30 corner box leaves part of the CT's burned-in text visible: once the background
+    # search has read it, the card and the step say those scans still need a decision.
+    wait_until(qtbot, lambda: step.searching() == 0, timeout=300, what="the text search")
+    card.refresh()
+    held = step.review.held_back(uids)
+    assert held and card.state.text() == f"{len(held)} scan{'s' if len(held) != 1 else ''} with text found and no decision"
+    assert not step.is_complete() and "burned-in text" in step.blocking_message()
     s = step.summary()
     assert s.redacted == len(uids) - 1 and s.excluded == 0
 

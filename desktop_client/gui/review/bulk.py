@@ -131,7 +131,8 @@ class BulkReviewPage(QWidget):
         if which == 0:
             self.intro.setText("Scans are grouped by modality, image size and SOP class, so one template fits "
                                "a whole group. Open each group, look at every scan for burned-in text, and apply "
-                               "or create templates; the thumbnails show the real redacted pixels.")
+                               "or create templates; the thumbnails show the real redacted pixels. Every image scan is searched for "
+                               "burned-in text in the background; the search helps but cannot certify an image clean.")
         else:
             self.intro.setText("These scans cannot be redacted (not images, several image sizes, or an "
                                "undecodable compression). They can still be uploaded as they are or excluded.")

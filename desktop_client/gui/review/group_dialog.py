@@ -110,7 +110,8 @@ class GroupReviewDialog(QDialog):
 
         # Burned-in text over the whole group, streamed onto the tiles as each scan is searched.
         self.find_button = QPushButton("Find text in group")
-        self.find_button.setToolTip("Search every scan of this group for burned-in text, in the background")
+        self.find_button.setToolTip("Search every scan of this group for burned-in text, in the background. "
+                                    "The search cannot certify an image clean: still look at the tiles.")
         self.find_button.clicked.connect(self.find_text)
         self.progress = QProgressBar()
         self.progress.setFixedWidth(140)

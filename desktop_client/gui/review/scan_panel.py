@@ -59,7 +59,8 @@ class ScanPanel(QWidget):
         # found for this scan: burned-in text (suggested boxes to accept or dismiss), or a saved
         # template that fits it.
         self.find_button = QPushButton("Find text")
-        self.find_button.setToolTip("Search this scan for burned-in text and suggest boxes (runs in the background)")
+        self.find_button.setToolTip("Search this scan for burned-in text and suggest boxes (runs in the background). "
+                                    "The search cannot certify an image clean: still look at every frame.")
         self.find_button.clicked.connect(self.find_text)
         self.offer = StatusLine(self, "info")
         self.accept_button = QPushButton("Accept ticked")
