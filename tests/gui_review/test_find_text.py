@@ -175,7 +175,7 @@ def test_bulk_find_text_in_group_streams_accepts_and_saves_a_template(qtbot, ste
     assert not dialog.progress.isVisible()
     notes = [dialog.delegate.note(u) for u in uids]
     assert all(n is not None and n[0].endswith("of likely PHI found") for n in notes), notes
-    assert "with likely patient information" in dialog.message.text()
+    assert "2 with likely PHI not covered" in dialog.message.text()
     held_card = next(c for c in page.cards() if c.group is group)
     held_card.refresh()
     assert "with text found and no decision" in held_card.state.text()

@@ -134,6 +134,7 @@ class TemplateForm(QWidget):
         self._filling = True
         if self._auto_name:
             self.name.setText(default_template_name(self.store, self.scan, rects))
+            self.name.setCursorPosition(0)  # the start (modality, size) is what tells it apart
         if self._auto_description:
             self.description.setPlainText(default_description(self.scan, rects) if rects else "")
         self._filling = False

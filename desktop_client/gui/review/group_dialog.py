@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSlider,
-    QToolButton, QVBoxLayout, QWidget,
+    QVBoxLayout, QWidget,
 )
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
@@ -125,10 +125,8 @@ class GroupReviewDialog(QDialog):
         self.save_template_button = QPushButton("Save as template…")
         self.save_template_button.setToolTip("Save the first selected scan's boxes as a template for scans of this kind")
         self.save_template_button.clicked.connect(self.save_template)
-        self.decide_button = QToolButton()
-        self.decide_button.setText("Decide…")
+        self.decide_button = QPushButton("Decide")
         self.decide_button.setToolTip("Other decisions on the found text of the selected scans")
-        self.decide_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.decide_button)
         menu.addAction("Found text is not identifying", lambda: self.dismiss_found(self.selected_uids()))
         menu.addAction("Checked, no text", lambda: self.mark_no_text(self.selected_uids()))
@@ -194,9 +192,9 @@ class GroupReviewDialog(QDialog):
         self.select_uids([u for u in keep if u in self.model.uids()])
 
     # -- actions --------------------------------------------------------------------------------
-    def _say(self, kind: str, text: str) -> None:
+    def _say(self, kind: str, text: str, more: str = "") -> None:
         self.offer_button.hide()
-        self.message.set_status(text, kind)
+        self.message.set_status(text, kind, more)
 
     # -- templates offered at once --------------------------------------------------------------
     def offered_templates(self) -> list[Template]:
@@ -262,9 +260,9 @@ class GroupReviewDialog(QDialog):
             flagged = len(self.review.held_back(searched))
             self._say("error" if flagged else "ok",
                       f"Searched {len(searched)} scan{'s' if len(searched) != 1 else ''}: "
-                      + (f"{flagged} with likely patient information not covered by boxes. Tick them and "
-                         "“Accept suggestions for selected”, or inspect them." if flagged else
-                         "no likely patient information left uncovered."))
+                      + (f"{flagged} with likely PHI not covered" if flagged else "no likely PHI left uncovered"),
+                      "Tick the scans and “Accept suggestions for selected”, decide otherwise with “Decide”, "
+                      "or inspect them (double-click)." if flagged else "")
 
     def accept_suggestions(self, uids: list[str]) -> int:
         """Add each selected scan's likely-PHI boxes (from the search) to its boxes, confirmed."""

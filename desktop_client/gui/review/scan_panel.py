@@ -248,8 +248,10 @@ class ScanPanel(QWidget):
         ticked = sum(1 for s in pending if s.ticked)
         phi = sum(1 for s in pending if s.likely_phi)
         self.offer.set_status(
-            f"{len(pending)} line{'s' if len(pending) != 1 else ''} of text found, {phi} likely PHI "
-            "(dashed: hover to read, click to tick)", "error" if phi else "info")
+            f"{len(pending)} line{'s' if len(pending) != 1 else ''} found · {phi} likely PHI",
+            "error" if phi else "info",
+            "Suggested boxes are dashed: hover one to read its text, click it to tick or untick it. "
+            "Ticked ones become boxes with “Accept ticked”.")
         self.accept_button.setText(f"Accept ticked ({ticked})")
         self.accept_button.setEnabled(bool(ticked))
         return True

@@ -117,7 +117,11 @@ class SessionReviewPage(QWidget):
             colour = "#c0392b"  # held back: the red mark, whatever the boxes say
         item.setIcon(QIcon(_badge(pix, colour)))
         frames = f"{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
-        lines = [scan_label(ref), frames, state] + ([note[0]] if note is not None else [])
+        held = note is not None and self.review.gate(uid)
+        # Four short lines at most (the strip is narrow): a held scan shows why instead of its state.
+        lines = [scan_label(ref), frames, note[0] if held else state.replace(" (cannot be redacted)", ", no redaction")]
+        if note is not None and not held:
+            lines.append(note[0])
         item.setText("\n".join(lines))
         item.setForeground(QColor("#c0392b") if self.review.gate(uid) else self.strip.palette().text().color())
         item.setToolTip("\n".join(lines[2:]))

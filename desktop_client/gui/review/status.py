@@ -24,11 +24,12 @@ class StatusLine(QLabel):
         self.setFixedHeight(self.fontMetrics().height() + 10)
         self.set_kind(kind)
 
-    def set_status(self, text: str, kind: str | None = None) -> None:
+    def set_status(self, text: str, kind: str | None = None, more: str = "") -> None:
+        """Show ``text``; the tooltip holds it in full, followed by ``more`` (how to act on it)."""
         if kind is not None:
             self.set_kind(kind)
         self._full = text
-        self.setToolTip(text)
+        self.setToolTip(f"{text}\n{more}" if more else text)
         self.update()
 
     def full_text(self) -> str:
