@@ -205,6 +205,8 @@ def test_a_matching_template_is_offered_when_a_group_opens(qtbot, step, sessions
     page.refresh()
     card = next(c for c in page.cards() if c.group is group)
     assert "1 matching" in card.details.text()
+    # Offered on the card at once, and again when the group opens.
+    assert card.offer_button.isVisible() and "MR banner" in card.offer_button.text()
     dialog = page.dialog_for(group)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -215,3 +217,17 @@ def test_a_matching_template_is_offered_when_a_group_opens(qtbot, step, sessions
         choice = step.review.choices[uid]
         assert choice.templates == [template.id] and choice.sources() == [TEMPLATE]
     assert not dialog.offer_button.isVisible()
+    page.refresh()
+    assert not card.offer_button.isVisible()  # the group has its boxes now
+
+
+def test_the_card_applies_the_offered_template_to_the_whole_group(qtbot, step, sessions, store) -> None:
+    step.set_sessions(sessions)
+    group = next(g for g in step.review.grouping.valid if g.modality == "CT")
+    template = store.create("CT banner", MatchKeys.of(group.members[0].scan), [Rect(0, 0, 128, 44)])
+    page = step.page
+    page.refresh()
+    card = next(c for c in page.cards() if c.group is group)
+    qtbot.mouseClick(card.offer_button, Qt.MouseButton.LeftButton)
+    assert all(step.review.choices[u].templates == [template.id] for u in step.review.group_members(group))
+    assert not card.offer_button.isVisible() and card.state.text()

@@ -16,7 +16,7 @@ from desktop_client.gui.review.group_dialog import GroupReviewDialog
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.gui.viewer.widget import CHECKED_STYLE
-from desktop_client.templates import TemplateStore
+from desktop_client.templates import Template, TemplateStore
 
 
 class _CardGrid(QWidget):
@@ -120,6 +120,7 @@ class BulkReviewPage(QWidget):
     def _card(self, index: int, group: ValidGroup | UnsupportedGroup) -> GroupCard:
         card = GroupCard(index, group, self.review, self.store, self.thumbs)
         card.reviewRequested.connect(self.open_group)
+        card.applyRequested.connect(self.apply_template)
         return card
 
     def cards(self) -> list[GroupCard]:
@@ -149,6 +150,13 @@ class BulkReviewPage(QWidget):
             dialog.view.scrollTo(dialog.model.index(dialog.model.row_of(select[0])))
         run_modal(dialog)  # freed afterwards with its thumbnails
         self.refresh()
+
+    def apply_template(self, group: ValidGroup | UnsupportedGroup, template: Template) -> int:
+        """Apply a saved template to every scan of a group (the card's offer); how many took it."""
+        applied = self.review.apply_templates(self.review.group_members(group), [template])
+        self.review.reviewed_groups.add(self.review.group_id(group))
+        self.refresh()
+        return applied
 
     def group_of(self, uid: str) -> ValidGroup | UnsupportedGroup | None:
         return next((card.group for card in self.cards() if uid in self.review.group_members(card.group)), None)

@@ -119,7 +119,9 @@ class SessionReviewPage(QWidget):
         frames = f"{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
         held = note is not None and self.review.gate(uid)
         # Four short lines at most (the strip is narrow): a held scan shows why instead of its state.
-        lines = [scan_label(ref), frames, note[0] if held else state.replace(" (cannot be redacted)", ", no redaction")]
+        lines = [scan_label(ref), frames,
+                 note[0].replace(" lines of likely PHI found", " PHI lines found") if held
+                 else state.replace(" (cannot be redacted)", ", no redaction")]
         if note is not None and not held:
             lines.append(note[0])
         item.setText("\n".join(lines))
