@@ -4,7 +4,9 @@
 every DICOM object the ``scan`` command would find, and writes the results under ``--out``
 mirroring the input layout; inputs are never modified. ``--dry-run`` writes nothing and shows,
 per file, which attributes would change. ``check-script`` parses a script and reports its
-dialect, its variables, or its errors with line and column.
+dialect, its variables, or its errors with line and column, and warns (``FILE:LINE:COLUMN:
+warning: …``) where the script uses a construct this client handles differently from XNAT
+(the deviations listed in docs/dicomedit-conformance.md).
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
 
-from desktop_client.cli.common import UserError, print_json
+from desktop_client.cli.common import (UserError, nothing_found, outcome_exit_code, print_json, reason_of,
+                                       print_skipped, skipped_json)
+from desktop_client.core.atomic import atomic_write
+from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.dicomedit import (Script, ScriptSyntaxError, apply_chain, compile_script,
                                       variables_of)
+from desktop_client.dicomedit.conformance import deviations_in
 from desktop_client.dicomedit.paths import render
 
 
@@ -106,22 +111,14 @@ def output_path(location: Any, inputs: list[Path], out: Path) -> Path:
 
 
 def _write(ds: Dataset, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``ds`` to ``target`` atomically, the file meta naming the (possibly new) SOP Instance."""
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
         if "SOPInstanceUID" in ds:
             meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         if "SOPClassUID" in ds:
             meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    fd, tmp = tempfile.mkstemp(prefix=".anon-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=False)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(target, lambda fh: ds.save_as(fh, enforce_file_format=False))
 
 
 # ---- diff ------------------------------------------------------------------------------------
@@ -158,10 +155,10 @@ def diff(before: Dataset, after: Dataset, prefix: str = "") -> list[dict[str, An
 
 
 def run_anonymize(args: argparse.Namespace) -> int:
-    from desktop_client.scanning import iter_dicom_sources, read_dataset
+    from desktop_client.scanning import iter_dicom_sources
     from desktop_client.scanning.model import Skipped
 
-    missing = [p for p in args.paths if not os.path.exists(p)]
+    missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
         raise UserError(f"{missing[0]} does not exist; check the path and try again.")
     scripts = _load_scripts(args)
@@ -171,39 +168,26 @@ def run_anonymize(args: argparse.Namespace) -> int:
     if any(out == root for root in inputs):
         raise UserError("--out must not be one of the input folders (inputs are never overwritten)")
     results: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
     for source in iter_dicom_sources(args.paths):
         if isinstance(source, Skipped):
+            skipped.append(source)
             continue
         entry: dict[str, Any] = {"file": str(source), "output": None}
-        try:
-            ds = read_dataset(source, stop_before_pixels=args.dry_run)
-        except Exception as exc:  # noqa: BLE001 - unreadable input is reported, not fatal
-            entry.update(status="error", error=f"cannot read: {exc}")
-            results.append(entry)
-            continue
-        before = copy.deepcopy(ds) if args.dry_run else None
-        outcome = apply_chain(scripts, ds, variables, execute_pixels=not args.dry_run)
-        entry.update(status=outcome.status, error=outcome.error, messages=outcome.messages,
-                     pixel_edits=[f"{e.rect} {_fill_text(e.fill)}" for e in outcome.pixel_edits])
-        if args.dry_run:
-            assert before is not None
-            entry["changes"] = diff(before, ds)
-        elif outcome.ok:
-            target = output_path(source, inputs, out)
-            if target.resolve() == Path(source.path).resolve():
-                raise UserError(f"refusing to overwrite the input {source.path}; choose another --out")
-            try:
-                _write(ds, target)
-            except (OSError, ValueError) as exc:
-                entry.update(status="error", error=f"cannot write {target}: {exc}")
-            else:
-                entry["output"] = str(target)
         results.append(entry)
+        try:
+            _anonymize_one(source, scripts, variables, args.dry_run, inputs, out, entry)
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object (core/errors.py)
+            entry.update(status="error", output=None, error=f"unexpected failure ({one_line(exc)})")
     if not results:
-        raise UserError("no DICOM files found in the given paths")
+        return nothing_found(skipped, args.json)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("ok", "rejected", "error")}
+    counts["skipped"] = len(skipped)
     if args.json:
-        print_json({"dry_run": args.dry_run, "files": results, "summary": counts})
+        print_json({"dry_run": args.dry_run, "files": results, "skipped": skipped_json(skipped),
+                    "summary": counts})
     else:
         for r in results:
             line = f"{r['status']:8} {r['file']}"
@@ -218,9 +202,47 @@ def run_anonymize(args: argparse.Namespace) -> int:
                 print(f"         alterPixels {edit}" + (" (not executed: dry run)" if args.dry_run else ""))
             for c in r.get("changes", []):
                 print(f"         {c['tag']} {c['keyword']}: {_show(c['old'])} -> {_show(c['new'])}")
-        print(f"{counts['ok']} ok, {counts['rejected']} rejected, {counts['error']} error(s)"
+        print_skipped(skipped)
+        print(f"{counts['ok']} ok, {counts['rejected']} rejected, {counts['error']} error(s), "
+              f"{counts['skipped']} skipped"
               + (" (dry run: nothing written)" if args.dry_run else f"; output in {out}"))
-    return 1 if counts["error"] else 0
+    return outcome_exit_code(counts["error"], len(skipped))
+
+
+def _anonymize_one(source: Any, scripts: list[Script], variables: dict[str, str], dry_run: bool,
+                   inputs: list[Path], out: Path, entry: dict[str, Any]) -> None:
+    """Read, script and write one object, recording its outcome in ``entry``."""
+    from desktop_client.scanning import read_dataset
+
+    try:
+        ds = read_dataset(source, stop_before_pixels=dry_run)
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - unreadable input is reported, not fatal
+        entry.update(status="error", error=f"cannot read: {reason_of(exc)}")
+        return
+    before = copy.deepcopy(ds) if dry_run else None
+    outcome = apply_chain(scripts, ds, variables, execute_pixels=not dry_run)
+    entry.update(status=outcome.status, error=outcome.error, messages=outcome.messages,
+                 pixel_edits=[f"{e.rect} {_fill_text(e.fill)}" for e in outcome.pixel_edits])
+    if dry_run:
+        assert before is not None
+        entry["changes"] = diff(before, ds)
+        return
+    if not outcome.ok:
+        return
+    target = output_path(source, inputs, out)
+    if target.parent.resolve() / target.name == Path(source.path).resolve():  # a link there is replaced, not followed
+        entry.update(status="error", error="the output would replace the input; choose another --out")
+        return
+    try:
+        _write(ds, target)
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - full disk, a value pydicom cannot encode...
+        entry.update(status="error", error=f"cannot write {target} ({reason_of(exc)}); nothing was left there")
+    else:
+        entry["output"] = str(target)
 
 
 def _fill_text(fill: Any) -> str:
@@ -243,15 +265,21 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"{args.file}:{exc.line}:{exc.column}: error: {exc.message}")
         return 1
     variables = variables_of([script])
+    warnings = deviations_in(script.statements, script.dialect)
     if args.json:
         print_json({"file": args.file, "valid": True, "dialect": script.dialect,
                     "statements": len(script.statements), "alter_pixels": script.pixel_statements,
+                    "warnings": [{"line": w.line, "column": w.column, "feature": w.feature.id,
+                                  "status": w.feature.status, "construct": w.detail,
+                                  "places": w.count, "reason": w.feature.reason} for w in warnings],
                     "variables": [{"name": v.name, "description": v.description, "hidden": v.hidden,
                                    "export_field": v.export_field, "initial_value": v.initial_value,
                                    "external": v.external} for v in variables]})
         return 0
     print(f"{args.file}: OK, DicomEdit {script.dialect[2]} ({len(script.statements)} statements"
           + (f", {script.pixel_statements} alterPixels" if script.pixel_statements else "") + ")")
+    for w in warnings:
+        print(f"{args.file}:{w.line}:{w.column}: warning: {w.message}")
     if variables:
         print("variables:")
         for v in variables:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Iterable
+
+from desktop_client.core.errors import one_line
 
 
 class UserError(Exception):
@@ -27,3 +29,60 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TB"
+
+
+# ---- exit codes (documented in the README; one home for every command) -----------------------
+
+#: Every object was processed (``scan``/``groups``: the selection was read; skips are listed).
+EXIT_OK = 0
+#: Some objects failed (refused, unreadable, not written, not sent); the others were processed.
+EXIT_SOME_FAILED = 1
+#: Usage error, or nothing to work on: nothing was done.
+EXIT_USAGE = 2
+#: Every object was processed, but some inputs were skipped (not DICOM, unreadable, not a
+#: regular file...): each is listed with its reason.
+EXIT_SKIPPED = 3
+#: Upload: everything was stored, but the destination could not confirm it (a C-STORE node that
+#: refuses both Storage Commitment and queries): "stored, not verifiable".
+EXIT_NOT_VERIFIABLE = 4
+#: Interrupted by the user (Ctrl+C); an upload can be resumed.
+EXIT_INTERRUPTED = 130
+
+
+def outcome_exit_code(failed: int, skipped: int) -> int:
+    """The exit code of a per-object command from its failure and skip counts."""
+    if failed:
+        return EXIT_SOME_FAILED
+    return EXIT_SKIPPED if skipped else EXIT_OK
+
+
+def skipped_json(skipped: Iterable[Any]) -> list[dict[str, str]]:
+    """Skipped inputs for ``--json``: ``[{"path", "reason"}]``."""
+    return [{"path": s.path, "reason": s.reason} for s in skipped]
+
+
+def print_skipped(skipped: list[Any]) -> None:
+    """Skipped inputs as text, one per line with its reason (never only a count)."""
+    if not skipped:
+        return
+    print(f"Skipped {len(skipped)} input(s):")
+    for s in skipped:
+        print(f"  {s.path}: {s.reason}")
+
+
+def nothing_found(skipped: list[Any], as_json: bool) -> int:
+    """No DICOM object in the selection: the skips are still listed, then a usage error."""
+    if as_json:
+        print_json({"files": [], "skipped": skipped_json(skipped), "summary": {"skipped": len(skipped)}})
+        print("xnat-upload: no DICOM files found in the given paths", file=sys.stderr)
+        return EXIT_USAGE
+    print_skipped(skipped)
+    raise UserError("no DICOM files found in the given paths")
+
+
+def reason_of(exc: BaseException) -> str:
+    """An OS error's own words ("No space left on device"); our own errors' sentences as they are;
+    anything else as ``Type: message`` on one line."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) if type(exc).__module__.startswith("desktop_client") else one_line(exc)

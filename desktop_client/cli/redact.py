@@ -3,8 +3,10 @@
 ``redact`` blacks out rectangles (``--rect l,t,r,b``: pixels l ≤ x < r, t ≤ y < b, as DicomEdit's
 ``alterPixels`` writes them) in every frame of every DICOM object found, writing copies under
 ``--out``; inputs are never modified. An object that cannot be redacted and verified is not
-written at all (it is reported as refused, the exit code is 1). ``preview`` writes a PNG of one
-frame, produced by the same redaction code.
+written at all (it is reported as refused, the exit code is 1); every input that is not a DICOM
+object is listed with its reason (exit code 3 when nothing failed). Outputs are written
+atomically (see core/atomic.py): a full disk leaves no partial file. ``preview`` writes a PNG of
+one frame, produced by the same redaction code.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from desktop_client.cli.common import UserError, print_json
+from desktop_client.cli.common import (UserError, nothing_found, outcome_exit_code, print_json, print_skipped,
+                                       reason_of, skipped_json)
+from desktop_client.core.atomic import atomic_write
+from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 
 
@@ -88,11 +93,10 @@ def _target(location: Any, inputs: list[Path], out: Path) -> Path:
 
 
 def run_redact(args: argparse.Namespace) -> int:
-    from desktop_client.pixels import RedactionError, redact_dataset
-    from desktop_client.scanning import iter_dicom_sources, read_dataset
+    from desktop_client.scanning import iter_dicom_sources
     from desktop_client.scanning.model import Skipped
 
-    missing = [p for p in args.paths if not os.path.exists(p)]
+    missing = [p for p in args.paths if not os.path.lexists(p)]
     if missing:
         raise UserError(f"{missing[0]} does not exist; check the path and try again.")
     rects = parse_rects(args.rect)
@@ -103,35 +107,25 @@ def run_redact(args: argparse.Namespace) -> int:
     if any(out == root for root in inputs):
         raise UserError("--out must not be one of the inputs (inputs are never overwritten)")
     results: list[dict[str, Any]] = []
+    skipped: list[Skipped] = []
     for source in iter_dicom_sources(args.paths):
         if isinstance(source, Skipped):
+            skipped.append(source)
             continue
         entry: dict[str, Any] = {"file": str(source), "output": None}
         results.append(entry)
         try:
-            ds = read_dataset(source)
-        except Exception as exc:  # noqa: BLE001 - reported per file
-            entry.update(status="error", error=f"cannot read: {exc}")
-            continue
-        try:
-            report = redact_dataset(ds, edits, remove_overlays=args.remove_overlays)
-        except RedactionError as exc:
-            entry.update(status="refused", error=exc.reason)
-            continue
-        target = _target(source, inputs, out)
-        if target.exists() and target.resolve() == Path(source.path).resolve():
-            raise UserError(f"refusing to overwrite the input {source.path}; choose another --out")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        ds.save_as(target)
-        entry.update(status="ok", output=str(target), method=report.method,
-                     transfer_syntax=report.transfer_syntax_uid, frames=report.frames,
-                     applied=[str(r) for r in report.applied], outside=[str(r) for r in report.outside],
-                     notes=report.notes)
+            entry.update(_redact_one(source, edits, args.remove_overlays, inputs, out))
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object (core/errors.py)
+            entry.update(status="error", error=f"unexpected failure ({one_line(exc)})")
     if not results:
-        raise UserError("no DICOM files found in the given paths")
+        return nothing_found(skipped, args.json)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("ok", "refused", "error")}
+    counts["skipped"] = len(skipped)
     if args.json:
-        print_json({"files": results, "summary": counts})
+        print_json({"files": results, "skipped": skipped_json(skipped), "summary": counts})
     else:
         for r in results:
             if r["status"] == "ok":
@@ -139,8 +133,41 @@ def run_redact(args: argparse.Namespace) -> int:
                 print(f"ok       {r['file']} -> {r['output']}{extra}")
             else:
                 print(f"{r['status']:8} {r['file']}: {r['error']}")
-        print(f"{counts['ok']} redacted, {counts['refused']} refused (not written), {counts['error']} unreadable")
-    return 0 if counts["ok"] == len(results) else 1
+        print_skipped(skipped)
+        print(f"{counts['ok']} redacted, {counts['refused']} refused (not written), {counts['error']} failed, "
+              f"{counts['skipped']} skipped")
+    return outcome_exit_code(counts["refused"] + counts["error"], len(skipped))
+
+
+def _redact_one(source: Any, edits: list[PixelEdit], remove_overlays: bool, inputs: list[Path],
+                out: Path) -> dict[str, Any]:
+    """Read, redact, verify and write one object; its outcome as a result entry (never raises for it)."""
+    from desktop_client.pixels import RedactionError, redact_dataset
+    from desktop_client.scanning import read_dataset
+
+    try:
+        ds = read_dataset(source)
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - unreadable input is this object's failure
+        return {"status": "error", "error": f"cannot read: {reason_of(exc)}"}
+    try:
+        report = redact_dataset(ds, edits, remove_overlays=remove_overlays)
+    except RedactionError as exc:
+        return {"status": "refused", "error": exc.reason}
+    target = _target(source, inputs, out)
+    if target.parent.resolve() / target.name == Path(source.path).resolve():  # a link there is replaced, not followed
+        return {"status": "error", "error": "the output would replace the input; choose another --out"}
+    try:
+        atomic_write(target, lambda fh: ds.save_as(fh, enforce_file_format=False))
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - full disk, a value pydicom cannot encode...
+        return {"status": "error", "error": f"cannot write {target} ({reason_of(exc)}); nothing was left there"}
+    return dict(status="ok", output=str(target), method=report.method,
+                transfer_syntax=report.transfer_syntax_uid, frames=report.frames,
+                applied=[str(r) for r in report.applied], outside=[str(r) for r in report.outside],
+                notes=report.notes)
 
 
 def run_preview(args: argparse.Namespace) -> int:

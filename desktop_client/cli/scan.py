@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json
+from desktop_client.cli.common import UserError, human_bytes, print_json, skipped_json
 from desktop_client.grouping import REASON_TEXT, classify_scan, group_scans
 from desktop_client.scanning import ScanProgress, ScanResult, scan_paths
 
@@ -77,7 +77,7 @@ def scan_json(result: ScanResult) -> dict[str, Any]:
         })
     return {
         "sessions": sessions,
-        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "skipped": skipped_json(result.skipped),
         "duplicates": result.duplicates,
     }
 
@@ -134,6 +134,7 @@ def run_groups(args: argparse.Namespace) -> int:
                            "modality": m.scan.modality, "series_description": m.scan.series_description}
                           for m in g.members],
             } for g in grouping.unsupported],
+            "skipped": skipped_json(result.skipped),
         })
         return 0
     print(f"Valid groups ({len(grouping.valid)}):")

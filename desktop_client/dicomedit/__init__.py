@@ -34,10 +34,16 @@ Decisions on the quirks the specification asks a port to settle (§18), and othe
 12. ``shiftDateTimeListByIncrement`` parses any VR as DT (a TM ``1330`` is the year 1330) —
     reproduced; in-place shifts skip empty values and shift each value of a multi-valued element.
 13. Values follow the dcm4che3 generation of the toolkit; unknown tags are written as LO
-    (DE4's rule) rather than UN.
+    (DE4's rule) rather than UN. DE4 creates an absent attribute with its dictionary VR when the
+    value fits it and as LO otherwise (XNAT's DE4 always writes LO).
 14. Unknown functions fail only when the call executes (DE6); DE4 rejects them at parse time.
 16. Creator names are limited to the grammar's letter-initial ``[A-Za-z0-9 _.:-]``.
 * ``getURL`` needs an ``http_get`` callable from the host (off by default).
+* A null regex (a right-hand side tag path that is absent) matches nothing: ``~`` is false and
+  ``!~`` true, never an error. Run-time errors read ``line L, column C: <XNAT's message>``.
+
+Every deliberate difference from XNAT, with its reason, is catalogued in ``conformance.py``
+(which ``check-script`` uses to warn and ``docs/dicomedit-conformance.md`` is generated from).
 * Variables persist across objects within one ``Script`` (DE6), like the reference context; a
   host-supplied value is injected only into variables the script reads before setting.
 """

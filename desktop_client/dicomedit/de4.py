@@ -21,7 +21,7 @@ from typing import Any, Callable
 from urllib.parse import quote_plus
 
 from desktop_client.dicomedit import ast, paths
-from desktop_client.dicomedit.errors import ScriptRuntimeError, ScriptSyntaxError
+from desktop_client.dicomedit.errors import ScriptRuntimeError, ScriptSyntaxError, located
 from desktop_client.dicomedit.functions import hash_uid, new_uid
 from desktop_client.dicomedit.msgformat import format_message
 from desktop_client.dicomedit.paths import ElementStep, TagPath, nibble_pattern
@@ -287,6 +287,22 @@ def session_label(pattern: str, existing: Any) -> str:
         n += 1
 
 
+def _create_or_write(ds: Any, tag: int, path: TagPath, text: str) -> None:
+    """An exact-tag assignment: overwrite, or create the attribute whatever the tag is (§17.2).
+
+    An absent attribute is created with its dictionary VR when the value fits it, and as LO
+    otherwise — XNAT's DE4 creates every absent attribute as LO, so a value such as ``"1.5mm"``
+    for an FD attribute, or any value for a tag outside the dictionary, is stored as given
+    instead of failing on a numeric parse.
+    """
+    try:
+        paths.write(ds, path, text)
+    except ScriptRuntimeError:
+        if tag in ds._dict:  # noqa: SLF001 - an existing attribute keeps its VR and the error
+            raise
+        paths.store(ds, paths.new_element(ds, tag, "LO", text))
+
+
 class Evaluator:
     """Compiles DE4 statements into "evaluate now, act later" closures."""
 
@@ -295,7 +311,29 @@ class Evaluator:
         for st in statements:
             if isinstance(st, ast.Init):
                 self.initialisers[st.name.lower()] = self.value(st.value)
-        self.compiled = [self.statement(st) for st in statements if not isinstance(st, ast.Init)]
+        self.compiled = [self._located(st, self.statement(st)) for st in statements
+                         if not isinstance(st, ast.Init)]
+
+    @staticmethod
+    def _located(node: ast.Statement, evaluate: Callable[[Context], Action | None],
+                 ) -> Callable[[Context], Action | None]:
+        """Errors of the statement, when evaluated and when its action is applied, carry its
+        position (``line L, column C: ...``), as DE6 errors do."""
+        def run(ctx: Context) -> Action | None:
+            try:
+                action = evaluate(ctx)
+            except ScriptRuntimeError as exc:
+                raise located(exc, node.line, node.column) from exc
+            if action is None:
+                return None
+
+            def apply(c: Context) -> None:
+                try:
+                    action(c)
+                except ScriptRuntimeError as exc:
+                    raise located(exc, node.line, node.column) from exc
+            return apply
+        return run
 
     def variable(self, ctx: Context, name: str) -> Any:
         key = name.lower()
@@ -429,7 +467,7 @@ class Evaluator:
                     return None
                 text = to_string(v)
                 if path.singular:
-                    return lambda c: paths.write(c.ds, path, text)
+                    return lambda c: _create_or_write(c.ds, step.value, path, text)
 
                 def assign_pattern(c: Context) -> None:
                     for tag in [t for t in c.ds._dict if t & step.mask == step.value]:  # noqa: SLF001

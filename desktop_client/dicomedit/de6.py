@@ -3,7 +3,7 @@
 Parse once, apply many: every statement becomes a closure over pre-resolved paths, functions and
 regexes, so applying a script to an object is a loop of plain calls. Statements run strictly top
 to bottom, each fully before the next (§1.2 step 4). Null rules (§6.1, §7): a null value makes an
-assignment a no-op; ``=``/``~`` are false and ``!=``/``!~`` true when the left side is null.
+assignment a no-op; ``=``/``~`` are false and ``!=``/``!~`` true when either side is null.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from desktop_client.dicomedit import ast, paths
-from desktop_client.dicomedit.errors import ScriptRuntimeError
+from desktop_client.dicomedit.errors import ScriptRuntimeError, located
 from desktop_client.dicomedit.functions import BUILTINS
 from desktop_client.dicomedit.paths import TagPath
 from desktop_client.dicomedit.runtime import VOID, Context, compile_regex, to_bool, to_string
@@ -23,12 +23,7 @@ SUPPORTED_VERSIONS = ("6.0", "6.1", "6.2", "6.3", "6.4", "6.5", "6.6", "6.7")
 
 
 def _at(node: ast.Node, exc: ScriptRuntimeError) -> ScriptRuntimeError:
-    """Attach the statement position to a run-time error (once)."""
-    if getattr(exc, "located", False):
-        return exc
-    located = ScriptRuntimeError(f"{exc} (line {node.line})")
-    located.located = True  # type: ignore[attr-defined]
-    return located
+    return located(exc, node.line, node.column)
 
 
 class Compiler:
@@ -41,7 +36,7 @@ class Compiler:
         if isinstance(node, ast.Path):
             path = node.path
             if not path.singular:
-                message = f"Path matching multiple tags not allowed as term: {path}"
+                message = f"Path matching multiple tags not allowed as term: {path.reference_text}"
 
                 def plural(ctx: Context) -> Any:
                     raise ScriptRuntimeError(message)
@@ -115,12 +110,13 @@ class Compiler:
             return matches_literal
 
         def matches(ctx: Context) -> bool:
+            # A right-hand side read from a tag path (or a variable) is the regex; when it is
+            # null (absent attribute) the regex matches nothing, like a null left side: ``~`` is
+            # false and ``!~`` true, never an error (the reference's fixed behaviour).
             a, b = left(ctx), right(ctx)
-            if b is None:
-                raise ScriptRuntimeError("java.lang.NullPointerException: the regular expression "
-                                         "is null")
-            return (a is not None and compile_regex(to_string(b)).fullmatch(to_string(a))
-                    is not None) != negate
+            hit = a is not None and b is not None and \
+                compile_regex(to_string(b)).fullmatch(to_string(a)) is not None
+            return hit != negate
         return matches
 
     # ---- statements
@@ -232,7 +228,7 @@ class Compiler:
             return assign_if_exists
         plural_message = None if path.singular else (
             "Assigning to a tagpath that maps to multiple attributes in not supported. "
-            f"TagPath: {path}")
+            f"TagPath: {path.reference_text}")
 
         def assign(ctx: Context) -> None:
             v = value(ctx)

@@ -24,5 +24,18 @@ class ScriptRuntimeError(Exception):
     """Evaluation of a statement failed; the message follows the reference wording (§13.2)."""
 
 
+def located(exc: ScriptRuntimeError, line: int, column: int) -> ScriptRuntimeError:
+    """Prefix a run-time error with the statement position (once), then the reference's wording.
+
+    ``line L, column C: <XNAT's message>``: the position lets an author find the statement, the
+    message is the one XNAT's server logs, so a site admin recognises it.
+    """
+    if getattr(exc, "located", False):
+        return exc
+    out = ScriptRuntimeError(f"line {line}, column {column}: {exc}")
+    out.located = True  # type: ignore[attr-defined]
+    return out
+
+
 class Rejected(Exception):
     """``reject[]`` fired: the object must not be sent (not an error, §9.8)."""

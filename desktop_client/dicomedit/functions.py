@@ -496,38 +496,57 @@ def f_alter_pixels(ctx: Context, args: list[Any]) -> Any:
 
 
 def _date_argument(ctx: Context, name: str, value: Any, vrs: tuple[str, ...]) -> str:
+    """The text a shift function works on, with XNAT's wording when it cannot have one.
+
+    An absent attribute reads as null, which the reference then fails to parse ("Failed to
+    parse DICOM time string 'null'"); an attribute of another VR is refused with the reference's
+    "must resolve to an attribute with VR = DA" sentence, the path printed as XNAT prints it.
+    """
     if isinstance(value, TagPath):
+        where = value.reference_text
         if not value.singular:
-            raise FunctionError(f"Error evaluating {name}: {value} is not a single attribute")
+            raise FunctionError(f"Error evaluating {name}: {name}-argument must resolve to a "
+                                f"single attribute: {where}")
         found = paths.resolve(ctx.ds, value, reserve=True)
         if found is None or isinstance(found, Dataset):
-            raise FunctionError(f"Error evaluating {name}: {value} is not present")
+            raise FunctionError(f"Error evaluating {name}: Failed to parse DICOM time string "
+                                f"'null' (the attribute {where} is absent)")
         parent, tag = found
         vr = paths.vr_of(parent, tag)
         if vr not in vrs:
-            raise FunctionError(f"Error evaluating {name}: {value} has VR {vr}, not "
-                                f"{' or '.join(vrs)}")
+            raise FunctionError(f"Error evaluating {name}: {name}-argument must resolve to an "
+                                f"attribute with VR = {' or '.join(vrs)}: {where}, {vr}")
         return paths.read_value(parent, tag)
     if value is None:
-        raise FunctionError(f"Error evaluating {name}: the date is null")
+        raise FunctionError(f"Error evaluating {name}: Failed to parse DICOM time string 'null'")
     return to_string(value)
+
+
+def _shift(name: str, text: str, seconds: int) -> str:
+    try:
+        return datetimes.shift(text, seconds)
+    except ScriptRuntimeError as exc:
+        raise FunctionError(f"Error evaluating {name}: {exc}") from None
 
 
 def f_shift_date(ctx: Context, args: list[Any]) -> Any:
     _need("shiftDateByIncrement", args, (2, 3), "shiftDateByIncrement[date, n, unit]")
     text = _date_argument(ctx, "shiftDateByIncrement", args[0], ("DA",))
     unit = to_string(args[2]) if len(args) > 2 else None
-    return datetimes.shift(text, datetimes.increment_seconds(to_string(args[1]), unit, "days"))
+    return _shift("shiftDateByIncrement", text,
+                  datetimes.increment_seconds(to_string(args[1]), unit, "days"))
 
 
 def f_shift_datetime(ctx: Context, args: list[Any]) -> Any:
     _need("shiftDateTimeByIncrement", args, (2, 3), "shiftDateTimeByIncrement[datetime, n, unit]")
     text = _date_argument(ctx, "shiftDateTimeByIncrement", args[0], ("DA", "DT"))
     unit = to_string(args[2]) if len(args) > 2 else None
-    return datetimes.shift(text, datetimes.increment_seconds(to_string(args[1]), unit, "seconds"))
+    return _shift("shiftDateTimeByIncrement", text,
+                  datetimes.increment_seconds(to_string(args[1]), unit, "seconds"))
 
 
-def _shift_in_place(ctx: Context, path_values: list[Any], seconds: int, strict: bool) -> None:
+def _shift_in_place(ctx: Context, name: str, path_values: list[Any], seconds: int,
+                    strict: bool) -> None:
     for arg in path_values:
         path = _as_path(arg)
         if path is None:
@@ -540,7 +559,7 @@ def _shift_in_place(ctx: Context, path_values: list[Any], seconds: int, strict: 
             text = paths.read_value(parent, tag)
             if text == "":
                 continue
-            shifted = "\\".join(datetimes.shift(v, seconds) for v in text.split("\\"))
+            shifted = "\\".join(_shift(name, v, seconds) for v in text.split("\\"))
             paths.set_element(parent, tag, shifted)
 
 
@@ -552,7 +571,7 @@ def f_shift_list(ctx: Context, args: list[Any]) -> Any:
                             "must be a list of tag paths")
     unit = to_string(args[2]) if len(args) > 2 else None
     seconds = datetimes.increment_seconds(to_string(args[1]), unit, "seconds")
-    _shift_in_place(ctx, flatten(args[0]), seconds, strict=True)
+    _shift_in_place(ctx, "shiftDateTimeListByIncrement", flatten(args[0]), seconds, strict=True)
     return VOID
 
 
@@ -561,7 +580,8 @@ def f_shift_sequence(ctx: Context, args: list[Any]) -> Any:
         raise FunctionError("Error evaluating shiftDateTimeSequenceByIncrement: usage "
                             "shiftDateTimeSequenceByIncrement[seconds, \"tagpath\", ...]")
     seconds = datetimes.increment_seconds(to_string(args[0]), None, "seconds")
-    _shift_in_place(ctx, flatten(args[1:]), seconds, strict=False)
+    _shift_in_place(ctx, "shiftDateTimeSequenceByIncrement", flatten(args[1:]), seconds,
+                    strict=False)
     return VOID
 
 

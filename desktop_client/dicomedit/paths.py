@@ -133,6 +133,31 @@ class TagPath:
     def __str__(self) -> str:
         return self.text
 
+    @property
+    def reference_text(self) -> str:
+        """The path as XNAT's messages print it: ``0018901X``, ``00081140[%]/00081155``.
+
+        The reference prints each step as its group and element digits as written (wildcards
+        kept), a private step as ``gggg"creator"10hh`` (its default block), a sequence step with
+        its item number (``[%]`` when none was written) and joins steps with ``/``. Error messages
+        use it so that a site admin recognises the server's wording.
+        """
+        out = []
+        last = len(self.steps) - 1
+        for i, step in enumerate(self.steps):
+            if isinstance(step, WildcardStep):
+                out.append(step.kind)
+                continue
+            body = step.text[1:step.text.index(")")].replace(" ", "")
+            group, element = body.split(",", 1)
+            if step.creator is not None:
+                element = f'"{step.creator}"10{element[element.index("}") + 1:]}'
+            text = group + element
+            if step.indexed or i < last:
+                text += f"[{'%' if step.item is None else step.item}]"
+            out.append(text)
+        return "/".join(out)
+
 
 def nibble_pattern(chars: str) -> tuple[int, int]:
     """``(mask, value)`` of a run of hex positions (digits, X/x, @ even, # odd)."""

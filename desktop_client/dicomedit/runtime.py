@@ -99,6 +99,11 @@ _POSIX = {
 _REGEX_CACHE: dict[str, re.Pattern[str]] = {}
 
 
+#: Java's predefined classes are ASCII-only (no UNICODE_CHARACTER_CLASS), Python's are Unicode:
+#: ``\w+`` must not match "Jöhn" here when it does not in XNAT.
+_ASCII_CLASSES = {"w": "a-zA-Z0-9_", "d": "0-9", "s": " \\t\\n\\x0B\\f\\r"}
+
+
 def _translate(regex: str) -> str:
     out: list[str] = []
     i = 0
@@ -108,6 +113,12 @@ def _translate(regex: str) -> str:
         ch = regex[i]
         if ch == "\\" and i + 1 < n:
             nxt = regex[i + 1]
+            body = _ASCII_CLASSES.get(nxt.lower())
+            if body is not None and (in_class == 0 or nxt.islower()):
+                negate = nxt.isupper()
+                out.append(body if in_class else ("[^" if negate else "[") + body + "]")
+                i += 2
+                continue
             if nxt in "pP" and i + 2 < n and regex[i + 2] == "{":
                 end = regex.find("}", i + 3)
                 name = regex[i + 3:end] if end > 0 else ""
@@ -147,6 +158,9 @@ def _translate(regex: str) -> str:
             continue
         if ch == "[":
             in_class += 1
+        elif ch == "&" and in_class and regex.startswith("&&", i):
+            # Java's class intersection has no Python equivalent; guessing would match other text.
+            raise ScriptRuntimeError(f"Unsupported Java class intersection (&&) in regex {regex}")
         elif ch == "]" and in_class:
             in_class -= 1
         elif ch == "(" and not in_class and regex.startswith("(?<", i) and \
@@ -200,7 +214,7 @@ class Context:
 
     def read(self, path: TagPath) -> str | None:
         if not path.singular:
-            raise ScriptRuntimeError(f"Path matching multiple tags not allowed as term: {path}")
+            raise ScriptRuntimeError(f"Path matching multiple tags not allowed as term: {path.reference_text}")
         return paths.read(self.ds, path)
 
     def deref(self, value: Any) -> Any:

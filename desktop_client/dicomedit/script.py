@@ -60,6 +60,8 @@ class Outcome:
     messages: list[str] = field(default_factory=list)
     pixel_edits: list[PixelEdit] = field(default_factory=list)
     variables: dict[str, Any] = field(default_factory=dict)
+    #: (line, column) of the first ``alterPixels`` call, so a refusal names the statement.
+    pixel_position: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -118,13 +120,16 @@ def _discover(statements: list[ast.Statement], case_insensitive: bool) -> list[V
     return [Variable(**info[k]) for k in order]
 
 
-def _check_alter_pixels(statements: list[ast.Statement]) -> int:
-    """Validate literal ``alterPixels`` calls at compile time; return how many there are."""
+def _check_alter_pixels(statements: list[ast.Statement]) -> tuple[int, tuple[int, int] | None]:
+    """Validate literal ``alterPixels`` calls at compile time; return how many there are and
+    where the first one is."""
     count = 0
+    first: tuple[int, int] | None = None
     for st in ast.walk_statements(statements):
         for expr in ast.walk_exprs(st):
             if isinstance(expr, ast.Call) and expr.name == "alterPixels":
                 count += 1
+                first = first or (expr.line, expr.column)
                 if len(expr.args) != 4:
                     raise ScriptSyntaxError(
                         "alterPixels takes four arguments: alterPixels[\"rectangle\", "
@@ -135,7 +140,7 @@ def _check_alter_pixels(statements: list[ast.Statement]) -> int:
                         parse_alter_pixels(*(a.value for a in expr.args))  # type: ignore[union-attr]
                     except ValueError as exc:
                         raise ScriptSyntaxError(str(exc), expr.line, expr.column) from None
-    return count
+    return count, first
 
 
 class Script:
@@ -151,7 +156,7 @@ class Script:
         self.state = state
         self.variables = _discover(statements, case_insensitive=dialect == "DE4")
         self._externals = [v.name for v in self.variables if v.external]
-        self.pixel_statements = _check_alter_pixels(statements)
+        self.pixel_statements, self._pixel_position = _check_alter_pixels(statements)
         if dialect == "DE6":
             self._run6 = de6.compile_statements(statements, custom)
             self._de4: de4.Evaluator | None = None
@@ -160,6 +165,14 @@ class Script:
 
     def __repr__(self) -> str:
         return f"<Script {self.dialect}, {len(self.statements)} statements>"
+
+    def variable(self, name: str) -> Variable | None:
+        """The ``Variable`` (description, hidden, export field, ...) named ``name``, if used."""
+        key = name.lower() if self.dialect == "DE4" else name
+        for var in self.variables:
+            if (var.name.lower() if self.dialect == "DE4" else var.name) == key:
+                return var
+        return None
 
     @property
     def external_variables(self) -> list[Variable]:
@@ -178,7 +191,8 @@ class Script:
               execute_pixels: bool = True) -> Outcome:
         """Run the script on ``dataset`` (edited in place) and report what happened."""
         ctx = Context(dataset, self.state)
-        outcome = Outcome(messages=ctx.messages, pixel_edits=ctx.pixel_edits)
+        outcome = Outcome(messages=ctx.messages, pixel_edits=ctx.pixel_edits,
+                          pixel_position=self._pixel_position)
         supplied = self._supplied(variables)
         try:
             if self._de4 is not None:
@@ -239,8 +253,9 @@ def run_pixel_edits(dataset: Dataset, outcome: Outcome) -> None:
     try:
         redact_dataset(dataset, outcome.pixel_edits)
     except RedactionError as exc:
+        where = "line {}, column {}: ".format(*outcome.pixel_position) if outcome.pixel_position else ""
         outcome.status = "error"
-        outcome.error = f"pixel redaction failed: {exc}"
+        outcome.error = f"{where}alterPixels: pixel redaction failed: {exc}"
 
 
 def apply_chain(scripts: Iterable[Script], dataset: Dataset,
@@ -252,6 +267,8 @@ def apply_chain(scripts: Iterable[Script], dataset: Dataset,
         outcome = script.apply(dataset, variables, execute_pixels=False)
         total.messages.extend(outcome.messages)
         total.pixel_edits.extend(outcome.pixel_edits)
+        if outcome.pixel_edits and total.pixel_position is None:
+            total.pixel_position = outcome.pixel_position
         total.variables.update(outcome.variables)
         if not outcome.ok:
             total.status, total.error = outcome.status, outcome.error

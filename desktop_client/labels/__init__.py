@@ -12,7 +12,8 @@ Public API::
     LabelPool(existing)                                    # archive + prearchive + queued labels
     # bulk schemes
     SubjectScheme / SessionScheme (.parse accepts config spellings)
-    assign_subject_labels(studies, scheme, existing_subjects, rng=None) -> {study_uid: label}
+    assign_subject_labels(studies, scheme, existing_subjects, rng=None, split=()) -> {study_uid: label}
+    shared_names(studies) -> {patient name: [patient IDs]}   # names the auto scheme would merge
     assign_session_labels(studies, scheme, subject_labels, existing, tracers=None) -> {uid: label}
     random_subject_label(taken) -> "AB123"; series_modalities(study); tracer_choices(server, user)
     # makeSessionLabel / v##
@@ -22,7 +23,7 @@ Public API::
     verify_study_day(study_date, typed_day) -> bool; date_prompt(study_date) -> "YYYY-MM-"
     has_verifiable_date(study_date); parse_study_date(study_date)
     # CSV round trip
-    LabelRow, export_csv(rows, path_or_file), import_csv(path_or_file_or_text, table) -> CsvImport
+    LabelRow, export_csv(rows, path_or_file, variables=()), import_csv(path_or_file_or_text, table) -> CsvImport
 """
 
 from desktop_client.labels.csv_table import COLUMNS, CsvImport, LabelRow, export_csv, import_csv
@@ -32,7 +33,7 @@ from desktop_client.labels.dates import (
 from desktop_client.labels.sanitize import is_valid_label, label_problem, sanitize_label, server_clean
 from desktop_client.labels.schemes import (
     SessionScheme, SubjectScheme, assign_session_labels, assign_subject_labels,
-    random_subject_label, series_modalities, tracer_choices,
+    random_subject_label, series_modalities, shared_names, tracer_choices,
 )
 from desktop_client.labels.session import (
     PRIMARY_MODALITIES, LabelPool, default_session_label, session_modality, unique_label,
@@ -44,6 +45,6 @@ __all__ = [
     "SubjectScheme", "assign_session_labels", "assign_subject_labels", "date_prompt",
     "default_session_label", "existing_session_labels", "export_csv", "has_verifiable_date",
     "import_csv", "is_valid_label", "label_problem", "make_session_label", "parse_study_date",
-    "random_subject_label", "sanitize_label", "series_modalities", "server_clean",
+    "random_subject_label", "sanitize_label", "series_modalities", "server_clean", "shared_names",
     "session_modality", "tracer_choices", "unique_label", "verify_study_day", "visit_label",
 ]

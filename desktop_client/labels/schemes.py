@@ -104,20 +104,57 @@ def random_subject_label(taken: Iterable[str] | LabelPool, rng: random.Random | 
     raise ValueError("No free random subject label is left.")
 
 
+def stable_subject_label(study_instance_uid: str, taken: Iterable[str] | LabelPool) -> str:
+    """An automatic ``AB123`` subject label for one study that stays the same while the user
+    moves back and forth in the app (seeded by a keyed hash of the study, so it reveals nothing
+    about the patient), skipping labels already in ``taken``.
+
+    This is the default subject of a single session (issue 14): the patient's name is a label
+    only when the user types or picks it.
+    """
+    from desktop_client.core.privacy import keyed_hash
+
+    seed = int(keyed_hash("subject-label", study_instance_uid), 16)
+    return random_subject_label(taken, random.Random(seed))
+
+
+def _name_key(study: StudyLike) -> str:
+    return (study.patient_name or "").strip().upper()
+
+
+def shared_names(studies: Sequence[StudyLike]) -> dict[str, list[str]]:
+    """Patient names carried by more than one Patient ID (name → sorted IDs).
+
+    The automatic scheme gives one subject per name, so these patients would be merged into
+    one subject unless the user splits them (``assign_subject_labels(split=...)``).
+    """
+    ids: dict[str, set[str]] = {}
+    for study in studies:
+        ids.setdefault(_name_key(study), set()).add((study.patient_id or "").strip())
+    return {name: sorted(found) for name, found in ids.items() if len(found) > 1}
+
+
 def assign_subject_labels(studies: Sequence[StudyLike], scheme: SubjectScheme | str,
                           existing_subjects: Iterable[str] = (), *,
-                          rng: random.Random | None = None) -> dict[str, str]:
-    """Study Instance UID → subject label ("" means the user must type one)."""
+                          rng: random.Random | None = None,
+                          split: Iterable[str] = ()) -> dict[str, str]:
+    """Study Instance UID → subject label ("" means the user must type one).
+
+    ``split``: patient names (as ``shared_names`` gives them) whose studies get one automatic
+    subject per Patient ID instead of one per name.
+    """
     scheme = scheme if isinstance(scheme, SubjectScheme) else SubjectScheme.parse(scheme)
     pool = LabelPool(existing_subjects)
-    by_name: dict[str, str] = {}
+    split = set(split)
+    by_name: dict[tuple[str, str], str] = {}
     result: dict[str, str] = {}
     for study in studies:
         uid = study.study_instance_uid
         if scheme is SubjectScheme.MANUAL:
             result[uid] = ""
         elif scheme is SubjectScheme.AUTO:
-            key = (study.patient_name or "").strip().upper()
+            name = _name_key(study)
+            key = (name, (study.patient_id or "").strip() if name in split else "")
             if key not in by_name:
                 by_name[key] = random_subject_label(pool, rng)
                 pool.add(by_name[key])

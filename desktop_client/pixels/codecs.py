@@ -19,6 +19,7 @@ from pydicom import uid as U
 from pydicom.encaps import encapsulate
 from pydicom.pixels import get_decoder, get_encoder
 
+from desktop_client.core.errors import one_line
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
@@ -132,6 +133,37 @@ def _decoded_pi(ts: str, stored_pi: str, meta_pi: str) -> str:
     return meta_pi or stored_pi
 
 
+def _native_422_frames(data: bytes, model: ImageModel, count: int) -> DecodedFrames:
+    """Native YBR_FULL_422 / YBR_PARTIAL_422 (``Y0 Y1 Cb Cr`` per pixel pair) to full-resolution
+    Y, Cb, Cr frames, each pair's chroma given to both of its pixels.
+
+    Done here rather than by pydicom, whose frame iterator mis-sizes every frame after the
+    first of a 4:2:2 cine and which does not read YBR_PARTIAL_422 at all; the layout is simple
+    enough that the upsampling is two slices and a repeat.
+    """
+    rows, cols, width = model.rows, model.columns, (model.columns + 1) // 2
+    if model.bits_allocated != 8:
+        raise RedactionError(f"PhotometricInterpretation of {model.photometric} with BitsAllocated of "
+                             f"{model.bits_allocated} is not a layout this understands, cannot alter pixels.")
+    frame_bytes = rows * width * 4  # an odd width ends with a pair whose second luma is padding
+    if len(data) < frame_bytes * count:
+        raise RedactionError(f"Pixel Data holds {len(data) // frame_bytes} whole frame(s) but {count} are needed")
+
+    def frames() -> Iterator[np.ndarray]:
+        for index in range(count):
+            pairs = np.frombuffer(data, np.uint8, count=frame_bytes, offset=index * frame_bytes)
+            pairs = pairs.reshape(rows, width, 4)
+            out = np.empty((rows, width * 2, 3), np.uint8)
+            out[:, 0::2, 0] = pairs[..., 0]
+            out[:, 1::2, 0] = pairs[..., 1]
+            out[..., 1] = np.repeat(pairs[..., 2], 2, axis=1)
+            out[..., 2] = np.repeat(pairs[..., 3], 2, axis=1)
+            yield out[:, :cols]
+
+    decoded_pi = "YBR_FULL" if model.photometric == "YBR_FULL_422" else model.photometric
+    return DecodedFrames(model.with_(photometric=decoded_pi, planar=0, frames=count), frames())
+
+
 def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
                   plugin: str | None = None, view_only: bool = False) -> DecodedFrames:
     """Decode ``count`` frames of ``source`` (a Dataset, or Pixel Data bytes described by ``model``).
@@ -141,6 +173,9 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
     ``view_only``, native frames may be read-only views of ``source`` (no copy): for checks that
     only read.
     """
+    if ts in NATIVE and model.is_ybr_422_native:
+        data = source.PixelData if hasattr(source, "PixelData") else source
+        return _native_422_frames(bytes(data), model, count)  # type: ignore[arg-type]
     decoder = get_decoder(ts)
     chosen = plugin if plugin is not None else _DECODE_PLUGIN.get(ts, "")
     if chosen and chosen not in decoder._available:  # noqa: SLF001
@@ -173,7 +208,7 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
         except StopIteration:
             raise RedactionError("the image has no frames to decode") from None
         except Exception as exc:
-            failure = f"{type(exc).__name__}: {exc}"
+            failure = one_line(exc)
     if first is None:
         if ts in _JPEG_FAMILY:  # e.g. 12-bit JPEG Extended, which pydicom's free plugins refuse
             data = source.PixelData if hasattr(source, "PixelData") else source

@@ -24,7 +24,9 @@ from pydicom import config
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
+from desktop_client.core.errors import one_line
 from desktop_client.core.geometry import PixelEdit
+from desktop_client.core.limits import too_large_reason
 from desktop_client.core.transfer_syntaxes import JPEG_BASELINE, LOSSLESS_COMPRESSED, NATIVE, OTHER_LOSSY
 from desktop_client.pixels import attributes as A
 from desktop_client.pixels import bookkeeping, carriers, native
@@ -33,6 +35,7 @@ from desktop_client.pixels.codecs import (decode_encapsulated, decode_frames, en
 from desktop_client.pixels.errors import RedactionError, RedactionReport
 from desktop_client.pixels.fills import fill_values, to_word
 from desktop_client.pixels.imagemodel import ImageModel
+from desktop_client.pixels.isolation import run_isolated
 from desktop_client.pixels.outcome import Outcome, Painted, check_encapsulation
 from desktop_client.pixels.regions import Box, clip_edits
 from desktop_client.pixels.verify import (check_band_copy, check_frame, check_lockstep, paint_expected,
@@ -176,6 +179,28 @@ def _pixels(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
     raise RedactionError(f"pixel data in {U.UID(ts).name or ts} cannot be decoded here, so it cannot be redacted")
 
 
+def check_size(ds: Dataset, model: ImageModel) -> None:
+    """Refuse, before anything is decoded or copied, an image whose declared size breaks the budget.
+
+    A forged header (65,535 × 65,535 × 1,000 frames) would otherwise be allocated as asked.
+    Native data shorter than declared is refused later by ``native_frame_count``.
+    """
+    reason = too_large_reason(f"decoding its pixel data ({model.frames} frame(s) of {model.rows} × {model.columns})",
+                              model.decoded_bytes)
+    if reason:
+        raise RedactionError(f"the image is too large to redact: {reason}")
+
+
+def _pixels_isolated(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Outcome:
+    """:func:`_pixels`, in the codec helper process for compressed syntaxes (see isolation.py)."""
+    if ts in NATIVE:
+        return _pixels(ds, ts, model, boxes)
+    light = Dataset(ds)  # a plain Dataset: no file handle or read buffer travels to the helper
+    light.file_meta = ds.file_meta
+    light.set_original_encoding(*ds.original_encoding)
+    return run_isolated(_pixels, light, ts, model, list(boxes), ts=ts, size=len(ds.PixelData or b""))
+
+
 def _commit(ds: Dataset, ts_in: str, outcome: Outcome) -> None:
     if ts_in == U.ExplicitVRBigEndian:
         native.swap_dataset_words(ds)  # LUT/overlay words to little endian
@@ -222,15 +247,22 @@ def redact_dataset(ds: Dataset, edits: Sequence[PixelEdit], *, remove_overlays: 
             report.applied = [box.rect for box in boxes]
             report.frames = model.frames
             if boxes:
-                outcome = _pixels(ds, ts_in, model, boxes)
+                check_size(ds, model)
+                outcome = _pixels_isolated(ds, ts_in, model, boxes)
         except RedactionError:
             raise
-        except Exception as exc:  # fail closed: any surprise (a codec library missing, ...) quarantines
-            raise RedactionError(f"the pixel data could not be redacted ({type(exc).__name__}: {exc})") from exc
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # fail closed: any surprise (a codec library missing, a panic) quarantines
+            raise RedactionError(f"the pixel data could not be redacted ({one_line(exc)})") from None
     # Everything verified: now change the dataset.
     if outcome is not None:
         _commit(ds, ts_in, outcome)
         report.method = outcome.method
+        if outcome.method == "native":
+            # What was really painted: native 4:2:2 boxes widened to whole chroma pairs (as XNAT
+            # does), so the preview and the receipt name the pixels that changed.
+            report.applied = [rect for rect, _ in outcome.painted]
         report.frames = outcome.frames
         report.notes.extend(outcome.notes)
         report.overlays_cleared = carriers.clear_overlays(ds, [rect for rect, _ in outcome.painted])

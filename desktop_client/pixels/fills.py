@@ -53,8 +53,28 @@ def _rgb_to_ybr_full(r: float, g: float, b: float, mid: int) -> tuple[float, flo
     return y, cb, cr
 
 
-def _luminance(r: int, g: int, b: int) -> int:
-    return int(round(0.299 * r + 0.587 * g + 0.114 * b))
+#: XNAT's conversion of a fill colour into YBR (its toolkit's RGB→YBR matrices with offsets,
+#: in normalised units): the same matrices and the same float rounding give the same bytes.
+_TO_YBR_FULL = (0.2990, 0.5870, 0.1140, 0.0, -0.1687, -0.3313, 0.5, 0.5, 0.5, -0.4187, -0.0813, 0.5)
+_TO_YBR_PARTIAL = (0.2568, 0.5041, 0.0979, 0.0625, -0.1482, -0.2910, 0.4392, 0.5,
+                   0.4392, -0.3678, -0.0714, 0.5)
+
+
+def reference_ybr(rgb: tuple[int, int, int], partial: bool) -> tuple[int, int, int]:
+    """8-bit Y, Cb, Cr for an RGB fill exactly as XNAT's ``alterPixels`` computes them.
+
+    Each component is ``red / 255f`` (single precision), the matrix row is evaluated in double
+    precision, clamped to [0, 1] and narrowed to single precision, then scaled by 255 in single
+    precision and rounded half up — so black is Y=0 Cb=Cr=128 and pure red is Y=76 Cb=84 Cr=255.
+    """
+    a = _TO_YBR_PARTIAL if partial else _TO_YBR_FULL
+    x = [float(np.float32(c) / np.float32(255)) for c in rgb]
+    out = []
+    for row in range(3):
+        k = row * 4
+        v = float(np.float32(max(0.0, min(1.0, a[k] * x[0] + a[k + 1] * x[1] + a[k + 2] * x[2] + a[k + 3]))))
+        out.append(min(255, max(0, int(np.floor(float(np.float32(v) * np.float32(255)) + 0.5)))))
+    return out[0], out[1], out[2]
 
 
 def palette_rgb(ds: Dataset) -> tuple[int, np.ndarray]:
@@ -83,7 +103,7 @@ def fill_values(model: ImageModel, fill: Fill, ds: Dataset) -> tuple[int, ...]:
         black = 1 if pi == "MONOCHROME1" else 0
         if fill.black:
             return (black,)
-        grey = fill.value if fill.value is not None else _luminance(*(fill.rgb or (0, 0, 0)))
+        grey = fill.value if fill.value is not None else (fill.rgb or (0, 0, 0))[0]
         return (1 if grey > 0 else 0,)
     if pi in ("MONOCHROME1", "MONOCHROME2"):
         if fill.black:
@@ -91,7 +111,8 @@ def fill_values(model: ImageModel, fill: Fill, ds: Dataset) -> tuple[int, ...]:
                 return (hi,)
             pad = _padding_value(ds, model)
             return (pad if pad is not None else lo,)
-        grey = fill.value if fill.value is not None else _luminance(*(fill.rgb or (0, 0, 0)))
+        # A colour on a one-sample image writes its red component, as XNAT's handler does.
+        grey = fill.value if fill.value is not None else (fill.rgb or (0, 0, 0))[0]
         return (_clamp(grey, model),)
     if pi == "PALETTE COLOR":
         first, lut = palette_rgb(ds)
@@ -114,6 +135,8 @@ def fill_values(model: ImageModel, fill: Fill, ds: Dataset) -> tuple[int, ...]:
         rgb = (v, v, v)
     if pi == "RGB":
         return tuple(_clamp(c, model) for c in rgb)
+    if model.bits_stored == 8:
+        return reference_ybr(rgb, partial=pi.startswith("YBR_PARTIAL"))
     mid = 1 << (model.bits_stored - 1)
     y, cb, cr = _rgb_to_ybr_full(*rgb, mid=mid)
     if pi in ("YBR_PARTIAL_422", "YBR_PARTIAL_420"):

@@ -47,7 +47,8 @@ class ImageModel:
         missing = [k for k, v in (("Rows", rows), ("Columns", columns), ("BitsAllocated", allocated))
                    if v in (None, "")]
         if missing:
-            raise RedactionError(f"the image description is incomplete (missing {', '.join(missing)})")
+            raise RedactionError(f"the image description is incomplete (missing {', '.join(missing)}): "
+                                 "DICOM object has no image dimensions (Rows/Columns), cannot alter pixels.")
         rows, columns = int(rows), int(columns)  # type: ignore[arg-type]
         if rows <= 0 or columns <= 0:
             raise RedactionError(f"the image has an invalid size ({rows} rows × {columns} columns)")
@@ -64,11 +65,16 @@ class ImageModel:
         if samples not in (1, 3):
             raise RedactionError(f"{samples} samples per pixel is not a supported image model")
         if allocated not in (1, 8, 16, 32):
-            raise RedactionError(f"Bits Allocated {allocated} is not supported")
+            # XNAT's wording for the same refusal (its alterPixels handler), so it is recognised.
+            raise RedactionError(f"BitsAllocated of {allocated} is not byte-aligned, cannot alter pixels."
+                                 if allocated % 8 else f"Bits Allocated {allocated} is not supported")
         if not 1 <= stored <= allocated:
             raise RedactionError(f"Bits Stored {stored} does not fit Bits Allocated {allocated}")
         if samples == 3 and photometric not in COLOUR_PIS:
             raise RedactionError(f"photometric interpretation {photometric} with 3 samples is not supported")
+        if samples == 1 and photometric in COLOUR_PIS:
+            raise RedactionError(f"PhotometricInterpretation of {photometric} with SamplesPerPixel of 1 "
+                                 "is not a layout this understands, cannot alter pixels.")
         if samples == 1 and photometric not in MONO_PIS | {"PALETTE COLOR"}:
             raise RedactionError(f"photometric interpretation {photometric} is not supported")
         return cls(rows=rows, columns=columns, samples=samples, bits_allocated=allocated,
@@ -90,9 +96,14 @@ class ImageModel:
     @property
     def native_frame_bits(self) -> int:
         """Bits one frame occupies in *native* (uncompressed) Pixel Data (PS3.5 8.1.1, C.7.6.3.1.2)."""
-        if self.is_ybr_422_native:
-            return self.rows * self.columns * 2 * self.bits_allocated
+        if self.is_ybr_422_native:  # Y Y Cb Cr per pixel pair; an odd last pixel has a padded pair
+            return self.rows * ((self.columns + 1) // 2) * 4 * self.bits_allocated
         return self.rows * self.columns * self.samples * self.bits_allocated
+
+    @property
+    def decoded_bytes(self) -> int:
+        """Bytes all frames take once decoded (one byte at least per sample): the memory a decode asks for."""
+        return self.rows * self.columns * self.samples * max(1, self.bits_allocated // 8) * self.frames
 
     def decode_kwargs(self) -> dict[str, object]:
         """Options for pydicom's per-frame decoders/encoders describing one frame of this model."""

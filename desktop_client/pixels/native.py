@@ -81,14 +81,16 @@ def swap_dataset_words(ds: Dataset) -> None:
 
 def frames_view(buf: bytes | bytearray, model: ImageModel, count: int) -> np.ndarray:
     """View of ``count`` frames (writable for a bytearray): (F,R,C), (F,R,C,3), (F,3,R,C) or
-    (F,R,C/2,4) for 4:2:2."""
+    (F,R,⌈C/2⌉,4) for 4:2:2 (an odd width ends with a pair whose second luma is padding, the
+    layout XNAT's handler reads and writes)."""
     ba = model.bits_allocated
     dtype = np.dtype(f"<u{ba // 8}")
     rows, cols = model.rows, model.columns
     if model.is_ybr_422_native:
-        if ba != 8 or cols % 2:
-            raise RedactionError("YBR 4:2:2 data must be 8-bit with an even number of columns")
-        shape: tuple[int, ...] = (count, rows, cols // 2, 4)
+        if ba != 8:
+            raise RedactionError(f"PhotometricInterpretation of {model.photometric} with BitsAllocated of {ba} "
+                                 "is not a layout this understands, cannot alter pixels.")
+        shape: tuple[int, ...] = (count, rows, (cols + 1) // 2, 4)  # odd width: last pair padded
     elif model.samples == 1:
         shape = (count, rows, cols)
     elif model.planar == 1:
@@ -137,7 +139,8 @@ def paint(buf: bytearray, model: ImageModel, boxes: list[tuple[Rect, tuple[int, 
           count: int) -> list[Rect]:
     """Paint stored words into ``buf``; return the regions actually painted (422 widened to pairs)."""
     if model.photometric == "YBR_PARTIAL_420":
-        raise RedactionError("native YBR_PARTIAL_420 shares chroma samples between rows and cannot be edited")
+        raise RedactionError("PhotometricInterpretation of YBR_PARTIAL_420 shares chroma samples between rows, "
+                             "so a rectangle is not a range of bytes, cannot alter pixels.")
     painted: list[Rect] = []
     if model.bits_allocated == 1:
         if model.samples != 1:
@@ -160,7 +163,7 @@ def paint(buf: bytearray, model: ImageModel, boxes: list[tuple[Rect, tuple[int, 
         t, b, l, r = rect.top, rect.bottom, rect.left, rect.right
         if model.is_ybr_422_native:
             rect = widen_to_pairs(rect, model.columns)
-            p0, p1 = rect.left // 2, rect.right // 2
+            p0, p1 = rect.left // 2, (rect.right + 1) // 2  # a box reaching an odd last column takes its pair
             y, cb, cr = words
             view[:, t:b, p0:p1, 0:2] = y
             view[:, t:b, p0:p1, 2] = cb

@@ -23,14 +23,16 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_frames
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
+from desktop_client.core.errors import one_line
 from desktop_client.core import paths
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels import native
 from desktop_client.pixels.codecs import decode_frames, encapsulate_frames
-from desktop_client.pixels.engine import redact_dataset, transfer_syntax_of
+from desktop_client.pixels.engine import check_size, redact_dataset, transfer_syntax_of
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
+from desktop_client.pixels.isolation import run_isolated
 from desktop_client.scanning.model import Instance
 
 _KEEP_TOP_LEVEL = ("SOPInstanceUID", "SOPClassUID", "Modality")
@@ -158,9 +160,11 @@ def _to_rgb(arr: np.ndarray, ds: Dataset, model: ImageModel) -> np.ndarray:
     if pi in ("YBR_FULL", "YBR_FULL_422"):
         return np.asarray(Image.fromarray(arr, "YCbCr").convert("RGB"))
     if pi.startswith("YBR_PARTIAL"):
-        from pydicom.pixels import convert_color_space
-
-        return np.asarray(convert_color_space(arr, pi, "RGB"), dtype=np.uint8)
+        # Studio-range YCbCr (PS3.3 C.7.6.3.1.2, ITU-R BT.601); pydicom converts only YBR_FULL.
+        ybr = arr.astype(np.float32) - np.array([16, 128, 128], dtype=np.float32)
+        rgb = ybr @ np.array([[1.164, 1.164, 1.164], [0.0, -0.392, 2.017], [1.596, -0.813, 0.0]],
+                             dtype=np.float32)
+        return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     return arr
 
 
@@ -202,20 +206,34 @@ def render(source: Instance | Dataset | str | os.PathLike, frame: int | None = N
     enlarged. Raises ``RedactionError`` when the object cannot be decoded or redacted.
     """
     ds = _load(source)
-    model = ImageModel.from_dataset(ds)
-    index = model.frames // 2 if frame is None else int(frame)
-    one = single_frame(ds, index)
+    try:
+        model = ImageModel.from_dataset(ds)
+        check_size(ds, model.with_(frames=1))
+        index = model.frames // 2 if frame is None else int(frame)
+        one = single_frame(ds, index)
+        ts = transfer_syntax_of(one)
+        if ts in NATIVE:
+            rgb = _render_one(one, list(rectangles or []), fill)
+        else:  # native codecs decode here: in the helper process, where a crash costs one preview
+            rgb = run_isolated(_render_one, one, list(rectangles or []), fill, ts=ts, size=len(one.PixelData))
+    except (RedactionError, KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a malformed object is that object's failure, never the app's
+        raise RedactionError(f"the image cannot be shown ({one_line(exc)})") from None
+    return _resize(np.ascontiguousarray(rgb, dtype=np.uint8), size)
+
+
+def _render_one(one: Dataset, rectangles: list[Rect], fill: Fill) -> np.ndarray:
+    """A one-frame dataset (see :func:`single_frame`), redacted when boxes are given, as RGB."""
     if rectangles:
         redact_dataset(one, [PixelEdit(rect, fill) for rect in rectangles])
     ts = transfer_syntax_of(one)
     one_model = ImageModel.from_dataset(one)
     if ts == JPEGBaseline8Bit and one_model.bits_allocated == 8:
-        rgb = _decode_jpeg_rgb(one, one_model)
-    else:
-        decoded = decode_frames(one, ts, one_model, 1)
-        arr = next(decoded.frames)
-        rgb = _to_rgb(np.asarray(arr), one, decoded.model)
-    return _resize(np.ascontiguousarray(rgb, dtype=np.uint8), size)
+        return _decode_jpeg_rgb(one, one_model)
+    decoded = decode_frames(one, ts, one_model, 1)
+    arr = next(decoded.frames)
+    return _to_rgb(np.asarray(arr), one, decoded.model)
 
 
 def _thumbnail_key(instance: Instance, size: tuple[int, int], rectangles: Sequence[Rect] | None) -> str:

@@ -48,7 +48,11 @@ class UploadDraft:
     #: Review decisions keyed by SeriesInstanceUID. Kept for every scan ever reviewed, whether
     #: or not its session is selected now, so going back and changing the selection loses nothing.
     review: dict[str, ScanReviewChoice] = field(default_factory=dict)
+    #: Review groups the user opened (``ReviewModel.group_id``), kept with the decisions.
+    reviewed_groups: set[str] = field(default_factory=set)
     review_available: bool = False
+    #: The folders, files and archives the user selected (a saved plan re-scans them).
+    sources: list[str] = field(default_factory=list)
     #: The DicomEdit lookup table the user chose for the scripts' ``lookup[...]`` (all sessions).
     lookup_table: LookupTable | None = None
 

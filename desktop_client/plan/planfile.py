@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from desktop_client.core.geometry import Rect
-from desktop_client.plan.draft import SessionPlan
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 from desktop_client.plan.review import ScanReviewChoice
+from desktop_client.plan.specs import draft_options
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec, LookupTable, ScriptSource
 
@@ -216,3 +217,13 @@ def resolve(plan: PlanFile, sessions: list[Session]) -> tuple[list[SessionPlan],
                                  tracer=entry.tracer, variables=dict(entry.variables),
                                  included=set(entry.included), merge=entry.merge))
     return plans, dict(plan.decisions)
+
+
+def from_draft(draft: UploadDraft) -> PlanFile:
+    """The plan of a GUI draft (Summary: *Save plan…*)."""
+    if not draft.sources:
+        raise ValueError("the plan has no source folders to scan again")
+    options = draft_options(draft)
+    return plan_file(draft.sources, options.destination, draft.plans, draft.review,
+                     project=options.project, user=options.user, scripts=options.scripts,
+                     lookup_table=options.lookup_table)

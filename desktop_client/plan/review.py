@@ -10,9 +10,12 @@ rules follow the official client (xnat-desktop-client.md §4.3–4.4) where it i
 * rectangles drawn by hand are *unconfirmed* until "Save scan" — unconfirmed boxes block the
   upload, so nothing half-edited is ever sent (or silently dropped);
 * unsupported scans (non-images, mixed sizes, undecodable) can be uploaded or excluded, never
-  redacted.
+  redacted;
+* scans with free text (reports, documents, annotations: ``grouping`` "contains-free-text") start
+  *excluded* and Reset returns them there; a person includes them deliberately — with their
+  text, or (structured content) with it removed — and that decision goes into the receipt.
 
-**Burned-in text** (issue 13). Every image scan ends with a decision (``ScanReviewChoice.decision``):
+**Burned-in text** (issue 13). Every image scan ends with a decision (``ScanReviewChoice.text_decision``):
 *redacted* (confirmed boxes; each box remembers whether it was drawn, came from a template or was
 accepted from detection), *checked, no text*, *accepted as is* (a person chose to send visible
 text, with a reason) or *excluded*. ``text_gate`` is the one rule both faces apply: a scan whose
@@ -22,16 +25,20 @@ Annotation = YES, is not sent until a person decides.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from desktop_client.core.geometry import Rect
-from desktop_client.grouping import Grouping, ScanRef, UnsupportedGroup, ValidGroup, group_scans
+from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, Grouping, ScanRef,
+                                     UnsupportedGroup, ValidGroup, group_scans, include_decision,
+                                     text_removable)
+from desktop_client.scanning.freetext import FREE_TEXT, Inspection
 from desktop_client.scanning.model import Scan, Session
 from desktop_client.templates import Template
 from desktop_client.textfind import ScanText, coverage
 
-#: ``ScanReviewChoice.decision`` values.
+#: ``ScanReviewChoice.text_decision`` values.
 REDACTED, NO_TEXT, ACCEPTED, EXCLUDED = "redacted", "checked, no text", "accepted as is", "excluded"
 #: ``ScanReviewChoice.box_sources`` values: where a rectangle came from.
 DRAWN, TEMPLATE, DETECTED = "drawn", "template", "detected"
@@ -50,6 +57,10 @@ class ScanReviewChoice:
     confirmed: bool = False
     #: Ids of the templates whose union the rectangles are (empty when drawn by hand).
     templates: list[str] = field(default_factory=list)
+    #: A person's decision to include a free-text scan (recorded in the receipt).
+    decision: str = ""
+    #: Included with its text content removed (the built-in rule runs before the scripts).
+    remove_text: bool = False
     #: Where each rectangle came from, parallel to ``rectangles``: "drawn", "template", "detected".
     box_sources: list[str] = field(default_factory=list)
     #: A person looked at the scan and found no burned-in text.
@@ -61,8 +72,8 @@ class ScanReviewChoice:
     dismissed: list[str] = field(default_factory=list)
 
     @property
-    def decision(self) -> str:
-        """redacted / checked, no text / accepted as is / excluded, or "" (no decision yet)."""
+    def text_decision(self) -> str:
+        """On burned-in text: redacted / checked, no text / accepted as is / excluded, or "" (none yet)."""
         if self.excluded:
             return EXCLUDED
         if self.accepted_as_is:
@@ -113,22 +124,57 @@ class Summary:
 class ReviewModel:
     """All scans of the selected sessions, their groups, and the decisions taken so far."""
 
-    def __init__(self, sessions: list[Session]) -> None:
+    def __init__(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
+                 reviewed_groups: Iterable[str] = ()) -> None:
+        """``decisions`` (by SeriesInstanceUID) and ``reviewed_groups`` are earlier work to keep:
+        the user went back, changed the selection and came here again."""
         self.sessions = list(sessions)
         self.grouping: Grouping = group_scans(self.sessions)
         self.refs: dict[str, ScanRef] = {}
         for session in self.sessions:
             for scan in session.sorted_scans():
                 self.refs[scan.series_instance_uid] = ScanRef(session, scan)
-        self.choices: dict[str, ScanReviewChoice] = {uid: ScanReviewChoice() for uid in self.refs}
         self._unsupported = {m.scan.series_instance_uid for g in self.grouping.unsupported for m in g.members}
-        self.reviewed_groups: set[str] = set()
+        self._free_text = {m.scan.series_instance_uid for g in self.grouping.unsupported
+                           if g.reason == FREE_TEXT for m in g.members}
+        earlier = decisions or {}
+        self.choices: dict[str, ScanReviewChoice] = {
+            uid: copy.deepcopy(earlier[uid]) if uid in earlier else self._default(uid)
+            for uid in self.refs}
+        self.reviewed_groups: set[str] = set(reviewed_groups)
         #: What the text finder saw, per scan (filled in the background as results arrive).
         self.findings: dict[str, ScanText] = {}
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:
         return self.refs[uid].scan
+
+    def _default(self, uid: str) -> ScanReviewChoice:
+        if uid in self._free_text:
+            return ScanReviewChoice(excluded=True, exclude_reason=FREE_TEXT_EXCLUDED, confirmed=True)
+        return ScanReviewChoice()
+
+    def is_free_text(self, uid: str) -> bool:
+        """Does the scan hold free text (excluded unless a person includes it)?"""
+        return uid in self._free_text
+
+    def can_remove_text(self, uid: str) -> bool:
+        return uid in self._free_text and text_removable(self.refs[uid].scan)
+
+    def include_free_text(self, uids: Iterable[str], mode: str,
+                          inspections: dict[str, Inspection] | None = None) -> None:
+        """Include free-text scans deliberately (``as-is`` or ``text-removed``); ValueError for a
+        scan that is not one, or whose text no rule can remove (an encapsulated document)."""
+        inspections = inspections or {}
+        for uid in uids:
+            if uid not in self._free_text:
+                raise ValueError("only scans with free text need to be included deliberately")
+            if mode == INCLUDE_TEXT_REMOVED and not self.can_remove_text(uid):
+                raise ValueError("the text of an encapsulated document cannot be removed by a rule; "
+                                 "include it with its text or leave it out")
+            self.choices[uid] = ScanReviewChoice(decision=include_decision(mode, inspections.get(uid)),
+                                                 remove_text=mode == INCLUDE_TEXT_REMOVED,
+                                                 confirmed=True)
 
     def is_supported(self, uid: str) -> bool:
         """Can this scan be redacted (a member of a Valid group)?"""
@@ -218,9 +264,20 @@ class ReviewModel:
         for uid in uids:
             self.choices[uid] = ScanReviewChoice(excluded=True, exclude_reason=reason.strip(), confirmed=True)
 
+    def apply_series_import_filter(self, filters: Iterable[Any],
+                                   keep: Mapping[str, object] = {}) -> "ReviewModel":
+        """Exclude each scan XNAT's series import filter would drop, with the filter's reason
+        (the user may still include it; scans in ``keep`` already carry a person's decision and are
+        left alone); returns self so it chains after construction."""
+        for uid, reason in series_filter_exclusions(self.sessions, filters).items():
+            if uid in self.choices and uid not in keep:
+                self.exclude([uid], reason)
+        return self
+
     def reset(self, uids: Iterable[str]) -> None:
+        """Back to the default: as is, or excluded for a scan with free text."""
         for uid in uids:
-            self.choices[uid] = ScanReviewChoice()
+            self.choices[uid] = self._default(uid)
 
     # -- burned-in text -------------------------------------------------------------------------
     def set_findings(self, uid: str, found: ScanText) -> None:
@@ -320,6 +377,40 @@ def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annota
     if missing:
         where = "; ".join(str(r) for r in missing[:3]) + (" …" if len(missing) > 3 else "")
         return f"likely patient data is burned into the pixels at {where} and no box covers it"
-    if burned_in_annotation and not choice.decision:
+    if burned_in_annotation and not choice.text_decision:
         return "the header says Burned In Annotation = YES and nobody has decided on this scan"
     return ""
+
+
+# -- XNAT's series import filter (issue 17 §3) ---------------------------------------------------
+# Kept apart from the review rules above: the filter's semantics live in
+# desktop_client.xnat.series_filter; this only reads each scan's representative header and turns
+# the filter's verdicts into exclusions with the filter's reason.
+
+def series_filter_exclusions(sessions: Iterable[Session], filters: Iterable[Any]) -> dict[str, str]:
+    """``{series uid: reason}`` of every scan XNAT's site/project series import filter drops."""
+    from functools import partial
+
+    from desktop_client.xnat.series_filter import series_rejections
+
+    readers = {uid: partial(_representative_values, scan)
+               for session in sessions for uid, scan in session.scans.items()}
+    return series_rejections(list(filters), readers)
+
+
+def _representative_values(scan: Scan, tags: list[int]) -> dict[int, str | None]:
+    """The filter's attributes from the scan's representative object (header only)."""
+    import pydicom
+
+    from desktop_client.scanning.sources import open_location
+    from desktop_client.xnat.series_filter import header_values
+
+    try:
+        with open_location(scan.representative.location) as handle:
+            dataset = pydicom.dcmread(handle, force=True, stop_before_pixels=True,
+                                      specific_tags=list(tags))
+    except Exception:  # noqa: BLE001 - unreadable now: judge on what the scan recorded
+        dataset = pydicom.Dataset()
+        dataset.SeriesDescription = scan.series_description
+        dataset.Modality = scan.modality
+    return header_values(dataset, tags)

@@ -171,8 +171,18 @@ def _walk_dataset(buf: bytes, pos: int, header: Header, implicit: bool, big: boo
         pos = end
 
 
-def _skip_undefined(buf: bytes, pos: int, implicit: bool, big: bool) -> int:
+#: Sequences nested deeper than this are no real DICOM structure (real objects nest a handful deep).
+MAX_DEPTH = 64
+
+
+class TooDeep(Exception):
+    """Sequences nested beyond :data:`MAX_DEPTH`: refused instead of recursing until Python gives up."""
+
+
+def _skip_undefined(buf: bytes, pos: int, implicit: bool, big: bool, depth: int = 1) -> int:
     """Skip an undefined-length sequence (items and nested datasets) and return the position after it."""
+    if depth > MAX_DEPTH:
+        raise TooDeep(f"sequences nested more than {MAX_DEPTH} deep")
     n = len(buf)
     fmt = ">HHL" if big else "<HHL"
     while True:
@@ -188,10 +198,10 @@ def _skip_undefined(buf: bytes, pos: int, implicit: bool, big: bool) -> int:
         if length != _UNDEFINED:
             pos += length
             continue
-        pos = _skip_item(buf, pos, implicit, big)
+        pos = _skip_item(buf, pos, implicit, big, depth)
 
 
-def _skip_item(buf: bytes, pos: int, implicit: bool, big: bool) -> int:
+def _skip_item(buf: bytes, pos: int, implicit: bool, big: bool, depth: int = 1) -> int:
     """Skip the elements of an undefined-length item up to its delimiter."""
     n = len(buf)
     fmt_tag = ">HH" if big else "<HH"
@@ -221,7 +231,7 @@ def _skip_item(buf: bytes, pos: int, implicit: bool, big: bool) -> int:
             else:
                 raise Unsupported(f"unknown VR {vr!r} in a sequence item")
         if length == _UNDEFINED:
-            pos = _skip_undefined(buf, pos, implicit or vr == b"UN", big)
+            pos = _skip_undefined(buf, pos, implicit or vr == b"UN", big, depth + 1)
         else:
             pos += length
 

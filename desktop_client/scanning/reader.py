@@ -16,6 +16,7 @@ import struct
 import warnings
 from typing import BinaryIO
 
+from desktop_client.core.errors import one_line
 from desktop_client.scanning import fastheader
 from desktop_client.scanning.model import Instance, Location, Skipped
 
@@ -145,8 +146,14 @@ def parse_header(fp: BinaryIO, location: Location, size: int) -> Instance | Skip
         return Skipped(str(location), f"not a DICOM file ({exc})")
     except (EOFError, struct.error, OSError) as exc:
         return Skipped(str(location), f"truncated DICOM file ({exc or 'ends inside an element'})")
-    except (ValueError, KeyError, IndexError, TypeError, OverflowError, UnicodeError, NotImplementedError) as exc:
-        return Skipped(str(location), f"corrupt DICOM header ({type(exc).__name__}: {exc})")
+    except RecursionError:
+        return Skipped(str(location), "corrupt DICOM header (sequences nested too deeply to read)")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pydicom raises many types on malformed input
+        # BytesLengthException (a bogus File Meta group length), zlib.error (a "deflated" object
+        # that is not), ValueError, KeyError...: one object's reason, never the end of the scan.
+        return Skipped(str(location), f"corrupt DICOM header ({one_line(exc)})")
 
 
 def _to_instance(ds, stop: _Stop, location: Location, size: int, start: int) -> Instance | Skipped:
@@ -192,6 +199,8 @@ def read_header_bytes(prefix: bytes, location: Location, size: int) -> Instance 
     complete = len(prefix) >= size
     try:
         header = fastheader.walk(prefix, kind, complete)
+    except fastheader.TooDeep as exc:
+        return Skipped(str(location), f"corrupt DICOM header ({exc}; not a real DICOM structure)")
     except EOFError:
         return None if not complete else _pydicom_from_prefix(prefix, location, size)
     except (fastheader.Unsupported, struct.error, UnicodeError, LookupError, ValueError):

@@ -13,19 +13,27 @@ import io
 import multiprocessing
 import os
 import sys
+import tarfile
 import threading
 import time
+import zipfile
+import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import BinaryIO, Callable, Iterable, Protocol
 
-from desktop_client.core.processes import end_with_parent
-from desktop_client.scanning.cache import ScanCache
-from desktop_client.scanning.model import Instance, Location, ScanResult, Skipped, build_sessions
+from desktop_client.core.errors import PASS_THROUGH, one_line
+from desktop_client.core.limits import too_large_reason
+from desktop_client.core.privacy import BOOK
+from desktop_client.core.processes import end_with_parent, use_private_runtime_dir
+from desktop_client.scanning.cache import ScanCache, missing_identity, remember_identity, restore_identity
+from desktop_client.scanning.model import Instance, Location, ScanResult, Session, Skipped, build_sessions
 from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
 from desktop_client.scanning.sources import (
     ArchiveCandidate,
     Candidate,
+    NotRegularFile,
     expand_selection,
     iter_archive_members,
     open_location,
@@ -57,20 +65,37 @@ Result = Instance | Skipped
 
 
 def read_candidate(candidate: Candidate) -> Result:
-    """Read one file's header (prefix first, whole object only when the prefix was not enough)."""
+    """Read one file's header (prefix first, whole object only when the prefix was not enough).
+
+    Never raises for a bad object: every failure becomes that object's ``Skipped`` reason.
+    """
     loc = candidate.location
     try:
         with open_location(loc) as fh:
             prefix = fh.read(PREFIX_BYTES)
             result = read_header_bytes(prefix, loc, candidate.size)
             if result is None:
+                result = _too_large(loc, candidate.size)
+            if result is None:
                 fh.seek(0)
                 result = parse_header(fh, loc, candidate.size)
         return result
     except PermissionError:
         return Skipped(str(loc), "cannot be read (permission denied)")
+    except NotRegularFile as exc:
+        return Skipped(str(loc), str(exc))
     except OSError as exc:
-        return Skipped(str(loc), f"cannot be read ({exc.strerror or exc})")
+        return Skipped(str(loc), f"cannot be read ({exc.strerror or one_line(exc)})")
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object (core/errors.py)
+        return Skipped(str(loc), f"cannot be read as DICOM ({one_line(exc)})")
+
+
+def _too_large(loc: Location, size: int) -> Skipped | None:
+    """A header longer than the prefix is read whole: not when the object breaks the memory budget."""
+    reason = too_large_reason("reading its header", size)
+    return Skipped(str(loc), reason) if reason else None
 
 
 def read_batch(batch: list[Candidate]) -> list[Result]:
@@ -100,15 +125,56 @@ def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]
             if reason or stream is None:
                 results.append((loc, size, Skipped(str(loc), reason or "unreadable archive member")))
                 continue
-            prefix = stream.read(PREFIX_BYTES)
-            result = read_header_bytes(prefix, loc, size)
-            if result is None:
-                result = parse_header(io.BytesIO(prefix + stream.read()), loc, size)
-            results.append((loc, size, result))
-    except Exception as exc:  # a damaged archive is reported, never a crash of the whole scan
+            results.append((loc, size, _read_member(loc, size, stream)))
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # a damaged archive is reported, never a crash of the whole scan
         results.append((Location(archive.path), archive.size,
-                        Skipped(archive.path, f"damaged archive ({type(exc).__name__}: {exc})")))
+                        Skipped(archive.path, f"damaged archive ({one_line(exc)})")))
     return results
+
+
+def _read_member(loc: Location, size: int, stream: BinaryIO) -> Result:
+    """One archive member's header; its failure is its own, the next member is still read."""
+    try:
+        prefix = stream.read(PREFIX_BYTES)
+        result = read_header_bytes(prefix, loc, size)
+        if result is None:
+            result = _too_large(loc, size)
+        if result is None:
+            result = parse_header(io.BytesIO(prefix + stream.read()), loc, size)
+        return result
+    except PASS_THROUGH:
+        raise
+    except (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError) as exc:
+        raise _ArchiveBroken(exc) from exc  # the stream itself is broken: the rest cannot be read
+    except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object
+        return Skipped(str(loc), f"cannot be read as DICOM ({one_line(exc)})")
+
+
+class _ArchiveBroken(Exception):
+    """The archive's own stream failed (bad CRC, truncated): reported once as a damaged archive."""
+
+    def __str__(self) -> str:
+        return one_line(self.__cause__) if self.__cause__ else "unreadable"
+
+
+def _restore_identities(cached: list[Result]) -> None:
+    """Give cached instances their patient name, ID and accession number back.
+
+    The index never stores them (see ``cache``); for a study this process has not read, one of
+    its files is read again and its values are kept in memory for the rest of the session.
+    """
+    wanted = missing_identity(cached)
+    if not wanted:
+        return
+    for instance in wanted.values():
+        fresh = read_candidate(Candidate(instance.location, instance.size, 0))
+        if isinstance(fresh, Instance):
+            remember_identity(fresh)
+    for result in cached:
+        if isinstance(result, Instance):
+            restore_identity(result)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -121,6 +187,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         context.set_forkserver_preload([__name__])
     else:
         context = multiprocessing.get_context("spawn")
+    use_private_runtime_dir()
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent)
 
 
@@ -163,13 +230,16 @@ def scan_paths(
         else:
             skipped.append(result)
 
+    # Every source seen gets its keyed reference in memory: the queue and receipts name sources
+    # by reference only, and a transfer resumed after a restart finds its files again this way.
+    for c in files:
+        BOOK.add(c.location.path, None, c.size, c.mtime_ns)
     to_read: list[Candidate] = files
     to_read_archives = archives
     if cache is not None:
         hits = cache.lookup([(c.location, c.size, c.mtime_ns) for c in files])
         to_read = [c for c in files if c.location not in hits]
-        for result in hits.values():
-            take(result)
+        cached: list[Result] = list(hits.values())
         from_cache += len(hits)
         state["done"] += len(hits)
         to_read_archives = []
@@ -179,9 +249,14 @@ def scan_paths(
                 to_read_archives.append(archive)
                 continue
             for result in members:
-                take(result)
+                if isinstance(result, Instance):
+                    BOOK.add(archive.path, result.location.member, result.size, archive.mtime_ns)
+            cached.extend(members)
             from_cache += len(members)
             state["done"] += 1
+        _restore_identities(cached)
+        for result in cached:
+            take(result)
         report()
 
     cancelled = False
@@ -200,7 +275,9 @@ def scan_paths(
         report(str(batch[-1].location) if batch else "")
 
     def on_archive(archive: ArchiveCandidate, results: list[tuple[Location, int, Result]]) -> None:
-        for _loc, _size, result in results:
+        for loc, size, result in results:
+            if isinstance(result, Instance):
+                BOOK.add(archive.path, loc.member, size, archive.mtime_ns)
             take(result)
         new_archives.append((archive, results))
         state["done"] += 1
@@ -231,16 +308,28 @@ def scan_paths(
         if own_cache:
             cache.close()
     sessions, duplicates = build_sessions(instances)
+    files_seen = len(instances) + len(skipped)
+    if duplicates:
+        skipped.extend(_duplicate_skips(sessions, instances))
     skipped.sort(key=lambda s: s.path)
     return ScanResult(
         sessions=sessions,
         skipped=skipped,
         duplicates=duplicates,
-        files_seen=len(instances) + len(skipped),
+        files_seen=files_seen,
         from_cache=from_cache,
         elapsed=time.perf_counter() - started,
         cancelled=cancelled,
     )
+
+
+def _duplicate_skips(sessions: list[Session], instances: list[Instance]) -> list[Skipped]:
+    """Second copies of an object (same SOP Instance UID) are left out of the sessions: say so."""
+    kept = {inst.location for session in sessions for inst in session.iter_instances()}
+    first = {inst.sop_instance_uid: inst.path for inst in instances if inst.location in kept}
+    return [Skipped(inst.path, f"duplicate of {first.get(inst.sop_instance_uid, 'another file')} "
+                               "(same SOP Instance UID; that copy is used)")
+            for inst in instances if inst.location not in kept]
 
 
 def _run_pool(
@@ -256,7 +345,7 @@ def _run_pool(
     work.reverse()  # pop() from the end: archives (slowest) first
     in_flight: dict[Future, tuple[str, object]] = {}
     limit = n_workers * 3
-    cancelled = False
+    cancelled = broken = False
     with _pool(n_workers) as pool:
         while work or in_flight:
             if cancel is not None and cancel.is_set():
@@ -271,10 +360,40 @@ def _run_pool(
             done, _ = wait(list(in_flight), timeout=0.1, return_when=FIRST_COMPLETED)
             for fut in done:
                 kind, item = in_flight.pop(fut)
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    # A reader process died (out of memory, killed): what it held is read again
+                    # here, one object at a time, so only a truly fatal object is lost — as a skip.
+                    broken = True
+                    outcome = None
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be pickled
+                    outcome = exc
                 if kind == "archive":
-                    on_archive(item, fut.result())  # type: ignore[arg-type]
+                    archive: ArchiveCandidate = item  # type: ignore[assignment]
+                    if outcome is None:
+                        outcome = read_archive(archive)
+                    elif isinstance(outcome, Exception):
+                        outcome = [(Location(archive.path), archive.size,
+                                    Skipped(archive.path, f"damaged archive ({one_line(outcome)})"))]
+                    on_archive(archive, outcome)
                 else:
-                    on_batch(_unpack(item, fut.result()), item)  # type: ignore[arg-type]
+                    batch: list[Candidate] = item  # type: ignore[assignment]
+                    if outcome is None:
+                        on_batch(read_batch(batch), batch)
+                    elif isinstance(outcome, Exception):
+                        reason = f"cannot be read as DICOM ({one_line(outcome)})"
+                        on_batch([Skipped(str(c.location), reason) for c in batch], batch)
+                    else:
+                        on_batch(_unpack(batch, outcome), batch)
+            if broken:
+                break
+        if broken:  # the pool is gone: the rest (in flight or not yet sent) is read in this process
+            for kind, item in [*in_flight.values(), *reversed(work)]:
+                if kind == "archive":
+                    on_archive(item, read_archive(item))  # type: ignore[arg-type]
+                else:
+                    on_batch(read_batch(item), item)  # type: ignore[arg-type]
         if cancelled:
             pool.shutdown(wait=False, cancel_futures=True)
     return cancelled

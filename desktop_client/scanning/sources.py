@@ -23,6 +23,49 @@ from desktop_client.scanning.model import Location, Skipped
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
+class NotRegularFile(OSError):
+    """A FIFO, device or socket: opening it could block forever, reading it never ends."""
+
+    def __init__(self, path: str, mode: int) -> None:
+        super().__init__(f"not a regular file ({_kind(mode)}); only regular files are read")
+        self.path = path
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open ``path`` read-only, refusing anything but a regular file without ever blocking.
+
+    ``O_NONBLOCK`` keeps ``open`` of a FIFO from waiting for a writer (which hung every command);
+    the type is then checked on the open descriptor, so a file swapped for a FIFO between the
+    scan and the read is refused too. ``O_NONBLOCK`` has no effect on reads of regular files.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(path, mode)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class ObjectTooLarge(Exception):
+    """Reading the whole object would break the memory budget (see core/limits.py)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A file (or archive member) to read, with the identity the scan cache is keyed by."""
@@ -85,8 +128,10 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candidate | Ar
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk(path, seen_dirs)
-        else:
+        elif stat.S_ISREG(st.st_mode):
             yield from _file(path, st)
+        else:
+            yield Skipped(path, f"not a regular file ({_kind(st.st_mode)}); only regular files are read")
 
 
 def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
@@ -125,7 +170,7 @@ def _walk(root: str, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | Ar
         if stat.S_ISREG(est.st_mode):
             yield from _file(entry.path, est)
         else:
-            yield Skipped(entry.path, "not a regular file")
+            yield Skipped(entry.path, f"not a regular file ({_kind(est.st_mode)}); only regular files are read")
 
 
 def _file(path: str, st: os.stat_result) -> Iterator[Candidate | ArchiveCandidate | Skipped]:
@@ -143,7 +188,7 @@ def _file(path: str, st: os.stat_result) -> Iterator[Candidate | ArchiveCandidat
 
 def _head(path: str, n: int = 512) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return fh.read(n)
     except OSError:
         return b""
@@ -210,25 +255,37 @@ def expand_selection(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Candid
 def open_location(location: Location) -> BinaryIO:
     """Open an instance's bytes for reading (never for writing: sources are read-only to us)."""
     if location.member is None:
-        return open(location.path, "rb")
-    if zipfile.is_zipfile(location.path):
-        zf = zipfile.ZipFile(location.path)
-        return _ClosingMember(zf.open(location.member), zf)
-    tf = tarfile.open(location.path, "r:*")
+        return open_regular(location.path)
+    container = open_regular(location.path)
+    try:
+        if zipfile.is_zipfile(container):
+            container.seek(0)
+            zf = zipfile.ZipFile(container)
+            info = zf.getinfo(location.member)
+            return _ClosingMember(zf.open(info), zf, container, info.file_size)
+        container.seek(0)
+        tf = tarfile.open(fileobj=container, mode="r:*")
+    except BaseException:
+        container.close()
+        raise
     member = tf.extractfile(location.member)
     if member is None:
         tf.close()
+        container.close()
         raise FileNotFoundError(f"{location.member} is not a file in {location.path}")
-    return _ClosingMember(member, tf)
+    return _ClosingMember(member, tf, container, tf.getmember(location.member).size)
 
 
 class _ClosingMember(io.RawIOBase):
     """A member stream that also closes its archive when closed."""
 
-    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile) -> None:
+    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile, container: BinaryIO,
+                 size: int) -> None:
         super().__init__()
+        self.size = size  # the member's uncompressed size, as the archive declares it
         self._stream = stream
         self._archive = archive
+        self._container = container
 
     def readable(self) -> bool:
         return True
@@ -255,6 +312,7 @@ class _ClosingMember(io.RawIOBase):
             self._stream.close()
         finally:
             self._archive.close()
+            self._container.close()
             super().close()
 
 
@@ -277,6 +335,12 @@ def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, 
                 if info.flag_bits & 0x1:
                     yield loc, info.file_size, None, "encrypted archive member (password protected)"
                     continue
+                if _inflates_like_a_bomb(info.file_size, info.compress_size):
+                    yield loc, info.file_size, None, (
+                        f"archive member inflates {info.file_size // max(1, info.compress_size):,}× to "
+                        f"{info.file_size // (1024 * 1024):,} MiB (a decompression bomb?); extract it "
+                        "yourself if it is genuine")
+                    continue
                 with zf.open(info) as stream:
                     yield loc, info.file_size, stream, None
     else:
@@ -294,6 +358,17 @@ def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, 
                     continue
                 stream = tf.extractfile(member)
                 yield loc, member.size, stream, None
+
+
+#: A member larger than this that inflates more than ``BOMB_RATIO`` times is refused unread. Real
+#: DICOM deflates a few times (air around a CT, black borders of an ultrasound); only runs of
+#: identical bytes — a forged Pixel Data — reach a hundred.
+BOMB_MIN_BYTES = 64 * 1024 * 1024
+BOMB_RATIO = 100
+
+
+def _inflates_like_a_bomb(size: int, compressed: int) -> bool:
+    return size > BOMB_MIN_BYTES and size > BOMB_RATIO * max(1, compressed)
 
 
 def _member_reason(name: str) -> str | None:

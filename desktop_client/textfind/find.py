@@ -32,9 +32,25 @@ MIN_CHARACTERS = 2
 Source = Instance | Dataset | str | os.PathLike
 
 
+#: Burned-in text is small next to the image: a "line" taller than this share of the image's
+#: shorter side (and than MAX_TEXT_PX) is anatomy read as letters (ribs as "CCC").
+MAX_TEXT_SHARE = 0.12
+MAX_TEXT_PX = 48
+
+
 def readable(text: str, score: float) -> bool:
-    """The filter that keeps text-free CT/MR free of boxes: ≥ 2 letters/digits, score ≥ 0.5."""
-    return score >= ocr.MIN_SCORE and len(re.findall(r"[0-9A-Za-z]", text)) >= MIN_CHARACTERS
+    """The filter that keeps text-free CT/MR free of boxes: ≥ 2 letters/digits, score ≥ 0.5.
+
+    A reading that is one character repeated ("CCC", "lll") is periodic structure — ribs, a
+    grid, a comb of calibration marks — not a line of text.
+    """
+    chars = re.findall(r"[0-9A-Za-z]", text)
+    return score >= ocr.MIN_SCORE and len(chars) >= MIN_CHARACTERS and len({c.upper() for c in chars}) > 1
+
+
+def plausible_size(line: Rect, columns: int, rows: int) -> bool:
+    """Is the line's text height (its narrow side) one that an overlay would use?"""
+    return min(line.width, line.height) <= max(MAX_TEXT_PX, MAX_TEXT_SHARE * min(columns, rows))
 
 
 def _load(source: Source) -> Dataset:
@@ -109,7 +125,7 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
                 continue
             pts = _rotated_points(line.points, columns) if rotated else list(line.points)
             rect = _line_rect(pts, columns, rows)
-            if rect is None:
+            if rect is None or not plausible_size(rect, columns, rows):
                 continue
             out.append(cache.CachedLine(padded(rect, columns, rows), rect, view.frame, line.text, line.score))
     return out

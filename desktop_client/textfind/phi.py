@@ -49,12 +49,17 @@ TECHNICAL_WORDS = frozenset("""
 MI TIS TIB TIC HZ KHZ MHZ CM MM DB FPS FR GN GAIN DR DYN PRF WF CF PW CW SV ANGLE DEPTH FOCUS
 KV KVP MA MAS MS SEC S SE IM IMG SER SERIES IMAGE SL SLICE W L WW WL C TR TE TI FA ET FOV MATRIX
 NEX BW THK SP TILT PITCH DFOV ROT KERNEL STND STANDARD SOFT BONE LUNG AXIAL SAG COR CORONAL SAGITTAL
-R L A P H F RT LT LEFT RIGHT AP PA LAT LATERAL OBL SUPINE PRONE ERECT HFS FFS HFP FFP
+R L A P H F RT LT LEFT RIGHT AP PA LAT LATERAL OBL SUPINE PRONE ERECT HFS FFS HFP FFP LL RL RAO LAO
+RPO LPO CRAN CAUD PORT PORTABLE UPRIGHT DECUB
 ABD OB GYN CARD VASC SMP MSK THY BR PRE POST CONTRAST DOSE MGY CTDI DLP ECG HR BPM GEN RES THI
 HEAD NECK BRAIN CHEST THORAX ABDOMEN PELVIS SPINE KNEE HIP SHOULDER LIVER KIDNEY HEART ANT POS SUP INF
 SCOUT LOCALIZER LOCALISER TOPOGRAM SURVIEW PLAN T1 T2 FLAIR DWI ADC SWI TOF MPRAGE SPGR FSE TSE GRE EPI
 STIR PD BOLD MIP MPR VR HELICAL SPIRAL ARTERIAL VENOUS DELAYED PORTAL NON LAT ZOOM FREEZE FRZ ROI
 MODE PWR POWER COLOR COLOUR DOPPLER HARM FREQ PEN GEN STO AO LA LV RA RV VEL TAMAX PS ED RI PI AVG
+DYN MED LOW HIGH MID MAP DTCE DTCEM ADV BREAST RENAL GENERAL ABDOMINAL PELVIC OBSTETRIC VASCULAR
+CARDIAC SMALL PARTS MSK NERVE THYROID TESTIS PROSTATE BLADDER AORTA CAROTID VENOUS HD FPS MS BPM
+SIEMENS GE PHILIPS TOSHIBA CANON HITACHI ALOKA ESAOTE SAMSUNG MINDRAY TERASON SONOSITE FUJI FUJIFILM
+AGFA CARESTREAM KODAK HOLOGIC KONICA SHIMADZU ZEISS OLYMPUS PENTAX STORZ VOLUSON LOGIQ ACUSON EPIQ IU
 """.split())
 #: Letter runs longer than this are segmented into technical words ("ABDMI" = ABD + MI): OCR
 #: often drops the spaces between overlay words.
@@ -150,10 +155,20 @@ def matches_header(text: str, header: HeaderValues) -> bool:
 
 @lru_cache(maxsize=4096)
 def _segments(run: str) -> bool:
-    """Can a run of letters be cut entirely into technical words of two letters or more?"""
+    """Can a run of letters be cut entirely into technical words of two letters or more?
+
+    One leading single-letter marker is allowed ("HGEN" = H + GEN, "PLOW" = P + LOW).
+    """
+    if len(run) > 2 and run[0] in TECHNICAL_WORDS and _joined(run[1:]):
+        return True
+    return _joined(run)
+
+
+@lru_cache(maxsize=4096)
+def _joined(run: str) -> bool:
     if not run:
         return True
-    return any(run.startswith(w) and _segments(run[len(w):]) for w in _SEGMENT_WORDS)
+    return any(run.startswith(w) and _joined(run[len(w):]) for w in _SEGMENT_WORDS)
 
 
 def _technical_token(word: str) -> bool:
@@ -197,7 +212,8 @@ def likely_phi(text: str, header: HeaderValues) -> bool:
     if pattern_phi(text):
         return True
     # Free text that is neither overlay vocabulary nor a number: names, places, comments.
-    return any(len(run) >= 3 for run in re.findall(r"[A-Z]+", upper))
+    return any(len(run) >= 3 and run not in TECHNICAL_WORDS and not _segments(run)
+               for run in re.findall(r"[A-Z]+", upper))
 
 
 # ---- the user's allowlist -------------------------------------------------------------------

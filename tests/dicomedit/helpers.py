@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from desktop_client.dicomedit import Outcome, compile_script
+from desktop_client.dicomedit.conformance import FEATURE_IDS
 
 
 def ct() -> Dataset:
@@ -52,3 +55,16 @@ def run(text: str, ds: Dataset | None = None, variables: dict | None = None,
 
 def de6(*lines: str) -> str:
     return 'version "6.6"\n' + "\n".join(lines) + "\n"
+
+
+def conforms(*feature_ids: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """Name the conformance features a test proves (docs/dicomedit-conformance.md is built
+    from these by scripts/dicomedit_conformance.py); an unknown id fails at import."""
+    unknown = [f for f in feature_ids if f not in FEATURE_IDS]
+    if unknown:
+        raise KeyError(f"unknown conformance feature(s): {', '.join(unknown)}")
+
+    def mark(fn: Callable[..., object]) -> Callable[..., object]:
+        fn.__conformance__ = tuple(feature_ids)  # type: ignore[attr-defined]
+        return fn
+    return mark

@@ -15,6 +15,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from desktop_client.cli.main import main
 from desktop_client.dicomedit import apply_chain, compile_script
+from tests.dicomedit.helpers import conforms
 
 SITE = '''version "6.6"
 describe subject "Subject label"
@@ -72,6 +73,7 @@ def inputs(tmp_path: Path) -> Path:
     return root
 
 
+@conforms("xnat.chain", "fn.alterPixels")
 def test_anonymize_writes_copies_and_reports(inputs: Path, tmp_path: Path, capsys) -> None:
     before = {p: digest(p) for p in inputs.rglob("*.dcm")}
     out = tmp_path / "out"
@@ -80,7 +82,7 @@ def test_anonymize_writes_copies_and_reports(inputs: Path, tmp_path: Path, capsy
                "session=E1", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert rc == 0
-    assert report["summary"] == {"ok": 1, "rejected": 1, "error": 0}
+    assert report["summary"] == {"ok": 1, "rejected": 1, "error": 0, "skipped": 0}
     assert {p: digest(p) for p in inputs.rglob("*.dcm")} == before  # inputs untouched
     written = out / "a" / "one.dcm"
     assert [r["output"] for r in report["files"] if r["status"] == "ok"] == [str(written)]
@@ -123,6 +125,7 @@ def test_anonymize_rejects_bad_scripts_and_vars(inputs: Path, tmp_path: Path, ca
                  str(tmp_path / "site.das"), "--var", "novalue"]) == 2
 
 
+@conforms("de6.syntax")
 def test_check_script(tmp_path: Path, capsys) -> None:
     script = tmp_path / "s.das"
     script.write_text(SITE)
@@ -137,6 +140,7 @@ def test_check_script(tmp_path: Path, capsys) -> None:
     assert f"{script}:3:1: error:" in capsys.readouterr().out
 
 
+@conforms("fn.alterPixels", "px.monochrome2-16")
 def test_pixel_edits_run_through_the_pixel_engine(tmp_path: Path) -> None:
     ds = pydicom.dcmread(make_ct(tmp_path / "x.dcm"))
     outcome = compile_script(PIXELS).apply(ds)
@@ -144,6 +148,7 @@ def test_pixel_edits_run_through_the_pixel_engine(tmp_path: Path) -> None:
     assert ds.pixel_array[0, 0] == 7
 
 
+@conforms("fn.alterPixels")
 def test_pixel_edits_only_returned_without_execution(tmp_path: Path) -> None:
     ds = pydicom.dcmread(make_ct(tmp_path / "x.dcm"))
     original = ds.PixelData
@@ -152,6 +157,7 @@ def test_pixel_edits_only_returned_without_execution(tmp_path: Path) -> None:
     assert outcome.ok and len(outcome.pixel_edits) == 1 and ds.PixelData == original
 
 
+@conforms("px.no-pixel-data")
 def test_objects_without_pixel_data_are_skipped_with_a_message() -> None:
     ds = Dataset()  # e.g. a structured report: the reference handler skips it with a warning
     ds.PatientName = "x"
@@ -159,11 +165,16 @@ def test_objects_without_pixel_data_are_skipped_with_a_message() -> None:
     assert outcome.ok and outcome.messages == ["alterPixels skipped: the object has no pixel data"]
 
 
+@conforms("fn.alterPixels", "px.bits-12", "err.alter-pixels", "err.position")
 def test_pixel_redaction_failure_is_an_error(tmp_path: Path) -> None:
     ds = pydicom.dcmread(make_ct(tmp_path / "x.dcm"))
     ds.BitsAllocated = 12  # not byte-aligned: the pixel engine refuses (§9.7 refusals)
+    before = ds.PixelData
     outcome = compile_script(PIXELS).apply(ds)
-    assert outcome.status == "error" and outcome.error.startswith("pixel redaction failed")
+    assert outcome.status == "error"
+    assert outcome.error == ("line 2, column 1: alterPixels: pixel redaction failed: "
+                             "BitsAllocated of 12 is not byte-aligned, cannot alter pixels.")
+    assert ds.PixelData == before
 
 
 def test_missing_pixel_engine_fails_closed(monkeypatch, tmp_path: Path) -> None:

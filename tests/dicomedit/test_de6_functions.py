@@ -14,7 +14,7 @@ from desktop_client.core.geometry import Fill, PixelEdit, Rect
 from desktop_client.dicomedit import ScriptSyntaxError, compile_script, hash_uid
 from desktop_client.dicomedit.datetimes import shift
 
-from tests.dicomedit.helpers import ct, de6, run
+from tests.dicomedit.helpers import conforms, ct, de6, run
 
 HASH_VECTORS = {
     "1.2.3.444.555": "2.25.151084009948217556417582685022853404996",
@@ -44,11 +44,13 @@ def error_of(*lines: str, ds: Dataset | None = None, **kwargs) -> str:
 # ---- UIDs -----------------------------------------------------------------------------------
 
 
+@conforms("fn.hashUID")
 @pytest.mark.parametrize("value, expected", sorted(HASH_VECTORS.items()))
 def test_hash_uid_vectors(value: str, expected: str) -> None:
     assert hash_uid(value) == expected
 
 
+@conforms("fn.hashUID")
 def test_hash_uid_in_scripts() -> None:
     assert echo("echo hashUID[(0020,000D)]", 'echo hashUID["1.2"]') == [
         HASH_VECTORS["1.2.3.444.555"], HASH_VECTORS["1.2"]]
@@ -57,6 +59,7 @@ def test_hash_uid_in_scripts() -> None:
     assert "hashUID" in error_of("echo hashUID[]")
 
 
+@conforms("fn.hashUIDList")
 def test_hash_uid_list_in_place_including_nested_and_multivalued() -> None:
     ds = ct()
     ds.add_new(0x00081150, "UI", ["1.2", "1.2.3.4.5"])  # multi-valued, made-up but legal
@@ -69,17 +72,20 @@ def test_hash_uid_list_in_place_including_nested_and_multivalued() -> None:
     assert ds.SeriesInstanceUID == "1.2.3.444.555.666"
 
 
+@conforms("fn.hashUIDList")
 def test_hash_uid_list_never_touches_creators() -> None:
     outcome, ds = run(de6("hashUIDList[(0019,{SIEMENS MR HEADER}XX)]"))
     assert ds[0x00190010].value == "SIEMENS MR HEADER"
     assert ds[0x00191008].value == hash_uid("private one")
 
 
+@conforms("fn.newUID")
 def test_new_uid() -> None:
     a, b = echo("echo newUID[]", "echo newUID[]")
     assert a != b and re.fullmatch(r"2\.25\.\d+", a) and len(a) <= 64
 
 
+@conforms("fn.mapUID", "var.persist")
 def test_map_uid_keys_by_path_text_and_persists() -> None:
     script = compile_script(de6('(0020,000D) := mapUID[(0020,000D), "1.2.3"]',
                                 'v := (0020,000E)', '(0020,000E) := mapUID[v, "1.2.3"]'))
@@ -97,6 +103,7 @@ def test_map_uid_keys_by_path_text_and_persists() -> None:
     assert "Invalid UID root" in error_of('echo mapUID["a", "1.2.3.4.5.6.7.8.9.10.11.12.13.14"]')
 
 
+@conforms("fn.mapReferencedUIDs", "var.persist")
 def test_map_referenced_uids_is_stable_across_objects() -> None:
     script = compile_script(de6('mapReferencedUIDs["1.2.840.99", "*/(0008,1155)", "not a path"]'))
     a, b = ct(), ct()
@@ -110,6 +117,7 @@ def test_map_referenced_uids_is_stable_across_objects() -> None:
 # ---- strings --------------------------------------------------------------------------------
 
 
+@conforms("fn.concatenate", "fn.format", "fn.lowercase", "fn.uppercase", "fn.substring", "fn.replace", "fn.match", "fn.ismatch", "fn.normalizeString", "fn.true", "fn.false")
 def test_string_functions() -> None:
     assert echo(
         'echo concatenate["a", (0008,0060), 5]', "echo concatenate[]",
@@ -126,12 +134,14 @@ def test_string_functions() -> None:
           "00081010-00081010", "e", "true", "false", "S_me", "S?me", "true", "false"]
 
 
+@conforms("fn.format")
 def test_message_format_quoting() -> None:
     assert echo('echo format["O\'\'Brien {0}", "x"]', 'echo format["O\'Brien {0}", "x"]') == [
         "O'Brien x", "OBrien {0}"]
     assert "format" in error_of('echo format["{}", "x"]')
 
 
+@conforms("fn.lowercase", "fn.concatenate", "fn.substring", "fn.match", "fn.ismatch", "fn.lookup")
 @pytest.mark.parametrize("line, fragment", [
     ("echo lowercase[(0010,2160)]", "Error evaluating lowercase"),
     ('echo lowercase["a", "b"]', "Error evaluating lowercase"),
@@ -147,6 +157,7 @@ def test_string_function_errors(line: str, fragment: str) -> None:
     assert fragment in error_of(line)
 
 
+@conforms("fn.lookup")
 def test_lookup_table() -> None:
     table = ("// comment\n\npn/Doe^John = MappedPatientName1\n  id / PID-1=mapped id \n")
     assert echo('echo lookup["pn", (0010,0010)]', 'echo lookup["id", " PID-1"]',
@@ -156,6 +167,7 @@ def test_lookup_table() -> None:
     assert ds.PatientName == "Doe^John"
 
 
+@conforms("fn.getURL")
 def test_get_url_through_injected_getter_only() -> None:
     seen = []
 
@@ -172,6 +184,7 @@ def test_get_url_through_injected_getter_only() -> None:
 # ---- tag functions --------------------------------------------------------------------------
 
 
+@conforms("fn.removeTags")
 def test_remove_tags() -> None:
     outcome, ds = run(de6('removeTags[(0010,0010), "(0010,0020)", {"*/(0008,1155)"}]'))
     assert outcome.ok
@@ -180,6 +193,7 @@ def test_remove_tags() -> None:
     assert "is not a valid tagPath." in error_of('removeTags["garbage"]')
 
 
+@conforms("fn.retainPrivateTags")
 def test_retain_private_tags() -> None:
     ds = ct()
     inner = Dataset()
@@ -196,6 +210,7 @@ def test_retain_private_tags() -> None:
     assert "public" in error_of("retainPrivateTags[(0010,0010)]")
 
 
+@conforms("fn.retainPrivateTags")
 def test_retain_private_sequence_keeps_its_content() -> None:
     ds = ct()
     item = Dataset()
@@ -207,6 +222,7 @@ def test_retain_private_sequence_keeps_its_content() -> None:
     assert ds[0x00191020].value[0].PatientName == "kept"
 
 
+@conforms("fn.set", "fn.delete")
 def test_set_and_delete_direct_notation() -> None:
     outcome, ds = run(de6('set[" ( 0032 , 1024 ) [ 10 ] / ( 0008 , 1032 ) ", "v"]',
                           'set["(0009,1010)", "orphan"]', 'delete["(0029,1010)"]'))
@@ -219,6 +235,7 @@ def test_set_and_delete_direct_notation() -> None:
     assert "Failed to parse" in error_of('set["(0032,1024)[022A]/(0008,1032)", "v"]')
 
 
+@conforms("fn.collectValues", "fn.blankValues")
 def test_collect_and_blank_values() -> None:
     ds = ct()
     ds.OtherPatientNames = "Doe^John"
@@ -232,6 +249,7 @@ def test_collect_and_blank_values() -> None:
     assert ds.Modality == "" and ds.Rows is None
 
 
+@conforms("fn.isPresent")
 def test_is_present() -> None:
     assert echo("echo isPresent[(0010,0010), (0008,1140)[1]]", "echo isPresent[(0008,1140)[5]]",
                 "echo isPresent[]", "echo isPresent[(0019,{NOBODY}10)]") == [
@@ -240,6 +258,7 @@ def test_is_present() -> None:
     assert "Argument is not a singular tagPath" in error_of("echo isPresent[*/(0010,0010)]")
 
 
+@conforms("fn.reject", "xnat.reject")
 def test_reject() -> None:
     outcome, ds = run(de6('(0010,0010) := "x"', "reject[]", '(0010,0020) := "y"'))
     assert outcome.status == "rejected" and ds.PatientName == "x" and ds.PatientID == "PID-1"
@@ -254,6 +273,7 @@ def test_reject() -> None:
 # ---- alterPixels ----------------------------------------------------------------------------
 
 
+@conforms("fn.alterPixels")
 def test_alter_pixels_builds_pixel_edits_in_order() -> None:
     outcome, _ = run(de6('alterPixels["rectangle", "l=0, t=0, r=2, b=1", "solid", "v=100"]',
                          'alterPixels[" Rectangle ", "left=3,top=1,right=1,bottom=3", "SOLID", '
@@ -267,6 +287,7 @@ def test_alter_pixels_builds_pixel_edits_in_order() -> None:
     ]
 
 
+@conforms("err.alter-pixels-literal")
 @pytest.mark.parametrize("call", [
     'alterPixels["rectangle", "l=0, t=0, r=2", "solid", "v=0"]',
     'alterPixels["circle", "l=0, t=0, r=2, b=2", "solid", "v=0"]',
@@ -279,6 +300,7 @@ def test_bad_literal_alter_pixels_is_a_compile_error(call: str) -> None:
     assert info.value.line == 2
 
 
+@conforms("fn.alterPixels")
 def test_alter_pixels_with_computed_arguments_fails_at_run_time() -> None:
     assert "rectangle" in error_of('s := "circle"', 'alterPixels[s, "l=0,t=0,r=1,b=1", "solid", "v=0"]')
 
@@ -286,6 +308,7 @@ def test_alter_pixels_with_computed_arguments_fails_at_run_time() -> None:
 # ---- dates ----------------------------------------------------------------------------------
 
 
+@conforms("fn.shiftDateTimeByIncrement")
 @pytest.mark.parametrize("value, seconds, expected", [
     ("20230519133022.123", -300 * 86400, "20220723133022.123"),
     ("2023", -300 * 86400, "2022"),
@@ -299,12 +322,14 @@ def test_shift_vectors(value: str, seconds: int, expected: str) -> None:
     assert shift(value, seconds) == expected
 
 
+@conforms("err.date-shift")
 @pytest.mark.parametrize("bad", ["1", "20", "Doe^John", "20220519123344."])
 def test_unparseable_dates(bad: str) -> None:
     assert f"Failed to parse DICOM time string '{bad}'" in error_of(
         f'echo shiftDateTimeByIncrement["{bad}", 1]')
 
 
+@conforms("fn.shiftDateByIncrement", "fn.shiftDateTimeByIncrement", "fn.shiftDateTimeListByIncrement", "fn.shiftDateTimeSequenceByIncrement")
 def test_shift_functions() -> None:
     ds = ct()
     ds.AcquisitionDateTime = "20230519133022"
@@ -328,6 +353,7 @@ def test_shift_functions() -> None:
     assert "list" in error_of('shiftDateTimeListByIncrement["(0008,0020)", 1, "days"]')
 
 
+@conforms("fn.scalePatientAgeAndDobFromStudyDate")
 def test_scale_patient_age_and_dob() -> None:
     ds = ct()
     ds.PatientAge = "100Y"
@@ -349,6 +375,7 @@ def test_scale_patient_age_and_dob() -> None:
     assert "Error parsing age" in error_of("scalePatientAgeAndDobFromStudyDate[]", ds=bad)
 
 
+@conforms("fn.custom")
 def test_custom_function_registry() -> None:
     def shout(ctx, args):
         return ctx.deref(args[0]).upper() + "!"
@@ -363,6 +390,7 @@ def _private_doc() -> Dataset:
     return ds
 
 
+@conforms("fn.retainPrivateTags")
 @pytest.mark.parametrize("arg", ['"(0029,{sm1}XX)"', "(0029,{sm1}XX)"])
 def test_retain_private_block_reference_case(arg: str) -> None:
     outcome, ds = run(de6(f"retainPrivateTags[ {arg}]"), _private_doc())
@@ -370,6 +398,7 @@ def test_retain_private_block_reference_case(arg: str) -> None:
     assert sorted(ds.keys()) == [0x00290011, 0x00291111, 0x002911F1]
 
 
+@conforms("fn.retainPrivateTags")
 @pytest.mark.parametrize("creator, kept", [("p1c", [0x00110010, 0x0011103F]), ("FICTION", [])])
 def test_retain_private_tags_in_public_sequence_reference_case(creator: str, kept: list[int]) -> None:
     ds = Dataset()
@@ -391,6 +420,7 @@ def test_retain_private_tags_in_public_sequence_reference_case(creator: str, kep
         assert sorted(t for t in item.keys() if t >> 16 & 1) == kept
 
 
+@conforms("fn.blankValues")
 def test_blank_values_reference_cases() -> None:
     ds = Dataset()
     ds.PatientName = "PatientName"

@@ -7,7 +7,7 @@ import pytest
 from desktop_client.dicomedit import ScriptSyntaxError, compile_script, detect_dialect
 from desktop_client.dicomedit.de6_parser import comment_start, parse, parse_tagpath, preprocess
 
-from tests.dicomedit.helpers import de6, run
+from tests.dicomedit.helpers import conforms, de6, run
 
 
 def strip_comments(line: str) -> str:
@@ -15,6 +15,7 @@ def strip_comments(line: str) -> str:
     return line if cut is None else line[:cut]
 
 
+@conforms("de6.syntax")
 @pytest.mark.parametrize("line, expected", [  # the reference's TestRemoveEndLineComments pairs
     ("(0040,0555),   // AcquisitionContextSequence", "(0040,0555),   "),
     ("    (0040,0555),   // AcquisitionContextSequence", "    (0040,0555),   "),
@@ -42,6 +43,7 @@ def test_comment_removal(line: str, expected: str) -> None:
     assert strip_comments(line) == expected
 
 
+@conforms("de6.syntax")
 def test_line_continuation_inside_a_tag_and_string() -> None:
     text, _ = preprocess('(0010,00\\\n10) := "ab\\\ncd"\n')
     assert text == '(0010,0010) := "abcd"\n'
@@ -49,6 +51,7 @@ def test_line_continuation_inside_a_tag_and_string() -> None:
     assert outcome.ok and ds.PatientName == "abcd"
 
 
+@conforms("de6.syntax")
 def test_reference_continuation_vector() -> None:
     lines = ["line1a", "line2a\\", "line2b", "line3a\\", "line3b\\", "line3c", "\\", "line4b", "\\",
              "line5b", "\\", "\\", "line6", "\\"]
@@ -56,16 +59,19 @@ def test_reference_continuation_vector() -> None:
         "line1a", "line2aline2b", "line3aline3bline3c", "line4b", "line5b", "line6", ""]
 
 
+@conforms("de6.syntax")
 def test_lone_backslash_line_joins() -> None:
     outcome, ds = run(de6("(0010,0010) := \\", "\\", '"joined"'))
     assert outcome.ok and ds.PatientName == "joined"
 
 
+@conforms("de6.syntax")
 def test_comment_on_last_line_without_newline() -> None:
     script = compile_script('version "6.6"\n(0010,0010) := "a" // trailing')
     assert len(script.statements) == 2
 
 
+@conforms("de6.syntax")
 @pytest.mark.parametrize("bad", [
     "( 0010,0010) := \"a\"",
     "(0010,0010 ) := \"a\"",
@@ -99,12 +105,14 @@ def test_syntax_errors(bad: str) -> None:
     assert info.value.column >= 1
 
 
+@conforms("de6.syntax")
 def test_error_position_points_at_the_original_line() -> None:
     with pytest.raises(ScriptSyntaxError) as info:
         compile_script('version "6.6"\n// comment\n(0010,0010) := \\\n  "a"\n(0010,0010 ) := "b"\n')
     assert info.value.line == 5
 
 
+@conforms("de6.syntax")
 @pytest.mark.parametrize("good", [
     "(0010, 0010) := \"a\"",
     "(0010 ,0010) := \"a\"",
@@ -147,22 +155,26 @@ def test_valid_syntax(good: str) -> None:
     compile_script(de6(good))
 
 
+@conforms("de6.syntax")
 def test_statements_need_no_separator() -> None:
     statements = parse('a := (0010,0010)a = "x" ? (0010,0020) := "y"\n')
     assert len(statements) == 2
 
 
+@conforms("value.strings")
 def test_string_escapes_are_kept_except_double_backslash() -> None:
     outcome, ds = run(de6('(0010,0010) := "a\\nb\\\\c"', "echo (0010,0010)"))
     assert outcome.ok
     assert outcome.messages == ["a\\nb\\c"]  # stored as the values "a", "nb", "c"
 
 
+@conforms("value.strings")
 def test_list_strings_keep_doubled_backslashes() -> None:
     outcome, _ = run(de6('v := {"a\\\\b"}', "echo v", 'w := "a\\\\b"', "echo w"))
     assert outcome.messages == ["[a\\\\b]", "a\\b"]
 
 
+@conforms("path.wildcards")
 def test_tag_path_strings_parse() -> None:
     path = parse_tagpath("+/(0018,9151)")
     assert not path.singular
@@ -171,6 +183,7 @@ def test_tag_path_strings_parse() -> None:
         parse_tagpath("(0019,10F0)")
 
 
+@conforms("de4.dialect")
 @pytest.mark.parametrize("text, dialect", [
     ('version "6.1"\n(0010,0010) := "a"\n', "DE6"),
     ('// comment\nversion "6.3"\r\n', "DE6"),

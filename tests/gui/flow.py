@@ -47,6 +47,8 @@ def to_summary(qtbot: Any, win: Any) -> None:
     wait_for(qtbot, win.review_page.is_complete, what="the review step")
     win.wizard.next()
     assert win.wizard.index == 5
+    # The Summary reads the receipts for earlier uploads of these studies in the background.
+    wait_for(qtbot, lambda: not win.summary_page._checking_history, what="the receipts check")
 
 
 def send_found_text_as_is(qtbot: Any, win: Any) -> None:
@@ -62,6 +64,7 @@ def send_found_text_as_is(qtbot: Any, win: Any) -> None:
 
 
 def upload_and_wait(qtbot: Any, win: Any, timeout: float = 120) -> list[Any]:
+    wait_for(qtbot, win.summary_page.is_complete, what=f"Summary: {win.summary_page.blocking_message()}")
     win.wizard.next()
     wait_for(qtbot, lambda: win.pages.currentIndex() == 1, what="the Transfers page")
     wait_for(qtbot, lambda: win.transfers.model.rows and all(

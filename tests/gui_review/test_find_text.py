@@ -109,7 +109,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     choice = step.review.choices[uid]
     ticked = [s.rect for s in suggestions if s.ticked]
     assert choice.rectangles == ticked and choice.sources() == [DETECTED] * len(ticked)
-    assert choice.decision == REDACTED and step.review.gate(uid) == ""
+    assert choice.text_decision == REDACTED and step.review.gate(uid) == ""
     assert panel.viewer.suggestions() == [] and panel.viewer.rectangles() == ticked
     assert step.choices()[uid].box_sources == [DETECTED] * len(ticked)
     # The other ultrasound still holds the upload back; "Show" goes to it and it is sent as is.
@@ -121,7 +121,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     for other in others:
         page.select_uid(other)
         panel.accept_as_is("teaching file, consent on record")
-    assert step.review.choices[others[0]].decision == ACCEPTED
+    assert step.review.choices[others[0]].text_decision == ACCEPTED
     assert step.is_complete(), step.blocking_message()
     assert "Nothing left to review" in step.status_line.text()
 
@@ -139,7 +139,7 @@ def test_dismissed_suggestions_leave_no_boxes_and_release_the_scan(qtbot, step, 
     assert "Burned In Annotation" in step.review.gate(uid)
     assert panel.no_text_button.isVisible() and not panel.not_phi_button.isVisible()
     qtbot.mouseClick(panel.no_text_button, Qt.MouseButton.LeftButton)
-    assert step.review.gate(uid) == "" and step.review.choices[uid].decision == "checked, no text"
+    assert step.review.gate(uid) == "" and step.review.choices[uid].text_decision == "checked, no text"
     # Find text again brings them back (a dismissal is not forgotten by the gate, only the view).
     panel.find_text()
     wait_until(qtbot, lambda: searched(step, [uid]), timeout=SEARCH, what="the repeated search")

@@ -101,7 +101,7 @@ def test_background_grouping_failure_blocks_the_upload(qtbot, sessions, tmp_path
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import desktop_client.gui.review.step as step_module
 
-    def broken(_sessions):
+    def broken(_sessions, *_earlier_work):
         raise ValueError("disk vanished")
 
     monkeypatch.setattr(step_module, "ReviewModel", broken)

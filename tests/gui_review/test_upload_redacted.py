@@ -132,7 +132,8 @@ def test_single_session_saved_boxes_reach_xnat_black(qtbot, xnat_emulator, sessi
     spec = TransferSpec(session=session, project="DEMO", subject="CR_SUBJ", session_label="CR_SUBJ_CR_1",
                         destination=DestinationSpec(DestinationKind.XNAT, xnat_emulator.url, "admin"),
                         choices={u: ScanChoice(u, tuple(PixelEdit(r) for r in c.rectangles), c.excluded,
-                                               c.exclude_reason, c.decision, tuple(c.sources()), c.accept_reason)
+                                               c.exclude_reason, c.decision, c.text_decision, tuple(c.sources()),
+                                               c.accept_reason)
                                  for u, c in step.choices().items()})
     queue = TransferQueue(tmp_path / "queue.sqlite3", concurrency=1, credentials=lambda _dest: "admin")
     queue.start()

@@ -24,7 +24,7 @@ def test_redact_writes_copies_and_reports(tmp_path: Path, capsys) -> None:
                "--rect", "500,500,510,510", "--fill", "7", "--json"])
     assert rc == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["summary"] == {"ok": 2, "refused": 0, "error": 0}
+    assert doc["summary"] == {"ok": 2, "refused": 0, "error": 0, "skipped": 0}
     assert (src / "ct.dcm").read_bytes() == original  # inputs untouched
     for entry in doc["files"]:
         assert entry["outside"] == ["500,500,510,510"] and entry["applied"] == ["0,0,30,10"]

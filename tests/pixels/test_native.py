@@ -178,7 +178,7 @@ def test_ybr_full_422_native_paints_whole_pixel_pairs() -> None:
     before = raw_pixels(ds)
     report = redact_dataset(ds, [PixelEdit(Rect(3, 4, 10, 9))])
     after = raw_pixels(roundtrip(ds))
-    assert report.applied == [Rect(3, 4, 10, 9)]
+    assert report.applied == [Rect(2, 4, 10, 9)]  # widened to whole chroma pairs
     assert np.all(after[0, 4:9, 2:10] == (0, 128, 128))
     mask = np.zeros(before.shape[1:3], dtype=bool)
     mask[4:9, 2:10] = True

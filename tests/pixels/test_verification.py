@@ -62,6 +62,7 @@ def test_encoder_writing_the_unredacted_frame_is_caught(monkeypatch: pytest.Monk
         return inner
 
     monkeypatch.setattr("desktop_client.pixels.engine.encoder_for", leaky)
+    monkeypatch.setattr("desktop_client.pixels.isolation._IN_HELPER", True)  # the patch is in this process
     with pytest.raises(RedactionError, match="not filled"):
         redact_dataset(ds, [PixelEdit(RECT)])
     _unchanged(original, ds)
@@ -69,6 +70,7 @@ def test_encoder_writing_the_unredacted_frame_is_caught(monkeypatch: pytest.Monk
 
 def test_dct_block_not_flattened_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(dct, "_dc_for", lambda value, q: 0)  # mid-grey instead of black
+    monkeypatch.setattr("desktop_client.pixels.isolation._IN_HELPER", True)  # the patch is in this process
     ds = load("examples_ybr_color.dcm")
     original = ds.PixelData
     with pytest.raises(RedactionError):

@@ -9,6 +9,7 @@ through ``choices()`` (per SeriesInstanceUID) and may only go on when ``is_compl
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any, Iterable, Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
@@ -18,6 +19,7 @@ from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.review.status import StatusLine
+from desktop_client.plan.progress import ReviewProgress, review_progress
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
 from desktop_client.gui.viewer.jobs import LatestOnly
@@ -78,7 +80,11 @@ class ReviewStep(QWidget):
         self._complete = True
 
     # -- contract -------------------------------------------------------------------------------
-    def set_sessions(self, sessions: list[Session]) -> None:
+    def set_sessions(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
+                     reviewed_groups: Iterable[str] = (), series_filters: Iterable[Any] = ()) -> None:
+        """Show ``sessions``, keeping earlier ``decisions`` (by SeriesInstanceUID) and reviewed groups;
+        scans XNAT's series import filter would drop start excluded unless a decision exists."""
+        reviewed_groups = set(reviewed_groups)
         if self.page is not None:
             self.stack.removeWidget(self.page)
             self.page.deleteLater()
@@ -86,6 +92,7 @@ class ReviewStep(QWidget):
         self.review = None
         self._failure = ""
         sessions = list(sessions)
+        filters = list(series_filters)  # XNAT's series import filter: those scans start excluded
         self._pending = token = object()
         scans = sum(len(s.scans) for s in sessions)
         if not sessions:
@@ -93,9 +100,11 @@ class ReviewStep(QWidget):
         elif scans > ASYNC_SCANS:
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
-            self._grouper.request(token, lambda: ReviewModel(sessions))
+            self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups)
+                                  .apply_series_import_filter(filters, keep=decisions or {}))
         else:
-            self._show(ReviewModel(sessions))
+            self._show(ReviewModel(sessions, decisions, reviewed_groups)
+                       .apply_series_import_filter(filters, keep=decisions or {}))
         self._on_changed(force=True)
 
     def _on_grouped(self, payload: tuple) -> None:
@@ -192,10 +201,7 @@ class ReviewStep(QWidget):
         """Valid groups (bulk mode) whose scans nobody has looked at yet (a reminder, not a block)."""
         if self.review is None or not isinstance(self.page, BulkReviewPage):
             return 0
-        review = self.review
-        return sum(1 for g in review.grouping.valid if review.group_id(g) not in review.reviewed_groups
-                   and not any(review.choices[u].excluded or review.choices[u].rectangles
-                               for u in review.group_members(g)))
+        return review_progress(self.review).groups_not_reviewed
 
     def manage_templates(self) -> None:
         run_modal(TemplateManagerDialog(self.store, self))
@@ -209,15 +215,14 @@ class ReviewStep(QWidget):
         if self.review is None:
             return []
         parts = []
-        held = len(self.review.held_back())
-        if held:
-            parts.append(f"{held} scan{'s' if held != 1 else ''} with text found and no decision")
+        # The planning core's line ("3 groups not reviewed · 2 scans with text found and no
+        # decision"), counting held scans by the one hold-back rule (plan.review.text_gate).
+        progress = ReviewProgress(self.unreviewed_groups(), len(self.review.held_back())).text()
+        if progress:
+            parts.append(progress)
         unsaved = len(self.review.unconfirmed())
         if unsaved:
             parts.append(f"{unsaved} scan{'s' if unsaved != 1 else ''} with unsaved boxes")
-        open_groups = self.unreviewed_groups()
-        if open_groups:
-            parts.append(f"{open_groups} group{'s' if open_groups != 1 else ''} not reviewed")
         searching = self.searching()
         if searching:
             parts.append(f"searching {searching} scan{'s' if searching != 1 else ''} for text")

@@ -44,7 +44,7 @@ from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
-from desktop_client.labels import LabelRow, export_csv, import_csv
+from desktop_client.labels import LabelRow, export_csv, import_csv, shared_names
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
 from desktop_client.plan.draft import SessionPlan, UploadDraft
@@ -106,12 +106,15 @@ def script_session_label(settings_scripts: list[str], session: Session, project:
 
 
 def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create: bool) -> str:
-    """The subject shown first: the plan's, else the patient name (when new subjects are allowed),
-    else the project's first subject."""
+    """The subject shown first: the plan's, else an automatic label (when new subjects are
+    allowed), else the project's first subject. Never the patient's name (issue 14): that is a
+    label only when the user chooses it."""
+    from desktop_client.labels.schemes import stable_subject_label
+
     if plan.subject:
         return plan.subject
-    if allow_create and rules.sanitize(plan.session.patient_name):
-        return rules.sanitize(plan.session.patient_name)
+    if allow_create:
+        return stable_subject_label(plan.session.study_instance_uid, {s.label for s in subjects})
     return subjects[0].label if subjects else ""
 
 
@@ -139,12 +142,18 @@ class ConfirmPage(WizardStep):
         self._statuses: dict[str, str] = {}
         #: the existing labels the bulk "add to existing sessions" tick was given for
         self._merge_clashes: list[str] = []
+        #: patient names whose Patient IDs each get their own automatic subject
+        self._split: set[str] = set()
 
         outer = QVBoxLayout(self)
         self.heading = header("Confirm details")
         outer.addWidget(self.heading)
         self.subtitle = hint("")
         outer.addWidget(self.subtitle)
+        from desktop_client.scripts import LABELS_VISIBLE_WARNING
+
+        self.labels_warning = hint(LABELS_VISIBLE_WARNING)
+        outer.addWidget(self.labels_warning)
         self.message = MessageBar()
         outer.addWidget(self.message)
         self.stack = QStackedWidget()
@@ -265,6 +274,20 @@ class ConfirmPage(WizardStep):
         row.addWidget(self.export_button)
         row.addWidget(self.import_button)
         v.addLayout(row)
+        # The automatic subject scheme gives one subject per patient name: different patients
+        # sharing a name would silently become one subject. Say so, and offer to split them.
+        self.shared_box = QWidget()
+        shared = QHBoxLayout(self.shared_box)
+        shared.setContentsMargins(0, 0, 0, 0)
+        self.shared_note = QLabel()
+        self.shared_note.setObjectName("info")
+        self.shared_note.setWordWrap(True)
+        self.split_button = QPushButton("Give each Patient ID its own subject")
+        self.split_button.clicked.connect(self.split_shared_names)
+        shared.addWidget(self.shared_note, 1)
+        shared.addWidget(self.split_button)
+        self.shared_box.hide()
+        v.addWidget(self.shared_box)
         self.bulk_table = QTableWidget(0, len(BULK_FIXED))
         self.bulk_table.setAccessibleName("Sessions to upload")
         self.bulk_table.verticalHeader().hide()
@@ -410,12 +433,13 @@ class ConfirmPage(WizardStep):
         self.subject_combo.setEditable(settings.allow_create_subject)
         if self.draft.bulk:
             scheme = rules.subject_scheme_of(settings.subject_scheme)
+            # Start filled: a project without a configured scheme gets suggestions to edit.
+            scheme = "auto" if scheme == "manual" else scheme
             self.subject_scheme.setCurrentIndex(max(0, self.subject_scheme.findData(scheme)))
             sscheme = rules.session_scheme_of(settings.session_scheme)
             self.session_scheme.setCurrentIndex(max(0, self.session_scheme.findData(sscheme)))
             self._fill_bulk()
-            if not any(p.subject for p in self.draft.plans):
-                self.apply_schemes()
+            self.apply_schemes(only_empty=True)
             self.bulk_merge_check.setChecked(any(p.merge for p in self.draft.plans))
         else:
             self._fill_single(self.draft.plans[0])
@@ -547,26 +571,57 @@ class ConfirmPage(WizardStep):
                 self.bulk_table.setItem(row, len(BULK_FIXED) + i, QTableWidgetItem(value))
         self.bulk_table.blockSignals(False)
 
-    def apply_schemes(self) -> None:
-        """Fill the subject and session columns from the chosen labeling schemes."""
+    def apply_schemes(self, *, only_empty: bool = False) -> None:
+        """Fill the subject and session columns from the chosen labeling schemes.
+
+        ``only_empty`` keeps what is already typed (sessions added after going back get labels,
+        the others keep theirs).
+        """
         assert self.draft is not None
         sessions = [p.session for p in self.draft.plans]
         existing = {s.label for s in self.subjects}
         subject_scheme = self.subject_scheme.currentData()
+        typed = [self._cell(r, _SUBJECT) for r in range(len(sessions))]
+        typed_labels = [self._cell(r, _LABEL) for r in range(len(sessions))]
         if subject_scheme == "manual":
-            subjects = [self._cell(r, _SUBJECT) for r in range(len(sessions))]
+            subjects = typed
         else:
-            subjects = rules.subjects_by_scheme(subject_scheme, sessions, existing)
-        labels = rules.sessions_by_scheme(self.session_scheme.currentData(), sessions, subjects,
-                                          self.used_labels)
+            schemed = rules.subjects_by_scheme(subject_scheme, sessions, existing, self._split)
+            subjects = [t if only_empty and t else new for t, new in zip(typed, schemed)]
+        used = self.used_labels | ({t for t in typed_labels if t} if only_empty else set())
+        labels = rules.sessions_by_scheme(self.session_scheme.currentData(), sessions, subjects, used)
         self.bulk_table.blockSignals(True)
         for row in range(len(sessions)):
-            if subject_scheme != "manual":
+            if subject_scheme != "manual" and not (only_empty and typed[row]):
                 self.bulk_table.item(row, _SUBJECT).setText(subjects[row])
-            if self.session_scheme.currentData() != "manual":
+            if self.session_scheme.currentData() != "manual" and not (only_empty and typed_labels[row]):
                 self.bulk_table.item(row, _LABEL).setText(labels[row])
         self.bulk_table.blockSignals(False)
+        self._show_shared_names()
         self._validate()
+
+    def _show_shared_names(self) -> None:
+        assert self.draft is not None
+        shared = shared_names([p.session for p in self.draft.plans])
+        merged = {n: ids for n, ids in shared.items() if n not in self._split}
+        auto = self.subject_scheme.currentData() == "auto"
+        self.shared_box.setVisible(auto and bool(shared))
+        if merged:
+            names = "; ".join(f"{name or '(no name)'} ({len(ids)} Patient IDs: {', '.join(i or '—' for i in ids)})"
+                              for name, ids in sorted(merged.items())[:3])
+            more = f" and {len(merged) - 3} more" if len(merged) > 3 else ""
+            self.shared_note.setText(f"Different patients share a name and were given one subject: "
+                                     f"{names}{more}.")
+        else:
+            self.shared_note.setText(f"{len(shared)} shared name(s) split: each Patient ID has its "
+                                     "own subject.")
+        self.split_button.setVisible(bool(merged))
+
+    def split_shared_names(self) -> None:
+        """One automatic subject per Patient ID for the names shared by several patients."""
+        assert self.draft is not None
+        self._split |= set(shared_names([p.session for p in self.draft.plans]))
+        self.apply_schemes()
 
     def _cell(self, row: int, col: int) -> str:
         item = self.bulk_table.item(row, col)
@@ -706,7 +761,19 @@ class ConfirmPage(WizardStep):
                            f"{', '.join(clashes[:5])}{more}.")
         if self.lookup_warning():
             remarks.append(self.lookup_warning())
+        remarks.extend(self._server_filter_notes())
         return " ".join(remarks)
+
+    def _server_filter_notes(self) -> list[str]:
+        """Scans left out because XNAT's series import filter would drop them (issue 17 §3)."""
+        review = self.draft.review if self.draft is not None else {}
+        dropped = [c.exclude_reason for c in review.values()
+                   if c.excluded and c.exclude_reason.startswith("XNAT's ")]
+        if not dropped:
+            return []
+        noun = "scan is" if len(dropped) == 1 else "scans are"
+        return [f"{len(dropped)} {noun} left out because XNAT would drop them ({dropped[0]}"
+                f"{'; …' if len(dropped) > 1 else ''}); include them in Review to send anyway."]
 
     def _validate(self, *_args: Any) -> None:
         clashes = self.clashes()

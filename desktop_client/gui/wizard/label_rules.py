@@ -62,8 +62,9 @@ def default_session_label(subject: str, session: Session, used: set[str],
     return _default_session_label(subject, _modalities(session, included), used, tracer=tracer or None)
 
 
-def subjects_by_scheme(scheme: str, sessions: list[Session], existing: set[str]) -> list[str]:
-    labels = assign_subject_labels(sessions, scheme, existing)
+def subjects_by_scheme(scheme: str, sessions: list[Session], existing: set[str],
+                       split: set[str] | None = None) -> list[str]:
+    labels = assign_subject_labels(sessions, scheme, existing, split=split or ())
     return [labels[s.study_instance_uid] for s in sessions]
 
 

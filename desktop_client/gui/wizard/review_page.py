@@ -70,11 +70,22 @@ class ReviewPage(WizardStep):
         draft.review_available = self.available
         if self.inner is None:
             return
-        key = tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans)
+        filters = list(draft.settings.series_filters) if draft.settings is not None else []
+        key = (tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans),
+               tuple(map(id, filters)))
         if key != self._shown:
-            # Only a changed selection resets the review; going Back and Next keeps the work done.
+            # A changed selection rebuilds the review with every decision taken so far (they are
+            # keyed by SeriesInstanceUID, so they follow their scans whatever else changed).
             self._shown = key
-            self.inner.set_sessions([included_session(p) for p in draft.plans])
+            self.inner.set_sessions([included_session(p) for p in draft.plans], dict(draft.review),
+                                    set(draft.reviewed_groups), filters)
+
+    def leave(self, draft: UploadDraft) -> None:
+        """Keep the decisions whichever way the user leaves (Back or a step label, not only Next)."""
+        if self.inner is None or self.inner.review is None:
+            return
+        draft.review.update(self.inner.choices())
+        draft.reviewed_groups |= set(self.inner.review.reviewed_groups)
 
     def is_complete(self) -> bool:
         return True if self.inner is None else bool(self.inner.is_complete())
@@ -83,5 +94,5 @@ class ReviewPage(WizardStep):
         return "" if self.inner is None or self.inner.is_complete() else str(self.inner.blocking_message())
 
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
-        draft.review = dict(self.inner.choices()) if self.inner is not None else {}
+        self.leave(draft)
         proceed()

@@ -38,6 +38,7 @@ from desktop_client.labels import date_prompt, verify_study_day
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.scanning.model import ScanResult, Session
+from desktop_client.demo.manifest import MANIFEST_NAME
 from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 COLUMNS = ["", "Patient Name", "Patient ID", "Study Description (ID)", "Modalities", "Scans",
@@ -305,7 +306,10 @@ class SelectPage(WizardStep):
             self.table.setItem(row, _VERIFY, self._verify_item(session))
         self.table.blockSignals(False)
         self.table.setColumnHidden(_VERIFY, not self._require_date)
-        skipped = self.result.skipped if self.result else []
+        # The demo study's own manifest (its list of fake burned-in text) is not a skipped
+        # file the user needs to hear about.
+        skipped = [s for s in (self.result.skipped if self.result else [])
+                   if Path(s.path).name != MANIFEST_NAME]
         if skipped:
             self.skipped_link.setText(f'<a href="#">{len(skipped):,} file(s) skipped — show why</a>')
         else:
@@ -406,9 +410,9 @@ class SelectPage(WizardStep):
     def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
         chosen = self.checked_sessions()
         old = {p.session.study_instance_uid: p for p in draft.plans}
-        if [p.session.study_instance_uid for p in draft.plans] != [s.study_instance_uid for s in chosen]:
-            draft.review = {}
+        # Review decisions are kept (by SeriesInstanceUID) whatever the new selection is.
         draft.scan_result = self.result
+        draft.sources = list(self.paths)
         # A plan is kept (with the labels typed for it) only for the very same scanned session;
         # a rescan produces new Session objects whose scans may differ.
         draft.plans = [old[s.study_instance_uid] if s.study_instance_uid in old

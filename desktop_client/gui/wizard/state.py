@@ -35,6 +35,9 @@ class WizardStep(QWidget):
     def blocking_message(self) -> str:
         return ""
 
+    def leave(self, draft: UploadDraft) -> None:
+        """The page is left by any way (Back, a step label, Next): keep work not yet in ``draft``."""
+
     def advance(self, draft: UploadDraft, proceed: Any) -> None:
         """Write this page's decisions into ``draft`` and call ``proceed()``."""
         proceed()

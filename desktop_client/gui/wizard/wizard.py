@@ -82,6 +82,8 @@ class UploadWizard(QWidget):
         return next(s for s in self.steps if isinstance(s, cls))
 
     def go(self, index: int) -> None:
+        if index != self.index:
+            self.current.leave(self.draft)
         self.index = index
         self.visited = max(self.visited, index)
         self.stack.setCurrentIndex(index)
@@ -116,6 +118,9 @@ class UploadWizard(QWidget):
                 self.go(2)
                 self.uploaded.emit()
             else:
+                # What this step decided may change every later one: they are visited again in
+                # order (a step label cannot skip past Review to an Upload built on stale choices).
+                self.visited = index + 1
                 self.go(index + 1)
 
         self.current.advance(self.draft, proceed)

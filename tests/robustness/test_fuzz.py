@@ -1,0 +1,33 @@
+"""The bounded fuzz test: a few hundred mutations with fixed seeds, every command, every odd input.
+
+See fuzz.py for what one round builds and checks; ``bench/fuzz.py`` runs the same rounds by the
+thousand. Fixed seeds make a failure here reproducible with ``bench/fuzz.py --seed``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.robustness import corrupt as C
+from tests.robustness.fuzz import Summary, demo_files, fuzz_round
+
+SEEDS = (1501, 1502)
+MUTATIONS = 150
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    return C.corpus_files() + demo_files(tmp_path_factory.mktemp("fuzz-demo"))
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_fuzz_round_no_crash_no_hang_bounded_memory_everything_accounted(tmp_path: Path, corpus: list[str],
+                                                                        seed: int) -> None:
+    summary: Summary = fuzz_round(tmp_path, seed, MUTATIONS, corpus)
+    assert summary.runs == 5
+    assert summary.crashes == 0 and summary.hangs == 0, summary.problems
+    assert summary.problems == []
+    assert summary.peak_rss_mb < 700
