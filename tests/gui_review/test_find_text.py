@@ -100,7 +100,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=centre)
     assert name.ticked
     # Next is blocked and says why; the what-is-left line counts it.
-    wait_until(qtbot, lambda: searched(step, image_uids), timeout=SEARCH, what="the whole session's search")
+    wait_until(qtbot, lambda: step.searching() == 0, timeout=SEARCH, what="the whole session's search")
     assert not step.is_complete()
     assert "burned-in text" in step.blocking_message()
     assert "with text found and no decision" in step.status_line.text()

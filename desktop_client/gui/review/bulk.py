@@ -170,10 +170,10 @@ class BulkReviewPage(QWidget):
         held = [u for u, _ in self.review.held_back(members)] or [u for u in self.review.unconfirmed() if u in members]
         self.open_group(group, held or [uid])
 
-    def found(self, uid: str) -> None:
-        """The text search finished for a scan: its group's card counts again."""
+    def found(self, uids: set[str]) -> None:
+        """The text search finished for these scans: their groups' cards count again."""
         for card in self.cards():
-            if uid in self.review.group_members(card.group):
+            if not uids.isdisjoint(self.review.group_members(card.group)):
                 card.refresh()
 
     def refresh(self) -> None:

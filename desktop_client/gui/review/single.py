@@ -89,9 +89,9 @@ class SessionReviewPage(QWidget):
         """Show a scan that needs the user (the step's "Show" button)."""
         self.select_uid(uid)
 
-    def found(self, uid: str) -> None:
-        """The text search finished (or started) for a scan: its strip entry says so."""
-        if uid in self._uids:
+    def found(self, uids: set[str]) -> None:
+        """The text search finished (or started) for these scans: their strip entries say so."""
+        for uid in uids & set(self._uids):
             self._refresh_item(self._item(uid))
 
     def _on_row(self, row: int) -> None:

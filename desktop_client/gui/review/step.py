@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.review.bulk import BulkReviewPage
@@ -67,6 +67,15 @@ class ReviewStep(QWidget):
         #: Text found per scan, kept across selections (results are keyed by SeriesInstanceUID).
         self.findings = TextFindings(self)
         self.findings.updated.connect(self._on_found)
+        # Search results arrive one scan at a time (2,000 for a large selection): the step counts
+        # what is left again at most every 200 ms, for all the scans that came back meanwhile.
+        self._found: set[str] = set()
+        self._found_timer = QTimer(self)
+        self._found_timer.setSingleShot(True)
+        self._found_timer.setInterval(200)
+        self._found_timer.timeout.connect(self._flush_found)
+        #: The text gate's verdicts ((uid, reason) held back, and the message), until something changes.
+        self._gate: tuple[list[tuple[str, str]], str] | None = None
         findings = self.findings
         self.destroyed.connect(lambda *_: findings.close())
         self._grouper = LatestOnly(self)
@@ -146,20 +155,38 @@ class ReviewStep(QWidget):
         found = self.findings.result(uid)
         if found is not None:
             review.set_findings(uid, found)
-        self.page.found(uid)
+        self._found.add(uid)
+        if not self._found_timer.isActive():
+            self._found_timer.start()
+
+    def _flush_found(self) -> None:
+        uids, self._found = self._found, set()
+        if self.page is not None and self.review is not None:
+            self.page.found({u for u in uids if u in self.review.refs})
         self._on_changed()
 
+    def held_back(self) -> list[tuple[str, str]]:
+        """The scans the text gate holds back, with why (cached until the next change)."""
+        return self._gate_state()[0]
+
+    def _gate_state(self) -> tuple[list[tuple[str, str]], str]:
+        if self._gate is None:
+            held = self.review.held_back() if self.review is not None else []
+            self._gate = (held, self.review.text_blocking_message() if held else "")
+        return self._gate
+
     def searching(self) -> int:
-        """Scans of this review still waiting for (or in) the text search."""
+        """Scans of this review still waiting for (or in) the text search, or whose result the
+        step has not counted yet."""
         if self.review is None:
             return 0
-        return sum(1 for uid in self.review.refs if self.findings.state(uid) in (QUEUED, RUNNING))
+        return len(self._found) + sum(1 for uid in self.review.refs if self.findings.state(uid) in (QUEUED, RUNNING))
 
     def show_next_open(self) -> None:
         """Take the user to the first scan that still needs a decision."""
         if self.review is None or self.page is None:
             return
-        held = [uid for uid, _ in self.review.held_back()] or self.review.unconfirmed()
+        held = [uid for uid, _ in self.held_back()] or self.review.unconfirmed()
         if held:
             self.page.reveal(held[0])
 
@@ -184,7 +211,7 @@ class ReviewStep(QWidget):
             return self._failure
         if self.review is None:
             return ""
-        message = self.review.blocking_message() or self.review.text_blocking_message()
+        message = self.review.blocking_message() or self._gate_state()[1]
         if message:
             return message
         searching = self.searching()
@@ -217,7 +244,7 @@ class ReviewStep(QWidget):
         parts = []
         # The planning core's line ("3 groups not reviewed · 2 scans with text found and no
         # decision"), counting held scans by the one hold-back rule (plan.review.text_gate).
-        progress = ReviewProgress(self.unreviewed_groups(), len(self.review.held_back())).text()
+        progress = ReviewProgress(self.unreviewed_groups(), len(self.held_back())).text()
         if progress:
             parts.append(progress)
         unsaved = len(self.review.unconfirmed())
@@ -229,13 +256,14 @@ class ReviewStep(QWidget):
         return parts
 
     def _on_changed(self, force: bool = False) -> None:
+        self._gate = None  # a decision or a search result may have changed the verdicts
         message = self.blocking_message()
         if self.review is not None:
             s = self.summary()
             overview = (f"Upload: {s.redacted} redacted · {s.as_is} as is · {s.excluded} excluded")
             left = self.left_parts()
             if left:
-                urgent = self.review.unconfirmed() or self.review.held_back()
+                urgent = self.review.unconfirmed() or self.held_back()
                 self.status_line.set_status(f"Left to do: {' · '.join(left)}   —   {overview}",
                                             "error" if urgent else "info")
             else:
@@ -244,7 +272,7 @@ class ReviewStep(QWidget):
             self.status_line.set_status(message, "info")
         # Always there (a button that comes and goes would move the layout), enabled when useful.
         self.show_button.setEnabled(self.review is not None and bool(
-            self.review.unconfirmed() or self.review.held_back()))
+            self.review.unconfirmed() or self.held_back()))
         complete = not message
         if force or complete != self._complete:
             self._complete = complete
