@@ -111,7 +111,22 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     assert choice.rectangles == ticked and choice.sources() == [DETECTED] * len(ticked)
     assert choice.text_decision == REDACTED and step.review.gate(uid) == ""
     assert panel.viewer.suggestions() == [] and panel.viewer.rectangles() == ticked
+    assert panel.cut_warnings() == [] and "Check the boxes" not in panel.offer.text()
     assert step.choices()[uid].box_sources == [DETECTED] * len(ticked)
+    # A box that cuts a read line is a warning in Review (never a block).
+    first = ticked[0]
+    panel.viewer.set_rectangles([Rect(first.left, first.top, (first.left + first.right) // 2, first.bottom)]
+                                + ticked[1:])
+    panel._on_rects()
+    panel.save_scan()
+    assert panel.cut_warnings() and "no box covers it" in panel.offer.text()  # held back first
+    panel.dismiss_uncovered()  # "not identifying": the scan may go, the cut stays a warning
+    assert step.review.gate(uid) == "" and "a box edge cuts detected text" in panel.offer.text()
+    step.review.choices[uid].dismissed.clear()
+    panel.viewer.set_rectangles(ticked)
+    panel._on_rects()
+    panel.save_scan()
+    assert panel.cut_warnings() == []
     # The other ultrasound still holds the upload back; "Show" goes to it and it is sent as is.
     others = [u for u in image_uids if step.review.gate(u)]
     assert others and not step.is_complete()

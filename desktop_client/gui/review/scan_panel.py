@@ -18,6 +18,7 @@ from desktop_client.gui.review.dialogs import (
     AcceptAsIsDialog, ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
 )
 from desktop_client.plan.review import ReviewModel, scan_label, uncovered
+from desktop_client.textfind import cut_warnings
 from desktop_client.gui.viewer.widget import ScanViewer
 from desktop_client.templates import Template, TemplateStore
 
@@ -362,7 +363,20 @@ class ScanPanel(QWidget):
         text = note[0] if note else ""
         if decision and decision != "excluded":
             text = f"{text} · decision: {decision}" if text else f"Decision: {decision}"
+        cuts = self.cut_warnings()
+        if cuts:  # a warning, never a block: the box may be meant that way
+            more = f" (and {len(cuts) - 1} more)" if len(cuts) > 1 else ""
+            self.offer.set_status(f"Check the boxes: {cuts[0]}{more}", "info", "\n".join(cuts))
+            return
         self.offer.set_status(text, "hint")
+
+    def cut_warnings(self) -> list[str]:
+        """Boxes whose edge cuts a line the search read (the text may stay half readable)."""
+        if self.uid is None or not self._editable():
+            return []
+        found = self.review.findings.get(self.uid)
+        rects = self.review.choices[self.uid].rectangles
+        return cut_warnings(found.found, rects) if found is not None and rects else []
 
     # -- decisions on burned-in text ------------------------------------------------------------
     def dismiss_uncovered(self) -> None:
