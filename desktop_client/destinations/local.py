@@ -195,14 +195,22 @@ class LocalArchive(ScriptedDestination):
                             f"{total} files in {len(expected)} scans match what was sent", found)
 
     @classmethod
-    def forget(cls, spec: DestinationSpec, keep: Callable[[str], bool]) -> None:
-        """Remove the staging folders of the transfers ``keep`` says no to."""
+    def forget(cls, spec: DestinationSpec, keep: Callable[[str], bool]) -> list[str]:
+        """Remove the staging folders of the transfers ``keep`` says no to (and ``.staging``
+        once no transfer stages there)."""
         stage_root = cls(spec.url).root / ".staging"
         if not stage_root.is_dir():
-            return
+            return []
+        removed = []
         for entry in stage_root.iterdir():
             if not keep(entry.name):
                 shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry.name)
+        try:
+            stage_root.rmdir()  # only when empty
+        except OSError:
+            pass
+        return removed
 
 
 def _merged_manifest(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -134,3 +134,5 @@ class ObjectOutcome:
     study_instance_uid: str = ""
     series_instance_uid: str = ""
     redaction: dict[str, Any] = field(default_factory=dict)
+    #: the output re-check (``textfind.Recheck.to_json``: status, boxes of visible text, warnings)
+    recheck: dict[str, Any] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from desktop_client.core.errors import UploaderError
 from desktop_client.dicomedit import ScriptSyntaxError, compile_script
 
 #: The site slot's three modes.
@@ -37,7 +38,7 @@ LABELS_VISIBLE_WARNING = ("Labels are not anonymized: the subject and session la
                           "A label taken from the patient's name or ID puts it there.")
 
 
-class ScriptChoiceError(ValueError):
+class ScriptChoiceError(UploaderError, ValueError):
     """A script slot that cannot be used, with a sentence the user can act on."""
 
 

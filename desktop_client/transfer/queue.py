@@ -223,7 +223,10 @@ class TransferQueue:
         self._stop_or_set(transfer_id, StopReason.PAUSE, State.PAUSED, {State.QUEUED})
 
     def cancel(self, transfer_id: str) -> None:
+        """Cancel; a transfer not running here (paused, or left by a quit or a crash) also loses
+        its staging folder at once — a running one discards it itself when it stops."""
         self._stop_or_set(transfer_id, StopReason.CANCEL, State.CANCELLED, {State.QUEUED, State.PAUSED})
+        self.clean(transfer_id)
 
     def resume(self, transfer_id: str) -> None:
         """A paused transfer goes back to the queue."""
@@ -270,6 +273,28 @@ class TransferQueue:
             self.store.remove(transfer_id)
         destination_class(row.spec.destination.kind).forget(row.spec.destination,
                                                             keep=lambda other: other != transfer_id)
+
+    def clean(self, transfer_id: str | None = None) -> list[str]:
+        """Delete the local-archive staging folders of cancelled and failed transfers; their ids.
+
+        Staged units of such a transfer would otherwise stay on disk until it is removed (copies
+        of anonymized objects, possibly gigabytes). The transfer stays in the queue and can still
+        be restarted: it is marked as having sent nothing, so every unit is staged again.
+        """
+        cleaned: list[str] = []
+        with self._lock:
+            for tid, state in self.store.states().items():
+                if (transfer_id is not None and tid != transfer_id) or tid in self._running \
+                        or state not in (State.CANCELLED, State.FAILED):
+                    continue
+                destination = self.store.get(tid).spec.destination
+                if destination_class(destination.kind).forget(destination,
+                                                              keep=lambda other: other != tid):
+                    self.store.reset_transfer(tid)
+                    self.store.log(tid, LogLevel.INFO, "clean",
+                                   "staging folder deleted; a restart sends every scan again")
+                    cleaned.append(tid)
+        return cleaned
 
     def pause_all(self) -> None:
         for transfer_id, state in self.store.states().items():

@@ -33,11 +33,13 @@ from typing import Any, Callable, Iterable, Mapping
 
 from pydicom.datadict import dictionary_description, keyword_for_tag, tag_for_keyword
 
+from desktop_client.core.errors import UploaderError
+
 SERIES_DESCRIPTION = 0x0008103E
 _HEX_TAG = re.compile(r"^\(?\s*([0-9A-Fa-f]{4})\s*,?\s*([0-9A-Fa-f]{4})\s*\)?$")
 
 
-class SeriesFilterError(ValueError):
+class SeriesFilterError(UploaderError, ValueError):
     """The stored filter cannot be understood (bad JSON, bad attribute name, bad pattern)."""
 
 

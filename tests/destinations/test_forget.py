@@ -49,6 +49,9 @@ def test_forget_without_staging_and_for_remote_kinds_does_nothing(tmp_path: Path
     ("desktop_client.transfer.queue", "QueueBusy"),
     ("desktop_client.transfer.engine", "TransferFailed"),
     ("desktop_client.cli.common", "UserError"),
+    ("desktop_client.scripts", "ScriptChoiceError"),
+    ("desktop_client.xnat.series_filter", "SeriesFilterError"),
+    ("desktop_client.textfind.ocr", "OcrUnavailable"),
 ])
 def test_every_package_error_root_is_an_uploader_error(module: str, name: str) -> None:
     import importlib
