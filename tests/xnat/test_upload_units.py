@@ -39,7 +39,7 @@ def test_sizer_starts_small_grows_when_fast_and_shrinks_when_slow() -> None:
     assert sizer.limits() == Limits(5, 1 * MB)  # never below the floor
     for _ in range(20):
         sizer.record(0.01, 10_000, 10_000 * MB)
-    assert sizer.limits() == Limits(2000, 128 * MB)  # nor above the ceiling
+    assert sizer.limits() == Limits(1000, 48 * MB)  # nor above the ceiling
 
 
 def _objects(entries: list[tuple[str, bytes]]) -> dict[str, list[ObjectOutcome]]:
