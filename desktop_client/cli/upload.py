@@ -69,7 +69,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--exclude", action="append", default=[], metavar="SERIES_UID",
                     help="leave a series out")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
-                    help="DicomEdit script to apply (non-XNAT destinations; XNAT uses the server's)")
+                    help="project DicomEdit script, applied after the site script (non-XNAT "
+                         "destinations; XNAT uses the server's)")
+    up.add_argument("--site-script", default="default", metavar="FILE|default|none",
+                    help="site script of a non-XNAT destination: 'default' (the shipped DICOM "
+                         "PS3.15 Basic Profile script, the default), a file, or 'none' to send "
+                         "headers unchanged")
+    up.add_argument("--include-free-text", action="append", default=[],
+                    metavar="SERIES_UID[:as-is|:text-removed]",
+                    help="send a scan that contains free text (reports, documents, annotations; "
+                         "excluded by default): with its text, or with its text content removed; "
+                         "recorded in the receipt")
+    up.add_argument("--remember-paths", action="store_true",
+                    help="keep readable source paths in the transfer queue so 'transfers resume' "
+                         "needs no --from (folder names often carry patient IDs)")
     up.add_argument("--lookup-table", metavar="FILE",
                     help="DicomEdit lookup table ('keyType/key = value' lines) for the scripts' "
                          "lookup[...]; the receipt records its checksum, never its entries")
@@ -98,6 +111,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     choices=["list", "show", "resume", "cancel", "receipt"])
     tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix)")
     tr.add_argument("--json", action="store_true", help="print JSON")
+    tr.add_argument("--from", dest="sources", action="append", default=[], metavar="PATH",
+                    help="resume: the folder(s) the transfer's files came from (the queue keeps "
+                         "no paths; they are found again by their keyed reference)")
     tr.set_defaults(func=run_transfers)
 
 
@@ -140,26 +156,36 @@ def _rect_options(items: list[str]) -> list[tuple[str, Rect]]:
 
 
 def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
-    from desktop_client.dicomedit import ScriptSyntaxError, compile_script
+    from desktop_client.scripts import DEFAULT, FILE, OFF, ScriptChoiceError, ScriptSlots
     from desktop_client.transfer import DestinationKind, ScriptSource
 
     if dest.kind is DestinationKind.XNAT:
-        if args.script:
-            raise UserError("an XNAT server applies its own site and project scripts; --script is "
-                            "only for the other destinations")
+        if args.script or args.site_script != DEFAULT:
+            raise UserError("an XNAT server applies its own site and project scripts; --script and "
+                            "--site-script are only for the other destinations")
         return None
-    sources = []
-    for path in args.script:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read script {path}: {exc}") from None
-        try:
-            compile_script(text)
-        except ScriptSyntaxError as exc:
-            raise UserError(f"script {path} has an error at {exc}") from None
-        sources.append(ScriptSource(Path(path).name, text))
-    return sources
+    site = args.site_script
+    mode = DEFAULT if site == DEFAULT else OFF if site == "none" else FILE
+    slots = ScriptSlots(mode, site if mode == FILE else "", tuple(args.script))
+    try:
+        chain = slots.chain()
+    except ScriptChoiceError as exc:
+        raise UserError(str(exc)) from None
+    if not slots.anonymizes:
+        print("xnat-upload: warning: --site-script none and no --script: headers are sent "
+              "unchanged (patient name, ID, birth date, accession number included)", file=sys.stderr)
+    return [ScriptSource(name, text) for name, text in chain]
+
+
+def _free_text_inclusions(items: list[str]) -> list[tuple[str, str]]:
+    """``--include-free-text SERIES_UID[:MODE]`` as ``(series, mode)`` (mode as-is by default)."""
+    from desktop_client.grouping import INCLUDE_AS_IS
+
+    out = []
+    for item in items:
+        uid, sep, mode = item.partition(":")
+        out.append((uid, mode if sep else INCLUDE_AS_IS))
+    return out
 
 
 def _lookup_table(args: argparse.Namespace) -> Any:
@@ -283,6 +309,10 @@ def run_upload(args: argparse.Namespace) -> int:
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
     # the transfers run, and the queue then reads a session's files one unit at a time.
+    if args.remember_paths:  # the user's explicit opt-in (folder names often carry patient IDs)
+        from desktop_client.core.privacy import set_remember_source_paths
+
+        set_remember_source_paths(True)
     specs, skipped = _build_specs(args, paths, dest, project, password, loaded)
     if args.dry_run:
         plan = [_plan(spec) for spec in specs]
@@ -351,7 +381,8 @@ def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
     variables = _variables(args.var)
     tracer = variables.pop("tracer", "")
     decisions = decisions_from_options(sessions, templates=_templates(args.template),
-                                       rectangles=_rect_options(args.rect), excluded=args.exclude)
+                                       rectangles=_rect_options(args.rect), excluded=args.exclude,
+                                       include_free_text=_free_text_inclusions(args.include_free_text))
     if args.labels:
         return plans_from_csv(sessions, args.labels, tracer=tracer, variables=variables), decisions
     return plans_from_schemes(sessions, subject=args.subject,
@@ -371,9 +402,12 @@ def _plan(spec: Any) -> dict[str, Any]:
             "series_instance_uid": scan.series_instance_uid, "scan_id": ids[scan.series_instance_uid],
             "description": scan.series_description, "files": scan.files, "bytes": scan.bytes,
             "excluded": spec.choice(scan.series_instance_uid).excluded,
+            "exclude_reason": spec.choice(scan.series_instance_uid).exclude_reason,
+            "decision": spec.choice(scan.series_instance_uid).decision,
             "rectangles": [str(e.rect) for e in spec.choice(scan.series_instance_uid).rectangles],
         } for scan in spec.session.sorted_scans()],
-        "scripts": "server (site + project)" if spec.scripts is None else [s.name for s in spec.scripts],
+        "scripts": "server (site + project)" if spec.scripts is None else
+        [s.name for s in spec.prelude + spec.scripts],
         "lookup_table": None if spec.lookup_table is None else {
             "name": spec.lookup_table.name, "entries": spec.lookup_table.entries,
             "sha256": spec.lookup_table.sha256},
@@ -393,7 +427,7 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: list[Any]) -> No
         if p["merge"]:
             print("  an existing session with this label gets these scans added (--merge)")
         for s in p["scans"]:
-            mark = "EXCLUDED" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
+            mark = f"EXCLUDED ({s['exclude_reason']})" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
                                                      if s["rectangles"] else "")
             print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
                   f"{s['description'][:40]:<40} {mark}")
@@ -489,7 +523,8 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
             for i in ids:
                 queue.wait(i, timeout=30)
             progress.finish()
-            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]}",
+            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]} "
+                  "--from PATH (the folders given here)",
                   file=sys.stderr)
             return 130
         progress.finish()
@@ -609,6 +644,10 @@ def run_transfers(args: argparse.Namespace) -> int:
             queue.resume(transfer_id)
         elif state in (State.FAILED, State.CANCELLED):
             queue.restart(transfer_id)
+        if args.sources:  # the queue keeps no paths: scanning the folders makes them known
+            from desktop_client.scanning import scan_paths
+
+            scan_paths(args.sources)
         spec = queue.store.get(transfer_id).spec
         interactive = sys.stdin.isatty() and sys.stderr.isatty()
         password = _password(spec.destination, interactive)

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def setup_logging(level: str) -> None:
     """Log to a rotating file in the log dir (never patient data; see the logging policy)."""
+    from desktop_client.core.privacy import make_private
+
+    make_private(log_dir() / "xnat-desktop.log")  # private from the first line (issue 14)
     handler = logging.handlers.RotatingFileHandler(log_dir() / "xnat-desktop.log", maxBytes=5_000_000,
                                                    backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -58,6 +61,9 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     settings = load_settings()
+    from desktop_client.gui.settings_store import apply_privacy_settings
+
+    apply_privacy_settings(settings)
     set_temp_dir(settings.temp_folder or None)
     apply_theme(app, settings.theme)
     store = ConnectionStore()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -109,10 +108,9 @@ class ConnectionStore:
 
     def save(self) -> None:
         data = [asdict(c) for c in self.connections if not c.is_local]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.path)
+        from desktop_client.core.privacy import private_write
+
+        private_write(self.path, json.dumps(data, indent=2).encode("utf-8"))
 
     def get(self, conn_id: str) -> Connection | None:
         return next((c for c in self.connections if c.id == conn_id), None)

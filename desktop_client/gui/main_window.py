@@ -78,6 +78,9 @@ def warm_imports() -> None:
 
 
 def window_state() -> QSettings:
+    from desktop_client.core.privacy import make_private
+
+    make_private(config_dir() / "window.ini")  # Qt writes it with the umask otherwise
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 

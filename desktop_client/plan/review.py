@@ -10,7 +10,10 @@ rules follow the official client (xnat-desktop-client.md §4.3–4.4) where it i
 * rectangles drawn by hand are *unconfirmed* until "Save scan" — unconfirmed boxes block the
   upload, so nothing half-edited is ever sent (or silently dropped);
 * unsupported scans (non-images, mixed sizes, undecodable) can be uploaded or excluded, never
-  redacted.
+  redacted;
+* scans with free text (reports, documents, annotations: ``grouping`` "contains-free-text") start
+  *excluded* and Reset returns them there; a person includes them deliberately — with their
+  text, or (structured content) with it removed — and that decision goes into the receipt.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from desktop_client.core.geometry import Rect
-from desktop_client.grouping import Grouping, ScanRef, UnsupportedGroup, ValidGroup, group_scans
+from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, Grouping, ScanRef,
+                                     UnsupportedGroup, ValidGroup, group_scans, include_decision,
+                                     text_removable)
+from desktop_client.scanning.freetext import FREE_TEXT, Inspection
 from desktop_client.scanning.model import Scan, Session
 from desktop_client.templates import Template
 
@@ -36,6 +42,10 @@ class ScanReviewChoice:
     confirmed: bool = False
     #: Ids of the templates whose union the rectangles are (empty when drawn by hand).
     templates: list[str] = field(default_factory=list)
+    #: A person's decision to include a free-text scan (recorded in the receipt).
+    decision: str = ""
+    #: Included with its text content removed (the built-in rule runs before the scripts).
+    remove_text: bool = False
 
     @property
     def redacted(self) -> bool:
@@ -81,16 +91,45 @@ class ReviewModel:
         for session in self.sessions:
             for scan in session.sorted_scans():
                 self.refs[scan.series_instance_uid] = ScanRef(session, scan)
+        self._unsupported = {m.scan.series_instance_uid for g in self.grouping.unsupported for m in g.members}
+        self._free_text = {m.scan.series_instance_uid for g in self.grouping.unsupported
+                           if g.reason == FREE_TEXT for m in g.members}
         earlier = decisions or {}
         self.choices: dict[str, ScanReviewChoice] = {
-            uid: copy.deepcopy(earlier[uid]) if uid in earlier else ScanReviewChoice()
+            uid: copy.deepcopy(earlier[uid]) if uid in earlier else self._default(uid)
             for uid in self.refs}
-        self._unsupported = {m.scan.series_instance_uid for g in self.grouping.unsupported for m in g.members}
         self.reviewed_groups: set[str] = set(reviewed_groups)
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:
         return self.refs[uid].scan
+
+    def _default(self, uid: str) -> ScanReviewChoice:
+        if uid in self._free_text:
+            return ScanReviewChoice(excluded=True, exclude_reason=FREE_TEXT_EXCLUDED, confirmed=True)
+        return ScanReviewChoice()
+
+    def is_free_text(self, uid: str) -> bool:
+        """Does the scan hold free text (excluded unless a person includes it)?"""
+        return uid in self._free_text
+
+    def can_remove_text(self, uid: str) -> bool:
+        return uid in self._free_text and text_removable(self.refs[uid].scan)
+
+    def include_free_text(self, uids: Iterable[str], mode: str,
+                          inspections: dict[str, Inspection] | None = None) -> None:
+        """Include free-text scans deliberately (``as-is`` or ``text-removed``); ValueError for a
+        scan that is not one, or whose text no rule can remove (an encapsulated document)."""
+        inspections = inspections or {}
+        for uid in uids:
+            if uid not in self._free_text:
+                raise ValueError("only scans with free text need to be included deliberately")
+            if mode == INCLUDE_TEXT_REMOVED and not self.can_remove_text(uid):
+                raise ValueError("the text of an encapsulated document cannot be removed by a rule; "
+                                 "include it with its text or leave it out")
+            self.choices[uid] = ScanReviewChoice(decision=include_decision(mode, inspections.get(uid)),
+                                                 remove_text=mode == INCLUDE_TEXT_REMOVED,
+                                                 confirmed=True)
 
     def is_supported(self, uid: str) -> bool:
         """Can this scan be redacted (a member of a Valid group)?"""
@@ -186,8 +225,9 @@ class ReviewModel:
         return self
 
     def reset(self, uids: Iterable[str]) -> None:
+        """Back to the default: as is, or excluded for a scan with free text."""
         for uid in uids:
-            self.choices[uid] = ScanReviewChoice()
+            self.choices[uid] = self._default(uid)
 
 
 # -- XNAT's series import filter (issue 17 §3) ---------------------------------------------------

@@ -96,17 +96,36 @@ def _edit(value: Any) -> PixelEdit:
 
 def choices_for(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]) -> dict[str, ScanChoice]:
     """The per-scan choices of one session's spec: left out (with why) or redacted; others as is."""
+    from desktop_client.grouping import FREE_TEXT_EXCLUDED, classify_scan
+    from desktop_client.scanning.freetext import FREE_TEXT
+
     choices: dict[str, ScanChoice] = {}
-    for uid in plan.session.scans:
+    for uid, scan in plan.session.scans.items():
         decision = decisions.get(uid)
         if uid not in plan.included:
             choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
+        elif decision is None and classify_scan(scan).reason == FREE_TEXT:
+            # Nobody decided: a scan with free text stays out (issue 14).
+            choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
         elif decision is not None and decision.excluded:
             choices[uid] = ScanChoice(uid, excluded=True,
                                       exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW)
-        elif decision is not None and decision.rectangles:
-            choices[uid] = ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles))
+        elif decision is not None and (decision.rectangles or decision.decision):
+            choices[uid] = ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
+                                      decision=decision.decision)
     return choices
+
+
+def text_removal_prelude(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]
+                         ) -> list[ScriptSource]:
+    """The built-in "send without the text" script for the session's scans included that way."""
+    uids = [uid for uid in plan.session.scans if uid in plan.included
+            and (d := decisions.get(uid)) is not None and d.remove_text and not d.excluded]
+    if not uids:
+        return []
+    from desktop_client.scripts import TEXT_REMOVAL_NAME, text_removal_script
+
+    return [ScriptSource(TEXT_REMOVAL_NAME, text_removal_script(uids))]
 
 
 def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
@@ -134,6 +153,7 @@ def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
         receipt_pdf=options.receipt_pdf,
         lookup_table=options.lookup_table,
         overwrite=MERGE if plan.merge else None,
+        prelude=text_removal_prelude(plan, decisions),
     )
     try:
         spec.validate()
@@ -158,8 +178,10 @@ def draft_options(draft: UploadDraft, *, receipt_dir: str | None = None,
         project=draft.project.id,
         user=draft.target.connection.username,
         # XNAT: the engine fetches the site and project scripts again when it runs, as the
-        # official client does; the local folder has no scripts.
-        scripts=None if destination.kind is DestinationKind.XNAT else [],
+        # official client does; the local folder: its Settings slots, as the Project step shows.
+        # Without settings the folder's own default slots apply (``ScriptedDestination``).
+        scripts=None if destination.kind is DestinationKind.XNAT or draft.settings is None else
+        [ScriptSource(name, text) for name, text in draft.settings.named_scripts],
         lookup_table=draft.lookup_table,
         receipt_dir=receipt_dir,
         receipt_pdf=receipt_pdf,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from desktop_client.scripts import ScriptSlots
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec
 
 if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
@@ -56,6 +57,15 @@ class ProjectSettings:
     subject_scheme: str = "manual"
     session_scheme: str = "auto"
     tracers: list[str] = field(default_factory=list)
+    #: How receipts name the two scripts (the local folder's slots say which file or default).
+    site_script_name: str = "site"
+    project_script_name: str = "project"
+
+    @property
+    def named_scripts(self) -> list[tuple[str, str]]:
+        """``(name, text)`` of the scripts present, site first."""
+        return [(n, t) for n, t in ((self.site_script_name, self.site_script),
+                                    (self.project_script_name, self.project_script)) if t]
 
     @property
     def scripts(self) -> list[str]:
@@ -92,15 +102,18 @@ class UploadTarget(Protocol):
 class LocalTarget:
     """The local archive folder: ``<root>/<project>/<subject>/<session>/``.
 
-    It has no anonymization scripts and no server rules, so it is the destination that always
-    works (first launch, demo, no network).
+    It has no server rules, so it is the destination that always works (first launch, demo, no
+    network). Its anonymization scripts are the Settings' slots, applied on this computer.
     """
 
     can_create_projects = True
 
-    def __init__(self, connection: Connection, root: Path) -> None:
+    def __init__(self, connection: Connection, root: Path,
+                 slots: Callable[[], ScriptSlots] = ScriptSlots) -> None:
         self.connection = connection
         self.root = root
+        #: The folder's script slots as they are now (the GUI reads its Settings each time).
+        self.slots = slots
 
     def describe(self) -> str:
         return f"Local archive folder ({self.root})"
@@ -119,7 +132,16 @@ class LocalTarget:
         return [ProjectInfo(id=n, name=n) for n in sorted(names)]
 
     def project_settings(self, project_id: str) -> ProjectSettings:
-        return ProjectSettings(project_id=project_id, destination="Local folder")
+        """The folder's script slots from Settings (the shipped default site script unless the
+        user chose otherwise), shown and applied like a server's site and project scripts."""
+        chain = self.slots().chain()  # ScriptChoiceError: a sentence naming the file and the fix
+        site = next(((n, t) for n, t in chain if n.startswith("site")), None)
+        project = next(((n, t) for n, t in chain if n.startswith("project")), None)
+        return ProjectSettings(project_id=project_id, destination="Local folder",
+                               site_script=site[1] if site else None,
+                               project_script=project[1] if project else None,
+                               site_script_name=site[0] if site else "site",
+                               project_script_name=project[0] if project else "project")
 
     def subjects(self, project_id: str) -> list[SubjectInfo]:
         return [SubjectInfo(label=n) for n in self._dirs(self.root / project_id)]

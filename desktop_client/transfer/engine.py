@@ -33,6 +33,7 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
+from desktop_client.core import privacy
 from desktop_client.scanning.model import Instance
 from desktop_client.transfer.pipeline import (
     Applicator,
@@ -88,6 +89,13 @@ class Controls:
 
 class _Interrupted(Exception):
     pass
+
+
+def _source_ref(instance: Instance) -> str:
+    loc = instance.location
+    if privacy.is_unlocated(loc.path):
+        return loc.path[len(privacy.UNLOCATED):]
+    return privacy.BOOK.ref(loc.path, loc.member, instance.size)
 
 
 @dataclass(slots=True)
@@ -248,7 +256,9 @@ class TransferRun:
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
         self.store.update(self.id, link=finish.link)
-        self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
+        # The address names the subject and session (maybe patient data): it is in the status
+        # and the receipt, not in the log.
+        self.log("info", "finish", "session stored", archived=finish.archived)
         if type(self.dest).record is not Destination.record:
             # The manifest lists every file: built only for destinations that keep one.
             self.dest.record(self.ctx, build_manifest(self.store, self.id))
@@ -279,6 +289,7 @@ class TransferRun:
             else:
                 sources = self._with_retries(  # type: ignore[assignment]
                     "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
+            sources = list(self.spec.prelude) + list(sources)
             recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
                         for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)
@@ -383,23 +394,33 @@ class TransferRun:
                         tuple(sorted({m.transfer_syntax_uid for m in members if m.transfer_syntax_uid})))
         spool = Spool()
         records: list[ObjectRow] = []
+        # The queue and receipts name sources by keyed reference, never by path (issue 14 §3).
+        refs = {str(m.location): _source_ref(m) for m in members}
+        if any(privacy.is_unlocated(m.location.path) for m in members):
+            reason = ("the source files are not known since the app was restarted; select the same "
+                      "folder again (Select data, or `xnat-upload transfers resume ID --from FOLDER`)")
+            records = [ObjectRow(unit.idx, unit.series_uid, refs[str(m.location)], "failed",
+                                 reason=reason) for m in members]
+            return _Prepared(info, label, spool, records, {})
         try:
             # Pool workers write each object into the spool themselves.
             jobs = self._jobs(unit, members, scan_id, scripts, spool if inline is None else None)
             for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
+                ref = refs.get(outcome.source, outcome.source)
                 if outcome.status == "ok":
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
+                    records.append(ObjectRow(unit.idx, unit.series_uid, ref, "sent",
                                              outcome.sop_instance_uid, scan_id, outcome.md5,
                                              outcome.size))
                     spool.add(outcome)
                 else:
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
-                                             outcome.status, reason=outcome.reason))
+                    reason = privacy.scrub(outcome.reason, refs)
+                    records.append(ObjectRow(unit.idx, unit.series_uid, ref,
+                                             outcome.status, reason=reason))
                     self.store.log(self.id, "warning" if outcome.status == "rejected" else "error",
                                    outcome.status, f"{label}: object {outcome.status}",
-                                   {"reason": outcome.reason})
+                                   {"reason": reason})
         except BaseException:
             spool.close()
             raise

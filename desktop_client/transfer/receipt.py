@@ -4,8 +4,9 @@ The JSON receipt is the record a program can check (it has every sent object's M
 server-side verification); the PDF says the same for a person. Both are written at the end of
 every transfer, successful or not, under ``<data dir>/receipts`` unless the transfer names a
 folder. No patient name or ID appears in them: only labels, UIDs of the anonymized objects,
-source paths and checksums (a lookup table is recorded by name, checksum and size, never its
-entries).
+keyed source references and checksums (a lookup table is recorded by name, checksum and size,
+never its entries). Source files are named by their keyed reference (``core.privacy``), never by
+path: folder names under a selection usually carry patient IDs and accession numbers.
 """
 
 from __future__ import annotations
@@ -92,8 +93,9 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "files_total": files.get(uid, 0),
             "rectangles": [str(e.rect) for e in choice.rectangles],
             "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
-            "sent": rows(uid, "sent", lambda o: {"source": o.source, "sop_instance_uid":
-                                                 o.sop_instance_uid, "md5": o.md5, "size": o.size}),
+            "decision": choice.decision,
+            "sent": rows(uid, "sent", lambda o: {"sop_instance_uid": o.sop_instance_uid,
+                                                 "source": o.source, "md5": o.md5, "size": o.size}),
             "rejected": rows(uid, "rejected", lambda o: {"source": o.source, "reason": o.reason}),
             "failed": rows(uid, "failed", lambda o: {"source": o.source, "reason": o.reason}),
             "held_back": rows(uid, "held back", lambda o: o.source),
@@ -131,6 +133,8 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "bytes_sent": by_status["sent"][1],
         },
         "verification": row.verification,
+        "sources": "keyed references (HMAC-SHA256 of path, size and modification time under this "
+                   "installation's secret); no source path is recorded",
     }
 
 
@@ -296,13 +300,15 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
             line("Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
         if scan["exclude_reason"]:
             line(f"Excluded: {scan['exclude_reason']}", 8)
+        if scan["decision"]:
+            line(f"Decision: {scan['decision']}", 8)
         for error in scan["errors"]:
             line(f"Error: {error}", 8)
         # One text block per scan: thousands of single-line cells are slow and memory-hungry.
         file_lines(itertools.chain(
-            (f"{os.path.basename(o['source'])}  MD5 {o['md5']}" for o in scan["sent"]),
-            (f"{os.path.basename(o['source'])}  Rejected: {o['reason']}" for o in scan["rejected"]),
-            (f"{os.path.basename(o['source'])}  FAILED: {o['reason']}" for o in scan["failed"])))
+            (f"{o['sop_instance_uid']}  MD5 {o['md5']}" for o in scan["sent"]),
+            (f"{o['source']}  Rejected: {o['reason']}" for o in scan["rejected"]),
+            (f"{o['source']}  FAILED: {o['reason']}" for o in scan["failed"])))
         held_back = sum(1 for _ in scan["held_back"])
         if held_back:
             line(f"{held_back} other file(s) of this scan held back (not sent)", 8)

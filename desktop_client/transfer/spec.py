@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop_client.core import privacy
 from desktop_client.core.geometry import Fill, PixelEdit, Rect
 from desktop_client.scanning.model import SHARED_TEXT_FIELDS, Instance, Location, Scan, Session
 
@@ -133,6 +134,9 @@ class ScanChoice:
     rectangles: tuple[PixelEdit, ...] = ()
     excluded: bool = False
     exclude_reason: str = ""
+    #: A person's decision about a scan flagged by a privacy check (e.g. "included deliberately:
+    #: contains free text …"), recorded in the receipt.
+    decision: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +220,9 @@ class TransferSpec:
     #: The JSON receipt is always written; the PDF one only when asked for (the default).
     receipt_pdf: bool = True
     lookup_table: LookupTable | None = None
+    #: Scripts applied before ``scripts`` (or the server's): the built-in "send without the
+    #: text" rule for scans a person chose to include that way (issue 14; ``desktop_client.scripts``).
+    prelude: list[ScriptSource] = field(default_factory=list)
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
         return self.choices.get(series_instance_uid) or ScanChoice(series_instance_uid)
@@ -269,6 +276,7 @@ class TransferSpec:
             "receipt_pdf": self.receipt_pdf,
             "lookup_table": None if self.lookup_table is None else {
                 "name": self.lookup_table.name, "text": self.lookup_table.text},
+            "prelude": [{"name": s.name, "text": s.text} for s in self.prelude],
         }
 
     @classmethod
@@ -294,6 +302,7 @@ class TransferSpec:
             receipt_dir=data.get("receipt_dir"),
             receipt_pdf=bool(data.get("receipt_pdf", True)),
             lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
+            prelude=[ScriptSource(s["name"], s["text"]) for s in data.get("prelude", [])],
         )
 
 
@@ -313,13 +322,15 @@ def _edit_from_json(data: dict[str, Any]) -> PixelEdit:
 def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
     return {"series_instance_uid": choice.series_instance_uid,
             "rectangles": [_edit_to_json(e) for e in choice.rectangles],
-            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason}
+            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason,
+            "decision": choice.decision}
 
 
 def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
     return ScanChoice(data["series_instance_uid"],
                       tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
-                      bool(data.get("excluded", False)), data.get("exclude_reason", ""))
+                      bool(data.get("excluded", False)), data.get("exclude_reason", ""),
+                      data.get("decision", ""))
 
 
 # Identifying attributes are never written to the queue: once the labels are chosen, nothing after
@@ -333,14 +344,28 @@ _INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance)
 
 
 def instance_to_json(instance: Instance) -> dict[str, Any]:
-    """One instance without its identifying attributes (see ``_NOT_STORED``)."""
-    return {"path": instance.location.path, "member": instance.location.member,
-            **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+    """One instance without its identifying attributes (see ``_NOT_STORED``) nor, unless the user
+    opted in to remembering source paths, its path: a keyed source reference stands for it
+    (folder names carry patient IDs and accession numbers; see ``core.privacy``)."""
+    loc = instance.location
+    ref = privacy.BOOK.ref(loc.path, loc.member, instance.size)
+    where = {"path": loc.path, "member": loc.member} if privacy.remember_source_paths() else {}
+    return {"source": ref, **where, **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+
+
+def instance_location(data: dict[str, Any]) -> Location:
+    """Where a stored instance's bytes are: its remembered path, else this process's source book,
+    else an unlocated placeholder (the engine then asks for the folder to be selected again)."""
+    if data.get("path"):
+        return Location(data["path"], data.get("member"))
+    ref = data.get("source", "")
+    found = privacy.BOOK.location(ref)
+    return Location(*found) if found else Location(privacy.UNLOCATED + ref)
 
 
 def instance_from_json(data: dict[str, Any]) -> Instance:
     return Instance(
-        location=Location(data["path"], data.get("member")),
+        location=instance_location(data),
         **{name: sys.intern(data[name]) if name in SHARED_TEXT_FIELDS and isinstance(data[name], str)
            else data[name] for name in _INSTANCE_FIELDS if name in data})
 

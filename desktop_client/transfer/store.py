@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from desktop_client.core.privacy import make_private
 from desktop_client.scanning.model import Instance
 from desktop_client.transfer.spec import State, TransferSpec, instance_from_json, instance_to_json
 
@@ -177,8 +178,8 @@ class QueueStore:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
         self._lock = threading.RLock()
+        make_private(path)  # 0600 before SQLite writes a byte (its -wal/-shm files copy the mode)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        path.chmod(0o600)
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL in WAL mode survives any process kill; only a power loss may drop the last commit.
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -425,10 +426,22 @@ class QueueStore:
 
     def log(self, transfer_id: str, level: str, event: str, message: str,
             details: dict[str, Any] | None = None) -> None:
+        """Append to the transfer's log, with its subject and session labels replaced by
+        placeholders: a label may be the patient's name, and logs carry none (issue 14)."""
+        text = json.dumps(details or {})
+        try:
+            spec = self.get(transfer_id).spec
+        except KeyError:
+            spec = None
+        if spec is not None:
+            for value, placeholder in ((spec.session_label, "[session]"), (spec.subject, "[subject]")):
+                if len(value) >= 2:
+                    message = message.replace(value, placeholder)
+                    text = text.replace(json.dumps(value)[1:-1], placeholder)
         with self._tx() as db:
             db.execute("INSERT INTO log (transfer_id, ts, level, event, message, details)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
-                       (transfer_id, time.time(), level, event, message, json.dumps(details or {})))
+                       (transfer_id, time.time(), level, event, message, text))
 
     def logs(self, transfer_id: str) -> list[LogEntry]:
         with self._lock:

@@ -73,18 +73,24 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     panel.exclude_scan("scout image")
     assert step.choices()[ct_uid].excluded and step.choices()[ct_uid].exclude_reason == "scout image"
     assert panel.exclude_button.text() == "Include scan"
-    assert "1 excluded" in step.summary_label.text()
+    # The CT and the session's RT structure set (free text: excluded by default, issue 14).
+    assert "2 excluded" in step.summary_label.text()
 
 
 def test_unsupported_scan_in_single_session_is_view_only(qtbot, step, sessions) -> None:
     session = next(s for s in sessions if "RTSTRUCT" in s.modalities)
     step.set_sessions([session])
-    uid = next(uid for uid, ref in step.review.refs.items() if ref.scan.modality == "RTSTRUCT")
+    uid = next(uid for uid, ref in step.review.refs.items() if ref.scan.modality == "RTDOSE")
     step.page.select_uid(uid)
     panel = step.page.panel
     assert not panel.viewer.canvas._editable
     assert not panel.apply_button.isEnabled() and panel.exclude_button.isEnabled()
     assert "cannot be redacted" in panel.state.text()
+    # The RT structure set names its ROIs: free text, left out until a person decides.
+    uid = next(uid for uid, ref in step.review.refs.items() if ref.scan.modality == "RTSTRUCT")
+    step.page.select_uid(uid)
+    assert "contains free text" in panel.state.text()
+    assert panel.exclude_button.text() == "Show text / include…"
 
 
 def _valid_group(page: BulkReviewPage, modality: str) -> ValidGroup:
@@ -141,7 +147,9 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     assert "Templates: 1 matching" in card.details.text()
     assert step.is_complete()
     s = step.summary()
-    assert s.redacted == len(uids) - 1 and s.excluded == 0
+    # Only the scans with free text (SR, PDF, RT structure set) are excluded, by default.
+    free_text = sum(step.review.is_free_text(u) for u in step.review.choices)
+    assert s.redacted == len(uids) - 1 and s.excluded == free_text == 3
 
 
 def test_templates_survive_restart(qtbot, tmp_path, sessions) -> None:

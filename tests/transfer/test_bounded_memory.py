@@ -19,6 +19,7 @@ from typing import Callable
 
 import pytest
 
+from desktop_client.core.privacy import BOOK
 from desktop_client.scanning.model import Instance, Location, Scan, Session
 from desktop_client.transfer import DestinationSpec, State, TransferQueue, TransferSpec
 from desktop_client.transfer.receipt import write_receipts
@@ -201,8 +202,9 @@ def test_queue_file_of_the_previous_layout_is_migrated_and_still_runs(tmp_path: 
               for p in session_dir.glob("SCANS/*/DICOM/*.dcm")}
     listed = {o["sop_instance_uid"]: o["md5"] for s in receipt["scans"] for o in s["sent"]}
     assert len(stored) == 6 and listed == stored
+    # Receipts name sources by keyed reference, never by path (issue 14).
     assert sorted(o["source"] for s in receipt["scans"] for o in s["sent"]) == \
-        sorted(str(i.location) for i in session.iter_instances())
+        sorted(BOOK.ref(i.location.path, i.location.member, i.size) for i in session.iter_instances())
 
 
 def test_worker_written_objects_are_private_and_cleaned_up(tmp_path: Path) -> None:

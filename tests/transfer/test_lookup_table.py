@@ -124,7 +124,8 @@ def test_cli_upload_with_lookup_table(tmp_path: Path, capsys) -> None:
     table.write_text("pn/DOE^JANE  =  SUBJ^ONE\n", encoding="utf-8")
     archive = tmp_path / "archive"
     common = ["upload", str(src), "--to", str(archive), "--project", "P", "--subject", "S1",
-              "--session", "S1_CT", "--script", str(script), "--workers", "1"]
+              "--session", "S1_CT", "--site-script", str(script), "--workers", "1"]
+    # In the site slot: the default site script would empty the name the lookup is keyed on.
 
     bad = tmp_path / "bad.txt"
     bad.write_text("pn/A = B\n\nnot a table line\n", encoding="utf-8")

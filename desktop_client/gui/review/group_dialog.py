@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
+from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, run_modal
 from desktop_client.gui.review.grid import ScanGridModel, ScanGridView, ScanTileDelegate
 from desktop_client.gui.review.scan_panel import ScanEditDialog
@@ -33,6 +34,7 @@ class GroupReviewDialog(QDialog):
         super().__init__(parent)
         self.review, self.group, self.store = review, group, store
         self.redactable = isinstance(group, ValidGroup)
+        self._free_text = isinstance(group, UnsupportedGroup) and group.reason == FREE_TEXT
         self.setWindowTitle(f"Review: {group_title(group)}")
         self.resize(1100, 760)
         self.thumbs = ThumbnailCache(self)
@@ -54,7 +56,11 @@ class GroupReviewDialog(QDialog):
             "the real result) or exclude them. Double-click a scan to inspect it or adjust its boxes."
             if self.redactable else
             "These scans cannot be redacted (no image, several image sizes, or a compression that cannot be "
-            "decoded). They are uploaded as they are unless you exclude them.")
+            "decoded). They are uploaded as they are unless you exclude them."
+            if not self._free_text else
+            "These scans contain free text (reports, documents, annotations, ROI names) that no "
+            "anonymization script reaches. They are left out unless you include them: tick them and "
+            "click “Show text / include…” to see what they hold and decide.")
         explain.setWordWrap(True)
         explain.setObjectName("hint")
 
@@ -72,6 +78,9 @@ class GroupReviewDialog(QDialog):
         self.apply_button.clicked.connect(self.choose_templates)
         self.exclude_button = QPushButton("Exclude…")
         self.exclude_button.clicked.connect(self.ask_exclude)
+        self.include_button = QPushButton("Show text / include…")
+        self.include_button.clicked.connect(self.ask_include)
+        self.include_button.setVisible(self._free_text)
         self.reset_button = QPushButton("Reset")
         self.reset_button.setToolTip("Remove boxes and exclusions: the scans are uploaded as they are")
         self.reset_button.clicked.connect(lambda: self.reset(self.selected_uids()))
@@ -79,7 +88,8 @@ class GroupReviewDialog(QDialog):
         for w in (self.all_button, self.none_button, self.hide_excluded):
             bar.addWidget(w)
         bar.addStretch(1)
-        for w in (self.create_button, self.apply_button, self.exclude_button, self.reset_button):
+        for w in (self.create_button, self.apply_button, self.include_button, self.exclude_button,
+                  self.reset_button):
             bar.addWidget(w)
         self.create_button.setVisible(self.redactable)
         self.apply_button.setVisible(self.redactable)
@@ -210,6 +220,17 @@ class GroupReviewDialog(QDialog):
         if run_modal(dialog):
             self.exclude(uids, reason.text())
 
+    def ask_include(self) -> None:
+        """Free-text scans: show what they hold and record the decision (issue 14)."""
+        uids = self.selected_uids()
+        if not uids:
+            self._say("error", "Tick the scans to look into first.")
+            return
+        from desktop_client.gui.review.free_text import decide_free_text
+
+        if decide_free_text(self.review, uids, self):
+            self._changed(uids)
+
     def open_scan(self, uid: str) -> None:
         run_modal(ScanEditDialog(self.review, uid, self.store, self))
         self._changed([uid])
@@ -220,7 +241,8 @@ class GroupReviewDialog(QDialog):
         parts = [f"{selected} of {self.model.rowCount()} selected", f"{s.redacted} redacted",
                  f"{s.as_is} as is", f"{s.excluded} excluded"]
         self.status.setText("   ·   ".join(parts))
-        for b in (self.create_button, self.apply_button, self.exclude_button, self.reset_button):
+        for b in (self.create_button, self.apply_button, self.include_button, self.exclude_button,
+                  self.reset_button):
             b.setEnabled(selected > 0)
 
     def accept(self) -> None:

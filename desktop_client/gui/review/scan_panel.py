@@ -110,6 +110,13 @@ class ScanPanel(QWidget):
         if self.uid is None:
             return
         if self.review.choices[self.uid].excluded:
+            if self.review.is_free_text(self.uid):  # included only by a decision (issue 14)
+                from desktop_client.gui.review.free_text import decide_free_text
+
+                if decide_free_text(self.review, [self.uid], self):
+                    self.show_scan(self.uid)
+                    self.changed.emit(self.uid)
+                return
             self.reset_scan()
             return
         dialog = ExcludeDialog(1, self)
@@ -143,7 +150,9 @@ class ScanPanel(QWidget):
         self.save_button.setEnabled(supported and not excluded and rects and not choice.confirmed)
         self.reset_button.setEnabled(has and (excluded or bool(choice.rectangles)))
         self.exclude_button.setEnabled(has)
-        self.exclude_button.setText("Include scan" if excluded else "Exclude scan…")
+        free_text = has and self.review.is_free_text(uid)
+        self.exclude_button.setText(("Show text / include…" if free_text else "Include scan")
+                                    if excluded else "Exclude scan…")
         self.apply_button.setEnabled(supported and not excluded)
         self.template_button.setEnabled(supported and not excluded and rects)
         if not has:
@@ -151,6 +160,8 @@ class ScanPanel(QWidget):
         elif excluded:
             text = "Excluded: this scan will not be uploaded" + (f" ({choice.exclude_reason})" if choice.exclude_reason else "") + "."
             kind = "error"
+        elif choice.decision:
+            text, kind = f"Included by your decision: {choice.decision}.", "info"
         elif not supported:
             text, kind = "This scan cannot be redacted; it is uploaded as it is unless you exclude it.", "info"
         elif choice.rectangles and not choice.confirmed:

@@ -106,12 +106,15 @@ def script_session_label(settings_scripts: list[str], session: Session, project:
 
 
 def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create: bool) -> str:
-    """The subject shown first: the plan's, else the patient name (when new subjects are allowed),
-    else the project's first subject."""
+    """The subject shown first: the plan's, else an automatic label (when new subjects are
+    allowed), else the project's first subject. Never the patient's name (issue 14): that is a
+    label only when the user chooses it."""
+    from desktop_client.labels.schemes import stable_subject_label
+
     if plan.subject:
         return plan.subject
-    if allow_create and rules.sanitize(plan.session.patient_name):
-        return rules.sanitize(plan.session.patient_name)
+    if allow_create:
+        return stable_subject_label(plan.session.study_instance_uid, {s.label for s in subjects})
     return subjects[0].label if subjects else ""
 
 
@@ -147,6 +150,10 @@ class ConfirmPage(WizardStep):
         outer.addWidget(self.heading)
         self.subtitle = hint("")
         outer.addWidget(self.subtitle)
+        from desktop_client.scripts import LABELS_VISIBLE_WARNING
+
+        self.labels_warning = hint(LABELS_VISIBLE_WARNING)
+        outer.addWidget(self.labels_warning)
         self.message = MessageBar()
         outer.addWidget(self.message)
         self.stack = QStackedWidget()

@@ -72,9 +72,14 @@ class ConnectPage(WizardStep):
         # Local archive panel.
         local = Card()
         local.body.addWidget(QLabel("<b>Local archive folder</b>"))
-        local.body.addWidget(hint("Sessions are anonymized exactly as for a server and written to "
-                                  "a private folder on this computer, one folder per project, "
+        local.body.addWidget(hint("Sessions are anonymized on this computer by the folder's site "
+                                  "and project scripts (Settings → Anonymization; the default "
+                                  "site script follows the DICOM Basic Confidentiality Profile) "
+                                  "and written to a private folder, one folder per project, "
                                   "subject and session. Nothing leaves the machine."))
+        self.local_scripts = QLabel()
+        self.local_scripts.setWordWrap(True)
+        local.body.addWidget(self.local_scripts)
         self.local_path = QLabel()
         self.local_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         local.body.addWidget(self.local_path)
@@ -153,6 +158,20 @@ class ConnectPage(WizardStep):
         row = next((i for i, c in enumerate(self.store.connections) if c.id == current), 0)
         self.list.setCurrentRow(row)
         self._on_current()
+
+    def refresh_local_scripts(self) -> None:
+        """Say which scripts the local folder applies (they change in Settings)."""
+        from desktop_client.gui.settings_store import load_settings
+
+        slots = load_settings().local_script_slots()
+        text = f"Anonymization: {slots.describe()}."
+        if not slots.anonymizes:
+            text += " Headers are written unchanged, patient name and ID included."
+        self.local_scripts.setText(text)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self.refresh_local_scripts()
+        super().showEvent(event)
 
     def current(self) -> Connection | None:
         item = self.list.currentItem()
@@ -329,7 +348,10 @@ class ConnectPage(WizardStep):
         if conn is None:
             return
         if conn.is_local:
-            target: UploadTarget = LocalTarget(conn, local_archive_folder())
+            from desktop_client.gui.settings_store import load_settings
+
+            target: UploadTarget = LocalTarget(conn, local_archive_folder(),
+                                               lambda: load_settings().local_script_slots())
             if draft.target is None or draft.target.connection.id != conn.id:
                 draft.reset_from("target")
             draft.target = target
