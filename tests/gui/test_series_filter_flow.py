@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_project_step, upload_and_wait
+from tests.gui.flow import row_of, scan, send_found_text_as_is, to_project_step, upload_and_wait
 
 
 def test_filtered_series_start_excluded_with_the_reason(qtbot, window, xnat_emulator,
@@ -27,7 +27,9 @@ def test_filtered_series_start_excluded_with_the_reason(qtbot, window, xnat_emul
     win.wizard.next()
     wait_for(qtbot, win.confirm_page.is_complete, what="Confirm")
     win.wizard.next()
-    wait_for(qtbot, win.review_page.is_complete, what="the review step")
+    send_found_text_as_is(qtbot, win)  # the demo's burned-in text: decided, as other flows do
+    wait_for(qtbot, win.review_page.is_complete,
+             what=f"the review step: {win.review_page.blocking_message()}")
     review = win.review_page.inner.review
     excluded = {review.scan(uid).series_description: choice.exclude_reason
                 for uid, choice in review.choices.items() if choice.excluded}
