@@ -26,6 +26,9 @@ def test_filtered_series_start_excluded_with_the_reason(qtbot, window, xnat_emul
     win.select_page.set_checked([row_of(win, "MR")])
     win.wizard.next()
     wait_for(qtbot, win.confirm_page.is_complete, what="Confirm")
+    # Confirm already says which series XNAT would drop, before Review.
+    assert win.confirm_page.notes().startswith("1 scan is left out because XNAT would drop them "
+                                               "(XNAT's series import filter of project DEMO")
     win.wizard.next()
     send_found_text_as_is(qtbot, win)  # the demo's burned-in text: decided, as other flows do
     wait_for(qtbot, win.review_page.is_complete,
