@@ -17,6 +17,12 @@ which is what curl is compared with), and peak RSS of the main process during th
 before the curl reference is built: zipping thousands of files is the benchmark's own memory) and
 of each worker; then the growth of the main process's peak per 1,000 files between sizes.
 Goals: upload stage ≥ 0.8 × curl; RSS ≤ 300 MB whatever the session size.
+
+``--proxy-timeout 60`` puts the loopback timeout proxy (tests/timeout_proxy.py, nginx with
+``proxy_read_timeout 60``) between the transfer and the emulator, and checks afterwards that the
+transfer finished with every file stored exactly once; it prints how many requests the proxy
+answered with 504 (curl, the reference, still goes straight to the emulator: one big request
+through the proxy is exactly what times out).
 """
 
 from __future__ import annotations
@@ -175,7 +181,17 @@ def vm_hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
+def stored_once(folder: Path, files: int) -> bool:
+    """Every object of the session stored exactly once (by SOP Instance UID)."""
+    import pydicom
+
+    uids = [str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+                .SOPInstanceUID) for p in sorted(folder.rglob("*.dcm"))]
+    return len(uids) == files and len(set(uids)) == files
+
+
+def run_one(files: int, rows: int, workers: int | None,
+            proxy_timeout: float | None = None) -> dict[str, object]:
     from desktop_client.core.geometry import PixelEdit, Rect
     from desktop_client.destinations import open_destination
     from desktop_client.scanning import scan_paths
@@ -188,12 +204,19 @@ def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
         source_bytes = write_session(work / "src", files, rows)
         port = free_port()
         emulator = start_emulator(work / "xnat", port)
+        proxy = None
+        target = f"http://127.0.0.1:{port}"
+        if proxy_timeout is not None:
+            from tests.timeout_proxy import TimeoutProxy
+
+            proxy = TimeoutProxy(("127.0.0.1", port), proxy_timeout).start()
+            target = proxy.url
         try:
             session = scan_paths([work / "src"], use_cache=False).sessions[0]
             box = (PixelEdit(Rect(0, 0, 200, 40)),)
             spec = TransferSpec(
                 session=session,
-                destination=DestinationSpec.parse(f"http://127.0.0.1:{port}", username="admin"),
+                destination=DestinationSpec.parse(target, username="admin"),
                 project="DEMO", subject="BENCH", session_label="BENCH_CT_1",
                 choices={uid: ScanChoice(uid, box) for uid in session.scans})
             send_seconds = [0.0]
@@ -237,7 +260,8 @@ def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
             if status.state is not State.DONE:
                 raise RuntimeError(f"transfer failed: {status.error}")
             stored = sorted((work / "xnat").rglob("*.dcm"))
-            stage_seconds = upload_stage(dest_url=f"http://127.0.0.1:{port}", files=stored)
+            exactly_once = stored_once(work / "xnat", files)
+            stage_seconds = upload_stage(dest_url=target, files=stored)
             # Reference: curl posting a zip of exactly the bytes the server stored.
             zip_path = work / "ref.zip"
             with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as zf:
@@ -255,6 +279,8 @@ def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
                 raise RuntimeError(f"curl reference upload failed with HTTP {curl_status}")
             zip_mb = zip_path.stat().st_size / 1e6
         finally:
+            if proxy is not None:
+                proxy.stop()
             emulator.terminate()
             emulator.wait()
         mb = sent_bytes / 1e6
@@ -273,6 +299,10 @@ def run_one(files: int, rows: int, workers: int | None) -> dict[str, object]:
                 resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "peak_rss_worker_mb": round(max(worker_peaks, default=0.0), 1),
             "verification": status.verification,
+            "each_file_once": exactly_once,
+            "proxy_timeout_s": proxy_timeout,
+            "proxy_504s": proxy.timeouts if proxy is not None else 0,
+            "proxy_requests": proxy.requests if proxy is not None else 0,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -285,10 +315,13 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=4, help="second run is this many times larger")
     parser.add_argument("--sizes", help="comma-separated file counts to run instead of --files/--scale")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--proxy-timeout", type=float, default=None, metavar="SECONDS",
+                        help="send through a loopback proxy with this read timeout (nginx's "
+                             "proxy_read_timeout); checks each file is stored exactly once")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.rows, args.workers)))
+        print(json.dumps(run_one(args.one, args.rows, args.workers, args.proxy_timeout)))
         return 0
     results = []
     sizes = [int(n) for n in args.sizes.split(",")] if args.sizes else [args.files,
@@ -297,6 +330,8 @@ def main() -> int:
         cmd = [sys.executable, __file__, "--one", str(files), "--rows", str(args.rows)]
         if args.workers is not None:
             cmd += ["--workers", str(args.workers)]
+        if args.proxy_timeout is not None:
+            cmd += ["--proxy-timeout", str(args.proxy_timeout)]
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             print(out.stderr[-3000:], file=sys.stderr)
@@ -310,7 +345,11 @@ def main() -> int:
               f"{r['upload_stage_mb_per_s']} MB/s vs curl {r['curl_mb_per_s']} MB/s = "
               f"{r['upload_vs_curl']}x; peak RSS main {r['peak_rss_main_mb']} MB during the "
               f"transfer ({r['peak_rss_main_with_reference_mb']} MB with the curl reference), "
-              f"worker {r['peak_rss_worker_mb']} MB; verified: {r['verification']['ok']}", flush=True)
+              f"worker {r['peak_rss_worker_mb']} MB; verified: {r['verification']['ok']}"
+              + (f"; through a {r['proxy_timeout_s']:g} s read-timeout proxy: "
+                 f"{r['proxy_requests']} requests, {r['proxy_504s']} answered 504, each file "
+                 f"stored exactly once: {r['each_file_once']}" if r["proxy_timeout_s"] else ""),
+              flush=True)
     first = results[0]
     for r in results[1:]:
         if r["files"] == first["files"]:

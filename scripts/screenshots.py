@@ -6,7 +6,10 @@ Runs the real application offscreen through the whole flow — against the XNAT 
 Then runs ``scripts/screenshots_review.py`` (GUI part 2's review, viewer and template screens)
 when it exists, so one command produces every picture::
 
-    python scripts/screenshots.py [--out DIR] [--theme light|dark] [--no-review]
+    python scripts/screenshots.py [--out DIR] [--theme light|dark] [--size WxH] [--no-review]
+
+``--size`` sets the window size (default 1280x800); a non-default size prefixes the file names
+(``1280x720-08-summary.png``), so the small-laptop and full-HD pictures sit beside the others.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ def settle(app: Any, condition: Callable[[], object] = lambda: True, timeout: fl
         time.sleep(0.01)
 
 
-def capture(out: Path, theme: str = "light") -> list[Path]:
+def capture(out: Path, theme: str = "light", size: tuple[int, int] = (1280, 800)) -> list[Path]:
     """Drive the app through every screen, saving ``<out>/<nn>-<screen>.png``; returns the paths."""
     home = Path(tempfile.mkdtemp(prefix="xnat-desktop-shots-"))
     os.environ["XNAT_DESKTOP_HOME"] = str(home)
@@ -85,11 +88,12 @@ def capture(out: Path, theme: str = "light") -> list[Path]:
     queue = TransferQueue(concurrency=2, workers=0,
                           credentials=lambda dest: "admin")
     win = MainWindow(settings, queue, store)
-    win.resize(1280, 800)
+    win.resize(*size)
     win.show()
     queue.start()
     shots: list[Path] = []
-    prefix = "" if theme == "light" else f"{theme}-"
+    prefix = ("" if theme == "light" else f"{theme}-") + \
+        ("" if size == (1280, 800) else f"{size[0]}x{size[1]}-")
 
     def shot(name: str) -> None:
         settle(app)
@@ -139,6 +143,13 @@ def capture(out: Path, theme: str = "light") -> list[Path]:
         w.next()
         settle(app, lambda: w.index == 4)
         shot("review-step")
+        # The demo's burned-in text holds the upload until someone decides (issue 13): send it as is.
+        review = win.review_page.inner
+        settle(app, lambda: review.is_ready() and review.searching() == 0, timeout=600)
+        held = [uid for uid, _ in review.review.held_back()]
+        if held:
+            review.review.accept_as_is(held, "demo screenshots: burned-in text sent on purpose")
+            review.page.changed.emit()
         w.next()
         settle(app, lambda: w.index == 5 and win.summary_page.values["rejected"].text() != "…")
         shot("summary")
@@ -162,6 +173,30 @@ def capture(out: Path, theme: str = "light") -> list[Path]:
         for row in range(confirm.bulk_table.rowCount()):
             confirm.bulk_table.item(row, len(BULK_FIXED)).setText(f"V{row + 1}")
         shot("confirm-bulk")
+
+        # Bulk review → Summary: one session has every scan excluded (offered "Leave this
+        # session out"); the MR study was sent before (the receipts say so: Send again / Skip).
+        w.next()
+        settle(app, lambda: w.index == 4 and win.review_page.inner.review is not None)
+        review = win.review_page.inner.review
+        gone = next(s for s in review.sessions if "MR" not in s.modalities)
+        review.exclude(list(gone.scans), "not part of this project")
+        w.next()
+        summary = win.summary_page
+        settle(app, lambda: w.index == 5 and not summary._checking_history
+               and summary.values["rejected"].text() != "…")
+        shot("summary-bulk")
+        summary.leave_out_button.click()
+        for uid in list(summary.duplicates):
+            summary.send_again(uid)
+        settle(app, summary.is_complete)
+        shot("summary-bulk-ready")
+        w.next()
+        settle(app, lambda: win.pages.currentIndex() == 1)
+        settle(app, lambda: win.transfers.model.rows and all(
+            r.state.finished for r in win.transfers.model.rows), timeout=180)
+        win.transfers.tabs.setCurrentIndex(0)
+        shot("transfers-bulk-done")
         win.nav.setCurrentRow(2)
         shot("settings")
     finally:
@@ -176,11 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--size", default="1280x800", metavar="WxH", help="window size")
     parser.add_argument("--no-review", action="store_true",
                         help="skip scripts/screenshots_review.py (GUI part 2's screens)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    capture(args.out, args.theme)
+    width, _, height = args.size.partition("x")
+    capture(args.out, args.theme, (int(width), int(height)))
     review = ROOT / "scripts" / "screenshots_review.py"
     if review.exists() and not args.no_review:
         subprocess.run([sys.executable, str(review), "--out", str(args.out), "--theme", args.theme],

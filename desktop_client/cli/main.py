@@ -22,9 +22,11 @@ COMMAND_MODULES = (
     "desktop_client.cli.demo",
     "desktop_client.cli.anonymize",
     "desktop_client.cli.redact",
+    "desktop_client.cli.detect",
     "desktop_client.cli.upload",
     "desktop_client.cli.templates",
     "desktop_client.cli.selftest",
+    "desktop_client.cli.privacy",
 )
 
 
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from desktop_client.cli.privacy import apply_user_settings
+
+    apply_user_settings()
     try:
         return int(args.func(args) or 0)
     except UserError as exc:

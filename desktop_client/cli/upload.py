@@ -70,8 +70,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="black out a rectangle in every image of a series")
     up.add_argument("--exclude", action="append", default=[], metavar="SERIES_UID",
                     help="leave a series out")
+    up.add_argument("--redact-detected", action="store_true",
+                    help="black out the burned-in text the finder reads as likely patient data "
+                         "(the output is searched again before it is sent)")
+    up.add_argument("--accept-visible-text", action="append", default=[], metavar="SERIES_UID|all",
+                    help="send a series whose burned-in text is visible as it is (recorded in the receipt)")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
-                    help="DicomEdit script to apply (non-XNAT destinations; XNAT uses the server's)")
+                    help="project DicomEdit script, applied after the site script (non-XNAT "
+                         "destinations; XNAT uses the server's)")
+    up.add_argument("--site-script", default="default", metavar="FILE|default|none",
+                    help="site script of a non-XNAT destination: 'default' (the shipped DICOM "
+                         "PS3.15 Basic Profile script, the default), a file, or 'none' to send "
+                         "headers unchanged")
+    up.add_argument("--include-free-text", action="append", default=[],
+                    metavar="SERIES_UID[:as-is|:text-removed]",
+                    help="send a scan that contains free text (reports, documents, annotations; "
+                         "excluded by default): with its text, or with its text content removed; "
+                         "recorded in the receipt")
+    up.add_argument("--remember-paths", action="store_true",
+                    help="keep readable source paths in the transfer queue so 'transfers resume' "
+                         "needs no --from (folder names often carry patient IDs)")
     up.add_argument("--lookup-table", metavar="FILE",
                     help="DicomEdit lookup table ('keyType/key = value' lines) for the scripts' "
                          "lookup[...]; the receipt records its checksum, never its entries")
@@ -82,12 +100,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--calling-aet", default="XNATUPLOAD", help="our AE title for C-STORE")
     up.add_argument("--insecure", action="store_true",
                     help="do not check the server's TLS certificate (only for a server you trust)")
+    up.add_argument("--allow-http", action="store_true",
+                    help="allow an unencrypted http:// XNAT address on another machine (your "
+                         "password and files then cross the network readable by others)")
     up.add_argument("--receipt-dir", metavar="DIR", help="where to write the receipts")
     up.add_argument("--workers", type=int, default=None,
                     help="processes for anonymization and redaction (default: number of cores)")
     up.add_argument("--chunk-files", type=int, default=1000,
                     help="at most this many files per unit, the resume granularity (and at most "
                          "512 MB); an XNAT upload sends one request per unit")
+    up.add_argument("--skip-sent", action="store_true",
+                    help="leave out studies the receipts show were already sent to this destination "
+                         "(without it they are sent again, with a warning)")
     up.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
     up.add_argument("--json", action="store_true", help="print the result as one JSON document")
     up.set_defaults(func=run_upload)
@@ -97,6 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     choices=["list", "show", "resume", "cancel", "receipt", "clean"])
     tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix); 'clean' without one cleans all")
     tr.add_argument("--json", action="store_true", help="print JSON")
+    tr.add_argument("--from", dest="sources", action="append", default=[], metavar="PATH",
+                    help="resume: the folder(s) the transfer's files came from (the queue keeps "
+                         "no paths; they are found again by their keyed reference)")
     tr.set_defaults(func=run_transfers)
 
 
@@ -139,26 +166,36 @@ def _rect_options(items: list[str]) -> list[tuple[str, Rect]]:
 
 
 def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
-    from desktop_client.dicomedit import ScriptSyntaxError, compile_script
+    from desktop_client.scripts import DEFAULT, FILE, OFF, ScriptChoiceError, ScriptSlots
     from desktop_client.transfer import DestinationKind, ScriptSource
 
     if dest.kind is DestinationKind.XNAT:
-        if args.script:
-            raise UserError("an XNAT server applies its own site and project scripts; --script is "
-                            "only for the other destinations")
+        if args.script or args.site_script != DEFAULT:
+            raise UserError("an XNAT server applies its own site and project scripts; --script and "
+                            "--site-script are only for the other destinations")
         return None
-    sources = []
-    for path in args.script:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read script {path}: {exc}") from None
-        try:
-            compile_script(text)
-        except ScriptSyntaxError as exc:
-            raise UserError(f"script {path} has an error at {exc}") from None
-        sources.append(ScriptSource(Path(path).name, text))
-    return sources
+    site = args.site_script
+    mode = DEFAULT if site == DEFAULT else OFF if site == "none" else FILE
+    slots = ScriptSlots(mode, site if mode == FILE else "", tuple(args.script))
+    try:
+        chain = slots.chain()
+    except ScriptChoiceError as exc:
+        raise UserError(str(exc)) from None
+    if not slots.anonymizes:
+        print("xnat-upload: warning: --site-script none and no --script: headers are sent "
+              "unchanged (patient name, ID, birth date, accession number included)", file=sys.stderr)
+    return [ScriptSource(name, text) for name, text in chain]
+
+
+def _free_text_inclusions(items: list[str]) -> list[tuple[str, str]]:
+    """``--include-free-text SERIES_UID[:MODE]`` as ``(series, mode)`` (mode as-is by default)."""
+    from desktop_client.grouping import INCLUDE_AS_IS
+
+    out = []
+    for item in items:
+        uid, sep, mode = item.partition(":")
+        out.append((uid, mode if sep else INCLUDE_AS_IS))
+    return out
 
 
 def _lookup_table(args: argparse.Namespace) -> Any:
@@ -187,19 +224,41 @@ def _password(dest: Any, interactive: bool) -> str | None:
 
 
 def _existing_session_labels(dest: Any, project: str, password: str | None) -> set[str]:
-    from desktop_client.transfer import DestinationKind
-
-    if dest.kind is not DestinationKind.XNAT:
-        return set()
-    from desktop_client.xnat import XnatClient, XnatError
+    """Labels already used in the project (the same catalogue the desktop app asks)."""
+    from desktop_client.plan.targets import existing_session_labels, explain_error, target_for
 
     try:
+        target = target_for(dest, password)
+        if target is None:
+            return set()
+        try:
+            return existing_session_labels(target, project)
+        finally:
+            target.close()
+    except Exception as exc:  # noqa: BLE001 - any failure of the server or disk is one sentence
+        raise UserError(explain_error(exc)) from None
+
+
+def _server_filter_exclusions(dest: Any, project: str, password: str | None,
+                              sessions: list[Any]) -> dict[str, str]:
+    """Scans XNAT's series import filter would drop (issue 17 §3): excluded with its reason."""
+    from desktop_client.plan.review import series_filter_exclusions
+    from desktop_client.transfer import DestinationKind
+    from desktop_client.xnat import XnatClient, XnatError
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    if dest.kind is not DestinationKind.XNAT:
+        return {}
+    try:
         with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls) as client:
-            client.project(project)
-            return set(client.session_labels(project))
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
+            filters = client.project_settings(project).series_import_filters()
     except XnatError as exc:
-        raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+        raise UserError(exc.user_message) from None
+    except SeriesFilterError as exc:
+        raise UserError(f"{exc}; fix it on the server, or nobody can tell which series XNAT "
+                        "keeps") from None
+    return series_filter_exclusions(sessions, filters)
 
 
 #: Options a saved plan already decides; giving one with --plan would be ignored, so it is refused.
@@ -208,13 +267,15 @@ _PLANNED = {"to": "--to", "user": "--user", "project": "--project", "subject": "
             "session_scheme": "--session-scheme", "var": "--var", "labels": "--labels",
             "template": "--template", "rect": "--rect", "exclude": "--exclude",
             "script": "--script", "lookup_table": "--lookup-table", "merge": "--merge",
-            "insecure": "--insecure", "save_plan": "--save-plan"}
+            "insecure": "--insecure", "allow_http": "--allow-http",
+            "include_free_text": "--include-free-text", "save_plan": "--save-plan"}
 
 
 def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
     """(destination, project, the loaded plan or None) from --plan or from --to and friends."""
     from desktop_client.plan import planfile
     from desktop_client.transfer import DestinationKind, DestinationSpec
+    from desktop_client.xnat import XnatInsecureTransportError as XnatInsecure
 
     if args.plan:
         given = [flag for name, flag in _PLANNED.items() if getattr(args, name, None)]
@@ -230,9 +291,16 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
         raise UserError("say where to send: --to DEST (or --plan FILE)")
     try:
         dest = DestinationSpec.parse(args.to, username=args.user, calling_aet=args.calling_aet,
-                                     verify_tls=not args.insecure)
+                                     verify_tls=not args.insecure, allow_http=args.allow_http)
+        if dest.kind is DestinationKind.XNAT:
+            from desktop_client.xnat import parse_address
+            from desktop_client.xnat.address import check_transport
+
+            check_transport(parse_address(dest.url), dest.allow_http)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    except XnatInsecure as exc:
+        raise UserError(exc.user_message) from None
     if dest.kind is DestinationKind.XNAT and not args.user:
         raise UserError("an XNAT upload needs --user")
     if dest.kind is DestinationKind.XNAT and not args.project:
@@ -256,7 +324,15 @@ def run_upload(args: argparse.Namespace) -> int:
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
     # the transfers run, and the queue then reads a session's files one unit at a time.
-    specs, skipped = _build_specs(args, paths, dest, project, password, loaded)
+    if args.remember_paths:  # the user's explicit opt-in (folder names often carry patient IDs)
+        from desktop_client.core.privacy import set_remember_source_paths
+
+        set_remember_source_paths(True)
+    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded)
+    if held:
+        from desktop_client.plan.textgate import held_message
+
+        print(held_message(held), file=sys.stderr)
     if args.dry_run:
         plan = [_plan(spec) for spec in specs]
         if args.json:
@@ -264,15 +340,17 @@ def run_upload(args: argparse.Namespace) -> int:
                         "skipped_files": len(skipped), "skipped": skipped_json(skipped)})
         else:
             _print_plan(dest.display, plan, skipped)
-        return 0
-    return _run(specs, password, args.workers, args.json, skipped=skipped)
+        return 1 if held else 0
+    code = _run(specs, password, args.workers, args.json, skipped=skipped) if specs else 1
+    return max(code, 1) if held else code
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any]]:
+                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
-    (validated specs, skipped files with their reasons)."""
+    (validated specs, skipped files with their reasons, scans held back by the burned-in text gate)."""
     from desktop_client.plan import planfile
+    from desktop_client.plan.review import ScanReviewChoice
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
 
@@ -293,11 +371,18 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
             plans, decisions = _plan_from_options(args, result.sessions, existing)
             for plan in plans:
                 plan.merge = args.merge
+        if not args.dry_run:
+            for uid, reason in _server_filter_exclusions(dest, project, password,
+                                                         result.sessions).items():
+                # A person's decision (or --exclude) stands; the filter decides the rest.
+                decisions.setdefault(uid, ScanReviewChoice(excluded=True, exclude_reason=reason))
         clashes = sorted({p.label for p in plans if not p.merge} & existing)
         if clashes:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
+        plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
+        plans, held = _text_gate(args, plans, decisions)
         specs = build_specs(plans, decisions, options)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
@@ -305,9 +390,50 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                 scripts=options.scripts, lookup_table=options.lookup_table), args.save_plan)
             print(f"Plan saved to {saved} (it names patients' studies: keep it private).",
                   file=sys.stderr)
-        return specs, list(result.skipped)
+        return specs, list(result.skipped), held
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
+
+
+def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str | None,
+                     skip: bool) -> list[Any]:
+    """Say which studies the receipts show were already sent here; leave them out with --skip-sent."""
+    from desktop_client.core.paths import data_dir
+    from desktop_client.plan.history import previous_uploads
+
+    folders = [data_dir() / "receipts", *([Path(receipt_dir)] if receipt_dir else [])]
+    earlier = previous_uploads([p.session for p in plans], dest, project, folders)
+    kept = []
+    for plan in plans:
+        before = earlier.get(plan.session.study_instance_uid)
+        if before is None:
+            kept.append(plan)
+            continue
+        action = "skipped (--skip-sent)" if skip else "sending it again"
+        print(f"xnat-upload: session {plan.label or plan.session.study_instance_uid}: this study was "
+              f"sent to {before.destination} on {before.day} (receipt {before.receipt}); {action}",
+              file=sys.stderr)
+        if not skip:
+            kept.append(plan)
+    if not kept:
+        raise UserError("every study was already sent to this destination (see the receipts); "
+                        "nothing to do without them")
+    return kept
+def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
+    from desktop_client.plan.textgate import apply_text_gate
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rSearching for burned-in text: {done}/{total} scans ")
+            sys.stderr.flush()
+
+    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
+    left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
+                                 accept=args.accept_visible_text, workers=workers, progress=progress)
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    return left, held
 
 
 def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
@@ -318,7 +444,8 @@ def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
     variables = _variables(args.var)
     tracer = variables.pop("tracer", "")
     decisions = decisions_from_options(sessions, templates=_templates(args.template),
-                                       rectangles=_rect_options(args.rect), excluded=args.exclude)
+                                       rectangles=_rect_options(args.rect), excluded=args.exclude,
+                                       include_free_text=_free_text_inclusions(args.include_free_text))
     if args.labels:
         return plans_from_csv(sessions, args.labels, tracer=tracer, variables=variables), decisions
     return plans_from_schemes(sessions, subject=args.subject,
@@ -338,9 +465,12 @@ def _plan(spec: Any) -> dict[str, Any]:
             "series_instance_uid": scan.series_instance_uid, "scan_id": ids[scan.series_instance_uid],
             "description": scan.series_description, "files": scan.files, "bytes": scan.bytes,
             "excluded": spec.choice(scan.series_instance_uid).excluded,
+            "exclude_reason": spec.choice(scan.series_instance_uid).exclude_reason,
+            "decision": spec.choice(scan.series_instance_uid).decision,
             "rectangles": [str(e.rect) for e in spec.choice(scan.series_instance_uid).rectangles],
         } for scan in spec.session.sorted_scans()],
-        "scripts": "server (site + project)" if spec.scripts is None else [s.name for s in spec.scripts],
+        "scripts": "server (site + project)" if spec.scripts is None else
+        [s.name for s in spec.prelude + spec.scripts],
         "lookup_table": None if spec.lookup_table is None else {
             "name": spec.lookup_table.name, "entries": spec.lookup_table.entries,
             "sha256": spec.lookup_table.sha256},
@@ -360,7 +490,7 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: list[Any]) -> No
         if p["merge"]:
             print("  an existing session with this label gets these scans added (--merge)")
         for s in p["scans"]:
-            mark = "EXCLUDED" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
+            mark = f"EXCLUDED ({s['exclude_reason']})" if s["excluded"] else (f"redact {'; '.join(s['rectangles'])}"
                                                      if s["rectangles"] else "")
             print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
                   f"{s['description'][:40]:<40} {mark}")
@@ -456,7 +586,8 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
             for i in ids:
                 queue.wait(i, timeout=30)
             progress.finish()
-            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]}",
+            print(f"xnat-upload: paused; resume with: xnat-upload transfers resume {ids[0][:8]} "
+                  "--from PATH (the folders given here)",
                   file=sys.stderr)
             return 130
         progress.finish()
@@ -583,6 +714,10 @@ def run_transfers(args: argparse.Namespace) -> int:
             queue.resume(transfer_id)
         elif state in (State.FAILED, State.CANCELLED):
             queue.restart(transfer_id)
+        if args.sources:  # the queue keeps no paths: scanning the folders makes them known
+            from desktop_client.scanning import scan_paths
+
+            scan_paths(args.sources)
         spec = queue.store.get(transfer_id).spec
         interactive = sys.stdin.isatty() and sys.stderr.isatty()
         password = _password(spec.destination, interactive)

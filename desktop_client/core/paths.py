@@ -20,6 +20,7 @@ HOME_ENV = "XNAT_DESKTOP_HOME"
 def _base(kind: str) -> Path:
     override = os.environ.get(HOME_ENV)
     if override:
+        Path(override).mkdir(parents=True, exist_ok=True, mode=0o700)
         path = Path(override) / kind
     elif kind == "cache":
         path = Path(platformdirs.user_cache_dir(APP_SLUG, appauthor=False))

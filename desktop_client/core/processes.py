@@ -25,3 +25,43 @@ def end_with_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+_RUNTIME_PREFIX = "mp-"
+
+
+def use_private_runtime_dir() -> None:
+    """Keep multiprocessing's listener sockets in the app's private temporary folder.
+
+    By default every process pool leaves a ``pymp-*`` folder in the shared system temp folder,
+    which outlives a crashed app. Here they go into ``<private temp>/mp-<pid>`` (0700), and the
+    folders of processes that are gone (a crash, kill -9) are removed on the next call.
+    """
+    import atexit
+    import shutil
+    from multiprocessing import process
+
+    from desktop_client.core.paths import temp_dir
+
+    config = process.current_process()._config  # the documented home of multiprocessing's tempdir
+    if config.get("tempdir") and os.path.isdir(config["tempdir"]):
+        return
+    root = temp_dir()
+    for entry in root.glob(f"{_RUNTIME_PREFIX}*"):
+        pid = entry.name[len(_RUNTIME_PREFIX):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+    own = root / f"{_RUNTIME_PREFIX}{os.getpid()}"
+    own.mkdir(mode=0o700, exist_ok=True)
+    config["tempdir"] = str(own)
+    atexit.register(shutil.rmtree, own, True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

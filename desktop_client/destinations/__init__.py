@@ -46,4 +46,5 @@ def open_destination(spec: DestinationSpec, password: str | None = None) -> Dest
         return StowRsDestination(spec.url, spec.username, password, verify_tls=spec.verify_tls)
     from desktop_client.destinations.xnat import XnatDestination
 
-    return XnatDestination(spec.url, spec.username, password, verify_tls=spec.verify_tls)
+    return XnatDestination(spec.url, spec.username, password, verify_tls=spec.verify_tls,
+                           allow_http=spec.allow_http)

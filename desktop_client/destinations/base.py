@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from desktop_client.scripts import ScriptChoiceError, ScriptSlots
 from desktop_client.transfer.pipeline import ObjectOutcome
 from desktop_client.transfer.spec import DestinationKind, ScriptSource
 
@@ -157,6 +158,24 @@ class Destination(ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+
+class ScriptedDestination(Destination):
+    """A destination with no server of its own to anonymize (local archive, C-STORE, STOW-RS).
+
+    It has XNAT's two script slots, applied on this machine (``desktop_client.scripts``). A
+    transfer that names its scripts (the user's choice in Settings/Connect or on the command line)
+    uses those; one that does not (``TransferSpec.scripts`` None) gets these slots — the shipped
+    default site script — so nothing leaves with its headers untouched by default (issue 14).
+    """
+
+    slots: ScriptSlots = ScriptSlots()
+
+    def scripts(self, project: str) -> list[ScriptSource]:
+        try:
+            return [ScriptSource(name, text) for name, text in self.slots.chain()]
+        except ScriptChoiceError as exc:
+            raise DestinationError(str(exc)) from None
 
 
 def compare_counts(expected: Expected, found: dict[str, int], method: str) -> Verification:

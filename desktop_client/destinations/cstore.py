@@ -36,9 +36,9 @@ from desktop_client.core.errors import one_line
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.destinations.base import (
     Cancelled,
-    Destination,
     DestinationError,
     Expected,
+    ScriptedDestination,
     SendContext,
     UnitInfo,
     Verification,
@@ -56,7 +56,7 @@ _SUCCESS_OR_WARNING = {0x0000, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007}
 _UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
 
-class CStoreDestination(Destination):
+class CStoreDestination(ScriptedDestination):
     kind = DestinationKind.CSTORE
 
     def __init__(self, host: str, port: int, called_aet: str, calling_aet: str = "XNATUPLOAD",

@@ -28,12 +28,13 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from desktop_client.core.privacy import private_write
 from desktop_client.destinations.base import (
     Cancelled,
-    Destination,
     DestinationError,
     Expected,
     Finish,
+    ScriptedDestination,
     SendContext,
     UnitInfo,
     Verification,
@@ -44,6 +45,17 @@ from desktop_client.transfer.spec import MERGE, DestinationKind
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+def _private_dirs(path: Path) -> None:
+    """Create ``path`` and any missing parents owner-only (0700): archived sessions are patient
+    data even after anonymization, and the default archive lives under the user's home."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def safe_name(label: str) -> str:
     """A label as a single safe path component (XNAT's own cleaning: odd characters → ``_``)."""
     cleaned = _UNSAFE.sub("_", label.strip()).strip(".")
@@ -52,7 +64,7 @@ def safe_name(label: str) -> str:
     return cleaned
 
 
-class LocalArchive(Destination):
+class LocalArchive(ScriptedDestination):
     kind = DestinationKind.LOCAL
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -71,7 +83,7 @@ class LocalArchive(Destination):
 
     def open(self, ctx: SendContext) -> None:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            _private_dirs(self.root)
             (self.root / ".staging").mkdir(exist_ok=True, mode=0o700)
         except OSError as exc:
             raise DestinationError(f"cannot create the archive folder {self.root}: {exc.strerror}") from None
@@ -115,7 +127,8 @@ class LocalArchive(Destination):
                 if ctx.cancel.is_set():
                     raise Cancelled()
                 path = target / f"{safe_name(obj.sop_instance_uid)}.dcm"
-                with open(path, "wb") as fh:
+                with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                               "wb") as fh:
                     fh.write(obj.data)
         except OSError as exc:
             raise DestinationError(f"cannot write into {self.root}: {exc.strerror}") from None
@@ -142,7 +155,7 @@ class LocalArchive(Destination):
                     ctx.state["moving"] = True
                     ctx.save_state()
                 for f, final in staged:
-                    final.parent.mkdir(parents=True, exist_ok=True)
+                    _private_dirs(final.parent)
                     os.replace(f, final)
                 shutil.rmtree(stage)
         except OSError as exc:
@@ -154,9 +167,7 @@ class LocalArchive(Destination):
         path = self.session_dir(ctx) / "manifest.json"
         if ctx.state.get("merged_into") and path.is_file():
             manifest = _merged_manifest(json.loads(path.read_text(encoding="utf-8")), manifest)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        private_write(path, json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
 
     def discard(self, ctx: SendContext) -> bool:
         """Nothing reaches the session folder before ``finish``: dropping the stage is enough."""

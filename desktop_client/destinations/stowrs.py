@@ -16,9 +16,9 @@ import requests
 
 from desktop_client.destinations.base import (
     Cancelled,
-    Destination,
     DestinationError,
     Expected,
+    ScriptedDestination,
     SendContext,
     UnitInfo,
     Verification,
@@ -33,7 +33,7 @@ _SOP_INSTANCE = "00081155"
 _FAILURE_REASON = "00081197"
 
 
-class StowRsDestination(Destination):
+class StowRsDestination(ScriptedDestination):
     kind = DestinationKind.STOWRS
 
     def __init__(self, base_url: str, username: str = "", password: str | None = None, *,

@@ -1,4 +1,10 @@
-"""XNAT destination: one streamed DICOM-zip import per unit, one commit, then verification.
+"""XNAT destination: DICOM-zip imports sized to the server's pace, one commit, then verification.
+
+A unit (the crash-safe resume granularity: a scan or a chunk of one) goes out as one or more
+import requests whose size follows how fast the server answers (``xnat/requests_sizing.py``),
+so no request comes near a proxy's read timeout; a 504, a lost connection or XNAT's "Concurrent
+file sends" answer is settled by watching the session's prearchive entry until the earlier
+request has finished, and only then is that request sent again (issue 17 §1).
 
 Follows the reference recipe (xnat-rest-api.md §4.10) through ``desktop_client.xnat``:
 ``import_zip`` with ``rename=true``, ``prevent_anon=true`` (the client already anonymized),
@@ -8,7 +14,8 @@ decides prearchive or archive at commit time (301 = archived, 200 = stays in the
 
 Crash and fault safety:
 * a unit is re-sent whole after any interruption; ``rename=true`` names each stored file from its
-  UIDs, so a re-sent object replaces the earlier copy instead of duplicating it (§6);
+  UIDs, so a re-sent object replaces the earlier copy instead of duplicating it (§6), and never
+  while an earlier send of it may still be running on the server;
 * every prearchive URI the server returned is persisted before the unit is marked done, so a
   restarted transfer commits the right session;
 * a commit is never blindly repeated: after an unclear answer the server is asked where the
@@ -23,6 +30,7 @@ prearchive entry is not merged into, and XNAT refuses to move a session to anoth
 
 from __future__ import annotations
 
+import time
 from typing import Iterator
 
 from desktop_client.destinations.base import (
@@ -41,14 +49,36 @@ from desktop_client.xnat import (
     XnatAuthError,
     XnatCancelled,
     XnatClient,
+    XnatConcurrentSendError,
     XnatConnectionError,
     XnatError,
     XnatServerError,
     XnatSessionExpired,
     XnatUploadError,
     reconcile_commit,
+    wait_until_settled,
 )
+from desktop_client.xnat.requests_sizing import Limits, RequestSizer
 from desktop_client.xnat.zipstream import zip_stream
+
+
+def _timed_out(exc: XnatError) -> bool:
+    """A gateway timeout, or the connection lost once the body was out: the server may still be
+    working on the request."""
+    return isinstance(exc, XnatConnectionError) and (exc.status == 504 or exc.outcome_unknown)
+
+
+def _pieces(batch: list[tuple[str, bytes]], limits: Limits) -> Iterator[list[tuple[str, bytes]]]:
+    piece: list[tuple[str, bytes]] = []
+    size = 0
+    for name, data in batch:
+        if piece and (len(piece) >= limits.files or size + len(data) > limits.bytes):
+            yield piece
+            piece, size = [], 0
+        piece.append((name, data))
+        size += len(data)
+    if piece:
+        yield piece
 
 
 def _wrap(what: str, exc: XnatError) -> DestinationError:
@@ -67,17 +97,25 @@ class XnatDestination(Destination):
     kind = DestinationKind.XNAT
 
     def __init__(self, base_url: str, username: str, password: str | None, *,
-                 verify_tls: bool = True) -> None:
+                 verify_tls: bool = True, allow_http: bool = False) -> None:
         if not username:
             raise DestinationError("an XNAT upload needs a user name")
         if password is None:
             raise DestinationError(f"no password for {username} on {base_url} (keyring, "
                                    "XNAT_PASSWORD or prompt)")
         self.base_url = base_url.rstrip("/")
-        self.client = XnatClient(base_url, username, password, verify=verify_tls,
-                                 allow_insecure=not verify_tls)
+        try:
+            self.client = XnatClient(base_url, username, password, verify=verify_tls,
+                                     allow_insecure=not verify_tls, allow_http=allow_http)
+        except XnatError as exc:  # plain http refused, or an address that cannot be one
+            raise DestinationError(exc.user_message) from None
         self.tracer = ""
         self.modalities: tuple[str, ...] = ()
+        #: request sizes that follow the server's speed (a transfer's units share what it learnt)
+        self.sizer = RequestSizer()
+        #: unclear answers (504, lost connection, concurrent send) settled and re-sent per request
+        self.unclear_attempts = 4
+        self.settle_quiet, self.settle_poll = 10.0, 2.0
 
     def describe(self) -> str:
         return f"XNAT {self.base_url} as {self.client.username}"
@@ -139,30 +177,78 @@ class XnatDestination(Destination):
         return [ScriptSource(name, text) for name, text in (("site", site), ("project", proj)) if text]
 
     def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
-        def entries() -> Iterator[tuple[str, bytes]]:
-            for obj in objects:
-                yield f"{unit.scan_id}/{obj.sop_instance_uid}.dcm", obj.data
+        """The unit as one or more import requests sized by ``self.sizer``.
 
-        if not ctx.state.get("sending"):
+        The unit stays the resume granularity (it is marked done only after its last request),
+        while each request stays well under a proxy's read timeout. Every request carries
+        ``Content-Length`` (some proxies refuse chunked bodies with 411).
+        """
+        known: dict[str, str] = ctx.state.setdefault("scan_uids", {})
+        if not ctx.state.get("sending") or known.get(unit.scan_id) != unit.series_uid:
             ctx.state["sending"] = True
+            # Verification matches on Series Instance UID: XNAT may rename the scan (1-MR1).
+            if unit.series_uid:
+                known[unit.scan_id] = unit.series_uid
             ctx.save_state()
+        batch: list[tuple[str, bytes]] = []
+        size = 0
+        for obj in objects:
+            batch.append((f"{unit.scan_id}/{obj.sop_instance_uid}.dcm", obj.data))
+            size += len(obj.data)
+            limits = self.sizer.limits()
+            if len(batch) >= limits.files or size >= limits.bytes:
+                self._send_request(ctx, unit, batch, size)
+                batch, size = [], 0
+        if batch:
+            self._send_request(ctx, unit, batch, size)
+
+    def _send_request(self, ctx: SendContext, unit: UnitInfo, batch: list[tuple[str, bytes]],
+                      size: int, unclear: int = 0) -> None:
+        """One import request; after an unclear answer, settle and send it again in pieces of
+        the (now smaller) request size."""
+        chunks = list(zip_stream(batch))  # stored entries: the payloads are the objects' bytes
+        started = time.monotonic()
         try:
             uri = self.client.import_zip(ctx.project, ctx.subject, ctx.session_label,
-                                         zip_stream(entries()), overwrite=ctx.overwrite,
-                                         cancel=ctx.cancel.is_set)
+                                         iter(chunks), overwrite=ctx.overwrite,
+                                         cancel=ctx.cancel.is_set,
+                                         content_length=sum(len(c) for c in chunks))
         except XnatCancelled:
             raise Cancelled() from None
         except XnatError as exc:
             if ctx.cancel.is_set():
                 raise Cancelled() from None
-            raise _wrap(f"uploading scan {unit.scan_id}", exc) from None
+            if not (isinstance(exc, XnatConcurrentSendError) or _timed_out(exc)):
+                raise _wrap(f"uploading scan {unit.scan_id}", exc) from None
+            # XNAT may still be importing what we sent: nothing goes again (here, or as the
+            # engine's retry of the unit) before that request has finished on the server, and
+            # it goes again in smaller requests.
+            del chunks
+            self.sizer.timed_out()
+            self._settle(ctx)
+            if unclear + 1 >= self.unclear_attempts:
+                raise _wrap(f"uploading scan {unit.scan_id}", exc) from None
+            for piece in _pieces(batch, self.sizer.limits()):
+                self._send_request(ctx, unit, piece, sum(len(d) for _, d in piece), unclear + 1)
+            return
         except ValueError as exc:  # labels the server would refuse
             raise DestinationError(str(exc)) from None
+        self.sizer.record(time.monotonic() - started, len(batch), size)
         uris: list[str] = ctx.state.setdefault("prearchive_uris", [])
         if uri not in uris:
             uris.append(uri)
             ctx.state["session_uri"] = uri
             ctx.save_state()
+
+    def _settle(self, ctx: SendContext) -> None:
+        try:
+            wait_until_settled(self.client, ctx.project, ctx.subject, ctx.session_label,
+                               quiet=self.settle_quiet, poll=self.settle_poll,
+                               cancel=ctx.cancel.is_set)
+        except XnatCancelled:
+            raise Cancelled() from None
+        except XnatError as exc:
+            raise _wrap("waiting for XNAT to finish an earlier request", exc) from None
 
     def discard(self, ctx: SendContext) -> bool:
         """Delete the uncommitted prearchive session(s) of a cancelled transfer."""
@@ -229,10 +315,14 @@ class XnatDestination(Destination):
 
     def verify(self, ctx: SendContext, expected: Expected) -> Verification:
         counts = {scan_id: len(objects) for scan_id, objects in expected.items()}
+        uids = ctx.state.get("scan_uids", {})
+        by_uid = ({uids[sid]: n for sid, n in counts.items()}
+                  if all(uids.get(sid) for sid in counts) else None)
         try:
             # A merged session also holds the scans it had before.
             result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts,
-                                                allow_extra_files=bool(ctx.state.get("merged_into")))
+                                                allow_extra_files=bool(ctx.state.get("merged_into")),
+                                                expected_by_uid=by_uid)
         except XnatError as exc:
             raise _wrap("verifying the session", exc) from None
         where = "archive" if ctx.state.get("archived") else "prearchive"

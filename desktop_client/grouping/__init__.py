@@ -6,8 +6,14 @@ the official client's ``Modality|Rows x Columns|SOP Class UID`` (e.g.
 ``MR|256x256|1.2.840.10008.5.1.4.1.1.4``), so one redaction template fits a whole group.
 Everything else is *Unsupported* with one reason, checked in this order:
 
-``mixed-sop-classes`` → ``non-image-sop-class`` → ``no-pixel-data`` → ``mixed-sizes`` →
-``undecodable-transfer-syntax``.
+``contains-free-text`` → ``mixed-sop-classes`` → ``non-image-sop-class`` → ``no-pixel-data`` →
+``mixed-sizes`` → ``undecodable-transfer-syntax``.
+
+``contains-free-text`` comes first (issue 14): a scan with any object that carries text no header
+script reaches (encapsulated PDF/CDA/STL/OBJ, SR of every kind, key object notes, presentation
+states, RT structure sets; ``scanning.freetext``) forms its own group, is excluded by default and
+is only sent when a person includes it; :func:`inspect_scan` shows what text is inside and which
+header values of the patient it matches.
 
 Unlike the official client, RT Dose (which has Rows/Columns) is a non-image class here: a dose
 grid has no burned-in text to redact and must not be offered for redaction.
@@ -20,6 +26,7 @@ from typing import Iterable
 
 from desktop_client.core.sop_classes import is_image_storage, sop_class_name
 from desktop_client.core.transfer_syntaxes import is_decodable
+from desktop_client.scanning.freetext import FREE_TEXT, FREE_TEXT_TEXT, Inspection, free_text_kind
 from desktop_client.scanning.model import Scan, Session
 
 MIXED_SOP_CLASSES = "mixed-sop-classes"
@@ -29,6 +36,7 @@ MIXED_SIZES = "mixed-sizes"
 UNDECODABLE_TRANSFER_SYNTAX = "undecodable-transfer-syntax"
 
 REASON_TEXT = {
+    FREE_TEXT: FREE_TEXT_TEXT,
     MIXED_SOP_CLASSES: "the series mixes several kinds of DICOM object (SOP classes)",
     NON_IMAGE_SOP_CLASS: "not an image (e.g. RT dose/structure/plan, report, document, waveform, segmentation)",
     NO_PIXEL_DATA: "some objects have no pixel data",
@@ -119,6 +127,8 @@ def classify_scan(scan: Scan) -> Classification:
     """Decide whether a scan can be reviewed and redacted as a group member, and if not, why."""
     instances = scan.instances
     sop_classes = {i.sop_class_uid for i in instances}
+    if any(free_text_kind(uid) for uid in sop_classes):
+        return Classification(None, FREE_TEXT)
     if len(sop_classes) > 1:
         return Classification(None, MIXED_SOP_CLASSES)
     sop_class = next(iter(sop_classes), "")
@@ -161,3 +171,56 @@ def group_scans(sessions: Iterable[Session]) -> Grouping:
         valid=sorted(valid.values(), key=lambda g: (-len(g.members), g.key)),
         unsupported=sorted(unsupported.values(), key=lambda g: (g.reason, g.sop_class_uid)),
     )
+
+
+def free_text_scans(sessions: Iterable[Session]) -> list[ScanRef]:
+    """Every scan classified ``contains-free-text`` (excluded unless a person includes it)."""
+    return [ScanRef(session, scan) for session in sessions for scan in session.sorted_scans()
+            if classify_scan(scan).reason == FREE_TEXT]
+
+
+def inspect_scan(scan: Scan, limit: int = 20) -> Inspection:
+    """Read up to ``limit`` objects of a free-text scan in full and say what text they hold and
+    which patient header values it matches (an unreadable object is reported, not skipped)."""
+    from desktop_client.scanning import read_dataset
+    from desktop_client.scanning.freetext import inspect_objects
+
+    datasets = []
+    errors = []
+    for instance in scan.instances[:limit]:
+        try:
+            datasets.append(read_dataset(instance.location))
+        except Exception as exc:  # reported with the inspection, never a crash of Review
+            errors.append(f"an object could not be read ({type(exc).__name__})")
+    result = inspect_objects(datasets)
+    if errors and not result.error:
+        result.error = errors[0]
+    if result.kind is None:
+        result.kind = next((k for k in map(free_text_kind, scan.sop_class_uids) if k), None)
+    return result
+
+
+# ---- the decision about free-text scans (one home for the GUI and the CLI) ------------------------
+
+#: Why a free-text scan is left out when nobody decided otherwise.
+FREE_TEXT_EXCLUDED = "contains free text (excluded by default; include it deliberately to send it)"
+#: How a person may include a free-text scan.
+INCLUDE_AS_IS = "as-is"
+INCLUDE_TEXT_REMOVED = "text-removed"
+INCLUDE_MODES = (INCLUDE_AS_IS, INCLUDE_TEXT_REMOVED)
+
+
+def include_decision(mode: str, inspection: Inspection | None = None) -> str:
+    """The receipt's record of a person including a free-text scan (with what it holds)."""
+    what = inspection.summary() if inspection is not None else "free text"
+    if mode == INCLUDE_AS_IS:
+        return f"included deliberately with its text: {what}"
+    if mode == INCLUDE_TEXT_REMOVED:
+        return f"included with its text content removed (built-in rule): {what}"
+    raise ValueError(f"unknown way to include a free-text scan {mode!r}; use {' or '.join(INCLUDE_MODES)}")
+
+
+def text_removable(scan: Scan) -> bool:
+    """Whether "send without the text" applies: text in DICOM elements (SR, KO, PR, RT structure
+    sets), not inside an encapsulated document, which no rule can clean."""
+    return all(not uid.startswith("1.2.840.10008.5.1.4.1.1.104.") for uid in scan.sop_class_uids)

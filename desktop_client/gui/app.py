@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def setup_logging(level: str) -> None:
     """Log to a rotating file in the log dir (never patient data; see the logging policy)."""
+    from desktop_client.core.privacy import make_private
+
+    make_private(log_dir() / "xnat-desktop.log")  # private from the first line (issue 14)
     handler = logging.handlers.RotatingFileHandler(log_dir() / "xnat-desktop.log", maxBytes=5_000_000,
                                                    backupCount=3, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -58,6 +61,9 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     settings = load_settings()
+    from desktop_client.gui.settings_store import apply_privacy_settings
+
+    apply_privacy_settings(settings)
     set_temp_dir(settings.temp_folder or None)
     apply_theme(app, settings.theme)
     store = ConnectionStore()
@@ -131,9 +137,36 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(load_settings().log_level)
     window = create_window(demo=args.demo, paths=args.paths)
     window.show()
+    _close_on_signals(window)
+    # Named, not __name__: run as ``python -m desktop_client.gui.app`` this module is __main__.
+    logging.getLogger("desktop_client.gui.app").info("main window shown")
     code = app.exec()
     window.queue.stop()
     return int(code)
+
+
+def _close_on_signals(window) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM (a logout, ``kill``) and SIGINT (Ctrl+C in the terminal) close the window as Quit
+    does: transfers are paused where they can resume, worker processes are shut down (no leaked
+    semaphores) and the layout is saved.
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop is C++: a short
+    timer hands control back to the interpreter now and then so that the handler runs.
+    """
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    def handler(_signum: int, _frame: object) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handler)
+    ticker = QTimer(window)
+    ticker.setInterval(200)
+    ticker.timeout.connect(lambda: None)
+    ticker.start()
+    window.signal_ticker = ticker
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +34,8 @@ class Connection:
     insecure_tls: bool = False
     alias_token: bool = False
     remember_password: bool = False
+    #: Explicit opt-in to plain http:// to another machine ("Allow unencrypted connection").
+    allow_http: bool = False
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     @property
@@ -63,15 +64,20 @@ def local_connection() -> Connection:
 
 
 def normalize_url(url: str) -> str:
-    """``xnat.example.org`` → ``https://xnat.example.org``; trailing slashes removed.
+    """``xnat.example.org/app/template/Login.vm`` → ``https://xnat.example.org``.
 
-    The official client tries https first and silently falls back to http; we only add https and
-    let the user type ``http://`` explicitly, so credentials are never sent in clear by surprise.
+    What people paste (a login page, ``/data``, a trailing slash) is reduced to the base address
+    by the core's parser; a missing scheme becomes https — never http, so a password is not sent
+    in clear by surprise (plain http needs "Allow unencrypted connection"). An address that
+    cannot be parsed is kept as typed: the login explains what is wrong with it.
     """
-    url = url.strip().rstrip("/")
-    if url and "://" not in url:
-        url = "https://" + url
-    return url
+    from desktop_client.xnat.address import parse_address
+
+    text = url.strip()
+    try:
+        return parse_address(text).url
+    except ValueError:
+        return text.rstrip("/")
 
 
 class ConnectionStore:
@@ -102,10 +108,9 @@ class ConnectionStore:
 
     def save(self) -> None:
         data = [asdict(c) for c in self.connections if not c.is_local]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.path)
+        from desktop_client.core.privacy import private_write
+
+        private_write(self.path, json.dumps(data, indent=2).encode("utf-8"))
 
     def get(self, conn_id: str) -> Connection | None:
         return next((c for c in self.connections if c.id == conn_id), None)

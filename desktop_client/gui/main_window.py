@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QSystemTrayIcon,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -77,6 +78,9 @@ def warm_imports() -> None:
 
 
 def window_state() -> QSettings:
+    from desktop_client.core.privacy import make_private
+
+    make_private(config_dir() / "window.ini")  # Qt writes it with the umask otherwise
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
@@ -91,8 +95,8 @@ class MainWindow(QMainWindow):
         self.runner = runner or TaskRunner(self)
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
-        self.resize(1180, 760)
         self.setMinimumSize(900, 600)
+        self.resize(self._first_size())
 
         central = QWidget()
         row = QHBoxLayout(central)
@@ -114,6 +118,17 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{name} (Alt+{i + 1})")
             self.nav.addItem(item)
         sv.addWidget(self.nav, 1)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.quit_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.quit_action.setToolTip("Quit (Ctrl+Q): running transfers pause and resume at the next start")
+        self.quit_action.triggered.connect(self.close)
+        self.addAction(self.quit_action)
+        quit_button = QToolButton()
+        quit_button.setObjectName("sideButton")
+        quit_button.setDefaultAction(self.quit_action)
+        quit_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        sv.addWidget(quit_button)
         version = QLabel(f"  v{__version__}")
         version.setObjectName("appTitle")
         sv.addWidget(version)
@@ -157,6 +172,17 @@ class MainWindow(QMainWindow):
             self._tray.show()
         self.statusBar().showMessage("Ready", 3000)
         self._restore_layout()
+
+    @staticmethod
+    def _first_size() -> QSize:
+        """1180×760, or less on a smaller screen (a 1280×720 laptop): the window must fit,
+        title bar and Next button included, before the user ever resizes it."""
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return QSize(1180, 760)
+        available = screen.availableGeometry()
+        # Leave room for the window frame and title bar the window manager adds.
+        return QSize(min(1180, available.width() - 16), min(760, available.height() - 40))
 
     # Layout memory -----------------------------------------------------------------------------
 
@@ -211,6 +237,7 @@ class MainWindow(QMainWindow):
             ok()
             self.statusBar().showMessage(f"Queued {len(ids)} upload(s).", 5000)
             self.nav.setCurrentRow(1)
+            self.transfers.set_batch(ids)
             self.transfers.reload(select=ids[0] if ids else None)
 
         def error(exc: BaseException) -> None:

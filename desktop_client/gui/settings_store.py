@@ -13,8 +13,12 @@ import logging
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop_client.core.paths import config_dir, data_dir
+
+if TYPE_CHECKING:
+    from desktop_client.scripts import ScriptSlots
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,22 @@ class AppSettings:
     log_level: str = "WARNING"
     recent_projects: int = 5
     notifications: bool = True
+    #: Script slots of the local archive folder (``desktop_client.scripts``): the site script is
+    #: the shipped default unless the user chose a file or turned it off (with a confirmation).
+    local_site_script: str = "default"
+    local_site_script_file: str = ""
+    local_project_script_file: str = ""
+    #: Days a scan index entry not seen again is kept (issue 14: nothing cached forever).
+    cache_days: int = 30
+    #: Opt-in: keep readable source paths in the transfer queue (they often carry patient IDs).
+    remember_source_paths: bool = False
+
+    def local_script_slots(self) -> "ScriptSlots":
+        """The local archive folder's script slots as the core applies them."""
+        from desktop_client.scripts import ScriptSlots
+
+        project = (self.local_project_script_file,) if self.local_project_script_file else ()
+        return ScriptSlots(self.local_site_script, self.local_site_script_file, project)
 
     def receipts_path(self) -> Path:
         """Folder the PDF receipts go to (a private folder under the data dir by default)."""
@@ -53,7 +73,20 @@ class AppSettings:
         if copy.log_level not in LOG_LEVELS:
             copy.log_level = "WARNING"
         copy.default_destination = str(copy.default_destination or "local-archive")
+        if copy.local_site_script not in ("default", "file", "off"):
+            copy.local_site_script = "default"
+        copy.cache_days = min(3650, max(1, int(copy.cache_days)))
         return copy
+
+
+def apply_privacy_settings(settings: AppSettings) -> None:
+    """Hand the privacy choices to the core (the desktop app at start and on change; the CLI at
+    start): scan index expiry and the opt-in to remembering source paths."""
+    from desktop_client.core.privacy import set_remember_source_paths
+    from desktop_client.scanning.cache import set_max_age_days
+
+    set_max_age_days(settings.cache_days)
+    set_remember_source_paths(settings.remember_source_paths)
 
 
 def settings_file() -> Path:
@@ -81,10 +114,9 @@ def load_settings(path: Path | None = None) -> AppSettings:
 def save_settings(settings: AppSettings, path: Path | None = None) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a file."""
     path = path or settings_file()
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(settings.validated()), indent=2), encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    from desktop_client.core.privacy import private_write
+
+    private_write(path, json.dumps(asdict(settings.validated()), indent=2).encode("utf-8"))
 
 
 def recent_projects_file() -> Path:
@@ -111,4 +143,6 @@ def remember_project(connection_id: str, project_id: str, keep: int = 10) -> Non
         raw = {}
     current = [p for p in raw.get(connection_id, []) if p != project_id]
     raw[connection_id] = [project_id, *current][:keep]
-    path.write_text(json.dumps(raw, indent=2), encoding="utf-8")
+    from desktop_client.core.privacy import private_write
+
+    private_write(path, json.dumps(raw, indent=2).encode("utf-8"))

@@ -60,8 +60,10 @@ log = logging.getLogger(__name__)
 
 STATE_TEXT = {"queued": "Queued", "running": "Uploading", "paused": "Paused", "done": "Completed",
               "failed": "Failed", "cancelled": "Cancelled"}
-COLUMNS = ["Session", "Subject", "Project", "Destination", "Status", "Progress", "Rate", "ETA", "Queued at"]
-_PROGRESS = COLUMNS.index("Progress")
+# Progress, rate and ETA come right after the session so that long destination paths (elided in
+# the middle, full in the tooltip) can never push them off screen.
+COLUMNS = ["Session", "Status", "Progress", "Rate", "ETA", "Subject", "Project", "Destination", "Queued at"]
+_SESSION, _STATUS, _PROGRESS, _RATE, _ETA, _SUBJECT, _PROJECT, _DESTINATION, _QUEUED = range(len(COLUMNS))
 
 
 def format_eta(seconds: float | None) -> str:
@@ -85,6 +87,20 @@ def progress_fraction(status: Any) -> float:
     if status.files_total:
         return min(1.0, status.files_done / status.files_total)
     return 1.0 if state_value(status) == "done" else 0.0
+
+
+def batch_text(rows: list[Any]) -> str:
+    """``12 of 14 sessions done · 1 failed · 1 uploading`` for the transfers of one batch."""
+    states = [state_value(r) for r in rows]
+    done = states.count("done")
+    noun = "session" if len(rows) == 1 else "sessions"
+    parts = [f"{done} of {len(rows)} {noun} done"]
+    for state, word in (("failed", "failed"), ("cancelled", "cancelled"), ("paused", "paused"),
+                        ("running", "uploading"), ("queued", "waiting")):
+        count = states.count(state)
+        if count:
+            parts.append(f"{count} {word}")
+    return " · ".join(parts)
 
 
 class TransferModel(QAbstractTableModel):
@@ -112,34 +128,38 @@ class TransferModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.UserRole:
             return s
-        if role == Qt.ItemDataRole.ToolTipRole and col == 4 and s.error:
-            return s.error
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == _STATUS and s.error:
+                return s.error
+            if col in (_DESTINATION, _SESSION, _SUBJECT, _PROJECT):
+                return self.data(index)
+            return None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         state = state_value(s)
         running = state == "running"
-        if col == 0:
+        if col == _SESSION:
             return s.session_label
-        if col == 1:
+        if col == _SUBJECT:
             return s.subject
-        if col == 2:
+        if col == _PROJECT:
             return s.project
-        if col == 3:
+        if col == _DESTINATION:
             return s.destination
-        if col == 4:
+        if col == _STATUS:
             text = STATE_TEXT.get(state, state)
             if running and progress_fraction(s) >= 1.0:
                 text = "Finishing"
             return text + (f": {s.error}" if s.error and state == "failed" else "")
         if col == _PROGRESS:
             return f"{progress_fraction(s) * 100:.0f} %"
-        if col == 6:
+        if col == _RATE:
             return f"{human_bytes(s.rate)}/s" if running and s.rate else "—"
-        if col == 7:
+        if col == _ETA:
             if not running or not s.rate:
                 return "—"
             return format_eta((s.bytes_total - s.bytes_done) / s.rate)
-        if col == 8:
+        if col == _QUEUED:
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created))
         return None
 
@@ -234,9 +254,33 @@ class TransfersPage(QWidget):
         outer.addLayout(top)
         outer.addWidget(hint("Transfers continue in the background and resume after the app is "
                              "restarted. Select one to see its scans and log."))
+        self.batch_line = QLabel()
+        self.batch_line.setObjectName("h2")
+        self.batch_line.setAccessibleName("Progress of the last upload")
+        self.batch_line.setContentsMargins(0, 6, 0, 2)
+        outer.addWidget(self.batch_line)
         self.message = MessageBar()
         self.message.actionClicked.connect(self._export_log_link)
         outer.addWidget(self.message)
+        # Where no application opens files (a bare desktop, a remote session), Open receipt
+        # shows the receipt's path with a button to copy it instead of silently doing nothing.
+        self.receipt_row = QWidget()
+        rr = QHBoxLayout(self.receipt_row)
+        rr.setContentsMargins(0, 0, 0, 0)
+        self.receipt_path = QLabel()
+        self.receipt_path.setObjectName("info")
+        self.receipt_path.setWordWrap(True)
+        self.receipt_path.setContentsMargins(10, 6, 10, 6)
+        self.receipt_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.copy_path_button = QPushButton("Copy path")
+        self.copy_path_button.clicked.connect(self.copy_receipt_path)
+        rr.addWidget(self.receipt_path, 1)
+        rr.addWidget(self.copy_path_button)
+        self.receipt_row.hide()
+        outer.addWidget(self.receipt_row)
+        self._receipt_file = ""
+        #: the transfers queued together last (``set_batch``), for the batch line
+        self.batch: list[str] = []
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setObjectName("transfersSplitter")
@@ -249,9 +293,17 @@ class TransfersPage(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(30)
         self.table.setItemDelegateForColumn(_PROGRESS, ProgressDelegate(self.table))
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         head = self.table.horizontalHeader()
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        head.setSectionResizeMode(_PROGRESS, QHeaderView.ResizeMode.Stretch)
+        # Fixed widths for what may be long (a failure reason, an archive path): elided, with
+        # the whole text in the tooltip; the destination takes whatever width is left.
+        for col, width in ((_STATUS, 150), (_PROGRESS, 170)):
+            head.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            head.resizeSection(col, width)
+        head.setSectionResizeMode(_DESTINATION, QHeaderView.ResizeMode.Stretch)
+        head.setMinimumSectionSize(60)
         self.table.selectionModel().currentRowChanged.connect(self._on_select)
         self.splitter.addWidget(self.table)
 
@@ -332,6 +384,7 @@ class TransfersPage(QWidget):
             if select is not None:
                 self.select(select)
             self._select_first()
+            self._show_batch()
 
         self.runner.call("transfers", self.queue.list, on_done=done,
                          on_error=lambda exc: self.message.error(f"The transfer list could not be read: {exc}"))
@@ -396,6 +449,7 @@ class TransfersPage(QWidget):
                 self._seen_final.pop(transfer_id, None)
         self._select_first()
         self._show_details()
+        self._show_batch()
 
     # Selection and details -----------------------------------------------------------------------
 
@@ -554,8 +608,30 @@ class TransfersPage(QWidget):
         if not Path(path).exists():
             self.message.error(f"The receipt {path} is missing (moved or deleted).")
             return None
-        self.open_url(QUrl.fromLocalFile(str(path)))
+        self.receipt_row.hide()
+        if not self.open_url(QUrl.fromLocalFile(str(path))):
+            self.receipt_path.setText(f"No application here opens the receipt. It is at: {path}")
+            self._receipt_file = str(path)
+            self.receipt_row.show()
         return Path(path)
+
+    def copy_receipt_path(self) -> None:
+        QApplication.clipboard().setText(self._receipt_file)
+        self.copy_path_button.setText("Copied")
+        QTimer.singleShot(1500, lambda: self.copy_path_button.setText("Copy path"))
+
+    # Batch ----------------------------------------------------------------------------------------
+
+    def set_batch(self, ids: list[str]) -> None:
+        """The transfers just queued together: the batch line counts them until the next batch."""
+        self.batch = list(ids)
+        self._show_batch()
+
+    def _show_batch(self) -> None:
+        rows = [r for r in self.model.rows if r.id in set(self.batch)] if self.batch else []
+        self.batch_line.setVisible(bool(rows))
+        if rows:
+            self.batch_line.setText(batch_text(rows))
 
     def pause_all(self) -> None:
         self.queue.pause_all()

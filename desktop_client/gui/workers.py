@@ -92,6 +92,15 @@ class _Runnable(QRunnable):
         self._handle = handle
         self._interval = interval
 
+    def _emit(self, signal: Any, value: Any) -> None:
+        try:
+            signal.emit(value)
+        except RuntimeError:
+            # The relay was deleted under a detached task: the app is closing (Quit, SIGTERM)
+            # and nobody waits for this result any more. Anything else is a real error.
+            if not self._handle.cancel_event.is_set():
+                raise
+
     def run(self) -> None:  # worker thread
         relay = self._handle.relay
         last = 0.0
@@ -103,7 +112,7 @@ class _Runnable(QRunnable):
             if now - last >= self._interval:
                 last = now
                 pending.clear()
-                relay.progress.emit(value)
+                self._emit(relay.progress, value)
             else:
                 pending[:] = [value]
 
@@ -111,11 +120,11 @@ class _Runnable(QRunnable):
             result = self._fn(report, self._handle.cancel_event)
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the UI
             log.debug("task %s failed", self._handle.name, exc_info=True)
-            relay.failed.emit(exc)
+            self._emit(relay.failed, exc)
             return
         if pending:
-            relay.progress.emit(pending[0])
-        relay.done.emit(result)
+            self._emit(relay.progress, pending[0])
+        self._emit(relay.done, result)
 
 
 class TaskRunner(QObject):

@@ -104,6 +104,20 @@ def random_subject_label(taken: Iterable[str] | LabelPool, rng: random.Random | 
     raise ValueError("No free random subject label is left.")
 
 
+def stable_subject_label(study_instance_uid: str, taken: Iterable[str] | LabelPool) -> str:
+    """An automatic ``AB123`` subject label for one study that stays the same while the user
+    moves back and forth in the app (seeded by a keyed hash of the study, so it reveals nothing
+    about the patient), skipping labels already in ``taken``.
+
+    This is the default subject of a single session (issue 14): the patient's name is a label
+    only when the user types or picks it.
+    """
+    from desktop_client.core.privacy import keyed_hash
+
+    seed = int(keyed_hash("subject-label", study_instance_uid), 16)
+    return random_subject_label(taken, random.Random(seed))
+
+
 def _name_key(study: StudyLike) -> str:
     return (study.patient_name or "").strip().upper()
 

@@ -16,6 +16,7 @@ from desktop_client.labels import (LabelPool, LabelRow, SessionScheme, SubjectSc
                                    assign_session_labels, assign_subject_labels, import_csv,
                                    label_problem)
 from desktop_client.plan.draft import SessionPlan
+from desktop_client.grouping import INCLUDE_MODES, INCLUDE_TEXT_REMOVED, inspect_scan
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice
 from desktop_client.scanning.model import Session
 from desktop_client.templates import Template
@@ -95,11 +96,15 @@ def plans_from_schemes(sessions: list[Session], *, subject: str | None = None,
 
 def decisions_from_options(sessions: list[Session], *, templates: Iterable[Template] = (),
                            rectangles: Iterable[tuple[str, Rect]] = (),
-                           excluded: Iterable[str] = ()) -> dict[str, ScanReviewChoice]:
-    """Review decisions from saved templates (matched per scan), ``(series, rect)`` pairs and exclusions.
+                           excluded: Iterable[str] = (),
+                           include_free_text: Iterable[tuple[str, str]] = ()
+                           ) -> dict[str, ScanReviewChoice]:
+    """Review decisions from saved templates (matched per scan), ``(series, rect)`` pairs,
+    exclusions and ``(series, mode)`` inclusions of scans with free text.
 
     The rules are the review model's: templates add their boxes as a union; an excluded series
-    gets nothing else; only supported images can be redacted.
+    gets nothing else; only supported images can be redacted; a scan with free text is left out
+    unless it is included deliberately (issue 14), which records what it holds.
     """
     model = ReviewModel(sessions)
     templates = list(templates)
@@ -118,4 +123,15 @@ def decisions_from_options(sessions: list[Session], *, templates: Iterable[Templ
     if unknown:
         raise ValueError(f"--exclude names series not in the scanned paths: {', '.join(unknown)}")
     model.exclude(excluded, EXCLUDED_ON_COMMAND_LINE)
-    return {uid: c for uid, c in model.choices.items() if c.excluded or c.rectangles}
+    for uid, mode in include_free_text:
+        if uid not in model.refs or not model.is_free_text(uid):
+            raise ValueError(f"--include-free-text names series {uid}, which is not a scan with "
+                             "free text in the scanned paths (see `xnat-upload groups`)")
+        if mode not in INCLUDE_MODES:
+            raise ValueError(f"--include-free-text {uid}: the mode must be "
+                             f"{' or '.join(INCLUDE_MODES)}")
+        if mode == INCLUDE_TEXT_REMOVED and not model.can_remove_text(uid):
+            raise ValueError(f"series {uid} is an encapsulated document: its text cannot be removed "
+                             "by a rule; include it as-is or leave it out")
+        model.include_free_text([uid], mode, {uid: inspect_scan(model.scan(uid))})
+    return {uid: c for uid, c in model.choices.items() if c.excluded or c.rectangles or c.decision}

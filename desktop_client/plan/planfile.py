@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from desktop_client.core.geometry import Rect
-from desktop_client.plan.draft import SessionPlan
+from desktop_client.plan.draft import SessionPlan, UploadDraft
 from desktop_client.plan.review import ScanReviewChoice
+from desktop_client.plan.specs import draft_options
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec, LookupTable, ScriptSource
 
@@ -122,7 +123,8 @@ def to_json(plan: PlanFile) -> dict[str, Any]:
         "format": FORMAT, "version": VERSION,
         "sources": list(plan.sources),
         "destination": {"kind": d.kind.value, "url": d.url, "username": d.username,
-                        "calling_aet": d.calling_aet, "verify_tls": d.verify_tls},
+                        "calling_aet": d.calling_aet, "verify_tls": d.verify_tls,
+                        "allow_http": d.allow_http},
         "project": plan.project, "user": plan.user,
         "scripts": None if plan.scripts is None else [{"name": s.name, "text": s.text}
                                                       for s in plan.scripts],
@@ -143,7 +145,8 @@ def from_json(data: Any) -> PlanFile:
     try:
         d = data["destination"]
         destination = DestinationSpec(DestinationKind(d["kind"]), d["url"], d.get("username", ""),
-                                      d.get("calling_aet", "XNATUPLOAD"), bool(d.get("verify_tls", True)))
+                                      d.get("calling_aet", "XNATUPLOAD"), bool(d.get("verify_tls", True)),
+                                      bool(d.get("allow_http", False)))
         scripts = data.get("scripts")
         table = data.get("lookup_table")
         known = {f.name for f in dataclasses.fields(SessionEntry)}
@@ -216,3 +219,13 @@ def resolve(plan: PlanFile, sessions: list[Session]) -> tuple[list[SessionPlan],
                                  tracer=entry.tracer, variables=dict(entry.variables),
                                  included=set(entry.included), merge=entry.merge))
     return plans, dict(plan.decisions)
+
+
+def from_draft(draft: UploadDraft) -> PlanFile:
+    """The plan of a GUI draft (Summary: *Save plan…*)."""
+    if not draft.sources:
+        raise ValueError("the plan has no source folders to scan again")
+    options = draft_options(draft)
+    return plan_file(draft.sources, options.destination, draft.plans, draft.review,
+                     project=options.project, user=options.user, scripts=options.scripts,
+                     lookup_table=options.lookup_table)

@@ -49,10 +49,37 @@ class SummaryCounts:
     sessions_left_out: int = 0
 
 
+def scan_choice(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
+                uid: str) -> ScanChoice | None:
+    """What the spec does with one scan: left out (with why), redacted or included by a person's
+    decision; None when it is sent as it is. The one rule the specs, the Summary's counts and
+    every "what is sent" question share."""
+    from desktop_client.grouping import FREE_TEXT_EXCLUDED, classify_scan
+    from desktop_client.scanning.freetext import FREE_TEXT
+
+    decision = decisions.get(uid)
+    if uid not in plan.included:
+        return ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
+    if decision is None and classify_scan(plan.session.scans[uid]).reason == FREE_TEXT:
+        # Nobody decided: a scan with free text stays out (issue 14).
+        return ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
+    if decision is not None and decision.excluded:
+        return ScanChoice(uid, excluded=True,
+                          exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW,
+                          text_decision=decision.text_decision)
+    if decision is not None and (decision.rectangles or decision.decision or decision.text_decision):
+        return ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
+                          decision=decision.decision, text_decision=decision.text_decision,
+                          box_sources=tuple(decision.sources()),
+                          accept_reason=decision.accept_reason)
+    return None
+
+
 def is_left_out(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice], uid: str) -> bool:
-    """Is this scan of ``plan`` not sent (unticked on Confirm or excluded in Review)?"""
-    choice = decisions.get(uid)
-    return uid not in plan.included or (choice is not None and choice.excluded)
+    """Is this scan of ``plan`` not sent (unticked on Confirm, excluded in Review, free text
+    nobody included)?"""
+    choice = scan_choice(plan, decisions, uid)
+    return choice is not None and choice.excluded
 
 
 def summarize(draft: UploadDraft) -> SummaryCounts:
@@ -95,18 +122,21 @@ def _edit(value: Any) -> PixelEdit:
 
 
 def choices_for(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]) -> dict[str, ScanChoice]:
-    """The per-scan choices of one session's spec: left out (with why) or redacted; others as is."""
-    choices: dict[str, ScanChoice] = {}
-    for uid in plan.session.scans:
-        decision = decisions.get(uid)
-        if uid not in plan.included:
-            choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
-        elif decision is not None and decision.excluded:
-            choices[uid] = ScanChoice(uid, excluded=True,
-                                      exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW)
-        elif decision is not None and decision.rectangles:
-            choices[uid] = ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles))
-    return choices
+    """The per-scan choices of one session's spec (``scan_choice``); scans not named go as is."""
+    return {uid: choice for uid in plan.session.scans
+            if (choice := scan_choice(plan, decisions, uid)) is not None}
+
+
+def text_removal_prelude(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]
+                         ) -> list[ScriptSource]:
+    """The built-in "send without the text" script for the session's scans included that way."""
+    uids = [uid for uid in plan.session.scans if uid in plan.included
+            and (d := decisions.get(uid)) is not None and d.remove_text and not d.excluded]
+    if not uids:
+        return []
+    from desktop_client.scripts import TEXT_REMOVAL_NAME, text_removal_script
+
+    return [ScriptSource(TEXT_REMOVAL_NAME, text_removal_script(uids))]
 
 
 def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
@@ -134,6 +164,7 @@ def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
         receipt_pdf=options.receipt_pdf,
         lookup_table=options.lookup_table,
         overwrite=MERGE if plan.merge else None,
+        prelude=text_removal_prelude(plan, decisions),
     )
     try:
         spec.validate()
@@ -158,8 +189,10 @@ def draft_options(draft: UploadDraft, *, receipt_dir: str | None = None,
         project=draft.project.id,
         user=draft.target.connection.username,
         # XNAT: the engine fetches the site and project scripts again when it runs, as the
-        # official client does; the local folder has no scripts.
-        scripts=None if destination.kind is DestinationKind.XNAT else [],
+        # official client does; the local folder: its Settings slots, as the Project step shows.
+        # Without settings the folder's own default slots apply (``ScriptedDestination``).
+        scripts=None if destination.kind is DestinationKind.XNAT or draft.settings is None else
+        [ScriptSource(name, text) for name, text in draft.settings.named_scripts],
         lookup_table=draft.lookup_table,
         receipt_dir=receipt_dir,
         receipt_pdf=receipt_pdf,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from desktop_client.scripts import ScriptSlots
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec
 
 if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
@@ -51,9 +52,20 @@ class ProjectSettings:
     require_date: bool = False
     allow_bulk: bool = True
     series_filter: str = ""
+    #: The parsed site/project series import filters, applied in Review (issue 17 §3).
+    series_filters: list[Any] = field(default_factory=list)
     subject_scheme: str = "manual"
     session_scheme: str = "auto"
     tracers: list[str] = field(default_factory=list)
+    #: How receipts name the two scripts (the local folder's slots say which file or default).
+    site_script_name: str = "site"
+    project_script_name: str = "project"
+
+    @property
+    def named_scripts(self) -> list[tuple[str, str]]:
+        """``(name, text)`` of the scripts present, site first."""
+        return [(n, t) for n, t in ((self.site_script_name, self.site_script),
+                                    (self.project_script_name, self.project_script)) if t]
 
     @property
     def scripts(self) -> list[str]:
@@ -68,6 +80,7 @@ class Connection(Protocol):
     url: str
     username: str
     insecure_tls: bool
+    allow_http: bool
 
 
 class UploadTarget(Protocol):
@@ -82,6 +95,7 @@ class UploadTarget(Protocol):
     def subjects(self, project_id: str) -> list[SubjectInfo]: ...
     def create_subject(self, project_id: str, label: str, group: str) -> None: ...
     def session_labels(self, project_id: str) -> set[str]: ...
+    def close(self) -> None: ...
     @property
     def can_create_projects(self) -> bool: ...
 
@@ -89,15 +103,18 @@ class UploadTarget(Protocol):
 class LocalTarget:
     """The local archive folder: ``<root>/<project>/<subject>/<session>/``.
 
-    It has no anonymization scripts and no server rules, so it is the destination that always
-    works (first launch, demo, no network).
+    It has no server rules, so it is the destination that always works (first launch, demo, no
+    network). Its anonymization scripts are the Settings' slots, applied on this computer.
     """
 
     can_create_projects = True
 
-    def __init__(self, connection: Connection, root: Path) -> None:
+    def __init__(self, connection: Connection, root: Path,
+                 slots: Callable[[], ScriptSlots] = ScriptSlots) -> None:
         self.connection = connection
         self.root = root
+        #: The folder's script slots as they are now (the GUI reads its Settings each time).
+        self.slots = slots
 
     def describe(self) -> str:
         return f"Local archive folder ({self.root})"
@@ -116,7 +133,16 @@ class LocalTarget:
         return [ProjectInfo(id=n, name=n) for n in sorted(names)]
 
     def project_settings(self, project_id: str) -> ProjectSettings:
-        return ProjectSettings(project_id=project_id, destination="Local folder")
+        """The folder's script slots from Settings (the shipped default site script unless the
+        user chose otherwise), shown and applied like a server's site and project scripts."""
+        chain = self.slots().chain()  # ScriptChoiceError: a sentence naming the file and the fix
+        site = next(((n, t) for n, t in chain if n.startswith("site")), None)
+        project = next(((n, t) for n, t in chain if n.startswith("project")), None)
+        return ProjectSettings(project_id=project_id, destination="Local folder",
+                               site_script=site[1] if site else None,
+                               project_script=project[1] if project else None,
+                               site_script_name=site[0] if site else "site",
+                               project_script_name=project[0] if project else "project")
 
     def subjects(self, project_id: str) -> list[SubjectInfo]:
         return [SubjectInfo(label=n) for n in self._dirs(self.root / project_id)]
@@ -131,6 +157,9 @@ class LocalTarget:
         for subject in self._dirs(self.root / project_id):
             labels.update(self._dirs(self.root / project_id / subject))
         return labels
+
+    def close(self) -> None:
+        """Nothing to release: a folder."""
 
 
 def explain_error(exc: BaseException) -> str:
@@ -163,7 +192,8 @@ class XnatTarget:
     @property
     def destination(self) -> DestinationSpec:
         return DestinationSpec(DestinationKind.XNAT, self.connection.url.rstrip("/"),
-                               self.connection.username, verify_tls=not self.connection.insecure_tls)
+                               self.connection.username, verify_tls=not self.connection.insecure_tls,
+                               allow_http=self.connection.allow_http)
 
     def projects(self) -> list[ProjectInfo]:
         return [ProjectInfo(id=p.id, name=p.name or "", secondary_id=p.secondary_id or "")
@@ -180,6 +210,9 @@ class XnatTarget:
 
     def session_labels(self, project_id: str) -> set[str]:
         return set(self.client.session_labels(project_id))
+
+    def close(self) -> None:
+        self.client.close()
 
 
 _DESTINATIONS = {0: "Prearchive", 4: "Archive (reject duplicates)", 5: "Archive (overwrite duplicates)"}
@@ -204,6 +237,14 @@ def project_settings_from_xnat(client: "XnatClient", project_id: str) -> Project
     raw = client.project_settings(project_id)
     site, project = client.anonymization_scripts(project_id)
     code = int(getattr(raw, "prearchive_code", 0))
+    from desktop_client.xnat.series_filter import SeriesFilterError
+
+    described = _series_filter(raw)
+    try:
+        filters = raw.series_import_filters()
+    except SeriesFilterError as exc:
+        filters = []
+        described += f" — cannot be checked here ({exc}); XNAT may drop series silently"
     return ProjectSettings(
         project_id=project_id,
         site_script=site or None,
@@ -212,7 +253,8 @@ def project_settings_from_xnat(client: "XnatClient", project_id: str) -> Project
         allow_create_subject=bool(raw.allow_create_subject),
         require_date=bool(raw.require_date),
         allow_bulk=bool(raw.allow_bulk_upload),
-        series_filter=_series_filter(raw),
+        series_filter=described,
+        series_filters=filters,
         subject_scheme=str(raw.default_subject_scheme or "manual"),
         session_scheme=str(raw.default_session_scheme or "auto"),
         tracers=list(raw.pet_tracers or ()),
@@ -224,7 +266,43 @@ def open_xnat_target(connection: Connection, password: str) -> tuple[XnatTarget,
     from desktop_client.xnat import XnatClient
 
     client = XnatClient(connection.url, connection.username, password,
-                        allow_insecure=connection.insecure_tls)
+                        allow_insecure=connection.insecure_tls, allow_http=connection.allow_http)
     client.login()
+    # The address that answered (https chosen for a bare host name, or an http→https redirect
+    # followed): saved, so the queue and later logins go there directly.
+    connection.url = client.base_url
     version = str(client.server_version() or "unknown version")
     return XnatTarget(connection, client, version), version
+
+
+@dataclass
+class Endpoint:
+    """A destination named without a stored connection: the CLI's ``--to``, a saved plan."""
+
+    url: str
+    username: str = ""
+    insecure_tls: bool = False
+    allow_http: bool = False
+    id: str = ""
+
+
+def target_for(destination: DestinationSpec, password: str | None) -> UploadTarget | None:
+    """The catalogue entry behind a transfer destination (blocking: an XNAT login).
+
+    None for DICOM and DICOMweb nodes, which have no projects, subjects or session labels.
+    """
+    endpoint = Endpoint(destination.url, destination.username, not destination.verify_tls,
+                        destination.allow_http)
+    if destination.kind is DestinationKind.XNAT:
+        return open_xnat_target(endpoint, password or "")[0]
+    if destination.kind is DestinationKind.LOCAL:
+        return LocalTarget(endpoint, Path(destination.url))
+    return None
+
+
+def existing_session_labels(target: UploadTarget, project: str) -> set[str]:
+    """The project's session labels; raises ValueError when the user cannot upload into it."""
+    if not target.can_create_projects and project not in {p.id for p in target.projects()}:
+        raise ValueError(f"project {project} does not exist at {target.connection.url}, or you "
+                         "may not upload into it")
+    return target.session_labels(project)

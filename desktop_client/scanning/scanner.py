@@ -27,8 +27,9 @@ from typing import BinaryIO, Callable, Iterable, Protocol
 
 from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.core.limits import too_large_reason
-from desktop_client.core.processes import end_with_parent
-from desktop_client.scanning.cache import ScanCache
+from desktop_client.core.privacy import BOOK
+from desktop_client.core.processes import end_with_parent, use_private_runtime_dir
+from desktop_client.scanning.cache import ScanCache, missing_identity, remember_identity, restore_identity
 from desktop_client.scanning.model import Instance, Location, ScanResult, Session, Skipped, build_sessions
 from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
 from desktop_client.scanning.sources import (
@@ -162,6 +163,24 @@ class _ArchiveBroken(Exception):
         return one_line(self.__cause__) if self.__cause__ else "unreadable"
 
 
+def _restore_identities(cached: list[Result]) -> None:
+    """Give cached instances their patient name, ID and accession number back.
+
+    The index never stores them (see ``cache``); for a study this process has not read, one of
+    its files is read again and its values are kept in memory for the rest of the session.
+    """
+    wanted = missing_identity(cached)
+    if not wanted:
+        return
+    for instance in wanted.values():
+        fresh = read_candidate(Candidate(instance.location, instance.size, 0))
+        if isinstance(fresh, Instance):
+            remember_identity(fresh)
+    for result in cached:
+        if isinstance(result, Instance):
+            restore_identity(result)
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     # fork starts workers instantly but is unsafe once other threads exist (a GUI scans from a
     # worker thread): then forkserver, which preloads this module once so workers start warm.
@@ -172,6 +191,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         context.set_forkserver_preload([__name__])
     else:
         context = multiprocessing.get_context("spawn")
+    use_private_runtime_dir()
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent)
 
 
@@ -220,13 +240,16 @@ def scan_paths(
         else:
             skipped.append(result)
 
+    # Every source seen gets its keyed reference in memory: the queue and receipts name sources
+    # by reference only, and a transfer resumed after a restart finds its files again this way.
+    for c in files:
+        BOOK.add(c.location.path, None, c.size, c.mtime_ns)
     to_read: list[Candidate] = files
     to_read_archives = archives
     if cache is not None:
         hits = cache.lookup([(c.location, c.size, c.mtime_ns) for c in files])
         to_read = [c for c in files if c.location not in hits]
-        for result in hits.values():
-            take(result)
+        cached: list[Result] = list(hits.values())
         from_cache += len(hits)
         state["done"] += len(hits)
         to_read_archives = []
@@ -236,9 +259,14 @@ def scan_paths(
                 to_read_archives.append(archive)
                 continue
             for result in members:
-                take(result)
+                if isinstance(result, Instance):
+                    BOOK.add(archive.path, result.location.member, result.size, archive.mtime_ns)
+            cached.extend(members)
             from_cache += len(members)
             state["done"] += 1
+        _restore_identities(cached)
+        for result in cached:
+            take(result)
         report()
 
     cancelled = False
@@ -257,7 +285,9 @@ def scan_paths(
         report(str(batch[-1].location) if batch else "")
 
     def on_archive(archive: ArchiveCandidate, results: list[tuple[Location, int, Result]]) -> None:
-        for _loc, _size, result in results:
+        for loc, size, result in results:
+            if isinstance(result, Instance):
+                BOOK.add(archive.path, loc.member, size, archive.mtime_ns)
             take(result)
         new_archives.append((archive, results))
         state["done"] += 1

@@ -33,6 +33,9 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
+from desktop_client.core.coverage import Pick, instances_to_search
+from desktop_client.core.sop_classes import is_image_storage
+from desktop_client.core import privacy
 from desktop_client.scanning.model import Instance
 from desktop_client.transfer.pipeline import (
     Applicator,
@@ -42,7 +45,7 @@ from desktop_client.transfer.pipeline import (
     process_in_worker,
     script_checksum,
 )
-from desktop_client.transfer.receipt import build_manifest
+from desktop_client.transfer.receipt import RECHECK_EVENT, build_manifest
 from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
@@ -88,6 +91,13 @@ class Controls:
 
 class _Interrupted(Exception):
     pass
+
+
+def _source_ref(instance: Instance) -> str:
+    loc = instance.location
+    if privacy.is_unlocated(loc.path):
+        return loc.path[len(privacy.UNLOCATED):]
+    return privacy.BOOK.ref(loc.path, loc.member, instance.size)
 
 
 @dataclass(slots=True)
@@ -155,6 +165,7 @@ class TransferRun:
         self._last_emit = 0.0
         self._rate_start = time.monotonic()
         self._rate_bytes = 0
+        self._picks: dict[str, dict[int, Pick]] = {}
         self.ctx = SendContext(transfer_id, self.spec.project, self.spec.subject,
                                self.spec.session_label, self.spec.session.study_instance_uid,
                                self.spec.overwrite, self.spec.variables.get("tracer", ""),
@@ -248,7 +259,9 @@ class TransferRun:
         self.ctx.state.update(session_uri=finish.uri, archived=finish.archived)
         self._save_state()
         self.store.update(self.id, link=finish.link)
-        self.log("info", "finish", f"session stored at {finish.uri}", archived=finish.archived)
+        # The address names the subject and session (maybe patient data): it is in the status
+        # and the receipt, not in the log.
+        self.log("info", "finish", "session stored", archived=finish.archived)
         if type(self.dest).record is not Destination.record:
             # The manifest lists every file: built only for destinations that keep one.
             self.dest.record(self.ctx, build_manifest(self.store, self.id))
@@ -280,6 +293,7 @@ class TransferRun:
             else:
                 sources = self._with_retries(  # type: ignore[assignment]
                     "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
+            sources = list(self.spec.prelude) + list(sources)
             recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
                         for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)
@@ -307,9 +321,35 @@ class TransferRun:
         lookup = self._lookup_text()
         key = f"{self.id}:{script_checksum(repr(scripts) + lookup)}"
         comment = self.dest.routing_comment(self.ctx)
-        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location, unit.series_uid,
-                          scan_id, comment, lookup, spool.object_path(n) if spool is not None else "")
-                for n, m in enumerate(members)]
+        picks = self._recheck_picks(unit.series_uid)
+        accepted = self.spec.choice(unit.series_uid).accepted_as_is
+        jobs = []
+        for n, (index, m) in enumerate(zip(unit.files, members)):
+            pick = picks.get(index)
+            jobs.append(ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location, unit.series_uid,
+                                  scan_id, comment, lookup, spool.object_path(n) if spool is not None else "",
+                                  recheck=pick is not None,
+                                  recheck_frames=pick.frames if pick is not None else (),
+                                  recheck_temporal=pick.temporal if pick is not None else False,
+                                  accepted_as_is=accepted))
+        return jobs
+
+    def _recheck_picks(self, series_uid: str) -> dict[int, Pick]:
+        """The scan's objects whose redacted output is searched again for visible text.
+
+        The coverage policy of the text finder (``core.coverage``), over the whole scan's
+        instances in queue order, for image objects only; computed once per scan.
+        """
+        cached = self._picks.get(series_uid)
+        if cached is None:
+            count = self.store.scan_files(self.id).get(series_uid, 0)
+            instances = self.store.instances(self.id, series_uid, range(count))
+            cached = {}
+            for pick in instances_to_search(instances):
+                if is_image_storage(instances[pick.index].sop_class_uid):
+                    cached[pick.index] = pick
+            self._picks[series_uid] = cached
+        return cached
 
     def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
         """Results in order, with at most ``window`` objects in flight (bounded memory)."""
@@ -384,23 +424,38 @@ class TransferRun:
                         tuple(sorted({m.transfer_syntax_uid for m in members if m.transfer_syntax_uid})))
         spool = Spool()
         records: list[ObjectRow] = []
+        # The queue and receipts name sources by keyed reference, never by path (issue 14 §3).
+        refs = {str(m.location): _source_ref(m) for m in members}
+        if any(privacy.is_unlocated(m.location.path) for m in members):
+            reason = ("the source files are not known since the app was restarted; select the same "
+                      "folder again (Select data, or `xnat-upload transfers resume ID --from FOLDER`)")
+            records = [ObjectRow(unit.idx, unit.series_uid, refs[str(m.location)], "failed",
+                                 reason=reason) for m in members]
+            return _Prepared(info, label, spool, records, {})
         try:
             # Pool workers write each object into the spool themselves.
             jobs = self._jobs(unit, members, scan_id, scripts, spool if inline is None else None)
             for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
+                if outcome.recheck:
+                    # The receipt's per-scan re-check record: boxes and status, never text or paths.
+                    self.store.log(self.id, "info" if outcome.status == "ok" else "error", RECHECK_EVENT,
+                                   f"{label}: output re-check {outcome.recheck['status']}",
+                                   {"series_uid": unit.series_uid, **outcome.recheck})
+                ref = refs.get(outcome.source, outcome.source)
                 if outcome.status == "ok":
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source, "sent",
+                    records.append(ObjectRow(unit.idx, unit.series_uid, ref, "sent",
                                              outcome.sop_instance_uid, scan_id, outcome.md5,
                                              outcome.size))
                     spool.add(outcome)
                 else:
-                    records.append(ObjectRow(unit.idx, unit.series_uid, outcome.source,
-                                             outcome.status, reason=outcome.reason))
+                    reason = privacy.scrub(outcome.reason, refs)
+                    records.append(ObjectRow(unit.idx, unit.series_uid, ref,
+                                             outcome.status, reason=reason))
                     self.store.log(self.id, "warning" if outcome.status == "rejected" else "error",
                                    outcome.status, f"{label}: object {outcome.status}",
-                                   {"reason": outcome.reason})
+                                   {"reason": reason})
         except BaseException:
             spool.close()
             raise

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from desktop_client.core.paths import data_dir
-from desktop_client.core.processes import end_with_parent
+from desktop_client.core.processes import end_with_parent, use_private_runtime_dir
 from desktop_client.destinations import Destination, DestinationError, open_destination
 from desktop_client.transfer.engine import Controls, RetryPolicy, TransferEvent, TransferRun, scan_ids
 from desktop_client.transfer.receipt import write_receipts
@@ -438,6 +438,7 @@ class TransferQueue:
             if self._pool is None:
                 # fork is unsafe once a GUI has threads; forkserver/spawn start clean interpreters.
                 method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+                use_private_runtime_dir()
                 self._pool = ProcessPoolExecutor(self.workers,
                                                  mp_context=multiprocessing.get_context(method),
                                                  initializer=end_with_parent)

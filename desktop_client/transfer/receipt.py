@@ -4,8 +4,9 @@ The JSON receipt is the record a program can check (it has every sent object's M
 server-side verification); the PDF says the same for a person. Both are written at the end of
 every transfer, successful or not, under ``<data dir>/receipts`` unless the transfer names a
 folder. No patient name or ID appears in them: only labels, UIDs of the anonymized objects,
-source paths and checksums (a lookup table is recorded by name, checksum and size, never its
-entries).
+keyed source references and checksums (a lookup table is recorded by name, checksum and size,
+never its entries). Source files are named by their keyed reference (``core.privacy``), never by
+path: folder names under a selection usually carry patient IDs and accession numbers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,34 @@ class _Rows:
         return self._read()
 
 
+#: The log event that records one object's output re-check (see ``burned_in_text``).
+RECHECK_EVENT = "recheck"
+
+
+def burned_in_text(rechecks: list[dict[str, Any]], choice: Any) -> dict[str, Any]:
+    """Per scan: the decision on burned-in text, where each box came from, the re-check results.
+
+    ``rechecks`` are the transfer's ``RECHECK_EVENT`` log details (boxes and status only, never
+    the text read).
+    """
+    rects = [str(e.rect) for e in choice.rectangles]
+    sources = list(choice.box_sources) if len(choice.box_sources) == len(rects) else ["drawn"] * len(rects)
+    checks = [c for c in rechecks if c.get("series_uid") == choice.series_instance_uid]
+    statuses = collections.Counter(str(c.get("status")) for c in checks)
+    return {
+        "decision": choice.text_decision or ("excluded" if choice.excluded else "no decision needed"),
+        "accept_reason": choice.accept_reason,
+        "boxes": [{"rect": r, "source": src} for r, src in zip(rects, sources)],
+        "recheck": {
+            "objects": len(checks), **{k: statuses[k] for k in sorted(statuses)},
+            "visible": sorted({v for c in checks for v in c.get("visible", [])}),
+            "warnings": sorted({w for c in checks for w in c.get("warnings", [])}),
+            "note": "the re-check searches the output for text the OCR can read; it cannot certify an "
+                    "image clean",
+        },
+    }
+
+
 def build_receipt(store: QueueStore, transfer_id: str, state: State | None = None) -> dict[str, Any]:
     """The receipt as a JSON-ready dict (from the queue database alone) whose per-file lists are
     :class:`_Rows` (write it with :func:`write_json`).
@@ -70,6 +99,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
         by_status[status] = (by_status[status][0] + n, by_status[status][1] + size)
     files = store.scan_files(transfer_id)
     ids = scan_ids(spec)
+    rechecks = [e.details for e in store.logs(transfer_id) if e.event == RECHECK_EVENT]
 
     def rows(uid: str, status: str, shape: Callable[[ObjectRow], Any]) -> _Rows:
         return _Rows(lambda: (shape(o) for o in store.objects(transfer_id, uid, status)))
@@ -100,8 +130,10 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "files_total": files.get(uid, 0),
             "rectangles": [str(e.rect) for e in choice.rectangles],
             "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
-            "sent": rows(uid, "sent", lambda o: {"source": o.source, "sop_instance_uid":
-                                                 o.sop_instance_uid, "md5": o.md5, "size": o.size}),
+            "decision": choice.decision,
+            "burned_in_text": burned_in_text(rechecks, choice),
+            "sent": rows(uid, "sent", lambda o: {"sop_instance_uid": o.sop_instance_uid,
+                                                 "source": o.source, "md5": o.md5, "size": o.size}),
             "rejected": rows(uid, "rejected", lambda o: {"source": o.source, "reason": o.reason}),
             "failed": rows(uid, "failed", lambda o: {"source": o.source, "reason": o.reason}),
             "held_back": rows(uid, "held back", lambda o: o.source),
@@ -139,6 +171,8 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "bytes_sent": by_status["sent"][1],
         },
         "verification": row.verification,
+        "sources": "keyed references (HMAC-SHA256 of path, size and modification time under this "
+                   "installation's secret); no source path is recorded",
     }
 
 
@@ -300,17 +334,32 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         pdf.ln(2)
         line(f"Scan {scan['scan_id']} {scan['description']} ({scan['modality']}) - {scan['status']}",
              11, "B")
+        text = scan.get("burned_in_text")
+        if text:
+            line(f"Burned-in text: {text['decision']}"
+                 + (f" (reason: {text['accept_reason']})" if text["accept_reason"] else ""), 8)
         if scan["rectangles"]:
-            line("Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
+            line("Redacted rectangles: " + "; ".join(
+                f"{b['rect']} ({b['source']})" for b in text["boxes"]) if text else
+                "Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
+        if text and text["recheck"]["objects"]:
+            check = text["recheck"]
+            counts = ", ".join(f"{check[k]} {k}" for k in ("passed", "accepted", "failed", "error") if check.get(k))
+            line(f"Output re-check: {check['objects']} object(s) searched again - {counts}"
+                 + (f"; text still visible at {'; '.join(check['visible'])}" if check["visible"] else "")
+                 + (f"; warnings: {'; '.join(check['warnings'])}" if check["warnings"] else "")
+                 + ". The re-check cannot certify an image clean.", 8)
         if scan["exclude_reason"]:
             line(f"Excluded: {scan['exclude_reason']}", 8)
+        if scan["decision"]:
+            line(f"Decision: {scan['decision']}", 8)
         for error in scan["errors"]:
             line(f"Error: {error}", 8)
         # One text block per scan: thousands of single-line cells are slow and memory-hungry.
         file_lines(itertools.chain(
-            (f"{os.path.basename(o['source'])}  MD5 {o['md5']}" for o in scan["sent"]),
-            (f"{os.path.basename(o['source'])}  Rejected: {o['reason']}" for o in scan["rejected"]),
-            (f"{os.path.basename(o['source'])}  FAILED: {o['reason']}" for o in scan["failed"])))
+            (f"{o['sop_instance_uid']}  MD5 {o['md5']}" for o in scan["sent"]),
+            (f"{o['source']}  Rejected: {o['reason']}" for o in scan["rejected"]),
+            (f"{o['source']}  FAILED: {o['reason']}" for o in scan["failed"])))
         held_back = sum(1 for _ in scan["held_back"])
         if held_back:
             line(f"{held_back} other file(s) of this scan held back (not sent)", 8)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from desktop_client.core import privacy
 from desktop_client.core.geometry import Fill, PixelEdit, Rect
 from desktop_client.scanning.model import SHARED_TEXT_FIELDS, Instance, Location, Scan, Session
 
@@ -72,10 +73,12 @@ class DestinationSpec:
     username: str = ""
     calling_aet: str = "XNATUPLOAD"
     verify_tls: bool = True
+    #: The user's explicit opt-in to plain ``http://`` to a host other than this machine.
+    allow_http: bool = False
 
     @classmethod
     def parse(cls, text: str, *, username: str = "", calling_aet: str = "XNATUPLOAD",
-              verify_tls: bool = True) -> "DestinationSpec":
+              verify_tls: bool = True, allow_http: bool = False) -> "DestinationSpec":
         """Parse the CLI's ``--to DEST`` form; raises ValueError with a message a user can act on."""
         text = text.strip()
         if not text:
@@ -85,7 +88,8 @@ class DestinationSpec:
             parts = urlsplit(text)
             if not parts.hostname:
                 raise ValueError(f"XNAT address {text!r} has no host name")
-            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls)
+            return cls(DestinationKind.XNAT, text.rstrip("/"), username, calling_aet, verify_tls,
+                       allow_http)
         if lower.startswith(("dicomweb+http://", "dicomweb+https://")):
             url = text[len("dicomweb+"):].rstrip("/")
             if not urlsplit(url).hostname:
@@ -130,6 +134,21 @@ class ScanChoice:
     rectangles: tuple[PixelEdit, ...] = ()
     excluded: bool = False
     exclude_reason: str = ""
+    #: A person's decision about a scan flagged by a privacy check (e.g. "included deliberately:
+    #: contains free text …"), recorded in the receipt.
+    decision: str = ""
+    #: The person's decision on burned-in text (``plan.review`` values: "redacted",
+    #: "checked, no text", "accepted as is", "excluded"; "" when none was needed), for the receipt.
+    text_decision: str = ""
+    #: Where each rectangle came from ("drawn", "template", "detected"), parallel to ``rectangles``.
+    box_sources: tuple[str, ...] = ()
+    #: Why the visible text was accepted as is (the receipt records it).
+    accept_reason: str = ""
+
+    @property
+    def accepted_as_is(self) -> bool:
+        """The output re-check records visible text instead of failing the object."""
+        return self.text_decision == "accepted as is"
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +232,9 @@ class TransferSpec:
     #: The JSON receipt is always written; the PDF one only when asked for (the default).
     receipt_pdf: bool = True
     lookup_table: LookupTable | None = None
+    #: Scripts applied before ``scripts`` (or the server's): the built-in "send without the
+    #: text" rule for scans a person chose to include that way (issue 14; ``desktop_client.scripts``).
+    prelude: list[ScriptSource] = field(default_factory=list)
 
     def choice(self, series_instance_uid: str) -> ScanChoice:
         return self.choices.get(series_instance_uid) or ScanChoice(series_instance_uid)
@@ -249,7 +271,8 @@ class TransferSpec:
             "destination": {"kind": self.destination.kind.value, "url": self.destination.url,
                             "username": self.destination.username,
                             "calling_aet": self.destination.calling_aet,
-                            "verify_tls": self.destination.verify_tls},
+                            "verify_tls": self.destination.verify_tls,
+                            "allow_http": self.destination.allow_http},
             "project": self.project,
             "subject": self.subject,
             "session_label": self.session_label,
@@ -265,6 +288,7 @@ class TransferSpec:
             "receipt_pdf": self.receipt_pdf,
             "lookup_table": None if self.lookup_table is None else {
                 "name": self.lookup_table.name, "text": self.lookup_table.text},
+            "prelude": [{"name": s.name, "text": s.text} for s in self.prelude],
         }
 
     @classmethod
@@ -275,7 +299,8 @@ class TransferSpec:
         return cls(
             session=_session_from_json(data["session"]),
             destination=DestinationSpec(DestinationKind(d["kind"]), d["url"], d.get("username", ""),
-                                        d.get("calling_aet", "XNATUPLOAD"), d.get("verify_tls", True)),
+                                        d.get("calling_aet", "XNATUPLOAD"), d.get("verify_tls", True),
+                                        bool(d.get("allow_http", False))),
             project=data.get("project", ""),
             subject=data.get("subject", ""),
             session_label=data.get("session_label", ""),
@@ -289,6 +314,7 @@ class TransferSpec:
             receipt_dir=data.get("receipt_dir"),
             receipt_pdf=bool(data.get("receipt_pdf", True)),
             lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
+            prelude=[ScriptSource(s["name"], s["text"]) for s in data.get("prelude", [])],
         )
 
 
@@ -308,13 +334,17 @@ def _edit_from_json(data: dict[str, Any]) -> PixelEdit:
 def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
     return {"series_instance_uid": choice.series_instance_uid,
             "rectangles": [_edit_to_json(e) for e in choice.rectangles],
-            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason}
+            "excluded": choice.excluded, "exclude_reason": choice.exclude_reason,
+            "decision": choice.decision, "text_decision": choice.text_decision,
+            "box_sources": list(choice.box_sources), "accept_reason": choice.accept_reason}
 
 
 def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
     return ScanChoice(data["series_instance_uid"],
                       tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
-                      bool(data.get("excluded", False)), data.get("exclude_reason", ""))
+                      bool(data.get("excluded", False)), data.get("exclude_reason", ""),
+                      data.get("decision", ""), data.get("text_decision", ""),
+                      tuple(data.get("box_sources", ())), data.get("accept_reason", ""))
 
 
 # Identifying attributes are never written to the queue: once the labels are chosen, nothing after
@@ -328,14 +358,28 @@ _INSTANCE_FIELDS = [f.name for f in dataclasses.fields(Instance)
 
 
 def instance_to_json(instance: Instance) -> dict[str, Any]:
-    """One instance without its identifying attributes (see ``_NOT_STORED``)."""
-    return {"path": instance.location.path, "member": instance.location.member,
-            **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+    """One instance without its identifying attributes (see ``_NOT_STORED``) nor, unless the user
+    opted in to remembering source paths, its path: a keyed source reference stands for it
+    (folder names carry patient IDs and accession numbers; see ``core.privacy``)."""
+    loc = instance.location
+    ref = privacy.BOOK.ref(loc.path, loc.member, instance.size)
+    where = {"path": loc.path, "member": loc.member} if privacy.remember_source_paths() else {}
+    return {"source": ref, **where, **{name: getattr(instance, name) for name in _INSTANCE_FIELDS}}
+
+
+def instance_location(data: dict[str, Any]) -> Location:
+    """Where a stored instance's bytes are: its remembered path, else this process's source book,
+    else an unlocated placeholder (the engine then asks for the folder to be selected again)."""
+    if data.get("path"):
+        return Location(data["path"], data.get("member"))
+    ref = data.get("source", "")
+    found = privacy.BOOK.location(ref)
+    return Location(*found) if found else Location(privacy.UNLOCATED + ref)
 
 
 def instance_from_json(data: dict[str, Any]) -> Instance:
     return Instance(
-        location=Location(data["path"], data.get("member")),
+        location=instance_location(data),
         **{name: sys.intern(data[name]) if name in SHARED_TEXT_FIELDS and isinstance(data[name], str)
            else data[name] for name in _INSTANCE_FIELDS if name in data})
 

@@ -4,7 +4,8 @@ Public API::
 
     from desktop_client.xnat import XnatClient
     client = XnatClient(url, user, password_or_token_secret, verify=True, allow_insecure=False,
-                        timeout=30.0)
+                        allow_http=False, timeout=30.0)   # http:// only for loopback unless allowed
+    client.resolve_address() -> base URL; client.notices   # https first, redirects, SSO (no secret sent)
     client.login(); client.logout(); client.server_version()
     client.upload_projects() -> list[Project]            # owners/members (+ role)
     client.projects() -> list[Project]                    # readable, collaborators included
@@ -31,22 +32,30 @@ Errors are ``XnatError`` subclasses with ``user_message``, ``status``, ``server_
 ``outcome_unknown``.
 """
 
+from desktop_client.xnat.address import (
+    PLAIN_HTTP_WARNING, XnatInsecureTransportError, is_loopback_host, parse_address,
+)
 from desktop_client.xnat.client import USER_AGENT, XnatClient, XnatSessionExpired, normalise_base_url
 from desktop_client.xnat.errors import (
-    XnatAuthError, XnatCancelled, XnatConflictError, XnatConnectionError, XnatError,
+    XnatAuthError, XnatCancelled, XnatConcurrentSendError, XnatConflictError,
+    XnatConnectionError, XnatError,
     XnatNotFoundError, XnatPermissionError, XnatServerError, XnatUploadError, XnatVerificationError,
 )
 from desktop_client.xnat.models import (
     CommitResult, Experiment, PrearchiveEntry, Project, ProjectSettings, ScriptConfig, Subject,
     Verification,
 )
-from desktop_client.xnat.upload import UploadOutcome, reconcile_commit, upload_session
+from desktop_client.xnat.upload import (
+    UploadOutcome, reconcile_commit, upload_session, wait_until_settled,
+)
 from desktop_client.xnat.zipstream import zip_stream
 
 __all__ = [
+    "PLAIN_HTTP_WARNING", "XnatInsecureTransportError", "is_loopback_host", "parse_address",
     "USER_AGENT", "CommitResult", "Experiment", "PrearchiveEntry", "Project", "ProjectSettings",
     "ScriptConfig", "Subject", "UploadOutcome", "Verification", "XnatAuthError", "XnatCancelled",
-    "XnatClient", "XnatConflictError", "XnatConnectionError", "XnatError", "XnatNotFoundError",
+    "XnatClient", "XnatConcurrentSendError", "XnatConflictError", "XnatConnectionError", "XnatError", "XnatNotFoundError",
     "XnatPermissionError", "XnatServerError", "XnatSessionExpired", "XnatUploadError",
-    "XnatVerificationError", "normalise_base_url", "reconcile_commit", "upload_session", "zip_stream",
+    "XnatVerificationError", "normalise_base_url", "reconcile_commit", "upload_session",
+    "wait_until_settled", "zip_stream",
 ]

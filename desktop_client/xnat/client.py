@@ -17,6 +17,11 @@ Built on plain ``requests`` (reference §7.3). What it takes care of, and why:
   may have been executed raise with ``outcome_unknown=True`` so callers reconcile (§6).
 * **TLS** verified by default; a CA bundle path may be given; turning verification off needs the
   explicit ``allow_insecure=True`` opt-in for that server.
+* **No credentials in clear** (``address.py``): before the first login the address is probed
+  *without* credentials — https first when no scheme was typed, redirects followed for that GET
+  only. An http→https redirect on the same host upgrades the address (and says so in
+  ``notices``); a redirect to another host or to a single sign-on page stops with a sentence
+  naming it; plain http to anything but loopback needs ``allow_http=True``.
 """
 
 from __future__ import annotations
@@ -28,13 +33,17 @@ import re
 import threading
 import time
 from typing import Any, Callable, Iterable, Iterator, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
 from desktop_client import APP_SLUG, __version__
+from desktop_client.xnat.address import (
+    PLAIN_HTTP_WARNING, ServerAddress, XnatInsecureTransportError, check_transport,
+    normalise_base_url, parse_address,
+)
 from desktop_client.xnat.errors import (
-    XnatAuthError, XnatCancelled, XnatConflictError, XnatConnectionError, XnatError,
+    XnatAuthError, XnatCancelled, XnatConcurrentSendError, XnatConflictError, XnatConnectionError, XnatError,
     XnatNotFoundError, XnatPermissionError, XnatServerError, XnatUploadError, server_message,
 )
 from desktop_client.xnat.models import (
@@ -48,6 +57,9 @@ USER_AGENT = (f"{APP_SLUG}/{__version__} (python-requests/{requests.__version__}
               f"{platform.system() or 'unknown'})")
 _ROLE_NAMES = {"owners": "owner", "members": "member", "collaborators": "collaborator"}
 _RETRY_STATUSES = frozenset({500, 502, 503, 504})
+_MAX_REDIRECTS = 5
+_SSO_HINT = re.compile(r"saml|sso|oauth|openid|oidc|shibboleth|/cas/|/idp/|adfs|login|signin|auth",
+                       re.IGNORECASE)
 _SCAN_IN_URI = re.compile(r"/scans/([^/]+)/")
 _LABEL_OK = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -55,6 +67,10 @@ _LABEL_OK = re.compile(r"^[A-Za-z0-9_-]+$")
 class XnatSessionExpired(XnatAuthError):
     """The session expired during a request whose body could not be re-sent; the client has
     already logged in again, so the caller can simply retry with a fresh body."""
+
+
+class _NoHttps(Exception):
+    """https did not answer at all (refused, or the port speaks plain http)."""
 
 
 class _Cancelled(Exception):
@@ -73,22 +89,6 @@ class _SizedStream:
 
     def __len__(self) -> int:
         return self._length
-
-
-def normalise_base_url(base_url: str) -> str:
-    """``host:8080/xnat/`` → ``https://host:8080/xnat``; keeps any context path."""
-    url = base_url.strip()
-    if not url:
-        raise ValueError("The server address is empty.")
-    if "://" not in url:
-        url = "https://" + url
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError(f"The server address must start with http:// or https:// (got {base_url!r}).")
-    url = url.rstrip("/")
-    for suffix in ("/data", "/REST"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-    return url
 
 
 def _truthy(value: str | None, default: bool) -> bool:
@@ -110,9 +110,20 @@ class XnatClient:
     """
 
     def __init__(self, base_url: str, username: str, password: str, *, verify: bool | str = True,
-                 allow_insecure: bool = False, timeout: float = 30.0, upload_timeout: float = 900.0,
-                 retries: int = 3, backoff: float = 0.5, backoff_cap: float = 8.0) -> None:
-        self.base_url = normalise_base_url(base_url)
+                 allow_insecure: bool = False, allow_http: bool = False, timeout: float = 30.0,
+                 upload_timeout: float = 900.0, retries: int = 3, backoff: float = 0.5,
+                 backoff_cap: float = 8.0) -> None:
+        try:
+            self._address: ServerAddress = parse_address(base_url)
+        except ValueError as exc:
+            raise XnatConnectionError(str(exc), url=str(base_url)) from None
+        self.allow_http = allow_http
+        if self._address.scheme_given:
+            check_transport(self._address, allow_http)  # refuse before anything is sent
+        self.base_url = self._address.url
+        self.notices: list[str] = []  # what the address probe changed, for the user to read
+        self._last_ok = float("-inf")  # when the server last answered a request of ours
+        self._resolved = False
         self.username = username
         self._password = password
         if verify is False and not allow_insecure:
@@ -146,9 +157,95 @@ class XnatClient:
         finally:
             self._session.close()
 
+    # -- address resolution ------------------------------------------------------------------
+    def resolve_address(self) -> str:
+        """Find the address that really answers, without sending any credential; returns it.
+
+        Run once, before the first login. Raises ``XnatInsecureTransportError`` (plain http
+        refused), ``XnatAuthError`` (a single sign-on front end) or ``XnatConnectionError``.
+        """
+        with self._lock:
+            if self._resolved:
+                return self.base_url
+            address = self._address
+            if address.scheme_given:
+                final = self._follow(address)
+            else:
+                try:
+                    final = self._follow(address.with_scheme("https"), first_try=True)
+                except _NoHttps as exc:
+                    plain = address.with_scheme("http")
+                    if not (plain.is_loopback or self.allow_http):
+                        raise XnatConnectionError(
+                            f"{address.with_scheme('https').url} does not answer over https. If "
+                            f"this server offers only http, type http://{address.host}… and "
+                            f"allow an unencrypted connection. {PLAIN_HTTP_WARNING}",
+                            server_message=str(exc), url=address.url) from None
+                    final = self._follow(plain)
+                    self.notices.append(f"{plain.host} does not answer over https; using "
+                                        f"{final.url} (unencrypted).")
+            check_transport(final, self.allow_http)
+            self.base_url = final.url
+            self._resolved = True
+            return self.base_url
+
+    def _follow(self, address: ServerAddress, *, first_try: bool = False) -> ServerAddress:
+        """GET ``/data/JSESSION`` without credentials, following redirects by hand.
+
+        ``first_try``: https chosen by us (no scheme typed); not answering raises ``_NoHttps``.
+        """
+        current = address
+        for _hop in range(_MAX_REDIRECTS):
+            url = current.url + "/data/JSESSION"
+            try:
+                resp = self._session.get(url, timeout=self._timeouts(), allow_redirects=False,
+                                         verify=self._verify)
+            except requests.exceptions.SSLError as exc:
+                if first_try and "CERTIFICATE_VERIFY" not in str(exc):
+                    raise _NoHttps(_short(exc)) from None
+                raise self._ssl_error(exc) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if first_try and current.url.startswith("https://"):
+                    raise _NoHttps(_short(exc)) from None
+                raise XnatConnectionError(
+                    f"Could not reach the XNAT server at {current.url}. Check the address and "
+                    f"your network connection.", server_message=_short(exc), url=current.url) from None
+            if not resp.is_redirect:
+                return current
+            target = urljoin(url, resp.headers.get("Location", ""))
+            parts = urlsplit(target)
+            same_host = (parts.hostname or "").lower() == current.host.lower()
+            marker = parts.path.find("/data/JSESSION")
+            if marker < 0:
+                if same_host and "login.vm" in parts.path.lower():
+                    return current  # XNAT's own login page: this is the XNAT
+                raise XnatAuthError(
+                    f"{current.url} sends logins to a single sign-on page ({parts.scheme}://"
+                    f"{parts.netloc}{parts.path}) that this app cannot fill in. Open the site in "
+                    f"a browser, create an alias token (your name → Manage Alias Tokens) and log "
+                    f"in here with the token's alias and secret."
+                    if not same_host or _SSO_HINT.search(parts.path) else
+                    f"{current.url} redirects (HTTP {resp.status_code}) to {target}, which is not "
+                    f"an XNAT address; check the server address.",
+                    status=resp.status_code, url=target)
+            moved = parse_address(target[: target.find("/data/JSESSION", len(parts.scheme) + 3)])
+            if not same_host:
+                raise XnatConnectionError(
+                    f"{current.url} sends clients on to {moved.url}. If that is your XNAT site, "
+                    f"use that address (your password is not sent to another host without your "
+                    f"say-so).", status=resp.status_code, url=moved.url)
+            if moved.is_plain_http and not current.is_plain_http:
+                check_transport(moved, self.allow_http)
+            if moved.url != current.url:
+                self.notices.append(f"{current.url} redirects to {moved.url}; using {moved.url}.")
+            current = moved
+        raise XnatConnectionError(f"{address.url} redirects in a loop; check the server address.",
+                                  url=address.url)
+
     # -- authentication ----------------------------------------------------------------------
     def login(self) -> None:
         """Open a server session (Basic → ``JSESSIONID`` cookie) and fetch the CSRF token."""
+        self.resolve_address()
         with self._lock:
             self._session.cookies.clear()
             self._csrf = None
@@ -180,6 +277,7 @@ class XnatClient:
             match = re.search(r"XNAT_CSRF=([\w-]+)", text)
             self._csrf = match.group(1) if match else None
             self._logged_in = True
+            self._last_ok = time.monotonic()
 
     def logout(self) -> None:
         """``DELETE /data/JSESSION``; never raises (the session may already be gone)."""
@@ -284,7 +382,9 @@ class XnatClient:
             return value
 
         tracers_text = both("tracers", "tracers") or ""
-        site_filter = self.config_text(None, "seriesImportFilter", "")
+        # The stored filter lives at .../seriesImportFilter/config; asking for the bare tool
+        # (as the official client does) returns XNAT's listing table, not the contents.
+        site_filter = self.config_text(None, "seriesImportFilter", "config")
         return ProjectSettings(
             project_id=project_id,
             prearchive_code=code,
@@ -390,7 +490,8 @@ class XnatClient:
         return [PrearchiveEntry(project=r.get("project", project_id), timestamp=r.get("timestamp", ""),
                                 folder=r.get("folderName", ""), name=r.get("name", ""),
                                 subject=r.get("subject", ""), status=r.get("status", ""),
-                                tag=r.get("tag", ""), uploaded=r.get("uploaded", ""))
+                                tag=r.get("tag", ""), uploaded=r.get("uploaded", ""),
+                                lastmod=r.get("lastmod", ""))
                 for r in rows]
 
     def session_labels(self, project_id: str) -> set[str]:
@@ -413,6 +514,12 @@ class XnatClient:
                     f"/experiments/{session_label}")
         entry = self._prearchive_entry(project_id, subject, session_label)
         return entry.uri if entry is not None else None
+
+    def receiving_entry(self, project_id: str, subject: str,
+                        session_label: str) -> PrearchiveEntry | None:
+        """The newest prearchive row for this session (None when there is none or it cannot
+        be seen): what an unclear upload answer is settled against."""
+        return self._prearchive_entry(project_id, subject, session_label)
 
     def prearchive_entry(self, prearchive_uri: str) -> PrearchiveEntry | None:
         """The prearchive row behind a ``/data/prearchive/projects/P/TS/FOLDER`` URI, or None."""
@@ -505,7 +612,8 @@ class XnatClient:
             raise XnatCancelled("The upload was cancelled.") from None
         except requests.exceptions.SSLError as exc:
             raise self._ssl_error(exc) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
             if cancelled.is_set():
                 raise XnatCancelled("The upload was cancelled.") from None
             raise XnatConnectionError(
@@ -518,6 +626,11 @@ class XnatClient:
             raise XnatSessionExpired("The XNAT session expired as the upload started; the client "
                                      "logged in again, so the upload can be retried.",
                                      status=resp.status_code, url=resp.url)
+        if resp.status_code == 400 and "concurrent file sends" in resp.text.lower():
+            raise XnatConcurrentSendError(
+                "XNAT is still storing an earlier copy of these files (a request the connection "
+                "gave up on); they are sent again once it has finished.", status=400,
+                server_message=server_message(resp.text), url=resp.url, outcome_unknown=True)
         self._check(resp, "Uploading", outcome_unknown=True)
         uris = [line.strip() for line in resp.text.splitlines() if line.strip()]
         if not uris:
@@ -528,6 +641,7 @@ class XnatClient:
             raise XnatUploadError("The upload contained more than one study; XNAT created "
                                   f"{len(uris)} sessions ({', '.join(uris)}). Upload one study at "
                                   "a time.", status=resp.status_code, url=resp.url)
+        self._last_ok = time.monotonic()
         uri = uris[0]
         expected = (f"/data/prearchive/projects/{project_id}/", f"/data/archive/projects/{project_id}/")
         if not uri.startswith(expected):
@@ -565,8 +679,14 @@ class XnatClient:
     # -- verification ------------------------------------------------------------------------
     def verify_session(self, project_id: str, subject: str, session_label: str,
                        expected: Mapping[str, int], *, expected_bytes: Mapping[str, int] | None = None,
-                       allow_extra_files: bool = False) -> Verification:
+                       allow_extra_files: bool = False,
+                       expected_by_uid: Mapping[str, int] | None = None) -> Verification:
         """Compare per-scan file counts (and byte totals, when given) with what the server holds.
+
+        ``expected_by_uid`` (Series Instance UID → file count), when given, is what an archived
+        session is checked against: XNAT renames scans whose series numbers repeat (``1-MR1``)
+        and may split or merge sessions, so the scan ID we guessed is not a reliable key; the
+        scan's ``UID`` field is. The prearchive keeps the series numbers, so IDs are used there.
 
         Looks in the archive first, then the prearchive. Byte totals are only meaningful when
         the server stores files unmodified (``prevent_anon`` and no header rewriting); leave
@@ -581,6 +701,7 @@ class XnatClient:
             uri = f"/data/archive/projects/{project_id}/subjects/{subject}/experiments/{session_label}"
             scans = self._result(self._request("GET", f"/data/experiments/{_q(eid)}/scans",
                                                params={"format": "json"}), "Listing scans")
+            scan_uids = _scan_uids(experiment)
             for scan in scans:
                 found.setdefault(scan.get("ID", ""), 0)
                 found_bytes.setdefault(scan.get("ID", ""), 0)
@@ -613,6 +734,8 @@ class XnatClient:
                     "Listing files")
                 found[sid] = len(rows)
                 found_bytes[sid] = sum(int(r.get("Size") or 0) for r in rows)
+        if experiment is not None and expected_by_uid is not None:
+            return _verify_by_uid(expected_by_uid, found, scan_uids, allow_extra_files, uri)
         details = []
         for sid, count in expected.items():
             got = found.get(sid, 0)
@@ -627,10 +750,15 @@ class XnatClient:
 
     # -- HTTP plumbing -----------------------------------------------------------------------
     def ensure_session(self) -> None:
-        """Log in if needed and make sure the session is alive right now."""
+        """Log in if needed and make sure the session is alive right now.
+
+        A session that answered within the last minute is taken as alive (XNAT's idle timeout
+        is at least 15 minutes): with many small upload requests, a keep-alive before each one
+        would double the round trips.
+        """
         if not self._logged_in:
             self.login()
-        else:
+        elif time.monotonic() - self._last_ok > 60.0:
             self.keepalive()
 
     def _url(self, path: str) -> str:
@@ -710,6 +838,7 @@ class XnatClient:
                 continue
             if resp.status_code not in allow:
                 self._check(resp, action, outcome_unknown=not idempotent, force=True)
+            self._last_ok = time.monotonic()
             return resp
 
     def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
@@ -747,7 +876,11 @@ class XnatClient:
         if status >= 500:
             raise XnatServerError(f"{action} failed: XNAT reported an internal error.", **kwargs)
         if 300 <= status < 400:
-            raise XnatServerError(f"{action} failed: unexpected redirect (HTTP {status}).", **kwargs)
+            target = resp.headers.get("Location", "")
+            raise XnatServerError(
+                f"{action} failed: the server sent the request on to {target or 'another address'}"
+                f" (HTTP {status}), which this app does not follow with your credentials; check "
+                f"the server address.", **kwargs)
         raise XnatError(f"{action} failed: XNAT refused the request (HTTP {status}).", **kwargs)
 
     def _json(self, resp: requests.Response, action: str) -> Any:
@@ -782,6 +915,34 @@ class XnatClient:
             f"private certificate authority, give its CA bundle; only if you trust the network, "
             f"allow insecure connections for this server.", server_message=_short(exc),
             url=self.base_url)
+
+
+def _scan_uids(experiment: Mapping[str, Any]) -> dict[str, str]:
+    """Scan ID → Series Instance UID from an experiment's JSON item (``scans/scan`` children)."""
+    out: dict[str, str] = {}
+    for child in experiment.get("children") or []:
+        if child.get("field") == "scans/scan":
+            for item in child.get("items") or []:
+                fields = item.get("data_fields") or {}
+                out[str(fields.get("ID", ""))] = str(fields.get("UID", ""))
+    return out
+
+
+def _verify_by_uid(expected: Mapping[str, int], found: Mapping[str, int],
+                   scan_uids: Mapping[str, str], allow_extra: bool, uri: str) -> Verification:
+    by_uid: dict[str, int] = {}
+    names: dict[str, str] = {}
+    for sid, count in found.items():
+        uid = scan_uids.get(sid, "")
+        by_uid[uid] = by_uid.get(uid, 0) + count
+        names[uid] = f"{names[uid]}+{sid}" if uid in names else sid
+    details = []
+    for uid, count in expected.items():
+        got = by_uid.get(uid, 0)
+        if got < count or (got > count and not allow_extra):
+            where = f"scan {names[uid]}" if uid in names else "no scan on the server"
+            details.append(f"series {uid} ({where}): {count} file(s) sent, {got} on the server")
+    return Verification(ok=not details, details=details, found=dict(found), uri=uri)
 
 
 def _q(segment: str) -> str:

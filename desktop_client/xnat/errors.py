@@ -70,6 +70,12 @@ class XnatUploadError(XnatError):
     """The import or commit did not produce what it must (no URI, wrong project, misrouted)."""
 
 
+class XnatConcurrentSendError(XnatUploadError):
+    """400 "Concurrent file sends of the same data is not supported.": an earlier request with
+    these files (one the client gave up on after a 504 or a lost connection) is still running on
+    the server. Wait until it has settled, then send again; never a permanent failure."""
+
+
 class XnatCancelled(XnatError):
     """The user cancelled the transfer."""
 

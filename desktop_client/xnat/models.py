@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desktop_client.xnat.series_filter import SeriesImportFilter
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,19 @@ class ProjectSettings:
         """True when the project archives with "overwrite duplicates" (code 5)."""
         return self.prearchive_code == 5
 
+    def series_import_filters(self) -> list["SeriesImportFilter"]:
+        """The enabled site and project filters, parsed (site first; both apply at import).
+
+        Raises ``SeriesFilterError`` when a stored filter cannot be understood: then nobody can
+        say which series XNAT keeps, and the caller must tell the user rather than guess.
+        """
+        from desktop_client.xnat.series_filter import parse_filter
+
+        found = [parse_filter(self.site_series_import_filter or "", "site series import filter"),
+                 parse_filter(self.project_series_import_filter or "",
+                              f"series import filter of project {self.project_id}")]
+        return [f for f in found if f is not None]
+
 
 @dataclass(frozen=True, slots=True)
 class Subject:
@@ -98,6 +114,8 @@ class PrearchiveEntry:
     status: str = ""
     tag: str = ""
     uploaded: str = ""
+    #: last time a file arrived (changes while a request is still writing into the session)
+    lastmod: str = ""
 
     @property
     def uri(self) -> str:

@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Mapping
 
 from desktop_client.xnat.client import XnatClient, XnatSessionExpired
 from desktop_client.xnat.errors import (
-    XnatConflictError, XnatConnectionError, XnatError, XnatPermissionError, XnatServerError,
+    XnatCancelled, XnatConflictError, XnatConnectionError, XnatError, XnatPermissionError, XnatServerError,
     XnatUploadError, XnatVerificationError,
 )
 from desktop_client.xnat.models import CommitResult, Verification
@@ -148,3 +148,34 @@ def reconcile_commit(client: XnatClient, project_id: str, subject: str, session_
             f"(status {entry.status}). An administrator can see the cause there.",
             status=error.status, server_message=error.server_message) from error
     return None
+
+
+def wait_until_settled(client: XnatClient, project_id: str, subject: str, session_label: str, *,
+                       quiet: float = 10.0, poll: float = 2.0, limit: float = 900.0,
+                       cancel: Callable[[], bool] | None = None) -> None:
+    """Return once no earlier request is still writing into this session's prearchive entry.
+
+    After a 504, a timeout or a connection lost after the body, XNAT may still be importing
+    that request; sending the same files again now would overlap it ("Concurrent file sends",
+    or two writers on one file). Settled means: the entry's ``lastmod`` and status have not
+    changed for ``quiet`` seconds (XNAT touches ``lastmod`` for every file it stores), or there
+    is no entry for that long. Raises ``XnatUploadError`` when it is still changing after
+    ``limit`` seconds, ``XnatCancelled`` when ``cancel()`` says so.
+    """
+    start = time.monotonic()
+    seen: object = object()
+    since = start
+    while True:
+        entry = client.receiving_entry(project_id, subject, session_label)
+        key = None if entry is None else (entry.status, entry.lastmod, entry.timestamp)
+        now = time.monotonic()
+        if key != seen:
+            seen, since = key, now
+        elif now - since >= quiet and (entry is None or entry.status not in _BUSY):
+            return
+        if now - start >= limit:
+            raise XnatUploadError(f"XNAT is still receiving files for session {session_label} "
+                                  f"after {limit:.0f} s; try again later.")
+        if cancel is not None and cancel():
+            raise XnatCancelled("The upload was cancelled.")
+        time.sleep(poll)

@@ -11,6 +11,7 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import EncapsulatedPDFStorage, MPEG2MPML, RTDoseStorage, SecondaryCaptureImageStorage
 
 from desktop_client.grouping import (
+    FREE_TEXT,
     MIXED_SIZES,
     MIXED_SOP_CLASSES,
     NO_PIXEL_DATA,
@@ -45,12 +46,18 @@ def test_valid_keys_match_the_official_client(tmp_path: Path, name: str, expecte
     assert result.valid and result.key == expected and result.reason is None
 
 
-@pytest.mark.parametrize("name", ["rtdose.dcm", "rtstruct.dcm", "reportsi.dcm", "rtplan.dcm", "waveform_ecg.dcm"])
+@pytest.mark.parametrize("name", ["rtdose.dcm", "rtplan.dcm", "waveform_ecg.dcm"])
 def test_non_images_are_unsupported_even_with_rows_and_columns(tmp_path: Path, name: str) -> None:
     scan = _scan_of(tmp_path, name)
     if name == "rtdose.dcm":
         assert scan.representative.rows and scan.representative.has_pixel_data  # the official client's trap
     assert classify_scan(scan).reason == NON_IMAGE_SOP_CLASS
+
+
+@pytest.mark.parametrize("name", ["rtstruct.dcm", "reportsi.dcm"])
+def test_objects_with_free_text_form_their_own_group(tmp_path: Path, name: str) -> None:
+    """RT structure sets (ROI names) and SRs (text items) are not just non-images: issue 14."""
+    assert classify_scan(_scan_of(tmp_path, name)).reason == FREE_TEXT
 
 
 def _classify_synthetic(tmp_path: Path, datasets) -> str | None:
@@ -74,10 +81,10 @@ def test_no_pixel_data(tmp_path: Path) -> None:
     assert _classify_synthetic(tmp_path, [make_dataset(sop="1"), make_dataset(sop="2", pixels=False)]) == NO_PIXEL_DATA
 
 
-def test_encapsulated_pdf_is_non_image(tmp_path: Path) -> None:
+def test_encapsulated_pdf_contains_free_text(tmp_path: Path) -> None:
     pdf = make_dataset(sop="1", sop_class=EncapsulatedPDFStorage, pixels=False, modality="DOC")
     pdf.EncapsulatedDocument = b"%PDF-1.4\n%%EOF\n"
-    assert _classify_synthetic(tmp_path, [pdf]) == NON_IMAGE_SOP_CLASS
+    assert _classify_synthetic(tmp_path, [pdf]) == FREE_TEXT
 
 
 def test_undecodable_transfer_syntax(tmp_path: Path) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
+
+from desktop_client.dicomedit.functions import hash_uid
 
 from tests.gui.conftest import wait_for
 from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
@@ -25,8 +28,11 @@ def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home
     win.wizard.next()
     confirm = win.confirm_page
     wait_for(qtbot, confirm.is_complete, what="the Confirm step")
-    assert confirm.subject_combo.currentText() == "DOE_JANE"
-    assert confirm.label_edit.text() == "DOE_JANE_MR_1"
+    # The subject is an automatic label, never the patient's name (issue 14).
+    subject = confirm.subject_combo.currentText()
+    assert re.fullmatch(r"[A-Z]{2}[0-9]{3}", subject)
+    assert confirm.label_edit.text() == f"{subject}_MR_1"
+    assert "visible in the archive" in confirm.labels_warning.text()
     assert confirm.subject_note.text().startswith("New subject")
     confirm.label_edit.setText("bad label!")
     assert not win.wizard.next_button.isEnabled()
@@ -38,7 +44,7 @@ def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home
     assert counts.files == win.draft.plans[0].session.files
     rows = upload_and_wait(qtbot, win)
     assert [r.state.value for r in rows] == ["done"], rows[0].error
-    session_dir = app_home / "data" / "local-archive" / "LOCAL" / "DOE_JANE" / "MR_VISIT_1"
+    session_dir = app_home / "data" / "local-archive" / "LOCAL" / subject / "MR_VISIT_1"
     assert session_dir.is_dir()
     assert sum(1 for p in session_dir.rglob("*") if p.is_file()) >= counts.files
     opened: list[QUrl] = []
@@ -120,10 +126,11 @@ def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
     wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
     assert confirm.tracer_combo.isVisibleTo(confirm)
     assert not confirm.is_complete() and "tracer" in confirm.blocking_message()
-    assert confirm.label_edit.text() == "PET_PATIENT_PT_1"
+    subject = confirm.subject_combo.currentText()  # automatic (issue 14)
+    assert confirm.label_edit.text() == f"{subject}_PT_1"
     confirm.tracer_combo.setCurrentText("FDG")
     assert confirm.is_complete(), confirm.blocking_message()
-    assert confirm.label_edit.text() == "PET_PATIENT_FDG_1"  # the tracer names the session
+    assert confirm.label_edit.text() == f"{subject}_FDG_1"  # the tracer names the session
     confirm.subject_combo.setCurrentText("P7")
     assert confirm.label_edit.text() == "P7_FDG_1"
     confirm.label_edit.setText("MY_LABEL")
@@ -170,7 +177,7 @@ def test_review_rectangles_are_blacked_out_in_the_archive(qtbot, window, demo_di
             ds = pydicom.dcmread(path)
         except Exception:  # manifests and other non-DICOM files of the archive
             continue
-        if ds.SeriesInstanceUID == first.series_instance_uid:
+        if ds.SeriesInstanceUID == hash_uid(first.series_instance_uid):  # default site script
             assert not np.any(ds.pixel_array[..., :30, :128]), path
             redacted += 1
     assert redacted == first.files

@@ -56,13 +56,14 @@ def test_upload_to_xnat_emulator(qtbot, window, xnat_emulator, demo_dir: Path) -
     win.select_page.set_checked([row_of(win, "MR")])
     win.wizard.next()
     wait_for(qtbot, win.confirm_page.is_complete, what="Confirm")
-    assert win.confirm_page.label_edit.text() == "DOE_JANE_MR_1"
+    subject = win.confirm_page.subject_combo.currentText()  # automatic, not the patient's name
+    assert win.confirm_page.label_edit.text() == f"{subject}_MR_1"
     to_summary(qtbot, win)
     rows = upload_and_wait(qtbot, win)
     assert rows[0].state.value == "done", rows[0].error
     entries = xnat_emulator.prearchive_entries("DEMO")
-    entry = next(e for e in entries if e.name == "DOE_JANE_MR_1")
-    assert entry.subject == "DOE_JANE"
+    entry = next(e for e in entries if e.name == f"{subject}_MR_1")
+    assert entry.subject == subject
     # The project script ran on this computer before the upload.
     import pydicom
 
@@ -86,7 +87,8 @@ def test_script_variable_field_and_make_session_label(qtbot, window, xnat_emulat
     scan(qtbot, win, [demo_dir])
     confirm = to_confirm(qtbot, win, "MR")
     # makeSessionLabel in the project script decides the label, as XNAT would.
-    assert confirm.label_edit.text() == "DOE_JANE_V00"
+    subject = confirm.subject_combo.currentText()
+    assert confirm.label_edit.text() == f"{subject}_V00"
     assert list(confirm._var_edits) == ["visit"]
     assert not confirm.is_complete()
     assert "visit" in win.wizard.reason.text()
@@ -94,7 +96,7 @@ def test_script_variable_field_and_make_session_label(qtbot, window, xnat_emulat
     to_summary(qtbot, win)
     rows = upload_and_wait(qtbot, win)
     assert rows[0].state.value == "done", rows[0].error
-    entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "DOE_JANE_V00")
+    entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == f"{subject}_V00")
     import pydicom
 
     files = xnat_emulator.prearchive_files(entry)

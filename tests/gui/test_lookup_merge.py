@@ -23,10 +23,11 @@ def test_existing_label_is_merged_only_when_the_user_says_so(qtbot, window, demo
     to_project_step(qtbot, win, "LOCAL")
     scan(qtbot, win, [demo_dir])
     confirm = to_confirm(qtbot, win, "MR")
+    confirm.subject_combo.setCurrentText("DOE_JANE")  # the user picks the existing subject
     # The suggestion avoids the existing label; the choice appears only for an existing one.
     assert confirm.label_edit.text() == "DOE_JANE_MR_2"
     assert not confirm.exists_box.isVisible()
-    assert not confirm.lookup_row.isVisible()  # no scripts for the local folder
+    assert confirm.lookup_row.isVisible()  # the folder's default site script is a script
     confirm.label_edit.setText("DOE_JANE_MR_1")
     assert confirm.exists_box.isVisible()
     assert "“DOE_JANE_MR_1” already exists in project LOCAL" in confirm.exists_text.text()
@@ -93,7 +94,8 @@ def test_lookup_table_is_chosen_shown_and_used(qtbot, window, xnat_emulator, dem
     to_summary(qtbot, win)
     rows = upload_and_wait(qtbot, win)
     assert rows[0].state.value == "done", rows[0].error
-    entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "DOE_JANE_MR_1")
+    label = confirm.label_edit.text()
+    entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == label)
     files = xnat_emulator.prearchive_files(entry)
     assert files and {str(pydicom.dcmread(f, stop_before_pixels=True).PatientName)
                       for f in files} == {"PSEUDO^ONE"}

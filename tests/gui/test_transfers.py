@@ -51,7 +51,10 @@ def test_pause_resume_cancel_restart_remove(qtbot, window, xnat_emulator, demo_d
     wait_for(qtbot, lambda: state(win, tid) == "done", timeout=60, what="done after restart")
     wait_for(qtbot, lambda: "restarted" in monitor.log_view.toPlainText(), what="the log")
     scans = [monitor.scan_table.item(r, 5).text() for r in range(monitor.scan_table.rowCount())]
-    assert scans and all(s == "Completed" for s in scans), scans
+    # Every scan completed but the report with free text, left out by default (issue 14).
+    assert scans and all(s == "Completed" or s.startswith("Excluded: contains free text")
+                         for s in scans), scans
+    assert "Completed" in scans
     monitor.act("export")
     assert "patient information" in monitor.message.text  # warned inline before any file
     monitor.export_log(tid, tmp_path / "log.csv")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from desktop_client.core.geometry import Rect
 from desktop_client.plan.review import ReviewModel
 from desktop_client.templates import MatchKeys, Template
@@ -20,7 +22,31 @@ def test_every_scan_has_a_choice_and_groups_split(sessions) -> None:
     assert review.grouping.valid and review.grouping.unsupported
     _, rtstruct = find_scan(sessions, "RTSTRUCT")
     assert not review.is_supported(rtstruct.series_instance_uid)
-    assert review.summary().as_is == len(review.choices)
+    # Scans with free text (RT structure set, SR, PDF) start excluded (issue 14); the rest as is.
+    free_text = {uid for uid in review.choices if review.is_free_text(uid)}
+    assert rtstruct.series_instance_uid in free_text
+    assert all(review.choices[uid].excluded for uid in free_text)
+    assert review.summary().as_is == len(review.choices) - len(free_text)
+    assert review.summary().excluded == len(free_text)
+
+
+def test_free_text_scans_are_included_only_deliberately(sessions) -> None:
+    review = ReviewModel(sessions)
+    _, sr = find_scan(sessions, "SR")
+    _, pdf = find_scan(sessions, "DOC")
+    _, ct = find_scan(sessions, "CT")
+    uid = sr.series_instance_uid
+    review.include_free_text([uid], "text-removed")
+    choice = review.choices[uid]
+    assert not choice.excluded and choice.remove_text and "text content removed" in choice.decision
+    review.reset([uid])                                   # Reset goes back to excluded, not "as is"
+    assert review.choices[uid].excluded
+    with pytest.raises(ValueError, match="encapsulated document"):
+        review.include_free_text([pdf.series_instance_uid], "text-removed")
+    review.include_free_text([pdf.series_instance_uid], "as-is")
+    assert "included deliberately" in review.choices[pdf.series_instance_uid].decision
+    with pytest.raises(ValueError):
+        review.include_free_text([ct.series_instance_uid], "as-is")
 
 
 def test_apply_templates_is_a_union_and_skips_excluded_and_unfitting(sessions) -> None:
@@ -39,7 +65,7 @@ def test_apply_templates_is_a_union_and_skips_excluded_and_unfitting(sessions) -
     review.exclude([ct_uid], "photo of patient")
     assert review.apply_templates([ct_uid], [a]) == 0
     assert review.choices[ct_uid].excluded and review.choices[ct_uid].exclude_reason == "photo of patient"
-    assert review.summary().excluded == 1
+    assert review.summary().excluded == 1 + sum(review.is_free_text(u) for u in review.choices)
     review.reset([ct_uid])
     assert review.choices[ct_uid].rectangles == [] and not review.choices[ct_uid].excluded
 

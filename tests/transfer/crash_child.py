@@ -32,8 +32,11 @@ def main(db: str, dest: str, source: str) -> int:
     queue = TransferQueue(db, workers=1, retry=RetryPolicy(max_attempts=3, base_delay=0.05),
                           destination_factory=slow_destination)
     ids = queue.store.ids()
+    # Scanning the source folder on every start is what a user does after a crash: the queue
+    # keeps no source paths (issue 14), the scan makes them known to this process again.
+    session = session_of(Path(source))
     if not ids:
-        spec = TransferSpec(session=session_of(Path(source)),
+        spec = TransferSpec(session=session,
                             destination=DestinationSpec.parse(dest, username="admin"),
                             project="DEMO", subject="SUBJ01", session_label="SUBJ01_CT1",
                             scripts=[], max_chunk_files=1)

@@ -19,6 +19,7 @@ from typing import Callable
 
 import pytest
 
+from desktop_client.core.privacy import BOOK
 from desktop_client.scanning.model import Instance, Location, Scan, Session
 from desktop_client.transfer import DestinationSpec, State, TransferQueue, TransferSpec
 from desktop_client.transfer.receipt import write_receipts
@@ -178,7 +179,7 @@ def test_queue_file_of_the_previous_layout_is_migrated_and_still_runs(tmp_path: 
     path = tmp_path / "old.sqlite3"
     transfer_id = _old_layout_queue(path, _spec(session, root, max_chunk_files=2))
     store = QueueStore(path)
-    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2  # + keyed sources
     document = json.loads(store._db.execute("SELECT spec FROM transfers").fetchone()[0])
     assert all(not s["instances"] for s in document["session"]["scans"])
     for unit in store.units(transfer_id):
@@ -201,8 +202,9 @@ def test_queue_file_of_the_previous_layout_is_migrated_and_still_runs(tmp_path: 
               for p in session_dir.glob("SCANS/*/DICOM/*.dcm")}
     listed = {o["sop_instance_uid"]: o["md5"] for s in receipt["scans"] for o in s["sent"]}
     assert len(stored) == 6 and listed == stored
+    # Receipts name sources by keyed reference, never by path (issue 14).
     assert sorted(o["source"] for s in receipt["scans"] for o in s["sent"]) == \
-        sorted(str(i.location) for i in session.iter_instances())
+        sorted(BOOK.ref(i.location.path, i.location.member, i.size) for i in session.iter_instances())
 
 
 def test_worker_written_objects_are_private_and_cleaned_up(tmp_path: Path) -> None:

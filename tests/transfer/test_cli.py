@@ -10,6 +10,8 @@ import pydicom
 import pytest
 
 from desktop_client.cli.main import main
+from desktop_client.dicomedit.functions import hash_uid
+from desktop_client.scripts import DEFAULT_SITE_NAME
 from desktop_client.transfer import State, TransferQueue
 from desktop_client.core.geometry import Rect
 from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
@@ -47,12 +49,14 @@ def test_upload_local_with_rect_exclude_and_script(tmp_path: Path, capsys) -> No
         ds = pydicom.dcmread(f)
         assert str(ds.PatientName) == "ANON^X" and "PatientBirthDate" not in ds
         box = ds.pixel_array[t:b, l:r]
-        if ds.SeriesInstanceUID == redact:
+        if ds.SeriesInstanceUID == hash_uid(redact):  # the default site script hashes UIDs
             assert np.all(box == 0)
         else:
             assert np.all(box == BURN_VALUE)
     receipt = json.loads(Path(transfer["receipt_json"]).read_text())
-    assert receipt["scripts"][0]["name"] == "anon.das" and len(receipt["scripts"][0]["sha256"]) == 64
+    # The default site script first (issue 14), then the given file in the project slot.
+    assert [s["name"] for s in receipt["scripts"]] == [DEFAULT_SITE_NAME, "project: anon.das"]
+    assert len(receipt["scripts"][1]["sha256"]) == 64
     assert {s["status"] for s in receipt["scans"]} == {"sent", "excluded"}
 
     assert main(["transfers", "list", "--json"]) == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import pydicom
 
 from desktop_client.core.paths import cache_dir
+from desktop_client.core.privacy import BOOK
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScriptSource, State,
                                      TransferQueue, TransferSpec)
 from desktop_client.transfer.engine import scan_ids
@@ -97,7 +98,9 @@ def test_rejected_objects_are_skipped_and_listed(tmp_path: Path) -> None:
         receipt = json.loads(q.receipt_paths(transfer_id)[0].read_text())
         scan = receipt["scans"][0]
         assert len(scan["sent"]) == 2 and len(scan["rejected"]) == 1
-        assert scan["rejected"][0]["source"].endswith("s1_0002.dcm")
+        rejected = next(i for i in session.iter_instances() if i.path.endswith("s1_0002.dcm"))
+        # Sources are named by keyed reference, never by path (issue 14).
+        assert scan["rejected"][0]["source"] == BOOK.ref(rejected.location.path, None, rejected.size)
     finally:
         q.close()
     assert len(list((tmp_path / "a").glob("P/S/E/SCANS/*/DICOM/*.dcm"))) == 2

@@ -74,7 +74,8 @@ def test_project_settings_configured(xnat_emulator: XnatEmulator) -> None:
     emu.set_applet("DEMO", "default-session-labeling-scheme", "dicom_accession")
     emu.set_tracers(None, ["FDG", "PIB"])
     emu.set_tracers("DEMO", ["FDG", "AV45", "FBB"])
-    emu.set_config(None, "seriesImportFilter", "", "^LOCALIZER$")
+    emu.set_config(None, "seriesImportFilter", "config",
+                   json.dumps({"mode": "blacklist", "list": "^LOCALIZER$"}))
     emu.set_config("DEMO", "seriesImportFilter", "config",
                    json.dumps({"mode": "blacklist", "list": "^SCOUT$"}))
     settings = client_for(emu).project_settings("DEMO")
@@ -84,7 +85,8 @@ def test_project_settings_configured(xnat_emulator: XnatEmulator) -> None:
     assert settings.default_subject_scheme == "auto"
     assert settings.default_session_scheme == "dicom_accession"
     assert settings.pet_tracers == ("FDG", "AV45", "FBB")
-    assert settings.site_series_import_filter == "^LOCALIZER$"
+    assert json.loads(settings.site_series_import_filter or "") == {"mode": "blacklist",
+                                                                   "list": "^LOCALIZER$"}
     assert settings.project_series_import_filter == {"mode": "blacklist", "list": "^SCOUT$"}
     emu.set_prearchive_code("DEMO", 4)
     settings = client_for(emu).project_settings("DEMO")

@@ -40,6 +40,15 @@ class Faults:
     #: nginx ``proxy_read_timeout``: a commit taking longer is answered 504 at this point while
     #: the server finishes archiving in the background.
     proxy_timeout: float | None = None
+    #: A front end answering every request with a redirect: ``(target, status, keep_path)``.
+    redirect: tuple[str, int, bool] | None = None
+    #: A proxy that refuses chunked request bodies with 411 Length Required.
+    refuse_chunked: bool = False
+    #: Seconds the importer spends on each stored file (a slow server, a big unit).
+    import_file_delay: float = 0.0
+    #: Tomcat's ``maxSwallowSize``: after an error answer, at most this many body bytes are
+    #: read before the connection is closed under the client (None = read the whole body).
+    swallow_limit: int | None = None
 
     def fail_nth_request(self, n: int, status: int = 500, path: str | None = None,
                          method: str | None = None) -> None:
@@ -67,6 +76,12 @@ class Faults:
             self.delay_seconds = seconds
             self.delay_path = path
 
+    def redirect_all(self, target: str, status: int = 301, keep_path: bool = True) -> None:
+        """Answer every request with ``status`` to ``target`` (+ the request's path and query
+        when ``keep_path``): an http→https front end, a moved site, or a single sign-on page."""
+        with self.lock:
+            self.redirect = (target.rstrip("/") if keep_path else target, status, keep_path)
+
     def clear(self) -> None:
         with self.lock:
             self.fail_rules.clear()
@@ -77,6 +92,10 @@ class Faults:
             self.body_limit = None
             self.archive_delay = 0.0
             self.proxy_timeout = None
+            self.redirect = None
+            self.refuse_chunked = False
+            self.import_file_delay = 0.0
+            self.swallow_limit = None
 
     # -- used by the handler -------------------------------------------------------------------
     def take_failure(self, method: str, path: str) -> int | None:

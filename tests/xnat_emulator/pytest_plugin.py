@@ -40,7 +40,13 @@ Fault knobs (``xnat_emulator.faults``)
     the request is fully processed, then answered 504 (use ``path="action=commit"``-style paths
     such as ``"/data/prearchive"`` for commits); ``slow(seconds, path=None)``; ``body_limit`` (413);
     ``archive_delay`` (seconds a commit spends ``ARCHIVING``) with ``proxy_timeout`` (a commit
-    slower than this is answered 504 while archiving finishes in the background); ``clear()``.
+    slower than this is answered 504 while archiving finishes in the background);
+    ``import_file_delay`` (seconds the importer spends per stored file); ``swallow_limit`` (bytes
+    Tomcat reads after an early error answer before closing, e.g. 2 MB); ``refuse_chunked`` (411
+    for chunked bodies); ``redirect_all(target, status=301, keep_path=True)`` (a front end
+    redirecting every request: http→https, a moved site, an SSO page); an import whose objects
+    another running import holds answers 400 "Concurrent file sends…"; ``clear()``.
+    For a proxy read timeout on any request: ``tests.timeout_proxy.TimeoutProxy``.
     Session expiry: ``session_timeout`` / ``expire_sessions()`` above.
 
 Test data

@@ -8,6 +8,7 @@ path. Behaviour follows ``xnat-rest-api.md`` §8 ("Minimum faithful surface for 
 from __future__ import annotations
 
 import base64
+import csv
 import email.parser
 import email.policy
 import fnmatch
@@ -34,11 +35,32 @@ from tests.xnat_emulator.faults import Faults
 from tests.xnat_emulator.model import ROLE_DISPLAY, Experiment, PrearcSession, Project, ScanRec, User
 from tests.xnat_emulator.store import UNASSIGNED, ArchiveFailure, HttpError, Store, xsi_type
 
+SCHEMA_DIR = Path(__file__).with_name("schemas")
 BROWSER_UA = [re.compile(p) for p in (r".*MSIE.*", r".*Mozilla.*", r".*AppleWebKit.*", r".*Opera.*")]
 UPLOAD_NAMES = {
     "application/zip": "upload.zip", "application/x-gtar": "upload.tar.gz",
     "application/x-tar": "upload.tar", "application/dicom": "upload.dcm",
     "application/octet-stream": "upload",
+}
+#: Data types listed by /data/search/elements: (singular, plural, category).
+SEARCH_ELEMENTS = {
+    "xnat:projectData": ("Project", "Projects", ""),
+    "xnat:subjectData": ("Subject", "Subjects", ""),
+    **{f"xnat:{kind}SessionData": (f"{label} Session", f"{label} Sessions", "Imaging")
+       for kind, label in (("mr", "MR"), ("ct", "CT"), ("pet", "PET"), ("petmr", "PET/MR"),
+                           ("us", "US"), ("otherDicom", "Other DICOM"))},
+}
+_ABSTRACT_EXPERIMENT_TYPES = {"xnat:experimentData", "xnat:subjectAssessorData",
+                              "xnat:imageSessionData"}
+SEARCH_FIELDS = {
+    "xnat:projectData": [("ID", "ID", "string"), ("NAME", "Title", "string"),
+                         ("SECONDARY_ID", "Running Title", "string"),
+                         ("DESCRIPTION", "Description", "string")],
+    "xnat:subjectData": [("SUBJECT_ID", "Subject", "string"), ("SUBJECT_LABEL", "Label", "string"),
+                         ("PROJECT", "Project", "string"), ("INSERT_DATE", "Inserted", "date")],
+    "session": [("SESSION_ID", "Session", "string"), ("LABEL", "Label", "string"),
+                ("DATE", "Date", "date"), ("PROJECT", "Project", "string"),
+                ("SUBJECT_ID", "Subject", "string"), ("MODALITY", "Modality", "string")],
 }
 PREARC_COLUMNS = ("project", "timestamp", "lastmod", "uploaded", "scan_date", "scan_time",
                   "subject", "folderName", "name", "tag", "status", "url", "autoarchive",
@@ -135,9 +157,20 @@ class BodyReader(io.RawIOBase):
             self._rfile.readline(16)
         return data
 
-    def drain(self) -> None:
-        while self.read(1 << 16):
-            pass
+    def drain(self, limit: int | None = None) -> bool:
+        """Read the rest of the body (at most ``limit`` bytes); True when it was all read."""
+        taken = 0
+        while limit is None or taken <= limit:
+            try:
+                piece = self.read(1 << 16)
+            except (ConnectionDropped, BodyIncomplete):
+                if limit is None:
+                    raise
+                return False
+            if not piece:
+                return True
+            taken += len(piece)
+        return False
 
 
 def status_page(message: str) -> bytes:
@@ -217,6 +250,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self.method = method
+        if self._front_end(method):
+            return
         split = urlsplit(self.path)
         self.params = dict(parse_qsl(split.query, keep_blank_values=True))
         path = unquote(split.path)
@@ -243,11 +278,17 @@ class Handler(BaseHTTPRequestHandler):
         except BodyIncomplete:
             self._drop()
             return
-        try:
-            self.body.drain()
-        except (ConnectionDropped, BodyIncomplete):
-            self._drop()
-            return
+        limit = self.server.faults.swallow_limit
+        if limit is not None and response.status >= 400:
+            # Tomcat answers an error early and swallows at most maxSwallowSize of the rest.
+            self.close_connection = not self.body.drain(limit)
+        else:
+            try:
+                self.body.drain()
+            except (ConnectionDropped, BodyIncomplete):
+                self._drop()
+                return
+        response = self._in_format(response)
         gateway = self.server.faults.take_gateway(method, path)
         if gateway:
             response = Response(gateway, b"<html><head><title>504 Gateway Time-out</title></head>"
@@ -255,6 +296,56 @@ class Handler(BaseHTTPRequestHandler):
                                          b"<hr><center>nginx</center></body></html>", "text/html")
         self._send(response)
         self.server.request_log.append((method, path, response.status))
+
+    def _front_end(self, method: str) -> bool:
+        """What a proxy in front of XNAT answers by itself (redirects, 411); True if it did."""
+        faults = self.server.faults
+        with faults.lock:
+            redirect, refuse_chunked = faults.redirect, faults.refuse_chunked
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        if redirect is not None:
+            target, status, keep_path = redirect
+            location = target + self.path if keep_path else target
+            response = Response(status, b"", "text/html", {"Location": location})
+        elif refuse_chunked and chunked:
+            response = Response(411, b"<html><head><title>411 Length Required</title></head><body>"
+                                     b"<center><h1>411 Length Required</h1></center><hr><center>"
+                                     b"nginx</center></body></html>", "text/html")
+        else:
+            return False
+        self.close_connection = True  # the body (if any) is not read
+        self.new_session = self.http_session = None
+        # Logged before answering: a test may look the moment the client has its answer.
+        self.server.request_log.append((method, urlsplit(self.path).path, response.status))
+        self._send(response)
+        return True
+
+    def _in_format(self, response: Response) -> Response:
+        """XFTTable listings in the ``format`` asked for: ``csv`` (header row, then values, as
+        pyxnat reads them) or ``xml``; JSON otherwise."""
+        wanted = (self.params.get("format") or "").lower()
+        if wanted not in ("csv", "xml") or response.content_type != "application/json":
+            return response
+        try:
+            rows = json.loads(response.body)["ResultSet"]["Result"]
+        except (ValueError, KeyError, TypeError):
+            return response
+        columns: list[str] = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        if wanted == "csv":
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([row.get(c, "") for c in columns])
+            return Response(response.status, out.getvalue().encode(), "text/csv")
+        head = "".join(f"<column>{html.escape(c)}</column>" for c in columns)
+        body = "".join("<row>" + "".join(f"<cell>{html.escape(str(row.get(c, '')))}</cell>"
+                                         for c in columns) + "</row>" for row in rows)
+        xml = (f'<?xml version="1.0" encoding="UTF-8"?><ResultSet xmlns="http://nrg.wustl.edu/'
+               f'xnat"><results><columns>{head}</columns><rows>{body}</rows></results></ResultSet>')
+        return Response(response.status, xml.encode(), "text/xml")
 
     def _drop(self) -> None:
         self.server.request_log.append((self.method, self.route_path, 0))
@@ -480,6 +571,39 @@ class Handler(BaseHTTPRequestHandler):
         return json_response({"version": version, "buildNumber": "emulator",
                               "commit": "emulator", "sha": "emulator"})
 
+    def schemas(self) -> Response:
+        """``/xapi/schemas``: the data-type schemas installed (SchemaApi), as a JSON list."""
+        return json_response(sorted(p.stem for p in SCHEMA_DIR.glob("*.xsd")))
+
+    def schema(self, name: str) -> Response:
+        path = SCHEMA_DIR / f"{Path(name).name}.xsd"
+        if not path.is_file():
+            return self.error(404, f"No schema named {name}")
+        return Response(200, path.read_bytes(), "application/xml")
+
+    def search_elements(self) -> Response:
+        """``/data/search/elements``: the searchable data types with their counts (xnatpy reads
+        it while building its model)."""
+        counts: dict[str, int] = {}
+        for project in self.server.store.state.projects.values():
+            counts["xnat:projectData"] = counts.get("xnat:projectData", 0) + 1
+            counts["xnat:subjectData"] = counts.get("xnat:subjectData", 0) + len(project.subjects)
+            for experiment in project.experiments:
+                counts[experiment.xsi_type] = counts.get(experiment.xsi_type, 0) + 1
+        rows = [{"ELEMENT_NAME": name, "PLURAL": plural, "SINGULAR": singular,
+                 "CATEGORY": category, "SECURED": "true", "BROWSEABLE": "true",
+                 "COUNT": counts.get(name, 0)}
+                for name, (singular, plural, category) in SEARCH_ELEMENTS.items()]
+        return result_set(rows)
+
+    def search_fields(self, element: str) -> Response:
+        if element not in SEARCH_ELEMENTS:
+            return self.error(404, f"Unknown data type {element}")
+        fields = SEARCH_FIELDS.get(element, SEARCH_FIELDS["session"])
+        return result_set([{"FIELD_ID": fid, "HEADER": header, "SUMMARY": header, "TYPE": kind,
+                            "REQUIRES_VALUE": "false", "DESC": header, "ELEMENT_NAME": element,
+                            "SRC": "0"} for fid, header, kind in fields])
+
     def version_text(self) -> Response:
         return text_response(self.server.store.version)
 
@@ -574,24 +698,59 @@ class Handler(BaseHTTPRequestHandler):
         subject = next((x for x in project.subjects if x.label == s or x.id == s), None)
         if subject is None:
             return self.error(404, f"Unable to find subject {s}")
-        return json_response({"items": [{"meta": {"xsi:type": "xnat:subjectData"}, "data_fields": {
+        return json_response({"items": [{"meta": {"xsi:type": "xnat:subjectData", "isHistory": False}, "data_fields": {
             "ID": subject.id, "label": subject.label, "project": project.id,
             "group": subject.group}, "children": []}]})
 
-    def experiments(self, p: str) -> Response:
-        project = self._project(p)
-        rows = [self._experiment_row(project, e) for e in project.experiments]
+    def subject_by_id(self, sid: str) -> Response:
+        """``/data/subjects/{ID}`` (the URI in every subject listing row)."""
+        store = self.server.store
+        for project in store.state.projects.values():
+            if store.can_read(self.user, project) and any(x.id == sid for x in project.subjects):
+                return self.subject(project.id, sid)
+        return self.error(404, f"Unable to find subject {sid}")
+
+    def experiments(self, p: str | None = None, s: str | None = None) -> Response:
+        """Experiments of a project, of one subject (label or ID), or (``/data/experiments``)
+        of every readable project, filterable by any column (``project=P``, ``xsiType=...``)."""
+        store = self.server.store
+        if p is None:
+            projects = [x for x in store.state.projects.values() if store.can_read(self.user, x)]
+        else:
+            projects = [self._project(p)]
+        subject = None
+        if s is not None:
+            subject = next((x for x in projects[0].subjects
+                            if s.lower() in (x.label.lower(), x.id.lower())), None)
+            if subject is None:
+                return self.error(404, f"Unable to find subject {s}")
+        rows = [self._experiment_row(project, e) for project in projects
+                for e in project.experiments
+                if subject is None or e.subject_label.lower() == subject.label.lower()]
+        wanted = self.params.get("xsiType", "")
+        if wanted in _ABSTRACT_EXPERIMENT_TYPES:  # a base type lists every session type
+            rows = [r for r in rows if r["xsiType"].endswith("SessionData")]
+        elif wanted:
+            rows = [r for r in rows if r["xsiType"].lower() == wanted.lower()]
+        for column in (self.params.get("columns") or "").split(","):
+            if "/" in column:  # "xnat:subjectassessordata/subject_id": the field of that type
+                field_name = column.rsplit("/", 1)[1].lower()
+                for row in rows:
+                    row[column] = next((v for k, v in row.items() if k.lower() == field_name), "")
         return self._filtered(rows, default=("date", "xsiType", "insert_date", "project", "ID",
-                                             "label", "URI", "subject_label"))
+                                             "label", "URI", "subject_label"), skip=("xsiType",))
 
     def _experiment_row(self, project: Project, e: Experiment) -> dict[str, str]:
+        subject = next((x for x in project.subjects if x.label == e.subject_label), None)
         return {"ID": e.id, "label": e.label, "xsiType": e.xsi_type, "subject_label": e.subject_label,
+                "subject_ID": subject.id if subject is not None else "",
                 "UID": e.uid, "date": e.date, "insert_date": e.insert_date, "project": project.id,
                 "modality": e.modality, "URI": f"/data/experiments/{e.id}"}
 
-    def _filtered(self, rows: list[dict[str, str]], default: tuple[str, ...]) -> Response:
+    def _filtered(self, rows: list[dict[str, str]], default: tuple[str, ...],
+                  skip: tuple[str, ...] = ()) -> Response:
         for key, value in self.params.items():
-            if rows and key in rows[0] and key not in ("format", "columns"):
+            if rows and key in rows[0] and key not in ("format", "columns", *skip):
                 rows = [r for r in rows if fnmatch.fnmatchcase(r[key], value)]
         columns = self.params.get("columns")
         keep = set(columns.split(",")) if columns else set(default)
@@ -616,6 +775,20 @@ class Handler(BaseHTTPRequestHandler):
             raise HttpError(404, f"Unable to find experiment {e}")
         return project, experiment
 
+    def create_experiment(self, p: str, s: str, e: str) -> Response:
+        """``PUT`` an image session: 201 + ID when new, 200 + ID when it exists (XNAT)."""
+        store = self.server.store
+        project = self._project(p, write=True)
+        subject = next((x for x in project.subjects if s.lower() in (x.label.lower(), x.id.lower())),
+                       None)
+        if subject is None:
+            subject, _ = store.get_or_create_subject(project, s, self.user.username)
+        xsi = self.params.get("xsiType") or self.params.get("xsi:type") or "xnat:mrSessionData"
+        if xsi not in SEARCH_ELEMENTS or not xsi.endswith("SessionData"):
+            return self.error(400, f"Unknown or unsupported experiment type {xsi}")
+        experiment, created = store.create_experiment(project, subject, e, xsi, self.user.username)
+        return text_response(experiment.id, 201 if created else 200)
+
     def experiment(self, p: str | None = None, s: str | None = None, e: str = "",
                    eid: str | None = None) -> Response:
         project, exp = self._experiment(p, s, e, eid)
@@ -623,10 +796,7 @@ class Handler(BaseHTTPRequestHandler):
             return text_response(f"<html><body><h1>{html.escape(exp.label)}</h1></body></html>",
                                  content_type="text/html")
         subject = next((x for x in project.subjects if x.label == exp.subject_label), None)
-        scans = [{"meta": {"xsi:type": _scan_type(exp.xsi_type)},
-                  "data_fields": {"ID": sc.id, "type": sc.type, "UID": sc.series_uid,
-                                  "series_description": sc.series_description,
-                                  "modality": sc.modality}} for sc in exp.scans]
+        scans = [_scan_item(exp, sc) for sc in exp.scans]
         fields = {"ID": exp.id, "label": exp.label, "project": project.id, "UID": exp.uid,
                   "date": _iso_date(exp.date), "modality": exp.modality,
                   "subject_ID": subject.id if subject else "", "visit_id": exp.visit,
@@ -643,6 +813,12 @@ class Handler(BaseHTTPRequestHandler):
                             "series_description": sc.series_description,
                             "URI": f"/data/experiments/{exp.id}/scans/{sc.id}"}
                            for i, sc in enumerate(exp.scans)])
+
+    def scan(self, scan: str, p: str | None = None, s: str | None = None, e: str = "",
+             eid: str | None = None) -> Response:
+        """One scan as XNAT's JSON item (data fields plus its ``file`` resources)."""
+        _, exp = self._experiment(p, s, e, eid)
+        return json_response({"items": [_scan_item(exp, self._scan(exp.scans, scan))]})
 
     def _scan(self, scans: list[ScanRec], scan_id: str) -> ScanRec:
         scan = next((x for x in scans if x.id == scan_id), None)
@@ -698,6 +874,17 @@ class Handler(BaseHTTPRequestHandler):
             contents = self.body.read().decode("utf-8")
             store.set_config(project_id, tool, path, contents, user=self.user.username)
             return Response(201)
+        if not path:
+            # ConfigResource with a tool and no path lists the tool's configurations (a table,
+            # whatever ``contents`` says): the official client's site-filter request gets this.
+            rows = [{"tool": tool, "path": key.split("/", 1)[1], "project": project_id or "",
+                     "user": c.user, "create_date": c.create_date, "reason": c.reason,
+                     "contents": c.contents, "unversioned": "false", "version": c.version,
+                     "status": c.status, "id": c.id}
+                    for key, c in store.configs_of(project_id, tool)]
+            if not rows and self.params.get("accept-not-found") != "true":
+                return self.error(404, "Couldn't find config for the specified parameters.")
+            return result_set(rows) if rows else Response(204)
         config = store.get_config(project_id, tool, path)
         not_found_ok = self.params.get("accept-not-found") == "true"
         contents_only = self.params.get("contents") == "true"
@@ -777,12 +964,13 @@ class Handler(BaseHTTPRequestHandler):
         if dest and not re.match(r"^(/data|/REST)?/(prearchive|archive)(/|$)", dest):
             return self.error(400, "Parameter dest format error")
         try:
-            sessions = store.receive(self.user, params, entries, handler)
+            sessions = store.receive(self.user, params, entries, handler,
+                                     file_delay=self.server.faults.import_file_delay)
         except ArchiveFormatError as exc:
             return self.error(400, str(exc))
         if handler == "SI" and len(sessions) > 1:
             return self.error(400, "Upload included files for multiple imaging sessions.")
-        to_archive = bool(re.match(r"^(/data|/REST)?/archive/", dest)) or (
+        to_archive = bool(re.match(r"^(/data|/REST)?/archive(/|$)", dest)) or (
             params.get("AA", params.get("auto-archive", "")).lower() == "true")
         commit = bool(dest) or params.get("action") == "commit" or handler == "SI"
         uris: list[str] = []
@@ -1016,6 +1204,23 @@ def _resource_id(experiment_id: str, scan_id: str) -> int:
     return zlib.crc32(f"{experiment_id}/{scan_id}".encode()) % 100000 + 1
 
 
+def _scan_item(exp: Experiment, sc: ScanRec) -> dict[str, Any]:
+    rid = _resource_id(exp.id, sc.id)
+    resource = {"meta": {"xsi:type": "xnat:resourceCatalog", "isHistory": False},
+                "data_fields": {"xnat_abstractresource_id": rid, "label": "DICOM",
+                                "format": "DICOM", "content": "RAW",
+                                "file_count": len(sc.files),
+                                "file_size": sum(f.size for f in sc.files),
+                                "URI": f"/data/experiments/{exp.id}/scans/{sc.id}/resources/{rid}"},
+                "children": []}
+    return {"meta": {"xsi:type": _scan_type(exp.xsi_type), "isHistory": False},
+            "data_fields": {"ID": sc.id, "type": sc.type, "UID": sc.series_uid,
+                            "series_description": sc.series_description, "modality": sc.modality,
+                            "quality": "usable", "image_session_ID": exp.id,
+                            "frames": len(sc.files), "project": ""},
+            "children": [{"field": "file", "items": [resource]}]}
+
+
 def _resource_row(experiment_id: str, scan: ScanRec) -> dict[str, str]:
     rid = _resource_id(experiment_id, scan.id)
     return {"xnat_abstractresource_id": str(rid), "label": "DICOM", "element_name": "xnat:resourceCatalog",
@@ -1059,6 +1264,10 @@ ROUTES = [
     _route("GET", "/data/services/tokens/{op}/{rest}", Handler.tokens),
     _route("GET", "/xapi/siteConfig/buildInfo", Handler.build_info),
     _route("GET", "/data/version", Handler.version_text),
+    _route("GET", "/xapi/schemas", Handler.schemas),
+    _route("GET", "/data/search/elements", Handler.search_elements),
+    _route("GET", "/data/search/elements/{element}", Handler.search_fields),
+    _route("GET", "/xapi/schemas/{name}", Handler.schema),
     _route("GET", "/xapi/siteConfig/{key}", Handler.site_config_value),
     _route("GET", "/data/projects", Handler.projects),
     _route("GET", "/xapi/access/projects", Handler.access_projects),
@@ -1068,10 +1277,17 @@ ROUTES = [
     _route("GET", "/data/projects/{p}/subjects/{s}", Handler.subject),
     _route("PUT", "/data/projects/{p}/subjects/{s}", Handler.subject),
     _route("GET", "/data/projects/{p}/experiments", Handler.experiments),
+    _route("GET", "/data/projects/{p}/subjects/{s}/experiments", Handler.experiments),
+    _route("GET", "/data/experiments", Handler.experiments),
+    _route("GET", "/data/subjects/{sid}", Handler.subject_by_id),
+    _route("PUT", _EXP, Handler.create_experiment),
+    _route("GET", "/data/prearchive/projects", Handler.prearchive_list),
     _route("GET", _EXP, Handler.experiment),
     _route("GET", _EXPID, Handler.experiment),
     _route("GET", _EXP + "/scans", Handler.scans),
     _route("GET", _EXPID + "/scans", Handler.scans),
+    _route("GET", _EXP + "/scans/{scan}", Handler.scan),
+    _route("GET", _EXPID + "/scans/{scan}", Handler.scan),
     _route("GET", _EXP + "/scans/{scan}/resources", Handler.resources),
     _route("GET", _EXPID + "/scans/{scan}/resources", Handler.resources),
     _route("GET", _EXP + "/scans/{scan}/resources/{res}/files", Handler.files),

@@ -93,6 +93,7 @@ class DicomInfo:
     study_description: str
     accession: str
     comments: list[str]
+    dataset: Any = None  # the parsed header, for the series import filter's attributes
 
 
 def parse_dicom(name: str, data: bytes) -> DicomInfo:
@@ -127,6 +128,7 @@ def parse_dicom(name: str, data: bytes) -> DicomInfo:
         study_description=text("StudyDescription"), accession=text("AccessionNumber"),
         comments=[text("PatientComments"), text("StudyComments"),
                   text("AdditionalPatientHistory")],
+        dataset=ds,
     )
 
 
@@ -164,6 +166,7 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        self._inflight: dict[object, set[str]] = {}  # running imports → objects they hold
         self._state_path = self.data_dir / "state.json"
         if self._state_path.exists():
             self.state = from_json(json.loads(self._state_path.read_text("utf-8")))
@@ -282,6 +285,13 @@ class Store:
             configs[f"{tool}/{path}"].status = "enabled" if enabled else "disabled"
             self.save()
 
+    def configs_of(self, project_id: str | None, tool: str) -> list[tuple[str, Config]]:
+        """Every ``(tool/path, config)`` of one tool at site or project level."""
+        with self.lock:
+            configs = (self.state.site_configs if project_id is None
+                       else self.state.projects[project_id].configs)
+            return sorted((k, c) for k, c in configs.items() if k.split("/", 1)[0] == tool)
+
     def get_config(self, project_id: str | None, tool: str, path: str) -> Config | None:
         with self.lock:
             configs = (self.state.site_configs if project_id is None
@@ -308,6 +318,20 @@ class Store:
             self.save()
             return subject, True
 
+    def create_experiment(self, project: Project, subject: Subject, label: str, xsi: str,
+                          username: str) -> tuple[Experiment, bool]:
+        """``PUT .../experiments/E?xsiType=...``: an empty session (no scans yet)."""
+        with self.lock:
+            found = self.experiment(project, label)
+            if found is not None:
+                return found, False
+            experiment = Experiment(id=f"XNAT_E{self._next('experiment'):05d}", label=label,
+                                    subject_label=subject.label, xsi_type=xsi,
+                                    insert_date=now_text(), insert_user=username)
+            project.experiments.append(experiment)
+            self.save()
+            return experiment, True
+
     def experiment(self, project: Project, label: str) -> Experiment | None:
         for experiment in project.experiments:
             if experiment.label == label or experiment.id == label:
@@ -331,7 +355,7 @@ class Store:
 
     # -- import (DICOM-zip / gradual-DICOM) --------------------------------------------------
     def receive(self, user: User, params: dict[str, str], entries: Iterator[tuple[str, bytes]],
-                handler: str) -> list[PrearcSession]:
+                handler: str, file_delay: float = 0.0) -> list[PrearcSession]:
         """Store every entry in its prearchive session, in order; return the sessions touched.
 
         An error on entry *k* propagates after entries 0..k-1 have been stored, exactly like the
@@ -342,9 +366,10 @@ class Store:
         project_key = get("PROJECT_ID") or (get("project", "") if lower_ok else "")
         subject_param = get("SUBJECT_ID") or (get("subject", "") if lower_ok else "")
         label_param = get("EXPT_LABEL") or (get("session", "") if lower_ok else "")
-        dest_project = _dest_project(get("dest", ""))
-        if dest_project:
-            project_key = project_key or dest_project
+        dest_project, dest_subject, dest_label = _dest_parts(get("dest", ""))
+        project_key = project_key or dest_project
+        subject_param = subject_param or dest_subject
+        label_param = label_param or dest_label
         rename = get("rename", "false").lower() == "true"
         prevent_anon = get("prevent_anon", "false").lower() == "true"
         source = get("SOURCE", "")
@@ -355,18 +380,23 @@ class Store:
         aa_param = get("AA") or get("auto-archive")
         param_project = self.find_project(user, project_key)  # unknown/not writable → ignored
         touched: dict[int, PrearcSession] = {}
-        site_filter = self._series_filter(None)
+        site_filter = self._series_filter(None)  # DicomFilterService: site and project both apply
+        token = object()
+        self._inflight[token] = set()
         try:
-            self._receive_entries(user, params, entries, param_project, site_filter, touched,
+            self._receive_entries(user, params, _paced(entries, file_delay, token, self),
+                                  param_project, site_filter, touched,
                                   subject_param, label_param, rename, prevent_anon,
                                   prevent_auto_commit, source, ignore_unparsable, aa_param)
         finally:
+            with self.lock:
+                del self._inflight[token]
             self.save()  # once per request: files already stored stay recorded on any error
         return list(touched.values())
 
     def _receive_entries(self, user: User, params: dict[str, str],
                          entries: Iterator[tuple[str, bytes]], param_project: Project | None,
-                         site_filter: "Callable[[str], bool] | None",
+                         site_filter: "Callable[[Any], bool] | None",
                          touched: dict[int, PrearcSession], subject_param: str, label_param: str,
                          rename: bool, prevent_anon: bool, prevent_auto_commit: bool, source: str,
                          ignore_unparsable: bool, aa_param: str | None) -> None:
@@ -386,8 +416,8 @@ class Store:
                     if project is not None:
                         break
             project_id = project.id if project is not None else UNASSIGNED
-            series_filter = (self._series_filter(project.id) if project is not None else None) or site_filter
-            if series_filter is not None and not series_filter(info.series_description):
+            project_filter = self._series_filter(project.id) if project is not None else None
+            if any(f is not None and not f(info.dataset) for f in (site_filter, project_filter)):
                 continue  # dropped silently, as XNAT's DICOM filter service does
             subject = subject_param or routed.get("subject", "") or info.patient_name
             label = label_param or routed.get("session", "") or info.patient_id or "dicom_upload"
@@ -404,28 +434,60 @@ class Store:
                 self._store_file(session, info, name, data, rename)
                 touched[id(session)] = session
 
-    def _series_filter(self, project_id: str | None) -> "Callable[[str], bool] | None":
-        """Series import filter (site: ``seriesImportFilter/``; project: ``seriesImportFilter/config``).
-
-        Contents are JSON ``{"mode": "blacklist"|"whitelist", "list": "regex\\nregex"}``
-        matched against Series Description; plain text is read as blacklist lines (inferred).
-        """
-        path = "" if project_id is None else "config"
-        config = self.get_config(project_id, "seriesImportFilter", path)
+    def _series_filter(self, project_id: str | None) -> "Callable[[Any], bool] | None":
+        """Series import filter at ``seriesImportFilter/config`` (site and project alike), as
+        dicomtools' ``RegExBasedSeriesImportFilter``: JSON ``mode``/``list``/``enabled``;
+        ``[Attribute]`` sections (SeriesDescription before any); case-insensitive ``find``;
+        ``EXISTS``/``!EXISTS``; whitelist accepts on any match, blacklist on none;
+        ``modalityMap`` never drops."""
+        config = self.get_config(project_id, "seriesImportFilter", "config")
         if config is None or config.status != "enabled" or not config.contents.strip():
             return None
-        try:
-            spec = json.loads(config.contents)
-        except ValueError:
-            spec = {"mode": "blacklist", "list": config.contents}
-        if not isinstance(spec, dict) or str(spec.get("enabled", "true")).lower() == "false":
+        spec = json.loads(config.contents)
+        if str(spec.get("enabled", "true")).lower() == "false":
             return None
-        patterns = [re.compile(p.strip()) for p in str(spec.get("list", "")).splitlines() if p.strip()]
-        whitelist = str(spec.get("mode", "blacklist")).lower() == "whitelist"
+        mode = str(spec.get("mode", "blacklist")).lower()
+        if mode not in ("whitelist", "blacklist"):
+            return None
+        sections: dict[int, list[re.Pattern[str]]] = {0x0008103E: []}
+        current = 0x0008103E
+        for line in str(spec.get("list", "")).splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            item = line.strip()
+            if item.startswith("[") and item.endswith("]"):
+                name = item[1:-1].strip()
+                hexa = re.sub(r"[(),\s]", "", name)
+                current = int(hexa, 16) if re.fullmatch(r"[0-9A-Fa-f]{8}", hexa) else \
+                    int(pydicom.datadict.tag_for_keyword(name) or 0)
+                sections.setdefault(current, [])
+            else:
+                sections[current].append(re.compile(item, re.IGNORECASE))
 
-        def accept(description: str) -> bool:
-            hit = any(p.search(description or "") for p in patterns)
-            return hit if whitelist else not hit
+        def value_of(ds: Any, tag: int) -> str | None:
+            element = ds.get(tag) if ds is not None else None
+            if element is None:
+                return None
+            value = element.value
+            if value is None:
+                return ""
+            if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+                return "\\".join(str(v) for v in value)
+            return str(value).strip()
+
+        def accept(ds: Any) -> bool:
+            for tag, patterns in sections.items():
+                value = value_of(ds, tag)
+                for pattern in patterns:
+                    if pattern.pattern == "EXISTS":
+                        hit = value is not None
+                    elif pattern.pattern == "!EXISTS":
+                        hit = value is None
+                    else:
+                        hit = value is not None and pattern.search(value) is not None
+                    if hit:
+                        return mode == "whitelist"
+            return mode == "blacklist"
         return accept
 
     def _receiving_session(self, project_id: str, info: DicomInfo, subject: str,
@@ -630,9 +692,37 @@ def _flag(value: str | None, default: bool = False) -> bool:
     return value.lower() == "true"
 
 
+_DEST = re.compile(r"^(?:/data|/REST)?/(?:pre)?archive/projects/(?P<p>[^/]+)"
+                   r"(?:/subjects/(?P<s>[^/]+)(?:/experiments/(?P<e>[^/]+))?)?/?$")
+
+
+def _paced(entries: Iterator[tuple[str, bytes]], delay: float, token: object,
+           store: "Store") -> Iterator[tuple[str, bytes]]:
+    """The request's entries, each claimed for this request while it runs: an entry another
+    running request already holds is XNAT's "Concurrent file sends" (GradualDicomImporter
+    refuses two writers of the same object). ``delay`` paces a slow server."""
+    for name, data in entries:
+        key = hashlib.md5(data).hexdigest()
+        with store.lock:
+            if any(key in held for other, held in store._inflight.items() if other is not token):
+                raise HttpError(400, "Concurrent file sends of the same data is not supported.")
+            store._inflight[token].add(key)
+        if delay:
+            time.sleep(delay)
+        yield name, data
+
+
 def _dest_project(dest: str) -> str:
-    match = re.match(r"^(?:/data|/REST)?/(?:pre)?archive/projects/([^/]+)", dest)
-    return match.group(1) if match else ""
+    return _dest_parts(dest)[0]
+
+
+def _dest_parts(dest: str) -> tuple[str, str, str]:
+    """``/archive/projects/P/subjects/S/experiments/E`` → (P, S, E), as ImporterHandler reads
+    ``dest`` (any part may be missing)."""
+    match = _DEST.match(dest)
+    if not match:
+        return "", "", ""
+    return match["p"] or "", match["s"] or "", match["e"] or ""
 
 
 def _template_name(info: DicomInfo) -> str:

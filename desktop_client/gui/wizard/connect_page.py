@@ -31,6 +31,7 @@ from desktop_client.plan.targets import LocalTarget, UploadTarget, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint
 from desktop_client.gui.wizard.state import UploadDraft, WizardStep
 from desktop_client.gui.workers import TaskRunner
+from desktop_client.xnat.address import PLAIN_HTTP_WARNING
 
 
 class ConnectPage(WizardStep):
@@ -71,9 +72,14 @@ class ConnectPage(WizardStep):
         # Local archive panel.
         local = Card()
         local.body.addWidget(QLabel("<b>Local archive folder</b>"))
-        local.body.addWidget(hint("Sessions are anonymized exactly as for a server and written to "
-                                  "a private folder on this computer, one folder per project, "
+        local.body.addWidget(hint("Sessions are anonymized on this computer by the folder's site "
+                                  "and project scripts (Settings → Anonymization; the default "
+                                  "site script follows the DICOM Basic Confidentiality Profile) "
+                                  "and written to a private folder, one folder per project, "
                                   "subject and session. Nothing leaves the machine."))
+        self.local_scripts = QLabel()
+        self.local_scripts.setWordWrap(True)
+        local.body.addWidget(self.local_scripts)
         self.local_path = QLabel()
         self.local_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         local.body.addWidget(self.local_path)
@@ -97,6 +103,8 @@ class ConnectPage(WizardStep):
         self.remember_check = QCheckBox("Remember the password in the system keyring")
         self.insecure_check = QCheckBox("Allow insecure TLS (self-signed or unverifiable certificate)")
         self.alias_check = QCheckBox("The user and password are an XNAT alias token")
+        self.http_check = QCheckBox("Allow unencrypted connection (http://)")
+        self.http_check.setToolTip(PLAIN_HTTP_WARNING + " Only for a server that offers no https.")
         form.addRow("&Name", self.name_edit)
         form.addRow("Server &URL", self.url_edit)
         self.user_label = QLabel("&User")
@@ -108,6 +116,7 @@ class ConnectPage(WizardStep):
         form.addRow("", self.remember_check)
         form.addRow("", self.insecure_check)
         form.addRow("", self.alias_check)
+        form.addRow("", self.http_check)
         server.body.addLayout(form)
         buttons = QHBoxLayout()
         self.verify_button = QPushButton("&Verify")
@@ -128,6 +137,7 @@ class ConnectPage(WizardStep):
         for edit in (self.url_edit, self.user_edit, self.password_edit):
             edit.textChanged.connect(self._form_changed)
         self.alias_check.toggled.connect(self._alias_labels)
+        self.http_check.toggled.connect(self._http_toggled)
         self.status = MessageBar()
         outer.addWidget(self.status)
         self.setTabOrder(self.list, self.name_edit)
@@ -148,6 +158,20 @@ class ConnectPage(WizardStep):
         row = next((i for i, c in enumerate(self.store.connections) if c.id == current), 0)
         self.list.setCurrentRow(row)
         self._on_current()
+
+    def refresh_local_scripts(self) -> None:
+        """Say which scripts the local folder applies (they change in Settings)."""
+        from desktop_client.gui.settings_store import load_settings
+
+        slots = load_settings().local_script_slots()
+        text = f"Anonymization: {slots.describe()}."
+        if not slots.anonymizes:
+            text += " Headers are written unchanged, patient name and ID included."
+        self.local_scripts.setText(text)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self.refresh_local_scripts()
+        super().showEvent(event)
 
     def current(self) -> Connection | None:
         item = self.list.currentItem()
@@ -175,7 +199,16 @@ class ConnectPage(WizardStep):
             self.remember_check.setChecked(conn.remember_password)
             self.insecure_check.setChecked(conn.insecure_tls)
             self.alias_check.setChecked(conn.alias_token)
+            self.http_check.setChecked(conn.allow_http)
         self.completeChanged.emit()
+
+    def _http_toggled(self, allowed: bool) -> None:
+        """Ticking the box is a decision about the user's password: say what it means."""
+        self._form_changed()
+        if allowed:
+            self.message.info(PLAIN_HTTP_WARNING)
+        else:
+            self.message.clear()
 
     def _alias_labels(self, alias: bool) -> None:
         """An alias token is used like a user and password; the labels say which is which."""
@@ -201,7 +234,8 @@ class ConnectPage(WizardStep):
                           username=self.user_edit.text().strip(),
                           insecure_tls=self.insecure_check.isChecked(),
                           alias_token=self.alias_check.isChecked(),
-                          remember_password=self.remember_check.isChecked(), id=conn.id)
+                          remember_password=self.remember_check.isChecked(),
+                          allow_http=self.http_check.isChecked(), id=conn.id)
 
     def _form_changed(self) -> None:
         self._verified.clear()
@@ -265,8 +299,15 @@ class ConnectPage(WizardStep):
             self._busy = False
             self.verify_button.setEnabled(True)
             target, version = result
+            notices = list(getattr(getattr(target, "client", None), "notices", []))
+            if conn.url != self.url_edit.text().strip():
+                self.store.save()  # the address that answered (https, or where it redirected)
+                self.url_edit.blockSignals(True)
+                self.url_edit.setText(conn.url)
+                self.url_edit.blockSignals(False)
             self._verified[conn.id] = target
-            self.message.ok(f"Connected to {conn.url} as {conn.username} — XNAT {version}.")
+            self.message.ok(" ".join([*notices, f"Connected to {conn.url} as {conn.username} — "
+                                                f"XNAT {version}."]))
             self.completeChanged.emit()
             on_ok(target, version)
 
@@ -307,7 +348,10 @@ class ConnectPage(WizardStep):
         if conn is None:
             return
         if conn.is_local:
-            target: UploadTarget = LocalTarget(conn, local_archive_folder())
+            from desktop_client.gui.settings_store import load_settings
+
+            target: UploadTarget = LocalTarget(conn, local_archive_folder(),
+                                               lambda: load_settings().local_script_slots())
             if draft.target is None or draft.target.connection.id != conn.id:
                 draft.reset_from("target")
             draft.target = target

@@ -70,13 +70,15 @@ class ReviewPage(WizardStep):
         draft.review_available = self.available
         if self.inner is None:
             return
-        key = tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans)
+        filters = list(draft.settings.series_filters) if draft.settings is not None else []
+        key = (tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans),
+               tuple(map(id, filters)))
         if key != self._shown:
             # A changed selection rebuilds the review with every decision taken so far (they are
             # keyed by SeriesInstanceUID, so they follow their scans whatever else changed).
             self._shown = key
             self.inner.set_sessions([included_session(p) for p in draft.plans], dict(draft.review),
-                                    set(draft.reviewed_groups))
+                                    set(draft.reviewed_groups), filters)
 
     def leave(self, draft: UploadDraft) -> None:
         """Keep the decisions whichever way the user leaves (Back or a step label, not only Next)."""

@@ -38,6 +38,7 @@ from desktop_client.labels import date_prompt, verify_study_day
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.scanning.model import ScanResult, Session
+from desktop_client.demo.manifest import MANIFEST_NAME
 from desktop_client.plan.draft import SessionPlan, UploadDraft
 
 COLUMNS = ["", "Patient Name", "Patient ID", "Study Description (ID)", "Modalities", "Scans",
@@ -305,7 +306,10 @@ class SelectPage(WizardStep):
             self.table.setItem(row, _VERIFY, self._verify_item(session))
         self.table.blockSignals(False)
         self.table.setColumnHidden(_VERIFY, not self._require_date)
-        skipped = self.result.skipped if self.result else []
+        # The demo study's own manifest (its list of fake burned-in text) is not a skipped
+        # file the user needs to hear about.
+        skipped = [s for s in (self.result.skipped if self.result else [])
+                   if Path(s.path).name != MANIFEST_NAME]
         if skipped:
             self.skipped_link.setText(f'<a href="#">{len(skipped):,} file(s) skipped — show why</a>')
         else:

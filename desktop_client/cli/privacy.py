@@ -1,0 +1,40 @@
+"""``xnat-upload clear-cache``: remove what the app keeps about scanned files (issue 14).
+
+The scan index holds no patient names, IDs or paths (keyed hashes only), and its entries expire
+after the Settings screen's "Keep the scan index" days (default 30); this command removes it
+now, together with the rest of the disposable cache. The transfer queue, receipts and templates
+are not touched (see ``transfers`` to remove transfers).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop_client.cli.common import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("clear-cache", help="remove the scan index and other cached data",
+                       description="Remove the scan index and every other disposable cached file "
+                                   "(the same as Settings → Clear cached data).")
+    p.add_argument("--json", action="store_true", help="print what was removed as JSON")
+    p.set_defaults(func=run_clear_cache)
+
+
+def apply_user_settings() -> None:
+    """The desktop app's privacy settings (settings.json, Qt-free) apply to the CLI too."""
+    from desktop_client.gui.settings_store import apply_privacy_settings, load_settings
+
+    apply_privacy_settings(load_settings())
+
+
+def run_clear_cache(args: argparse.Namespace) -> int:
+    from desktop_client.scanning.cache import clear_cached_data
+
+    removed = clear_cached_data()
+    if args.json:
+        print_json({"removed": [p.name for p in removed]})
+    else:
+        print(f"Cleared cached data ({len(removed)} item(s) removed)." if removed
+              else "There was no cached data.")
+    return 0

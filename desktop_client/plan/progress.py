@@ -1,0 +1,54 @@
+"""What is left to review, in one line the Review screen keeps in view (no Qt).
+
+"3 groups not reviewed · 2 scans with text found and no decision": counted from the review
+model, so the GUI's status line and anything else that asks (a headless check of a saved plan)
+say the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from desktop_client.plan.review import ReviewModel, ScanReviewChoice
+
+
+def decided(choice: ScanReviewChoice) -> bool:
+    """Has a person decided what happens to this scan's pixels (boxes or leaving it out)?"""
+    return choice.excluded or bool(choice.rectangles)
+
+
+@dataclass(frozen=True)
+class ReviewProgress:
+    groups_not_reviewed: int = 0
+    text_without_decision: int = 0
+
+    @property
+    def done(self) -> bool:
+        return not (self.groups_not_reviewed or self.text_without_decision)
+
+    def text(self) -> str:
+        """The status line ("" when nothing is left)."""
+        parts = []
+        if self.groups_not_reviewed:
+            n = self.groups_not_reviewed
+            parts.append(f"{n} group{'s' if n != 1 else ''} not reviewed")
+        if self.text_without_decision:
+            n = self.text_without_decision
+            parts.append(f"{n} scan{'s' if n != 1 else ''} with text found and no decision")
+        return " · ".join(parts)
+
+
+def review_progress(model: ReviewModel, text_found: Iterable[str] = ()) -> ReviewProgress:
+    """Count what is left.
+
+    A Valid group is reviewed once opened (``model.reviewed_groups``) or once any of its scans
+    has a decision; ``text_found`` are the series in which burned-in text was detected, each
+    waiting for a decision of its own.
+    """
+    groups = sum(1 for g in model.grouping.valid
+                 if model.group_id(g) not in model.reviewed_groups
+                 and not any(decided(model.choices[u]) for u in model.group_members(g)))
+    pending = sum(1 for uid in set(text_found)
+                  if uid in model.choices and not decided(model.choices[uid]))
+    return ReviewProgress(groups, pending)
