@@ -333,6 +333,9 @@ class XnatDestination(Destination):
         except XnatError as exc:
             raise _wrap("verifying the session", exc) from None
         where = "archive" if ctx.state.get("archived") else "prearchive"
+        if result.sessions:  # XNAT separated the PET/MR session: say where the scans went
+            where = "sessions XNAT split it into: " + ", ".join(
+                u.rstrip("/").rsplit("/", 1)[-1] for u in result.sessions)
         details = "; ".join(result.details) if result.details else (
             f"{sum(counts.values())} files in {len(counts)} scans confirmed in the {where}")
         return Verification(result.ok, "XNAT file listing of every scan", details, dict(result.found))
