@@ -804,6 +804,8 @@ class XnatClient:
         found_bytes: dict[str, int] = {}
         scan_uids: dict[str, str] = {}
         seen: set[str] = set()
+        wanted = set(expected_by_uid if expected_by_uid is not None else expected)
+        holding: list[str] = []  # the sessions that hold what was sent (an earlier one may not)
         for uri in uris:
             if uri.startswith("/data/archive/"):
                 parts = uri.split("/")
@@ -819,14 +821,17 @@ class XnatClient:
                 if not key or key in seen:
                     continue
                 seen.add(key)
+                if key in wanted and uri not in holding:
+                    holding.append(uri)
                 found[f"{name}/{sid}"] = count
                 found_bytes[f"{name}/{sid}"] = sizes.get(sid, 0)
                 scan_uids[f"{name}/{sid}"] = uids.get(sid, "")
         if expected_by_uid is None:
             expected_by_uid = {sid: n for sid, n in expected.items()}
             scan_uids = {key: key.rsplit("/", 1)[-1] for key in found}
-        result = _verify_by_uid(expected_by_uid, found, scan_uids, allow_extra, uris[0])
-        result.sessions = list(uris)
+        holding = holding or uris[:1]
+        result = _verify_by_uid(expected_by_uid, found, scan_uids, allow_extra, holding[0])
+        result.sessions = holding
         return result
 
     # -- HTTP plumbing -----------------------------------------------------------------------
