@@ -325,11 +325,14 @@ class XnatDestination(Destination):
         uids = ctx.state.get("scan_uids", {})
         by_uid = ({uids[sid]: n for sid, n in counts.items()}
                   if all(uids.get(sid) for sid in counts) else None)
+        final = str(ctx.state.get("final_uri") or "")
+        # Left in the prearchive (a merge there waits beside the archived session it joins).
+        waiting = final if final.startswith("/data/prearchive/") else None
         try:
             # A merged session also holds the scans it had before.
             result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts,
                                                 allow_extra_files=bool(ctx.state.get("merged_into")),
-                                                expected_by_uid=by_uid)
+                                                expected_by_uid=by_uid, prearchive_uri=waiting)
         except XnatError as exc:
             raise _wrap("verifying the session", exc) from None
         where = "archive" if ctx.state.get("archived") else "prearchive"

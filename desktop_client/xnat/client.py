@@ -682,7 +682,8 @@ class XnatClient:
     def verify_session(self, project_id: str, subject: str, session_label: str,
                        expected: Mapping[str, int], *, expected_bytes: Mapping[str, int] | None = None,
                        allow_extra_files: bool = False,
-                       expected_by_uid: Mapping[str, int] | None = None) -> Verification:
+                       expected_by_uid: Mapping[str, int] | None = None,
+                       prearchive_uri: str | None = None) -> Verification:
         """Compare per-scan file counts (and byte totals, when given) with what the server holds.
 
         ``expected_by_uid`` (Series Instance UID → file count), when given, is the key used:
@@ -697,13 +698,19 @@ class XnatClient:
         totals are only meaningful when the server stores files unmodified (``prevent_anon``
         and no header rewriting); leave ``expected_bytes`` out otherwise. ``allow_extra_files``
         accepts more files than sent (merging into an existing session).
+
+        ``prearchive_uri``, when the commit left the upload in the prearchive, is the session
+        checked: a merge into a project that keeps uploads in the prearchive waits there next
+        to the archived session of the same label, which does not hold the new scans yet.
         """
-        experiment = self._archived_experiment(project_id, subject, session_label)
+        entry = self.prearchive_entry(prearchive_uri) if prearchive_uri else None
+        experiment = None if entry is not None else self._archived_experiment(
+            project_id, subject, session_label)
         if experiment is not None:
             uri = f"/data/archive/projects/{project_id}/subjects/{subject}/experiments/{session_label}"
             found, found_bytes, scan_uids = self._archived_counts(experiment)
         else:
-            entry = self._prearchive_entry(project_id, subject, session_label)
+            entry = entry or self._prearchive_entry(project_id, subject, session_label)
             if entry is None:
                 split = self._split_sessions(project_id, subject, session_label)
                 if not split:

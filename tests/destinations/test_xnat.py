@@ -195,3 +195,35 @@ def test_pet_mr_session_separated_by_xnat_verifies(xnat_emulator, tmp_path: Path
         files = [f for f in xnat_emulator.archived_files("DEMO", "SUBJ01", label)
                  if str(f).endswith(".dcm")]
         assert len(files) == 3
+
+
+def test_merge_left_in_the_prearchive_verifies_its_own_scans(xnat_emulator, tmp_path: Path) -> None:
+    """Adding scans to an archived session in a project that keeps uploads in the prearchive:
+    the upload waits there beside the archived session of the same label, which does not hold
+    the new series; verification checks the upload's own prearchive session, by UID."""
+    from pydicom.uid import generate_uid
+
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    q = _queue(tmp_path)
+    try:
+        first = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[]))
+        assert q.wait(first, timeout=120) is State.DONE
+        xnat_emulator.set_prearchive_code("DEMO", 0)
+        src = write_study(tmp_path / "more" / "src", series=2, files=3)
+        new_series = {1: generate_uid(), 2: generate_uid()}  # same study, new series
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                ds = pydicom.dcmread(path)
+                ds.SeriesInstanceUID = new_series[int(ds.SeriesNumber)]
+                ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+                ds.save_as(path)
+        spec = TransferSpec(session=session_of(src), scripts=[], overwrite="append",
+                            destination=DestinationSpec.parse(xnat_emulator.url, username="admin"),
+                            project="DEMO", subject="SUBJ01", session_label="SUBJ01_CT1")
+        again = q.submit(spec)
+        assert q.wait(again, timeout=120) is State.DONE, q.status(again).error
+        status = q.status(again)
+        assert status.session_uri.startswith("/data/prearchive/projects/DEMO/")
+        assert status.verification["ok"], status.verification
+    finally:
+        q.close()
