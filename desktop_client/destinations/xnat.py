@@ -288,9 +288,27 @@ class XnatDestination(Destination):
             ctx.save_state()
         if not result_uri:
             raise DestinationError("nothing was uploaded, so there is no session to commit")
+        if not archived and result_uri.startswith("/data/prearchive/"):
+            result_uri, archived = self._separated(ctx, result_uri)
         ctx.state.update(final_uri=result_uri, archived=archived)
         ctx.save_state()
         return self._finish(ctx, result_uri, archived)
+
+    def _separated(self, ctx: SendContext, uri: str) -> tuple[str, bool]:
+        """Where the upload is when its prearchive session is gone after the commit: XNAT
+        separated a PET/MR session into two (``<label>_MR``, ``<label>_PET``). The session the
+        receipt and link name is the first of them that holds this upload's series."""
+        uids = {uid: 0 for uid in ctx.state.get("scan_uids", {}).values() if uid}
+        try:
+            if not uids or self.client.prearchive_entry(uri) is not None:
+                return uri, False
+            found = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, {},
+                                               allow_extra_files=True, expected_by_uid=uids)
+        except XnatError as exc:
+            raise _wrap("looking for the committed session", exc) from None
+        if not found.sessions:
+            return uri, False
+        return found.sessions[0], found.sessions[0].startswith("/data/archive/")
 
     def _commit(self, ctx: SendContext, uri: str) -> tuple[str, bool]:
         try:
@@ -312,8 +330,10 @@ class XnatDestination(Destination):
 
     def _finish(self, ctx: SendContext, uri: str, archived: bool) -> Finish:
         if archived:
+            parts = uri.rstrip("/").split("/")  # /data/archive/projects/P/subjects/S/experiments/E
+            label = parts[8] if len(parts) == 9 else ctx.session_label  # E_MR when XNAT split it
             link = (f"{self.base_url}/data/archive/projects/{ctx.project}/subjects/{ctx.subject}"
-                    f"/experiments/{ctx.session_label}?format=html")
+                    f"/experiments/{label}?format=html")
         else:
             parts = uri.rstrip("/").split("/")  # /data/prearchive/projects/P/TS/FOLDER
             link = (f"{self.base_url}/app/action/LoadImageData/project/{ctx.project}"

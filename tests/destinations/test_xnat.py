@@ -184,8 +184,13 @@ def test_pet_mr_session_separated_by_xnat_verifies(xnat_emulator, tmp_path: Path
     try:
         transfer_id = q.submit(spec)
         assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
-        verification = q.status(transfer_id).verification
+        status = q.status(transfer_id)
+        verification = status.verification
         assert verification["ok"], verification
+        # The receipt and the link name a session that exists, not the vanished original.
+        assert status.session_uri.startswith("/data/archive/projects/DEMO/subjects/SUBJ01/"
+                                             "experiments/SUBJ01_CT1_")
+        assert "/experiments/SUBJ01_CT1_" in status.link
         assert "SUBJ01_CT1_MR" in verification["details"]
         assert "SUBJ01_CT1_PET" in verification["details"]
         assert sorted(verification["found"].values()) == [3, 3]
