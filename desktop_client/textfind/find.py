@@ -83,6 +83,49 @@ def padded(line: Rect, columns: int, rows: int) -> Rect:
     return box or line
 
 
+#: How far a line is extended along its row to take in glyphs the detector left out (the "F" after
+#: a birth date, an "Acc:" label): at most this many text heights on each side.
+SNAP_HEIGHTS = 3
+
+
+def snapped(line: Rect, grey: np.ndarray) -> Rect:
+    """The line extended left and right over adjacent ink of the same row (gaps ≤ one text height).
+
+    The detector sometimes stops short of a short word at the end of a line; the recogniser then
+    reads the rest, and a box on the detected part would leave "F" or "Acc:" visible. Ink is told
+    from the background by the levels inside the detected line (text is the minority there).
+    """
+    band = grey[line.top:line.bottom]
+    inside = band[:, line.left:line.right]
+    if inside.size == 0 or line.width <= line.height:
+        return line
+    lo, hi = np.percentile(inside, (10, 95))
+    if hi - lo < 40:
+        return line
+    bright = float(inside.mean()) < (lo + hi) / 2  # ink is the minority of the line's pixels
+    mid = (lo + hi) / 2
+    ink = (band > mid) if bright else (band < mid)
+    columns = ink.any(axis=0)
+    h = line.height
+    left, right = line.left, line.right
+    limit_l, limit_r = max(0, left - SNAP_HEIGHTS * h), min(grey.shape[1], right + SNAP_HEIGHTS * h)
+    x = right
+    while x < limit_r:
+        ahead = np.nonzero(columns[x:min(limit_r, x + h)])[0]
+        if ahead.size == 0:
+            break
+        x += int(ahead[-1]) + 1
+        right = x
+    x = left
+    while x > limit_l:
+        behind = np.nonzero(columns[max(limit_l, x - h):x])[0]
+        if behind.size == 0:
+            break
+        x = max(limit_l, x - h) + int(behind[0])
+        left = x
+    return Rect(left, line.top, right, line.bottom)
+
+
 def _rotated_points(points: Sequence[tuple[float, float]], width: int) -> list[tuple[float, float]]:
     """Points read on ``np.rot90(image)`` back in the original image (``width`` = original W)."""
     return [(width - y, x) for x, y in points]
@@ -116,17 +159,21 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
             return False
         return new(_line_rect(_rotated_points(pts, columns), columns, rows))
 
+    grey = view.rgb.mean(axis=2)
     passes = [(view.rgb, False)]
     if rotate:
         passes.append((np.ascontiguousarray(np.rot90(view.rgb)), True))
     for image, rotated in passes:
-        for line in ocr.read_lines(image, keep_vertical if rotated else keep_upright):
+        for line in ocr.read_lines(image, keep_vertical if rotated else keep_upright,
+                                   side=ocr.ROTATED_SIDE if rotated else None):
             if not readable(line.text, line.score):
                 continue
             pts = _rotated_points(line.points, columns) if rotated else list(line.points)
             rect = _line_rect(pts, columns, rows)
             if rect is None or not plausible_size(rect, columns, rows):
                 continue
+            if not rotated:
+                rect = snapped(rect, grey)
             out.append(cache.CachedLine(padded(rect, columns, rows), rect, view.frame, line.text, line.score))
     return out
 

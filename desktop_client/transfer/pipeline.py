@@ -35,6 +35,8 @@ from desktop_client.scanning.model import Location
 
 #: Functions whose results depend on earlier objects seen by the same applicator.
 _STATEFUL = re.compile(r"\b(mapUID|mapReferencedUIDs|lookup)\s*\[", re.IGNORECASE)
+#: Scripts that may black out pixels themselves (their boxes are re-checked like drawn ones).
+_ALTER_PIXELS = re.compile(r"\balterPixels\s*\[", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,8 @@ def _before_redaction(job: ObjectJob, ds: Any) -> Any:
     """
     if not job.recheck or "PixelData" not in ds:
         return None
+    if not job.edits and not any(_ALTER_PIXELS.search(text) for _, text in job.scripts):
+        return None  # nothing will change the pixels: the upload's gate judged these very pixels
     from desktop_client.textfind import HeaderValues, find_text
 
     return (find_text(ds, frames=job.recheck_frames, temporal=job.recheck_temporal),

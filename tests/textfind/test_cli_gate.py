@@ -89,8 +89,9 @@ def test_detect_text_json_shape_and_errors(demo, tmp_path: Path, capsys) -> None
 
 
 def _upload(root: Path, dest: Path, receipts: Path, *extra: str) -> int:
+    # no header script, so the archived objects keep the SOP Instance UIDs the manifest names
     return main(["upload", str(root), "--to", str(dest), "--receipt-dir", str(receipts), "--workers", "0",
-                 *extra])
+                 "--site-script", "none", *extra])
 
 
 def _receipt_scans(receipts: Path) -> dict[str, dict]:
@@ -111,8 +112,10 @@ def test_upload_without_decision_holds_back_burned_in_scans(demo, tmp_path: Path
     sent = {pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID
             for p in (tmp_path / "archive").rglob("*.dcm")}
     assert not sent & {f.sop_instance_uid for f in _burned(manifest)}  # nothing burned-in went out
-    others = [f for f in manifest.files if f.series_instance_uid not in burned]
-    assert others and {f.sop_instance_uid for f in others} <= sent  # the rest of the batch went
+    # the rest of the batch went (free-text reports stay out by default, issue 14)
+    went = {uid for uid, scan in scans.items() if scan["status"] == "sent"}
+    assert went and not went & burned
+    assert {f.sop_instance_uid for f in manifest.files if f.series_instance_uid in went} <= sent
     for uid, scan in scans.items():
         if uid in burned:
             assert scan["status"] == "excluded" and scan["exclude_reason"].startswith("held back")
@@ -152,8 +155,9 @@ def test_accept_visible_text_sends_and_the_receipt_says_so(demo, tmp_path: Path,
     assert scans[us.series_instance_uid]["status"] == "sent"
     assert text["decision"] == "accepted as is" and "--accept-visible-text" in text["accept_reason"]
     capsys.readouterr()
-    code = _upload(root, tmp_path / "archive2", tmp_path / "receipts2", "--accept-visible-text", "all")
+    code = main(["upload", str(root), "--to", str(tmp_path / "archive2"), "--receipt-dir",
+                 str(tmp_path / "receipts2"), "--workers", "0", "--accept-visible-text", "all"])
     assert code == 0, capsys.readouterr().err
-    assert all(s["burned_in_text"]["decision"] in ("accepted as is", "no decision needed")
+    assert all(s["burned_in_text"]["decision"] in ("accepted as is", "no decision needed", "excluded")
                for s in _receipt_scans(tmp_path / "receipts2").values())
     assert main(["upload", str(root), "--to", str(tmp_path / "x"), "--accept-visible-text", "1.2.3"]) == 2

@@ -145,3 +145,27 @@ def test_box_edge_cutting_text_is_a_warning_only() -> None:
     assert cut_warnings(found, [Rect(0, 0, 60, 40)]) == ["a box edge cuts detected text at 10,10,110,26"]
     assert cut_warnings(found, [Rect(0, 0, 200, 40)]) == []
     assert cut_warnings(found, [Rect(300, 300, 310, 310)]) == []
+
+
+def test_transfer_pipeline_fails_an_object_whose_output_still_shows_text(tmp_path) -> None:
+    from desktop_client.core.geometry import PixelEdit
+    from desktop_client.scanning.model import Location
+    from desktop_client.transfer.pipeline import Applicator, ObjectJob
+
+    ds, box_a, box_b = _two_lines()
+    path = tmp_path / "two-lines.dcm"
+    ds.save_as(path, enforce_file_format=True)
+
+    def job(edits: tuple, accepted: bool = False) -> ObjectJob:
+        return ObjectJob("k", (), (), edits, Location(str(path)), ds.SeriesInstanceUID, "1",
+                         recheck=True, recheck_frames=(0,), accepted_as_is=accepted)
+
+    partial = Applicator(()).process(job((PixelEdit(_pad(box_a)),)))
+    assert partial.status == "failed" and partial.reason.startswith("text still visible at ")
+    assert partial.recheck["status"] == FAILED
+    accepted = Applicator(()).process(job((PixelEdit(_pad(box_a)),), accepted=True))
+    assert accepted.status == "ok" and accepted.recheck["status"] == RC_ACCEPTED
+    full = Applicator(()).process(job((PixelEdit(_pad(box_a)), PixelEdit(_pad(box_b)))))
+    assert full.status == "ok" and full.recheck["status"] == PASSED and full.data
+    untouched = Applicator(()).process(job(()))
+    assert untouched.status == "ok" and not untouched.recheck  # no pixel edit: nothing to re-check
