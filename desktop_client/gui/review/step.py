@@ -4,6 +4,11 @@ One session → the viewer with a thumbnail strip (draw boxes, "Save scan"). Sev
 the bulk view of Valid groups / Unsupported scans with templates. The wizard reads the outcome
 through ``choices()`` (per SeriesInstanceUID) and may only go on when ``is_complete()``;
 ``blocking_message()`` says why not.
+
+Every image scan is searched for burned-in text in the background as soon as the review opens
+(``findings.TextFindings``; the scan on screen first). Next waits until the search is done and
+until every scan the one hold-back rule (``plan.review.text_gate``) holds has a decision; the
+status line above the page always says what is left, and "Show" goes to it.
 """
 
 from __future__ import annotations
