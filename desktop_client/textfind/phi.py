@@ -171,6 +171,34 @@ def _joined(run: str) -> bool:
     return any(run.startswith(w) and _joined(run[len(w):]) for w in _SEGMENT_WORDS)
 
 
+#: Glyphs a recogniser confuses with "I" on small overlay fonts ("Im" read "Tm", "TI" read "T1").
+_READ_AS_I = "TL"
+
+
+@lru_cache(maxsize=4096)
+def _overlay_run(run: str) -> bool:
+    """A run of letters that is overlay vocabulary, as printed or as OCR misreads it.
+
+    Merged overlay lines lose their spaces and a thin "I" comes back as "T", "L" or "1": a run
+    counts when some reading with those glyphs taken as "I" is cut entirely into technical words.
+    Header values and dates are matched before this, so a misread never hides the patient's own.
+    """
+    if run in TECHNICAL_WORDS or _segments(run):
+        return True
+    spots = [i for i, c in enumerate(run) if c in _READ_AS_I]
+    if not spots or len(spots) > 3:
+        return False
+    for mask in range(1, 1 << len(spots)):
+        chars = list(run)
+        for bit, i in enumerate(spots):
+            if mask >> bit & 1:
+                chars[i] = "I"
+        reading = "".join(chars)
+        if reading in TECHNICAL_WORDS or _segments(reading):
+            return True
+    return False
+
+
 def _technical_token(word: str) -> bool:
     if word in TECHNICAL_WORDS or _PROBE.match(word):
         return True
@@ -178,7 +206,26 @@ def _technical_token(word: str) -> bool:
     if re.fullmatch(r"\d{1,4}|[A-Z]{0,3}\d{1,4}[A-Z]{0,3}", word):
         return True
     runs = re.findall(r"[A-Z]+|\d+", word)
-    return all((r.isdigit() and len(r) <= 4) or r in TECHNICAL_WORDS or _segments(r) for r in runs)
+    if all(_technical_run(runs, n) for n in range(len(runs))):
+        return True
+    # "TI 2500" merged and read "T12500": a "1" between letters and four digits read as "I".
+    reading = re.sub(r"(?<=[A-Z])1(?=\d{4}(?!\d))", "I", word)
+    return reading != word and _technical_token(reading)
+
+
+def _technical_run(runs: list[str], n: int) -> bool:
+    """One run of a merged word: a short number, overlay vocabulary, or a kernel/unit letter.
+
+    A single letter next to a short number is the letter of a kernel or unit ("B30f", "5s") that
+    a merged line cut off from its word.
+    """
+    run = runs[n]
+    if run.isdigit():
+        return len(run) <= 4
+    if _overlay_run(run):
+        return True
+    neighbours = [runs[i] for i in (n - 1, n + 1) if 0 <= i < len(runs)]
+    return len(run) == 1 and any(r.isdigit() and len(r) <= 3 for r in neighbours)
 
 
 def pattern_phi(text: str) -> bool:
@@ -212,8 +259,7 @@ def likely_phi(text: str, header: HeaderValues) -> bool:
     if pattern_phi(text):
         return True
     # Free text that is neither overlay vocabulary nor a number: names, places, comments.
-    return any(len(run) >= 3 and run not in TECHNICAL_WORDS and not _segments(run)
-               for run in re.findall(r"[A-Z]+", upper))
+    return any(len(run) >= 3 and not _overlay_run(run) for run in re.findall(r"[A-Z]+", upper))
 
 
 # ---- the user's allowlist -------------------------------------------------------------------

@@ -27,7 +27,9 @@ from tests.leakcheck import Identifier, demo_identifiers, find_leaks
 
 
 def _upload(capsys, *args: str) -> dict:
-    code = main(["upload", *args])
+    # The one decision the defaults cannot take: the demo's burned-in PHI is held back by the text
+    # gate until a person decides, and here the person blacks out the detected text (re-checked).
+    code = main(["upload", *args, "--redact-detected"])
     out = capsys.readouterr()
     lines = [json.loads(line) for line in out.out.splitlines() if line.strip()]
     assert code == 0, (out.err, lines[-1] if lines else None)
