@@ -13,6 +13,8 @@ command (exit status 0 only if every required check passes):
 * a box is redacted in each sample by ``desktop_client.pixels.redact_dataset`` and an independent
   re-decode shows it filled (and, for lossless output, nothing else changed);
 * a DicomEdit 6 script edits headers and drives the pixel engine through ``alterPixels``;
+* the burned-in text finder loads its OCR models (inside the bundle, no download) and reads the
+  synthetic patient line of an embedded sample as likely patient data;
 * a worker process starts with the start method the scanner and transfer queue use (in a bundle
   that proves ``multiprocessing.freeze_support`` is wired, so workers do not relaunch the app);
 * Qt creates a ``QApplication`` on the offscreen platform and renders the app's SVG icon (in a
@@ -45,6 +47,9 @@ ROWS = COLUMNS = 64
 BOX = (16, 16, 48, 32)  # left, top, right, bottom (half-open, as alterPixels writes it)
 
 DATA_DIR = Path(__file__).with_name("selftest_data")
+#: The text finder's sample and the line burned into it (synthetic, no patient data).
+TEXT_SAMPLE = "burned_text.dcm"
+TEXT_SAMPLE_LINE = "SELFTEST, SAMPLE 2000-01-01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +334,21 @@ def check_dicomedit() -> Check:
                  f"{script.dialect}: headers edited, alterPixels box filled")
 
 
+def check_text_finder() -> Check:
+    """The OCR models load from the installation and read the sample's burned-in line."""
+    from desktop_client.textfind import Allowlist, find_text
+
+    name = "burned-in text finder (OCR models)"
+    started = time.monotonic()
+    result = find_text(DATA_DIR / TEXT_SAMPLE, use_cache=False, allowlist=Allowlist())
+    if result.error:
+        return Check(name, False, result.error)
+    phi = [f for f in result.found if f.likely_phi and "2000" in f.text]
+    if not phi:
+        return Check(name, False, f"the sample's line was not read (found {[f.text for f in result.found]})")
+    return Check(name, True, f"read {phi[0].text!r} at {phi[0].rect} in {time.monotonic() - started:.1f} s")
+
+
 def _worker_probe() -> str:
     """Runs in a worker process: the library imports there too."""
     import pydicom
@@ -516,6 +536,7 @@ def run_checks(*, qt: bool = True) -> Iterator[Check]:
         yield from check_decode(sample)
         yield check_redact(sample)
     yield check_dicomedit()
+    yield check_text_finder()
     yield check_worker_process()
     if qt:
         yield from check_qt()

@@ -102,10 +102,16 @@ def is_gpl_only(licence: str) -> bool:
     return bool(alternatives) and all(gpl(a) for a in alternatives)
 
 
+#: Runtime distributions installed without their declared dependencies (scripts/bootstrap.sh):
+#: rapidocr-onnxruntime declares the full opencv-python (a second Qt); pyproject lists what it
+#: really needs, with opencv-python-headless. Its declared-but-absent requirements are skipped.
+NO_DEPS_INSTALLS = ("rapidocr-onnxruntime",)
+
+
 def runtime_closure(root: str = PROJECT) -> dict[str, md.Distribution]:
     """The project and its runtime requirements, recursively (no extras, markers evaluated)."""
     found: dict[str, md.Distribution] = {}
-    todo = [root]
+    todo = [root, *(NO_DEPS_INSTALLS if root == PROJECT else ())]
     while todo:
         name = todo.pop()
         if _key(name) in found:

@@ -154,8 +154,25 @@ def build(sample: Sample) -> Dataset:
     return ds
 
 
+def build_text_sample() -> Dataset:
+    """The text finder's sample: synthetic patient text burned into a small native image."""
+    from PIL import ImageDraw, ImageFont
+
+    from desktop_client.selftest import TEXT_SAMPLE, TEXT_SAMPLE_LINE
+
+    ds = base_dataset(Sample(TEXT_SAMPLE, U.ExplicitVRLittleEndian, bits=8))
+    ds.Rows, ds.Columns = 96, 320
+    canvas = Image.fromarray((40 + 30 * np.sin(np.arange(320) / 17.0)[None, :].repeat(96, 0)).astype(np.uint8))
+    ImageDraw.Draw(canvas).text((10, 30), TEXT_SAMPLE_LINE, fill=240, font=ImageFont.load_default(size=18))
+    _native(ds, np.asarray(canvas), big_endian=False)
+    return ds
+
+
 def main() -> int:
     DATA_DIR.mkdir(exist_ok=True)
+    from desktop_client.selftest import TEXT_SAMPLE
+
+    build_text_sample().save_as(DATA_DIR / TEXT_SAMPLE, enforce_file_format=True)
     total = 0
     for sample in SAMPLES:
         ds = build(sample)

@@ -42,3 +42,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test]"
+# The OCR models' package, without its declared opencv-python (a second Qt that breaks PySide6):
+# pyproject lists its real dependencies with opencv-python-headless. See README "Dependencies".
+.venv/bin/python -m pip install -q --no-deps "rapidocr-onnxruntime==1.4.4"
+if .venv/bin/python -m pip show -q opencv-python >/dev/null 2>&1; then
+  echo "bootstrap: opencv-python is installed; it breaks PySide6 — removing it (the headless build stays)" >&2
+  .venv/bin/python -m pip uninstall -q -y opencv-python
+  .venv/bin/python -m pip install -q --force-reinstall --no-deps "opencv-python-headless==4.13.0.92"
+fi

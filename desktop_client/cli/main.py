@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "desktop_client.cli.demo",
     "desktop_client.cli.anonymize",
     "desktop_client.cli.redact",
+    "desktop_client.cli.detect",
     "desktop_client.cli.upload",
     "desktop_client.cli.templates",
     "desktop_client.cli.selftest",

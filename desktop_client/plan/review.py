@@ -14,6 +14,13 @@ rules follow the official client (xnat-desktop-client.md §4.3–4.4) where it i
 * scans with free text (reports, documents, annotations: ``grouping`` "contains-free-text") start
   *excluded* and Reset returns them there; a person includes them deliberately — with their
   text, or (structured content) with it removed — and that decision goes into the receipt.
+
+**Burned-in text** (issue 13). Every image scan ends with a decision (``ScanReviewChoice.text_decision``):
+*redacted* (confirmed boxes; each box remembers whether it was drawn, came from a template or was
+accepted from detection), *checked, no text*, *accepted as is* (a person chose to send visible
+text, with a reason) or *excluded*. ``text_gate`` is the one rule both faces apply: a scan whose
+detection found likely-PHI text its boxes do not cover, or whose header says Burned In
+Annotation = YES, is not sent until a person decides.
 """
 
 from __future__ import annotations
@@ -29,6 +36,14 @@ from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, G
 from desktop_client.scanning.freetext import FREE_TEXT, Inspection
 from desktop_client.scanning.model import Scan, Session
 from desktop_client.templates import Template
+from desktop_client.textfind import ScanText, coverage
+
+#: ``ScanReviewChoice.text_decision`` values.
+REDACTED, NO_TEXT, ACCEPTED, EXCLUDED = "redacted", "checked, no text", "accepted as is", "excluded"
+#: ``ScanReviewChoice.box_sources`` values: where a rectangle came from.
+DRAWN, TEMPLATE, DETECTED = "drawn", "template", "detected"
+#: A detected line at least this much inside the boxes is covered (as the output re-check counts).
+COVERED = 0.9
 
 
 @dataclass(slots=True)
@@ -46,6 +61,34 @@ class ScanReviewChoice:
     decision: str = ""
     #: Included with its text content removed (the built-in rule runs before the scripts).
     remove_text: bool = False
+    #: Where each rectangle came from, parallel to ``rectangles``: "drawn", "template", "detected".
+    box_sources: list[str] = field(default_factory=list)
+    #: A person looked at the scan and found no burned-in text.
+    checked_no_text: bool = False
+    #: A person looked and chose to send the visible text as it is; ``accept_reason`` says why.
+    accepted_as_is: bool = False
+    accept_reason: str = ""
+    #: Detected lines a person dismissed as not identifying ("l,t,r,b" of the line as detected).
+    dismissed: list[str] = field(default_factory=list)
+
+    @property
+    def text_decision(self) -> str:
+        """On burned-in text: redacted / checked, no text / accepted as is / excluded, or "" (none yet)."""
+        if self.excluded:
+            return EXCLUDED
+        if self.accepted_as_is:
+            return ACCEPTED
+        if self.rectangles and self.confirmed:
+            return REDACTED
+        if self.checked_no_text:
+            return NO_TEXT
+        return ""
+
+    def sources(self) -> list[str]:
+        """``box_sources`` aligned with ``rectangles`` (boxes set without one count as drawn)."""
+        if len(self.box_sources) == len(self.rectangles):
+            return list(self.box_sources)
+        return [DRAWN] * len(self.rectangles)
 
     @property
     def redacted(self) -> bool:
@@ -99,6 +142,8 @@ class ReviewModel:
             uid: copy.deepcopy(earlier[uid]) if uid in earlier else self._default(uid)
             for uid in self.refs}
         self.reviewed_groups: set[str] = set(reviewed_groups)
+        #: What the text finder saw, per scan (filled in the background as results arrive).
+        self.findings: dict[str, ScanText] = {}
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:
@@ -180,6 +225,8 @@ class ReviewModel:
             choice.excluded, choice.exclude_reason = False, ""
         if rects != choice.rectangles:
             choice.templates = []
+        known = dict(zip(choice.rectangles, choice.sources()))
+        choice.box_sources = [known.get(r, DRAWN) for r in rects]
         choice.rectangles = list(rects)
         choice.confirmed = confirmed
 
@@ -200,12 +247,15 @@ class ReviewModel:
             fitting = [t for t in templates if t.matches(self.refs[uid].scan)]
             if not fitting:
                 continue
-            rects = list(choice.rectangles)
+            rects, sources = list(choice.rectangles), choice.sources()
             for template in fitting:
-                rects.extend(r for r in template.rectangles if r not in rects)
+                for r in template.rectangles:
+                    if r not in rects:
+                        rects.append(r)
+                        sources.append(TEMPLATE)
                 if template.id not in choice.templates:
                     choice.templates.append(template.id)
-            choice.rectangles = rects
+            choice.rectangles, choice.box_sources = rects, sources
             choice.confirmed = True
             applied += 1
         return applied
@@ -228,6 +278,108 @@ class ReviewModel:
         """Back to the default: as is, or excluded for a scan with free text."""
         for uid in uids:
             self.choices[uid] = self._default(uid)
+
+    # -- burned-in text -------------------------------------------------------------------------
+    def set_findings(self, uid: str, found: ScanText) -> None:
+        """What the text finder saw on this scan (``textfind.ScanText``)."""
+        self.findings[uid] = found
+
+    def accept_detected(self, uid: str, rects: Iterable[Rect] | None = None) -> int:
+        """Add detected boxes (default: every likely-PHI suggestion) as confirmed boxes; how many."""
+        if not self.is_supported(uid):
+            raise ValueError("this scan cannot be redacted")
+        if rects is None:
+            found = self.findings.get(uid)
+            rects = found.suggested_boxes() if found is not None else []
+        choice = self.choices[uid]
+        if choice.excluded:
+            choice.excluded, choice.exclude_reason = False, ""
+        sources = choice.sources()
+        added = 0
+        for rect in rects:
+            if rect not in choice.rectangles:
+                choice.rectangles.append(rect)
+                sources.append(DETECTED)
+                added += 1
+        choice.box_sources = sources
+        choice.confirmed = True
+        return added
+
+    def dismiss(self, uid: str, line: Rect) -> None:
+        """A person says this detected line is not identifying: it no longer holds the scan back."""
+        choice = self.choices[uid]
+        if str(line) not in choice.dismissed:
+            choice.dismissed.append(str(line))
+
+    def accept_as_is(self, uids: Iterable[str], reason: str) -> None:
+        """A person chose to send the visible text of these scans (the reason goes into the receipt)."""
+        if not reason.strip():
+            raise ValueError("say why the visible text may be sent (the receipt records it)")
+        for uid in uids:
+            choice = self.choices[uid]
+            choice.accepted_as_is, choice.accept_reason = True, reason.strip()
+
+    def mark_checked_no_text(self, uids: Iterable[str], checked: bool = True) -> None:
+        for uid in uids:
+            self.choices[uid].checked_no_text = checked
+
+    def burned_in_annotation(self, uid: str) -> bool:
+        """Some instance of the scan says Burned In Annotation = YES."""
+        return any((i.burned_in_annotation or "").upper() == "YES" for i in self.refs[uid].scan.instances)
+
+    def gate(self, uid: str) -> str:
+        """Why this scan may not be sent yet ("" when it may): ``text_gate`` on its state."""
+        if not self.is_supported(uid):
+            return ""  # non-images and undecodable scans: uploaded or excluded by choice, never searched
+        return text_gate(self.choices[uid], self.findings.get(uid), self.burned_in_annotation(uid))
+
+    def held_back(self, uids: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """``(series uid, reason)`` of every scan the gate holds back."""
+        out = []
+        for uid in (self.choices if uids is None else uids):
+            reason = self.gate(uid)
+            if reason:
+                out.append((uid, reason))
+        return out
+
+    def text_blocking_message(self) -> str:
+        """Why Next/Upload cannot go on because of burned-in text ("" when it can)."""
+        held = self.held_back()
+        if not held:
+            return ""
+        names = ", ".join(scan_label(self.refs[uid]) for uid, _ in held[:3])
+        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        noun = "scan shows" if len(held) == 1 else "scans show"
+        return (f"{len(held)} {noun} burned-in text that may identify the patient ({names}{more}). "
+                "Accept the suggested boxes, draw boxes, mark “Checked, no text”, accept the text as is "
+                "with a reason, or exclude the scan.")
+
+
+def uncovered(found: ScanText | None, rects: Iterable[Rect]) -> list[Rect]:
+    """The likely-PHI lines found that ``rects`` do not cover (≥ 90 % inside counts as covered)."""
+    if found is None:
+        return []
+    boxes = list(rects)
+    return [f.text_rect for f in found.likely_phi if coverage(f.text_rect, boxes) < COVERED]
+
+
+def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annotation: bool) -> str:
+    """The one hold-back rule for burned-in text: "" when the scan may be sent, else why not.
+
+    Excluded and accepted-as-is scans always may (a person decided). Otherwise likely-PHI text
+    that the confirmed boxes do not cover holds the scan back; so does Burned In Annotation = YES
+    without a decision (redacted or checked, no text).
+    """
+    if choice.excluded or choice.accepted_as_is:
+        return ""
+    boxes = choice.rectangles if choice.confirmed else []
+    missing = [r for r in uncovered(found, boxes) if str(r) not in choice.dismissed]
+    if missing:
+        where = "; ".join(str(r) for r in missing[:3]) + (" …" if len(missing) > 3 else "")
+        return f"likely patient data is burned into the pixels at {where} and no box covers it"
+    if burned_in_annotation and not choice.text_decision:
+        return "the header says Burned In Annotation = YES and nobody has decided on this scan"
+    return ""
 
 
 # -- XNAT's series import filter (issue 17 §3) ---------------------------------------------------

@@ -33,6 +33,8 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
+from desktop_client.core.coverage import Pick, instances_to_search
+from desktop_client.core.sop_classes import is_image_storage
 from desktop_client.core import privacy
 from desktop_client.scanning.model import Instance
 from desktop_client.transfer.pipeline import (
@@ -43,7 +45,7 @@ from desktop_client.transfer.pipeline import (
     process_in_worker,
     script_checksum,
 )
-from desktop_client.transfer.receipt import build_manifest
+from desktop_client.transfer.receipt import RECHECK_EVENT, build_manifest
 from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
@@ -163,6 +165,7 @@ class TransferRun:
         self._last_emit = 0.0
         self._rate_start = time.monotonic()
         self._rate_bytes = 0
+        self._picks: dict[str, dict[int, Pick]] = {}
         self.ctx = SendContext(transfer_id, self.spec.project, self.spec.subject,
                                self.spec.session_label, self.spec.session.study_instance_uid,
                                self.spec.overwrite, self.spec.variables.get("tracer", ""),
@@ -267,7 +270,8 @@ class TransferRun:
             "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
         self.store.update(self.id, verification={"ok": verification.ok, "method": verification.method,
                                                  "details": verification.details,
-                                                 "found": verification.found})
+                                                 "found": verification.found,
+                                                 "state": verification.state})
         self.log("info" if verification.ok else "error", "verify", verification.details,
                  method=verification.method, found=verification.found)
         if not verification.ok:
@@ -317,9 +321,35 @@ class TransferRun:
         lookup = self._lookup_text()
         key = f"{self.id}:{script_checksum(repr(scripts) + lookup)}"
         comment = self.dest.routing_comment(self.ctx)
-        return [ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location, unit.series_uid,
-                          scan_id, comment, lookup, spool.object_path(n) if spool is not None else "")
-                for n, m in enumerate(members)]
+        picks = self._recheck_picks(unit.series_uid)
+        accepted = self.spec.choice(unit.series_uid).accepted_as_is
+        jobs = []
+        for n, (index, m) in enumerate(zip(unit.files, members)):
+            pick = picks.get(index)
+            jobs.append(ObjectJob(key, tuple(scripts), variables, tuple(edits), m.location, unit.series_uid,
+                                  scan_id, comment, lookup, spool.object_path(n) if spool is not None else "",
+                                  recheck=pick is not None,
+                                  recheck_frames=pick.frames if pick is not None else (),
+                                  recheck_temporal=pick.temporal if pick is not None else False,
+                                  accepted_as_is=accepted))
+        return jobs
+
+    def _recheck_picks(self, series_uid: str) -> dict[int, Pick]:
+        """The scan's objects whose redacted output is searched again for visible text.
+
+        The coverage policy of the text finder (``core.coverage``), over the whole scan's
+        instances in queue order, for image objects only; computed once per scan.
+        """
+        cached = self._picks.get(series_uid)
+        if cached is None:
+            count = self.store.scan_files(self.id).get(series_uid, 0)
+            instances = self.store.instances(self.id, series_uid, range(count))
+            cached = {}
+            for pick in instances_to_search(instances):
+                if is_image_storage(instances[pick.index].sop_class_uid):
+                    cached[pick.index] = pick
+            self._picks[series_uid] = cached
+        return cached
 
     def _outcomes(self, jobs: list[ObjectJob], inline: Applicator | None) -> Iterator[ObjectOutcome]:
         """Results in order, with at most ``window`` objects in flight (bounded memory)."""
@@ -408,6 +438,11 @@ class TransferRun:
             for outcome in self._outcomes(jobs, inline):
                 if self.controls.stop.is_set() or abort.is_set():
                     raise _Interrupted(self.controls.reason)
+                if outcome.recheck:
+                    # The receipt's per-scan re-check record: boxes and status, never text or paths.
+                    self.store.log(self.id, "info" if outcome.status == "ok" else "error", RECHECK_EVENT,
+                                   f"{label}: output re-check {outcome.recheck['status']}",
+                                   {"series_uid": unit.series_uid, **outcome.recheck})
                 ref = refs.get(outcome.source, outcome.source)
                 if outcome.status == "ok":
                     records.append(ObjectRow(unit.idx, unit.series_uid, ref, "sent",

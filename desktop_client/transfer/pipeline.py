@@ -35,6 +35,8 @@ from desktop_client.scanning.model import Location
 
 #: Functions whose results depend on earlier objects seen by the same applicator.
 _STATEFUL = re.compile(r"\b(mapUID|mapReferencedUIDs|lookup)\s*\[", re.IGNORECASE)
+#: Scripts that may black out pixels themselves (their boxes are re-checked like drawn ones).
+_ALTER_PIXELS = re.compile(r"\balterPixels\s*\[", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,13 @@ class ObjectJob:
     #: where a worker process writes the object's bytes (a new private file) instead of
     #: returning them: see :func:`process_in_worker`
     output_path: str = ""
+    #: re-check the redacted output for visible text (the coverage policy picked this object):
+    #: the frames searched one by one, and whether the temporal image of a cine is searched
+    recheck: bool = False
+    recheck_frames: tuple[int, ...] = ()
+    recheck_temporal: bool = False
+    #: the scan was accepted as is: visible text is recorded, the object is not failed for it
+    accepted_as_is: bool = False
 
 
 @dataclass(slots=True)
@@ -77,6 +86,8 @@ class ObjectOutcome:
     study_instance_uid: str = ""
     series_instance_uid: str = ""
     redaction: dict[str, Any] = field(default_factory=dict)
+    #: the output re-check (``textfind.Recheck.to_json``: status, boxes of visible text, warnings)
+    recheck: dict[str, Any] = field(default_factory=dict)
 
 
 def needs_single_applicator(scripts: Sequence[tuple[str, str]]) -> bool:
@@ -128,6 +139,7 @@ class Applicator:
             return base
         variables = dict(job.variables)
         edits: list[PixelEdit] = []
+        before = _before_redaction(job, ds)
         for name, script in self.compiled:
             try:
                 outcome = script.apply(ds, variables=variables, execute_pixels=False)
@@ -180,7 +192,44 @@ class Applicator:
         problem = _check_written(data, base.sop_instance_uid)
         if problem:
             return ObjectOutcome("failed", source, job.series_uid, job.scan_id, reason=problem)
+        if before is not None and edits:
+            problem = _recheck(job, data, [e.rect for e in edits], before, base)
+            if problem:
+                return ObjectOutcome("failed", source, job.series_uid, job.scan_id, reason=problem,
+                                     recheck=base.recheck)
         return base
+
+
+def _before_redaction(job: ObjectJob, ds: Any) -> Any:
+    """For an object to re-check: the finder's view of the source and its identifying values.
+
+    Taken before the scripts change the header (the anonymized header no longer holds the
+    patient's name to match burned-in text against). The source search is usually a cache hit:
+    the upload's gate searched the same pixels.
+    """
+    if not job.recheck or "PixelData" not in ds:
+        return None
+    if not job.edits and not any(_ALTER_PIXELS.search(text) for _, text in job.scripts):
+        return None  # nothing will change the pixels: the upload's gate judged these very pixels
+    from desktop_client.textfind import HeaderValues, find_text
+
+    return (find_text(ds, frames=job.recheck_frames, temporal=job.recheck_temporal),
+            HeaderValues.from_dataset(ds))
+
+
+def _recheck(job: ObjectJob, data: bytes, boxes: list[Any], before: Any, outcome: ObjectOutcome) -> str:
+    """Search the bytes to send again; the reason to fail the object closed ("" when it may go)."""
+    from desktop_client.textfind import recheck
+    from desktop_client.textfind.recheck import ERROR, FAILED
+
+    source, header = before
+    result = recheck(data, boxes, frames=job.recheck_frames, temporal=job.recheck_temporal,
+                     accepted=job.accepted_as_is, source=None if source.error else source,
+                     header=header)
+    outcome.recheck = result.to_json()
+    if result.status in (FAILED, ERROR):
+        return result.reason
+    return ""
 
 
 def _check_written(data: bytes, sop_instance_uid: str) -> str:

@@ -27,6 +27,14 @@ from desktop_client.transfer.spec import State, TransferSpec
 from desktop_client.transfer.store import ObjectRow, QueueStore
 
 
+#: How the PDF names a verification state (the JSON receipt keeps the state itself).
+_VERDICT = {"verified": "OK", "failed": "FAILED", "not-verifiable": "STORED, NOT VERIFIABLE"}
+
+
+def _verdict(verification: dict[str, Any]) -> str:
+    return _VERDICT.get(str(verification.get("state")), "OK" if verification.get("ok") else "FAILED")
+
+
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
 
@@ -43,6 +51,34 @@ class _Rows:
 
     def __iter__(self) -> Iterator[Any]:
         return self._read()
+
+
+#: The log event that records one object's output re-check (see ``burned_in_text``).
+RECHECK_EVENT = "recheck"
+
+
+def burned_in_text(rechecks: list[dict[str, Any]], choice: Any) -> dict[str, Any]:
+    """Per scan: the decision on burned-in text, where each box came from, the re-check results.
+
+    ``rechecks`` are the transfer's ``RECHECK_EVENT`` log details (boxes and status only, never
+    the text read).
+    """
+    rects = [str(e.rect) for e in choice.rectangles]
+    sources = list(choice.box_sources) if len(choice.box_sources) == len(rects) else ["drawn"] * len(rects)
+    checks = [c for c in rechecks if c.get("series_uid") == choice.series_instance_uid]
+    statuses = collections.Counter(str(c.get("status")) for c in checks)
+    return {
+        "decision": choice.text_decision or ("excluded" if choice.excluded else "no decision needed"),
+        "accept_reason": choice.accept_reason,
+        "boxes": [{"rect": r, "source": src} for r, src in zip(rects, sources)],
+        "recheck": {
+            "objects": len(checks), **{k: statuses[k] for k in sorted(statuses)},
+            "visible": sorted({v for c in checks for v in c.get("visible", [])}),
+            "warnings": sorted({w for c in checks for w in c.get("warnings", [])}),
+            "note": "the re-check searches the output for text the OCR can read; it cannot certify an "
+                    "image clean",
+        },
+    }
 
 
 def build_receipt(store: QueueStore, transfer_id: str, state: State | None = None) -> dict[str, Any]:
@@ -63,6 +99,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
         by_status[status] = (by_status[status][0] + n, by_status[status][1] + size)
     files = store.scan_files(transfer_id)
     ids = scan_ids(spec)
+    rechecks = [e.details for e in store.logs(transfer_id) if e.event == RECHECK_EVENT]
 
     def rows(uid: str, status: str, shape: Callable[[ObjectRow], Any]) -> _Rows:
         return _Rows(lambda: (shape(o) for o in store.objects(transfer_id, uid, status)))
@@ -94,6 +131,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "rectangles": [str(e.rect) for e in choice.rectangles],
             "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
             "decision": choice.decision,
+            "burned_in_text": burned_in_text(rechecks, choice),
             "sent": rows(uid, "sent", lambda o: {"sop_instance_uid": o.sop_instance_uid,
                                                  "source": o.source, "md5": o.md5, "size": o.size}),
             "rejected": rows(uid, "rejected", lambda o: {"source": o.source, "reason": o.reason}),
@@ -265,7 +303,7 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
             else "")),
         ("Started", receipt["started"] or "-"),
         ("Finished", receipt["finished"] or "-"),
-        ("Server verification", (f"{'OK' if verification.get('ok') else 'FAILED'} "
+        ("Server verification", (f"{_verdict(verification)} "
                                  f"({verification.get('method', '')}): {verification.get('details', '')}")
          if verification else "not performed"),
     ]
@@ -296,8 +334,21 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
         pdf.ln(2)
         line(f"Scan {scan['scan_id']} {scan['description']} ({scan['modality']}) - {scan['status']}",
              11, "B")
+        text = scan.get("burned_in_text")
+        if text:
+            line(f"Burned-in text: {text['decision']}"
+                 + (f" (reason: {text['accept_reason']})" if text["accept_reason"] else ""), 8)
         if scan["rectangles"]:
-            line("Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
+            line("Redacted rectangles: " + "; ".join(
+                f"{b['rect']} ({b['source']})" for b in text["boxes"]) if text else
+                "Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
+        if text and text["recheck"]["objects"]:
+            check = text["recheck"]
+            counts = ", ".join(f"{check[k]} {k}" for k in ("passed", "accepted", "failed", "error") if check.get(k))
+            line(f"Output re-check: {check['objects']} object(s) searched again - {counts}"
+                 + (f"; text still visible at {'; '.join(check['visible'])}" if check["visible"] else "")
+                 + (f"; warnings: {'; '.join(check['warnings'])}" if check["warnings"] else "")
+                 + ". The re-check cannot certify an image clean.", 8)
         if scan["exclude_reason"]:
             line(f"Excluded: {scan['exclude_reason']}", 8)
         if scan["decision"]:

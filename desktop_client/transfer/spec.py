@@ -137,6 +137,18 @@ class ScanChoice:
     #: A person's decision about a scan flagged by a privacy check (e.g. "included deliberately:
     #: contains free text …"), recorded in the receipt.
     decision: str = ""
+    #: The person's decision on burned-in text (``plan.review`` values: "redacted",
+    #: "checked, no text", "accepted as is", "excluded"; "" when none was needed), for the receipt.
+    text_decision: str = ""
+    #: Where each rectangle came from ("drawn", "template", "detected"), parallel to ``rectangles``.
+    box_sources: tuple[str, ...] = ()
+    #: Why the visible text was accepted as is (the receipt records it).
+    accept_reason: str = ""
+
+    @property
+    def accepted_as_is(self) -> bool:
+        """The output re-check records visible text instead of failing the object."""
+        return self.text_decision == "accepted as is"
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,14 +335,16 @@ def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
     return {"series_instance_uid": choice.series_instance_uid,
             "rectangles": [_edit_to_json(e) for e in choice.rectangles],
             "excluded": choice.excluded, "exclude_reason": choice.exclude_reason,
-            "decision": choice.decision}
+            "decision": choice.decision, "text_decision": choice.text_decision,
+            "box_sources": list(choice.box_sources), "accept_reason": choice.accept_reason}
 
 
 def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
     return ScanChoice(data["series_instance_uid"],
                       tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
                       bool(data.get("excluded", False)), data.get("exclude_reason", ""),
-                      data.get("decision", ""))
+                      data.get("decision", ""), data.get("text_decision", ""),
+                      tuple(data.get("box_sources", ())), data.get("accept_reason", ""))
 
 
 # Identifying attributes are never written to the queue: once the labels are chosen, nothing after
