@@ -62,7 +62,8 @@ def main() -> int:
             _remove(work)
     minutes = (time.monotonic() - started) / 60
     print(f"\nsummary: {args.rounds} rounds, {total.inputs} inputs ({total.mutations} of them mutated files), "
-          f"{total.runs} command runs in {minutes:.1f} min; crashes {total.crashes}, hangs {total.hangs}, "
+          f"{total.runs} command runs in {minutes:.1f} min, {total.written} objects written; "
+          f"crashes {total.crashes}, hangs {total.hangs}, "
           f"peak RSS {total.peak_rss_mb:.0f} MB (limit {args.rss_limit:.0f}), problems {len(total.problems)}")
     return 1 if total.problems else 0
 

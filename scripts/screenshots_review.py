@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
-"""Screenshots of the review step, the viewer and the template manager into ``docs/screenshots/``.
+"""Screenshots of the review step in the app window, at 1280×720 and 1920×1080, into ``docs/screenshots/``.
 
-Runs offscreen on the demo studies in a private temporary app home (nothing touches the user's
-templates or caches). ``scripts/screenshots.py`` calls ``capture(out_dir)``; run it alone with
+Runs offscreen on the (small) demo studies in a private temporary app home (nothing touches the
+user's templates or caches), with the real text finder. Each size runs in a process of its own
+whose offscreen screen has exactly that size, so dialogs are sized as on such a screen; the two
+runs share the app home, so the second one reads the finder's cache. ``scripts/screenshots.py``
+calls ``capture(out_dir)``; run it alone with
 ``python scripts/screenshots_review.py [--out DIR] [--theme light|dark]``.
+
+Shots (``<name>-<W>x<H>.png``): the single-session review with suggested boxes, the same after
+"Accept ticked", the bulk review with found text, a group's tiles with found text, Create template;
+at 1280×720 also Apply templates, Exclude, Send as is and the template manager.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,13 +29,19 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+SIZES = ((1280, 720), (1920, 1080))
+#: OCR of the whole small demo on two shared cores (the second size reads the cache).
+SEARCH_TIMEOUT = 900.0
 
-def _settle(app, condition=lambda: True, timeout: float = 20.0, idle: float = 0.3) -> None:
+
+def _settle(app, condition=lambda: True, timeout: float = 30.0, idle: float = 0.4) -> None:
     """Process events until ``condition()`` holds, then a little longer for repaints."""
     deadline = time.monotonic() + timeout
     while not condition() and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.01)
+    if not condition():
+        raise TimeoutError("the screen did not reach the expected state")
     end = time.monotonic() + idle
     while time.monotonic() < end:
         app.processEvents()
@@ -34,131 +49,143 @@ def _settle(app, condition=lambda: True, timeout: float = 20.0, idle: float = 0.
 
 
 def capture(out_dir: Path | str | None = None, theme: str = "light") -> list[Path]:
-    """Write every review-related screenshot; returns the PNG paths."""
+    """Write every review screenshot at both sizes; returns the PNG paths."""
     out = Path(out_dir) if out_dir is not None else ROOT / "docs" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    home = tempfile.mkdtemp(prefix="xnat-review-shots-")
-    previous = os.environ.get("XNAT_DESKTOP_HOME")
-    os.environ["XNAT_DESKTOP_HOME"] = home
+    home = Path(tempfile.mkdtemp(prefix="xnat-review-shots-"))
+    written: list[Path] = []
     try:
-        return _capture(out, theme, home)
+        from desktop_client.demo import SMALL_SCALE, generate_demo
+
+        generate_demo(home / "demo", seed=0, **SMALL_SCALE)
+        for width, height in SIZES:
+            screen = home / f"screen-{width}x{height}.json"
+            screen.write_text(json.dumps({"screens": [{"name": "shot", "x": 0, "y": 0, "width": width,
+                                                       "height": height, "logicalDpi": 96,
+                                                       "logicalBaseDpi": 96, "dpr": 1}]}))
+            env = dict(os.environ, XNAT_DESKTOP_HOME=str(home / "app"),
+                       QT_QPA_PLATFORM=f"offscreen:configfile={screen}",
+                       PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+            run = subprocess.run([sys.executable, __file__, "--one", f"{width}x{height}", "--out", str(out),
+                                  "--theme", theme, "--demo", str(home / "demo")],
+                                 env=env, capture_output=True, text=True, check=False)
+            if run.returncode != 0:
+                raise RuntimeError(f"screenshots at {width}×{height} failed:\n{run.stderr[-3000:]}")
+            written += [Path(line) for line in run.stdout.splitlines() if line.endswith(".png")]
     finally:
-        if previous is None:
-            os.environ.pop("XNAT_DESKTOP_HOME", None)
-        else:
-            os.environ["XNAT_DESKTOP_HOME"] = previous
         shutil.rmtree(home, ignore_errors=True)
+    return written
 
 
-def _capture(out: Path, theme: str, home: str) -> list[Path]:
-
+def _one(size: str, out: Path, theme: str, demo: Path) -> list[Path]:
+    """One window size, in this process (its offscreen screen has that size)."""
     from PySide6.QtWidgets import QApplication
 
     from desktop_client.core.geometry import Rect
-    from desktop_client.demo import generate_demo
-    from desktop_client.gui.review import ReviewStep
+    from desktop_client.gui.connections import ConnectionStore
+    from desktop_client.gui.main_window import MainWindow
     from desktop_client.gui.review.bulk import BulkReviewPage
-    from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog
+    from desktop_client.gui.review.dialogs import (
+        AcceptAsIsDialog, ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog,
+    )
+    from desktop_client.gui.settings_store import load_settings, save_settings
     from desktop_client.gui.templates import TemplateManagerDialog
+    from desktop_client.gui.theme import apply_theme
     from desktop_client.scanning import scan_paths
-    from desktop_client.templates import MatchKeys, TemplateStore
+    from desktop_client.templates import MatchKeys
+    from desktop_client.transfer import TransferQueue
 
+    width, height = (int(v) for v in size.split("x"))
     app = QApplication.instance() or QApplication(sys.argv)
-    try:
-        from desktop_client.gui.theme import apply_theme
-
-        apply_theme(app, theme)
-    except ImportError:
-        pass
-    studies = Path(home) / "demo"
-    generate_demo(studies, seed=0)
-    sessions = scan_paths([studies]).sessions
-    store = TemplateStore()
+    settings = load_settings()
+    settings.theme = theme
+    save_settings(settings)
+    apply_theme(app, theme)
+    sessions = scan_paths([demo]).sessions
+    queue = TransferQueue(concurrency=1, workers=0, credentials=lambda _dest: "")
+    win = MainWindow(settings, queue, ConnectionStore())
+    win.resize(width, height)
+    win.show()
     written: list[Path] = []
 
     def shot(widget, name: str) -> None:
-        path = out / f"{name}.png"
+        _settle(app)
+        path = out / f"{name}-{size}.png"
         widget.grab().save(str(path))
         written.append(path)
+        print(path, flush=True)
 
-    # Single session: CT with boxes drawn but not saved (the blocking message), then After.
-    step = ReviewStep(store=store)
-    step.resize(1280, 860)
-    step.show()
-    ct_session = next(s for s in sessions if "CT" in s.modalities and "RTSTRUCT" in s.modalities)
-    step.set_sessions([ct_session])
-    page = step.page
-    viewer = page.panel.viewer
-    _settle(app, lambda: not viewer.is_loading() and page.thumbs.idle)
-    viewer.set_rectangles([Rect(0, 0, 150, 64), Rect(330, 0, 512, 64)])
-    page.panel._on_rects()
-    step._on_changed()
-    _settle(app, lambda: page.thumbs.idle)
-    shot(step, "review-single-unsaved")
-    page.panel.save_scan()
-    step._on_changed()
-    viewer.set_preview(True)
-    _settle(app, lambda: not viewer.is_loading() and page.thumbs.idle)
-    shot(step, "review-single-after")
+    wizard = win.wizard
+    wizard.visited = 4
+    wizard.go(4)
+    step = win.review_page.inner
+    store = step.store
 
-    # Bulk: every demo session.
+    # Single session: the ultrasound, searched as soon as it opens; suggestions dashed.
+    us = next(s for s in sessions if "US" in s.modalities)
+    step.set_sessions([us])
+    wizard._refresh()
+    panel = step.page.panel
+    _settle(app, lambda: step.findings.result(panel.uid) is not None and not panel.viewer.is_loading()
+            and step.page.thumbs.idle, timeout=SEARCH_TIMEOUT)
+    shot(win, "review-single-suggestions")
+    panel.accept_suggestions(all_of_them=False)
+    wizard._refresh()
+    shot(win, "review-single-accepted")
+
+    # Bulk: every demo session, every image scan searched in the background.
     step.set_sessions(sessions)
     bulk = step.page
     assert isinstance(bulk, BulkReviewPage)
-    _settle(app, lambda: bulk.thumbs.idle, idle=0.6)
-    shot(step, "review-bulk-valid")
-    bulk.show_view(1)
-    _settle(app, lambda: bulk.thumbs.idle, idle=0.6)
-    shot(step, "review-bulk-unsupported")
-    bulk.show_view(0)
+    _settle(app, lambda: step.findings.idle and bulk.thumbs.idle, timeout=SEARCH_TIMEOUT, idle=0.8)
+    wizard._refresh()
+    shot(win, "review-bulk-found-text")
 
-    # Create a template on the US group, apply it, exclude one scan, show the grid.
-    us_group = next(g for g in step.review.grouping.valid if g.modality == "US")
-    dialog = bulk.dialog_for(us_group)
+    group = next(g for g in step.review.grouping.valid if g.modality == "CR")
+    dialog = bulk.dialog_for(group)
     dialog.show()
-    dialog.select_all()
-    uids = dialog.selected_uids()
-    create = CreateTemplateDialog(store, step.review.scan(uids[0]), len(uids), dialog)
+    dialog.find_text()
+    _settle(app, lambda: dialog.thumbs.idle and step.findings.idle, timeout=SEARCH_TIMEOUT, idle=0.6)
+    dialog.select_uids(step.review.group_members(group)[:1])
+    shot(dialog, "review-group-found-text")
+
+    uids = step.review.group_members(group)
+    scan = step.review.scan(uids[0])
+    create = CreateTemplateDialog(store, scan, len(uids), dialog,
+                                  rects=step.findings.result(uids[0]).suggested_boxes())
     create.show()
     _settle(app, lambda: not create.viewer.is_loading())
-    create.viewer.set_rectangles([Rect(0, 0, 170, 76), Rect(450, 0, 640, 76)])
-    create.form.name.setText("US banner (demo)")
-    create.form.description.setPlainText("Patient name/ID/birth date top-left; institution, date, accession top-right")
-    create._update()
-    _settle(app)
     shot(create, "review-create-template")
-    create.accept()
-    dialog.apply([create.template], uids)
-    ct_group = next(g for g in step.review.grouping.valid if g.modality == "CT")
-    store.create("CT corners (demo)", MatchKeys.of(ct_group.members[0].scan),
-                 [Rect(0, 0, 150, 64), Rect(330, 0, 512, 64)], description="Demo CT: banner corners")
-    dialog.exclude(uids[-1:], "cine loop not needed")
-    dialog.select_uids(uids[:1])
-    _settle(app, lambda: dialog.thumbs.idle, idle=0.6)
-    shot(dialog, "review-group-grid")
-    apply = ApplyTemplatesDialog(dialog.matching_templates(uids), len(uids), dialog)
-    apply.set_checked(["Demo US banner corners"])
-    apply.show()
-    _settle(app)
-    shot(apply, "review-apply-templates")
-    exclude = ExcludeDialog(2, dialog)
-    exclude.reason.setText("secondary capture with a photo")
-    exclude.show()
-    _settle(app)
-    shot(exclude, "review-exclude")
-    dialog.accept()
-    bulk.refresh()
-    _settle(app, lambda: bulk.thumbs.idle, idle=0.6)
-    shot(step, "review-bulk-reviewed")
+    create.reject()
 
-    manager = TemplateManagerDialog(store)
-    manager.show()
-    manager.manager.reload()
-    _settle(app)
-    shot(manager, "templates-manager")
-    for w in (manager, apply, exclude, create, dialog, step):
-        w.close()
+    if (width, height) == SIZES[0]:
+        dialog.select_all()
+        dialog.accept_suggestions(dialog.selected_uids())
+        _settle(app, lambda: dialog.thumbs.idle, idle=0.6)
+        shot(dialog, "review-group-accepted")
+        template = store.create("CR 256×200 · top-left, top-right (demo)", MatchKeys.of(scan),
+                                [Rect(0, 0, 90, 44), Rect(100, 0, 200, 44)],
+                                description="Demo CR: name, ID, birth date; hospital, date")
+        apply = ApplyTemplatesDialog(dialog.matching_templates(uids), len(uids), dialog)
+        apply.set_checked([template.name])
+        apply.show()
+        shot(apply, "review-apply-templates")
+        exclude = ExcludeDialog(2, dialog)
+        exclude.reason.setText("secondary capture with a photo")
+        exclude.show()
+        shot(exclude, "review-exclude")
+        as_is = AcceptAsIsDialog(1, dialog)
+        as_is.reason.setText("device label only, no patient data")
+        as_is.show()
+        shot(as_is, "review-send-as-is")
+        manager = TemplateManagerDialog(store)
+        manager.show()
+        manager.manager.reload()
+        shot(manager, "templates-manager")
+        for w in (manager, apply, exclude, as_is):
+            w.close()
+    dialog.accept()
+    win.close()
     return written
 
 
@@ -166,11 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--theme", choices=("light", "dark", "system"), default="light")
+    parser.add_argument("--one", help=argparse.SUPPRESS)    # WxH: one size, in this process
+    parser.add_argument("--demo", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.one:
+        _one(args.one, args.out, args.theme, args.demo)
+        return 0
     for path in capture(args.out, args.theme):
         print(path)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

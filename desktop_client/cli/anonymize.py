@@ -19,8 +19,8 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from desktop_client.cli.common import (UserError, nothing_found, outcome_exit_code, print_json, reason_of,
-                                       print_skipped, skipped_json)
+from desktop_client.cli.common import (UserError, nothing_found, outcome_exit_code, print_json, print_skipped,
+                                       reason_of, require_regular_file, skipped_json)
 from desktop_client.core.atomic import atomic_write
 from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.dicomedit import (Script, ScriptSyntaxError, apply_chain, compile_script,
@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ---- scripts ---------------------------------------------------------------------------------
 
 
-def _read_text(path: str) -> str:
+def _read_text(path: str, option: str = "") -> str:
+    require_regular_file(path, option or "the file")
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -66,11 +67,11 @@ def _read_text(path: str) -> str:
 
 
 def _load_scripts(args: argparse.Namespace) -> list[Script]:
-    table = _read_text(args.lookup_table) if args.lookup_table else None
+    table = _read_text(args.lookup_table, "--lookup-table") if args.lookup_table else None
     scripts = []
     for path in args.script:
         try:
-            scripts.append(compile_script(_read_text(path), lookup_table=table,
+            scripts.append(compile_script(_read_text(path, "--script"), lookup_table=table,
                                           existing_session_labels=args.existing_label))
         except ScriptSyntaxError as exc:
             raise UserError(f"{path}:{exc.line}:{exc.column}: {exc.message}") from None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from typing import Any, Iterable
 
@@ -86,3 +88,15 @@ def reason_of(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) if type(exc).__module__.startswith("desktop_client") else one_line(exc)
+
+
+def require_regular_file(path: str, option: str) -> None:
+    """An input file named on the command line must be a regular file: a FIFO would be read forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise UserError(f"{option} {path} does not exist; check the path and try again.") from None
+    except OSError as exc:
+        raise UserError(f"{option} {path} cannot be read ({exc.strerror}).") from None
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{option} {path} is not a regular file (a FIFO, device or folder); give a file.")

@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from desktop_client.cli.common import UserError, human_bytes, print_json, skipped_json
-from desktop_client.grouping import REASON_TEXT, classify_scan, group_scans
+from desktop_client.grouping import REASON_TEXT, classify_scan, group_scans, inspect_scan
+from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.scanning import ScanProgress, ScanResult, scan_paths
 
 
@@ -115,6 +116,12 @@ def _print_skipped(result: ScanResult) -> None:
         print(f"  {skipped.path}: {skipped.reason}")
 
 
+def _free_text_json(scan: Any) -> dict[str, Any]:
+    found = inspect_scan(scan)
+    return {"kind": found.kind, "findings": [f.where for f in found.findings],
+            "matches": found.matches, "error": found.error or None}
+
+
 def run_groups(args: argparse.Namespace) -> int:
     result = _scan(args)
     grouping = group_scans(result.sessions)
@@ -131,7 +138,8 @@ def run_groups(args: argparse.Namespace) -> int:
                 "reason": g.reason, "sop_class_uid": g.sop_class_uid or None, "sop_class_name": g.sop_class_name,
                 "scans": [{"series_instance_uid": m.scan.series_instance_uid,
                            "study_instance_uid": m.session.study_instance_uid,
-                           "modality": m.scan.modality, "series_description": m.scan.series_description}
+                           "modality": m.scan.modality, "series_description": m.scan.series_description,
+                           **({"free_text": _free_text_json(m.scan)} if g.reason == FREE_TEXT else {})}
                           for m in g.members],
             } for g in grouping.unsupported],
             "skipped": skipped_json(result.skipped),
@@ -146,5 +154,9 @@ def run_groups(args: argparse.Namespace) -> int:
         print(f"  {ug.reason} — {REASON_TEXT[ug.reason]} — {ug.sop_class_name}:")
         for m in ug.members:
             print(f"    {m.scan.modality or '?':<8} {m.scan.series_description or m.scan.series_instance_uid}")
+            if ug.reason == FREE_TEXT:  # what is inside, and which patient values it names
+                print(f"             {inspect_scan(m.scan).summary(values=True)}")
+                print(f"             left out of uploads unless included: --include-free-text "
+                      f"{m.scan.series_instance_uid}[:as-is|:text-removed]")
     _print_skipped(result)
     return 0

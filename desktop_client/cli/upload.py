@@ -3,8 +3,9 @@
 ``upload`` scans the paths, makes one transfer per session found (labels from the options, a
 scheme or a CSV), queues them in the same persistent queue the desktop application uses, and
 runs them in the foreground with a progress bar (a terminal) or JSON lines (anything else). The
-exit code is 0 only when every selected scan was sent and verified. An interrupted run is
-resumed with ``xnat-upload transfers resume ID``.
+exit code is 0 only when every selected scan was sent and verified (1: some failed; 4: stored
+but the destination could not confirm it, see cli/common.py). An interrupted run is resumed
+with ``xnat-upload transfers resume ID``.
 
 Passwords come from the OS keyring, ``XNAT_PASSWORD`` or a prompt — never from a file or the
 command line.
@@ -22,7 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from desktop_client.cli.common import UserError, human_bytes, print_json, print_skipped, skipped_json
+from desktop_client.cli.common import (EXIT_NOT_VERIFIABLE, EXIT_SOME_FAILED, UserError, human_bytes, print_json,
+                                       print_skipped, require_regular_file, skipped_json)
 from desktop_client.core.geometry import Rect
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
@@ -107,14 +109,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--chunk-files", type=int, default=1000,
                     help="at most this many files per unit, the resume granularity (and at most "
                          "512 MB); an XNAT upload sends one request per unit")
+    up.add_argument("--skip-sent", action="store_true",
+                    help="leave out studies the receipts show were already sent to this destination "
+                         "(without it they are sent again, with a warning)")
     up.add_argument("--dry-run", action="store_true", help="show the plan; send nothing")
     up.add_argument("--json", action="store_true", help="print the result as one JSON document")
     up.set_defaults(func=run_upload)
 
-    tr = sub.add_parser("transfers", help="list, inspect, resume or cancel queued transfers")
+    tr = sub.add_parser("transfers", help="list, inspect, resume, cancel or clean queued transfers")
     tr.add_argument("action", nargs="?", default="list",
-                    choices=["list", "show", "resume", "cancel", "receipt"])
-    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix)")
+                    choices=["list", "show", "resume", "cancel", "receipt", "clean"])
+    tr.add_argument("id", nargs="?", help="transfer id (or a unique prefix); 'clean' without one cleans all")
     tr.add_argument("--json", action="store_true", help="print JSON")
     tr.add_argument("--from", dest="sources", action="append", default=[], metavar="PATH",
                     help="resume: the folder(s) the transfer's files came from (the queue keeps "
@@ -219,19 +224,19 @@ def _password(dest: Any, interactive: bool) -> str | None:
 
 
 def _existing_session_labels(dest: Any, project: str, password: str | None) -> set[str]:
-    from desktop_client.transfer import DestinationKind
-
-    if dest.kind is not DestinationKind.XNAT:
-        return set()
-    from desktop_client.xnat import XnatClient, XnatError
+    """Labels already used in the project (the same catalogue the desktop app asks)."""
+    from desktop_client.plan.targets import existing_session_labels, explain_error, target_for
 
     try:
-        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
-            client.project(project)
-            return set(client.session_labels(project))
-    except XnatError as exc:
-        raise UserError(str(exc.user_message if hasattr(exc, "user_message") else exc)) from None
+        target = target_for(dest, password)
+        if target is None:
+            return set()
+        try:
+            return existing_session_labels(target, project)
+        finally:
+            target.close()
+    except Exception as exc:  # noqa: BLE001 - any failure of the server or disk is one sentence
+        raise UserError(explain_error(exc)) from None
 
 
 def _server_filter_exclusions(dest: Any, project: str, password: str | None,
@@ -262,7 +267,8 @@ _PLANNED = {"to": "--to", "user": "--user", "project": "--project", "subject": "
             "session_scheme": "--session-scheme", "var": "--var", "labels": "--labels",
             "template": "--template", "rect": "--rect", "exclude": "--exclude",
             "script": "--script", "lookup_table": "--lookup-table", "merge": "--merge",
-            "insecure": "--insecure", "save_plan": "--save-plan"}
+            "insecure": "--insecure", "allow_http": "--allow-http",
+            "include_free_text": "--include-free-text", "save_plan": "--save-plan"}
 
 
 def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
@@ -303,6 +309,10 @@ def _destination(args: argparse.Namespace) -> tuple[Any, str, Any]:
 
 
 def run_upload(args: argparse.Namespace) -> int:
+    for option, value in (("--plan", args.plan), ("--labels", args.labels), ("--lookup-table", args.lookup_table),
+                          *(("--script", script) for script in args.script)):
+        if value:
+            require_regular_file(value, option)  # a FIFO would be read forever
     dest, project, loaded = _destination(args)
     if not args.paths and loaded is None:
         raise UserError("give the folders, files or archives to upload")
@@ -371,6 +381,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
             raise UserError(f"session {', '.join(clashes)} already exists in project {project}; "
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
+        plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
         plans, held = _text_gate(args, plans, decisions)
         specs = build_specs(plans, decisions, options)
         if args.save_plan:
@@ -384,6 +395,30 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
         raise UserError(str(exc)) from None
 
 
+def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str | None,
+                     skip: bool) -> list[Any]:
+    """Say which studies the receipts show were already sent here; leave them out with --skip-sent."""
+    from desktop_client.core.paths import data_dir
+    from desktop_client.plan.history import previous_uploads
+
+    folders = [data_dir() / "receipts", *([Path(receipt_dir)] if receipt_dir else [])]
+    earlier = previous_uploads([p.session for p in plans], dest, project, folders)
+    kept = []
+    for plan in plans:
+        before = earlier.get(plan.session.study_instance_uid)
+        if before is None:
+            kept.append(plan)
+            continue
+        action = "skipped (--skip-sent)" if skip else "sending it again"
+        print(f"xnat-upload: session {plan.label or plan.session.study_instance_uid}: this study was "
+              f"sent to {before.destination} on {before.day} (receipt {before.receipt}); {action}",
+              file=sys.stderr)
+        if not skip:
+            kept.append(plan)
+    if not kept:
+        raise UserError("every study was already sent to this destination (see the receipts); "
+                        "nothing to do without them")
+    return kept
 def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
     from desktop_client.plan.textgate import apply_text_gate
@@ -570,7 +605,11 @@ def _run(specs: list[Any], password: str | None, workers: int | None, as_json: b
         for r in results:
             _print_result(r)
         print_skipped(skipped)
-    return 0 if all(s is State.DONE for s in states.values()) else 1
+    if not all(s is State.DONE for s in states.values()):
+        return EXIT_SOME_FAILED
+    if any((r.get("verification") or {}).get("state") == "not-verifiable" for r in results):
+        return EXIT_NOT_VERIFIABLE  # stored, but the node would not confirm it
+    return 0
 
 
 def _result(queue: Any, transfer_id: str) -> dict[str, Any]:
@@ -597,7 +636,8 @@ def _print_result(r: dict[str, Any]) -> None:
         print(f"          reason: {r['error']}")
     if r["verification"]:
         v = r["verification"]
-        print(f"          verified: {'yes' if v['ok'] else 'NO'} ({v['method']}): {v['details']}")
+        verdict = "NOT VERIFIABLE" if v.get("state") == "not-verifiable" else ("yes" if v["ok"] else "NO")
+        print(f"          verified: {verdict} ({v['method']}): {v['details']}")
     if r["link"]:
         print(f"          {r['link']}")
     if r["receipt_pdf"]:
@@ -624,6 +664,8 @@ def run_transfers(args: argparse.Namespace) -> int:
                     print(f"{s.id[:8]}  {s.state.value:<9} {b['files_done']:>5}/{b['files_total']:<5} "
                           f"{b['label']:<40} {s.destination}" + (f"  ({s.error[:60]})" if s.error else ""))
             return 0
+        if args.action == "clean":
+            return _clean(queue, args)
         if not args.id:
             raise UserError(f"'transfers {args.action}' needs a transfer id (see 'transfers list')")
         try:
@@ -683,6 +725,26 @@ def run_transfers(args: argparse.Namespace) -> int:
         return _run([], password, None, args.json, ids=[transfer_id])
     finally:
         queue.close()
+
+
+def _clean(queue: Any, args: argparse.Namespace) -> int:
+    """``transfers clean [ID]``: delete staging folders of cancelled and failed transfers."""
+    transfer_id = None
+    if args.id:
+        try:
+            transfer_id = queue.store.find(args.id)
+        except KeyError:
+            raise UserError(f"no single transfer matches {args.id!r} (see 'transfers list')") from None
+    if queue.is_busy_elsewhere():
+        raise UserError("another instance of the uploader is running these transfers; use it")
+    cleaned = queue.clean(transfer_id)
+    if args.json:
+        print_json({"cleaned": cleaned})
+    else:
+        for tid in cleaned:
+            print(f"{tid[:8]} staging folder deleted (a restart sends every scan again)")
+        print(f"{len(cleaned)} staging folder(s) deleted")
+    return 0
 
 
 def _brief(s: Any) -> dict[str, Any]:

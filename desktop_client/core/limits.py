@@ -6,8 +6,9 @@ drove the process to gigabytes (and, on a smaller machine, into the OOM killer, 
 other object of the batch with it). Each such object is refused with a reason before any
 allocation, and the rest of the batch goes on.
 
-The default is a quarter of the physical memory, at least 512 MiB and at most 4 GiB: enough for
-the longest real cine or enhanced multi-frame object, far below what would endanger the machine.
+The default is an eighth of the physical memory, at least 512 MiB and at most 2 GiB: enough for
+long real cines and enhanced multi-frame objects, and — since redaction holds the input, the
+output and a few frames at once — far below what would endanger the machine.
 ``XNAT_UPLOADER_MAX_OBJECT_MB`` overrides it (tests and small machines).
 """
 
@@ -17,7 +18,7 @@ import os
 
 MIB = 1024 * 1024
 _FLOOR = 512 * MIB
-_CEILING = 4096 * MIB
+_CEILING = 2048 * MIB
 ENV = "XNAT_UPLOADER_MAX_OBJECT_MB"
 
 
@@ -38,7 +39,7 @@ def object_budget() -> int:
             value = 0
         if value > 0:
             return value
-    return max(_FLOOR, min(_CEILING, _physical_memory() // 4))
+    return max(_FLOOR, min(_CEILING, _physical_memory() // 8))
 
 
 def describe(n: int) -> str:

@@ -89,13 +89,21 @@ class Verification:
     """What the target reported after the upload, compared with what was sent.
 
     ``found`` maps scan id → object count on the target; ``ok`` only when every expected object
-    is there exactly once (no more, no fewer). ``method`` says how it was checked.
+    is there exactly once (no more, no fewer). ``method`` says how it was checked. ``state`` is
+    ``"verified"``, ``"failed"`` or ``"not-verifiable"``: a node that accepted every object but
+    offers no way to check (it refuses Storage Commitment and queries) is not a failure of the
+    transfer, and not a confirmation either — the receipt and the exit code say so.
     """
 
     ok: bool
     method: str
     details: str = ""
     found: dict[str, int] = field(default_factory=dict)
+    state: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.state:
+            object.__setattr__(self, "state", "verified" if self.ok else "failed")
 
 
 #: scan id → SOP Instance UID → MD5 of the sent bytes

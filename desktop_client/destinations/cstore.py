@@ -10,23 +10,29 @@ When a project is given (an XNAT DICOM receiver), ``Project:P Subject:S Session:
 into Patient Comments by the pipeline so the XNAT routing rules place the session (the MD5 in the
 receipt is of exactly those bytes).
 
-Verification asks the receiver with C-FIND (series level, Number of Series Related Instances);
-a receiver without a Query/Retrieve service (such as ``storescp``) is verified by the C-STORE
-responses alone, and the receipt says which method was used.
+Verification prefers DICOM Storage Commitment (N-ACTION, the report awaited on the same
+association: the app opens no listening socket), then C-FIND at image level; a node that offers
+or allows neither (``storescp``; a PACS that takes stores but refuses queries from unknown AEs)
+ends in the distinct receipt state "stored, not verifiable" (``xnat-upload upload`` exit code 4),
+never in a traceback. The receipt says which method was used and why the others were not.
 """
 
 from __future__ import annotations
 
 import io
 import logging
-from typing import Iterator
+import threading
+from dataclasses import replace
+from typing import Any, Iterator
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID
-from pynetdicom import AE, build_context
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification as EchoSOP
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID, generate_uid
+from pynetdicom import AE, build_context, evt
+from pynetdicom.sop_class import (StorageCommitmentPushModel, StudyRootQueryRetrieveInformationModelFind,
+                                  Verification as EchoSOP)
 
+from desktop_client.core.errors import one_line
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.destinations.base import (
     Cancelled,
@@ -44,6 +50,8 @@ from desktop_client.transfer.spec import DestinationKind
 # pynetdicom logs every PDU at INFO/DEBUG; keep the app log free of header values.
 logging.getLogger("pynetdicom").setLevel(logging.WARNING)
 
+#: The well-known SOP Instance of the Storage Commitment Push Model (PS3.4 J.3.5).
+STORAGE_COMMITMENT_INSTANCE = "1.2.840.10008.1.20.1.1"
 _SUCCESS_OR_WARNING = {0x0000, 0x0107, 0x0116, 0xB000, 0xB006, 0xB007}
 _UNCOMPRESSED = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 
@@ -52,12 +60,14 @@ class CStoreDestination(ScriptedDestination):
     kind = DestinationKind.CSTORE
 
     def __init__(self, host: str, port: int, called_aet: str, calling_aet: str = "XNATUPLOAD",
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, commitment_wait: float = 5.0) -> None:
         self.host = host
         self.port = port
         self.called_aet = called_aet
         self.calling_aet = calling_aet
         self.timeout = timeout
+        #: How long a Storage Commitment report is awaited on the request's own association.
+        self.commitment_wait = commitment_wait
 
     def describe(self) -> str:
         return f"DICOM C-STORE {self.called_aet}@{self.host}:{self.port} (calling AE {self.calling_aet})"
@@ -77,10 +87,11 @@ class CStoreDestination(ScriptedDestination):
         ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = self.timeout
         return ae
 
-    def _associate(self, contexts: list) -> object:  # pynetdicom Association
+    def _associate(self, contexts: list, handlers: list | None = None) -> Any:  # pynetdicom Association
         ae = self._ae()
         try:
-            assoc = ae.associate(self.host, self.port, contexts=contexts, ae_title=self.called_aet)
+            assoc = ae.associate(self.host, self.port, contexts=contexts, ae_title=self.called_aet,
+                                 evt_handlers=handlers or [])
         except Exception as exc:
             raise DestinationError(f"cannot reach {self.host}:{self.port}: {exc}", retriable=True) from None
         if not assoc.is_established:
@@ -123,6 +134,7 @@ class CStoreDestination(ScriptedDestination):
                 series = ctx.state.setdefault("series", {})
                 if series.get(unit.scan_id) != obj.series_instance_uid:
                     series[unit.scan_id] = obj.series_instance_uid
+                    ctx.state.setdefault("sop_class", {})[unit.scan_id] = obj.sop_class_uid
                     ctx.state["study"] = obj.study_instance_uid
                     ctx.save_state()
         finally:
@@ -154,19 +166,108 @@ class CStoreDestination(ScriptedDestination):
                                    retriable=code in (0xA700, 0xA701, 0xA702))
 
     def verify(self, ctx: SendContext, expected: Expected) -> Verification:
+        """Storage Commitment, else C-FIND, else "stored, not verifiable" — never an exception.
+
+        Every object already came back with a success status; this asks the node whether it
+        *kept* them. A refusal at any step (association rejected, context not accepted, request
+        refused, association aborted — Orthanc aborts on an N-ACTION from an AE it does not know)
+        moves on to the next method; when none answers, the outcome is the distinct state
+        ``not-verifiable`` (exit code 4), not a failure and not a confirmation.
+        """
+        notes: list[str] = []
+        try:
+            committed = self._storage_commitment(ctx, expected, notes)
+        except Exception as exc:  # noqa: BLE001 - any network surprise: try the next method
+            notes.append(f"Storage Commitment failed ({one_line(exc)})")
+            committed = None
+        if committed is not None:
+            return committed
+        try:
+            found = self._find_counts(ctx, expected, notes)
+        except Exception as exc:  # noqa: BLE001 - pynetdicom raises RuntimeError on an aborted association
+            notes.append(f"C-FIND failed ({one_line(exc)})")
+            found = None
+        if found is not None:
+            result = compare_counts(expected, found, "C-FIND at image level on the receiver")
+            return replace(result, method="; ".join([result.method, *notes]))
+        total = sum(len(v) for v in expected.values())
+        return Verification(True, "C-STORE success status for every object; " + "; ".join(notes),
+                            f"stored, not verifiable: the node refused queries ({total} objects accepted "
+                            "by C-STORE, none could be confirmed afterwards)",
+                            {k: len(v) for k, v in expected.items()}, state="not-verifiable")
+
+    def _storage_commitment(self, ctx: SendContext, expected: Expected, notes: list[str]) -> Verification | None:
+        """N-ACTION (Storage Commitment Push Model); the verdict when the node reports on this association.
+
+        The app opens no listening socket, so a report the node sends on a *new* association
+        (Orthanc's way) cannot be received: that is noted and C-FIND decides instead.
+        """
+        reports: list[tuple[int, Dataset | None]] = []
+        arrived = threading.Event()
+
+        def on_report(event: Any) -> tuple[int, None]:
+            reports.append((int(event.event_type_id), event.event_information))
+            arrived.set()
+            return 0x0000, None
+
+        try:
+            assoc = self._associate([build_context(StorageCommitmentPushModel)],
+                                    handlers=[(evt.EVT_N_EVENT_REPORT, on_report)])
+        except DestinationError as exc:
+            notes.append(f"Storage Commitment refused ({exc})")
+            return None
+        try:
+            if not assoc.accepted_contexts:  # type: ignore[attr-defined]
+                notes.append("Storage Commitment not offered by the node")
+                return None
+            request = Dataset()
+            request.TransactionUID = generate_uid()
+            request.ReferencedSOPSequence = []
+            classes: dict[str, str] = ctx.state.get("sop_class", {})  # a scan holds one SOP class
+            for scan_id, objects in expected.items():
+                for sop_instance in objects:
+                    item = Dataset()
+                    item.ReferencedSOPClassUID = classes.get(scan_id, "")
+                    item.ReferencedSOPInstanceUID = sop_instance
+                    request.ReferencedSOPSequence.append(item)
+            status, _reply = assoc.send_n_action(  # type: ignore[attr-defined]
+                request, 1, StorageCommitmentPushModel, STORAGE_COMMITMENT_INSTANCE)
+            code = int(status.get("Status", -1)) if status else -1
+            if code != 0x0000:
+                notes.append("Storage Commitment refused by the node" + (f" (status 0x{code:04X})" if code >= 0
+                                                                         else " (association aborted)"))
+                return None
+            if not arrived.wait(self.commitment_wait):
+                notes.append("Storage Commitment accepted, but the node reports on a separate association, "
+                             "which this app does not accept (it opens no listening socket)")
+                return None
+        finally:
+            if assoc.is_established:  # type: ignore[attr-defined]
+                assoc.release()  # type: ignore[attr-defined]
+        _event, info = reports[0]
+        committed = {str(i.ReferencedSOPInstanceUID) for i in (info or Dataset()).get("ReferencedSOPSequence", [])}
+        failed = len((info or Dataset()).get("FailedSOPSequence", []))
+        found = {scan: sum(1 for uid in objects if uid in committed) for scan, objects in expected.items()}
+        result = compare_counts(expected, found, "DICOM Storage Commitment (N-ACTION / N-EVENT-REPORT)")
+        if failed:
+            return replace(result, ok=False, state="failed",
+                           details=f"the node could not commit {failed} object(s); " + result.details)
+        return result
+
+    def _find_counts(self, ctx: SendContext, expected: Expected, notes: list[str]) -> dict[str, int] | None:
+        """Objects per scan the node lists by C-FIND; None when it will not be asked."""
         series: dict[str, str] = ctx.state.get("series", {})
         study = ctx.state.get("study", "")
         try:
             assoc = self._associate([build_context(StudyRootQueryRetrieveInformationModelFind)])
-        except DestinationError:
-            assoc = None
-        if assoc is None or not assoc.accepted_contexts:  # type: ignore[attr-defined]
-            if assoc is not None:
-                assoc.release()  # type: ignore[attr-defined]
-            return compare_counts(expected, {k: len(v) for k, v in expected.items()},
-                                  "C-STORE success status for every object (receiver has no C-FIND)")
+        except DestinationError as exc:
+            notes.append(f"C-FIND refused ({exc})")
+            return None
         found: dict[str, int] = {}
         try:
+            if not assoc.accepted_contexts:  # type: ignore[attr-defined]
+                notes.append("the node offers no C-FIND")
+                return None
             for scan_id in expected:
                 query = Dataset()
                 query.QueryRetrieveLevel = "IMAGE"
@@ -174,15 +275,22 @@ class CStoreDestination(ScriptedDestination):
                 query.SeriesInstanceUID = series.get(scan_id, "")
                 query.SOPInstanceUID = ""
                 count = 0
+                final = -1
                 for status, identifier in assoc.send_c_find(  # type: ignore[attr-defined]
                         query, StudyRootQueryRetrieveInformationModelFind):
-                    if status and status.get("Status") in (0xFF00, 0xFF01) and identifier is not None:
+                    final = int(status.get("Status", -1)) if status else -1
+                    if final in (0xFF00, 0xFF01) and identifier is not None:
                         if identifier.get("SOPInstanceUID") in expected[scan_id]:
                             count += 1
+                if final != 0x0000:
+                    notes.append("C-FIND refused by the node" + (f" (status 0x{final:04X})" if final >= 0
+                                                                 else " (association aborted)"))
+                    return None
                 found[scan_id] = count
         finally:
-            assoc.release()  # type: ignore[attr-defined]
-        return compare_counts(expected, found, "C-FIND at image level on the receiver")
+            if assoc.is_established:  # type: ignore[attr-defined]
+                assoc.release()  # type: ignore[attr-defined]
+        return found
 
 
 def _chain(first: list[ObjectOutcome], rest: Iterator[ObjectOutcome]) -> Iterator[ObjectOutcome]:

@@ -26,7 +26,6 @@ from pydicom.dataset import Dataset
 
 from desktop_client.core.errors import one_line
 from desktop_client.core.geometry import PixelEdit
-from desktop_client.core.limits import too_large_reason
 from desktop_client.core.transfer_syntaxes import JPEG_BASELINE, LOSSLESS_COMPRESSED, NATIVE, OTHER_LOSSY
 from desktop_client.pixels import attributes as A
 from desktop_client.pixels import bookkeeping, carriers, native
@@ -38,6 +37,7 @@ from desktop_client.pixels.imagemodel import ImageModel
 from desktop_client.pixels.isolation import run_isolated
 from desktop_client.pixels.outcome import Outcome, Painted, check_encapsulation
 from desktop_client.pixels.regions import Box, clip_edits
+from desktop_client.pixels.sanity import check_declared_size
 from desktop_client.pixels.verify import (check_band_copy, check_frame, check_lockstep, paint_expected,
                                          stored_words)
 
@@ -179,26 +179,19 @@ def _pixels(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
     raise RedactionError(f"pixel data in {U.UID(ts).name or ts} cannot be decoded here, so it cannot be redacted")
 
 
-def check_size(ds: Dataset, model: ImageModel) -> None:
-    """Refuse, before anything is decoded or copied, an image whose declared size breaks the budget.
-
-    A forged header (65,535 × 65,535 × 1,000 frames) would otherwise be allocated as asked.
-    Native data shorter than declared is refused later by ``native_frame_count``.
-    """
-    reason = too_large_reason(f"decoding its pixel data ({model.frames} frame(s) of {model.rows} × {model.columns})",
-                              model.decoded_bytes)
-    if reason:
-        raise RedactionError(f"the image is too large to redact: {reason}")
-
-
 def _pixels_isolated(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Outcome:
     """:func:`_pixels`, in the codec helper process for compressed syntaxes (see isolation.py)."""
     if ts in NATIVE:
         return _pixels(ds, ts, model, boxes)
-    light = Dataset(ds)  # a plain Dataset: no file handle or read buffer travels to the helper
+    return run_isolated(_pixels, light_copy(ds), ts, model, list(boxes), ts=ts, size=len(ds.PixelData or b""))
+
+
+def light_copy(ds: Dataset) -> Dataset:
+    """A plain Dataset sharing the elements of ``ds``: no file handle or read buffer is pickled."""
+    light = Dataset(ds)
     light.file_meta = ds.file_meta
     light.set_original_encoding(*ds.original_encoding)
-    return run_isolated(_pixels, light, ts, model, list(boxes), ts=ts, size=len(ds.PixelData or b""))
+    return light
 
 
 def _commit(ds: Dataset, ts_in: str, outcome: Outcome) -> None:
@@ -247,7 +240,7 @@ def redact_dataset(ds: Dataset, edits: Sequence[PixelEdit], *, remove_overlays: 
             report.applied = [box.rect for box in boxes]
             report.frames = model.frames
             if boxes:
-                check_size(ds, model)
+                check_declared_size(ds, ts_in, model)
                 outcome = _pixels_isolated(ds, ts_in, model, boxes)
         except RedactionError:
             raise

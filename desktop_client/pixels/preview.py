@@ -23,16 +23,17 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_frames
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
-from desktop_client.core.errors import one_line
 from desktop_client.core import paths
+from desktop_client.core.errors import one_line
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels import native
 from desktop_client.pixels.codecs import decode_frames, encapsulate_frames
-from desktop_client.pixels.engine import check_size, redact_dataset, transfer_syntax_of
+from desktop_client.pixels.engine import light_copy, redact_dataset, transfer_syntax_of
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
 from desktop_client.pixels.isolation import run_isolated
+from desktop_client.pixels.sanity import check_declared_size
 from desktop_client.scanning.model import Instance
 
 _KEEP_TOP_LEVEL = ("SOPInstanceUID", "SOPClassUID", "Modality")
@@ -208,10 +209,10 @@ def render(source: Instance | Dataset | str | os.PathLike, frame: int | None = N
     ds = _load(source)
     try:
         model = ImageModel.from_dataset(ds)
-        check_size(ds, model.with_(frames=1))
         index = model.frames // 2 if frame is None else int(frame)
         one = single_frame(ds, index)
         ts = transfer_syntax_of(one)
+        check_declared_size(one, ts, model.with_(frames=1))
         if ts in NATIVE:
             rgb = _render_one(one, list(rectangles or []), fill)
         else:  # native codecs decode here: in the helper process, where a crash costs one preview
@@ -234,6 +235,32 @@ def _render_one(one: Dataset, rectangles: list[Rect], fill: Fill) -> np.ndarray:
     decoded = decode_frames(one, ts, one_model, 1)
     arr = next(decoded.frames)
     return _to_rgb(np.asarray(arr), one, decoded.model)
+
+
+def display_frame(ds: Dataset, index: int | None) -> np.ndarray:
+    """``pydicom.pixels.pixel_array(ds, index=index, as_rgb=True)``, with compressed data decoded
+    in the codec helper process (see isolation.py): the viewer's "before" image must not take the
+    app down when a codec aborts on a malformed frame. Only that one frame travels to the helper
+    when the image model allows cutting it out; raises ``RedactionError`` with the reason.
+    """
+    from pydicom.pixels import pixel_array
+
+    ts = transfer_syntax_of(ds)
+    if ts in NATIVE:
+        return pixel_array(ds, index=index, as_rgb=True)
+    try:
+        model = ImageModel.from_dataset(ds)
+        one = single_frame(ds, index or 0)
+    except RedactionError:  # a model we do not redact: the helper still decodes it, whole
+        return run_isolated(_pixel_array, light_copy(ds), index, ts=ts, size=len(ds.PixelData or b""))
+    check_declared_size(one, ts, model.with_(frames=1))
+    return run_isolated(_pixel_array, one, None, ts=ts, size=len(one.PixelData))
+
+
+def _pixel_array(ds: Dataset, index: int | None) -> np.ndarray:
+    from pydicom.pixels import pixel_array
+
+    return pixel_array(ds, index=index, as_rgb=True)
 
 
 def _thumbnail_key(instance: Instance, size: tuple[int, int], rectangles: Sequence[Rect] | None) -> str:

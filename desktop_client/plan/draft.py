@@ -66,8 +66,7 @@ class UploadDraft:
         A new destination or project changes scripts and labels, never what the user decided
         about the pixels of a scan: review decisions are only dropped for scans no longer scanned.
         """
-        order = ["target", "project", "data"]
-        index = order.index(step)
+        index = ["target", "project"].index(step)
         if index <= 0:
             self.project = None
             self.settings = None

@@ -123,7 +123,8 @@ def to_json(plan: PlanFile) -> dict[str, Any]:
         "format": FORMAT, "version": VERSION,
         "sources": list(plan.sources),
         "destination": {"kind": d.kind.value, "url": d.url, "username": d.username,
-                        "calling_aet": d.calling_aet, "verify_tls": d.verify_tls},
+                        "calling_aet": d.calling_aet, "verify_tls": d.verify_tls,
+                        "allow_http": d.allow_http},
         "project": plan.project, "user": plan.user,
         "scripts": None if plan.scripts is None else [{"name": s.name, "text": s.text}
                                                       for s in plan.scripts],
@@ -144,7 +145,8 @@ def from_json(data: Any) -> PlanFile:
     try:
         d = data["destination"]
         destination = DestinationSpec(DestinationKind(d["kind"]), d["url"], d.get("username", ""),
-                                      d.get("calling_aet", "XNATUPLOAD"), bool(d.get("verify_tls", True)))
+                                      d.get("calling_aet", "XNATUPLOAD"), bool(d.get("verify_tls", True)),
+                                      bool(d.get("allow_http", False)))
         scripts = data.get("scripts")
         table = data.get("lookup_table")
         known = {f.name for f in dataclasses.fields(SessionEntry)}

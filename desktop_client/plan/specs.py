@@ -49,10 +49,37 @@ class SummaryCounts:
     sessions_left_out: int = 0
 
 
+def scan_choice(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
+                uid: str) -> ScanChoice | None:
+    """What the spec does with one scan: left out (with why), redacted or included by a person's
+    decision; None when it is sent as it is. The one rule the specs, the Summary's counts and
+    every "what is sent" question share."""
+    from desktop_client.grouping import FREE_TEXT_EXCLUDED, classify_scan
+    from desktop_client.scanning.freetext import FREE_TEXT
+
+    decision = decisions.get(uid)
+    if uid not in plan.included:
+        return ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
+    if decision is None and classify_scan(plan.session.scans[uid]).reason == FREE_TEXT:
+        # Nobody decided: a scan with free text stays out (issue 14).
+        return ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
+    if decision is not None and decision.excluded:
+        return ScanChoice(uid, excluded=True,
+                          exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW,
+                          text_decision=decision.text_decision)
+    if decision is not None and (decision.rectangles or decision.decision or decision.text_decision):
+        return ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
+                          decision=decision.decision, text_decision=decision.text_decision,
+                          box_sources=tuple(decision.sources()),
+                          accept_reason=decision.accept_reason)
+    return None
+
+
 def is_left_out(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice], uid: str) -> bool:
-    """Is this scan of ``plan`` not sent (unticked on Confirm or excluded in Review)?"""
-    choice = decisions.get(uid)
-    return uid not in plan.included or (choice is not None and choice.excluded)
+    """Is this scan of ``plan`` not sent (unticked on Confirm, excluded in Review, free text
+    nobody included)?"""
+    choice = scan_choice(plan, decisions, uid)
+    return choice is not None and choice.excluded
 
 
 def summarize(draft: UploadDraft) -> SummaryCounts:
@@ -95,28 +122,9 @@ def _edit(value: Any) -> PixelEdit:
 
 
 def choices_for(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]) -> dict[str, ScanChoice]:
-    """The per-scan choices of one session's spec: left out (with why) or redacted; others as is."""
-    from desktop_client.grouping import FREE_TEXT_EXCLUDED, classify_scan
-    from desktop_client.scanning.freetext import FREE_TEXT
-
-    choices: dict[str, ScanChoice] = {}
-    for uid, scan in plan.session.scans.items():
-        decision = decisions.get(uid)
-        if uid not in plan.included:
-            choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=EXCLUDED_ON_CONFIRM)
-        elif decision is None and classify_scan(scan).reason == FREE_TEXT:
-            # Nobody decided: a scan with free text stays out (issue 14).
-            choices[uid] = ScanChoice(uid, excluded=True, exclude_reason=FREE_TEXT_EXCLUDED)
-        elif decision is not None and decision.excluded:
-            choices[uid] = ScanChoice(uid, excluded=True,
-                                      exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW,
-                                      text_decision=decision.text_decision)
-        elif decision is not None and (decision.rectangles or decision.decision or decision.text_decision):
-            choices[uid] = ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
-                                      decision=decision.decision, text_decision=decision.text_decision,
-                                      box_sources=tuple(decision.sources()),
-                                      accept_reason=decision.accept_reason)
-    return choices
+    """The per-scan choices of one session's spec (``scan_choice``); scans not named go as is."""
+    return {uid: choice for uid in plan.session.scans
+            if (choice := scan_choice(plan, decisions, uid)) is not None}
 
 
 def text_removal_prelude(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]

@@ -95,6 +95,7 @@ class UploadTarget(Protocol):
     def subjects(self, project_id: str) -> list[SubjectInfo]: ...
     def create_subject(self, project_id: str, label: str, group: str) -> None: ...
     def session_labels(self, project_id: str) -> set[str]: ...
+    def close(self) -> None: ...
     @property
     def can_create_projects(self) -> bool: ...
 
@@ -157,6 +158,9 @@ class LocalTarget:
             labels.update(self._dirs(self.root / project_id / subject))
         return labels
 
+    def close(self) -> None:
+        """Nothing to release: a folder."""
+
 
 def explain_error(exc: BaseException) -> str:
     """One sentence saying what went wrong and what to do, for any failure of a target call."""
@@ -206,6 +210,9 @@ class XnatTarget:
 
     def session_labels(self, project_id: str) -> set[str]:
         return set(self.client.session_labels(project_id))
+
+    def close(self) -> None:
+        self.client.close()
 
 
 _DESTINATIONS = {0: "Prearchive", 4: "Archive (reject duplicates)", 5: "Archive (overwrite duplicates)"}
@@ -266,3 +273,36 @@ def open_xnat_target(connection: Connection, password: str) -> tuple[XnatTarget,
     connection.url = client.base_url
     version = str(client.server_version() or "unknown version")
     return XnatTarget(connection, client, version), version
+
+
+@dataclass
+class Endpoint:
+    """A destination named without a stored connection: the CLI's ``--to``, a saved plan."""
+
+    url: str
+    username: str = ""
+    insecure_tls: bool = False
+    allow_http: bool = False
+    id: str = ""
+
+
+def target_for(destination: DestinationSpec, password: str | None) -> UploadTarget | None:
+    """The catalogue entry behind a transfer destination (blocking: an XNAT login).
+
+    None for DICOM and DICOMweb nodes, which have no projects, subjects or session labels.
+    """
+    endpoint = Endpoint(destination.url, destination.username, not destination.verify_tls,
+                        destination.allow_http)
+    if destination.kind is DestinationKind.XNAT:
+        return open_xnat_target(endpoint, password or "")[0]
+    if destination.kind is DestinationKind.LOCAL:
+        return LocalTarget(endpoint, Path(destination.url))
+    return None
+
+
+def existing_session_labels(target: UploadTarget, project: str) -> set[str]:
+    """The project's session labels; raises ValueError when the user cannot upload into it."""
+    if not target.can_create_projects and project not in {p.id for p in target.projects()}:
+        raise ValueError(f"project {project} does not exist at {target.connection.url}, or you "
+                         "may not upload into it")
+    return target.session_labels(project)

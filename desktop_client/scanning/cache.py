@@ -121,7 +121,7 @@ class ScanCache:
         self._db = self._open()
         self._expire()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, retry: bool = True) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(self.path)
             db.execute("PRAGMA journal_mode=WAL")
@@ -142,9 +142,11 @@ class ScanCache:
                 db.commit()
             return db
         except sqlite3.DatabaseError:
+            if not retry:  # not a damaged file but a failing disk (full, I/O error): the caller decides
+                raise
             self.path.unlink(missing_ok=True)
             make_private(self.path)
-            return self._open()
+            return self._open(retry=False)
 
     def _expire(self) -> None:
         cutoff = int(time.time()) - self.max_age_days * _DAY

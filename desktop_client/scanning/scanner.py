@@ -10,8 +10,10 @@ and stops quickly, returning what was found so far with ``cancelled=True``.
 from __future__ import annotations
 
 import io
+import logging
 import multiprocessing
 import os
+import sqlite3
 import sys
 import tarfile
 import threading
@@ -38,6 +40,8 @@ from desktop_client.scanning.sources import (
     iter_archive_members,
     open_location,
 )
+
+log = logging.getLogger(__name__)
 
 #: Below this many uncached files, starting worker processes costs more than it saves.
 INLINE_LIMIT = 200
@@ -215,7 +219,13 @@ def scan_paths(
             files.append(item)
     own_cache = cache is None and use_cache
     if own_cache:
-        cache = ScanCache()
+        try:
+            cache = ScanCache()
+        except (sqlite3.Error, OSError) as exc:  # an unwritable or damaged index: scan without it
+            log.warning("scan index unavailable (%s); scanning without it", one_line(exc))
+            cache = None
+    if cache is not None:
+        cache = _Tolerant(cache)  # type: ignore[assignment]
     total = len(files) + len(archives)
     state = {"done": 0}
     from_cache = 0
@@ -321,6 +331,42 @@ def scan_paths(
         elapsed=time.perf_counter() - started,
         cancelled=cancelled,
     )
+
+
+class _Tolerant:
+    """The scan index, where a failure (a full disk, a damaged file) turns it off, never the scan.
+
+    The index only saves time: losing it costs a slower next scan, while letting its error
+    escape would lose this one.
+    """
+
+    def __init__(self, cache: ScanCache) -> None:
+        self._cache: ScanCache | None = cache
+
+    def _call(self, name: str, default: object, *args: object) -> object:
+        if self._cache is None:
+            return default
+        try:
+            return getattr(self._cache, name)(*args)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("scan index turned off for this scan (%s)", one_line(exc))
+            self._cache = None
+            return default
+
+    def lookup(self, keys: list) -> dict:  # type: ignore[type-arg]
+        return self._call("lookup", {}, keys)  # type: ignore[return-value]
+
+    def archive_members(self, path: str, size: int, mtime_ns: int) -> list | None:  # type: ignore[type-arg]
+        return self._call("archive_members", None, path, size, mtime_ns)  # type: ignore[return-value]
+
+    def store(self, entries: list) -> None:  # type: ignore[type-arg]
+        self._call("store", None, entries)
+
+    def store_archive(self, path: str, size: int, mtime_ns: int, results: list) -> None:  # type: ignore[type-arg]
+        self._call("store_archive", None, path, size, mtime_ns, results)
+
+    def close(self) -> None:
+        self._call("close", None)
 
 
 def _duplicate_skips(sessions: list[Session], instances: list[Instance]) -> list[Skipped]:

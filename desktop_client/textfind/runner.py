@@ -10,6 +10,7 @@ onto tiles as they complete and cancel the rest.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,8 +28,17 @@ def _search(source: Any, options: dict[str, Any]) -> TextResult:
     return find_text(source, **options)
 
 
+def _single_threaded() -> bool:
+    """No other thread in the process, Python's or native (Qt's pools are invisible to
+    ``threading``): only then is ``fork`` safe; forking a threaded process can deadlock the child."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return threading.active_count() == 1
+
+
 def _context() -> Any:
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and _single_threaded():
         return multiprocessing.get_context("fork")
     if sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")

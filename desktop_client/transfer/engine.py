@@ -270,7 +270,8 @@ class TransferRun:
             "verifying", lambda: self.dest.verify(self.ctx, expected))  # type: ignore[assignment]
         self.store.update(self.id, verification={"ok": verification.ok, "method": verification.method,
                                                  "details": verification.details,
-                                                 "found": verification.found})
+                                                 "found": verification.found,
+                                                 "state": verification.state})
         self.log("info" if verification.ok else "error", "verify", verification.details,
                  method=verification.method, found=verification.found)
         if not verification.ok:

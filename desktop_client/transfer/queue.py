@@ -221,7 +221,10 @@ class TransferQueue:
         self._stop_or_set(transfer_id, "pause", State.PAUSED, {State.QUEUED})
 
     def cancel(self, transfer_id: str) -> None:
+        """Cancel; a transfer not running here (paused, or left by a quit or a crash) also loses
+        its staging folder at once — a running one discards it itself when it stops."""
         self._stop_or_set(transfer_id, "cancel", State.CANCELLED, {State.QUEUED, State.PAUSED})
+        self.clean(transfer_id)
 
     def resume(self, transfer_id: str) -> None:
         """A paused transfer goes back to the queue."""
@@ -267,7 +270,29 @@ class TransferQueue:
             row = self.store.get(transfer_id)
             self.store.remove(transfer_id)
         if row.spec.destination.kind is DestinationKind.LOCAL:
-            shutil.rmtree(Path(row.spec.destination.url) / ".staging" / transfer_id, ignore_errors=True)
+            _remove_staging(Path(row.spec.destination.url), transfer_id)
+
+    def clean(self, transfer_id: str | None = None) -> list[str]:
+        """Delete the local-archive staging folders of cancelled and failed transfers; their ids.
+
+        Staged units of such a transfer would otherwise stay on disk until it is removed (copies
+        of anonymized objects, possibly gigabytes). The transfer stays in the queue and can still
+        be restarted: it is marked as having sent nothing, so every unit is staged again.
+        """
+        cleaned: list[str] = []
+        with self._lock:
+            for tid, state in self.store.states().items():
+                if (transfer_id is not None and tid != transfer_id) or tid in self._running \
+                        or state not in (State.CANCELLED, State.FAILED):
+                    continue
+                row = self.store.get(tid)
+                if row.spec.destination.kind is not DestinationKind.LOCAL:
+                    continue
+                if _remove_staging(Path(row.spec.destination.url), tid):
+                    self.store.reset_transfer(tid)
+                    self.store.log(tid, "info", "clean", "staging folder deleted; a restart sends every scan again")
+                    cleaned.append(tid)
+        return cleaned
 
     def pause_all(self) -> None:
         for transfer_id, state in self.store.states().items():
@@ -504,6 +529,19 @@ class TransferQueue:
                  if self.store.get(i).spec.destination.kind is DestinationKind.LOCAL}
         for root in roots:
             LocalArchive(root).cleanup_stale_staging(live)
+
+
+def _remove_staging(root: Path, transfer_id: str) -> bool:
+    """Delete ``<root>/.staging/<transfer>`` (and ``.staging`` once empty); True when it existed."""
+    stage_root = root / ".staging"
+    stage = stage_root / transfer_id
+    existed = stage.is_dir()
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        stage_root.rmdir()  # only when no other transfer stages there
+    except OSError:
+        pass
+    return existed
 
 
 def _json(spec: TransferSpec) -> str:

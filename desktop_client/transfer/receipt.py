@@ -27,6 +27,14 @@ from desktop_client.transfer.spec import State, TransferSpec
 from desktop_client.transfer.store import ObjectRow, QueueStore
 
 
+#: How the PDF names a verification state (the JSON receipt keeps the state itself).
+_VERDICT = {"verified": "OK", "failed": "FAILED", "not-verifiable": "STORED, NOT VERIFIABLE"}
+
+
+def _verdict(verification: dict[str, Any]) -> str:
+    return _VERDICT.get(str(verification.get("state")), "OK" if verification.get("ok") else "FAILED")
+
+
 def _iso(ts: float | None) -> str | None:
     return None if ts is None else _dt.datetime.fromtimestamp(ts, _dt.timezone.utc).isoformat()
 
@@ -295,7 +303,7 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
             else "")),
         ("Started", receipt["started"] or "-"),
         ("Finished", receipt["finished"] or "-"),
-        ("Server verification", (f"{'OK' if verification.get('ok') else 'FAILED'} "
+        ("Server verification", (f"{_verdict(verification)} "
                                  f"({verification.get('method', '')}): {verification.get('details', '')}")
          if verification else "not performed"),
     ]

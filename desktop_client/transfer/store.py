@@ -101,8 +101,9 @@ CREATE INDEX IF NOT EXISTS log_by_transfer ON log(transfer_id, ts);
 """
 
 
-#: ``PRAGMA user_version`` of the current layout: 1 = instances as rows (0 = inside the spec).
-_LAYOUT = 1
+#: ``PRAGMA user_version`` of the current layout: 2 = sources named by keyed reference (issue 14),
+#: 1 = instances as rows with source paths, 0 = instances inside the spec.
+_LAYOUT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +189,11 @@ class QueueStore:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(transfers)")}
         if "spec_rev" not in columns:  # queue files written before the revision counter
             self._db.execute("ALTER TABLE transfers ADD COLUMN spec_rev INTEGER NOT NULL DEFAULT 0")
-        if self._db.execute("PRAGMA user_version").fetchone()[0] < _LAYOUT:
+        layout = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if layout < 1:
             self._migrate_instances()
+        if layout < 2:
+            self._forget_source_paths()
         self._columns = [r[1] for r in self._db.execute("PRAGMA table_info(transfers)")
                          if r[1] != "spec"]
         # Reading and parsing a large session's spec is the expensive part of a status query
@@ -220,7 +224,35 @@ class QueueStore:
                     scan["instances"] = []
                 db.execute("UPDATE transfers SET spec = ?, spec_rev = spec_rev + 1 WHERE id = ?",
                            (json.dumps(data), transfer_id))
+            db.execute("PRAGMA user_version = 1")
+
+    def _forget_source_paths(self) -> None:
+        """Replace the source paths an earlier version stored with keyed references.
+
+        Folder names under a selection usually carry patient IDs and accession numbers. The
+        readable paths stay known to this process (so queued transfers still run now); after a
+        restart they are found again by scanning the same folder. The file is vacuumed so the
+        old pages do not keep the paths either.
+        """
+        from desktop_client.core.privacy import BOOK, keyed_hash
+
+        with self._tx() as db:
+            rows = db.execute("SELECT transfer_id, series_uid, idx, data FROM instances").fetchall()
+            for transfer_id, series_uid, idx, text in rows:
+                data = json.loads(text)
+                if "path" not in data:
+                    continue
+                path, member = data.pop("path"), data.pop("member", None)
+                data["source"] = BOOK.ref(path, member, int(data.get("size", 0)))
+                db.execute("UPDATE instances SET data = ? WHERE transfer_id = ? AND series_uid = ?"
+                           " AND idx = ?", (json.dumps(data), transfer_id, series_uid, idx))
+            for rowid, source in db.execute(
+                    "SELECT rowid, source FROM objects WHERE source NOT LIKE 'src-%'").fetchall():
+                db.execute("UPDATE objects SET source = ? WHERE rowid = ?",
+                           ("src-" + keyed_hash("legacy-source", source), rowid))
             db.execute(f"PRAGMA user_version = {_LAYOUT}")
+        self._db.execute("VACUUM")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _tx(self) -> "_Transaction":
         return _Transaction(self)

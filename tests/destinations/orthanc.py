@@ -70,8 +70,11 @@ class Orthanc:
             requests.delete(f"{self.url}/instances/{instance_id}", auth=(USER, PASSWORD), timeout=30)
 
 
-def start_orthanc(workdir: Path) -> Iterator[Orthanc]:
-    """Generator fixture body: yields a running Orthanc and stops it afterwards."""
+def start_orthanc(workdir: Path, overrides: dict[str, object] | None = None) -> Iterator[Orthanc]:
+    """Generator fixture body: yields a running Orthanc and stops it afterwards.
+
+    ``overrides`` replaces configuration options (e.g. refuse C-FIND from unknown AEs).
+    """
     binary = shutil.which("Orthanc")
     plugin = dicomweb_plugin()
     if binary is None or plugin is None:
@@ -100,6 +103,7 @@ def start_orthanc(workdir: Path) -> Iterator[Orthanc]:
         "StorageCompression": False,
         "HttpThreadsCount": 8,
     }
+    config.update(overrides or {})
     config_path = workdir / "orthanc.json"
     config_path.write_text(json.dumps(config))
     log_path = workdir / "orthanc.log"

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +16,7 @@ import pytest
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, ScriptSource,
                                      State, TransferQueue, TransferSpec)
-from tests.destinations.orthanc import AET, PASSWORD, USER, Orthanc
+from tests.destinations.orthanc import AET, PASSWORD, USER, Orthanc, free_port, start_orthanc
 from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
 
 pytestmark = pytest.mark.orthanc
@@ -92,3 +96,64 @@ def test_stowrs_wrong_password_fails_with_reason(orthanc: Orthanc, tmp_path: Pat
         assert "credentials" in q.status(transfer_id).error
     finally:
         q.close()
+
+
+# ---- verification degrades to a clear outcome (issue 15) -----------------------------------------
+
+
+def _cstore_upload(tmp_path: Path, port: int, calling_aet: str = "TESTSCU"):
+    dest = DestinationSpec.parse(f"dicom://{AET}@127.0.0.1:{port}", calling_aet=calling_aet)
+    q, transfer_id, _ = _run(tmp_path, dest)
+    try:
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        return q.status(transfer_id).verification
+    finally:
+        q.close()
+
+
+def test_unknown_ae_storage_commitment_refused_then_verified_by_cfind(orthanc: Orthanc, tmp_path: Path) -> None:
+    """Orthanc aborts an N-ACTION from an AE it does not know; C-FIND (always allowed here) decides."""
+    orthanc.reset()
+    verification = _cstore_upload(tmp_path, orthanc.dicom_port)
+    assert verification["state"] == "verified" and verification["ok"]
+    assert verification["method"].startswith("C-FIND at image level")
+    assert "Storage Commitment refused by the node" in verification["method"]
+
+
+def test_node_refusing_queries_ends_stored_not_verifiable(tmp_path: Path) -> None:
+    """A PACS that stores from anyone but answers queries (and commitment) only for known AEs."""
+    gen = start_orthanc(tmp_path / "strict", {"DicomAlwaysAllowFind": False})
+    strict = next(gen)
+    try:
+        verification = _cstore_upload(tmp_path / "t", strict.dicom_port)
+        assert verification["state"] == "not-verifiable"
+        assert verification["ok"]  # the transfer is done: every object was accepted by C-STORE
+        assert verification["details"].startswith("stored, not verifiable: the node refused queries")
+        assert "C-FIND refused by the node" in verification["method"]
+        assert len(strict.instances()) == 6
+        # The command line says so with its own exit code, and without a traceback.
+        src = write_study(tmp_path / "cli-src", series=1, files=2, seed=9)
+        proc = subprocess.run([sys.executable, "-m", "desktop_client", "upload", str(src), "--to",
+                               f"dicom://{AET}@127.0.0.1:{strict.dicom_port}", "--calling-aet", "TESTSCU"],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "XNAT_DESKTOP_HOME": str(tmp_path / "home")})
+        assert proc.returncode == 4, proc.stdout + proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert json.loads(proc.stdout.splitlines()[-1])["transfers"][0]["verification"]["state"] == "not-verifiable"
+    finally:
+        next(gen, None)
+
+
+def test_registered_ae_storage_commitment_is_requested_and_accepted(tmp_path: Path) -> None:
+    """Orthanc accepts the N-ACTION from a registered AE but reports on a new association (to a port
+    the app never opens): noted in the receipt, and C-FIND verifies."""
+    modality_port = free_port()  # nobody listens there: the app opens no socket
+    gen = start_orthanc(tmp_path / "sc", {"DicomModalities": {"uploader": ["TESTSCU", "127.0.0.1", modality_port]}})
+    node = next(gen)
+    try:
+        verification = _cstore_upload(tmp_path / "t", node.dicom_port)
+        assert verification["state"] == "verified"
+        assert "Storage Commitment accepted, but the node reports on a separate association" in verification["method"]
+        assert "Rejected N-ACTION" not in node.log_path.read_text(errors="replace")
+    finally:
+        next(gen, None)

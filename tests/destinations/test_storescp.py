@@ -47,6 +47,9 @@ def test_cstore_to_storescp(storescp, tmp_path: Path) -> None:
         assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
         verification = q.status(transfer_id).verification
         assert verification["ok"] and "C-STORE success" in verification["method"]
+        # storescp offers neither Storage Commitment nor C-FIND: stored, but not confirmed.
+        assert verification["state"] == "not-verifiable"
+        assert verification["details"].startswith("stored, not verifiable")
         received = sorted(out.iterdir())
         assert len(received) == 8
         uids = {pydicom.dcmread(p).SOPInstanceUID for p in received}

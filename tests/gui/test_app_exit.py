@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
 from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_confirm, to_project_step, to_summary, upload_and_wait
+from tests.gui.flow import scan, to_confirm, to_project_step, to_summary, upload_and_wait
 
 
 def test_ctrl_q_quits(qtbot, window) -> None:

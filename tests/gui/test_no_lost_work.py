@@ -96,6 +96,15 @@ def test_a_session_with_every_scan_excluded_can_be_left_out(qtbot, window, demo_
     wait_for(qtbot, lambda: win.wizard.next_button.isEnabled(), what=win.wizard.reason.text())
     # The decisions of the left-out session are kept, should the user bring it back.
     assert all(win.draft.review[uid].excluded for uid in gone.scans)
+    # The Summary counts what the specs send (free text nobody included stays out of both).
+    from desktop_client.plan.specs import draft_specs
+
+    specs = draft_specs(win.draft)
+    sent = sum(1 for spec in specs for uid in spec.session.scans if not spec.choice(uid).excluded)
+    counts = summary.counts
+    assert counts.redacted + counts.without + counts.unsupported == sent
+    assert counts.files == sum(scan.files for spec in specs for uid, scan in spec.session.scans.items()
+                               if not spec.choice(uid).excluded)
 
 
 def test_saved_plan_from_the_summary_re_runs_headless(qtbot, window, demo_dir: Path, tmp_path: Path,
@@ -173,3 +182,43 @@ def test_the_demo_manifest_is_not_reported_as_a_skipped_file(qtbot, window, demo
     assert any(Path(s.path).name == MANIFEST_NAME for s in window.select_page.result.skipped)
     assert "skipped" not in window.select_page.skipped_link.text()
     assert window.select_page.skipped_tree.topLevelItemCount() == 0
+
+
+def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_path: Path) -> None:
+    from tests.transfer.dicomdata import write_study
+
+    write_study(tmp_path / "a", series=1, files=1, patient_name="DOE^JANE", patient_id="P1", seed=1)
+    write_study(tmp_path / "b", series=1, files=1, patient_name="DOE^JANE", patient_id="P2", seed=2)
+    win = window
+    to_project_step(qtbot, win, "LOCAL")
+    scan(qtbot, win, [tmp_path / "a", tmp_path / "b"])
+    win.select_page._check_all(True)
+    win.wizard.next()
+    confirm = win.confirm_page
+    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    # Filled without pressing Apply: a subject and a session label on every row.
+    subjects = [confirm._cell(r, 3) for r in range(2)]
+    assert all(subjects) and all(confirm._cell(r, 4) for r in range(2)) and confirm.is_complete()
+    # Two Patient IDs share a name: they were given one subject, and the user is told so.
+    assert subjects[0] == subjects[1]
+    assert confirm.shared_box.isVisible() and "P1, P2" in confirm.shared_note.text()
+    confirm.split_button.click()
+    split = [confirm._cell(r, 3) for r in range(2)]
+    assert split[0] != split[1] and not confirm.split_button.isVisible()
+    assert confirm.is_complete(), confirm.blocking_message()
+
+
+def test_a_forward_jump_passes_what_changed_on_the_way(qtbot, window, demo_dir: Path) -> None:
+    """Summary → Select data (step label), untick a session, Summary (step label): the unticked
+    session is not uploaded, because the jump runs each step's Next on the way."""
+    win = window
+    _bulk_to_review(qtbot, win, demo_dir)
+    _to_summary_from_review(qtbot, win)
+    assert len(win.draft.plans) == 5
+    win.wizard.jump(2)
+    first = win.select_page._sessions[0].study_instance_uid
+    win.select_page.set_checked(list(range(1, len(win.select_page._sessions))))
+    win.wizard.jump(5)
+    wait_for(qtbot, lambda: win.wizard.index == 5, what=f"the jump ({win.wizard.reason.text()})")
+    assert first not in {p.session.study_instance_uid for p in win.draft.plans}
+    assert len(win.draft.plans) == 4

@@ -60,13 +60,15 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     draw(qtbot, panel.viewer, 2.2, 3.7, 40.1, 20.0)
     assert not step.is_complete()
     assert "Save scan" in step.blocking_message()
-    assert step.blocking.isVisible()
+    assert "1 scan with unsaved boxes" in step.status_line.text()
     assert panel.save_button.isEnabled()
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
-    assert step.is_complete() and step.blocking_message() == ""
+    # Saved: the boxes no longer hold the upload (burned-in text may still, see test_find_text).
+    assert "not saved" not in step.blocking_message() and step.review.unconfirmed() == []
+    assert "unsaved" not in step.status_line.text()
     choice = step.choices()[ct_uid]
     assert choice.rectangles == [Rect(2, 3, 40, 20)] and choice.confirmed and not choice.excluded
-    assert signals[-2:] == [False, True]
+    assert signals and signals[-1] is False
     # Reset scan discards the boxes; Exclude records the reason.
     qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
     assert step.choices()[ct_uid].rectangles == []
@@ -74,7 +76,7 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     assert step.choices()[ct_uid].excluded and step.choices()[ct_uid].exclude_reason == "scout image"
     assert panel.exclude_button.text() == "Include scan"
     # The CT and the session's RT structure set (free text: excluded by default, issue 14).
-    assert "2 excluded" in step.summary_label.text()
+    assert "2 excluded" in step.status_line.text()
 
 
 def test_unsupported_scan_in_single_session_is_view_only(qtbot, step, sessions) -> None:
@@ -107,7 +109,7 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     page.unsupported_button.click()
     assert page.stack.currentIndex() == 1
     assert step.unreviewed_groups() == len(valid)
-    assert f"{len(valid)} groups not reviewed yet" in step.summary_label.text()
+    assert f"{len(valid)} groups not reviewed" in step.status_line.text()
 
     group = _valid_group(page, "CT")
     dialog = page.dialog_for(group)
@@ -143,9 +145,14 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     dialog.accept()
     assert step.unreviewed_groups() == len(valid) - 1
     card = next(c for c in page.valid_grid.cards if c.group is group)
-    assert card.state.text().startswith("Reviewed:")
     assert "Templates: 1 matching" in card.details.text()
-    assert step.is_complete()
+    # The 60×30 corner box leaves part of the CT's burned-in text visible: once the background
+    # search has read it, the card and the step say those scans still need a decision.
+    wait_until(qtbot, lambda: step.searching() == 0, timeout=300, what="the text search")
+    card.refresh()
+    held = step.review.held_back(uids)
+    assert held and card.state.text() == f"{len(held)} scan{'s' if len(held) != 1 else ''} with text found and no decision"
+    assert not step.is_complete() and "burned-in text" in step.blocking_message()
     s = step.summary()
     # Only the scans with free text (SR, PDF, RT structure set) are excluded, by default.
     free_text = sum(step.review.is_free_text(u) for u in step.review.choices)

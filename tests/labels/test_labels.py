@@ -12,7 +12,7 @@ import pytest
 
 from desktop_client.labels import (
     LabelPool, LabelRow, SessionScheme, SubjectScheme, assign_session_labels,
-    assign_subject_labels, date_prompt, default_session_label, export_csv, import_csv,
+    assign_subject_labels, date_prompt, default_session_label, export_csv, import_csv, shared_names,
     is_valid_label, label_problem, make_session_label, random_subject_label, sanitize_label,
     server_clean, session_modality, tracer_choices, unique_label, verify_study_day, visit_label,
 )
@@ -214,3 +214,13 @@ def test_csv_carries_script_variable_columns() -> None:
     assert result.rows[1].variables == {"visit": "V1", "site": "=HYPERLINK()"}
     with pytest.raises(ValueError, match="named like a column"):
         export_csv(table, io.StringIO(), ["Scans"])
+
+
+def test_auto_subjects_show_and_split_patients_sharing_a_name() -> None:
+    same_name = [study("1.1", name="DOE^JANE", pid="P1"), study("1.2", name="doe^jane ", pid="P2"),
+                 study("1.3", name="DOE^JANE", pid="P1"), study("1.4", name="ROE^RICK", pid="P9")]
+    assert shared_names(same_name) == {"DOE^JANE": ["P1", "P2"]}
+    merged = assign_subject_labels(same_name, "auto", rng=random.Random(1))
+    assert merged["1.1"] == merged["1.2"] == merged["1.3"] != merged["1.4"]
+    split = assign_subject_labels(same_name, "auto", rng=random.Random(1), split=["DOE^JANE"])
+    assert split["1.1"] == split["1.3"] != split["1.2"] and len(set(split.values())) == 3

@@ -89,3 +89,30 @@ def test_plan_json_keeps_every_decision_field(tmp_path: Path) -> None:
     assert (again.subject, again.label, again.variables, again.included) == ("S1", "S1_CT",
                                                                              {"visit": "V1"}, {a, b})
     assert kept == decisions
+
+
+def test_cli_warns_about_a_study_already_sent_and_can_skip_it(tmp_path: Path, capsys) -> None:
+    src = write_study(tmp_path / "src", series=1, files=1)
+    archive = tmp_path / "archive"
+    args = ["upload", str(src), "--to", str(archive), "--subject", "S1", "--workers", "1", "--json"]
+    assert main([*args, "--session", "S1_CT"]) == 0
+    assert "already sent" not in capsys.readouterr().err
+    assert main([*args, "--session", "S1_CT_2"]) == 0
+    err = capsys.readouterr().err
+    assert f"this study was sent to {archive.resolve()}" in err and "sending it again" in err
+    assert main([*args, "--session", "S1_CT_3", "--skip-sent"]) == 2
+    assert "every study was already sent" in capsys.readouterr().err
+
+
+def test_cli_asks_the_target_catalogue_for_project_and_labels(xnat_emulator, tmp_path: Path, capsys,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reads projects and existing labels through plan.targets, as the GUI does."""
+    monkeypatch.setenv("XNAT_PASSWORD", "admin")
+    src = write_study(tmp_path / "src", series=1, files=1)
+    base = ["upload", str(src), "--to", xnat_emulator.url, "--user", "admin", "--subject", "S1"]
+    assert main([*base, "--project", "NOPE", "--session", "S1_CT"]) == 2
+    assert "project NOPE does not exist" in capsys.readouterr().err
+    assert main([*base, "--project", "DEMO", "--session", "S1_CT", "--workers", "1", "--json"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--project", "DEMO", "--session", "S1_CT"]) == 2
+    assert "session S1_CT already exists in project DEMO" in capsys.readouterr().err

@@ -117,3 +117,15 @@ def test_cli_leaves_free_text_out_unless_included(demo: Path, capsys, tmp_path: 
     assert "cannot be removed by a rule" in capsys.readouterr().err
     assert main(["upload", str(demo), "--to", "x", "--dry-run", "--include-free-text", "1.2.3"]) == 2
     assert "not a scan with free text" in capsys.readouterr().err
+
+
+def test_groups_shows_what_each_free_text_scan_holds(demo: Path, capsys) -> None:
+    assert main(["groups", str(demo), "--json"]) == 0
+    groups = json.loads(capsys.readouterr().out)["unsupported"]
+    found = {s["modality"]: s["free_text"] for g in groups if g["reason"] == FREE_TEXT
+             for s in g["scans"]}
+    assert set(found) == {"DOC", "SR", "RTSTRUCT"}
+    assert found["DOC"]["findings"] == ["PDF text"] and "PatientID" in found["DOC"]["matches"]
+    assert "PatientID" in found["SR"]["matches"]
+    assert main(["groups", str(demo)]) == 0
+    assert "--include-free-text" in capsys.readouterr().out

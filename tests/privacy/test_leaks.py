@@ -138,3 +138,28 @@ def test_labels_the_user_takes_from_the_patient_stay_where_they_were_chosen(
     assert "[subject]" in logged or "[session]" in logged or "session stored" in logged
     assert find_leaks([home / "cache"], demo_identifiers(demo)) == []
     assert result["transfers"][0]["state"] == "done"
+
+
+def test_what_the_user_includes_deliberately_is_the_only_hit(demo: Path, home: Path,
+                                                             tmp_path: Path, capsys) -> None:
+    """The SR sent without its text adds nothing; the PDF sent with its text (a decision) is the
+    one object that still names the patient — and the receipt records the decision."""
+    import pydicom
+
+    def series(modality: str) -> str:
+        path = next(p for p in demo.rglob("*.dcm") if pydicom.dcmread(p).Modality == modality)
+        return str(pydicom.dcmread(path).SeriesInstanceUID)
+
+    archive = tmp_path / "archive"
+    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "1",
+                     "--include-free-text", f"{series('SR')}:text-removed",
+                     "--include-free-text", f"{series('DOC')}:as-is")
+    leaks = find_leaks([archive, home], demo_identifiers(demo))
+    assert leaks and {leak.where for leak in leaks} == {"encapsulated pdf text"}
+    (document,) = {leak.path for leak in leaks}
+    assert pydicom.dcmread(document).Modality == "DOC"
+    receipts = [json.loads(p.read_text()) for p in (home / "data" / "receipts").glob("*.json")]
+    decisions = [s["decision"] for r in receipts for s in r["scans"] if s["decision"]]
+    assert sorted(d.split(":")[0] for d in decisions) == [
+        "included deliberately with its text", "included with its text content removed (built-in rule)"]
+    assert all(t["state"] == "done" for t in result["transfers"])

@@ -58,3 +58,33 @@ def test_remembering_paths_is_an_explicit_opt_in(demo: Path, tmp_path: Path) -> 
     assert str(demo).encode() in _queue_bytes(db)  # what the user agreed to
     _restart()
     assert main(["transfers", "resume", transfer_id[:8]]) == 0
+
+
+def test_a_queue_written_with_source_paths_is_rewritten_without_them(demo: Path, tmp_path: Path) -> None:
+    """A queue file of the previous layout (paths in instance rows and object rows) is migrated
+    when opened: keyed references instead, the file vacuumed, the transfer still runs."""
+    import json
+    import sqlite3
+
+    transfer_id, db = _queue_one(demo, tmp_path / "archive")
+    with sqlite3.connect(db) as conn:  # what the previous version wrote
+        for series_uid, idx, text in conn.execute(
+                "SELECT series_uid, idx, data FROM instances").fetchall():
+            data = json.loads(text)
+            location = privacy.BOOK.location(data.pop("source"))
+            assert location is not None
+            data["path"], data["member"] = location
+            conn.execute("UPDATE instances SET data = ? WHERE series_uid = ? AND idx = ?",
+                         (json.dumps(data), series_uid, idx))
+        conn.execute("INSERT INTO objects (transfer_id, unit_idx, series_uid, source, status)"
+                     " VALUES (?, 99, 'x', ?, 'failed')", (transfer_id, str(demo / "DEMO1" / "a.dcm")))
+        conn.execute("PRAGMA user_version = 1")
+    assert str(demo).encode() in _queue_bytes(db)
+    queue = TransferQueue(workers=0)
+    try:
+        assert queue.store._db.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert str(demo).encode() not in _queue_bytes(db)
+        queue.start()
+        assert queue.wait(transfer_id, timeout=120) is State.DONE, queue.status(transfer_id).error
+    finally:
+        queue.close()

@@ -132,7 +132,7 @@ def charls_abort(path: Path) -> Path:
     at = frame.index(b"\xff\xf7")
     struct.pack_into(">HH", frame, at + 5, 65535, 65535)
     ds.PixelData = encapsulate([bytes(frame)])
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=["robust-study"])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=["robust-abort-study"])
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=["robust-abort-series"])
     return write(path, to_bytes(ds))
 

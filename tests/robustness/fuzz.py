@@ -34,6 +34,7 @@ class Summary:
     peak_rss_mb: float = 0.0
     inputs: int = 0
     mutations: int = 0
+    written: int = 0  # objects redacted or anonymized and written: the campaign is not all refusals
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: "Summary") -> None:
@@ -43,6 +44,7 @@ class Summary:
         self.peak_rss_mb = max(self.peak_rss_mb, other.peak_rss_mb)
         self.inputs += other.inputs
         self.mutations += other.mutations
+        self.written += other.written
         self.problems += other.problems
 
 
@@ -157,6 +159,7 @@ def check(run: Run, paths: list[Path], rss_limit_mb: float, summary: Summary, *,
     if not listed:
         return
     files = doc.get("files", [])
+    summary.written += sum(1 for entry in files if entry["status"] == "ok" and entry.get("output"))
     for entry in files:
         if entry["status"] != "ok" and not entry.get("error"):
             summary.problems.append(f"{name}: {entry['file']} is {entry['status']} without a reason")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pydicom
@@ -153,23 +154,41 @@ def test_redact_survives_every_reported_file_and_redacts_the_good_one(tmp_path: 
     assert files["badts.dcm"]["status"] == "refused"
     assert files["false_vr.dcm"]["status"] == "error" and "cannot write" in files["false_vr.dcm"]["error"]
     assert files["panic.dcm"]["status"] == "refused" and "PanicException" in files["panic.dcm"]["error"]
-    assert files["abort.dcm"]["status"] == "refused"
-    assert files["abort.dcm"]["error"].startswith("the JPEG-LS (CharLS / GDCM) decoder crashed on this file")
+    assert files["abort.dcm"]["status"] == "refused"  # CharLS never sees it: its own header disagrees
+    assert files["abort.dcm"]["error"] == ("the compressed frame is 65535 × 65535 pixels but the header says "
+                                           "10 × 50 (Columns × Rows)")
     assert "PanicException" not in run.stderr and "terminate called" not in run.stderr
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["good42.dcm"]
     assert tree_digest(src) == before
 
 
-def test_a_crashed_codec_helper_is_replaced_for_the_next_object() -> None:
+def test_a_codec_abort_fails_the_object_and_a_fresh_helper_takes_the_next(monkeypatch) -> None:
+    """CharLS aborting (SIGABRT) on the real file, with the header check out of the way."""
     from desktop_client.core.geometry import PixelEdit, Rect
-    from desktop_client.pixels import RedactionError, redact_dataset
+    from desktop_client.pixels import RedactionError, engine, redact_dataset
 
+    monkeypatch.setattr(engine, "check_declared_size", lambda ds, ts, model: None)
     bad = pydicom.dcmread(C.charls_abort(Path(os.environ["XNAT_DESKTOP_HOME"]) / "abort.dcm"))
-    with pytest.raises(RedactionError, match="crashed on this file"):
+    with pytest.raises(RedactionError) as refused:
         redact_dataset(bad, [PixelEdit(Rect(0, 0, 4, 4))])
+    assert refused.value.reason == "the JPEG-LS (CharLS / GDCM) decoder crashed on this file (signal 6)"
     fine = pydicom.dcmread(C.testdata("JPEGLSNearLossless_16.dcm"))
     report = redact_dataset(fine, [PixelEdit(Rect(0, 0, 4, 4))])
     assert report.method == "lossy-to-lossless" and report.frames == 1
+
+
+def test_the_helper_boundary_turns_any_death_into_a_reason() -> None:
+    from pydicom.uid import RLELossless
+
+    from desktop_client.pixels import RedactionError
+    from desktop_client.pixels.isolation import run_isolated
+
+    with pytest.raises(RedactionError, match=r"^the RLE \(pylibjpeg-rle / GDCM\) decoder crashed on this file "
+                                             r"\(signal 6\)$"):
+        run_isolated(os.abort, ts=RLELossless)
+    with pytest.raises(RedactionError, match=r"^the pixel data could not be processed \(SystemExit: 3\)$"):
+        run_isolated(sys.exit, 3, ts=RLELossless)
+    assert run_isolated(divmod, 7, 2, ts=RLELossless) == (3, 1)  # a fresh helper carries on
 
 
 # ---- FIFOs and bombs ------------------------------------------------------------------------------
@@ -307,3 +326,70 @@ def test_only_skipped_inputs_is_a_usage_error_that_still_lists_them(tmp_path: Pa
     assert run.returncode == 2
     assert "notes.txt: not a DICOM file" in run.stdout
     assert "no DICOM files found" in run.stderr
+
+
+def test_upload_redacting_an_rle_panic_and_a_codec_abort_fails_only_those_objects(tmp_path: Path,
+                                                                                   home: Path) -> None:
+    """Before: "internal error: Can't pickle PanicException" and the whole upload gone."""
+    src = tmp_path / "in"
+    panic = pydicom.dcmread(C.rle_panic(src / "panic.dcm"), stop_before_pixels=True)
+    abort = pydicom.dcmread(C.charls_abort(src / "abort.dcm"), stop_before_pixels=True)
+    good(src)
+    run = run_cli(["upload", str(src), "--to", str(tmp_path / "archive"),
+                   "--rect", f"{panic.SeriesInstanceUID}:0,0,4,4", "--rect", f"{abort.SeriesInstanceUID}:0,0,4,4"],
+                  home=home, timeout=300)
+    clean(run)
+    assert run.returncode == 1
+    assert "pickle" not in run.stdout + run.stderr
+    transfers = json.loads(run.stdout.splitlines()[-1])["transfers"]
+    states = sorted(t["state"] for t in transfers)
+    assert states.count("done") == 1 and len(transfers) == 3  # the good session went through
+    errors = " ".join(s["error"] or "" for t in transfers for s in t["scans"])
+    assert "PanicException" in errors
+    assert "the compressed frame is 65535 × 65535 pixels" in errors
+
+
+def test_a_full_disk_turns_the_scan_index_off_not_the_scan(tmp_path: Path, home: Path) -> None:
+    src = tmp_path / "in"
+    for seed in range(300):
+        C.write(src / f"{seed:03d}.dcm", C.to_bytes(C.small_image(seed=seed + 1000)))
+    run = run_cli(["scan", str(src), "--json"], home=home, file_size_limit=16 * 1024)
+    clean(run)
+    assert run.returncode == 0
+    doc = json.loads(run.stdout)
+    assert sum(scan["files"] for session in doc["sessions"] for scan in session["scans"]) == 300
+
+
+@pytest.mark.parametrize("option", ["check-script", "anonymize --script", "upload --lookup-table",
+                                    "upload --labels", "upload --script"])
+def test_a_fifo_named_as_a_script_or_table_is_refused_not_read(tmp_path: Path, home: Path, option: str) -> None:
+    fifo = tmp_path / "script.das"
+    os.mkfifo(fifo)
+    src = tmp_path / "in"
+    good(src)
+    command, _, flag = option.partition(" ")
+    args = {"check-script": [str(fifo)],
+            "anonymize": [str(src), "--out", str(tmp_path / "o"), flag, str(fifo)],
+            "upload": [str(src), "--to", str(tmp_path / "archive"), flag, str(fifo)]}[command]
+    run = run_cli([command, *args], home=home, timeout=60)
+    clean(run)
+    assert run.returncode == 2
+    assert f"{str(fifo)} is not a regular file" in run.stderr
+
+
+def test_the_viewer_decodes_compressed_frames_in_the_helper(tmp_path: Path) -> None:
+    """The app's "before" image: a panicking or forged frame is a reason on screen, not a dead app."""
+    from desktop_client.gui.viewer.frames import FrameReader
+    from desktop_client.scanning import scan_paths
+
+    C.rle_panic(tmp_path / "panic.dcm")
+    C.charls_abort(tmp_path / "abort.dcm")
+    C.write(tmp_path / "fine.dcm", Path(C.testdata("MR_small_RLE.dcm")).read_bytes())
+    reader = FrameReader()
+    found = {Path(i.path).name: i for s in scan_paths([tmp_path], use_cache=False).sessions
+             for i in s.iter_instances()}
+    with pytest.raises(ValueError, match="PanicException"):
+        reader.read(found["panic.dcm"])
+    with pytest.raises(ValueError, match="the compressed frame is 65535 × 65535 pixels"):
+        reader.read(found["abort.dcm"])
+    assert reader.read(found["fine.dcm"]).values.shape == (64, 64)  # decoded in the helper

@@ -31,3 +31,4 @@ def test_fuzz_round_no_crash_no_hang_bounded_memory_everything_accounted(tmp_pat
     assert summary.crashes == 0 and summary.hangs == 0, summary.problems
     assert summary.problems == []
     assert summary.peak_rss_mb < 700
+    assert summary.written > MUTATIONS // 4  # plenty of (mutated) objects really went through

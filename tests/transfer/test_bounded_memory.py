@@ -179,7 +179,7 @@ def test_queue_file_of_the_previous_layout_is_migrated_and_still_runs(tmp_path: 
     path = tmp_path / "old.sqlite3"
     transfer_id = _old_layout_queue(path, _spec(session, root, max_chunk_files=2))
     store = QueueStore(path)
-    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2  # + keyed sources
     document = json.loads(store._db.execute("SELECT spec FROM transfers").fetchone()[0])
     assert all(not s["instances"] for s in document["session"]["scans"])
     for unit in store.units(transfer_id):

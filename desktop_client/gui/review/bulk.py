@@ -11,11 +11,12 @@ from PySide6.QtWidgets import (
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.gui.review.cards import GroupCard
 from desktop_client.gui.review.dialogs import run_modal
+from desktop_client.gui.review.findings import TextFindings
 from desktop_client.gui.review.group_dialog import GroupReviewDialog
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.gui.viewer.widget import CHECKED_STYLE
-from desktop_client.templates import TemplateStore
+from desktop_client.templates import Template, TemplateStore
 
 
 class _CardGrid(QWidget):
@@ -69,9 +70,10 @@ class BulkReviewPage(QWidget):
     changed = Signal()
     manageTemplates = Signal()
 
-    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None) -> None:
+    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None,
+                 findings: TextFindings | None = None) -> None:
         super().__init__(parent)
-        self.review, self.store = review, store
+        self.review, self.store, self.findings = review, store, findings
         self.thumbs = ThumbnailCache(self, capacity=400)
         grouping = review.grouping
         n_valid = sum(len(g.members) for g in grouping.valid)
@@ -118,6 +120,7 @@ class BulkReviewPage(QWidget):
     def _card(self, index: int, group: ValidGroup | UnsupportedGroup) -> GroupCard:
         card = GroupCard(index, group, self.review, self.store, self.thumbs)
         card.reviewRequested.connect(self.open_group)
+        card.applyRequested.connect(self.apply_template)
         return card
 
     def cards(self) -> list[GroupCard]:
@@ -129,19 +132,49 @@ class BulkReviewPage(QWidget):
         if which == 0:
             self.intro.setText("Scans are grouped by modality, image size and SOP class, so one template fits "
                                "a whole group. Open each group, look at every scan for burned-in text, and apply "
-                               "or create templates; the thumbnails show the real redacted pixels.")
+                               "or create templates; the thumbnails show the real redacted pixels. Every image scan is searched for "
+                               "burned-in text in the background; the search helps but cannot certify an image clean.")
         else:
             self.intro.setText("These scans cannot be redacted (not images, several image sizes, or an "
                                "undecodable compression). They can still be uploaded as they are or excluded.")
 
     def dialog_for(self, group: ValidGroup | UnsupportedGroup) -> GroupReviewDialog:
-        dialog = GroupReviewDialog(self.review, group, self.store, self)
+        dialog = GroupReviewDialog(self.review, group, self.store, self, self.findings)
         dialog.changed.connect(self.refresh)
         return dialog
 
-    def open_group(self, group: ValidGroup | UnsupportedGroup) -> None:
-        run_modal(self.dialog_for(group))  # freed afterwards with its thumbnails
+    def open_group(self, group: ValidGroup | UnsupportedGroup, select: list[str] | None = None) -> None:
+        dialog = self.dialog_for(group)
+        if select:
+            dialog.select_uids(select)
+            dialog.view.scrollTo(dialog.model.index(dialog.model.row_of(select[0])))
+        run_modal(dialog)  # freed afterwards with its thumbnails
         self.refresh()
+
+    def apply_template(self, group: ValidGroup | UnsupportedGroup, template: Template) -> int:
+        """Apply a saved template to every scan of a group (the card's offer); how many took it."""
+        applied = self.review.apply_templates(self.review.group_members(group), [template])
+        self.review.reviewed_groups.add(self.review.group_id(group))
+        self.refresh()
+        return applied
+
+    def group_of(self, uid: str) -> ValidGroup | UnsupportedGroup | None:
+        return next((card.group for card in self.cards() if uid in self.review.group_members(card.group)), None)
+
+    def reveal(self, uid: str) -> None:
+        """Open the group of a scan that needs the user, with every such scan of it ticked."""
+        group = self.group_of(uid)
+        if group is None:
+            return
+        members = set(self.review.group_members(group))
+        held = [u for u, _ in self.review.held_back(members)] or [u for u in self.review.unconfirmed() if u in members]
+        self.open_group(group, held or [uid])
+
+    def found(self, uids: set[str]) -> None:
+        """The text search finished for these scans: their groups' cards count again."""
+        for card in self.cards():
+            if not uids.isdisjoint(self.review.group_members(card.group)):
+                card.refresh()
 
     def refresh(self) -> None:
         for card in self.cards():

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.plan.review import ReviewModel
-from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
+from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
 
 MOSAIC = 76
@@ -18,6 +18,7 @@ class GroupCard(QFrame):
     """One Valid or Unsupported group; "Review…" asks the page to open the group's grid."""
 
     reviewRequested = Signal(object)  # the group
+    applyRequested = Signal(object, object)  # the group, the saved template offered for it
 
     def __init__(self, index: int, group: ValidGroup | UnsupportedGroup, review: ReviewModel,
                  store: TemplateStore, thumbs: ThumbnailCache, parent: QWidget | None = None) -> None:
@@ -50,6 +51,11 @@ class GroupCard(QFrame):
         self.review_button = QPushButton("Review…")
         self.review_button.setAccessibleName(f"Review group {index}")
         self.review_button.clicked.connect(lambda: self.reviewRequested.emit(self.group))
+        # A saved template that fits the group is offered on the card at once.
+        self.offer_button = QPushButton()
+        self.offer_button.setToolTip("Apply this saved template to every scan of the group")
+        self.offer_button.clicked.connect(self._apply_offer)
+        self._offered = None
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.details)
@@ -62,6 +68,7 @@ class GroupCard(QFrame):
         top.addLayout(text, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.state, 1)
+        bottom.addWidget(self.offer_button, 0, Qt.AlignmentFlag.AlignBottom)
         bottom.addWidget(self.review_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -69,6 +76,10 @@ class GroupCard(QFrame):
         layout.addLayout(bottom)
         thumbs.ready.connect(self._on_thumb)
         self.refresh()
+
+    def _apply_offer(self) -> None:
+        if self._offered is not None:
+            self.applyRequested.emit(self.group, self._offered)
 
     def _mosaic_members(self) -> list[tuple]:
         out = []
@@ -97,7 +108,7 @@ class GroupCard(QFrame):
             tile.setStyleSheet("background: #151a1f;")
 
     def _on_thumb(self, key: object) -> None:
-        if any(thumb_key(scan, rects) == key for scan, rects in self._mosaic_members()):
+        if any(self.thumbs.key(scan, rects) == key for scan, rects in self._mosaic_members()):
             self._fill_tiles()
 
     def refresh(self) -> None:
@@ -111,7 +122,10 @@ class GroupCard(QFrame):
             colours = ", ".join(group.photometric_interpretations) or "unknown"
             self.details.setToolTip("The grouping parameters: modality, rows×columns and SOP class. "
                                     "Templates match the same three.")
-            templates = {t.id for ref in group.members for t in self.store.matching(ref.scan)}
+            matching = {t.id: t for ref in group.members for t in self.store.matching(ref.scan)}
+            templates = set(matching)
+            has_boxes = any(review.choices[u].rectangles or review.choices[u].excluded for u in uids)
+            self._offered = next(iter(matching.values())) if matching and not has_boxes else None
             self.details.setText(
                 f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b><br>"
                 f"{group.sop_class_name}<br>Colour: {colours}<br>"
@@ -119,9 +133,13 @@ class GroupCard(QFrame):
         else:
             self.title.setText(f"{group.sop_class_name} · {noun}")
             self.details.setText(f"Cannot be redacted: {group.reason_text}")
+            self._offered = None
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
-        if s.unconfirmed:
+        held = len(review.held_back(uids))
+        if held:
+            text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
+        elif s.unconfirmed:
             text, kind = f"{s.unconfirmed} scan{'s' if s.unconfirmed != 1 else ''} with unsaved boxes", "error"
         elif reviewed or s.redacted or s.excluded:
             parts = [f"{s.redacted} redacted"] if self.valid else []
@@ -129,6 +147,12 @@ class GroupCard(QFrame):
             text, kind = "Reviewed: " + " · ".join(parts), "ok"
         else:
             text, kind = ("Scans need review" if self.valid else "Uploaded as is unless excluded"), "info"
+        self.offer_button.setVisible(self._offered is not None)
+        if self._offered is not None:
+            name = self._offered.name if len(self._offered.name) <= 18 else self._offered.name[:17] + "…"
+            self.offer_button.setText(f"Apply “{name}”")
+            self.offer_button.setToolTip(f"Apply the saved template “{self._offered.name}” to every scan of the "
+                                         f"group{': ' + self._offered.description if self._offered.description else ''}")
         self.state.setObjectName(kind)
         self.state.setText(text)
         self.state.style().unpolish(self.state)

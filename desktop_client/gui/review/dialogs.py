@@ -6,9 +6,9 @@ from dataclasses import replace
 from datetime import date
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+    QCheckBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
     QPlainTextEdit, QVBoxLayout, QWidget,
 )
 
@@ -30,22 +30,72 @@ def run_modal(dialog: QDialog) -> bool:
     return accepted
 
 
-def default_template_name(store: TemplateStore, scan: Scan) -> str:
+def fit_to_screen(widget: QWidget, width: int, height: int) -> None:
+    """Resize to ``width × height`` or to what the screen offers (a 1366×768 laptop has ~700 px
+    of height for a dialog once the task bar and title bar are taken)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        width, height = min(width, area.width() - 40), min(height, area.height() - 60)
+    widget.resize(width, height)
+
+
+def box_places(rects: list[Rect], columns: int, rows: int) -> str:
+    """Where the boxes are, in words ("top-left, top-right"): what tells two templates apart."""
+    places: list[str] = []
+    for r in rects:
+        cx, cy = (r.left + r.right) / 2, (r.top + r.bottom) / 2
+        vertical = "top" if cy < rows / 3 else "bottom" if cy > 2 * rows / 3 else "middle"
+        horizontal = "left" if cx < columns / 3 else "right" if cx > 2 * columns / 3 else "centre"
+        spans = columns and r.right - r.left > 0.6 * columns
+        place = f"{vertical} band" if spans else f"{vertical}-{horizontal}"
+        if place not in places:
+            places.append(place)
+    return ", ".join(places)
+
+
+def default_template_name(store: TemplateStore, scan: Scan, rects: list[Rect] | None = None) -> str:
+    """Modality, size, equipment and where the boxes are: distinguishable at a glance in a list."""
     rep = scan.representative
-    return store.unique_name(f"{rep.modality or 'Scan'} {rep.rows}×{rep.columns} {date.today().isoformat()}")
+    parts = [f"{rep.modality or 'Scan'} {rep.rows}×{rep.columns}"]
+    equipment = " ".join(v for v in (str(rep.manufacturer or "").strip(),
+                                    str(rep.manufacturer_model_name or "").strip()) if v)
+    if equipment:
+        parts.append(equipment)
+    places = box_places(rects or [], rep.columns or 0, rep.rows or 0)
+    if places:
+        parts.append(places)
+    return store.unique_name(" · ".join(parts))
+
+
+def default_description(scan: Scan, rects: list[Rect]) -> str:
+    rep = scan.representative
+    label = f"series #{scan.series_number} {scan.series_description or ''}".strip()
+    n = len(rects)
+    return (f"{n} box{'es' if n != 1 else ''} ({box_places(rects, rep.columns or 0, rep.rows or 0) or 'none'}); "
+            f"drawn on {label}, {date.today().isoformat()}.")
 
 
 class TemplateForm(QWidget):
-    """Name + description fields with inline validation against the store."""
+    """Name + description fields with inline validation against the store.
 
-    def __init__(self, store: TemplateStore, scan: Scan, parent: QWidget | None = None) -> None:
+    Until the user types in them, the name and description follow the boxes (``set_rectangles``),
+    so templates made from different layouts of the same kind of scan get different names.
+    """
+
+    def __init__(self, store: TemplateStore, scan: Scan, parent: QWidget | None = None,
+                 rects: list[Rect] | None = None) -> None:
         super().__init__(parent)
         self.store, self.scan = store, scan
-        self.name = QLineEdit(default_template_name(store, scan))
+        self.name = QLineEdit()
         self.name.setAccessibleName("Template name")
         self.description = QPlainTextEdit()
         self.description.setPlaceholderText("What the boxes cover, e.g. “patient banner top-left, date top-right”")
-        self.description.setMaximumHeight(70)
+        self.description.setMaximumHeight(64)
+        self._auto_name = self._auto_description = True
+        self.name.textEdited.connect(lambda _t: setattr(self, "_auto_name", False))
+        self.description.textChanged.connect(self._on_description_edited)
+        self._filling = False
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
@@ -57,9 +107,10 @@ class TemplateForm(QWidget):
         keys.setWordWrap(True)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         form.addRow("Template name", self.name)
         form.addRow("Description", self.description)
-        form.addRow("", keys)
+        form.addRow(keys)
         # Optional equipment constraints, offered only when the scan names its equipment: two
         # scanners with the same matrix often put their text in different places.
         self.constraints: dict[str, QCheckBox] = {}
@@ -70,8 +121,23 @@ class TemplateForm(QWidget):
                 box = QCheckBox(f"Only for {label} “{value}”")
                 box.setProperty("value", value)
                 self.constraints[attr] = box
-                form.addRow("", box)
-        form.addRow("", self.error)
+                form.addRow(box)
+        form.addRow(self.error)
+        self.set_rectangles(rects or [])
+
+    def _on_description_edited(self) -> None:
+        if not self._filling:
+            self._auto_description = False
+
+    def set_rectangles(self, rects: list[Rect]) -> None:
+        """Follow the boxes with the default name and description, unless the user wrote their own."""
+        self._filling = True
+        if self._auto_name:
+            self.name.setText(default_template_name(self.store, self.scan, rects))
+            self.name.setCursorPosition(0)  # the start (modality, size) is what tells it apart
+        if self._auto_description:
+            self.description.setPlainText(default_description(self.scan, rects) if rects else "")
+        self._filling = False
 
     def match_keys(self) -> MatchKeys:
         def chosen(attr: str) -> str | None:
@@ -99,7 +165,7 @@ class SaveTemplateDialog(QDialog):
         self.setWindowTitle("Save as template")
         self.rects = list(rects)
         self.template: Template | None = None
-        self.form = TemplateForm(store, scan, self)
+        self.form = TemplateForm(store, scan, self, self.rects)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -116,18 +182,24 @@ class SaveTemplateDialog(QDialog):
 
 
 class CreateTemplateDialog(QDialog):
-    """Draw a template on a scan (bulk "Create template"), then save it."""
+    """Draw a template on a scan (bulk "Create template"), then save it.
+
+    The viewer and the form sit side by side, so the dialog fits a 768-px-high screen with the
+    image still large; it opens no bigger than the screen.
+    """
 
     def __init__(self, store: TemplateStore, scan: Scan, selected: int, parent: QWidget | None = None,
                  rects: list[Rect] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Create template")
-        self.resize(980, 860)
+        fit_to_screen(self, 1100, 700)
         self.template: Template | None = None
         self.viewer = ScanViewer(self)
         self.viewer.set_scan(scan, rects or [])
-        self.form = TemplateForm(store, scan, self)
+        self.form = TemplateForm(store, scan, self, rects or [])
+        self.form.setMinimumWidth(300)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.setOrientation(Qt.Orientation.Vertical)
         verb = f"Save and apply to {selected} selected scan{'s' if selected != 1 else ''}" if selected else "Save template"
         self.save_button = self.buttons.addButton(verb, QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setObjectName("primary")
@@ -137,15 +209,20 @@ class CreateTemplateDialog(QDialog):
         info = QLabel("Draw boxes over all burned-in text (scroll through the frames to check every one). "
                       "Boxes apply to every frame of every scan the template is applied to.")
         info.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(info)
+        side = QVBoxLayout()
+        side.addWidget(info)
+        side.addWidget(self.form)
+        side.addStretch(1)
+        side.addWidget(self.buttons)
+        layout = QHBoxLayout(self)
         layout.addWidget(self.viewer, 1)
-        layout.addWidget(self.form)
-        layout.addWidget(self.buttons)
+        layout.addLayout(side)
         self._update()
 
     def _update(self) -> None:
-        self.save_button.setEnabled(bool(self.viewer.rectangles()))
+        rects = self.viewer.rectangles()
+        self.save_button.setEnabled(bool(rects))
+        self.form.set_rectangles(rects)
 
     def accept(self) -> None:
         self.template = self.form.create(self.viewer.rectangles())
@@ -156,16 +233,18 @@ class CreateTemplateDialog(QDialog):
 class ApplyTemplatesDialog(QDialog):
     """Choose one or more templates (their boxes are combined) to apply to the selected scans."""
 
-    def __init__(self, templates: list[Template], selected: int, parent: QWidget | None = None) -> None:
+    def __init__(self, templates: list[Template], selected: int, parent: QWidget | None = None,
+                 matching_scans: int = 0) -> None:
         super().__init__(parent)
         self.setWindowTitle("Apply templates")
-        self.resize(560, 480)
+        fit_to_screen(self, 600, 520)
         self.list = QListWidget()
         self.list.setIconSize(QSize(80, 80))
         self.list.setAccessibleName("Matching templates")
         for t in templates:
             item = QListWidgetItem(QIcon(layout_pixmap(t.match.columns or 0, t.match.rows or 0, t.rectangles, 80)),
                                    f"{t.name}{'  (example)' if t.read_only else ''}\n{template_summary(t)}"
+                                   f"\n{t.description or 'No description'}"
                                    f"\nCreated {t.created[:10]} by {t.author or 'unknown'}")
             item.setData(Qt.ItemDataRole.UserRole, t)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
@@ -177,6 +256,9 @@ class ApplyTemplatesDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.apply_button = self.buttons.addButton(f"Apply to {selected} scan{'s' if selected != 1 else ''}",
                                                    QDialogButtonBox.ButtonRole.AcceptRole)
+        #: Single-session review: apply to every scan of the session the templates fit, not one.
+        self.all_matching = QCheckBox(f"Apply to all {matching_scans} matching scans of this session")
+        self.all_matching.setVisible(matching_scans > 1)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.list.itemChanged.connect(lambda _i: self._update())
@@ -188,6 +270,7 @@ class ApplyTemplatesDialog(QDialog):
         label.setWordWrap(True)
         layout.addWidget(label)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.all_matching)
         layout.addWidget(self.buttons)
         self._update()
 
@@ -221,6 +304,31 @@ class ExcludeDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         label = QLabel("Excluded scans are not uploaded. The reason is written in the upload receipt.")
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        layout.addWidget(self.reason)
+        layout.addWidget(buttons)
+
+
+class AcceptAsIsDialog(QDialog):
+    """Send scans with their visible text on purpose: a reason is required (the receipt keeps it)."""
+
+    def __init__(self, count: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Send as is")
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Required, e.g. “the text is the device name, not the patient”")
+        self.reason.setAccessibleName("Reason")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.ok = buttons.addButton(f"Send {count} scan{'s' if count != 1 else ''} as is",
+                                    QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.reason.textChanged.connect(lambda text: self.ok.setEnabled(bool(text.strip())))
+        self.ok.setEnabled(False)
+        layout = QVBoxLayout(self)
+        label = QLabel("The text the search found stays visible in what is sent. Say why; the upload "
+                       "receipt records it next to the scan.")
         label.setWordWrap(True)
         layout.addWidget(label)
         layout.addWidget(self.reason)

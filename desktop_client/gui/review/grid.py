@@ -6,17 +6,56 @@ away are dropped, and thumbnails of redacted scans are the engine's real redacte
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt
+from PySide6.QtCore import (
+    QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal,
+)
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from desktop_client.plan.review import ReviewModel, scan_label
-from desktop_client.gui.review.thumbs import THUMB, ThumbnailCache, thumb_key
+from desktop_client.gui.review.thumbs import ThumbnailCache
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
-TILE = QSize(THUMB[0] + 24, THUMB[1] + 74)
+#: Default thumbnail edge in a tile: 160 px made burned-in text unreadable; the slider goes further.
+DEFAULT_TILE = 224
+TILE_RANGE = (120, 480)
+CAPTION_LINES = 4
+
+
+def tile_size(thumb: int, font: QFont) -> QSize:
+    """The tile around a ``thumb``-pixel thumbnail and its caption lines."""
+    line = QFontMetrics(font).height() + 1
+    return QSize(thumb + 16, thumb + 16 + CAPTION_LINES * line + 6)
+
+
+def tile_layout(tile: QRect, thumb: int, font: QFont) -> tuple[QRect, QRect, QRect]:
+    """Where a tile draws its thumbnail, its tick box and the first caption line.
+
+    The tick box sits in the caption, never over the image: burned-in names are usually in the
+    image's top-left corner, exactly where a tick box on the image would hide them.
+    """
+    fm = QFontMetrics(font)
+    thumb_rect = QRect(tile.x() + (tile.width() - thumb) // 2, tile.y() + 5, thumb, thumb)
+    top = thumb_rect.bottom() + 5
+    box = QRect(tile.x() + 6, top + (fm.height() - 14) // 2, 14, 14)
+    name = QRect(box.right() + 6, top, tile.right() - box.right() - 12, fm.height())
+    return thumb_rect, box, name
+
+
+def scan_tooltip(review: ReviewModel, uid: str) -> str:
+    """The full caption: subject, session, scan and its state (tiles show it elided)."""
+    ref = review.refs[uid]
+    scan, session = ref.scan, ref.session
+    subject = " ".join(v for v in (session.patient_name.replace("^", " ").strip(),
+                                   f"({session.patient_id})" if session.patient_id else "") if v)
+    study = " · ".join(v for v in (session.study_description, session.study_date,
+                                   f"accession {session.accession_number}" if session.accession_number else "") if v)
+    frames = f"{scan.frames} frame{'s' if scan.frames != 1 else ''}"
+    return (f"{scan_label(ref)}\nSubject: {subject or 'unknown'}\nSession: {study or 'no description'}"
+            f"\n{scan.modality} · {scan.files} file{'s' if scan.files != 1 else ''} · {frames}"
+            f"\n{tile_state(review, uid)[0]}")
 
 
 class ScanGridModel(QAbstractListModel):
@@ -41,10 +80,7 @@ class ScanGridModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return scan_label(self.review.refs[uid])
         if role == Qt.ItemDataRole.ToolTipRole:
-            ref = self.review.refs[uid]
-            scan, session = ref.scan, ref.session
-            return (f"{scan_label(ref)}\nStudy: {session.study_description or '-'} ({session.study_date or 'no date'})"
-                    f"\nModality {scan.modality} · {scan.files} files · {scan.frames} frames")
+            return scan_tooltip(self.review, uid)
         return None
 
     def uid(self, row: int) -> str:
@@ -79,44 +115,55 @@ class ScanGridModel(QAbstractListModel):
 
 
 class ScanTileDelegate(QStyledItemDelegate):
-    """Paints a tile: tick box, thumbnail (redacted preview when boxes apply), label, state."""
+    """Paints a tile: the thumbnail alone on top (nothing covers its corners, where burned-in
+    names usually are), then the tick box with the scan's name, subject and date, and its state."""
 
     def __init__(self, review: ReviewModel, thumbs: ThumbnailCache, parent: Any = None) -> None:
         super().__init__(parent)
         self.review = review
         self.thumbs = thumbs
         self.painted: set = set()
+        self.thumb = DEFAULT_TILE
+        #: Extra state line per scan (what text detection found), or None; set by the dialog.
+        self.note: Callable[[str], tuple[str, str] | None] = lambda _uid: None
 
-    def sizeHint(self, _option: QStyleOptionViewItem, _index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
-        return TILE
+    def set_thumb_size(self, pixels: int) -> None:
+        self.thumb = pixels
+        self.thumbs.set_size(pixels)
+
+    def sizeHint(self, option: QStyleOptionViewItem, _index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
+        return tile_size(self.thumb, option.font)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
         uid = index.data(UID_ROLE)
         ref = self.review.refs[uid]
         choice = self.review.choices[uid]
-        rect: QRect = option.rect.adjusted(4, 4, -4, -4)
+        rect: QRect = option.rect.adjusted(3, 3, -3, -3)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        current = bool(option.state & QStyle.StateFlag.State_HasFocus)
         palette = option.palette
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setPen(QPen(palette.highlight().color() if selected else palette.mid().color(), 2 if selected else 1))
-        tint = QColor(palette.highlight().color())
-        tint.setAlpha(55)
+        painter.setPen(QPen(palette.highlight().color() if selected or current else palette.mid().color(),
+                            2 if selected else 1, Qt.PenStyle.DashLine if current and not selected else Qt.PenStyle.SolidLine))
         painter.setBrush(palette.base().color())
         painter.drawRoundedRect(rect, 6, 6)
         if selected:
+            tint = QColor(palette.highlight().color())
+            tint.setAlpha(55)
             painter.setBrush(tint)
-        painter.drawRoundedRect(rect, 6, 6)
-        # Thumbnail (the engine's redacted render when boxes apply).
+            painter.drawRoundedRect(rect, 6, 6)
+        # Thumbnail (the engine's redacted render when boxes apply), with nothing drawn over it.
         rects = choice.rectangles if choice.redacted else []
-        thumb_rect = QRect(rect.x() + (rect.width() - THUMB[0]) // 2, rect.y() + 8, THUMB[0], THUMB[1])
+        thumb_rect, box, text_rect = tile_layout(rect, self.thumb, option.font)
         painter.fillRect(thumb_rect, QColor("#151a1f"))
         pix = self.thumbs.pixmap(ref.scan, rects)
-        self.painted.add(thumb_key(ref.scan, rects))
+        self.painted.add(self.thumbs.key(ref.scan, rects))
         if pix is not None:
             scaled = pix.size().scaled(thumb_rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(thumb_rect.x() + (thumb_rect.width() - scaled.width()) // 2,
                            thumb_rect.y() + (thumb_rect.height() - scaled.height()) // 2, scaled.width(), scaled.height())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawPixmap(target, pix)
         else:
             error = self.thumbs.error(ref.scan, rects)
@@ -131,28 +178,36 @@ class ScanTileDelegate(QStyledItemDelegate):
             painter.setFont(bold)
             painter.drawText(thumb_rect, Qt.AlignmentFlag.AlignCenter, "EXCLUDED")
             painter.setFont(option.font)
-        # Tick box.
-        box = QRect(rect.x() + 6, rect.y() + 6, 18, 18)
-        painter.setPen(QPen(QColor("#ffffff"), 1.5))
-        painter.setBrush(palette.highlight().color() if selected else QColor(0, 0, 0, 120))
+        # Caption: tick box beside the name, below the image.
+        fm = QFontMetrics(option.font)
+        line = fm.height() + 1
+        top = text_rect.top()
+        painter.setPen(QPen(palette.text().color() if not selected else palette.highlight().color(), 1.2))
+        painter.setBrush(palette.highlight().color() if selected else palette.base().color())
         painter.drawRoundedRect(box, 3, 3)
         if selected:
-            painter.drawLine(box.x() + 4, box.y() + 9, box.x() + 8, box.y() + 13)
-            painter.drawLine(box.x() + 8, box.y() + 13, box.x() + 14, box.y() + 5)
-        # Labels.
-        fm = QFontMetrics(option.font)
-        text_rect = QRect(rect.x() + 8, thumb_rect.bottom() + 6, rect.width() - 16, fm.height())
+            painter.setPen(QPen(palette.highlightedText().color(), 1.8))
+            painter.drawLine(box.x() + 3, box.y() + 7, box.x() + 6, box.y() + 10)
+            painter.drawLine(box.x() + 6, box.y() + 10, box.x() + 11, box.y() + 3)
         painter.setPen(palette.text().color())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
                          fm.elidedText(scan_label(ref), Qt.TextElideMode.ElideRight, text_rect.width()))
-        sub = f"{ref.session.study_date or 'no date'} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
-        text_rect.translate(0, fm.height() + 1)
+        session = ref.session
+        frames = f"{ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
+        sub = " · ".join(v for v in (session.patient_id, session.study_date or "no date", frames) if v)
+        text_rect = QRect(rect.x() + 8, top + line, rect.width() - 16, fm.height())
         painter.setPen(palette.placeholderText().color())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, fm.elidedText(sub, Qt.TextElideMode.ElideRight, text_rect.width()))
-        text_rect.translate(0, fm.height() + 1)
+        text_rect.translate(0, line)
         state, colour = tile_state(self.review, uid)
         painter.setPen(QColor(colour))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft, fm.elidedText(state, Qt.TextElideMode.ElideRight, text_rect.width()))
+        note = self.note(uid)
+        if note is not None:
+            text_rect.translate(0, line)
+            painter.setPen(QColor(note[1]))
+            painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
+                             fm.elidedText(note[0], Qt.TextElideMode.ElideRight, text_rect.width()))
         painter.restore()
 
 
@@ -172,7 +227,13 @@ def tile_state(review: ReviewModel, uid: str) -> tuple[str, str]:
 
 
 class ScanGridView(QListView):
-    """Icon grid with multi-selection; drops queued thumbnail loads for tiles out of view."""
+    """Icon grid with ticks (multi-selection); drops queued thumbnail loads for tiles out of view.
+
+    Keyboard: arrows move the focus without ticking, Space ticks, Enter opens (``activated``).
+    A double-click opens the scan and leaves its tick as it was.
+    """
+
+    inspect = Signal(int)  # row to open
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -182,13 +243,49 @@ class ScanGridView(QListView):
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(200)
-        self.setGridSize(TILE + QSize(6, 6))
         self.setSpacing(0)
         self.setWrapping(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.verticalScrollBar().setSingleStep(24)
         self.setAccessibleName("Scans in this group")
+        #: The last press that could start a double-click: row, was it ticked before, timestamp.
+        self._press: tuple[int, bool, int] | None = None
+
+    def set_tile(self, size: QSize) -> None:
+        self.setGridSize(size + QSize(6, 6))
+        self.doItemsLayout()
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802 - Qt override
+        # The first click of the double-click toggled the tick; a double-click means "open".
+        index = self.indexAt(event.position().toPoint())
+        if not index.isValid() or event.button() != Qt.MouseButton.LeftButton:
+            super().mouseDoubleClickEvent(event)
+            return
+        # Platforms send the second click's press before the double-click event (Qt does, and so
+        # do test drivers, in different numbers): restore the tick as it was before the first one.
+        if self._press is not None and self._press[0] == index.row():
+            flag = QItemSelectionModel.SelectionFlag.Select if self._press[1] else QItemSelectionModel.SelectionFlag.Deselect
+            self.selectionModel().select(index, flag)
+        self._press = None
+        event.accept()
+        self.inspect.emit(index.row())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        index = self.indexAt(event.position().toPoint())
+        now = event.timestamp()
+        interval = QApplication.styleHints().mouseDoubleClickInterval()
+        if index.isValid() and not (self._press is not None and self._press[0] == index.row()
+                                    and now - self._press[2] <= interval):
+            self._press = (index.row(), self.selectionModel().isSelected(index), now)
+        super().mousePressEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.inspect.emit(self.currentIndex().row())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def visible_rows(self) -> list[int]:
         """Rows whose tiles are (at least partly) on screen, sampled on the tile grid."""

@@ -3,17 +3,25 @@ Apply template(s), Exclude (with a reason) and Reset; double-click opens a scan 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+    QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSlider,
+    QVBoxLayout, QWidget,
 )
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup
 from desktop_client.scanning.freetext import FREE_TEXT
-from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, run_modal
-from desktop_client.gui.review.grid import ScanGridModel, ScanGridView, ScanTileDelegate
+from desktop_client.gui.review.dialogs import (
+    AcceptAsIsDialog, ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen,
+    run_modal,
+)
+from desktop_client.gui.review.findings import TextFindings, suggestions_from, tile_note
+from desktop_client.gui.review.status import StatusLine
+from desktop_client.gui.review.grid import (
+    DEFAULT_TILE, TILE_RANGE, ScanGridModel, ScanGridView, ScanTileDelegate, tile_size,
+)
 from desktop_client.gui.review.scan_panel import ScanEditDialog
-from desktop_client.plan.review import ReviewModel
+from desktop_client.plan.review import ReviewModel, uncovered
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.templates import Template, TemplateStore
 
@@ -30,30 +38,44 @@ class GroupReviewDialog(QDialog):
     changed = Signal()
 
     def __init__(self, review: ReviewModel, group: ValidGroup | UnsupportedGroup, store: TemplateStore,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, findings: TextFindings | None = None) -> None:
         super().__init__(parent)
-        self.review, self.group, self.store = review, group, store
+        self.review, self.group, self.store, self.findings = review, group, store, findings
         self.redactable = isinstance(group, ValidGroup)
         self._free_text = isinstance(group, UnsupportedGroup) and group.reason == FREE_TEXT
         self.setWindowTitle(f"Review: {group_title(group)}")
-        self.resize(1100, 760)
+        fit_to_screen(self, 1180, 800)
         self.thumbs = ThumbnailCache(self)
+        self._searching: list[str] = []
         self.model = ScanGridModel(review, review.group_members(group), self)
         self.view = ScanGridView(self)
         self.delegate = ScanTileDelegate(review, self.thumbs, self.view)
         self.view.setModel(self.model)
         self.view.setItemDelegate(self.delegate)
+        if findings is not None:
+            self.delegate.note = lambda uid: tile_note(findings, review, uid)
+            findings.updated.connect(self._on_found)
+        self.tile_slider = QSlider(Qt.Orientation.Horizontal)
+        self.tile_slider.setAccessibleName("Tile size")
+        self.tile_slider.setToolTip("Tile size: larger tiles make burned-in text readable")
+        self.tile_slider.setRange(*TILE_RANGE)
+        self.tile_slider.setSingleStep(16)
+        self.tile_slider.setPageStep(64)
+        self.tile_slider.setFixedWidth(160)
+        self.tile_slider.valueChanged.connect(self.set_tile_size)
+        self.tile_slider.setValue(DEFAULT_TILE)
+        self.set_tile_size(DEFAULT_TILE)
         self.thumbs.ready.connect(lambda _key: self.view.viewport().update())
         self.view.selectionModel().selectionChanged.connect(lambda *_: self._update())
         # Double-click, or Enter on the focused tile, opens the scan in the viewer.
-        self.view.activated.connect(lambda index: self.open_scan(self.model.uid(index.row())))
+        self.view.inspect.connect(lambda row: self.open_scan(self.model.uid(row)))
 
         title = QLabel(group_title(group))
         title.setObjectName("h1")
         title.setWordWrap(True)
         explain = QLabel(
-            "Tick scans, then apply a template (its boxes are blacked out on every frame; the tiles show "
-            "the real result) or exclude them. Double-click a scan to inspect it or adjust its boxes."
+            "Tick scans (click, or Space), then apply a template (its boxes are blacked out on every frame; the "
+            "tiles show the real result) or exclude them. Double-click a scan, or press Enter, to inspect it."
             if self.redactable else
             "These scans cannot be redacted (no image, several image sizes, or a compression that cannot be "
             "decoded). They are uploaded as they are unless you exclude them."
@@ -87,6 +109,9 @@ class GroupReviewDialog(QDialog):
         bar = QHBoxLayout()
         for w in (self.all_button, self.none_button, self.hide_excluded):
             bar.addWidget(w)
+        bar.addSpacing(12)
+        bar.addWidget(QLabel("Size"))
+        bar.addWidget(self.tile_slider)
         bar.addStretch(1)
         for w in (self.create_button, self.apply_button, self.include_button, self.exclude_button,
                   self.reset_button):
@@ -94,10 +119,47 @@ class GroupReviewDialog(QDialog):
         self.create_button.setVisible(self.redactable)
         self.apply_button.setVisible(self.redactable)
 
+        # Burned-in text over the whole group, streamed onto the tiles as each scan is searched.
+        self.find_button = QPushButton("Find text in group")
+        self.find_button.setToolTip("Search every scan of this group for burned-in text, in the background. "
+                                    "The search cannot certify an image clean: still look at the tiles.")
+        self.find_button.clicked.connect(self.find_text)
+        self.progress = QProgressBar()
+        self.progress.setFixedWidth(140)
+        self.progress.setFormat("%v of %m scans")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the search (scans already searched keep their results)")
+        self.stop_button.clicked.connect(self.stop_finding)
+        self.accept_found_button = QPushButton("Accept suggestions for selected")
+        self.accept_found_button.setToolTip("Add the likely-PHI boxes found on each selected scan to that scan")
+        self.accept_found_button.clicked.connect(lambda: self.accept_suggestions(self.selected_uids()))
+        self.save_template_button = QPushButton("Save as template…")
+        self.save_template_button.setToolTip("Save the first selected scan's boxes as a template for scans of this kind")
+        self.save_template_button.clicked.connect(self.save_template)
+        self.decide_button = QPushButton("Decide")
+        self.decide_button.setToolTip("Other decisions on the found text of the selected scans")
+        menu = QMenu(self.decide_button)
+        menu.addAction("Found text is not identifying", lambda: self.dismiss_found(self.selected_uids()))
+        menu.addAction("Checked, no text", lambda: self.mark_no_text(self.selected_uids()))
+        menu.addAction("Send as is, with a reason…", self.ask_accept_as_is)
+        self.decide_button.setMenu(menu)
+        self.offer_button = QPushButton("Apply to all")
+        self.offer_button.clicked.connect(self.apply_offer)
+        # One message line, always there (a banner that comes and goes moves the grid).
+        self.message = StatusLine(self, "hint")
+        text_row = QHBoxLayout()
+        for w in (self.find_button, self.progress, self.stop_button):
+            text_row.addWidget(w)
+        text_row.addWidget(self.message, 1)
+        for w in (self.offer_button, self.accept_found_button, self.decide_button, self.save_template_button):
+            text_row.addWidget(w)
+        self.decide_button.setVisible(self.redactable and findings is not None)
+        for w in (self.find_button, self.accept_found_button, self.save_template_button):
+            w.setVisible(self.redactable and findings is not None or w is self.save_template_button and self.redactable)
+        self.progress.hide()
+        self.stop_button.hide()
+        self.offer_button.hide()
         self.status = QLabel()
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.hide()
         buttons = QDialogButtonBox()
         done = buttons.addButton("Done", QDialogButtonBox.ButtonRole.AcceptRole)
         done.setObjectName("primary")
@@ -110,10 +172,11 @@ class GroupReviewDialog(QDialog):
         layout.addWidget(title)
         layout.addWidget(explain)
         layout.addLayout(bar)
-        layout.addWidget(self.message)
+        layout.addLayout(text_row)
         layout.addWidget(self.view, 1)
         layout.addLayout(bottom)
         self._update()
+        self._offer_template()
 
     # -- selection ------------------------------------------------------------------------------
     def selected_uids(self) -> list[str]:
@@ -140,12 +203,140 @@ class GroupReviewDialog(QDialog):
         self.select_uids([u for u in keep if u in self.model.uids()])
 
     # -- actions --------------------------------------------------------------------------------
-    def _say(self, kind: str, text: str) -> None:
-        self.message.setObjectName(kind)
-        self.message.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
-        self.message.setVisible(bool(text))
+    def _say(self, kind: str, text: str, more: str = "") -> None:
+        self.offer_button.hide()
+        self.message.set_status(text, kind, more)
+
+    # -- templates offered at once --------------------------------------------------------------
+    def offered_templates(self) -> list[Template]:
+        """Saved templates that fit this group, when none of its scans has boxes yet."""
+        uids = self.review.group_members(self.group)
+        if not self.redactable or any(self.review.choices[u].rectangles for u in uids):
+            return []
+        return self.matching_templates(uids)
+
+    def _offer_template(self) -> None:
+        templates = self.offered_templates()
+        if not templates:
+            return
+        t = templates[0]
+        more = f" (and {len(templates) - 1} more: Apply template(s)…)" if len(templates) > 1 else ""
+        self._say("info", f"Saved template “{t.name}” fits this group{more}"
+                          + (f": {t.description}" if t.description else "."))
+        self.offer_button.setText(f"Apply “{t.name}” to all")
+        self.offer_button.show()
+
+    def apply_offer(self) -> int:
+        templates = self.offered_templates()
+        return self.apply(templates[:1], self.review.group_members(self.group)) if templates else 0
+
+    # -- burned-in text -------------------------------------------------------------------------
+    def find_text(self) -> None:
+        """Search every scan of the group (not excluded) in the background; tiles fill in as it goes."""
+        if self.findings is None:
+            return
+        uids = [u for u in self.review.group_members(self.group) if not self.review.choices[u].excluded]
+        self.findings.request([self.review.scan(u) for u in uids], front=True)
+        self._searching = uids
+        self._update_progress()
+        self.view.viewport().update()
+
+    def stop_finding(self) -> None:
+        if self.findings is not None:
+            dropped = self.findings.cancel(self._searching)
+            self._say("info", f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched.")
+        self._searching = []
+        self._update_progress()
+
+    def _on_found(self, uid: str) -> None:
+        if uid in self.model.uids():
+            self.model.refresh([uid])
+        self._update_progress()
+
+    def _update_progress(self) -> None:
+        findings = self.findings
+        if findings is None:
+            return
+        done, total = findings.progress(self._searching) if self._searching else (0, 0)
+        running = bool(self._searching) and done < total
+        self.progress.setVisible(running)
+        self.stop_button.setVisible(running)
+        self.find_button.setEnabled(not running)
+        if running:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        elif self._searching:
+            searched = self._searching
+            self._searching = []
+            flagged = len(self.review.held_back(searched))
+            self._say("error" if flagged else "ok",
+                      f"Searched {len(searched)} scan{'s' if len(searched) != 1 else ''}: "
+                      + (f"{flagged} with likely PHI not covered" if flagged else "no likely PHI left uncovered"),
+                      "Tick the scans and “Accept suggestions for selected”, decide otherwise with “Decide”, "
+                      "or inspect them (double-click)." if flagged else "")
+
+    def accept_suggestions(self, uids: list[str]) -> int:
+        """Add each selected scan's likely-PHI boxes (from the search) to its boxes, confirmed."""
+        if self.findings is None:
+            return 0
+        changed = []
+        for uid in uids:
+            text = self.findings.result(uid)
+            choice = self.review.choices[uid]
+            if text is None or choice.excluded or not self.review.is_supported(uid):
+                continue
+            boxes = [s.rect for s in suggestions_from(text, choice.rectangles, choice.dismissed) if s.likely_phi]
+            if boxes:
+                self.review.accept_detected(uid, boxes)
+                changed.append(uid)
+        self._say("ok" if changed else "error",
+                  f"Added the found boxes to {len(changed)} scan{'s' if len(changed) != 1 else ''}."
+                  if changed else "No selected scan has found text left to accept (search the group first).")
+        self._changed(changed)
+        return len(changed)
+
+    def dismiss_found(self, uids: list[str]) -> None:
+        """The found lines no box covers are not identifying (each selected scan)."""
+        for uid in uids:
+            choice = self.review.choices[uid]
+            for line in uncovered(self.review.findings.get(uid), choice.rectangles if choice.confirmed else []):
+                self.review.dismiss(uid, line)
+        self._say("ok", f"Marked the found text of {len(uids)} scan{'s' if len(uids) != 1 else ''} as not identifying.")
+        self._changed(uids)
+
+    def mark_no_text(self, uids: list[str]) -> None:
+        self.review.mark_checked_no_text(uids)
+        self._say("ok", f"{len(uids)} scan{'s' if len(uids) != 1 else ''} checked: no burned-in text.")
+        self._changed(uids)
+
+    def accept_as_is(self, uids: list[str], reason: str) -> None:
+        self.review.accept_as_is(uids, reason)
+        self._say("ok", f"{len(uids)} scan{'s' if len(uids) != 1 else ''} will be sent as is ({reason.strip()}).")
+        self._changed(uids)
+
+    def ask_accept_as_is(self) -> None:
+        uids = self.selected_uids()
+        if not uids:
+            self._say("error", "Tick the scans to send as is first.")
+            return
+        dialog = AcceptAsIsDialog(len(uids), self)
+        reason = dialog.reason
+        if run_modal(dialog):
+            self.accept_as_is(uids, reason.text())
+
+    def save_template(self) -> Template | None:
+        """Save the first selected scan's boxes (accepted suggestions or drawn) as a template."""
+        uids = [u for u in self.selected_uids() if self.review.choices[u].rectangles]
+        if not uids:
+            self._say("error", "Tick a scan with boxes first (accept its suggestions, or draw them).")
+            return None
+        first = uids[0]
+        dialog = SaveTemplateDialog(self.store, self.review.scan(first), self.review.choices[first].rectangles, self)
+        if not run_modal(dialog) or dialog.template is None:
+            return None
+        self._say("ok", f"Saved template “{dialog.template.name}”: apply it to the other scans with "
+                        "“Apply template(s)…”.")
+        return dialog.template
 
     def _changed(self, uids: list[str]) -> None:
         self.review.reviewed_groups.add(self.review.group_id(self.group))
@@ -220,6 +411,10 @@ class GroupReviewDialog(QDialog):
         if run_modal(dialog):
             self.exclude(uids, reason.text())
 
+    def set_tile_size(self, pixels: int) -> None:
+        self.delegate.set_thumb_size(pixels)
+        self.view.set_tile(tile_size(pixels, self.view.font()))
+
     def ask_include(self) -> None:
         """Free-text scans: show what they hold and record the decision (issue 14)."""
         uids = self.selected_uids()
@@ -232,8 +427,11 @@ class GroupReviewDialog(QDialog):
             self._changed(uids)
 
     def open_scan(self, uid: str) -> None:
-        run_modal(ScanEditDialog(self.review, uid, self.store, self))
-        self._changed([uid])
+        """Inspect a scan; Previous/Next in the dialog walk the grid in its order."""
+        dialog = ScanEditDialog(self.review, uid, self.store, self, uids=self.model.uids(), findings=self.findings)
+        dialog.panel.changed.connect(lambda changed: self.model.refresh([changed]))
+        run_modal(dialog)
+        self._changed(self.model.uids())
 
     def _update(self) -> None:
         selected = len(self.selected_uids())
@@ -242,7 +440,7 @@ class GroupReviewDialog(QDialog):
                  f"{s.as_is} as is", f"{s.excluded} excluded"]
         self.status.setText("   ·   ".join(parts))
         for b in (self.create_button, self.apply_button, self.include_button, self.exclude_button,
-                  self.reset_button):
+                  self.reset_button, self.accept_found_button, self.save_template_button, self.decide_button):
             b.setEnabled(selected > 0)
 
     def accept(self) -> None:

@@ -6,13 +6,14 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from desktop_client.gui.review.findings import TextFindings, tile_note
 from desktop_client.gui.review.grid import tile_state
 from desktop_client.gui.review.scan_panel import ScanPanel
 from desktop_client.plan.review import ReviewModel, scan_label
-from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder, thumb_key
+from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
 
-STRIP_ICON = 96
+STRIP_ICON = 72
 _MARK = {"#2e8b57": "✓", "#c77800": "!", "#c0392b": "✕"}
 
 
@@ -37,7 +38,8 @@ class SessionReviewPage(QWidget):
     changed = Signal()
     manageTemplates = Signal()
 
-    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None) -> None:
+    def __init__(self, review: ReviewModel, store: TemplateStore, parent: QWidget | None = None,
+                 findings: TextFindings | None = None) -> None:
         super().__init__(parent)
         self.review, self.store = review, store
         self.thumbs = ThumbnailCache(self, capacity=300)
@@ -45,10 +47,11 @@ class SessionReviewPage(QWidget):
         self.strip = QListWidget()
         self.strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
         self.strip.setAccessibleName("Scans of this session")
-        self.strip.setMinimumWidth(250)
+        self.strip.setMinimumWidth(190)
         self.strip.setSpacing(2)
         self.strip.setWordWrap(True)
-        self.panel = ScanPanel(review, store, self)
+        self.findings = findings
+        self.panel = ScanPanel(review, store, self, findings)
         self.panel.changed.connect(self._on_changed)
         self.panel.templatesChanged.connect(self.changed.emit)
         session = review.sessions[0]
@@ -71,7 +74,7 @@ class SessionReviewPage(QWidget):
         splitter.addWidget(self.strip)
         splitter.addWidget(self.panel)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([260, 800])
+        splitter.setSizes([220, 800])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
@@ -81,6 +84,15 @@ class SessionReviewPage(QWidget):
 
     def select_uid(self, uid: str) -> None:
         self.strip.setCurrentRow(self._uids.index(uid))
+
+    def reveal(self, uid: str) -> None:
+        """Show a scan that needs the user (the step's "Show" button)."""
+        self.select_uid(uid)
+
+    def found(self, uids: set[str]) -> None:
+        """The text search finished (or started) for these scans: their strip entries say so."""
+        for uid in uids & set(self._uids):
+            self._refresh_item(self._item(uid))
 
     def _on_row(self, row: int) -> None:
         self.panel.show_scan(self._uids[row] if 0 <= row < len(self._uids) else None)
@@ -100,9 +112,21 @@ class SessionReviewPage(QWidget):
             pix = pix.scaled(STRIP_ICON, STRIP_ICON, Qt.AspectRatioMode.KeepAspectRatio,
                              Qt.TransformationMode.SmoothTransformation)
         state, colour = tile_state(self.review, uid)
+        note = tile_note(self.findings, self.review, uid) if self.findings is not None else None
+        if note is not None and self.review.gate(uid):
+            colour = "#c0392b"  # held back: the red mark, whatever the boxes say
         item.setIcon(QIcon(_badge(pix, colour)))
-        item.setText(f"{scan_label(ref)}\n{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}\n{state}")
-        item.setToolTip(state)
+        frames = f"{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
+        held = note is not None and self.review.gate(uid)
+        # Four short lines at most (the strip is narrow): a held scan shows why instead of its state.
+        lines = [scan_label(ref), frames,
+                 note[0].replace(" lines of likely PHI found", " PHI lines found") if held
+                 else state.replace(" (cannot be redacted)", ", no redaction")]
+        if note is not None and not held:
+            lines.append(note[0])
+        item.setText("\n".join(lines))
+        item.setForeground(QColor("#c0392b") if self.review.gate(uid) else self.strip.palette().text().color())
+        item.setToolTip("\n".join(lines[2:]))
 
     def _on_thumb(self, key: object) -> None:
         for i in range(self.strip.count()):
@@ -110,7 +134,7 @@ class SessionReviewPage(QWidget):
             uid = item.data(Qt.ItemDataRole.UserRole)
             choice = self.review.choices[uid]
             rects = choice.rectangles if choice.redacted and choice.confirmed else []
-            if thumb_key(self.review.refs[uid].scan, rects) == key:
+            if self.thumbs.key(self.review.refs[uid].scan, rects) == key:
                 self._refresh_item(item)
 
     def _on_changed(self, uid: str) -> None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
+from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
-from desktop_client.plan.progress import review_progress
+from desktop_client.gui.review.status import StatusLine
+from desktop_client.plan.progress import ReviewProgress, review_progress
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
 from desktop_client.gui.viewer.jobs import LatestOnly
@@ -45,12 +47,16 @@ class ReviewStep(QWidget):
         self.store = store if store is not None else TemplateStore()
         self.review: ReviewModel | None = None
         self.page: SessionReviewPage | BulkReviewPage | None = None
-        self.blocking = QLabel()
-        self.blocking.setObjectName("error")
-        self.blocking.setWordWrap(True)
-        self.blocking.hide()
-        self.summary_label = QLabel()
-        self.summary_label.setObjectName("hint")
+        # One status line, always there and one line high: the upload overview and what is left.
+        # The full blocking message is shown once, by the wizard next to its Next button.
+        self.status_line = StatusLine(self)
+        self.status_line.setAccessibleName("What is left to review")
+        self.show_button = QPushButton("Show")
+        self.show_button.setToolTip("Go to the first scan that still needs a decision")
+        self.show_button.clicked.connect(self.show_next_open)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_line, 1)
+        status_row.addWidget(self.show_button)
         self.stack = QStackedWidget()
         self.empty = QLabel("No sessions selected.")
         self.empty.setObjectName("hint")
@@ -58,14 +64,27 @@ class ReviewStep(QWidget):
         self.grouping_label = QLabel("")
         self.grouping_label.setObjectName("hint")
         self.stack.addWidget(self.grouping_label)
+        #: Text found per scan, kept across selections (results are keyed by SeriesInstanceUID).
+        self.findings = TextFindings(self)
+        self.findings.updated.connect(self._on_found)
+        # Search results arrive one scan at a time (2,000 for a large selection): the step counts
+        # what is left again at most every 200 ms, for all the scans that came back meanwhile.
+        self._found: set[str] = set()
+        self._found_timer = QTimer(self)
+        self._found_timer.setSingleShot(True)
+        self._found_timer.setInterval(200)
+        self._found_timer.timeout.connect(self._flush_found)
+        #: The text gate's verdicts ((uid, reason) held back, and the message), until something changes.
+        self._gate: tuple[list[tuple[str, str]], str] | None = None
+        findings = self.findings
+        self.destroyed.connect(lambda *_: findings.close())
         self._grouper = LatestOnly(self)
         self._grouper.done.connect(self._on_grouped)
         self._pending: object | None = None
         self._failure = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.summary_label)
-        layout.addWidget(self.blocking)
+        layout.addLayout(status_row)
         layout.addWidget(self.stack, 1)
         self._complete = True
 
@@ -115,11 +134,61 @@ class ReviewStep(QWidget):
         self._pending = None
         self.review = review
         page_cls = SessionReviewPage if len(review.sessions) == 1 else BulkReviewPage
-        self.page = page_cls(review, self.store, self)
+        self.page = page_cls(review, self.store, self, self.findings)
         self.page.changed.connect(self._on_changed)
         self.page.manageTemplates.connect(self.manage_templates)
         self.stack.addWidget(self.page)
         self.stack.setCurrentWidget(self.page)
+        # Every image scan is searched for burned-in text in the background (the scan on screen
+        # first); what was found for these scans in an earlier selection is reused.
+        searchable = [ref.scan for uid, ref in review.refs.items() if review.is_supported(uid)]
+        for scan in searchable:
+            found = self.findings.result(scan.series_instance_uid)
+            if found is not None:
+                review.set_findings(scan.series_instance_uid, found)
+        self.findings.request(searchable)
+
+    def _on_found(self, uid: str) -> None:
+        review = self.review
+        if review is None or self.page is None or uid not in review.refs:
+            return
+        found = self.findings.result(uid)
+        if found is not None:
+            review.set_findings(uid, found)
+        self._found.add(uid)
+        if not self._found_timer.isActive():
+            self._found_timer.start()
+
+    def _flush_found(self) -> None:
+        uids, self._found = self._found, set()
+        if self.page is not None and self.review is not None:
+            self.page.found({u for u in uids if u in self.review.refs})
+        self._on_changed()
+
+    def held_back(self) -> list[tuple[str, str]]:
+        """The scans the text gate holds back, with why (cached until the next change)."""
+        return self._gate_state()[0]
+
+    def _gate_state(self) -> tuple[list[tuple[str, str]], str]:
+        if self._gate is None:
+            held = self.review.held_back() if self.review is not None else []
+            self._gate = (held, self.review.text_blocking_message() if held else "")
+        return self._gate
+
+    def searching(self) -> int:
+        """Scans of this review still waiting for (or in) the text search, or whose result the
+        step has not counted yet."""
+        if self.review is None:
+            return 0
+        return len(self._found) + sum(1 for uid in self.review.refs if self.findings.state(uid) in (QUEUED, RUNNING))
+
+    def show_next_open(self) -> None:
+        """Take the user to the first scan that still needs a decision."""
+        if self.review is None or self.page is None:
+            return
+        held = [uid for uid, _ in self.held_back()] or self.review.unconfirmed()
+        if held:
+            self.page.reveal(held[0])
 
     def is_ready(self) -> bool:
         """False while a large selection is still being grouped in the background."""
@@ -140,7 +209,16 @@ class ReviewStep(QWidget):
             return "The scans are still being grouped for review; this takes a moment."
         if self._failure:
             return self._failure
-        return self.review.blocking_message() if self.review is not None else ""
+        if self.review is None:
+            return ""
+        message = self.review.blocking_message() or self._gate_state()[1]
+        if message:
+            return message
+        searching = self.searching()
+        if searching:
+            return (f"Searching {searching} scan{'s' if searching != 1 else ''} for burned-in text; "
+                    "the upload can start when the search is done (keep reviewing meanwhile).")
+        return ""
 
     # -- extras ---------------------------------------------------------------------------------
     def summary(self) -> Summary:
@@ -159,19 +237,42 @@ class ReviewStep(QWidget):
             self.page.refresh()  # matching-template counts may have changed
         self._on_changed()
 
+    def left_parts(self) -> list[str]:
+        """What still needs the user, in the order they should deal with it."""
+        if self.review is None:
+            return []
+        parts = []
+        # The planning core's line ("3 groups not reviewed · 2 scans with text found and no
+        # decision"), counting held scans by the one hold-back rule (plan.review.text_gate).
+        progress = ReviewProgress(self.unreviewed_groups(), len(self.held_back())).text()
+        if progress:
+            parts.append(progress)
+        unsaved = len(self.review.unconfirmed())
+        if unsaved:
+            parts.append(f"{unsaved} scan{'s' if unsaved != 1 else ''} with unsaved boxes")
+        searching = self.searching()
+        if searching:
+            parts.append(f"searching {searching} scan{'s' if searching != 1 else ''} for text")
+        return parts
+
     def _on_changed(self, force: bool = False) -> None:
-        s = self.summary()
-        if self.review is not None:
-            text = (f"Upload overview: {s.redacted} scan{'s' if s.redacted != 1 else ''} with pixel redaction · "
-                    f"{s.as_is} as is · {s.excluded} excluded")
-            open_groups = self.unreviewed_groups()
-            if open_groups:
-                text += (f"   —   {open_groups} group{'s' if open_groups != 1 else ''} not reviewed yet: "
-                         "open each one and look at every scan for burned-in text")
-            self.summary_label.setText(text)
+        self._gate = None  # a decision or a search result may have changed the verdicts
         message = self.blocking_message()
-        self.blocking.setText(message)
-        self.blocking.setVisible(bool(message))
+        if self.review is not None:
+            s = self.summary()
+            overview = (f"Upload: {s.redacted} redacted · {s.as_is} as is · {s.excluded} excluded")
+            left = self.left_parts()
+            if left:
+                urgent = self.review.unconfirmed() or self.held_back()
+                self.status_line.set_status(f"Left to do: {' · '.join(left)}   —   {overview}",
+                                            "error" if urgent else "info")
+            else:
+                self.status_line.set_status(f"Nothing left to review   —   {overview}", "ok")
+        else:
+            self.status_line.set_status(message, "info")
+        # Always there (a button that comes and goes would move the layout), enabled when useful.
+        self.show_button.setEnabled(self.review is not None and bool(
+            self.review.unconfirmed() or self.held_back()))
         complete = not message
         if force or complete != self._complete:
             self._complete = complete

@@ -21,11 +21,10 @@ from desktop_client.gui.viewer.qimage import to_pixmap
 from desktop_client.scanning.model import Scan
 
 THUMB = (160, 160)
-ThumbKey = tuple[str, tuple[Rect, ...]]
-
-
-def thumb_key(scan: Scan, rects: Sequence[Rect] = ()) -> ThumbKey:
-    return (scan.representative.sop_instance_uid, tuple(rects))
+#: Sizes thumbnails are decoded at; a tile shows the smallest one at least as large as itself, so
+#: dragging the tile-size slider re-decodes a few times, not at every pixel.
+SIZES = (160, 320, 480)
+ThumbKey = tuple[str, tuple[Rect, ...], int]
 
 
 class ThumbnailCache(QObject):
@@ -35,25 +34,34 @@ class ThumbnailCache(QObject):
 
     def __init__(self, parent: QObject | None = None, capacity: int = 600) -> None:
         super().__init__(parent)
+        self.size = THUMB[0]
         self._pixmaps: OrderedDict[Hashable, QPixmap] = OrderedDict()
         self._errors: dict[Hashable, str] = {}
         self._capacity = capacity
         self._queue = ThumbnailQueue(self)
         self._queue.done.connect(self._on_done)
 
+    def set_size(self, pixels: int) -> None:
+        """Decode new thumbnails at the smallest standard size covering ``pixels``."""
+        self.size = next((s for s in SIZES if s >= pixels), SIZES[-1])
+
+    def key(self, scan: Scan, rects: Sequence[Rect] = ()) -> ThumbKey:
+        return (scan.representative.sop_instance_uid, tuple(rects), self.size)
+
     def pixmap(self, scan: Scan, rects: Sequence[Rect] = (), *, load: bool = True) -> QPixmap | None:
-        key = thumb_key(scan, rects)
+        key = self.key(scan, rects)
         pix = self._pixmaps.get(key)
         if pix is not None:
             self._pixmaps.move_to_end(key)
             return pix
         if load and key not in self._errors:
             instance, boxes = scan.representative, list(rects)
-            self._queue.request(key, lambda: thumbnail(instance, THUMB, boxes or None))
+            size = (self.size, self.size)
+            self._queue.request(key, lambda: thumbnail(instance, size, boxes or None))
         return None
 
     def error(self, scan: Scan, rects: Sequence[Rect] = ()) -> str | None:
-        return self._errors.get(thumb_key(scan, rects))
+        return self._errors.get(self.key(scan, rects))
 
     def forget_pending(self, keep: set[Hashable]) -> None:
         """Drop queued loads not in ``keep`` (cards that scrolled out of view)."""

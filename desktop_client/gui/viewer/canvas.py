@@ -9,13 +9,19 @@ common moves:
 * middle button — pan; right button — window/level (horizontal = width, vertical = level);
 * wheel — next/previous frame; Ctrl+wheel — zoom around the cursor;
 * Delete/Backspace removes the selected box, Esc deselects, arrow keys nudge it (Shift: 10 px).
+
+Suggested boxes (text the finder read) are drawn dashed under the boxes, with the read text in
+their tooltip; a click (without dragging) on one ticks or unticks it. They are never redacted
+until the review accepts them into ordinary boxes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.viewer.mapping import (
@@ -30,12 +36,28 @@ _CURSORS = {"tl": Qt.CursorShape.SizeFDiagCursor, "br": Qt.CursorShape.SizeFDiag
             "move": Qt.CursorShape.SizeAllCursor}
 RECT_COLOUR = QColor("#ffb000")
 SELECTED_COLOUR = QColor("#35c3ff")
+#: Suggested boxes (text the finder read): dashed, magenta when ticked, grey when not.
+SUGGESTED_COLOUR = QColor("#ff3da8")
+UNTICKED_COLOUR = QColor("#b8c2cc")
+
+
+@dataclass(slots=True)
+class Suggestion:
+    """A box the text finder suggests: not a redaction until the user accepts it."""
+
+    rect: Rect
+    text: str
+    likely_phi: bool
+    ticked: bool
+    #: The detected lines (unpadded) behind the box: what a dismissal records.
+    lines: list[Rect] = field(default_factory=list)
 
 
 class ImageCanvas(QWidget):
     """Shows one image (a frame) and edits the scan's rectangles on top of it."""
 
     rectanglesChanged = Signal()
+    suggestionsChanged = Signal()
     selectionChanged = Signal()
     cursorMoved = Signal(int, int)          # image column, row; (-1, -1) outside the image
     windowDragged = Signal(float, float)    # delta width, delta level, in screen pixels
@@ -54,6 +76,7 @@ class ImageCanvas(QWidget):
         self._transform = ViewTransform()
         self._auto_fit = True
         self._rects: list[Rect] = []
+        self._suggestions: list[Suggestion] = []
         self._selected: int | None = None
         self._tool = TOOL_RECT
         self._editable = True
@@ -88,6 +111,25 @@ class ImageCanvas(QWidget):
 
     def rectangles(self) -> list[Rect]:
         return list(self._rects)
+
+    def set_suggestions(self, suggestions: list[Suggestion]) -> None:
+        self._suggestions = list(suggestions)
+        self.update()
+
+    def suggestions(self) -> list[Suggestion]:
+        return list(self._suggestions)
+
+    def suggestion_at(self, x: float, y: float) -> int | None:
+        """Index of the (smallest) suggestion under the screen point, or None."""
+        ix, iy = self._transform.to_image(x, y)
+        hits = [(s.rect.width * s.rect.height, i) for i, s in enumerate(self._suggestions)
+                if s.rect.left <= ix < s.rect.right and s.rect.top <= iy < s.rect.bottom]
+        return min(hits)[1] if hits else None
+
+    def toggle_suggestion(self, index: int) -> None:
+        self._suggestions[index].ticked = not self._suggestions[index].ticked
+        self.suggestionsChanged.emit()
+        self.update()
 
     def selected(self) -> int | None:
         return self._selected
@@ -174,6 +216,8 @@ class ImageCanvas(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, t.scale < 1.0)
             painter.drawImage(target, self._image)
         if self._show_outlines:
+            for suggestion in self._suggestions:
+                self._paint_suggestion(painter, suggestion)
             for index, rect in enumerate(self._rects):
                 self._paint_rect(painter, rect, index == self._selected)
         if self._message:
@@ -201,6 +245,36 @@ class ImageCanvas(QWidget):
                 sx, sy = t.to_screen(hx, hy)
                 painter.drawRect(QRectF(sx - 4, sy - 4, 8, 8))
             painter.setBrush(Qt.BrushStyle.NoBrush)
+
+    def _paint_suggestion(self, painter: QPainter, suggestion: Suggestion) -> None:
+        t = self._transform
+        x0, y0 = t.to_screen(suggestion.rect.left, suggestion.rect.top)
+        x1, y1 = t.to_screen(suggestion.rect.right, suggestion.rect.bottom)
+        area = QRectF(x0, y0, x1 - x0, y1 - y0)
+        colour = SUGGESTED_COLOUR if suggestion.ticked else UNTICKED_COLOUR
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        if suggestion.ticked:  # ticked ones are tinted: they become boxes when accepted
+            fill = QColor(colour)
+            fill.setAlpha(70)
+            painter.fillRect(area, fill)
+        pen = QPen(colour, 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(area)
+
+    def event(self, event) -> bool:  # noqa: D401 - Qt override
+        if event.type() == QEvent.Type.ToolTip and self._show_outlines:
+            index = self.suggestion_at(event.pos().x(), event.pos().y())
+            if index is not None:
+                s = self._suggestions[index]
+                kind = "likely patient information" if s.likely_phi else "technical text"
+                state = "ticked: becomes a box when you accept" if s.ticked else "not ticked: click to tick"
+                QToolTip.showText(event.globalPos(), f"Read: “{s.text}”\n{kind} · {state}", self)
+            else:
+                QToolTip.hideText()
+                event.ignore()
+            return True
+        return super().event(event)
 
     # -- mouse ----------------------------------------------------------------------------------
     def _left_action(self, pos: QPointF) -> str:
@@ -287,9 +361,13 @@ class ImageCanvas(QWidget):
         if action == "draw":
             # A plain click (no movement) selects nothing and draws nothing.
             moved_far = (event.position() - drag["start"]).manhattanLength() >= 3
-            if "index" in drag and not moved_far:
-                del self._rects[drag["index"]]
-                self._selected = None
+            if not moved_far:
+                if "index" in drag:
+                    del self._rects[drag["index"]]
+                    self._selected = None
+                hit = self.suggestion_at(drag["start"].x(), drag["start"].y())
+                if hit is not None:  # a click on a suggested box ticks or unticks it
+                    self.toggle_suggestion(hit)
             elif "index" in drag:
                 self.selectionChanged.emit()
                 self.rectanglesChanged.emit()

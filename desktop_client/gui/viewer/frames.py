@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom import Dataset
-from pydicom.pixels import pixel_array
 
 from desktop_client.scanning import read_dataset
 from desktop_client.scanning.model import Instance, Location, Scan
@@ -120,9 +119,13 @@ class FrameReader:
         ds = self._dataset(instance)
         if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
             raise ValueError("this object has no pixel data (it is not an image)")
+        from desktop_client.pixels import RedactionError, display_frame
+
         try:
             frames = int(ds.get("NumberOfFrames", 1) or 1)
-            arr = pixel_array(ds, index=frame if frames > 1 else None, as_rgb=True)
+            arr = display_frame(ds, frame if frames > 1 else None)  # compressed: in the codec helper
+        except RedactionError as exc:
+            raise ValueError(f"the image cannot be decoded ({exc.reason})") from None
         except Exception as exc:  # pydicom raises many types for unsupported/corrupt data
             raise ValueError(f"the image cannot be decoded ({exc})") from None
         photometric = str(ds.get("PhotometricInterpretation", "")).upper()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.core.geometry import Rect
-from desktop_client.gui.viewer.canvas import TOOL_PAN, TOOL_RECT, TOOL_WINDOW, ImageCanvas
+from desktop_client.gui.viewer.canvas import TOOL_PAN, TOOL_RECT, TOOL_WINDOW, ImageCanvas, Suggestion
 from desktop_client.gui.viewer.engine import render_after
 from desktop_client.gui.viewer.frames import FrameReader, RawFrame, frame_count, frame_index, window_to_uint8
 from desktop_client.gui.viewer.jobs import LatestOnly
@@ -50,6 +50,7 @@ class ScanViewer(QWidget):
     """Viewer with toolbar, frame slider and status line. Emits ``rectanglesChanged`` on edits."""
 
     rectanglesChanged = Signal()
+    suggestionsChanged = Signal()
     frameShown = Signal(int)        # scan-wide frame index, after it is on screen
     previewChanged = Signal(bool)
 
@@ -71,6 +72,7 @@ class ScanViewer(QWidget):
 
         self.canvas = ImageCanvas(self)
         self.canvas.rectanglesChanged.connect(self._on_rects_changed)
+        self.canvas.suggestionsChanged.connect(self.suggestionsChanged)
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.windowDragged.connect(self._on_window_drag)
         self.canvas.frameStep.connect(lambda step: self.set_frame(self._frame + step))
@@ -114,9 +116,6 @@ class ScanViewer(QWidget):
         self.before_button.setChecked(True)
         self.before_button.clicked.connect(lambda: self.set_preview(False))
         self.after_button.clicked.connect(lambda: self.set_preview(True))
-        bar.addWidget(QLabel("Preview:"))
-        bar.addWidget(self.before_button)
-        bar.addWidget(self.after_button)
 
         frames_row = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -124,10 +123,15 @@ class ScanViewer(QWidget):
         self.slider.setMinimum(0)
         self.slider.valueChanged.connect(self.set_frame)
         self.frame_label = QLabel("")
-        self.frame_label.setMinimumWidth(150)
+        self.frame_label.setMinimumWidth(self.frame_label.fontMetrics().horizontalAdvance("0000 / 0000  (file frame 0000)"))
         frames_row.addWidget(QLabel("Frame"))
         frames_row.addWidget(self.slider, 1)
         frames_row.addWidget(self.frame_label)
+        # Preview sits with the frame controls so the toolbar fits a 1280-px-wide window.
+        frames_row.addSpacing(10)
+        frames_row.addWidget(QLabel("Preview:"))
+        frames_row.addWidget(self.before_button)
+        frames_row.addWidget(self.after_button)
 
         self.status = QLabel("")
         self.status.setObjectName("hint")
@@ -162,6 +166,7 @@ class ScanViewer(QWidget):
         self._frames = frame_count(scan) if scan is not None and scan.instances else 0
         self._raw, self._raw_key, self._window, self._shown_key = None, None, None, None
         self.canvas.set_rectangles(rectangles or [])
+        self.canvas.set_suggestions([])
         self.slider.blockSignals(True)
         self.slider.setMaximum(max(0, self._frames - 1))
         self._frame = min(self._frames - 1, frame if frame is not None else self._frames // 2) if self._frames else 0
@@ -189,6 +194,13 @@ class ScanViewer(QWidget):
             self._request()
         self._update_buttons()
         self._update_status()
+
+    def set_suggestions(self, suggestions: list[Suggestion]) -> None:
+        """Suggested boxes (dashed) over the image; they are not redactions."""
+        self.canvas.set_suggestions(suggestions)
+
+    def suggestions(self) -> list[Suggestion]:
+        return self.canvas.suggestions()
 
     def set_editable(self, editable: bool) -> None:
         self._editable = editable

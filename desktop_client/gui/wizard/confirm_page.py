@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,20 +40,17 @@ from PySide6.QtWidgets import (
 
 from desktop_client.plan.targets import SubjectInfo, explain_error
 from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
-from desktop_client.gui.wizard import label_rules as rules
 from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.labels import LabelRow, export_csv, import_csv, shared_names
 from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
+from desktop_client.plan import labelling as rules
 from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.review import series_filter_exclusions
 from desktop_client.plan.rules import LabelContext, bulk_problems, has_pet, single_problems
 
-#: Variables the uploader fills itself (never asked): the official client's Properties keys.
-BUILTIN_VARIABLES = frozenset({"project", "subject", "session", "experiment_label", "tracer",
-                               "pet_tracer", "custom_pet_tracer"})
-DEFAULT_TRACERS = ["FDG", "PIB", "AV45", "AV1451", "FBB", "NAV4694", "FLORBETAPIR", "OTHER"]
 BULK_FIXED = ["Patient Name", "Study", "Study Date", "Subject", "Session label", "Tracer"]
 _SUBJECT, _LABEL, _TRACER = 3, 4, 5
 _LOOKUP = re.compile(r"\blookup\s*\[")
@@ -68,61 +65,8 @@ class Fetched:
     script_label: str
     variables: list[Any]
     statuses: dict[str, str]
-
-
-def user_variables(scripts: list[Any]) -> list[Any]:
-    """The variables the user fills: described or host-supplied, not hidden, not set by us."""
-    from desktop_client.dicomedit import variables_of
-
-    return [v for v in variables_of(scripts)
-            if v.name.lower() not in BUILTIN_VARIABLES and not v.hidden
-            and (v.external or v.description)]
-
-
-def script_session_label(settings_scripts: list[str], session: Session, project: str, subject: str,
-                         used: set[str]) -> str:
-    """The label a script's ``makeSessionLabel`` gives this session ("" when none is set).
-
-    The scripts are compiled afresh with the project's existing labels and run on the header of
-    the session's first object, exactly as they will run at upload; only the ``session``
-    variable's value is kept.
-    """
-    texts = [t for t in settings_scripts if "makeSessionLabel" in t]
-    if not texts:
-        return ""
-    from desktop_client.dicomedit import apply_chain, compile_script
-    from desktop_client.scanning import read_dataset
-
-    first = next(session.iter_instances(), None)
-    if first is None:
-        return ""
-    scripts = [compile_script(t, existing_session_labels=used) for t in settings_scripts]
-    dataset = read_dataset(first.location, stop_before_pixels=True)
-    outcome = apply_chain(scripts, dataset, {"project": project, "subject": subject},
-                          execute_pixels=False)
-    values = {k.lower(): v for k, v in outcome.variables.items()}
-    value = values.get("session")
-    return rules.sanitize(str(value)) if value else ""
-
-
-def initial_subject(plan: SessionPlan, subjects: list[SubjectInfo], allow_create: bool) -> str:
-    """The subject shown first: the plan's, else an automatic label (when new subjects are
-    allowed), else the project's first subject. Never the patient's name (issue 14): that is a
-    label only when the user chooses it."""
-    from desktop_client.labels.schemes import stable_subject_label
-
-    if plan.subject:
-        return plan.subject
-    if allow_create:
-        return stable_subject_label(plan.session.study_instance_uid, {s.label for s in subjects})
-    return subjects[0].label if subjects else ""
-
-
-def scan_status(scan: Any) -> str:
-    from desktop_client.grouping import REASON_TEXT, classify_scan
-
-    result = classify_scan(scan)
-    return "Valid" if result.valid else f"Unsupported: {REASON_TEXT.get(result.reason or '', result.reason)}"
+    #: series XNAT's series import filter would drop → the filter's reason (issue 17 §3)
+    filtered: dict[str, str] = field(default_factory=dict)
 
 
 class ConfirmPage(WizardStep):
@@ -140,6 +84,7 @@ class ConfirmPage(WizardStep):
         self._script_label = ""
         self._auto_label = ""
         self._statuses: dict[str, str] = {}
+        self._filtered: dict[str, str] = {}
         #: the existing labels the bulk "add to existing sessions" tick was given for
         self._merge_clashes: list[str] = []
         #: patient names whose Patient IDs each get their own automatic subject
@@ -376,7 +321,7 @@ class ConfirmPage(WizardStep):
         self.draft = draft
         assert draft.target is not None and draft.project is not None and draft.settings is not None
         self.variables = []
-        tracers = draft.settings.tracers or DEFAULT_TRACERS
+        tracers = draft.settings.tracers or rules.DEFAULT_TRACERS
         self.tracer_combo.clear()
         self.tracer_combo.addItems(tracers)
         self.tracer_combo.setCurrentIndex(-1)
@@ -405,11 +350,14 @@ class ConfirmPage(WizardStep):
             script_label = ""
             statuses: dict[str, str] = {}
             if plan is not None:
-                subject = initial_subject(plan, subjects, settings.allow_create_subject)
-                script_label = script_session_label(settings.scripts, plan.session, project,
+                subject = rules.initial_subject(plan, subjects, settings.allow_create_subject)
+                script_label = rules.script_session_label(settings.scripts, plan.session, project,
                                                     subject, used)
-                statuses = {uid: scan_status(scan) for uid, scan in plan.session.scans.items()}
-            return Fetched(subjects, used, script_label, user_variables(scripts), statuses)
+                statuses = {uid: rules.scan_status(scan) for uid, scan in plan.session.scans.items()}
+            filtered = series_filter_exclusions([p.session for p in draft.plans],
+                                                settings.series_filters)  # reads headers: here
+            return Fetched(subjects, used, script_label, rules.user_variables(scripts), statuses,
+                           filtered)
 
         def done(result: Fetched) -> None:
             self._loading = False
@@ -417,6 +365,7 @@ class ConfirmPage(WizardStep):
             self.subjects, self.used_labels = result.subjects, result.used_labels
             self._script_label, self.variables = result.script_label, result.variables
             self._statuses = result.statuses
+            self._filtered = result.filtered
             self._populate()
 
         def failed(exc: BaseException) -> None:
@@ -450,7 +399,7 @@ class ConfirmPage(WizardStep):
         self.subject_combo.clear()
         self.subject_combo.addItems([s.label for s in self.subjects])
         assert self.draft is not None and self.draft.settings is not None
-        subject = initial_subject(plan, self.subjects, self.draft.settings.allow_create_subject)
+        subject = rules.initial_subject(plan, self.subjects, self.draft.settings.allow_create_subject)
         self.subject_combo.setCurrentText(subject)
         self.subject_combo.blockSignals(False)
         self.group_edit.setText(plan.subject_group)
@@ -765,15 +714,19 @@ class ConfirmPage(WizardStep):
         return " ".join(remarks)
 
     def _server_filter_notes(self) -> list[str]:
-        """Scans left out because XNAT's series import filter would drop them (issue 17 §3)."""
+        """Scans left out because XNAT's series import filter would drop them (issue 17 §3):
+        the filter's verdicts, unless a decision taken in Review says otherwise."""
         review = self.draft.review if self.draft is not None else {}
-        dropped = [c.exclude_reason for c in review.values()
-                   if c.excluded and c.exclude_reason.startswith("XNAT's ")]
+        dropped = {uid: reason for uid, reason in self._filtered.items()
+                   if uid not in review or review[uid].excluded}
+        dropped.update({uid: c.exclude_reason for uid, c in review.items()
+                        if c.excluded and c.exclude_reason.startswith("XNAT's ")})
         if not dropped:
             return []
-        noun = "scan is" if len(dropped) == 1 else "scans are"
-        return [f"{len(dropped)} {noun} left out because XNAT would drop them ({dropped[0]}"
-                f"{'; …' if len(dropped) > 1 else ''}); include them in Review to send anyway."]
+        reasons = list(dropped.values())
+        noun = "scan is" if len(reasons) == 1 else "scans are"
+        return [f"{len(reasons)} {noun} left out because XNAT would drop them ({reasons[0]}"
+                f"{'; …' if len(reasons) > 1 else ''}); include them in Review to send anyway."]
 
     def _validate(self, *_args: Any) -> None:
         clashes = self.clashes()

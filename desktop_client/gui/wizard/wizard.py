@@ -6,7 +6,7 @@ an already visited step.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
@@ -26,6 +26,10 @@ class UploadWizard(QWidget):
         self.draft = UploadDraft()
         self.index = 0
         self.visited = 0
+        #: where a forward jump (a step label, Ctrl+N) is heading, through each step's advance
+        self._target: int | None = None
+        #: an advance is under way (it calls proceed, or shows why not)
+        self._advancing = False
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 12, 18, 12)
@@ -97,10 +101,32 @@ class UploadWizard(QWidget):
         self.stepChanged.emit(index)
 
     def jump(self, index: int) -> None:
-        if index <= self.visited and index != self.index:
+        """Go to a visited step: back directly; forward through each step's ``advance`` in turn,
+        as Next does, so what was changed on the way (an unticked session) reaches the draft."""
+        if index > self.visited or index == self.index:
+            return
+        if index < self.index:
+            self._target = None
             self.go(index)
+            return
+        self._target = index
+        # An advance that never proceeded showed its reason and ended: the user tries again.
+        self._advancing = False
+        self._continue()
+
+    def _continue(self) -> None:
+        """One more step towards a forward jump's target, once the current step is complete (a
+        step that is not stays shown, with its reason, and the jump ends there when the user acts)."""
+        if self._target is None or self._advancing:
+            return
+        if self.index >= self._target:
+            self._target = None
+            return
+        if self.next_button.isEnabled():
+            self.next()
 
     def back(self) -> None:
+        self._target = None
         if self.index > 0:
             self.go(self.index - 1)
 
@@ -111,6 +137,7 @@ class UploadWizard(QWidget):
         last = index == len(self.steps) - 1
 
         def proceed() -> None:
+            self._advancing = False
             if self.index != index:
                 return
             if last:
@@ -122,12 +149,16 @@ class UploadWizard(QWidget):
                 # order (a step label cannot skip past Review to an Upload built on stale choices).
                 self.visited = index + 1
                 self.go(index + 1)
+                QTimer.singleShot(0, self._continue)
 
+        self._advancing = True
         self.current.advance(self.draft, proceed)
 
     def _refresh(self) -> None:
         step = self.current
         complete = step.is_complete()
+        if complete and self._target is not None:
+            QTimer.singleShot(0, self._continue)
         self.next_button.setEnabled(complete)
         self.next_button.setText(step.next_label())
         self.reason.setText("" if complete else step.blocking_message())

@@ -1,0 +1,296 @@
+"""Burned-in text found per scan, searched in the background for the review (issue 13).
+
+The text finder (``desktop_client.textfind``) runs in its own worker process (OCR is CPU-bound
+native code: there it holds neither the UI thread nor the app's GIL, and loads its models once).
+This object keeps the review's queue in front of it:
+
+* a scan opened in the viewer jumps to the front (``request(..., front=True)``); a group search
+  queues every scan of the group behind it;
+* only a couple of searches are handed to the process pool at a time, so the queue can be
+  re-ordered and cancelled (``cancel``) until a search has really started;
+* each instance result arrives through a queued signal on the UI thread; when every instance the
+  coverage policy picked for a scan is back, ``updated(uid)`` fires and ``result(uid)`` holds the
+  scan's ``ScanText``.
+
+The read text stays in memory here (the finder's disk cache never keeps it in clear).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from queue import SimpleQueue
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+
+from desktop_client.core.coverage import Pick, instances_to_search
+from desktop_client.core.geometry import Rect
+from desktop_client.gui.viewer.canvas import Suggestion
+from desktop_client.plan.review import ReviewModel, uncovered
+from desktop_client.scanning.model import Scan
+from desktop_client.textfind import ScanText, TextFinder, TextResult, coverage
+from desktop_client.textfind.recheck import COVERED
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE = "queued", "running", "done"
+
+
+class _Relay(QObject):
+    # One tuple, never bare None arguments (see gui/viewer/jobs.py).
+    finished = Signal(object)
+
+
+@dataclass(slots=True)
+class _Job:
+    uid: str
+    scan: Scan
+    picks: list[Pick] = field(default_factory=list)
+    results: dict[int, TextResult] = field(default_factory=dict)
+    #: how many of its searches were handed to the finder
+    started: int = 0
+    next_pick: int = 0
+
+
+def shared_finder() -> TextFinder:
+    """The app's one text finder (one worker process: the UI and the decoders need the other core).
+
+    Shared by every review the app opens, so the models are loaded once per session of the app;
+    it ends when the application quits (and its worker with the app, whatever the cause).
+    """
+    global _FINDER
+    if _FINDER is None:
+        _FINDER = TextFinder(workers=1)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(_FINDER.close)
+    return _FINDER
+
+
+_FINDER: TextFinder | None = None
+
+
+class TextFindings(QObject):
+    """Per-scan text search results (keyed by SeriesInstanceUID), filled in the background."""
+
+    updated = Signal(str)   # a scan's search started or finished (not sent for each scan queued)
+
+    def __init__(self, parent: QObject | None = None, finder: TextFinder | None = None,
+                 in_flight: int = 2) -> None:
+        super().__init__(parent)
+        self._finder = finder or shared_finder()
+        self._relay = _Relay(self)
+        self._relay.finished.connect(self._on_finished)
+        self._limit = in_flight
+        self._queue: deque[_Job] = deque()
+        self._jobs: dict[str, _Job] = {}
+        self._running = 0
+        self._results: dict[str, ScanText] = {}
+        self._closed = False
+        # Searches are handed to the finder by a thread of their own: starting the worker
+        # process (the first time) takes a while, and the UI thread must never wait for it.
+        self._outbox: SimpleQueue = SimpleQueue()
+        self._submitter: threading.Thread | None = None
+
+    # -- queries --------------------------------------------------------------------------------
+    def result(self, uid: str) -> ScanText | None:
+        return self._results.get(uid)
+
+    def state(self, uid: str) -> str:
+        """"" (never asked), queued, running or done."""
+        if uid in self._results:
+            return DONE
+        job = self._jobs.get(uid)
+        if job is None:
+            return ""
+        return RUNNING if job.started else QUEUED
+
+    def progress(self, uids: list[str]) -> tuple[int, int]:
+        """(searched, asked for) among ``uids``: the group dialog's progress bar."""
+        asked = [u for u in uids if self.state(u)]
+        return sum(1 for u in asked if u in self._results), len(asked)
+
+    @property
+    def idle(self) -> bool:
+        return not self._jobs
+
+    # -- requests -------------------------------------------------------------------------------
+    def request(self, scans: list[Scan], *, front: bool = False, again: bool = False) -> None:
+        """Search these scans (already searched ones are skipped unless ``again``)."""
+        if self._closed:
+            return
+        fresh: list[_Job] = []
+        for scan in scans:
+            uid = scan.series_instance_uid
+            job = self._jobs.get(uid)
+            if job is not None:
+                if front and not job.started:
+                    self._queue.remove(job)
+                    fresh.append(job)
+                continue
+            if uid in self._results and not again:
+                continue
+            self._results.pop(uid, None)
+            job = _Job(uid, scan, instances_to_search(scan.instances))
+            self._jobs[uid] = job
+            fresh.append(job)
+        if front:
+            self._queue.extendleft(reversed(fresh))
+        else:
+            self._queue.extend(fresh)
+        if front and len(fresh) == 1:  # the scan on screen; a group queue is painted by its dialog
+            for job in fresh:
+                self.updated.emit(job.uid)
+        self._pump()
+
+    def cancel(self, uids: list[str] | None = None) -> int:
+        """Forget queued searches (all, or of ``uids``); returns how many. Started ones finish."""
+        wanted = None if uids is None else set(uids)
+        dropped = [job for job in self._queue if wanted is None or job.uid in wanted]
+        for job in dropped:
+            self._queue.remove(job)
+            del self._jobs[job.uid]
+            self.updated.emit(job.uid)
+        return len(dropped)
+
+    def close(self) -> None:
+        """Stop asking (the review is going away): drop the queue and the searches not started."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.clear()
+        self._jobs = {}
+        if self._submitter is not None:
+            self._outbox.put(None)
+
+    # -- machinery ------------------------------------------------------------------------------
+    def _pump(self) -> None:
+        while self._queue and self._running < self._limit:
+            job = self._queue[0]
+            if not job.picks:  # nothing the policy searches: an empty result at once
+                self._queue.popleft()
+                self._finish(job)
+                continue
+            pick = job.picks[job.next_pick]
+            job.next_pick += 1
+            if job.next_pick == len(job.picks):
+                self._queue.popleft()
+            job.started += 1
+            self._running += 1
+            if job.started == 1:
+                self.updated.emit(job.uid)
+            if self._submitter is None:
+                self._submitter = threading.Thread(target=self._submit_loop, name="text-search-submit", daemon=True)
+                self._submitter.start()
+            self._outbox.put((job.uid, pick.index, job.scan.instances[pick.index], pick.frames, pick.temporal))
+
+    def _submit_loop(self) -> None:  # the submitter thread
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            uid, index, instance, frames, temporal = item
+            try:
+                future = self._finder.submit(instance, frames=frames, temporal=temporal)
+            except Exception as exc:  # noqa: BLE001 - a broken pool fails this search, visibly
+                future = Future()
+                future.set_exception(exc)
+            future.add_done_callback(lambda f, uid=uid, i=index: self._emit(uid, i, f))
+
+    def _emit(self, uid: str, index: int, future: Future) -> None:  # submitter or executor thread
+        try:
+            self._relay.finished.emit((uid, index, future))
+        except RuntimeError:  # the review was destroyed meanwhile
+            pass
+
+    @Slot(object)
+    def _on_finished(self, payload: tuple) -> None:
+        uid, index, future = payload
+        self._running -= 1
+        job = self._jobs.get(uid)
+        if job is not None:
+            if future.cancelled():
+                job.results[index] = TextResult(error="search cancelled")
+            elif future.exception() is not None:
+                log.debug("text search failed", exc_info=future.exception())
+                job.results[index] = TextResult(error=f"text search failed ({type(future.exception()).__name__})")
+            else:
+                job.results[index] = future.result()
+            if len(job.results) == len(job.picks):
+                self._finish(job)
+        self._pump()
+
+    def _finish(self, job: _Job) -> None:
+        scan = job.scan
+        text = ScanText(job.uid, instances=len(scan.instances))
+        text.burned_in_annotation = any((i.burned_in_annotation or "").upper() == "YES" for i in scan.instances)
+        text.results = [job.results[p.index] for p in job.picks]
+        self._results[job.uid] = text
+        del self._jobs[job.uid]
+        self.updated.emit(job.uid)
+
+
+def _overlap(a: Rect, b: Rect) -> float:
+    """Intersection over the smaller area (two reads of one line on different images)."""
+    w = min(a.right, b.right) - max(a.left, b.left)
+    h = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if w <= 0 or h <= 0:
+        return 0.0
+    return (w * h) / max(1, min(a.width * a.height, b.width * b.height))
+
+
+def suggestions_from(text: ScanText, boxes: list[Rect], dismissed: list[str] = ()) -> list[Suggestion]:
+    """The scan's distinct suggested boxes, minus text its boxes already cover.
+
+    Boxes apply to every frame and instance, so one line read on several searched images (the
+    middle slice and the first, a cine's frames) is one suggestion, with the union of its boxes.
+    Likely patient information is ticked; technical overlay and allowlisted text are not. Lines
+    already covered by the boxes, or dismissed by the user, are not suggested again.
+    """
+    out: list[Suggestion] = []
+    for found in text.found:
+        if coverage(found.text_rect, boxes) >= COVERED or str(found.text_rect) in dismissed:
+            continue
+        same = next((s for s in out if _overlap(s.rect, found.rect) > 0.6), None)
+        if same is None:
+            out.append(Suggestion(found.rect, found.text, found.likely_phi, found.likely_phi, [found.text_rect]))
+            continue
+        same.lines.append(found.text_rect)
+        r = same.rect
+        same.rect = Rect(min(r.left, found.rect.left), min(r.top, found.rect.top),
+                         max(r.right, found.rect.right), max(r.bottom, found.rect.bottom))
+        same.likely_phi = same.ticked = same.likely_phi or found.likely_phi
+    return out
+
+
+def tile_note(findings: "TextFindings", review: ReviewModel, uid: str) -> tuple[str, str] | None:
+    """The tile's burned-in-text line ("3 lines of likely PHI found") and its colour, or None."""
+    state = findings.state(uid)
+    if state == QUEUED:
+        return "Text search queued", "#66737f"
+    if state == RUNNING:
+        return "Searching for text…", "#2f6f95"
+    text = findings.result(uid)
+    choice = review.choices[uid]
+    held = review.gate(uid)
+    if held:
+        lines = len([r for r in uncovered(text, choice.rectangles if choice.confirmed else [])
+                     if str(r) not in choice.dismissed])
+        if lines:
+            return f"{lines} line{'s' if lines != 1 else ''} of likely PHI found", "#c0392b"
+        return "Header says burned-in text: decide", "#c0392b"
+    if choice.accepted_as_is:
+        return f"Sent as is: {choice.accept_reason}", "#c77800"
+    if text is None:
+        return None
+    if text.errors and not text.found:
+        return f"Text search failed: {text.errors[0]}", "#c77800"
+    if text.likely_phi:
+        return "Likely PHI covered or dismissed", "#2e8b57"
+    if text.found:
+        n = len(text.found)
+        return f"{n} line{'s' if n != 1 else ''} of technical text, no PHI", "#66737f"
+    return "No text found", "#66737f"

@@ -1,0 +1,47 @@
+"""The decision about a scan with free text (issue 14 §2): read, shown, then chosen."""
+
+from __future__ import annotations
+
+import pydicom
+
+from desktop_client.gui.review.free_text import FreeTextDialog
+from desktop_client.plan.review import ReviewModel
+
+from .conftest import find_scan, wait_until
+
+
+def _dialog(qtbot, review, uid):  # type: ignore[no-untyped-def]
+    dialog = FreeTextDialog(review, [uid])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    wait_until(qtbot, lambda: dialog.inspections, what="the inspection")
+    return dialog
+
+
+def test_report_text_is_shown_with_the_patient_values_and_sent_only_by_a_decision(qtbot, sessions) -> None:
+    review = ReviewModel(sessions)
+    _, sr = find_scan(sessions, "SR")
+    uid = sr.series_instance_uid
+    ds = pydicom.dcmread(sr.instances[0].location.path)
+    dialog = _dialog(qtbot, review, uid)
+    html = dialog.text.toHtml()
+    assert ds.PatientID in html and "#c0392b" in html  # the matched value, highlighted
+    assert dialog.without_button.isVisible() and dialog.without_button.isEnabled()
+    assert not dialog.with_button.isEnabled()  # only after ticking that the text was read
+    dialog.read_confirm.setChecked(True)
+    assert dialog.with_button.isEnabled()
+    dialog.without_button.click()
+    assert dialog.mode == "text-removed"
+    review.include_free_text([uid], dialog.mode, dialog.inspections)
+    choice = review.choices[uid]
+    assert choice.remove_text and not choice.excluded and ds.PatientID not in choice.decision
+
+
+def test_a_pdf_can_only_be_left_out_or_sent_with_its_text(qtbot, sessions) -> None:
+    review = ReviewModel(sessions)
+    _, pdf = find_scan(sessions, "DOC")
+    dialog = _dialog(qtbot, review, pdf.series_instance_uid)
+    assert "PDF text" in dialog.text.toPlainText()
+    assert not dialog.without_button.isVisible()
+    dialog.leave_button.click()
+    assert dialog.mode is None and review.choices[pdf.series_instance_uid].excluded
