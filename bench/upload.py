@@ -206,11 +206,17 @@ def run_one(files: int, rows: int, workers: int | None,
         emulator = start_emulator(work / "xnat", port)
         proxy = None
         target = f"http://127.0.0.1:{port}"
+        proxy_stats = {"requests": 0, "timeouts": 0}
         if proxy_timeout is not None:
-            from tests.timeout_proxy import TimeoutProxy
-
-            proxy = TimeoutProxy(("127.0.0.1", port), proxy_timeout).start()
-            target = proxy.url
+            # Its own process, like the emulator: its buffers are not the app's memory.
+            proxy_port = free_port()
+            proxy = subprocess.Popen([sys.executable, "-m", "tests.timeout_proxy", str(port),
+                                      "--timeout", str(proxy_timeout), "--port", str(proxy_port)],
+                                     cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            assert proxy.stdout is not None
+            if not proxy.stdout.readline().startswith("proxy "):
+                raise RuntimeError("the timeout proxy did not start")
+            target = f"http://127.0.0.1:{proxy_port}"
         try:
             session = scan_paths([work / "src"], use_cache=False).sessions[0]
             box = (PixelEdit(Rect(0, 0, 200, 40)),)
@@ -280,7 +286,9 @@ def run_one(files: int, rows: int, workers: int | None,
             zip_mb = zip_path.stat().st_size / 1e6
         finally:
             if proxy is not None:
-                proxy.stop()
+                proxy.terminate()
+                out, _ = proxy.communicate(timeout=60)
+                proxy_stats = json.loads(out.strip().splitlines()[-1])
             emulator.terminate()
             emulator.wait()
         mb = sent_bytes / 1e6
@@ -301,8 +309,8 @@ def run_one(files: int, rows: int, workers: int | None,
             "verification": status.verification,
             "each_file_once": exactly_once,
             "proxy_timeout_s": proxy_timeout,
-            "proxy_504s": proxy.timeouts if proxy is not None else 0,
-            "proxy_requests": proxy.requests if proxy is not None else 0,
+            "proxy_504s": proxy_stats["timeouts"],
+            "proxy_requests": proxy_stats["requests"],
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)

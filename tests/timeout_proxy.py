@@ -17,6 +17,8 @@ benchmark uses that).
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import socket
 import threading
 import time
@@ -179,6 +181,11 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     proxy = TimeoutProxy(("127.0.0.1", args.upstream_port), args.timeout, args.port).start()
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, terminate)
     print(f"proxy {proxy.url} -> 127.0.0.1:{args.upstream_port} (read timeout {args.timeout:g} s)",
           flush=True)
     try:
@@ -188,6 +195,8 @@ def main() -> int:
         pass
     finally:
         proxy.stop()
+        # The last line says what the proxy did (the benchmark reads it).
+        print(json.dumps({"requests": proxy.requests, "timeouts": proxy.timeouts}), flush=True)
     return 0
 
 

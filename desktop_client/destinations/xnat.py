@@ -209,10 +209,12 @@ class XnatDestination(Destination):
         chunks = list(zip_stream(batch))  # stored entries: the payloads are the objects' bytes
         started = time.monotonic()
         try:
-            uri = self.client.import_zip(ctx.project, ctx.subject, ctx.session_label,
-                                         iter(chunks), overwrite=ctx.overwrite,
-                                         cancel=ctx.cancel.is_set,
-                                         content_length=sum(len(c) for c in chunks))
+            try:
+                uri = self._import(ctx, chunks)
+            except XnatSessionExpired:
+                # Refused before anything was stored, and the client has logged in again: the
+                # body is in memory, so it simply goes again.
+                uri = self._import(ctx, chunks)
         except XnatCancelled:
             raise Cancelled() from None
         except XnatError as exc:
@@ -239,6 +241,11 @@ class XnatDestination(Destination):
             uris.append(uri)
             ctx.state["session_uri"] = uri
             ctx.save_state()
+
+    def _import(self, ctx: SendContext, chunks: list[bytes]) -> str:
+        return self.client.import_zip(ctx.project, ctx.subject, ctx.session_label, iter(chunks),
+                                      overwrite=ctx.overwrite, cancel=ctx.cancel.is_set,
+                                      content_length=sum(len(c) for c in chunks))
 
     def _settle(self, ctx: SendContext) -> None:
         try:

@@ -27,6 +27,10 @@ Public API::
     reconcile_commit(client, pid, subject, label, prearchive_uri, error) -> CommitResult | None
     client.prearchive_entry(uri) -> PrearchiveEntry | None              # status of our entry
     zip_stream([(name, bytes), ...], level=0) -> Iterator[bytes]        # XNAT-readable zip body
+    wait_until_settled(client, pid, subject, label)   # before re-sending after 504/lost/concurrent
+    client.project_settings(pid).series_import_filters()   # parsed site + project filters
+    series_filter.series_rejections(filters, {series uid: read}) -> {uid: reason}   # XNAT's rules
+    requests_sizing.RequestSizer()                     # adaptive import request size
 
 Errors are ``XnatError`` subclasses with ``user_message``, ``status``, ``server_message`` and
 ``outcome_unknown``.

@@ -39,7 +39,7 @@ import requests
 
 from desktop_client import APP_SLUG, __version__
 from desktop_client.xnat.address import (
-    PLAIN_HTTP_WARNING, ServerAddress, XnatInsecureTransportError, check_transport,
+    PLAIN_HTTP_WARNING, ServerAddress, check_transport,
     normalise_base_url, parse_address,
 )
 from desktop_client.xnat.errors import (

@@ -11,7 +11,9 @@ starts there and follows the server (issue 17 §1):
 * a 504, a timeout or a connection lost after the body counts as "far too slow": the size drops
   to a quarter.
 
-The sizes bound memory too: a request's zip is built in memory to send it with Content-Length.
+The sizes bound memory too: a request's objects are held in memory to send its zip with
+Content-Length, so the ceiling (48 MB) is what an upload may add to the app's footprint; at the
+speeds where that ceiling is reached a request takes a few seconds, far from any proxy timeout.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class RequestSizer:
     """Adaptive request size: ``limits()`` for the next request, then ``record`` or ``timed_out``."""
 
     def __init__(self, *, budget: float = 30.0, start: Limits = Limits(100, 20 * MB),
-                 smallest: Limits = Limits(5, 1 * MB), largest: Limits = Limits(2000, 128 * MB)) -> None:
+                 smallest: Limits = Limits(5, 1 * MB), largest: Limits = Limits(1000, 48 * MB)) -> None:
         self.budget = budget
         self._smallest = smallest
         self._largest = largest

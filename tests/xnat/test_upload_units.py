@@ -39,7 +39,7 @@ def test_sizer_starts_small_grows_when_fast_and_shrinks_when_slow() -> None:
     assert sizer.limits() == Limits(5, 1 * MB)  # never below the floor
     for _ in range(20):
         sizer.record(0.01, 10_000, 10_000 * MB)
-    assert sizer.limits() == Limits(2000, 128 * MB)  # nor above the ceiling
+    assert sizer.limits() == Limits(1000, 48 * MB)  # nor above the ceiling
 
 
 def _objects(entries: list[tuple[str, bytes]]) -> dict[str, list[ObjectOutcome]]:
@@ -140,3 +140,40 @@ def test_early_rejection_mid_stream_shows_the_servers_message(xnat_emulator: Xna
                                                   for i in range(0, len(body), 65536)]),
                           content_length=len(body))
     assert "unable to read DICOM object s1/pad0.dcm" in str(info.value)
+
+
+def test_destination_waits_out_a_concurrent_send_then_sends_once(xnat_emulator: XnatEmulator) -> None:
+    """A request the client had given up on is still running when the unit is sent again:
+    XNAT answers "Concurrent file sends"; the destination waits until the prearchive entry is
+    quiet and sends again instead of failing the unit."""
+    import threading
+    import time
+
+    entries = make_study({1: 30})
+    xnat_emulator.faults.import_file_delay = 0.03
+    study = str(pydicom.dcmread(io.BytesIO(entries[0][1])).StudyInstanceUID)
+    objects = next(iter(_objects(entries).values()))
+    # The earlier, abandoned request: the very bytes the destination will send, same names.
+    names = [(f"{o.scan_id}/{o.sop_instance_uid}.dcm", o.data) for o in objects]
+    body = b"".join(zip_stream(names))
+    earlier = client_for(xnat_emulator)
+    running = threading.Thread(target=lambda: earlier.import_zip(
+        "DEMO", "SUBJ", "SESS", iter([body]), content_length=len(body)))
+    running.start()
+    deadline = time.monotonic() + 5
+    while not xnat_emulator.prearchive_entries("DEMO") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    dest = XnatDestination(xnat_emulator.url, "admin", "admin")
+    dest.settle_quiet, dest.settle_poll = 0.5, 0.1
+    ctx = SendContext(transfer_id="t2", project="DEMO", subject="SUBJ", session_label="SESS",
+                      study_instance_uid=study)
+    ctx.state["sending"] = True  # a resumed transfer: the session on the server is its own
+    dest.open(ctx)
+    dest.send_unit(ctx, UnitInfo(0, objects[0].series_uid, objects[0].scan_id, 0, 1), iter(objects))
+    running.join()
+    assert ("POST", "/data/services/import", 400) in xnat_emulator.request_log
+    dest.finish(ctx)
+    assert dest.verify(ctx, {objects[0].scan_id: objects}).ok
+    [entry] = xnat_emulator.prearchive_entries("DEMO")
+    assert len(xnat_emulator.prearchive_files(entry)) == 30
+    dest.close()

@@ -36,3 +36,16 @@ def test_repeated_series_numbers_are_verified_by_uid(xnat_emulator: XnatEmulator
                                  expected_by_uid={first: 2, second: 3, missing: 1})
     assert gone.details == [f"series {missing} (no scan on the server): 1 file(s) sent, 0 on the "
                             f"server"]
+
+
+def test_subject_label_differing_only_in_case_verifies(xnat_emulator: XnatEmulator) -> None:
+    """XNAT files the session under the existing subject "SUBJ" when "subj" is given."""
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    xnat_emulator.add_subject("DEMO", "SUBJ")
+    study, series = generate_uid(), generate_uid()
+    entries = [(f"a/{i}.dcm", make_instance(study_uid=study, series_uid=series, series_number=3,
+                                            instance_number=i)) for i in range(1, 3)]
+    client = client_for(xnat_emulator)
+    assert client.commit(client.import_zip("DEMO", "subj", "E2", zip_stream(entries))).archived
+    result = client.verify_session("DEMO", "subj", "E2", {"3": 2}, expected_by_uid={series: 2})
+    assert result.ok, result.details

@@ -29,6 +29,8 @@ class GroupCard(QFrame):
         policy.setHeightForWidth(True)  # wrapped labels need their real height, not the hint's
         self.setSizePolicy(policy)
         self.group, self.review, self.store, self.thumbs = group, review, store, thumbs
+        #: The hold-back verdicts the card counts (the review step's cache once the page sets it).
+        self.held_back = review.held_back
         self.index = index
         self.valid = isinstance(group, ValidGroup)
         self._tiles: list[QLabel] = []
@@ -136,7 +138,7 @@ class GroupCard(QFrame):
             self._offered = None
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
-        held = len(review.held_back(uids))
+        held = len(self.held_back(uids))
         if held:
             text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
         elif s.unconfirmed:

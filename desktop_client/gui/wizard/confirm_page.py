@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,6 +48,7 @@ from desktop_client.scanning.model import Session
 from desktop_client.transfer.spec import LookupTable
 from desktop_client.plan import labelling as rules
 from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.review import series_filter_exclusions
 from desktop_client.plan.rules import LabelContext, bulk_problems, has_pet, single_problems
 
 BULK_FIXED = ["Patient Name", "Study", "Study Date", "Subject", "Session label", "Tracer"]
@@ -64,6 +65,8 @@ class Fetched:
     script_label: str
     variables: list[Any]
     statuses: dict[str, str]
+    #: series XNAT's series import filter would drop → the filter's reason (issue 17 §3)
+    filtered: dict[str, str] = field(default_factory=dict)
 
 
 class ConfirmPage(WizardStep):
@@ -81,6 +84,7 @@ class ConfirmPage(WizardStep):
         self._script_label = ""
         self._auto_label = ""
         self._statuses: dict[str, str] = {}
+        self._filtered: dict[str, str] = {}
         #: the existing labels the bulk "add to existing sessions" tick was given for
         self._merge_clashes: list[str] = []
         #: patient names whose Patient IDs each get their own automatic subject
@@ -350,7 +354,10 @@ class ConfirmPage(WizardStep):
                 script_label = rules.script_session_label(settings.scripts, plan.session, project,
                                                     subject, used)
                 statuses = {uid: rules.scan_status(scan) for uid, scan in plan.session.scans.items()}
-            return Fetched(subjects, used, script_label, rules.user_variables(scripts), statuses)
+            filtered = series_filter_exclusions([p.session for p in draft.plans],
+                                                settings.series_filters)  # reads headers: here
+            return Fetched(subjects, used, script_label, rules.user_variables(scripts), statuses,
+                           filtered)
 
         def done(result: Fetched) -> None:
             self._loading = False
@@ -358,6 +365,7 @@ class ConfirmPage(WizardStep):
             self.subjects, self.used_labels = result.subjects, result.used_labels
             self._script_label, self.variables = result.script_label, result.variables
             self._statuses = result.statuses
+            self._filtered = result.filtered
             self._populate()
 
         def failed(exc: BaseException) -> None:
@@ -706,15 +714,19 @@ class ConfirmPage(WizardStep):
         return " ".join(remarks)
 
     def _server_filter_notes(self) -> list[str]:
-        """Scans left out because XNAT's series import filter would drop them (issue 17 §3)."""
+        """Scans left out because XNAT's series import filter would drop them (issue 17 §3):
+        the filter's verdicts, unless a decision taken in Review says otherwise."""
         review = self.draft.review if self.draft is not None else {}
-        dropped = [c.exclude_reason for c in review.values()
-                   if c.excluded and c.exclude_reason.startswith("XNAT's ")]
+        dropped = {uid: reason for uid, reason in self._filtered.items()
+                   if uid not in review or review[uid].excluded}
+        dropped.update({uid: c.exclude_reason for uid, c in review.items()
+                        if c.excluded and c.exclude_reason.startswith("XNAT's ")})
         if not dropped:
             return []
-        noun = "scan is" if len(dropped) == 1 else "scans are"
-        return [f"{len(dropped)} {noun} left out because XNAT would drop them ({dropped[0]}"
-                f"{'; …' if len(dropped) > 1 else ''}); include them in Review to send anyway."]
+        reasons = list(dropped.values())
+        noun = "scan is" if len(reasons) == 1 else "scans are"
+        return [f"{len(reasons)} {noun} left out because XNAT would drop them ({reasons[0]}"
+                f"{'; …' if len(reasons) > 1 else ''}); include them in Review to send anyway."]
 
     def _validate(self, *_args: Any) -> None:
         clashes = self.clashes()
