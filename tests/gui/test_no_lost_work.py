@@ -221,6 +221,7 @@ def test_a_forward_jump_passes_what_changed_on_the_way(qtbot, window, demo_dir: 
     first = win.select_page._sessions[0].study_instance_uid
     win.select_page.set_checked(list(range(1, len(win.select_page._sessions))))
     win.wizard.jump(5)
-    wait_for(qtbot, lambda: win.wizard.index == 5, what=f"the jump ({win.wizard.reason.text()})")
+    wait_for(qtbot, lambda: win.wizard.index == 5, timeout=300,
+             what=f"the jump ({win.wizard.reason.text()})")
     assert first not in {p.session.study_instance_uid for p in win.draft.plans}
     assert len(win.draft.plans) == 4
