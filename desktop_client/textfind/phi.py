@@ -7,7 +7,7 @@ A line is **likely PHI** when, after normalising (upper case, letters and digits
   referring/performing physician and operator names (a recogniser misreads a letter or two, so a
   similarity of 0.8 over a window of the value's length counts); or
 * contains a date, a time, a labelled identifier ("ID", "MRN", "DOB", "Acc", "Name", ...) or an
-  identifier-like token (five digits or more, or letters with a run of four digits or more); or
+  identifier-like token (six digits or more, or letters with a run of four digits or more); or
 * is free text: a word of three letters or more that is not overlay vocabulary (a name that is not
   in this header, a hospital, a comment).
 
@@ -70,7 +70,7 @@ _DATE = re.compile(
     r"(?<!\d)(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
     r"\d{1,2}[-/ ]?(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*[-/ ]?\d{2,4})(?!\d)")
 _TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(:\d{2})?(?!\d)")
-_LONG_NUMBER = re.compile(r"\d{5,}")
+_LONG_NUMBER = re.compile(r"\d{6,}")
 _ID_DIGITS = re.compile(r"\d{4,}")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -175,10 +175,15 @@ def _technical_token(word: str) -> bool:
     if word in TECHNICAL_WORDS or _PROBE.match(word):
         return True
     # numbers with an attached unit or short measurement values: 120KV, 1.1, 30HZ, B30F kernels
-    if re.fullmatch(r"\d{1,4}|[A-Z]{0,3}\d{1,4}[A-Z]{0,3}", word):
+    if re.fullmatch(r"\d{1,5}|[A-Z]{0,3}\d{1,5}[A-Z]{0,3}", word):
         return True
     runs = re.findall(r"[A-Z]+|\d+", word)
-    return all((r.isdigit() and len(r) <= 4) or r in TECHNICAL_WORDS or _segments(r) for r in runs)
+    return all((r.isdigit() and len(r) <= 5) or (r.isalpha() and len(r) == 1) or r in TECHNICAL_WORDS
+               or _segments(r) or _segments(r.translate(_MISREAD)) for r in runs)
+
+
+#: Letters the recogniser reads for others in small overlay text ("Im" read as "Tm").
+_MISREAD = str.maketrans({"T": "I"})
 
 
 def pattern_phi(text: str) -> bool:

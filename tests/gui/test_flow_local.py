@@ -162,9 +162,19 @@ def test_review_rectangles_are_blacked_out_in_the_archive(qtbot, window, demo_di
     first = session.sorted_scans()[0]
     original = pydicom.dcmread(first.instances[0].location.path).pixel_array
     assert np.any(original[..., :30, :128])  # burned-in text is there before the upload
-    # What the review step hands over when the user boxes the burned-in text of one scan.
-    win.draft.review = {first.series_instance_uid: ScanReviewChoice(rectangles=[Rect(0, 0, 128, 30)],
-                                                                   confirmed=True)}
+    # What the review step hands over when the user boxes every burned-in PHI line of one scan
+    # (the demo manifest says where they are; the output re-check fails a box that misses one).
+    from desktop_client.demo.manifest import DemoManifest
+
+    manifest = DemoManifest.load(demo_dir)
+    boxes: list[Rect] = []
+    for f in manifest.files:
+        if f.series_instance_uid == first.series_instance_uid:
+            boxes += [Rect(*b.box) for b in f.burned_in if b.phi and Rect(*b.box) not in boxes]
+    assert boxes
+    # (the other scans keep the decision taken at Review)
+    win.draft.review = {**win.draft.review,
+                        first.series_instance_uid: ScanReviewChoice(rectangles=boxes, confirmed=True)}
     win.summary_page.enter(win.draft)
     assert win.summary_page.counts.redacted == 1
     rows = upload_and_wait(qtbot, win)
@@ -178,6 +188,9 @@ def test_review_rectangles_are_blacked_out_in_the_archive(qtbot, window, demo_di
         except Exception:  # manifests and other non-DICOM files of the archive
             continue
         if ds.SeriesInstanceUID == hash_uid(first.series_instance_uid):  # default site script
-            assert not np.any(ds.pixel_array[..., :30, :128]), path
+            pixels = ds.pixel_array
+            for box in boxes:  # one solid fill inside every box: nothing readable is left
+                region = pixels[..., box.top:box.bottom, box.left:box.right]
+                assert region.min() == region.max(), (path, box)
             redacted += 1
     assert redacted == first.files

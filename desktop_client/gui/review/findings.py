@@ -8,9 +8,13 @@ This object keeps the review's queue in front of it:
   queues every scan of the group behind it;
 * only a couple of searches are handed to the process pool at a time, so the queue can be
   re-ordered and cancelled (``cancel``) until a search has really started;
-* each instance result arrives through a queued signal on the UI thread; when every instance the
-  coverage policy picked for a scan is back, ``updated(uid)`` fires and ``result(uid)`` holds the
-  scan's ``ScanText``.
+* each instance result is put in a plain queue by the finder's thread and taken from it on the UI
+  thread (a timer runs while searches are out); when every instance the coverage policy picked
+  for a scan is back, ``updated(uid)`` fires and ``result(uid)`` holds the scan's ``ScanText``.
+
+No Qt object is touched, or even referenced, from another thread: a signal emitted from the
+finder's thread into a review the UI had just destroyed, or a QObject's last reference dropped
+there, takes the whole app down. The submitting thread is stopped and joined with its owner.
 
 The read text stays in memory here (the finder's disk cache never keeps it in clear).
 """
@@ -22,9 +26,10 @@ import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Collection
 from queue import SimpleQueue
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.geometry import Rect
@@ -39,9 +44,60 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE = "queued", "running", "done"
 
 
-class _Relay(QObject):
-    # One tuple, never bare None arguments (see gui/viewer/jobs.py).
-    finished = Signal(object)
+#: How often the UI thread takes finished searches while some are out (a search takes seconds).
+POLL_MS = 50
+#: How long closing waits for the submitting thread (it may be starting the worker process).
+JOIN_SECONDS = 30.0
+
+
+class _Submitter:
+    """The searches' thread side, free of Qt: hands searches to the finder, queues their results.
+
+    Owned by a ``TextFindings``; the finder's callbacks and the thread reference only this object
+    (and its queues), never the QObject, so nothing Qt is ever touched or released off the UI
+    thread. ``stop`` ends and joins the thread.
+    """
+
+    def __init__(self, finder: TextFinder) -> None:
+        self.finder = finder
+        self.outbox: SimpleQueue = SimpleQueue()
+        self.inbox: SimpleQueue = SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.stopped = False
+
+    def submit(self, item: tuple) -> None:
+        if self.stopped:
+            return
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._loop, name="text-search-submit", daemon=True)
+            self.thread.start()
+        self.outbox.put(item)
+
+    def stop(self, *_: object) -> None:
+        """No more searches: end the thread and wait for it (results still out are dropped)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.thread is not None:
+            self.outbox.put(None)
+            if self.thread is not threading.current_thread():
+                self.thread.join(JOIN_SECONDS)
+                if self.thread.is_alive():
+                    log.warning("the text search submitter did not stop within %.0f s", JOIN_SECONDS)
+
+    def _loop(self) -> None:  # the submitter thread
+        inbox = self.inbox
+        while True:
+            item = self.outbox.get()
+            if item is None:
+                return
+            uid, index, instance, frames, temporal = item
+            try:
+                future = self.finder.submit(instance, frames=frames, temporal=temporal)
+            except Exception as exc:  # noqa: BLE001 - a broken pool fails this search, visibly
+                future = Future()
+                future.set_exception(exc)
+            future.add_done_callback(lambda f, uid=uid, i=index: inbox.put((uid, i, f)))
 
 
 @dataclass(slots=True)
@@ -81,9 +137,6 @@ class TextFindings(QObject):
     def __init__(self, parent: QObject | None = None, finder: TextFinder | None = None,
                  in_flight: int = 2) -> None:
         super().__init__(parent)
-        self._finder = finder or shared_finder()
-        self._relay = _Relay(self)
-        self._relay.finished.connect(self._on_finished)
         self._limit = in_flight
         self._queue: deque[_Job] = deque()
         self._jobs: dict[str, _Job] = {}
@@ -92,8 +145,13 @@ class TextFindings(QObject):
         self._closed = False
         # Searches are handed to the finder by a thread of their own: starting the worker
         # process (the first time) takes a while, and the UI thread must never wait for it.
-        self._outbox: SimpleQueue = SimpleQueue()
-        self._submitter: threading.Thread | None = None
+        self._submitter = _Submitter(finder or shared_finder())
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._take_finished)
+        # Also when the owner deletes this object without closing it first (the callable is
+        # the plain submitter's, so the connection outlives the wrapper safely).
+        self.destroyed.connect(self._submitter.stop)
 
     # -- queries --------------------------------------------------------------------------------
     def result(self, uid: str) -> ScanText | None:
@@ -107,6 +165,10 @@ class TextFindings(QObject):
         if job is None:
             return ""
         return RUNNING if job.started else QUEUED
+
+    def pending(self, uids: "Collection[str]") -> int:
+        """How many of ``uids`` are queued or being searched (cheap: counts the open jobs)."""
+        return sum(1 for uid in self._jobs if uid in uids)
 
     def progress(self, uids: list[str]) -> tuple[int, int]:
         """(searched, asked for) among ``uids``: the group dialog's progress bar."""
@@ -163,8 +225,11 @@ class TextFindings(QObject):
         self._closed = True
         self._queue.clear()
         self._jobs = {}
-        if self._submitter is not None:
-            self._outbox.put(None)
+        try:
+            self._poll.stop()
+        except RuntimeError:  # closed while Qt is destroying this object: the timer went first
+            pass
+        self._submitter.stop()
 
     # -- machinery ------------------------------------------------------------------------------
     def _pump(self) -> None:
@@ -182,31 +247,19 @@ class TextFindings(QObject):
             self._running += 1
             if job.started == 1:
                 self.updated.emit(job.uid)
-            if self._submitter is None:
-                self._submitter = threading.Thread(target=self._submit_loop, name="text-search-submit", daemon=True)
-                self._submitter.start()
-            self._outbox.put((job.uid, pick.index, job.scan.instances[pick.index], pick.frames, pick.temporal))
+            self._submitter.submit((job.uid, pick.index, job.scan.instances[pick.index], pick.frames,
+                                    pick.temporal))
+            if not self._poll.isActive():
+                self._poll.start()
 
-    def _submit_loop(self) -> None:  # the submitter thread
-        while True:
-            item = self._outbox.get()
-            if item is None:
-                return
-            uid, index, instance, frames, temporal = item
-            try:
-                future = self._finder.submit(instance, frames=frames, temporal=temporal)
-            except Exception as exc:  # noqa: BLE001 - a broken pool fails this search, visibly
-                future = Future()
-                future.set_exception(exc)
-            future.add_done_callback(lambda f, uid=uid, i=index: self._emit(uid, i, f))
+    def _take_finished(self) -> None:
+        """UI thread: take every search the finder finished since the last look."""
+        inbox = self._submitter.inbox
+        while not self._closed and not inbox.empty():
+            self._on_finished(inbox.get())
+        if self._closed or self._running <= 0:
+            self._poll.stop()
 
-    def _emit(self, uid: str, index: int, future: Future) -> None:  # submitter or executor thread
-        try:
-            self._relay.finished.emit((uid, index, future))
-        except RuntimeError:  # the review was destroyed meanwhile
-            pass
-
-    @Slot(object)
     def _on_finished(self, payload: tuple) -> None:
         uid, index, future = payload
         self._running -= 1
