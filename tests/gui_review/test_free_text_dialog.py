@@ -64,3 +64,23 @@ def test_bulk_cards_say_free_text_is_left_out_until_included(qtbot, sessions, tm
     card = next(c for c in step.page.unsupported_grid.cards
                 if c.group.members[0].scan.series_instance_uid == sr.series_instance_uid)
     assert card.state.text().startswith("1 included by your decision")
+
+
+def test_valid_cards_say_a_scan_carries_private_text_or_an_overlay(qtbot, tmp_path) -> None:
+    """Issue 14 §2: such image scans stay in their image group, and the card says so."""
+    from desktop_client.gui.review import ReviewStep
+    from desktop_client.scanning import scan_paths
+    from desktop_client.templates import TemplateStore
+    from tests.privacy.test_image_text import _study
+
+    from tests.scanning.factory import make_dataset, write
+
+    root = _study(tmp_path / "in")
+    write(root / "d" / "1.dcm", make_dataset("1.2.9.2", "1.2.9.2.1", "1.2.9.2.1.1"))  # bulk view: 2 sessions
+    sessions = scan_paths([root], use_cache=False).sessions
+    step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
+    qtbot.addWidget(step)
+    step.set_sessions(sessions)
+    (card,) = step.page.valid_grid.cards
+    assert "In 1 scan: carries private text and an overlay" in card.details.text()
+    assert not step.page.unsupported_grid.cards

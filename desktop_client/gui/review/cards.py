@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop_client.grouping import UnsupportedGroup, ValidGroup
+from desktop_client.grouping import UnsupportedGroup, ValidGroup, image_text_line
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
@@ -128,10 +130,14 @@ class GroupCard(QFrame):
             templates = set(matching)
             has_boxes = any(review.choices[u].rectangles or review.choices[u].excluded for u in uids)
             self._offered = next(iter(matching.values())) if matching and not has_boxes else None
+            carrying = [u for u in uids if u in review.carries]
+            notes = sorted({n for u in carrying for n in review.carries[u]}, reverse=True)
             self.details.setText(
                 f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b><br>"
                 f"{group.sop_class_name}<br>Colour: {colours}<br>"
-                f"Templates: {len(templates)} matching")
+                f"Templates: {len(templates)} matching"
+                + (f"<br>In {len(carrying)} scan{'s' if len(carrying) != 1 else ''}: "
+                   f"{html.escape(image_text_line(notes))}" if carrying else ""))
         else:
             self.title.setText(f"{group.sop_class_name} · {noun}")
             self.details.setText(f"Cannot be redacted: {group.reason_text}")
