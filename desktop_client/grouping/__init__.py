@@ -11,7 +11,8 @@ Everything else is *Unsupported* with one reason, checked in this order:
 
 ``contains-free-text`` comes first (issue 14): a scan with any object that carries text no header
 script reaches (encapsulated PDF/CDA/STL/OBJ, SR of every kind, key object notes, presentation
-states, RT structure sets; ``scanning.freetext``) forms its own group, is excluded by default and
+states, RT structure sets; ``scanning.freetext``) joins ONE group whatever its SOP class, with its
+own reason (:func:`free_text_reason`), is excluded by default and
 is only sent when a person includes it; :func:`inspect_scan` shows what text is inside and which
 header values of the patient it matches.
 
@@ -96,7 +97,12 @@ class UnsupportedGroup:
 
     @property
     def sop_class_name(self) -> str:
-        return sop_class_name(self.sop_class_uid) if self.sop_class_uid else "(several SOP classes)"
+        if self.sop_class_uid:
+            return sop_class_name(self.sop_class_uid)
+        if self.reason == FREE_TEXT:  # one group for every kind (issue 14 §2): name the kinds
+            return ", ".join(sorted({sop_class_name(uid) for m in self.members
+                                     for uid in m.scan.sop_class_uids if free_text_kind(uid)}))
+        return "(several SOP classes)"
 
     @property
     def reason_text(self) -> str:
@@ -161,7 +167,10 @@ def group_scans(sessions: Iterable[Session]) -> Grouping:
                 group.members.append(ref)
             else:
                 assert result.reason is not None
-                sop = scan.sop_class_uids[0] if len(scan.sop_class_uids) == 1 else ""
+                # Free text is ONE group whatever the SOP class (issue 14 §2); each scan's own
+                # reason is ``free_text_reason``.
+                sop = (scan.sop_class_uids[0] if len(scan.sop_class_uids) == 1
+                       and result.reason != FREE_TEXT else "")
                 ukey = (result.reason, sop)
                 ugroup = unsupported.get(ukey)
                 if ugroup is None:
@@ -177,6 +186,12 @@ def free_text_scans(sessions: Iterable[Session]) -> list[ScanRef]:
     """Every scan classified ``contains-free-text`` (excluded unless a person includes it)."""
     return [ScanRef(session, scan) for session in sessions for scan in session.sorted_scans()
             if classify_scan(scan).reason == FREE_TEXT]
+
+
+def free_text_reason(scan: Scan) -> str:
+    """Why this scan is in the free-text group, from its SOP classes (no I/O): e.g.
+    "encapsulated PDF document" — shown per scan inside the one group."""
+    return "; ".join(sorted({k for k in map(free_text_kind, scan.sop_class_uids) if k}))
 
 
 def inspect_scan(scan: Scan, limit: int = 20) -> Inspection:

@@ -8,10 +8,13 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop_client.grouping import UnsupportedGroup, ValidGroup, image_text_line
+from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reason, image_text_line
+from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
+
+_REASON_LINES = 6  # per-scan reasons listed on the free-text card (the group dialog lists all)
 
 MOSAIC = 76
 
@@ -139,8 +142,16 @@ class GroupCard(QFrame):
                 + (f"<br>In {len(carrying)} scan{'s' if len(carrying) != 1 else ''}: "
                    f"{html.escape(image_text_line(notes))}" if carrying else ""))
         else:
-            self.title.setText(f"{group.sop_class_name} · {noun}")
-            self.details.setText(f"Cannot be redacted: {group.reason_text}")
+            if group.reason == FREE_TEXT:  # one group for every kind, each scan with its reason
+                self.title.setText(f"Contains free text · {noun}")
+                lines = [f"{html.escape(m.scan.series_description or m.scan.modality or '?')}: "
+                         f"{html.escape(free_text_reason(m.scan))}" for m in group.members[:_REASON_LINES]]
+                more = len(group.members) - _REASON_LINES
+                self.details.setText(f"{html.escape(group.reason_text)}<br>" + "<br>".join(lines)
+                                     + (f"<br>… and {more} more" if more > 0 else ""))
+            else:
+                self.title.setText(f"{group.sop_class_name} · {noun}")
+                self.details.setText(f"Cannot be redacted: {group.reason_text}")
             self._offered = None
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
