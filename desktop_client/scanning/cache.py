@@ -58,6 +58,11 @@ def set_max_age_days(days: int) -> None:
     _max_age_days = max(1, int(days))
 
 
+def max_age_days() -> int:
+    """The expiry of everything cached about scanned files: the scan index and the thumbnails."""
+    return _max_age_days
+
+
 def remember_identity(instance: Instance) -> None:
     """Keep a study's identifying values in memory (never on disk) for later cache hits."""
     if instance.patient_name or instance.patient_id or instance.accession_number:
