@@ -28,7 +28,7 @@ def _saved_plan(win, demo_dir: Path, path: Path) -> tuple[list, dict[str, ScanRe
              SessionPlan(session=second, subject="SUBJ2", label="SUBJ2_B")]
     options = draft_options(win.draft)
     planfile.save(planfile.plan_file([str(demo_dir)], options.destination, plans, decisions,
-                                     project=options.project), path)
+                                     project=options.project, scripts=options.scripts), path)
     return [first, second], decisions
 
 
@@ -91,6 +91,13 @@ def test_a_plan_is_refused_when_its_data_or_project_changed(qtbot, window, demo_
     other.write_text(json.dumps(data))
     _load(qtbot, win, other)
     assert "This plan is for project ELSEWHERE" in select.message.text
+
+    data = json.loads(path.read_text())
+    data["scripts"] = [{"name": "project.das", "text": "(0010,0010) := \"OTHER\""}]
+    scripted = tmp_path / "scripted.json"
+    scripted.write_text(json.dumps(data))
+    _load(qtbot, win, scripted)
+    assert "The anonymization scripts changed since this plan was made" in select.message.text
 
     (tmp_path / "junk.json").write_text("{")
     select.load_plan(str(tmp_path / "junk.json"))

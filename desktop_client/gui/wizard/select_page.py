@@ -262,6 +262,11 @@ class SelectPage(WizardStep):
         if plan.project != draft.project.id:
             return (f"This plan is for project {plan.project}, not {draft.project.id}: choose that "
                     "project, then load the plan again.")
+        # A local folder's scripts come from Settings: the upload would run today's, not the plan's.
+        if (plan.scripts is not None and draft.settings is not None
+                and [(s.name, s.text) for s in plan.scripts] != draft.settings.named_scripts):
+            return ("The anonymization scripts changed since this plan was made: review the upload "
+                    "again (or restore the scripts in Settings), then save a new plan.")
         return ""
 
     def _plan_scanned(self, plan: planfile.PlanFile, result: ScanResult) -> None:
