@@ -6,7 +6,8 @@ Prints, per source:
 
 * **recall / precision** on real images nobody here drew — deid-data's and pydicom's burned-in
   ultrasound files, against the lines read by eye in ``bench/textfind_truth.json`` (a line is
-  found when a found line's text contains it or is ≥ 0.7 similar, letters and digits only) —
+  found when a found line's text contains it or is ≥ 0.7 similar, letters and digits only, O/0
+  and I/1/L alike) —
   and on the demo generator's manifest, which records every burned-in box and whether it is PHI
   (a line is found when the suggested boxes cover ≥ 90 % of its box). PHI recall counts only
   the suggestions marked likely PHI. Goal: every PHI line, ≥ 95 % of all lines.
@@ -46,8 +47,12 @@ from desktop_client.textfind import coverage, find_text  # noqa: E402
 TRUTH = json.loads((ROOT / "bench" / "textfind_truth.json").read_text())
 
 
+#: Characters OCR confuses for each other count as the same when matching ("A0=100%", "1M#2").
+_SAME = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
 def _norm(text: str) -> str:
-    return re.sub(r"[^0-9A-Z]", "", text.upper())
+    return re.sub(r"[^0-9A-Z]", "", text.upper()).translate(_SAME)
 
 
 def _matches(truth: str, read: str) -> bool:

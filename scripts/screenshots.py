@@ -178,9 +178,15 @@ def capture(out: Path, theme: str = "light", size: tuple[int, int] = (1280, 800)
         # session out"); the MR study was sent before (the receipts say so: Send again / Skip).
         w.next()
         settle(app, lambda: w.index == 4 and win.review_page.inner.review is not None)
-        review = win.review_page.inner.review
+        step = win.review_page.inner
+        review = step.review
         gone = next(s for s in review.sessions if "MR" not in s.modalities)
         review.exclude(list(gone.scans), "not part of this project")
+        settle(app, lambda: step.is_ready() and step.searching() == 0, timeout=600)
+        held = [uid for uid, _ in review.held_back()]
+        if held:
+            review.accept_as_is(held, "demo screenshots: burned-in text sent on purpose")
+        step.page.changed.emit()
         w.next()
         summary = win.summary_page
         settle(app, lambda: w.index == 5 and not summary._checking_history

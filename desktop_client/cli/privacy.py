@@ -22,10 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def apply_user_settings() -> None:
-    """The desktop app's privacy settings (settings.json, Qt-free) apply to the CLI too."""
+    """The desktop app's privacy settings (settings.json, Qt-free) apply to the CLI too, and
+    every process pool of the command keeps its sockets in the private runtime folder."""
+    from desktop_client.core.processes import use_private_runtime_dir
     from desktop_client.gui.settings_store import apply_privacy_settings, load_settings
 
     apply_privacy_settings(load_settings())
+    use_private_runtime_dir()
 
 
 def run_clear_cache(args: argparse.Namespace) -> int:

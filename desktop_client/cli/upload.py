@@ -419,6 +419,8 @@ def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str
         raise UserError("every study was already sent to this destination (see the receipts); "
                         "nothing to do without them")
     return kept
+
+
 def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
     """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
     from desktop_client.plan.textgate import apply_text_gate

@@ -125,6 +125,10 @@ class _Builder:
         if pixels is None:
             writer.finish(ds, ts)
         else:
+            # The header tells the truth about the pixels: an image with no text burned in
+            # (``--no-text``) says NO, so tools that trust the flag hold back only what needs it.
+            if "BurnedInAnnotation" in ds and not boxes:
+                ds.BurnedInAnnotation = "NO"
             writer.set_pixels(ds, pixels, ts)
         path = self.path(series, number)
         size, digest = writer.write(ds, path)

@@ -288,9 +288,27 @@ class XnatDestination(Destination):
             ctx.save_state()
         if not result_uri:
             raise DestinationError("nothing was uploaded, so there is no session to commit")
+        if not archived and result_uri.startswith("/data/prearchive/"):
+            result_uri, archived = self._separated(ctx, result_uri)
         ctx.state.update(final_uri=result_uri, archived=archived)
         ctx.save_state()
         return self._finish(ctx, result_uri, archived)
+
+    def _separated(self, ctx: SendContext, uri: str) -> tuple[str, bool]:
+        """Where the upload is when its prearchive session is gone after the commit: XNAT
+        separated a PET/MR session into two (``<label>_MR``, ``<label>_PET``). The session the
+        receipt and link name is the first of them that holds this upload's series."""
+        uids = {uid: 0 for uid in ctx.state.get("scan_uids", {}).values() if uid}
+        try:
+            if not uids or self.client.prearchive_entry(uri) is not None:
+                return uri, False
+            found = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, {},
+                                               allow_extra_files=True, expected_by_uid=uids)
+        except XnatError as exc:
+            raise _wrap("looking for the committed session", exc) from None
+        if not found.sessions:
+            return uri, False
+        return found.sessions[0], found.sessions[0].startswith("/data/archive/")
 
     def _commit(self, ctx: SendContext, uri: str) -> tuple[str, bool]:
         try:
@@ -312,8 +330,10 @@ class XnatDestination(Destination):
 
     def _finish(self, ctx: SendContext, uri: str, archived: bool) -> Finish:
         if archived:
+            parts = uri.rstrip("/").split("/")  # /data/archive/projects/P/subjects/S/experiments/E
+            label = parts[8] if len(parts) == 9 else ctx.session_label  # E_MR when XNAT split it
             link = (f"{self.base_url}/data/archive/projects/{ctx.project}/subjects/{ctx.subject}"
-                    f"/experiments/{ctx.session_label}?format=html")
+                    f"/experiments/{label}?format=html")
         else:
             parts = uri.rstrip("/").split("/")  # /data/prearchive/projects/P/TS/FOLDER
             link = (f"{self.base_url}/app/action/LoadImageData/project/{ctx.project}"
@@ -325,14 +345,20 @@ class XnatDestination(Destination):
         uids = ctx.state.get("scan_uids", {})
         by_uid = ({uids[sid]: n for sid, n in counts.items()}
                   if all(uids.get(sid) for sid in counts) else None)
+        final = str(ctx.state.get("final_uri") or "")
+        # Left in the prearchive (a merge there waits beside the archived session it joins).
+        waiting = final if final.startswith("/data/prearchive/") else None
         try:
             # A merged session also holds the scans it had before.
             result = self.client.verify_session(ctx.project, ctx.subject, ctx.session_label, counts,
                                                 allow_extra_files=bool(ctx.state.get("merged_into")),
-                                                expected_by_uid=by_uid)
+                                                expected_by_uid=by_uid, prearchive_uri=waiting)
         except XnatError as exc:
             raise _wrap("verifying the session", exc) from None
         where = "archive" if ctx.state.get("archived") else "prearchive"
+        if result.sessions:  # XNAT separated the PET/MR session: say where the scans went
+            where = "sessions XNAT split it into: " + ", ".join(
+                u.rstrip("/").rsplit("/", 1)[-1] for u in result.sessions)
         details = "; ".join(result.details) if result.details else (
             f"{sum(counts.values())} files in {len(counts)} scans confirmed in the {where}")
         return Verification(result.ok, "XNAT file listing of every scan", details, dict(result.found))

@@ -61,9 +61,11 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     app = QApplication.instance()
     assert isinstance(app, QApplication), "create a QApplication first"
     settings = load_settings()
+    from desktop_client.core.processes import use_private_runtime_dir
     from desktop_client.gui.settings_store import apply_privacy_settings
 
     apply_privacy_settings(settings)
+    use_private_runtime_dir()  # every process pool's sockets in a private folder (issue 14)
     set_temp_dir(settings.temp_folder or None)
     apply_theme(app, settings.theme)
     store = ConnectionStore()

@@ -8,14 +8,13 @@ say the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
 
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice
 
 
 def decided(choice: ScanReviewChoice) -> bool:
-    """Has a person decided what happens to this scan's pixels (boxes or leaving it out)?"""
-    return choice.excluded or bool(choice.rectangles)
+    """Has a person decided about this scan's pixels (boxes, checked, accepted, or left out)?"""
+    return bool(choice.text_decision) or bool(choice.rectangles)
 
 
 @dataclass(frozen=True)
@@ -39,16 +38,14 @@ class ReviewProgress:
         return " · ".join(parts)
 
 
-def review_progress(model: ReviewModel, text_found: Iterable[str] = ()) -> ReviewProgress:
+def review_progress(model: ReviewModel) -> ReviewProgress:
     """Count what is left.
 
     A Valid group is reviewed once opened (``model.reviewed_groups``) or once any of its scans
-    has a decision; ``text_found`` are the series in which burned-in text was detected, each
-    waiting for a decision of its own.
+    has a decision; a scan with text found and no decision is one the text gate holds back
+    (``ReviewModel.held_back``, the one hold-back rule).
     """
     groups = sum(1 for g in model.grouping.valid
                  if model.group_id(g) not in model.reviewed_groups
                  and not any(decided(model.choices[u]) for u in model.group_members(g)))
-    pending = sum(1 for uid in set(text_found)
-                  if uid in model.choices and not decided(model.choices[uid]))
-    return ReviewProgress(groups, pending)
+    return ReviewProgress(groups, len(model.held_back()))

@@ -7,7 +7,7 @@ A line is **likely PHI** when, after normalising (upper case, letters and digits
   referring/performing physician and operator names (a recogniser misreads a letter or two, so a
   similarity of 0.8 over a window of the value's length counts); or
 * contains a date, a time, a labelled identifier ("ID", "MRN", "DOB", "Acc", "Name", ...) or an
-  identifier-like token (five digits or more, or letters with a run of four digits or more); or
+  identifier-like token (six digits or more, or letters with a run of four digits or more); or
 * is free text: a word of three letters or more that is not overlay vocabulary (a name that is not
   in this header, a hospital, a comment).
 
@@ -70,7 +70,7 @@ _DATE = re.compile(
     r"(?<!\d)(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|"
     r"\d{1,2}[-/ ]?(JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)[A-Z]*[-/ ]?\d{2,4})(?!\d)")
 _TIME = re.compile(r"(?<!\d)\d{1,2}:\d{2}(:\d{2})?(?!\d)")
-_LONG_NUMBER = re.compile(r"\d{5,}")
+_LONG_NUMBER = re.compile(r"\d{6,}")
 _ID_DIGITS = re.compile(r"\d{4,}")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
@@ -171,61 +171,19 @@ def _joined(run: str) -> bool:
     return any(run.startswith(w) and _joined(run[len(w):]) for w in _SEGMENT_WORDS)
 
 
-#: Glyphs a recogniser confuses with "I" on small overlay fonts ("Im" read "Tm", "TI" read "T1").
-_READ_AS_I = "TL"
-
-
-@lru_cache(maxsize=4096)
-def _overlay_run(run: str) -> bool:
-    """A run of letters that is overlay vocabulary, as printed or as OCR misreads it.
-
-    Merged overlay lines lose their spaces and a thin "I" comes back as "T", "L" or "1": a run
-    counts when some reading with those glyphs taken as "I" is cut entirely into technical words.
-    Header values and dates are matched before this, so a misread never hides the patient's own.
-    """
-    if run in TECHNICAL_WORDS or _segments(run):
-        return True
-    spots = [i for i, c in enumerate(run) if c in _READ_AS_I]
-    if not spots or len(spots) > 3:
-        return False
-    for mask in range(1, 1 << len(spots)):
-        chars = list(run)
-        for bit, i in enumerate(spots):
-            if mask >> bit & 1:
-                chars[i] = "I"
-        reading = "".join(chars)
-        if reading in TECHNICAL_WORDS or _segments(reading):
-            return True
-    return False
-
-
 def _technical_token(word: str) -> bool:
     if word in TECHNICAL_WORDS or _PROBE.match(word):
         return True
     # numbers with an attached unit or short measurement values: 120KV, 1.1, 30HZ, B30F kernels
-    if re.fullmatch(r"\d{1,4}|[A-Z]{0,3}\d{1,4}[A-Z]{0,3}", word):
+    if re.fullmatch(r"\d{1,5}|[A-Z]{0,3}\d{1,5}[A-Z]{0,3}", word):
         return True
     runs = re.findall(r"[A-Z]+|\d+", word)
-    if all(_technical_run(runs, n) for n in range(len(runs))):
-        return True
-    # "TI 2500" merged and read "T12500": a "1" between letters and four digits read as "I".
-    reading = re.sub(r"(?<=[A-Z])1(?=\d{4}(?!\d))", "I", word)
-    return reading != word and _technical_token(reading)
+    return all((r.isdigit() and len(r) <= 5) or (r.isalpha() and len(r) == 1) or r in TECHNICAL_WORDS
+               or _segments(r) or _segments(r.translate(_MISREAD)) for r in runs)
 
 
-def _technical_run(runs: list[str], n: int) -> bool:
-    """One run of a merged word: a short number, overlay vocabulary, or a kernel/unit letter.
-
-    A single letter next to a short number is the letter of a kernel or unit ("B30f", "5s") that
-    a merged line cut off from its word.
-    """
-    run = runs[n]
-    if run.isdigit():
-        return len(run) <= 4
-    if _overlay_run(run):
-        return True
-    neighbours = [runs[i] for i in (n - 1, n + 1) if 0 <= i < len(runs)]
-    return len(run) == 1 and any(r.isdigit() and len(r) <= 3 for r in neighbours)
+#: Letters the recogniser reads for others in small overlay text ("Im" read as "Tm").
+_MISREAD = str.maketrans({"T": "I"})
 
 
 def pattern_phi(text: str) -> bool:
@@ -259,7 +217,8 @@ def likely_phi(text: str, header: HeaderValues) -> bool:
     if pattern_phi(text):
         return True
     # Free text that is neither overlay vocabulary nor a number: names, places, comments.
-    return any(len(run) >= 3 and not _overlay_run(run) for run in re.findall(r"[A-Z]+", upper))
+    return any(len(run) >= 3 and run not in TECHNICAL_WORDS and not _segments(run)
+               for run in re.findall(r"[A-Z]+", upper))
 
 
 # ---- the user's allowlist -------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Re-check the output: search the bytes that will be sent again, after redaction.
 
-A readable line that is likely PHI (technical overlay and allowlisted text are not) and is not
-wholly inside a redaction box means text is still visible: the object **fails closed** with
+A readable line that is likely PHI (technical overlay and allowlisted text are not, nor a line
+where the source showed text judged harmless) and is not wholly inside a redaction box means
+text is still visible: the object **fails closed** with
 "text still visible at l,t,r,b", unless a person accepted the scan as is. A box whose edge cuts
 a line detected *before* redaction is only a warning: OCR does not reliably read half-cut glyphs,
 and the check fires on many correct boxes too (reference §4).
@@ -53,6 +54,15 @@ def cut_warnings(found: Sequence[FoundText], boxes: Sequence[Rect]) -> list[str]
     return out
 
 
+def _seen_harmless(line: Rect, harmless: Sequence[Rect]) -> bool:
+    """The source showed a line here that was judged harmless (technical overlay, allowlisted).
+
+    The output is the same image minus the boxes: a line left in place is the same text, and a
+    second reading that garbles "220 mAs B30f" into letters does not make it patient data.
+    """
+    return any(coverage(line, [h]) >= 0.5 or coverage(h, [line]) >= 0.5 for h in harmless)
+
+
 @dataclass(slots=True)
 class Recheck:
     """The re-check of one object. ``visible`` keeps the lines in memory only (their text too)."""
@@ -95,7 +105,9 @@ def recheck(output: Dataset | bytes, boxes: Sequence[Rect], *, frames: Sequence[
         result = find_text(ds, frames=frames, temporal=temporal, allowlist=allowlist, header=header)
     if result.error:
         return Recheck(ERROR, error=result.error)
-    visible = [f for f in result.found if f.likely_phi and coverage(f.text_rect, boxes) < COVERED]
+    harmless = [f.text_rect for f in source.found if not f.likely_phi] if source is not None else []
+    visible = [f for f in result.found if f.likely_phi and coverage(f.text_rect, boxes) < COVERED
+               and not _seen_harmless(f.text_rect, harmless)]
     warnings = cut_warnings(source.found, boxes) if source is not None and boxes else []
     status = PASSED if not visible else (ACCEPTED if accepted else FAILED)
     return Recheck(status, visible, warnings)

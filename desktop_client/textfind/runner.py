@@ -37,6 +37,16 @@ def _single_threaded() -> bool:
         return threading.active_count() == 1
 
 
+def _init_worker() -> None:
+    """Pool initializer: end with the app, and yield the CPU to it (OCR is background work; on two
+    cores a full-speed worker starved the app's UI thread into visible stalls)."""
+    end_with_parent()
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # no nice() on this platform, or not allowed
+        pass
+
+
 def _context() -> Any:
     if sys.platform.startswith("linux") and _single_threaded():
         return multiprocessing.get_context("fork")
@@ -56,7 +66,7 @@ class TextFinder:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=end_with_parent)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker)
         return self._pool
 
     def submit(self, source: Instance | str, *, frames: Sequence[int] | None = None,

@@ -34,6 +34,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import quote, urljoin, urlsplit
+from xml.etree import ElementTree
 
 import requests
 
@@ -61,6 +62,7 @@ _MAX_REDIRECTS = 5
 _SSO_HINT = re.compile(r"saml|sso|oauth|openid|oidc|shibboleth|/cas/|/idp/|adfs|login|signin|auth",
                        re.IGNORECASE)
 _SCAN_IN_URI = re.compile(r"/scans/([^/]+)/")
+_XNAT_NS = "http://nrg.wustl.edu/xnat"
 _LABEL_OK = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -680,61 +682,48 @@ class XnatClient:
     def verify_session(self, project_id: str, subject: str, session_label: str,
                        expected: Mapping[str, int], *, expected_bytes: Mapping[str, int] | None = None,
                        allow_extra_files: bool = False,
-                       expected_by_uid: Mapping[str, int] | None = None) -> Verification:
+                       expected_by_uid: Mapping[str, int] | None = None,
+                       prearchive_uri: str | None = None) -> Verification:
         """Compare per-scan file counts (and byte totals, when given) with what the server holds.
 
-        ``expected_by_uid`` (Series Instance UID → file count), when given, is what an archived
-        session is checked against: XNAT renames scans whose series numbers repeat (``1-MR1``)
-        and may split or merge sessions, so the scan ID we guessed is not a reliable key; the
-        scan's ``UID`` field is. The prearchive keeps the series numbers, so IDs are used there.
+        ``expected_by_uid`` (Series Instance UID → file count), when given, is the key used:
+        XNAT renames scans whose series numbers repeat (``1-MR1``) and splits PET/MR sessions,
+        so the scan ID we guessed is not a reliable key; the scan's ``UID`` field is (the
+        experiment's ``scans/scan`` items in the archive, ``xnat:scan/@UID`` in the prearchive
+        session document).
 
-        Looks in the archive first, then the prearchive. Byte totals are only meaningful when
-        the server stores files unmodified (``prevent_anon`` and no header rewriting); leave
-        ``expected_bytes`` out otherwise. ``allow_extra_files`` accepts more files than sent
-        (merging into an existing session).
+        Looks in the archive first, then the prearchive, then for the two sessions XNAT makes of
+        a PET/MR session when the site or project separates them (``<label>_MR`` and
+        ``<label>_PET``, archived or not): every series is then looked for across both. Byte
+        totals are only meaningful when the server stores files unmodified (``prevent_anon``
+        and no header rewriting); leave ``expected_bytes`` out otherwise. ``allow_extra_files``
+        accepts more files than sent (merging into an existing session).
+
+        ``prearchive_uri``, when the commit left the upload in the prearchive, is the session
+        checked: a merge into a project that keeps uploads in the prearchive waits there next
+        to the archived session of the same label, which does not hold the new scans yet.
         """
-        found: dict[str, int] = {}
-        found_bytes: dict[str, int] = {}
-        experiment = self._archived_experiment(project_id, subject, session_label)
+        entry = self.prearchive_entry(prearchive_uri) if prearchive_uri else None
+        experiment = None if entry is not None else self._archived_experiment(
+            project_id, subject, session_label)
         if experiment is not None:
-            eid = experiment["data_fields"]["ID"]
             uri = f"/data/archive/projects/{project_id}/subjects/{subject}/experiments/{session_label}"
-            scans = self._result(self._request("GET", f"/data/experiments/{_q(eid)}/scans",
-                                               params={"format": "json"}), "Listing scans")
-            scan_uids = _scan_uids(experiment)
-            for scan in scans:
-                found.setdefault(scan.get("ID", ""), 0)
-                found_bytes.setdefault(scan.get("ID", ""), 0)
-            if scans:
-                rows = self._result(self._request(
-                    "GET", f"/data/experiments/{_q(eid)}/scans/ALL/files", params={"format": "json"}),
-                    "Listing files")
-                for row in rows:
-                    match = _SCAN_IN_URI.search(row.get("URI", ""))
-                    if match and row.get("collection", "DICOM") == "DICOM":
-                        sid = match.group(1)
-                        found[sid] = found.get(sid, 0) + 1
-                        found_bytes[sid] = found_bytes.get(sid, 0) + int(row.get("Size") or 0)
+            found, found_bytes, scan_uids = self._archived_counts(experiment)
         else:
-            entry = self._prearchive_entry(project_id, subject, session_label)
+            entry = entry or self._prearchive_entry(project_id, subject, session_label)
             if entry is None:
-                return Verification(False, [f"Session {session_label} of subject {subject} is "
-                                            f"neither in the archive nor in the prearchive of "
-                                            f"{project_id}."])
+                split = self._split_sessions(project_id, subject, session_label)
+                if not split:
+                    return Verification(False, [f"Session {session_label} of subject {subject} "
+                                                f"is neither in the archive nor in the prearchive "
+                                                f"of {project_id}."])
+                return self._verify_split(split, expected, allow_extra_files, expected_by_uid)
             uri = entry.uri
             if entry.status == "RECEIVING":
                 return Verification(False, [f"Session {session_label} has not been committed yet; "
                                             f"XNAT lists its files only after the commit."], uri=uri)
-            scans = self._result(self._request("GET", f"{uri}/scans", params={"format": "json"}),
-                                 "Listing scans")
-            for scan in scans:
-                sid = scan.get("ID", "")
-                rows = self._result(self._request(
-                    "GET", f"{uri}/scans/{_q(sid)}/resources/DICOM/files", params={"format": "json"}),
-                    "Listing files")
-                found[sid] = len(rows)
-                found_bytes[sid] = sum(int(r.get("Size") or 0) for r in rows)
-        if experiment is not None and expected_by_uid is not None:
+            found, found_bytes, scan_uids = self._prearchive_counts(uri)
+        if expected_by_uid is not None:
             return _verify_by_uid(expected_by_uid, found, scan_uids, allow_extra_files, uri)
         details = []
         for sid, count in expected.items():
@@ -747,6 +736,110 @@ class XnatClient:
                                f"{found_bytes.get(sid, 0)} on the server")
         return Verification(ok=not details, details=details, found=found,
                             found_bytes=found_bytes, uri=uri)
+
+    def _archived_counts(self, experiment: Mapping[str, Any]
+                         ) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+        """Per-scan DICOM file counts and bytes of an archived session, and scan ID → UID."""
+        eid = experiment["data_fields"]["ID"]
+        found: dict[str, int] = {}
+        found_bytes: dict[str, int] = {}
+        scans = self._result(self._request("GET", f"/data/experiments/{_q(eid)}/scans",
+                                           params={"format": "json"}), "Listing scans")
+        for scan in scans:
+            found.setdefault(scan.get("ID", ""), 0)
+            found_bytes.setdefault(scan.get("ID", ""), 0)
+        if scans:
+            rows = self._result(self._request(
+                "GET", f"/data/experiments/{_q(eid)}/scans/ALL/files", params={"format": "json"}),
+                "Listing files")
+            for row in rows:
+                match = _SCAN_IN_URI.search(row.get("URI", ""))
+                if match and row.get("collection", "DICOM") == "DICOM":
+                    sid = match.group(1)
+                    found[sid] = found.get(sid, 0) + 1
+                    found_bytes[sid] = found_bytes.get(sid, 0) + int(row.get("Size") or 0)
+        return found, found_bytes, _scan_uids(experiment)
+
+    def _prearchive_counts(self, uri: str) -> tuple[dict[str, int], dict[str, int], dict[str, str]]:
+        """The same for a built prearchive session: scan IDs and UIDs from its session document
+        (``PrearcSessionResource`` answers ``format=xml`` with it), files per scan."""
+        document = self._request("GET", uri, params={"format": "xml"},
+                                 action="Reading the prearchive session").text
+        scan_uids = _prearchive_scan_uids(document)
+        found: dict[str, int] = {}
+        found_bytes: dict[str, int] = {}
+        for sid in scan_uids:
+            rows = self._result(self._request(
+                "GET", f"{uri}/scans/{_q(sid)}/resources/DICOM/files", params={"format": "json"}),
+                "Listing files")
+            found[sid] = len(rows)
+            found_bytes[sid] = sum(int(r.get("Size") or 0) for r in rows)
+        return found, found_bytes, scan_uids
+
+    def _split_sessions(self, project_id: str, subject: str, label: str) -> list[str]:
+        """The archive and (built) prearchive URIs of the sessions XNAT made of a separated
+        PET/MR session: ``PrearcDatabase.getUniqueSessionLabel`` names them ``<label>_MR`` and
+        ``<label>_PET`` ("PETMR" in the label becomes "MR"/"PET"), with 1, 2, ... appended when
+        that label was taken. Newest first (highest suffix, latest prearchive timestamp), so
+        the session of this upload is preferred over an earlier one's."""
+        names = re.compile("|".join(f"(?:{re.escape(_split_label(label, kind))}(\\d*))"
+                                    for kind in ("MR", "PET")) + "$")
+        found: list[tuple[int, str, str]] = []
+        for experiment in self.experiments(project_id):
+            match = names.match(experiment.label)
+            if match and experiment.subject_label.lower() == subject.lower():
+                suffix = next((g for g in match.groups() if g is not None), "")
+                found.append((int(suffix or 0), "1", f"/data/archive/projects/{project_id}/subjects/"
+                              f"{experiment.subject_label}/experiments/{experiment.label}"))
+        try:
+            entries = self.prearchive_entries(project_id)
+        except (XnatPermissionError, XnatNotFoundError):
+            entries = []
+        for entry in entries:
+            match = names.match(entry.name)
+            if match and entry.status != "RECEIVING" and (
+                    not entry.subject or entry.subject.lower() == subject.lower()):
+                found.append((1 << 30, entry.timestamp, entry.uri))
+        return [uri for _, _, uri in sorted(found, reverse=True)]
+
+    def _verify_split(self, uris: list[str], expected: Mapping[str, int], allow_extra: bool,
+                      expected_by_uid: Mapping[str, int] | None) -> Verification:
+        """Check every series across the sessions of a separated PET/MR session; a series (or,
+        without UIDs, a scan ID, which the separation keeps) counts in the newest session that
+        holds it."""
+        found: dict[str, int] = {}
+        found_bytes: dict[str, int] = {}
+        scan_uids: dict[str, str] = {}
+        seen: set[str] = set()
+        wanted = set(expected_by_uid if expected_by_uid is not None else expected)
+        holding: list[str] = []  # the sessions that hold what was sent (an earlier one may not)
+        for uri in uris:
+            if uri.startswith("/data/archive/"):
+                parts = uri.split("/")
+                experiment = self._archived_experiment(parts[4], parts[6], parts[8])
+                if experiment is None:
+                    continue
+                counts, sizes, uids = self._archived_counts(experiment)
+            else:
+                counts, sizes, uids = self._prearchive_counts(uri)
+            name = uri.rstrip("/").rsplit("/", 1)[-1]
+            for sid, count in counts.items():
+                key = uids.get(sid, "") if expected_by_uid is not None else sid
+                if not key or key in seen:
+                    continue
+                seen.add(key)
+                if key in wanted and uri not in holding:
+                    holding.append(uri)
+                found[f"{name}/{sid}"] = count
+                found_bytes[f"{name}/{sid}"] = sizes.get(sid, 0)
+                scan_uids[f"{name}/{sid}"] = uids.get(sid, "")
+        if expected_by_uid is None:
+            expected_by_uid = {sid: n for sid, n in expected.items()}
+            scan_uids = {key: key.rsplit("/", 1)[-1] for key in found}
+        holding = holding or uris[:1]
+        result = _verify_by_uid(expected_by_uid, found, scan_uids, allow_extra, holding[0])
+        result.sessions = holding
+        return result
 
     # -- HTTP plumbing -----------------------------------------------------------------------
     def ensure_session(self) -> None:
@@ -926,6 +1019,27 @@ def _scan_uids(experiment: Mapping[str, Any]) -> dict[str, str]:
                 fields = item.get("data_fields") or {}
                 out[str(fields.get("ID", ""))] = str(fields.get("UID", ""))
     return out
+
+
+def _prearchive_scan_uids(document: str) -> dict[str, str]:
+    """Scan ID → Series Instance UID from a prearchive session document
+    (``xnat:scans/xnat:scan`` with ``ID`` and ``UID`` attributes)."""
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        raise XnatUploadError("XNAT answered the prearchive session document with something "
+                              "that is not XML; the session cannot be verified.") from None
+    return {scan.get("ID", ""): scan.get("UID", "")
+            for scan in root.iter(f"{{{_XNAT_NS}}}scan") if scan.get("ID")}
+
+
+def _split_label(label: str, kind: str) -> str:
+    """``PrearcDatabase.getUniqueSessionLabel``'s stem for the ``MR`` or ``PET`` half."""
+    if "PETMR" in label:
+        return label.replace("PETMR", kind.upper())
+    if "petmr" in label:
+        return label.replace("petmr", kind.lower())
+    return f"{label}_{kind}"
 
 
 def _verify_by_uid(expected: Mapping[str, int], found: Mapping[str, int],

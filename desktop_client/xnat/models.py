@@ -143,3 +143,5 @@ class Verification:
     found: dict[str, int] = field(default_factory=dict)
     found_bytes: dict[str, int] = field(default_factory=dict)
     uri: str = ""
+    #: every session checked, when XNAT split the upload (separated PET/MR) into several
+    sessions: list[str] = field(default_factory=list)

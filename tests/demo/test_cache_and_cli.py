@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import pydicom
 import pytest
 
 from desktop_client.cli.main import main
@@ -71,6 +72,9 @@ def test_cli_demo_size_and_no_text(tmp_path, capsys):
     manifest = DemoManifest.load(out)
     assert manifest.scale["ct_slices"] == 4 and manifest.scale["burn_text"] is False
     assert all(not f.burned_in for f in manifest.files)
+    images = [f for f in manifest.files if f.rows is not None]
+    assert images and all(pydicom.dcmread(out / f.path, stop_before_pixels=True)
+                          .get("BurnedInAnnotation", "NO") == "NO" for f in images)
     assert main(["demo", str(tmp_path / "x"), "--size", "ct_slices=lots"]) == 2
     assert main(["demo", str(tmp_path / "y"), "--size", "colour=3"]) == 2
     assert "unknown demo size option" in capsys.readouterr().err

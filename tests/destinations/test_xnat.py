@@ -160,3 +160,75 @@ def test_failed_merge_into_an_archived_session_is_not_a_success(xnat_emulator, t
         assert [e.status for e in xnat_emulator.prearchive_entries("DEMO")] == ["CONFLICT"]
     finally:
         q.close()
+
+
+def test_pet_mr_session_separated_by_xnat_verifies(xnat_emulator, tmp_path: Path) -> None:
+    """A PET/MR study into a project whose PET/MR setting is "separate": XNAT archives
+    SUBJ01_CT1_MR and SUBJ01_CT1_PET instead of SUBJ01_CT1. The upload follows both and
+    confirms every series by UID instead of reporting the scans missing."""
+    src = write_study(tmp_path / "src", series=2, files=3)
+    for path in sorted(src.rglob("*")):
+        if path.is_file():
+            ds = pydicom.dcmread(path)
+            pet = int(ds.SeriesNumber) == 2
+            ds.Modality = "PT" if pet else "MR"
+            ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = (
+                "1.2.840.10008.5.1.4.1.1.128" if pet else "1.2.840.10008.5.1.4.1.1.4")
+            ds.save_as(path)
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    xnat_emulator.set_separate_pet_mr("DEMO")
+    spec = TransferSpec(session=session_of(src),
+                        destination=DestinationSpec.parse(xnat_emulator.url, username="admin"),
+                        project="DEMO", subject="SUBJ01", session_label="SUBJ01_CT1")
+    q = _queue(tmp_path)
+    try:
+        transfer_id = q.submit(spec)
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        status = q.status(transfer_id)
+        verification = status.verification
+        assert verification["ok"], verification
+        # The receipt and the link name a session that exists, not the vanished original.
+        assert status.session_uri.startswith("/data/archive/projects/DEMO/subjects/SUBJ01/"
+                                             "experiments/SUBJ01_CT1_")
+        assert "/experiments/SUBJ01_CT1_" in status.link
+        assert "SUBJ01_CT1_MR" in verification["details"]
+        assert "SUBJ01_CT1_PET" in verification["details"]
+        assert sorted(verification["found"].values()) == [3, 3]
+    finally:
+        q.close()
+    for label in ("SUBJ01_CT1_MR", "SUBJ01_CT1_PET"):
+        files = [f for f in xnat_emulator.archived_files("DEMO", "SUBJ01", label)
+                 if str(f).endswith(".dcm")]
+        assert len(files) == 3
+
+
+def test_merge_left_in_the_prearchive_verifies_its_own_scans(xnat_emulator, tmp_path: Path) -> None:
+    """Adding scans to an archived session in a project that keeps uploads in the prearchive:
+    the upload waits there beside the archived session of the same label, which does not hold
+    the new series; verification checks the upload's own prearchive session, by UID."""
+    from pydicom.uid import generate_uid
+
+    xnat_emulator.set_prearchive_code("DEMO", 4)
+    q = _queue(tmp_path)
+    try:
+        first = q.submit(_spec(tmp_path, xnat_emulator.url, scripts=[]))
+        assert q.wait(first, timeout=120) is State.DONE
+        xnat_emulator.set_prearchive_code("DEMO", 0)
+        src = write_study(tmp_path / "more" / "src", series=2, files=3)
+        new_series = {1: generate_uid(), 2: generate_uid()}  # same study, new series
+        for path in sorted(src.rglob("*")):
+            if path.is_file():
+                ds = pydicom.dcmread(path)
+                ds.SeriesInstanceUID = new_series[int(ds.SeriesNumber)]
+                ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+                ds.save_as(path)
+        spec = TransferSpec(session=session_of(src), scripts=[], overwrite="append",
+                            destination=DestinationSpec.parse(xnat_emulator.url, username="admin"),
+                            project="DEMO", subject="SUBJ01", session_label="SUBJ01_CT1")
+        again = q.submit(spec)
+        assert q.wait(again, timeout=120) is State.DONE, q.status(again).error
+        status = q.status(again)
+        assert status.session_uri.startswith("/data/prearchive/projects/DEMO/")
+        assert status.verification["ok"], status.verification
+    finally:
+        q.close()

@@ -49,7 +49,7 @@ def test_decisions_survive_going_back_and_unticking_a_session(qtbot, window, dem
     assert first_uid not in {s.study_instance_uid for s in again.sessions}
     assert again.choices[boxed].rectangles == [Rect(0, 0, 64, 20)] and again.choices[boxed].confirmed
     assert again.choices[dropped].excluded and again.choices[dropped].exclude_reason == "scout"
-    send_found_text_as_is(qtbot, win)  # the rest of the demo's burned-in text: decided
+    send_found_text_as_is(qtbot, win)  # burned-in text holds Review until someone decides (issue 13)
     win.wizard.next()
     assert win.wizard.index == 5
     assert win.summary_page.counts.redacted >= 1
@@ -68,7 +68,7 @@ def _bulk_to_review(qtbot, win, demo_dir: Path) -> None:
 
 
 def _to_summary_from_review(qtbot, win) -> None:
-    send_found_text_as_is(qtbot, win)  # the demo's burned-in text: decided, as the user must
+    send_found_text_as_is(qtbot, win)  # burned-in text holds Review until someone decides (issue 13)
     win.wizard.next()
     assert win.wizard.index == 5
     wait_for(qtbot, lambda: not win.summary_page._checking_history, what="the receipts check")
@@ -221,6 +221,7 @@ def test_a_forward_jump_passes_what_changed_on_the_way(qtbot, window, demo_dir: 
     first = win.select_page._sessions[0].study_instance_uid
     win.select_page.set_checked(list(range(1, len(win.select_page._sessions))))
     win.wizard.jump(5)
-    wait_for(qtbot, lambda: win.wizard.index == 5, what=f"the jump ({win.wizard.reason.text()})")
+    wait_for(qtbot, lambda: win.wizard.index == 5, timeout=300,
+             what=f"the jump ({win.wizard.reason.text()})")
     assert first not in {p.session.study_instance_uid for p in win.draft.plans}
     assert len(win.draft.plans) == 4

@@ -192,6 +192,7 @@ def test_bulk_find_text_in_group_streams_accepts_and_saves_a_template(qtbot, ste
     assert all(n is not None and n[0].endswith("of likely PHI found") for n in notes), notes
     assert "2 with likely PHI not covered" in dialog.message.text()
     held_card = next(c for c in page.cards() if c.group is group)
+    wait_until(qtbot, lambda: step.searching() == 0, timeout=SEARCH, what="the results counted")
     held_card.refresh()
     assert "with text found and no decision" in held_card.state.text()
     # Accept suggestions for the selected scans: confirmed boxes from "detected".

@@ -45,3 +45,22 @@ def test_a_pdf_can_only_be_left_out_or_sent_with_its_text(qtbot, sessions) -> No
     assert not dialog.without_button.isVisible()
     dialog.leave_button.click()
     assert dialog.mode is None and review.choices[pdf.series_instance_uid].excluded
+
+
+def test_bulk_cards_say_free_text_is_left_out_until_included(qtbot, sessions, tmp_path) -> None:
+    from desktop_client.gui.review import ReviewStep
+    from desktop_client.templates import TemplateStore
+
+    step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
+    qtbot.addWidget(step)
+    step.set_sessions(sessions)
+    cards = [c for c in step.page.unsupported_grid.cards if step.review.is_free_text(
+        c.group.members[0].scan.series_instance_uid)]
+    assert len(cards) == 3
+    assert all(c.state.text() == "Free text: left out unless you include them" for c in cards)
+    _, sr = find_scan(sessions, "SR")
+    step.review.include_free_text([sr.series_instance_uid], "text-removed")
+    step.set_sessions(sessions, dict(step.review.choices))
+    card = next(c for c in step.page.unsupported_grid.cards
+                if c.group.members[0].scan.series_instance_uid == sr.series_instance_uid)
+    assert card.state.text().startswith("1 included by your decision")

@@ -7,9 +7,11 @@ receipts (JSON and the text of the PDF), the transfer queue, the scan index, log
 the private temporary folder — for the demo's patient names, IDs, birth dates and accession
 numbers. The only hits allowed are in what the user chose to keep, so with the defaults: none.
 
-The pixel channel is not part of this grep: burned-in text is pixels, not characters. The
-redaction templates and the burned-in text detection (issue 13) own it and test it by comparing
-the manifest's boxes pixel by pixel; this test covers every other door.
+The pixel channel is not part of this grep: burned-in text is pixels, not characters. Its door
+is the burned-in text gate (issue 13), which holds back any image whose text nobody decided on;
+these uploads take its safe decision, ``--redact-detected`` (the finder's boxes are blacked out
+and the output searched again before it is sent), and the gate's own tests compare pixels. The
+finder's results are computed once per session (``warm_textfind``) to keep the suite fast.
 """
 
 from __future__ import annotations
@@ -26,7 +28,13 @@ from desktop_client.cli.main import main
 from tests.leakcheck import Identifier, demo_identifiers, find_leaks
 
 
+@pytest.fixture(autouse=True)
+def _textfind_results(textfind_results: None) -> None:
+    """The finder's results for the demo, computed once (see ``warm_textfind``)."""
+
+
 def _upload(capsys, *args: str) -> dict:
+    """``xnat-upload upload`` in this process (``--workers 0``: every step sees this test's home)."""
     # The one decision the defaults cannot take: the demo's burned-in PHI is held back by the text
     # gate until a person decides, and here the person blacks out the detected text (re-checked).
     code = main(["upload", *args, "--redact-detected"])
@@ -70,7 +78,7 @@ def test_the_helper_finds_what_it_is_meant_to_find(demo: Path, tmp_path: Path) -
 def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path, capsys) -> None:
     before = _pymp_folders()
     archive = tmp_path / "archive"
-    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "2")
+    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "0")
     assert len(result["transfers"]) == 5 and archive.is_dir()
     _assert_no_leaks([archive, home], demo, result)
     assert _pymp_folders() <= before  # no multiprocessing folder left in the shared temp
@@ -96,7 +104,7 @@ def test_dicom_destinations_with_the_defaults(demo: Path, home: Path, tmp_path: 
         else:
             monkeypatch.setenv("XNAT_PASSWORD", PASSWORD)
             dest = ["--to", f"dicomweb+{orthanc.dicomweb}", "--user", USER]
-        result = _upload(capsys, str(demo), *dest, "--workers", "1")
+        result = _upload(capsys, str(demo), *dest, "--workers", "0")
         stored = orthanc.instances()
         assert len(stored) == sum(t["files_sent"] for t in result["transfers"]) > 0
         received = tmp_path / "received"
@@ -116,7 +124,7 @@ def test_xnat_app_side_files_with_the_defaults(demo: Path, home: Path, capsys, m
     server's business); what the uploader itself writes must still name nobody."""
     monkeypatch.setenv("XNAT_PASSWORD", "admin")
     result = _upload(capsys, str(demo), "--to", xnat_emulator.url, "--user", "admin",
-                     "--project", "DEMO", "--workers", "1")
+                     "--project", "DEMO", "--workers", "0")
     _assert_no_leaks([home], demo, result)
 
 
@@ -128,7 +136,7 @@ def test_labels_the_user_takes_from_the_patient_stay_where_they_were_chosen(
 
     archive = tmp_path / "archive"
     result = _upload(capsys, str(demo), "--to", str(archive), "--subject-scheme", "patient-name",
-                     "--workers", "1")
+                     "--workers", "0")
     names = [i for i in demo_identifiers(demo) if i.kind == "name"]
     chosen = {leak.path for leak in find_leaks([archive, home], names)}
     assert any("archive" in p for p in chosen)  # the label the user chose, as a folder name
@@ -153,7 +161,7 @@ def test_what_the_user_includes_deliberately_is_the_only_hit(demo: Path, home: P
         return str(pydicom.dcmread(path).SeriesInstanceUID)
 
     archive = tmp_path / "archive"
-    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "1",
+    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "0",
                      "--include-free-text", f"{series('SR')}:text-removed",
                      "--include-free-text", f"{series('DOC')}:as-is")
     leaks = find_leaks([archive, home], demo_identifiers(demo))

@@ -119,6 +119,12 @@ class XnatEmulator:
         """Any config-service entry, e.g. ``("applet", "require-date", "true")``."""
         self.store.set_config(project_id, tool, path, contents, enabled)
 
+    def set_separate_pet_mr(self, project_id: str | None, value: str = "separate") -> None:
+        """XNAT's PET/MR handling (``separatePETMR/config``: ``separate``, ``pet``, ``petmr``);
+        ``project_id=None`` sets the site-wide value. ``separate`` splits a PET/MR session into
+        ``<label>_MR`` and ``<label>_PET`` when it is built."""
+        self.store.set_config(project_id, "separatePETMR", "config", value)
+
     def set_applet(self, project_id: str | None, key: str, value: str) -> None:
         """Applet settings the uploader reads: allow-create-subject, require-date, allow-bulk-upload,
         default-subject-labeling-scheme, default-session-labeling-scheme."""

@@ -975,23 +975,25 @@ class Handler(BaseHTTPRequestHandler):
         commit = bool(dest) or params.get("action") == "commit" or handler == "SI"
         uris: list[str] = []
         failures = 0
-        for session in sessions:
+        for built in sessions:
             if not (commit or to_archive):
-                uris.append(session.uri)
+                uris.append(built.uri)
                 continue
-            store.build(session)
-            if not (to_archive or (handler == "SI" and store.wants_archive(session))):
-                uris.append(session.uri)
-                continue
-            overwrite = params.get("overwrite")
-            try:
-                uris.append(store.archive(self.user, session, allow_merge=overwrite is not None,
-                                          override=overwrite in ("delete", "override"),
-                                          overwrite_files=params.get("overwrite_files") == "true"))
-            except ArchiveFailure as exc:
-                if handler == "SI":
-                    return self.error(409, str(exc))
-                failures += 1
+            store.build(built)
+            # A split PET/MR study answers with both resulting sessions, one URI a line.
+            for session in store.separate_pet_mr(built) or [built]:
+                if not (to_archive or (handler == "SI" and store.wants_archive(session))):
+                    uris.append(session.uri)
+                    continue
+                overwrite = params.get("overwrite")
+                try:
+                    uris.append(store.archive(self.user, session, allow_merge=overwrite is not None,
+                                              override=overwrite in ("delete", "override"),
+                                              overwrite_files=params.get("overwrite_files") == "true"))
+                except ArchiveFailure as exc:
+                    if handler == "SI":
+                        return self.error(409, str(exc))
+                    failures += 1
         if failures:
             if store.version.startswith("1.8"):
                 return self.error(400, "unable to archive for the Prearchive session")
@@ -1058,6 +1060,8 @@ class Handler(BaseHTTPRequestHandler):
             store.delete_prearc(session)
             return Response(200)
         if self.method == "GET":
+            if (self.params.get("format") or "").lower() == "xml":
+                return _session_xml(self._built_xml(session))
             return result_set([_prearc_row(session)])
         action = self.params.get("action")
         if action == "build":
@@ -1077,6 +1081,21 @@ class Handler(BaseHTTPRequestHandler):
         store.build(session)
         wants = (self.params.get("AA", self.params.get("auto-archive", "")).lower() == "true"
                  or store.wants_archive(session))
+        parts = store.separate_pet_mr(session)
+        if parts is not None:
+            # The build found a PET/MR session to separate: XNAT hands it to the separate
+            # operation (PrearchiveSeparatePetMrHandler), which archives each new session when
+            # auto-archive applies. The commit itself answers with the URI it was given (inferred:
+            # the separated sessions are not reported to the committing request).
+            for part in parts:
+                if wants:
+                    try:
+                        store.archive(self.user, part, allow_merge=True,
+                                      override=store.state.projects[part.project].prearchive_code == 5,
+                                      fields=fields)
+                    except ArchiveFailure:
+                        pass  # the row is left CONFLICT/ERROR, as on the server
+            return text_response(session.uri, content_type="text/uri-list")
         if not wants:
             return text_response(session.uri, content_type="text/uri-list")
         project = store.state.projects[session.project]
@@ -1134,6 +1153,15 @@ class Handler(BaseHTTPRequestHandler):
         session = self._prearc(p, ts, f)
         if session.status == "RECEIVING":
             raise HttpError(404, f"The session document for {ts}/{f} has not been built yet")
+        return session
+
+    @staticmethod
+    def _built_xml(session: PrearcSession) -> PrearcSession:
+        """``PrearcSessionResource`` answers ``format=xml`` with the session document, which a
+        ``RECEIVING`` session does not have yet."""
+        if session.status == "RECEIVING":
+            raise HttpError(404, "The named session exists, but its XNAT session document is not "
+                                 "available. The session is likely invalid or incomplete.")
         return session
 
     def prearc_scans(self, p: str, ts: str, f: str) -> Response:
@@ -1233,6 +1261,42 @@ def _file_row(rec: Any, uri: str, cat_id: Any) -> dict[str, str]:
     return {"Name": rec.name, "Size": str(rec.size), "URI": uri, "collection": "DICOM",
             "file_tags": "", "file_format": "DICOM", "file_content": "RAW", "cat_ID": str(cat_id),
             "digest": rec.digest}
+
+
+_SESSION_ELEMENTS = {"xnat:mrSessionData": "MRSession", "xnat:petSessionData": "PETSession",
+                     "xnat:petmrSessionData": "PETMRSession", "xnat:ctSessionData": "CTSession",
+                     "xnat:otherDicomSessionData": "OtherDicomSession"}
+
+
+def _session_xml(session: PrearcSession) -> Response:
+    """The prearchive session document as the session builder writes it: the session element
+    with ``project``/``label``, ``xnat:subject_ID``, and one ``xnat:scans/xnat:scan`` per scan
+    with its ``ID``, ``UID`` (Series Instance UID) and DICOM catalog resource."""
+    session_type = xsi_type(session.modality.split())
+    element = _SESSION_ELEMENTS.get(session_type) or (
+        session_type.split(":")[1][:2].upper() + "Session")  # xnat:usSessionData → USSession
+    escape = html.escape
+    scans = []
+    for sc in session.scans:
+        scan_type = _scan_type(_modality_type(sc.modality))
+        scans.append(
+            f'<xnat:scan ID="{escape(sc.id)}" UID="{escape(sc.series_uid)}" '
+            f'type="{escape(sc.type)}" xsi:type="{scan_type}">'
+            f"<xnat:series_description>{escape(sc.series_description)}"
+            "</xnat:series_description>"
+            f"<xnat:modality>{escape(sc.modality)}</xnat:modality>"
+            f'<xnat:file xsi:type="xnat:resourceCatalog" label="DICOM" format="DICOM" '
+            f'content="RAW" URI="{escape(f"SCANS/{sc.id}/DICOM/scan_{sc.id}_catalog.xml")}"/>'
+            f"</xnat:scan>")
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>'
+           f'<xnat:{element} xmlns:xnat="http://nrg.wustl.edu/xnat" '
+           f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+           f'project="{escape(session.project)}" label="{escape(session.name)}" '
+           f'UID="{escape(session.tag)}">'
+           f"<xnat:subject_ID>{escape(session.subject)}</xnat:subject_ID>"
+           f"<xnat:scans>{''.join(scans)}</xnat:scans>"
+           f"</xnat:{element}>")
+    return Response(200, xml.encode(), "text/xml")
 
 
 def _prearc_row(s: PrearcSession) -> dict[str, str]:

@@ -572,6 +572,67 @@ class Store:
                 session.status = "READY"
                 self.save()
 
+    def separates_pet_mr(self, project_id: str) -> bool:
+        """XNAT's PET/MR handling setting (``HandlePetMr.getSeparatePetMr``): the project's
+        ``separatePETMR/config`` when it has one, else the site-wide setting (kept here as the
+        site-level row of the same config); ``separate`` splits PET/MR sessions."""
+        config = self.get_config(project_id, "separatePETMR", "config")
+        if config is None or not config.contents.strip():
+            config = self.get_config(None, "separatePETMR", "config")
+        return (config is not None and
+                "".join(config.contents.split()).lower() == "separate")
+
+    def separate_pet_mr(self, session: PrearcSession) -> list[PrearcSession] | None:
+        """Split a built PET/MR prearchive session in two, as ``PrearcDatabase.
+        _separatePetMrSession`` does when the setting says ``separate``; None when nothing is
+        split. The PET scans go to one new session, every other scan (``getScanModality``
+        defaults to MR) to the other; each gets a new timestamp folder named by its label
+        (``getUniqueSessionLabel``: "PETMR"/"petmr" in the label becomes "PET"/"MR", otherwise
+        "_PET"/"_MR" is appended, then 1, 2, ... while an archived session has that label);
+        the new rows are READY and the original row and folder are gone."""
+        with self.lock:
+            project = self.state.projects.get(session.project)
+            modalities = {s.modality for s in session.scans}
+            if (project is None or "PT" not in modalities or not modalities - {"PT"}
+                    or not self.separates_pet_mr(project.id)):
+                return None
+            parts: list[PrearcSession] = []
+            taken = {(s.timestamp, s.folder) for s in self.state.prearchive
+                     if s.project == session.project}
+            for replacement, scans in (
+                    ("MR", [s for s in session.scans if s.modality != "PT"]),
+                    ("PET", [s for s in session.scans if s.modality == "PT"])):
+                label = _split_label(session.name, replacement)
+                base, index = label, 0
+                while self.experiment(project, label) is not None:
+                    index += 1
+                    label = f"{base}{index}"
+                stamp = datetime.now().strftime("%Y%m%d_%H%M%S%f")[:-3]
+                while any(ts == stamp for ts, _ in taken):
+                    time.sleep(0.002)  # PrearcUtils.makeTimestamp until the two differ
+                    stamp = datetime.now().strftime("%Y%m%d_%H%M%S%f")[:-3]
+                taken.add((stamp, label))
+                part = PrearcSession(
+                    project=session.project, timestamp=stamp, folder=label, name=label,
+                    subject=session.subject, tag=session.tag, status="READY",
+                    uploaded=session.uploaded, lastmod=now_text(), lastmod_epoch=time.time(),
+                    scan_date=session.scan_date, scan_time=session.scan_time,
+                    modality=" ".join(dict.fromkeys(s.modality for s in scans if s.modality)),
+                    autoarchive=session.autoarchive, prevent_anon=session.prevent_anon,
+                    prevent_auto_commit=session.prevent_auto_commit, source=session.source,
+                    visit=session.visit, protocol=session.protocol, timezone=session.timezone,
+                    scans=scans)
+                for scan in scans:
+                    target = self.prearc_dir(part) / "SCANS" / scan.id
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.move(str(self.prearc_dir(session) / "SCANS" / scan.id), target)
+                parts.append(part)
+            shutil.rmtree(self.prearc_dir(session), ignore_errors=True)
+            self.state.prearchive = [s for s in self.state.prearchive if s is not session]
+            self.state.prearchive.extend(parts)
+            self.save()
+            return parts
+
     def wants_archive(self, session: PrearcSession) -> bool:
         project = self.state.projects.get(session.project)
         return session.autoarchive or (project is not None and project.prearchive_code in (4, 5))
@@ -671,20 +732,23 @@ class Store:
             due = [s for s in self.state.prearchive
                    if s.status == "RECEIVING" and not s.prevent_auto_commit
                    and time.time() - s.lastmod_epoch >= idle_seconds]
-            for session in due:
-                self.build(session)
-                if self.wants_archive(session) and session.project != UNASSIGNED:
-                    owner = self.state.users.get(next(iter(
-                        u for u, r in self.state.projects[session.project].roles.items()
-                        if r == "owner"), ""))
-                    admin = owner or next((u for u in self.state.users.values() if u.admin), None)
-                    if admin is not None:
-                        try:
-                            self.archive(admin, session, allow_merge=True,
-                                         override=self.state.projects[session.project].prearchive_code == 5)
-                        except (ArchiveFailure, HttpError):
-                            pass  # status already CONFLICT/ERROR, as on the server
+            for built in due:
+                self.build(built)
+                for session in self.separate_pet_mr(built) or [built]:
+                    self._auto_archive(session)
 
+    def _auto_archive(self, session: PrearcSession) -> None:
+        if not self.wants_archive(session) or session.project == UNASSIGNED:
+            return
+        owner = self.state.users.get(next(iter(
+            u for u, r in self.state.projects[session.project].roles.items() if r == "owner"), ""))
+        admin = owner or next((u for u in self.state.users.values() if u.admin), None)
+        if admin is not None:
+            try:
+                self.archive(admin, session, allow_merge=True,
+                             override=self.state.projects[session.project].prearchive_code == 5)
+            except (ArchiveFailure, HttpError):
+                pass  # status already CONFLICT/ERROR, as on the server
 
 def _flag(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
@@ -723,6 +787,16 @@ def _dest_parts(dest: str) -> tuple[str, str, str]:
     if not match:
         return "", "", ""
     return match["p"] or "", match["s"] or "", match["e"] or ""
+
+
+def _split_label(label: str, replacement: str) -> str:
+    """``PrearcDatabase.getUniqueSessionLabel``'s stem: "PETMR" (or "petmr") in the label is
+    replaced, otherwise ``_MR`` / ``_PET`` is appended."""
+    if "PETMR" in label:
+        return label.replace("PETMR", replacement.upper())
+    if "petmr" in label:
+        return label.replace("petmr", replacement.lower())
+    return f"{label}_{replacement}"
 
 
 def _template_name(info: DicomInfo) -> str:

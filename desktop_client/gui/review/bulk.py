@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QStackedWidget,
@@ -74,6 +76,7 @@ class BulkReviewPage(QWidget):
                  findings: TextFindings | None = None) -> None:
         super().__init__(parent)
         self.review, self.store, self.findings = review, store, findings
+        self.held_back: Callable[[Iterable[str]], list[tuple[str, str]]] = review.held_back
         self.thumbs = ThumbnailCache(self, capacity=400)
         grouping = review.grouping
         n_valid = sum(len(g.members) for g in grouping.valid)
@@ -117,8 +120,16 @@ class BulkReviewPage(QWidget):
         self.unsupported_grid.set_cards([self._card(i + 1, g) for i, g in enumerate(grouping.unsupported)])
         self.show_view(0)
 
+    def set_verdicts(self, held_back: Callable[[Iterable[str]], list[tuple[str, str]]]) -> None:
+        """Count held-back scans through the review step's cached verdicts (2,000 scans)."""
+        self.held_back = held_back
+        for card in self.cards():
+            card.held_back = held_back
+            card.refresh()
+
     def _card(self, index: int, group: ValidGroup | UnsupportedGroup) -> GroupCard:
         card = GroupCard(index, group, self.review, self.store, self.thumbs)
+        card.held_back = self.held_back
         card.reviewRequested.connect(self.open_group)
         card.applyRequested.connect(self.apply_template)
         return card
@@ -167,7 +178,7 @@ class BulkReviewPage(QWidget):
         if group is None:
             return
         members = set(self.review.group_members(group))
-        held = [u for u, _ in self.review.held_back(members)] or [u for u in self.review.unconfirmed() if u in members]
+        held = [u for u, _ in self.held_back(members)] or [u for u in self.review.unconfirmed() if u in members]
         self.open_group(group, held or [uid])
 
     def found(self, uids: set[str]) -> None:
@@ -177,6 +188,6 @@ class BulkReviewPage(QWidget):
                 card.refresh()
 
     def refresh(self) -> None:
+        self.changed.emit()  # first: the step recounts its verdicts, which the cards then show
         for card in self.cards():
             card.refresh()
-        self.changed.emit()

@@ -29,6 +29,8 @@ class GroupCard(QFrame):
         policy.setHeightForWidth(True)  # wrapped labels need their real height, not the hint's
         self.setSizePolicy(policy)
         self.group, self.review, self.store, self.thumbs = group, review, store, thumbs
+        #: The hold-back verdicts the card counts (the review step's cache once the page sets it).
+        self.held_back = review.held_back
         self.index = index
         self.valid = isinstance(group, ValidGroup)
         self._tiles: list[QLabel] = []
@@ -136,11 +138,15 @@ class GroupCard(QFrame):
             self._offered = None
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
-        held = len(review.held_back(uids))
+        free_text = not self.valid and all(review.is_free_text(uid) for uid in uids)
+        held = len(self.held_back(uids))
         if held:
             text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
         elif s.unconfirmed:
             text, kind = f"{s.unconfirmed} scan{'s' if s.unconfirmed != 1 else ''} with unsaved boxes", "error"
+        elif free_text:  # issue 14: left out unless a person includes them
+            text, kind = ((f"{s.as_is} included by your decision · {s.excluded} left out", "ok")
+                          if s.as_is else ("Free text: left out unless you include them", "info"))
         elif reviewed or s.redacted or s.excluded:
             parts = [f"{s.redacted} redacted"] if self.valid else []
             parts += [f"{s.as_is} as is", f"{s.excluded} excluded"]

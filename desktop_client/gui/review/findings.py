@@ -26,6 +26,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Collection
 from queue import SimpleQueue
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
@@ -164,6 +165,10 @@ class TextFindings(QObject):
         if job is None:
             return ""
         return RUNNING if job.started else QUEUED
+
+    def pending(self, uids: "Collection[str]") -> int:
+        """How many of ``uids`` are queued or being searched (cheap: counts the open jobs)."""
+        return sum(1 for uid in self._jobs if uid in uids)
 
     def progress(self, uids: list[str]) -> tuple[int, int]:
         """(searched, asked for) among ``uids``: the group dialog's progress bar."""

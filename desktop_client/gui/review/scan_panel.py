@@ -2,6 +2,11 @@
 
 Shared by the single-session page and the bulk review's "open a scan" dialog, so both flows
 behave the same: boxes drawn here are *unsaved* (and block the upload) until "Save scan".
+
+Opening a scan searches it for burned-in text; what was read is drawn as dashed suggestions
+(likely patient data ticked) that "Accept ticked"/"Accept all" turn into ordinary boxes
+(provenance "detected") or "Dismiss" sets aside. A scan still held back offers its fixes on the
+same line: not identifying, checked (no text), send as is with a reason; Exclude is below.
 """
 
 from __future__ import annotations
