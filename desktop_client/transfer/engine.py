@@ -47,7 +47,7 @@ from desktop_client.transfer.pipeline import (
     process_in_worker,
     script_checksum,
 )
-from desktop_client.transfer.receipt import RECHECK_EVENT, build_manifest
+from desktop_client.transfer.receipt import PAINTED_EVENT, RECHECK_EVENT, build_manifest
 from desktop_client.transfer.spec import (
     EventKind,
     LogLevel,
@@ -155,6 +155,8 @@ class TransferRun:
         self.emit = emit
         self.retry = retry
         self.write_receipts = write_receipts
+        #: scans whose widened boxes were logged already (see ``PAINTED_EVENT``)
+        self._widened: set[str] = set()
         row = store.get(transfer_id)
         self.spec = row.spec
         self.files_total = row.files_total
@@ -453,6 +455,13 @@ class TransferRun:
                     self.store.log(self.id, LogLevel.INFO if ok else LogLevel.ERROR, RECHECK_EVENT,
                                    f"{label}: output re-check {outcome.recheck['status']}",
                                    {"series_uid": unit.series_uid, **outcome.recheck})
+                painted = outcome.redaction.get("painted")
+                if painted and unit.series_uid not in self._widened:
+                    # Once per scan: every object of a scan shares its geometry and photometry.
+                    self._widened.add(unit.series_uid)
+                    self.store.log(self.id, LogLevel.INFO, PAINTED_EVENT,
+                                   f"{label}: boxes widened to {'; '.join(painted)}",
+                                   {"series_uid": unit.series_uid, "painted": painted})
                 ref = refs.get(outcome.source, outcome.source)
                 if outcome.status == ObjectStatus.OK:
                     records.append(ObjectRow(unit.idx, unit.series_uid, ref, RecordStatus.SENT,

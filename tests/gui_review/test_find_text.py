@@ -247,3 +247,19 @@ def test_the_card_applies_the_offered_template_to_the_whole_group(qtbot, step, s
     qtbot.mouseClick(card.offer_button, Qt.MouseButton.LeftButton)
     assert all(step.review.choices[u].templates == [template.id] for u in step.review.group_members(group))
     assert not card.offer_button.isVisible() and card.state.text()
+
+
+def test_a_review_destroyed_mid_search_stops_its_thread_and_drops_late_results(qtbot, store, sessions) -> None:
+    """Searches still out when the review goes away: the submitting thread is joined with it, and
+    results that come back later land in a plain queue, never in a destroyed Qt object."""
+    widget = ReviewStep(store=store)
+    widget.set_sessions([us_session(sessions)])
+    submitter = widget.findings._submitter
+    wait_until(qtbot, lambda: submitter.thread is not None, what="a search handed to the finder")
+    widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert submitter.stopped and not submitter.thread.is_alive()
+    # The shared finder finishes what it was given; the late result waits in the plain queue,
+    # and the event loop goes on without touching the destroyed review.
+    wait_until(qtbot, lambda: not submitter.inbox.empty(), timeout=SEARCH, what="a late result")
+    qtbot.wait(200)

@@ -4,6 +4,11 @@ A child process, not ``main()`` in the test process, because what is being prove
 *command* survives: a codec abort, a hang on a FIFO or a memory blow-up would take a test
 process down with it instead of failing one assertion. The peak RSS comes from ``wait4`` and
 covers the command and every helper process it waited for.
+
+The command is started by a tiny launcher that spawns it and reports its ``wait4`` figures: a
+child forked straight from the test process starts with the test process's pages counted, and
+Linux keeps that high-water mark across ``exec``, so in a long suite (OCR models loaded, many
+images decoded) every command would "use" the whole pytest process's memory.
 """
 
 from __future__ import annotations
@@ -18,6 +23,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: argv: the file to write the command's peak RSS (KiB) to, then the command. Exits as it did
+#: (the same code, or the same signal).
+LAUNCHER = """
+import os, signal, sys
+pid = os.posix_spawn(sys.executable, [sys.executable, *sys.argv[2:]], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+os._exit(code)
+"""
 
 
 @dataclass
@@ -55,8 +75,9 @@ def run_cli(args: list[str], *, home: Path, timeout: float = 120.0, env: dict[st
     home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "desktop_client", *args], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, env=environment, cwd=str(ROOT), preexec_fn=limits)
+        proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, f"{out_path}.rss", "-m", "desktop_client",
+                                 *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=environment,
+                                cwd=str(ROOT), preexec_fn=limits)
         hung = False
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -72,9 +93,12 @@ def run_cli(args: list[str], *, home: Path, timeout: float = 120.0, env: dict[st
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    for suffix in (".out", ".err"):
+    rss_file = Path(f"{out_path}.rss")
+    # Killed as hung, the launcher wrote nothing: its own figure is then the best there is.
+    peak_kib = int(rss_file.read_text()) if rss_file.is_file() else usage.ru_maxrss
+    for suffix in (".out", ".err", ".rss"):
         Path(f"{out_path}{suffix}").unlink(missing_ok=True)
-    return Run(list(args), proc.returncode, stdout, stderr, usage.ru_maxrss / 1024,
+    return Run(list(args), proc.returncode, stdout, stderr, peak_kib / 1024,
                time.monotonic() - started, hung)
 
 
