@@ -64,7 +64,7 @@ def capture(out: Path, theme: str = "light", size: tuple[int, int] = (1280, 800)
     from desktop_client.gui.main_window import MainWindow
     from desktop_client.gui.settings_store import load_settings, save_settings
     from desktop_client.gui.theme import apply_theme
-    from desktop_client.gui.wizard.confirm_page import BULK_FIXED
+    from desktop_client.gui.wizard.confirm.bulk import BULK_FIXED
     from desktop_client.transfer import TransferQueue
     from tests.xnat_emulator.emulator import XnatEmulator
 

@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from desktop_client.cli.common import UserError, human_bytes, print_json, skipped_json
-from desktop_client.grouping import REASON_TEXT, classify_scan, group_scans, inspect_scan
+from desktop_client.grouping import (REASON_TEXT, classify_scan, group_scans, image_text_line,
+                                     image_text_notes, inspect_scan)
 from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.scanning import ScanProgress, ScanResult, scan_paths
 
@@ -133,6 +134,8 @@ def run_groups(args: argparse.Namespace) -> int:
                 "photometric_interpretations": g.photometric_interpretations,
                 "scans": len(g.members), "sessions": g.sessions,
                 "series_instance_uids": [m.scan.series_instance_uid for m in g.members],
+                "carries": {m.scan.series_instance_uid: notes for m in g.members
+                            if (notes := image_text_notes(m.scan))},
             } for g in grouping.valid],
             "unsupported": [{
                 "reason": g.reason, "sop_class_uid": g.sop_class_uid or None, "sop_class_name": g.sop_class_name,
@@ -149,6 +152,10 @@ def run_groups(args: argparse.Namespace) -> int:
     for g in grouping.valid:
         print(f"  {g.key}  [{g.sop_class_name}; {', '.join(g.photometric_interpretations)}]"
               f"  {len(g.members)} scan(s) in {g.sessions} session(s)")
+        for m in g.members:  # issue 14 §2: stays an image scan, but the person is told
+            line = image_text_line(image_text_notes(m.scan))
+            if line:
+                print(f"    {m.scan.series_description or m.scan.series_instance_uid}: {line}")
     print(f"\nUnsupported scans ({sum(len(g.members) for g in grouping.unsupported)}):")
     for ug in grouping.unsupported:
         print(f"  {ug.reason} — {REASON_TEXT[ug.reason]} — {ug.sop_class_name}:")

@@ -341,6 +341,12 @@ def run_upload(args: argparse.Namespace) -> int:
         else:
             _print_plan(dest.display, plan, skipped)
         return 1 if held else 0
+    for spec in specs:  # issue 14 §2: said before anything is sent, not only in a dry run
+        for scan in spec.session.sorted_scans():
+            line = _carries(spec, scan)
+            if line:
+                print(f"xnat-upload: scan {scan.series_description or scan.series_number}: {line}",
+                      file=sys.stderr)
     code = _run(specs, password, args.workers, args.json, skipped=skipped) if specs else 1
     return max(code, 1) if held else code
 
@@ -456,6 +462,21 @@ def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
                               variables=variables, existing_sessions=existing), decisions
 
 
+def _remover(spec: Any) -> str:
+    """Who removes private text and overlays for this spec (``grouping.image_text_line``)."""
+    if spec.scripts is None:
+        return "xnat"
+    return "script" if spec.prelude + spec.scripts else "none"
+
+
+def _carries(spec: Any, scan: Any) -> str:
+    from desktop_client.grouping import classify_scan, image_text_line, image_text_notes
+
+    if not classify_scan(scan).valid or spec.choice(scan.series_instance_uid).excluded:
+        return ""
+    return image_text_line(image_text_notes(scan), _remover(spec))
+
+
 def _plan(spec: Any) -> dict[str, Any]:
     from desktop_client.transfer.engine import scan_ids
 
@@ -470,6 +491,7 @@ def _plan(spec: Any) -> dict[str, Any]:
             "exclude_reason": spec.choice(scan.series_instance_uid).exclude_reason,
             "decision": spec.choice(scan.series_instance_uid).decision,
             "rectangles": [str(e.rect) for e in spec.choice(scan.series_instance_uid).rectangles],
+            "carries": _carries(spec, scan) or None,
         } for scan in spec.session.sorted_scans()],
         "scripts": "server (site + project)" if spec.scripts is None else
         [s.name for s in spec.prelude + spec.scripts],
@@ -496,6 +518,8 @@ def _print_plan(dest: str, plan: list[dict[str, Any]], skipped: list[Any]) -> No
                                                      if s["rectangles"] else "")
             print(f"  scan {s['scan_id']:>6}  {s['files']:>5} files  {human_bytes(s['bytes']):>9}  "
                   f"{s['description'][:40]:<40} {mark}")
+            if s["carries"]:
+                print(f"{'':>14}{s['carries']}")
     if skipped:
         print()
         print_skipped(skipped)

@@ -11,7 +11,8 @@ Everything else is *Unsupported* with one reason, checked in this order:
 
 ``contains-free-text`` comes first (issue 14): a scan with any object that carries text no header
 script reaches (encapsulated PDF/CDA/STL/OBJ, SR of every kind, key object notes, presentation
-states, RT structure sets; ``scanning.freetext``) forms its own group, is excluded by default and
+states, RT structure sets; ``scanning.freetext``) joins ONE group whatever its SOP class, with its
+own reason (:func:`free_text_reason`), is excluded by default and
 is only sent when a person includes it; :func:`inspect_scan` shows what text is inside and which
 header values of the patient it matches.
 
@@ -96,7 +97,12 @@ class UnsupportedGroup:
 
     @property
     def sop_class_name(self) -> str:
-        return sop_class_name(self.sop_class_uid) if self.sop_class_uid else "(several SOP classes)"
+        if self.sop_class_uid:
+            return sop_class_name(self.sop_class_uid)
+        if self.reason == FREE_TEXT:  # one group for every kind (issue 14 §2): name the kinds
+            return ", ".join(sorted({sop_class_name(uid) for m in self.members
+                                     for uid in m.scan.sop_class_uids if free_text_kind(uid)}))
+        return "(several SOP classes)"
 
     @property
     def reason_text(self) -> str:
@@ -161,7 +167,10 @@ def group_scans(sessions: Iterable[Session]) -> Grouping:
                 group.members.append(ref)
             else:
                 assert result.reason is not None
-                sop = scan.sop_class_uids[0] if len(scan.sop_class_uids) == 1 else ""
+                # Free text is ONE group whatever the SOP class (issue 14 §2); each scan's own
+                # reason is ``free_text_reason``.
+                sop = (scan.sop_class_uids[0] if len(scan.sop_class_uids) == 1
+                       and result.reason != FREE_TEXT else "")
                 ukey = (result.reason, sop)
                 ugroup = unsupported.get(ukey)
                 if ugroup is None:
@@ -177,6 +186,12 @@ def free_text_scans(sessions: Iterable[Session]) -> list[ScanRef]:
     """Every scan classified ``contains-free-text`` (excluded unless a person includes it)."""
     return [ScanRef(session, scan) for session in sessions for scan in session.sorted_scans()
             if classify_scan(scan).reason == FREE_TEXT]
+
+
+def free_text_reason(scan: Scan) -> str:
+    """Why this scan is in the free-text group, from its SOP classes (no I/O): e.g.
+    "encapsulated PDF document" — shown per scan inside the one group."""
+    return "; ".join(sorted({k for k in map(free_text_kind, scan.sop_class_uids) if k}))
 
 
 def inspect_scan(scan: Scan, limit: int = 20) -> Inspection:
@@ -198,6 +213,44 @@ def inspect_scan(scan: Scan, limit: int = 20) -> Inspection:
     if result.kind is None:
         result.kind = next((k for k in map(free_text_kind, scan.sop_class_uids) if k), None)
     return result
+
+
+def image_text_notes(scan: Scan, limit: int = 3) -> list[str]:
+    """What an image scan carries besides pixels that a person should know of (issue 14 §2):
+    ``freetext.PRIVATE_TEXT`` and/or ``freetext.OVERLAY``, from the headers of the first, middle
+    and last objects (a series is written by one device, so its private elements and overlays
+    repeat). The scan stays an image scan; the destination's script removes both (the default
+    site script does), and for XNAT the site's script decides — which Review and the CLI say.
+    An object that cannot be read adds nothing here: the upload reports it."""
+    from desktop_client.scanning import read_dataset
+    from desktop_client.scanning import freetext
+
+    instances = scan.instances
+    picks = {0, len(instances) // 2, len(instances) - 1} if instances else set()
+    found: set[str] = set()
+    for index in sorted(picks)[:limit]:
+        try:
+            ds = read_dataset(instances[index].location, stop_before_pixels=True)
+        except Exception:  # noqa: BLE001 - the upload reports unreadable objects with a reason
+            continue
+        found.update(freetext.image_text_notes(ds))
+    return [n for n in (freetext.PRIVATE_TEXT, freetext.OVERLAY) if n in found]
+
+
+def image_text_line(notes: list[str], remover: str = "") -> str:
+    """One sentence for Review, ``groups`` and ``upload``: what the scan carries and who removes
+    it. ``remover``: "xnat" (the server's scripts decide), "script" (a local script chain runs;
+    the default site script removes both), "none" (no script: sent as they are), "" (unknown yet)."""
+    if not notes:
+        return ""
+    what = " and ".join(n.removeprefix("carries ") for n in notes)
+    who = {"xnat": "the XNAT site/project anonymization script decides whether it is kept",
+           "script": "removed by the destination's scripts (the default site script removes "
+                     "private tags and overlays)",
+           "none": "no script runs, so it is sent as it is",
+           }.get(remover, "removed by the default site script of a non-XNAT destination; for XNAT "
+                          "the server's anonymization script decides")
+    return f"carries {what}: {who}"
 
 
 # ---- the decision about free-text scans (one home for the GUI and the CLI) ------------------------

@@ -37,7 +37,7 @@ from desktop_client.gui.settings_store import AppSettings
 from desktop_client.plan.targets import explain_error
 from desktop_client.gui.theme import app_icon, apply_theme
 from desktop_client.gui.transfers_page import TransfersPage
-from desktop_client.gui.wizard.confirm_page import ConfirmPage
+from desktop_client.gui.wizard.confirm import ConfirmPage
 from desktop_client.gui.wizard.connect_page import ConnectPage
 from desktop_client.gui.wizard.project_page import ProjectPage
 from desktop_client.gui.wizard.review_page import ReviewPage

@@ -11,9 +11,9 @@ windowing), never float64 over whole cines.
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -25,6 +25,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaselin
 
 from desktop_client.core import paths
 from desktop_client.core.errors import one_line
+from desktop_client.core.privacy import keyed_hash
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels import native
@@ -263,7 +264,14 @@ def _pixel_array(ds: Dataset, index: int | None) -> np.ndarray:
     return pixel_array(ds, index=index, as_rgb=True)
 
 
+#: Prefix of the current thumbnail names; a name without it is an older version's (an unkeyed
+#: hash of the path) and is removed by :func:`expire_thumbnails`.
+_PREFIX = "t2-"
+
+
 def _thumbnail_key(instance: Instance, size: tuple[int, int], rectangles: Sequence[Rect] | None) -> str:
+    """A keyed hash (this installation's secret, ``core.privacy``) of file, frame, size and boxes:
+    the name says nothing about the path or patient, and cannot be matched against guessed paths."""
     location = instance.location
     try:
         stat = os.stat(location.path)
@@ -271,35 +279,51 @@ def _thumbnail_key(instance: Instance, size: tuple[int, int], rectangles: Sequen
     except OSError:
         stamp = str(instance.size)
     rects = ";".join(str(r) for r in rectangles or [])
-    text = f"v1|{location}|{stamp}|{instance.sop_instance_uid}|{instance.frames // 2}|{size}|{rects}"
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    return _PREFIX + keyed_hash("thumbnail", location.path, location.member or "", stamp,
+                                instance.sop_instance_uid, str(instance.frames // 2), str(size), rects)
+
+
+def thumbnail_dir() -> Path:
+    """The thumbnail folder, private (0700) even when an older version or a umask made it not."""
+    folder = paths.cache_dir() / "thumbnails"
+    folder.mkdir(exist_ok=True, mode=0o700)
+    os.chmod(folder, 0o700)
+    return folder
 
 
 def thumbnail(instance: Instance, size: tuple[int, int] = (128, 128),
               rectangles: Sequence[Rect] | None = None) -> np.ndarray:
-    """``render`` of the middle frame, cached on disk (private cache dir) by file, frame, size and boxes."""
-    folder = paths.cache_dir() / "thumbnails"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """``render`` of the middle frame, cached on disk by file, frame, size and boxes.
+
+    The cache holds unredacted pixels of patients' images, so it is private (0700 folder, 0600
+    files), its names are keyed hashes, and a thumbnail not used for the scan index's expiry
+    (``scanning.cache.max_age_days``, default 30 days) is deleted: at the first thumbnail of a
+    process and every ``PRUNE_EVERY`` writes. "Clear cached data" removes the folder."""
+    global _writes, _expired
+    folder = thumbnail_dir()
+    if not _expired:
+        _expired = True
+        expire_thumbnails(folder)
     target = folder / f"{_thumbnail_key(instance, size, rectangles)}.npy"
     try:
         cached = np.load(target, allow_pickle=False)
         if cached.dtype == np.uint8 and cached.ndim == 3 and cached.shape[2] == 3:
-            os.utime(target)  # recently used: survives pruning
+            os.utime(target)  # recently used: survives pruning and expiry
             return cached
     except (OSError, ValueError):
         pass
     rgb = render(instance, rectangles=rectangles, size=size)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=_PREFIX, suffix=".tmp")  # 0600 from the first byte
     try:
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, rgb, allow_pickle=False)
         os.replace(tmp, target)
     except OSError:
         Path(tmp).unlink(missing_ok=True)
-    global _writes
     _writes += 1
     if _writes % PRUNE_EVERY == 0:
         prune_thumbnails(folder)
+        expire_thumbnails(folder)
     return rgb
 
 
@@ -307,6 +331,26 @@ def thumbnail(instance: Instance, size: tuple[int, int] = (128, 128),
 MAX_THUMBNAILS = 5000
 PRUNE_EVERY = 200
 _writes = 0
+_expired = False
+
+
+def expire_thumbnails(folder: Path | None = None, max_age_days: int | None = None) -> int:
+    """Delete thumbnails not used for ``max_age_days`` (default: the scan index's setting), and
+    any file of an older naming scheme; return how many were removed."""
+    from desktop_client.scanning.cache import max_age_days as setting
+
+    folder = thumbnail_dir() if folder is None else folder
+    cutoff = time.time() - (setting() if max_age_days is None else max_age_days) * 86400
+    removed = 0
+    for entry in os.scandir(folder):
+        try:
+            stale = not entry.name.startswith(_PREFIX) or entry.stat().st_mtime < cutoff
+            if stale and entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def prune_thumbnails(folder: Path, keep: int | None = None) -> int:

@@ -3,9 +3,12 @@
 A plan file names the paths that were scanned, the destination and project, each session's
 labels and variables (by Study Instance UID), which scans were ticked, and every review decision
 (by Series Instance UID): rectangles, exclusions with their reason, template provenance and
-whatever else ``ScanReviewChoice`` records. ``xnat-upload upload --plan FILE`` rescans the
-paths and refuses to run when the data changed since the plan was made (a series or a file more
-or less), because decisions taken for other pixels would be applied blindly.
+whatever else ``ScanReviewChoice`` records. A decision is taken per scan but holds for the
+instances that were looked at, so the plan also records the SOP Instance UIDs of every decided
+scan. ``xnat-upload upload --plan FILE`` (and the GUI's *Load plan…*) rescans the paths and
+refuses the plan when the data changed since it was made (a series or a file more or less, or a
+decided scan whose instances are not the same ones), because decisions taken for other pixels
+would be applied blindly.
 
 It holds identifiers (UIDs, source paths, labels, a lookup table's entries): it is written
 private (0600), atomically, and the GUI says so when saving.
@@ -26,7 +29,7 @@ from desktop_client.core.geometry import Rect
 from desktop_client.plan.draft import SessionPlan, UploadDraft
 from desktop_client.plan.review import ScanReviewChoice
 from desktop_client.plan.specs import draft_options
-from desktop_client.scanning.model import Session
+from desktop_client.scanning.model import Scan, Session
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec, LookupTable, ScriptSource
 
 FORMAT = "xnat-desktop-uploader/plan"
@@ -48,6 +51,8 @@ class SessionEntry:
     merge: bool = False
     #: Files per series when planned: the fingerprint checked before a re-run.
     series_files: dict[str, int] = field(default_factory=dict)
+    #: SOP Instance UIDs (sorted) of each scan with a review decision: the decision holds for these.
+    decided_instances: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,10 +79,15 @@ def plan_file(sources: list[str], destination: DestinationSpec, plans: list[Sess
         entries.append(SessionEntry(
             plan.session.study_instance_uid, plan.subject, plan.subject_group, plan.create_subject,
             plan.label, plan.tracer, dict(plan.variables), sorted(plan.included), plan.merge,
-            {uid: scan.files for uid, scan in sorted(scans.items())}))
+            {uid: scan.files for uid, scan in sorted(scans.items())},
+            {uid: _sop_uids(scan) for uid, scan in sorted(scans.items()) if uid in decisions}))
         kept.update({uid: decisions[uid] for uid in scans if uid in decisions})
     return PlanFile([str(Path(p).resolve()) for p in sources], destination, project, user,
                     scripts, lookup_table, entries, kept)
+
+
+def _sop_uids(scan: Scan) -> list[str]:
+    return sorted({i.sop_instance_uid for i in scan.instances})
 
 
 # ---- JSON ----------------------------------------------------------------------------------------
@@ -196,8 +206,9 @@ def load(path: str | Path) -> PlanFile:
 def resolve(plan: PlanFile, sessions: list[Session]) -> tuple[list[SessionPlan], dict[str, ScanReviewChoice]]:
     """The plan's sessions matched to freshly scanned ones, checked unchanged.
 
-    Raises ValueError when a planned study is missing, or when a study's series or file counts
-    differ from when it was planned (its decisions were taken for other data).
+    Raises ValueError when a planned study is missing, when a study's series or file counts
+    differ from when it was planned, or when a scan with a decision holds other instances (SOP
+    Instance UIDs) than the ones it was decided for: its decisions were taken for other data.
     """
     scanned = {s.study_instance_uid: s for s in sessions}
     plans = []
@@ -213,12 +224,30 @@ def resolve(plan: PlanFile, sessions: list[Session]) -> tuple[list[SessionPlan],
                     "its series or file counts changed")
             raise ValueError(f"session {name} changed since the plan was made ({what}); review it "
                              "again and save a new plan")
+        _check_instances(plan, entry, session, name)
         plans.append(SessionPlan(session=session, subject=entry.subject,
                                  subject_group=entry.subject_group,
                                  create_subject=entry.create_subject, label=entry.label,
                                  tracer=entry.tracer, variables=dict(entry.variables),
                                  included=set(entry.included), merge=entry.merge))
     return plans, dict(plan.decisions)
+
+
+def _check_instances(plan: PlanFile, entry: SessionEntry, session: Session, name: str) -> None:
+    """Every decided scan of ``session`` holds exactly the instances its decision was taken for."""
+    for uid, scan in sorted(session.scans.items()):
+        if uid not in plan.decisions:
+            continue
+        what = f"Series #{scan.series_number}" if scan.series_number is not None else "a scan"
+        recorded = entry.decided_instances.get(uid)
+        if recorded is None:
+            raise ValueError(f"the plan does not record which instances its decision on {what} of "
+                             f"session {name} was taken for; review it again and save a new plan")
+        now, then = set(_sop_uids(scan)), set(recorded)
+        if now != then:
+            raise ValueError(f"{what} of session {name} changed since the plan was made "
+                             f"({len(now - then)} instance(s) added, {len(then - now)} gone); "
+                             "review it again and save a new plan")
 
 
 def from_draft(draft: UploadDraft) -> PlanFile:

@@ -144,6 +144,20 @@ class ReviewModel:
         self.reviewed_groups: set[str] = set(reviewed_groups)
         #: What the text finder saw, per scan (filled in the background as results arrive).
         self.findings: dict[str, ScanText] = {}
+        #: Image scans carrying private text or an overlay (``inspect_image_text``; issue 14 §2).
+        self.carries: dict[str, list[str]] = {}
+
+    def inspect_image_text(self) -> "ReviewModel":
+        """Fill ``carries`` for the Valid scans (reads a few headers per scan: the GUI calls it
+        where it builds the model, off the UI thread for large selections)."""
+        from desktop_client.grouping import image_text_notes
+
+        for group in self.grouping.valid:
+            for ref in group.members:
+                notes = image_text_notes(ref.scan)
+                if notes:
+                    self.carries[ref.scan.series_instance_uid] = notes
+        return self
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:

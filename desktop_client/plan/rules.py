@@ -7,6 +7,7 @@ under the form and disables Next) and for a plan loaded headless (which refuses 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -111,3 +112,40 @@ def leave_out(draft: UploadDraft, plans: Iterable[SessionPlan]) -> None:
     """Take sessions out of the upload; their review decisions stay, should they come back."""
     gone = {id(p) for p in plans}
     draft.plans = [p for p in draft.plans if id(p) not in gone]
+
+
+# ---- Confirm's non-blocking remarks --------------------------------------------------------------
+
+_LOOKUP = re.compile(r"\blookup\s*\[")
+
+
+def lookup_warning(scripts: Sequence[str], table: object | None) -> str:
+    """A script asks ``lookup[…]`` but there is no table to answer (non-blocking)."""
+    if table is not None or not any(_LOOKUP.search(text) for text in scripts):
+        return ""
+    return ("The anonymization script uses lookup[…] but no lookup table is chosen: the "
+            "values it would look up stay as they are. Choose one with “Lookup table…”.")
+
+
+def server_filter_notes(filtered: Mapping[str, str], review: Mapping[str, ScanReviewChoice]) -> list[str]:
+    """Scans left out because XNAT's series import filter would drop them (issue 17 §3): the
+    filter's verdicts, unless a decision taken in Review says otherwise."""
+    dropped = {uid: reason for uid, reason in filtered.items()
+               if uid not in review or review[uid].excluded}
+    dropped.update({uid: c.exclude_reason for uid, c in review.items()
+                    if c.excluded and c.exclude_reason.startswith("XNAT's ")})
+    if not dropped:
+        return []
+    reasons = list(dropped.values())
+    noun = "scan is" if len(reasons) == 1 else "scans are"
+    return [f"{len(reasons)} {noun} left out because XNAT would drop them ({reasons[0]}"
+            f"{'; …' if len(reasons) > 1 else ''}); include them in Review to send anyway."]
+
+
+def merge_note(clashes: Sequence[str], merge: bool) -> str:
+    """The existing sessions the scans will be added to (when the user agreed to merge)."""
+    if not clashes or not merge:
+        return ""
+    more = "…" if len(clashes) > 5 else ""
+    which = "session" if len(clashes) == 1 else "sessions"
+    return f"These scans will be added to the existing {which} {', '.join(clashes[:5])}{more}."

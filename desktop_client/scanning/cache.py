@@ -58,6 +58,11 @@ def set_max_age_days(days: int) -> None:
     _max_age_days = max(1, int(days))
 
 
+def max_age_days() -> int:
+    """The expiry of everything cached about scanned files: the scan index and the thumbnails."""
+    return _max_age_days
+
+
 def remember_identity(instance: Instance) -> None:
     """Keep a study's identifying values in memory (never on disk) for later cache hits."""
     if instance.patient_name or instance.patient_id or instance.accession_number:
@@ -114,6 +119,8 @@ def clear_cached_data() -> list[Path]:
 class ScanCache:
     """SQLite-backed index of header reads. Use from one thread at a time."""
 
+    expired: int = 0
+
     def __init__(self, path: Path | None = None, *, max_age_days: int | None = None) -> None:
         self.path = Path(path) if path else default_path()
         self.max_age_days = max_age_days or _max_age_days
@@ -155,6 +162,8 @@ class ScanCache:
             gone += self._db.execute("DELETE FROM archives WHERE seen < ?", (cutoff,)).rowcount
         if gone:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        #: How many entries (files and archives) opening the index expired.
+        self.expired = gone
 
     def close(self) -> None:
         self._db.close()

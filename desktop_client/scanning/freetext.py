@@ -16,6 +16,7 @@ decisions (``plan``) and the CLI; this module only says what is there.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -162,13 +163,45 @@ def _walk(ds, findings: list[TextFinding], top: bool) -> None:  # type: ignore[n
             continue
         if tag in _TEXT_TAGS and elem.value:
             findings.append(TextFinding(_TEXT_TAGS[tag], str(elem.value)[:_MAX_SHOWN]))
-        elif elem.tag.is_private and not elem.tag.is_private_creator and elem.VR in (
-                "LO", "LT", "SH", "ST", "UT", "PN", "UC") and str(elem.value or "").strip():
+        elif private_text(elem):
             findings.append(TextFinding(f"private ({elem.tag.group:04X},{elem.tag.element:04X})",
                                         str(elem.value)[:200]))
         elif top and 0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0 \
                 and elem.tag.element == 0x3000:
             findings.append(TextFinding(f"overlay ({elem.tag.group:04X},3000)", ""))
+
+
+_TEXT_VRS = ("LO", "LT", "SH", "ST", "UT", "PN", "UC")
+#: A word: three letters in a row. Numbers, UIDs, dates, codes like "1.2.840..." or "12\\34" are not.
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def looks_like_words(value: str) -> bool:
+    """Whether a value reads as words (a name, a comment) rather than numbers or UIDs."""
+    return bool(_WORD.search(value))
+
+
+def private_text(elem) -> bool:  # type: ignore[no-untyped-def]
+    """A private element (not its creator) with a text VR whose value looks like words."""
+    return (elem.tag.is_private and not elem.tag.is_private_creator and elem.VR in _TEXT_VRS
+            and looks_like_words(str(elem.value or "")))
+
+
+#: What an ordinary image scan carries (issue 14 §2): it stays an image scan, but the person is told.
+PRIVATE_TEXT = "carries private text"
+OVERLAY = "carries an overlay"
+
+
+def image_text_notes(ds) -> list[str]:  # type: ignore[no-untyped-def]
+    """``PRIVATE_TEXT`` and/or ``OVERLAY`` for one image object read without its pixels: private
+    elements holding words (at any depth) and overlay planes (60xx,3000), which can hold burned text."""
+    notes: list[str] = []
+    if any(private_text(elem) for elem in ds.iterall()):
+        notes.append(PRIVATE_TEXT)
+    if any(0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0 and elem.tag.element == 0x3000
+           for elem in ds):
+        notes.append(OVERLAY)
+    return notes
 
 
 def inspect_objects(datasets: Iterable) -> Inspection:  # type: ignore[type-arg]

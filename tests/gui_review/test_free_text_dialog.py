@@ -56,11 +56,36 @@ def test_bulk_cards_say_free_text_is_left_out_until_included(qtbot, sessions, tm
     step.set_sessions(sessions)
     cards = [c for c in step.page.unsupported_grid.cards if step.review.is_free_text(
         c.group.members[0].scan.series_instance_uid)]
-    assert len(cards) == 3
-    assert all(c.state.text() == "Free text: left out unless you include them" for c in cards)
+    (card,) = cards  # ONE group for every kind of free text, each scan with its reason inside
+    assert card.state.text() == "Free text: left out unless you include them"
+    assert card.title.text().startswith("Contains free text · ")
+    details = card.details.text()
+    for reason in ("encapsulated PDF document", "structured report (text content items)",
+                   "RT structure set (ROI names and descriptions)"):
+        assert reason in details
     _, sr = find_scan(sessions, "SR")
     step.review.include_free_text([sr.series_instance_uid], "text-removed")
     step.set_sessions(sessions, dict(step.review.choices))
     card = next(c for c in step.page.unsupported_grid.cards
-                if c.group.members[0].scan.series_instance_uid == sr.series_instance_uid)
+                if any(m.scan.series_instance_uid == sr.series_instance_uid for m in c.group.members))
     assert card.state.text().startswith("1 included by your decision")
+
+
+def test_valid_cards_say_a_scan_carries_private_text_or_an_overlay(qtbot, tmp_path) -> None:
+    """Issue 14 §2: such image scans stay in their image group, and the card says so."""
+    from desktop_client.gui.review import ReviewStep
+    from desktop_client.scanning import scan_paths
+    from desktop_client.templates import TemplateStore
+    from tests.privacy.test_image_text import _study
+
+    from tests.scanning.factory import make_dataset, write
+
+    root = _study(tmp_path / "in")
+    write(root / "d" / "1.dcm", make_dataset("1.2.9.2", "1.2.9.2.1", "1.2.9.2.1.1"))  # bulk view: 2 sessions
+    sessions = scan_paths([root], use_cache=False).sessions
+    step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
+    qtbot.addWidget(step)
+    step.set_sessions(sessions)
+    (card,) = step.page.valid_grid.cards
+    assert "In 1 scan: carries private text and an overlay" in card.details.text()
+    assert not step.page.unsupported_grid.cards

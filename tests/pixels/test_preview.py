@@ -88,3 +88,53 @@ def test_thumbnail_cache_is_bounded(tmp_path) -> None:
         os.utime(tmp_path / f"{i}.npy", (1000 + i, 1000 + i))
     assert prune_thumbnails(tmp_path, keep=5) == 7
     assert sorted(os.listdir(tmp_path)) == sorted(f"{i}.npy" for i in range(7, 12))
+
+
+def test_thumbnail_cache_is_private_keyed_and_expires(tmp_path, monkeypatch) -> None:
+    """Issue 14 §3: the cache holds unredacted pixels of patients' images."""
+    import re
+    import stat
+    import time
+
+    from desktop_client.core import privacy
+    from desktop_client.pixels import preview
+    from desktop_client.scanning import cache
+
+    monkeypatch.setenv("XNAT_DESKTOP_HOME", str(tmp_path / "home"))
+    privacy.forget_key_cache()
+    monkeypatch.setattr(preview, "_expired", False)
+    folder = paths.cache_dir() / "thumbnails"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)  # as an older version (or a umask) left it
+    old = folder / ("a" * 64 + ".npy")  # an older version's name: an unkeyed hash of the path
+    old.write_bytes(b"x")
+    src = tmp_path / "DOE^JANE" / "ACC123" / "ct.dcm"
+    src.parent.mkdir(parents=True)
+    shutil.copy(data_file("CT_small.dcm"), src)
+    ds = pydicom.dcmread(src)
+    inst = Instance(location=Location(str(src)), size=src.stat().st_size, study_instance_uid=ds.StudyInstanceUID,
+                    series_instance_uid=ds.SeriesInstanceUID, sop_instance_uid=ds.SOPInstanceUID,
+                    sop_class_uid=ds.SOPClassUID, transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
+                    rows=ds.Rows, columns=ds.Columns, has_pixel_data=True)
+    thumbnail(inst, size=(32, 32))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    (name,) = os.listdir(folder)  # the old-scheme file is gone
+    assert re.fullmatch(r"t2-[0-9a-f]{32}\.npy", name)
+    assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
+    # Keyed: another installation's secret gives another name for the same file.
+    privacy.forget_key_cache()
+    (paths.config_dir() / "source-key").unlink()
+    assert preview._thumbnail_key(inst, (32, 32), None) + ".npy" != name
+    # Expiry: the scan index's setting (default 30 days), counted from the last use.
+    month = time.time() - 31 * 86400
+    os.utime(folder / name, (month, month))
+    cache.set_max_age_days(60)
+    try:
+        assert preview.expire_thumbnails() == 0
+        cache.set_max_age_days(cache.DEFAULT_MAX_AGE_DAYS)
+        assert preview.expire_thumbnails() == 1 and not os.listdir(folder)
+    finally:
+        cache.set_max_age_days(cache.DEFAULT_MAX_AGE_DAYS)
+        privacy.forget_key_cache()
+    thumbnail(inst, size=(32, 32))
+    assert cache.clear_cached_data() and not folder.exists()

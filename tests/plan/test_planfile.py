@@ -116,3 +116,38 @@ def test_cli_asks_the_target_catalogue_for_project_and_labels(xnat_emulator, tmp
     capsys.readouterr()
     assert main([*base, "--project", "DEMO", "--session", "S1_CT"]) == 2
     assert "session S1_CT already exists in project DEMO" in capsys.readouterr().err
+
+
+def test_a_decided_scan_whose_instances_changed_is_refused(tmp_path: Path) -> None:
+    """Same series, same file count, but one instance replaced by another: the decision was
+    taken for other pixels and is not applied silently."""
+    src = write_study(tmp_path / "src", series=2, files=2)
+    session = session_of(src)
+    decided, other = session.sorted_scans()
+    decisions = {decided.series_instance_uid: ScanReviewChoice(rectangles=[Rect(*BURN)], confirmed=True)}
+    dest = DestinationSpec(DestinationKind.LOCAL, str(tmp_path / "archive"))
+    plan = SessionPlan(session=session, subject="S1", label="S1_CT")
+    path = planfile.save(planfile.plan_file([str(src)], dest, [plan], decisions), tmp_path / "p.json")
+    saved = json.loads(path.read_text())["sessions"][0]["decided_instances"]
+    assert set(saved) == {decided.series_instance_uid}  # only decided scans are fingerprinted
+    assert saved[decided.series_instance_uid] == sorted(i.sop_instance_uid for i in decided.instances)
+
+    # An undecided scan changing its instances (same count) does not void the decisions.
+    ds = pydicom.dcmread(other.instances[0].location.path)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    ds.save_as(other.instances[0].location.path)
+    planfile.resolve(planfile.load(path), [session_of(src)])
+
+    victim = decided.instances[0].location.path
+    ds = pydicom.dcmread(victim)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    ds.save_as(victim)
+    assert {s.files for s in session_of(src).scans.values()} == {2}  # counts alone see nothing
+    with pytest.raises(ValueError, match=r"Series #1 of session S1_CT changed since the plan was made "
+                                         r"\(1 instance\(s\) added, 1 gone\)"):
+        planfile.resolve(planfile.load(path), [session_of(src)])
+
+    data = json.loads(path.read_text())
+    del data["sessions"][0]["decided_instances"]
+    with pytest.raises(ValueError, match="does not record which instances"):
+        planfile.resolve(planfile.from_json(data), [session_of(src)])

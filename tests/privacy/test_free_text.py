@@ -10,7 +10,8 @@ import pytest
 from pydicom.dataset import Dataset
 
 from desktop_client.cli.main import main
-from desktop_client.grouping import FREE_TEXT_EXCLUDED, free_text_scans, group_scans, inspect_scan
+from desktop_client.grouping import (FREE_TEXT_EXCLUDED, free_text_reason, free_text_scans, group_scans,
+                                     inspect_scan)
 from desktop_client.scanning import scan_paths
 from desktop_client.scanning.freetext import FREE_TEXT, free_text_kind, inspect_dataset
 
@@ -22,11 +23,17 @@ def _scans(demo: Path) -> dict[str, object]:
 def test_reports_documents_and_structure_sets_form_the_free_text_group(demo: Path) -> None:
     sessions = scan_paths([demo]).sessions
     grouping = group_scans(sessions)
-    groups = [g for g in grouping.unsupported if g.reason == FREE_TEXT]  # one per SOP class
-    modalities = sorted(ref.scan.modality for g in groups for ref in g.members)
+    groups = [g for g in grouping.unsupported if g.reason == FREE_TEXT]
+    (group,) = groups  # ONE group, whatever the SOP classes (issue 14 §2)
+    modalities = sorted(ref.scan.modality for ref in group.members)
     assert modalities == ["DOC", "RTSTRUCT", "SR"]
     assert sorted(r.scan.modality for r in free_text_scans(sessions)) == modalities
-    assert all("free text" in g.reason_text for g in groups)
+    assert "free text" in group.reason_text
+    reasons = {ref.scan.modality: free_text_reason(ref.scan) for ref in group.members}
+    assert reasons == {"DOC": "encapsulated PDF document", "SR": "structured report (text content items)",
+                       "RTSTRUCT": "RT structure set (ROI names and descriptions)"}
+    for kind in ("Encapsulated PDF", "Structure Set"):
+        assert kind in group.sop_class_name
 
 
 @pytest.mark.parametrize("uid, kind", [

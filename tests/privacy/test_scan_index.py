@@ -102,3 +102,35 @@ def test_an_index_of_the_previous_layout_is_replaced(home: Path, demo: Path) -> 
 def test_expiry_is_at_least_a_day(days: int) -> None:
     cache.set_max_age_days(days)
     assert ScanCache().max_age_days == 1
+
+
+def test_cli_expires_the_index_and_thumbnails_without_settings(demo: Path, home: Path, capsys) -> None:
+    """``clear-cache --older-than DAYS``: the expiry from the command line (headless machines)."""
+    import json
+    import os
+
+    from desktop_client.cli.main import main
+
+    scan_paths([demo])
+    index = cache.default_path()
+    with sqlite3.connect(index) as db:
+        total = db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        db.execute("UPDATE entries SET seen = ?", (int(time.time()) - 10 * 86400,))
+        db.execute("UPDATE entries SET seen = ? WHERE rowid = (SELECT MIN(rowid) FROM entries)",
+                   (int(time.time()),))
+    thumbs = home / "cache" / "thumbnails"
+    thumbs.mkdir(mode=0o700)
+    old, new = thumbs / ("t2-" + "0" * 32 + ".npy"), thumbs / ("t2-" + "1" * 32 + ".npy")
+    for path in (old, new):
+        path.write_bytes(b"x")
+    os.utime(old, (time.time() - 10 * 86400,) * 2)
+    assert main(["clear-cache", "--older-than", "20", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"older_than_days": 20, "scan_index_entries": 0,
+                                                   "thumbnails": 0}
+    assert main(["clear-cache", "--older-than", "7"]) == 0
+    assert f"Removed {total - 1} scan-index entries and 1 thumbnail(s)" in capsys.readouterr().out
+    with sqlite3.connect(index) as db:
+        assert db.execute("SELECT COUNT(*) FROM entries").fetchone()[0] == 1
+    assert sorted(os.listdir(thumbs)) == [new.name]
+    assert main(["clear-cache", "--older-than", "0"]) == 2
+    assert "at least 1 day" in capsys.readouterr().err

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from desktop_client.grouping import UnsupportedGroup, ValidGroup
+from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reason, image_text_line
+from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.templates import TemplateStore
+
+_REASON_LINES = 6  # per-scan reasons listed on the free-text card (the group dialog lists all)
 
 MOSAIC = 76
 
@@ -128,13 +133,25 @@ class GroupCard(QFrame):
             templates = set(matching)
             has_boxes = any(review.choices[u].rectangles or review.choices[u].excluded for u in uids)
             self._offered = next(iter(matching.values())) if matching and not has_boxes else None
+            carrying = [u for u in uids if u in review.carries]
+            notes = sorted({n for u in carrying for n in review.carries[u]}, reverse=True)
             self.details.setText(
                 f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b><br>"
                 f"{group.sop_class_name}<br>Colour: {colours}<br>"
-                f"Templates: {len(templates)} matching")
+                f"Templates: {len(templates)} matching"
+                + (f"<br>In {len(carrying)} scan{'s' if len(carrying) != 1 else ''}: "
+                   f"{html.escape(image_text_line(notes))}" if carrying else ""))
         else:
-            self.title.setText(f"{group.sop_class_name} · {noun}")
-            self.details.setText(f"Cannot be redacted: {group.reason_text}")
+            if group.reason == FREE_TEXT:  # one group for every kind, each scan with its reason
+                self.title.setText(f"Contains free text · {noun}")
+                lines = [f"{html.escape(m.scan.series_description or m.scan.modality or '?')}: "
+                         f"{html.escape(free_text_reason(m.scan))}" for m in group.members[:_REASON_LINES]]
+                more = len(group.members) - _REASON_LINES
+                self.details.setText(f"{html.escape(group.reason_text)}<br>" + "<br>".join(lines)
+                                     + (f"<br>… and {more} more" if more > 0 else ""))
+            else:
+                self.title.setText(f"{group.sop_class_name} · {noun}")
+                self.details.setText(f"Cannot be redacted: {group.reason_text}")
             self._offered = None
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from desktop_client.grouping import UnsupportedGroup, ValidGroup
+from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reason
 from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.gui.review.dialogs import (
     AcceptAsIsDialog, ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen,
@@ -55,6 +55,8 @@ class GroupReviewDialog(QDialog):
         if findings is not None:
             self.delegate.note = lambda uid: tile_note(findings, review, uid)
             findings.updated.connect(self._on_found)
+        if self._free_text:  # each scan's own reason inside the one free-text group
+            self.delegate.note = lambda uid: (free_text_reason(review.scan(uid)), "#b9770e")
         self.tile_slider = QSlider(Qt.Orientation.Horizontal)
         self.tile_slider.setAccessibleName("Tile size")
         self.tile_slider.setToolTip("Tile size: larger tiles make burned-in text readable")

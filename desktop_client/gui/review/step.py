@@ -116,9 +116,9 @@ class ReviewStep(QWidget):
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
             self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups)
-                                  .apply_series_import_filter(filters, keep=decisions or {}))
+                                  .inspect_image_text().apply_series_import_filter(filters, keep=decisions or {}))
         else:
-            self._show(ReviewModel(sessions, decisions, reviewed_groups)
+            self._show(ReviewModel(sessions, decisions, reviewed_groups).inspect_image_text()
                        .apply_series_import_filter(filters, keep=decisions or {}))
         self._on_changed(force=True)
 

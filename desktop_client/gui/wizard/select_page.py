@@ -1,5 +1,9 @@
 """Step 3: pick folders, files or archives, scan them in the background, choose sessions.
 
+*Load plan…* starts from a plan saved on Summary (or by ``xnat-upload --save-plan``): its sources
+are scanned again in the background, and only when ``plan.planfile.resolve`` finds the very data
+the plan was made for are its sessions ticked, their labels and every review decision restored.
+
 Scanning runs in a worker (the scanner itself fans out to processes) and reports progress at
 most every 50 ms, so the window stays responsive for 10,000-file folders. Every skipped file is
 listed inline with its reason. When the project requires date verification, each session needs
@@ -39,7 +43,9 @@ from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.scanning.model import ScanResult, Session
 from desktop_client.demo.manifest import MANIFEST_NAME
+from desktop_client.plan import planfile
 from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.review import ScanReviewChoice
 
 COLUMNS = ["", "Patient Name", "Patient ID", "Study Description (ID)", "Modalities", "Scans",
            "Files", "Study Date", "Verify day"]
@@ -69,6 +75,11 @@ class SelectPage(WizardStep):
         self._require_date = False
         self._single = False
         self._sessions: list[Session] = []
+        self._draft: UploadDraft | None = None
+        #: a plan file whose sources are being scanned again
+        self._pending_plan: planfile.PlanFile | None = None
+        #: a plan resolved against the scan: its sessions' plans and review decisions
+        self._loaded: tuple[planfile.PlanFile, list[SessionPlan], dict[str, ScanReviewChoice]] | None = None
         self.setAcceptDrops(True)
 
         outer = QVBoxLayout(self)
@@ -83,7 +94,12 @@ class SelectPage(WizardStep):
         self.add_files_button.clicked.connect(self._pick_files)
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear)
-        for b in (self.add_folder_button, self.add_files_button, self.clear_button):
+        self.load_plan_button = QPushButton("Load &plan…")
+        self.load_plan_button.setToolTip("Start from a plan saved on Summary: its folders are scanned "
+                                         "again and its labels and review decisions restored")
+        self.load_plan_button.clicked.connect(self._pick_plan)
+        for b in (self.add_folder_button, self.add_files_button, self.clear_button,
+                  self.load_plan_button):
             bar.addWidget(b)
         self.paths_label = QLabel("Nothing selected yet.")
         self.paths_label.setObjectName("hint")
@@ -185,6 +201,7 @@ class SelectPage(WizardStep):
 
     def add_paths(self, paths: list[str]) -> None:
         """Add to the selection and rescan everything (unchanged files come from the scan cache)."""
+        self._forget_plan()
         self.body.setCurrentWidget(self.splitter)
         for p in paths:
             p = os.path.abspath(p)
@@ -195,6 +212,7 @@ class SelectPage(WizardStep):
 
     def clear(self) -> None:
         self.cancel_scan()
+        self._forget_plan()
         self.paths = []
         self.result = None
         self._sessions = []
@@ -202,6 +220,78 @@ class SelectPage(WizardStep):
         self._fill_table()
         self.message.clear()
         self.completeChanged.emit()
+
+    # Saved plans ---------------------------------------------------------------------------------
+
+    def _pick_plan(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load plan", "", "Plans (*.json)")
+        if path:
+            self.load_plan(path)
+
+    def load_plan(self, path: str) -> None:
+        """Read a plan file and scan its sources again; ``_plan_scanned`` checks and applies it.
+
+        A plan made for another destination or project is refused here: its labels and the
+        scripts its decisions were reviewed under belong to that one."""
+        try:
+            plan = planfile.load(path)
+        except ValueError as exc:
+            self.message.error(f"The plan cannot be loaded: {exc}.")
+            return
+        mismatch = self._other_destination(plan)
+        if mismatch:
+            self.message.error(mismatch)
+            return
+        self.cancel_scan()
+        self._forget_plan()
+        self._pending_plan = plan
+        self.paths = list(plan.sources)
+        self.body.setCurrentWidget(self.splitter)
+        self._show_paths()
+        self.start_scan()
+
+    def _other_destination(self, plan: planfile.PlanFile) -> str:
+        """Why ``plan`` cannot be used with the destination and project chosen, or ""."""
+        draft = self._draft
+        if draft is None or draft.target is None or draft.project is None:
+            return "Choose the destination and project first, then load the plan."
+        dest = draft.target.destination
+        if (plan.destination.kind, plan.destination.url) != (dest.kind, dest.url):
+            return (f"This plan is for {plan.destination.url}, not {dest.url}: choose that "
+                    "destination on the first step, then load the plan again.")
+        if plan.project != draft.project.id:
+            return (f"This plan is for project {plan.project}, not {draft.project.id}: choose that "
+                    "project, then load the plan again.")
+        # A local folder's scripts come from Settings: the upload would run today's, not the plan's.
+        if (plan.scripts is not None and draft.settings is not None
+                and [(s.name, s.text) for s in plan.scripts] != draft.settings.named_scripts):
+            return ("The anonymization scripts changed since this plan was made: review the upload "
+                    "again (or restore the scripts in Settings), then save a new plan.")
+        return ""
+
+    def _plan_scanned(self, plan: planfile.PlanFile, result: ScanResult) -> None:
+        """Apply a plan to its fresh scan, or refuse it when the data are not what it was made for."""
+        if result.cancelled:
+            self.message.info("The scan was cancelled: the plan was not applied. Load it again.")
+            return
+        try:
+            plans, decisions = planfile.resolve(plan, list(result.sessions))
+        except ValueError as exc:
+            self.message.error(f"The plan cannot be used: {exc}.")
+            return
+        if self._single and len(plans) > 1:
+            self.message.error(f"The plan has {len(plans)} sessions and this project takes one at a "
+                               "time: choose a project that allows bulk uploads.")
+            return
+        self._loaded = (plan, plans, decisions)
+        chosen = {p.session.study_instance_uid for p in plans}
+        self.set_checked([row for row, s in enumerate(self._sessions) if s.study_instance_uid in chosen])
+        self.message.ok(f"Plan loaded: {len(plans)} session(s) with their labels and "
+                        f"{len(decisions)} review decision(s). Check them on the next steps.")
+
+    def _forget_plan(self) -> None:
+        self._pending_plan = None
+        self._loaded = None
 
     def _show_paths(self) -> None:
         if not self.paths:
@@ -245,10 +335,14 @@ class SelectPage(WizardStep):
             self._task = None
             self.progress_box.hide()
             self.set_result(result)
+            plan, self._pending_plan = self._pending_plan, None
+            if plan is not None:
+                self._plan_scanned(plan, result)
             self.scanFinished.emit()
 
         def failed(exc: BaseException) -> None:
             self._task = None
+            self._pending_plan = None
             self.progress_box.hide()
             self.message.error(f"The scan failed: {exc}. Check that the files are readable and try again.")
             self.completeChanged.emit()
@@ -386,6 +480,7 @@ class SelectPage(WizardStep):
     # Wizard --------------------------------------------------------------------------------------
 
     def enter(self, draft: UploadDraft) -> None:
+        self._draft = draft
         settings = draft.settings
         self._require_date = bool(settings and settings.require_date)
         self._single = bool(settings and not settings.allow_bulk)
@@ -418,4 +513,13 @@ class SelectPage(WizardStep):
         draft.plans = [old[s.study_instance_uid] if s.study_instance_uid in old
                        and old[s.study_instance_uid].session is s else SessionPlan(session=s)
                        for s in chosen]
+        if self._loaded is not None:
+            # Once: what the user changes on the next steps is theirs, not overwritten on return.
+            plan, plans, decisions = self._loaded
+            self._loaded = None
+            loaded = {p.session.study_instance_uid: p for p in plans}
+            draft.plans = [loaded.get(p.session.study_instance_uid, p) for p in draft.plans]
+            draft.review.update(decisions)
+            if plan.lookup_table is not None:
+                draft.lookup_table = plan.lookup_table
         proceed()
