@@ -45,7 +45,7 @@ from desktop_client.transfer.pipeline import (
     process_in_worker,
     script_checksum,
 )
-from desktop_client.transfer.receipt import RECHECK_EVENT, build_manifest
+from desktop_client.transfer.receipt import PAINTED_EVENT, RECHECK_EVENT, build_manifest
 from desktop_client.transfer.spec import ScriptSource, State, TransferSpec
 from desktop_client.transfer.spool import Spool
 from desktop_client.transfer.store import ObjectRow, QueueStore, UnitRow
@@ -156,6 +156,8 @@ class TransferRun:
         self.emit = emit
         self.retry = retry
         self.write_receipts = write_receipts
+        #: scans whose widened boxes were logged already (see ``PAINTED_EVENT``)
+        self._widened: set[str] = set()
         row = store.get(transfer_id)
         self.spec = row.spec
         self.files_total = row.files_total
@@ -443,6 +445,13 @@ class TransferRun:
                     self.store.log(self.id, "info" if outcome.status == "ok" else "error", RECHECK_EVENT,
                                    f"{label}: output re-check {outcome.recheck['status']}",
                                    {"series_uid": unit.series_uid, **outcome.recheck})
+                painted = outcome.redaction.get("painted")
+                if painted and unit.series_uid not in self._widened:
+                    # Once per scan: every object of a scan shares its geometry and photometry.
+                    self._widened.add(unit.series_uid)
+                    self.store.log(self.id, "info", PAINTED_EVENT,
+                                   f"{label}: boxes widened to {'; '.join(painted)}",
+                                   {"series_uid": unit.series_uid, "painted": painted})
                 ref = refs.get(outcome.source, outcome.source)
                 if outcome.status == "ok":
                     records.append(ObjectRow(unit.idx, unit.series_uid, ref, "sent",

@@ -169,6 +169,11 @@ class Applicator:
                 base.reason = f"redaction failed: {exc}"
                 return base
             base.redaction = _report_summary(report)
+            requested = {e.rect for e in edits}
+            if any(rect not in requested for rect in report.applied):
+                # The engine painted more than was asked (native YBR 4:2:2 widened to whole chroma
+                # pairs, as XNAT does): the receipt names the pixels that really changed.
+                base.redaction["painted"] = [str(rect) for rect in report.applied]
         try:
             buffer = io.BytesIO()
             ds.save_as(buffer, enforce_file_format=True)

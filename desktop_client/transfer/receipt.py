@@ -55,6 +55,9 @@ class _Rows:
 
 #: The log event that records one object's output re-check (see ``burned_in_text``).
 RECHECK_EVENT = "recheck"
+#: Log event naming the boxes the pixel engine really painted when they differ from those asked for
+#: (native YBR 4:2:2 widened to whole chroma pairs); details: series uid and the painted boxes.
+PAINTED_EVENT = "painted"
 
 
 def burned_in_text(rechecks: list[dict[str, Any]], choice: Any) -> dict[str, Any]:
@@ -99,7 +102,12 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
         by_status[status] = (by_status[status][0] + n, by_status[status][1] + size)
     files = store.scan_files(transfer_id)
     ids = scan_ids(spec)
-    rechecks = [e.details for e in store.logs(transfer_id) if e.event == RECHECK_EVENT]
+    logs = store.logs(transfer_id)
+    rechecks = [e.details for e in logs if e.event == RECHECK_EVENT]
+    painted: dict[str, list[str]] = {}
+    for e in logs:
+        if e.event == PAINTED_EVENT:
+            painted.setdefault(e.details["series_uid"], e.details["painted"])
 
     def rows(uid: str, status: str, shape: Callable[[ObjectRow], Any]) -> _Rows:
         return _Rows(lambda: (shape(o) for o in store.objects(transfer_id, uid, status)))
@@ -129,6 +137,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "errors": errors,
             "files_total": files.get(uid, 0),
             "rectangles": [str(e.rect) for e in choice.rectangles],
+            "painted_rectangles": painted.get(uid, []),
             "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
             "decision": choice.decision,
             "burned_in_text": burned_in_text(rechecks, choice),
@@ -342,6 +351,9 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
             line("Redacted rectangles: " + "; ".join(
                 f"{b['rect']} ({b['source']})" for b in text["boxes"]) if text else
                 "Redacted rectangles: " + "; ".join(scan["rectangles"]), 8)
+        if scan.get("painted_rectangles"):
+            line("Painted as (widened to whole chroma pixel pairs): "
+                 + "; ".join(scan["painted_rectangles"]), 8)
         if text and text["recheck"]["objects"]:
             check = text["recheck"]
             counts = ", ".join(f"{check[k]} {k}" for k in ("passed", "accepted", "failed", "error") if check.get(k))

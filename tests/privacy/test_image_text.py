@@ -92,7 +92,7 @@ def test_cli_groups_and_upload_say_it(tmp_path: Path, capsys, monkeypatch) -> No
     assert len(written) == 3
     for ds in written:
         assert not any(elem.tag.is_private for elem in ds.iterall())
-        assert not any(0x6000 <= elem.tag.group <= 0x601E and elem.tag.element == 0x3000 for elem in ds)
+        assert not any(0x6000 <= elem.tag.group <= 0x601E for elem in ds)  # the whole overlay
 
 
 def test_default_site_script_removes_private_text_and_overlays(tmp_path: Path) -> None:
@@ -100,4 +100,4 @@ def test_default_site_script_removes_private_text_and_overlays(tmp_path: Path) -
     outcome = apply_chain([compile_script(default_site_script())], ds, {}, execute_pixels=False)
     assert outcome.ok, outcome.error
     assert not any(elem.tag.is_private for elem in ds.iterall())
-    assert not any(0x6000 <= elem.tag.group <= 0x601E and elem.tag.element == 0x3000 for elem in ds)
+    assert not any(0x6000 <= elem.tag.group <= 0x601E for elem in ds)  # the whole overlay, not only its data
