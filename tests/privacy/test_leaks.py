@@ -44,8 +44,8 @@ def _upload(capsys, *args: str) -> dict:
     return lines[-1]
 
 
-def _pymp_folders() -> set[str]:
-    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("pymp-")}
+def _pymp_folders(folder: Path) -> set[str]:
+    return {p for p in os.listdir(folder) if p.startswith("pymp-")}
 
 
 def _assert_no_leaks(roots: list[Path], demo: Path, result: dict) -> None:
@@ -75,13 +75,20 @@ def test_the_helper_finds_what_it_is_meant_to_find(demo: Path, tmp_path: Path) -
         {"DOE^JANE", "DOE, JANE", "JANE DOE", "DOE JANE", "DOE,JANE", "DOE_JANE"})
 
 
-def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path, capsys) -> None:
-    before = _pymp_folders()
+def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path, capsys,
+                                        monkeypatch) -> None:
+    # "The shared temp" is a folder of this test's own, for this process and every process it
+    # starts: the system's /tmp also holds the pymp-* folders of other programs running meanwhile.
+    shared_temp = tmp_path / "shared-temp"
+    shared_temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(shared_temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_temp))
+    before = _pymp_folders(shared_temp)
     archive = tmp_path / "archive"
     result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "0")
     assert len(result["transfers"]) == 5 and archive.is_dir()
     _assert_no_leaks([archive, home], demo, result)
-    assert _pymp_folders() <= before  # no multiprocessing folder left in the shared temp
+    assert _pymp_folders(shared_temp) <= before  # no multiprocessing folder left in the shared temp
     # Everything the app wrote is private (issue 14 §3): the home and the archive it made.
     for root in (home, archive):
         for path in [root, *root.rglob("*")]:
