@@ -148,16 +148,23 @@ class ReviewModel:
         self.carries: dict[str, list[str]] = {}
 
     def inspect_image_text(self) -> "ReviewModel":
-        """Fill ``carries`` for the Valid scans (reads a few headers per scan: the GUI calls it
-        where it builds the model, off the UI thread for large selections)."""
+        """Fill ``carries`` for the Valid scans (see ``image_text_carries``); returns self."""
+        self.carries.update(self.image_text_carries())
+        return self
+
+    def image_text_carries(self) -> dict[str, list[str]]:
+        """``{series uid: notes}`` of the Valid scans carrying private text or an overlay. It reads
+        a few headers per scan, so the GUI runs it off the UI thread, after a large selection's
+        groups are on screen; it changes nothing, so the caller applies the result where it lives."""
         from desktop_client.grouping import image_text_notes
 
+        carries: dict[str, list[str]] = {}
         for group in self.grouping.valid:
             for ref in group.members:
                 notes = image_text_notes(ref.scan)
                 if notes:
-                    self.carries[ref.scan.series_instance_uid] = notes
-        return self
+                    carries[ref.scan.series_instance_uid] = notes
+        return carries
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:

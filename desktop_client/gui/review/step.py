@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, 
 
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
-from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings
+from desktop_client.gui.review.findings import TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.plan.progress import ReviewProgress, review_progress
@@ -86,6 +86,9 @@ class ReviewStep(QWidget):
         self.destroyed.connect(lambda *_: findings.close())
         self._grouper = LatestOnly(self)
         self._grouper.done.connect(self._on_grouped)
+        #: Private text and overlays of a large selection's scans, read after its groups show.
+        self._inspector = LatestOnly(self)
+        self._inspector.done.connect(self._on_inspected)
         self._pending: object | None = None
         self._failure = ""
         layout = QVBoxLayout(self)
@@ -115,8 +118,9 @@ class ReviewStep(QWidget):
         elif scans > ASYNC_SCANS:
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
+            # The groups first: what the scans carry besides pixels is read after they are shown.
             self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups)
-                                  .inspect_image_text().apply_series_import_filter(filters, keep=decisions or {}))
+                                  .apply_series_import_filter(filters, keep=decisions or {}))
         else:
             self._show(ReviewModel(sessions, decisions, reviewed_groups).inspect_image_text()
                        .apply_series_import_filter(filters, keep=decisions or {}))
@@ -134,7 +138,16 @@ class ReviewStep(QWidget):
             self._on_changed(force=True)
             return
         self._show(review)
+        self._inspector.request(review, review.image_text_carries)
         self._on_changed(force=True)
+
+    def _on_inspected(self, payload: tuple) -> None:
+        review, carries, error = payload
+        if review is not self.review or error is not None:
+            return  # another selection is shown, or the headers went away (the upload reports it)
+        review.carries.update(carries)
+        if carries and isinstance(self.page, BulkReviewPage):
+            self.page.refresh()
 
     def _show(self, review: ReviewModel) -> None:
         self._pending = None
