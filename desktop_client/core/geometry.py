@@ -32,6 +32,15 @@ class Rect:
     def is_empty(self) -> bool:
         return self.width == 0 or self.height == 0
 
+    def overlap(self, other: "Rect") -> float:
+        """Intersection over the smaller rectangle's area: near 1 when two reads of one text line
+        (on different frames or passes) are the same line, whatever their padding."""
+        w = min(self.right, other.right) - max(self.left, other.left)
+        h = min(self.bottom, other.bottom) - max(self.top, other.top)
+        if w <= 0 or h <= 0:
+            return 0.0
+        return (w * h) / max(1, min(self.width * self.height, other.width * other.height))
+
     def clipped(self, columns: int, rows: int) -> "Rect | None":
         """This rectangle clipped to a ``columns × rows`` image, or None if nothing is left."""
         clipped = Rect(max(0, self.left), max(0, self.top), min(columns, self.right),

@@ -131,22 +131,13 @@ def _rotated_points(points: Sequence[tuple[float, float]], width: int) -> list[t
     return [(width - y, x) for x, y in points]
 
 
-def _overlap(a: Rect, b: Rect) -> float:
-    """Intersection over the smaller rectangle's area."""
-    w = min(a.right, b.right) - max(a.left, b.left)
-    h = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if w <= 0 or h <= 0:
-        return 0.0
-    return (w * h) / max(1, min(a.width * a.height, b.width * b.height))
-
-
 def _read_view(view: View, columns: int, rows: int, rotate: bool,
                known: list[cache.CachedLine]) -> list[cache.CachedLine]:
     """The readable lines of one view; lines already ``known`` from another view are not re-read."""
     out: list[cache.CachedLine] = []
 
     def new(rect: Rect | None) -> bool:
-        return rect is not None and not any(_overlap(k.line, rect) > 0.6 for k in known + out)
+        return rect is not None and not any(k.line.overlap(rect) > 0.6 for k in known + out)
 
     def keep_upright(pts: ocr.Points) -> bool:
         return new(_line_rect(list(pts), columns, rows))
@@ -182,7 +173,7 @@ def _merge(lines: list[cache.CachedLine]) -> list[cache.CachedLine]:
     """One entry per line seen on several images (display, full range, rotated, frames)."""
     kept: list[cache.CachedLine] = []
     for ln in sorted(lines, key=lambda x: -x.score):
-        twin = next((i for i, k in enumerate(kept) if _overlap(k.line, ln.line) > 0.6), None)
+        twin = next((i for i, k in enumerate(kept) if k.line.overlap(ln.line) > 0.6), None)
         if twin is None:
             kept.append(ln)
             continue

@@ -286,15 +286,6 @@ class TextFindings(QObject):
         self.updated.emit(job.uid)
 
 
-def _overlap(a: Rect, b: Rect) -> float:
-    """Intersection over the smaller area (two reads of one line on different images)."""
-    w = min(a.right, b.right) - max(a.left, b.left)
-    h = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if w <= 0 or h <= 0:
-        return 0.0
-    return (w * h) / max(1, min(a.width * a.height, b.width * b.height))
-
-
 def suggestions_from(text: ScanText, boxes: list[Rect], dismissed: list[str] = ()) -> list[Suggestion]:
     """The scan's distinct suggested boxes, minus text its boxes already cover.
 
@@ -307,7 +298,7 @@ def suggestions_from(text: ScanText, boxes: list[Rect], dismissed: list[str] = (
     for found in text.found:
         if coverage(found.text_rect, boxes) >= COVERED or str(found.text_rect) in dismissed:
             continue
-        same = next((s for s in out if _overlap(s.rect, found.rect) > 0.6), None)
+        same = next((s for s in out if s.rect.overlap(found.rect) > 0.6), None)
         if same is None:
             out.append(Suggestion(found.rect, found.text, found.likely_phi, found.likely_phi, [found.text_rect]))
             continue
