@@ -8,6 +8,7 @@ window can re-theme and the transfer queue can pick up the new concurrency.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -188,25 +189,13 @@ class SettingsPage(QWidget):
         return box
 
     def _with_file_browse(self, edit: QLineEdit) -> QWidget:
-        box = QWidget()
-        h = QHBoxLayout(box)
-        h.setContentsMargins(0, 0, 0, 0)
-        h.addWidget(edit, 1)
-        button = QPushButton("Browse…")
-        button.setAccessibleName(f"Browse for {edit.placeholderText()}")
+        def chosen() -> None:  # a site script file chosen means "use that file"
+            if edit is self.site_file:
+                self.site_mode.setCurrentIndex(self.site_mode.findData("file"))
 
-        def browse() -> None:
-            path, _ = QFileDialog.getOpenFileName(self, "Choose a DicomEdit script", edit.text(),
-                                                  "DicomEdit scripts (*.das *.txt);;All files (*)")
-            if path:
-                edit.setText(path)
-                if edit is self.site_file:
-                    self.site_mode.setCurrentIndex(self.site_mode.findData("file"))
-                self._save()
-
-        button.clicked.connect(browse)
-        h.addWidget(button)
-        return box
+        return self._with_browse(edit, lambda: QFileDialog.getOpenFileName(
+            self, "Choose a DicomEdit script", edit.text(),
+            "DicomEdit scripts (*.das *.txt);;All files (*)")[0], chosen)
 
     def _site_mode_changed(self) -> None:
         if self.site_mode.currentData() == "off" and self.settings.local_site_script != "off":
@@ -257,18 +246,24 @@ class SettingsPage(QWidget):
         self.message.info(f"Cached data cleared ({len(removed)} item(s) removed). The next scan "
                           "reads every file again.")
 
-    def _with_browse(self, edit: QLineEdit) -> QWidget:
+    def _with_browse(self, edit: QLineEdit, pick: Callable[[], str] | None = None,
+                     chosen: Callable[[], None] | None = None) -> QWidget:
+        """``edit`` with a Browse… button: ``pick`` asks for the path (a folder by default);
+        a chosen path is put in ``edit``, then ``chosen`` runs and the settings are saved."""
         box = QWidget()
         h = QHBoxLayout(box)
         h.setContentsMargins(0, 0, 0, 0)
         h.addWidget(edit, 1)
         button = QPushButton("Browse…")
         button.setAccessibleName(f"Browse for {edit.placeholderText()}")
+        ask = pick or (lambda: QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text()))
 
         def browse() -> None:
-            folder = QFileDialog.getExistingDirectory(self, "Choose a folder", edit.text())
-            if folder:
-                edit.setText(folder)
+            path = ask()
+            if path:
+                edit.setText(path)
+                if chosen is not None:
+                    chosen()
                 self._save()
 
         button.clicked.connect(browse)
