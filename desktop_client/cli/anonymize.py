@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
 
-from desktop_client.cli.common import (UserError, nothing_found, outcome_exit_code, print_json, print_skipped,
-                                       reason_of, require_regular_file, skipped_json)
+from desktop_client.cli.common import (UserError, each_object, nothing_found, outcome_exit_code,
+                                       output_folder, print_json, print_skipped, reason_of, require_inputs,
+                                       require_regular_file, skipped_json)
 from desktop_client.core.atomic import atomic_write
-from desktop_client.core.errors import PASS_THROUGH, one_line
+from desktop_client.core.errors import PASS_THROUGH
 from desktop_client.dicomedit import (Script, ScriptSyntaxError, apply_chain, compile_script,
                                       variables_of)
 from desktop_client.dicomedit.conformance import deviations_in
@@ -156,32 +156,12 @@ def diff(before: Dataset, after: Dataset, prefix: str = "") -> list[dict[str, An
 
 
 def run_anonymize(args: argparse.Namespace) -> int:
-    from desktop_client.scanning import iter_dicom_sources
-    from desktop_client.scanning.model import Skipped
-
-    missing = [p for p in args.paths if not os.path.lexists(p)]
-    if missing:
-        raise UserError(f"{missing[0]} does not exist; check the path and try again.")
+    require_inputs(args.paths)
     scripts = _load_scripts(args)
     variables = _variables(args.var)
-    inputs = [Path(p).resolve() for p in args.paths]
-    out = Path(args.out).resolve()
-    if any(out == root for root in inputs):
-        raise UserError("--out must not be one of the input folders (inputs are never overwritten)")
-    results: list[dict[str, Any]] = []
-    skipped: list[Skipped] = []
-    for source in iter_dicom_sources(args.paths):
-        if isinstance(source, Skipped):
-            skipped.append(source)
-            continue
-        entry: dict[str, Any] = {"file": str(source), "output": None}
-        results.append(entry)
-        try:
-            _anonymize_one(source, scripts, variables, args.dry_run, inputs, out, entry)
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object (core/errors.py)
-            entry.update(status="error", output=None, error=f"unexpected failure ({one_line(exc)})")
+    inputs, out = output_folder(args.paths, args.out)
+    results, skipped = each_object(args.paths, lambda source, entry: _anonymize_one(
+        source, scripts, variables, args.dry_run, inputs, out, entry))
     if not results:
         return nothing_found(skipped, args.json)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("ok", "rejected", "error")}

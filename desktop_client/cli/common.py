@@ -6,9 +6,10 @@ import json
 import os
 import stat
 import sys
-from typing import Any, Iterable
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
-from desktop_client.core.errors import UploaderError, one_line
+from desktop_client.core.errors import PASS_THROUGH, UploaderError, one_line
 
 
 class UserError(UploaderError):
@@ -81,6 +82,50 @@ def reason_of(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) if isinstance(exc, UploaderError) else one_line(exc)
+
+
+def require_inputs(paths: Iterable[str]) -> None:
+    """Every path named on the command line exists (a dangling symlink counts: the scanner reports
+    it as a skip with its reason)."""
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise UserError(f"{missing[0]} does not exist; check the path and try again.")
+
+
+def output_folder(paths: Iterable[str], out: str) -> tuple[list[Path], Path]:
+    """The resolved inputs and ``--out`` folder of a command that writes copies; refused when the
+    output is one of the inputs, because inputs are never overwritten."""
+    inputs = [Path(p).resolve() for p in paths]
+    folder = Path(out).resolve()
+    if any(folder == root for root in inputs):
+        raise UserError("--out must not be one of the inputs (inputs are never overwritten)")
+    return inputs, folder
+
+
+def each_object(paths: list[str], work: Callable[[Any, dict[str, Any]], None]
+                ) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Run ``work(source, entry)`` on every DICOM source under ``paths``. ``entry`` starts as
+    ``{"file", "output": None}`` and ``work`` fills in the outcome; an unexpected exception becomes
+    that object's ``error`` line and the loop goes on (a failure belongs to the object,
+    core/errors.py). Returns the entries and the skipped inputs."""
+    from desktop_client.scanning import iter_dicom_sources
+    from desktop_client.scanning.model import Skipped
+
+    results: list[dict[str, Any]] = []
+    skipped: list[Any] = []
+    for source in iter_dicom_sources(paths):
+        if isinstance(source, Skipped):
+            skipped.append(source)
+            continue
+        entry: dict[str, Any] = {"file": str(source), "output": None}
+        results.append(entry)
+        try:
+            work(source, entry)
+        except PASS_THROUGH:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object (core/errors.py)
+            entry.update(status="error", output=None, error=f"unexpected failure ({one_line(exc)})")
+    return results, skipped
 
 
 def require_regular_file(path: str, option: str) -> None:

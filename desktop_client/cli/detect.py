@@ -13,7 +13,7 @@ import argparse
 import os
 from typing import Any
 
-from desktop_client.cli.common import UserError, print_json
+from desktop_client.cli.common import UserError, print_json, require_inputs
 
 NOT_AN_IMAGE = "not an image"
 
@@ -46,9 +46,7 @@ def run_detect(args: argparse.Namespace) -> int:
     from desktop_client.scanning import scan_paths
     from desktop_client.textfind import TextFinder, find_text
 
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    if missing:
-        raise UserError(f"{missing[0]} does not exist; check the path and try again.")
+    require_inputs(args.paths)
     scanned = scan_paths(args.paths)
     instances = [i for s in scanned.sessions for i in s.iter_instances()]
     if not instances and not scanned.skipped:

@@ -16,10 +16,11 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from desktop_client.cli.common import (UserError, nothing_found, outcome_exit_code, print_json, print_skipped,
-                                       reason_of, skipped_json)
+from desktop_client.cli.common import (UserError, each_object, nothing_found, outcome_exit_code,
+                                       output_folder, print_json, print_skipped, reason_of, require_inputs,
+                                       skipped_json)
 from desktop_client.core.atomic import atomic_write
-from desktop_client.core.errors import PASS_THROUGH, one_line
+from desktop_client.core.errors import PASS_THROUGH
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 
 
@@ -93,33 +94,13 @@ def _target(location: Any, inputs: list[Path], out: Path) -> Path:
 
 
 def run_redact(args: argparse.Namespace) -> int:
-    from desktop_client.scanning import iter_dicom_sources
-    from desktop_client.scanning.model import Skipped
-
-    missing = [p for p in args.paths if not os.path.lexists(p)]
-    if missing:
-        raise UserError(f"{missing[0]} does not exist; check the path and try again.")
+    require_inputs(args.paths)
     rects = parse_rects(args.rect)
     fill = parse_fill(args.fill)
     edits = [PixelEdit(rect, fill) for rect in rects]
-    inputs = [Path(p).resolve() for p in args.paths]
-    out = Path(args.out).resolve()
-    if any(out == root for root in inputs):
-        raise UserError("--out must not be one of the inputs (inputs are never overwritten)")
-    results: list[dict[str, Any]] = []
-    skipped: list[Skipped] = []
-    for source in iter_dicom_sources(args.paths):
-        if isinstance(source, Skipped):
-            skipped.append(source)
-            continue
-        entry: dict[str, Any] = {"file": str(source), "output": None}
-        results.append(entry)
-        try:
-            entry.update(_redact_one(source, edits, args.remove_overlays, inputs, out))
-        except PASS_THROUGH:
-            raise
-        except BaseException as exc:  # noqa: BLE001 - a failure belongs to the object (core/errors.py)
-            entry.update(status="error", error=f"unexpected failure ({one_line(exc)})")
+    inputs, out = output_folder(args.paths, args.out)
+    results, skipped = each_object(args.paths, lambda source, entry: entry.update(
+        _redact_one(source, edits, args.remove_overlays, inputs, out)))
     if not results:
         return nothing_found(skipped, args.json)
     counts = {s: sum(1 for r in results if r["status"] == s) for s in ("ok", "refused", "error")}

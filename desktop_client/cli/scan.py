@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
-from desktop_client.cli.common import UserError, print_json, skipped_json
+from desktop_client.cli.common import print_json, require_inputs, skipped_json
 from desktop_client.core.formatting import human_bytes
 from desktop_client.grouping import (REASON_TEXT, classify_scan, group_scans, image_text_line,
                                      image_text_notes, inspect_scan)
@@ -31,9 +30,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _scan(args: argparse.Namespace) -> ScanResult:
-    missing = [p for p in args.paths if not os.path.exists(p) and not os.path.islink(p)]
-    if missing:
-        raise UserError(f"{missing[0]} does not exist; check the path and try again.")
+    require_inputs(args.paths)
     show = sys.stderr.isatty() and not args.json
 
     def progress(p: ScanProgress) -> None:
