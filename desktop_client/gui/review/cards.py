@@ -12,6 +12,7 @@ from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reas
 from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
+from desktop_client.gui.widgets import Level, MessageBar
 from desktop_client.templates import TemplateStore
 
 _REASON_LINES = 6  # per-scan reasons listed on the free-text card (the group dialog lists all)
@@ -53,8 +54,7 @@ class GroupCard(QFrame):
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.state = QLabel()
-        self.state.setWordWrap(True)
+        self.state = MessageBar(self)
         self.review_button = QPushButton("Review…")
         self.review_button.setAccessibleName(f"Review group {index}")
         self.review_button.clicked.connect(lambda: self.reviewRequested.emit(self.group))
@@ -157,6 +157,7 @@ class GroupCard(QFrame):
         reviewed = review.group_id(group) in review.reviewed_groups
         free_text = not self.valid and all(review.is_free_text(uid) for uid in uids)
         held = len(self.held_back(uids))
+        kind: Level
         if held:
             text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
         elif s.unconfirmed:
@@ -176,8 +177,5 @@ class GroupCard(QFrame):
             self.offer_button.setText(f"Apply “{name}”")
             self.offer_button.setToolTip(f"Apply the saved template “{self._offered.name}” to every scan of the "
                                          f"group{': ' + self._offered.description if self._offered.description else ''}")
-        self.state.setObjectName(kind)
-        self.state.setText(text)
-        self.state.style().unpolish(self.state)
-        self.state.style().polish(self.state)
+        self.state.say(kind, text)
         self._fill_tiles()

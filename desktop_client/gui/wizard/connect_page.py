@@ -138,8 +138,6 @@ class ConnectPage(WizardStep):
             edit.textChanged.connect(self._form_changed)
         self.alias_check.toggled.connect(self._alias_labels)
         self.http_check.toggled.connect(self._http_toggled)
-        self.status = MessageBar()
-        outer.addWidget(self.status)
         self.setTabOrder(self.list, self.name_edit)
         self.reload()
 
@@ -183,7 +181,6 @@ class ConnectPage(WizardStep):
     def _on_current(self, *_args: Any) -> None:
         conn = self.current()
         self.message.clear()
-        self.status.clear()
         if conn is None or conn.is_local:
             self.local_path.setText(str(local_archive_folder()))
             self.forms.setCurrentIndex(0)

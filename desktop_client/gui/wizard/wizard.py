@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from desktop_client.gui.widgets import primary_button
+from desktop_client.gui.widgets import primary_button, restyle
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.plan.draft import UploadDraft
 
@@ -92,10 +92,8 @@ class UploadWizard(QWidget):
         self.visited = max(self.visited, index)
         self.stack.setCurrentIndex(index)
         for i, label in enumerate(self.step_labels):
-            label.setObjectName("stepOn" if i == index else "stepDone" if i <= self.visited else "stepOff")
+            restyle(label, "stepOn" if i == index else "stepDone" if i <= self.visited else "stepOff")
             label.setEnabled(i <= self.visited)
-            label.style().unpolish(label)
-            label.style().polish(label)
         self.current.enter(self.draft)
         self._refresh()
         self.stepChanged.emit(index)
