@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         for i in range(len(PAGES)):
-            QShortcut(QKeySequence(f"Alt+{i + 1}"), self, activated=lambda i=i: self.nav.setCurrentRow(i))
+            QShortcut(QKeySequence(f"Alt+{i + 1}"), self, lambda i=i: self.nav.setCurrentRow(i))
         self.settings_page.changed.connect(self._settings_changed)
         self.transfers.notify.connect(self.notify)
         self.wizard.stepChanged.connect(self._step_changed)

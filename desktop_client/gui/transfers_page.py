@@ -214,7 +214,7 @@ class ProgressDelegate(QStyledItemDelegate):
 class _EventBridge(QObject):
     """Queue callbacks come from worker threads; this signal carries them to the UI thread."""
 
-    event = Signal(object)
+    arrived = Signal(object)  # not ``event``: that would hide QObject.event(), which Qt calls
 
 
 class TransfersPage(QWidget):
@@ -234,8 +234,8 @@ class TransfersPage(QWidget):
         self.model = TransferModel(self)
         self._seen_final: dict[str, str] = {}
         self._bridge = _EventBridge()
-        self._bridge.event.connect(self._on_event)
-        self._unsubscribe = queue.subscribe(self._bridge.event.emit)
+        self._bridge.arrived.connect(self._on_event)
+        self._unsubscribe = queue.subscribe(self._bridge.arrived.emit)
         self._pending: set[str] = set()
         self._ticks = 0
 
@@ -362,8 +362,8 @@ class TransfersPage(QWidget):
         self.splitter.addWidget(details)
         self.splitter.setSizes([320, 260])
         outer.addWidget(self.splitter, 1)
-        QShortcut(QKeySequence("Ctrl+Shift+P"), self, activated=self.pause_all)
-        QShortcut(QKeySequence.StandardKey.Delete, self.table, activated=lambda: self.act("remove"))
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.pause_all)
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, lambda: self.act("remove"))
 
         self._timer = QTimer(self)
         self._timer.setInterval(250)
@@ -517,11 +517,10 @@ class TransfersPage(QWidget):
 
     def _update_buttons(self) -> None:
         s = self.selected()
-        needs = s is not None and self._needs_password(s)
-        if needs:
-            conn = self._connection_for(s)
+        conn = self._connection_for(s) if s is not None and self._needs_password(s) else None
+        if conn is not None:
             self.password_label.setText(f"Password for {conn.username} on {conn.url}:")
-        self.password_row.setVisible(needs)
+        self.password_row.setVisible(conn is not None)
         state = state_value(s) if s is not None else ""
         enabled = {
             "pause": state in ("queued", "running"),

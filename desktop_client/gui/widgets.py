@@ -9,11 +9,23 @@ from typing import Literal
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QResizeEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop_client.core.formatting import human_bytes
 
-__all__ = ["Card", "Level", "MessageBar", "header", "hint", "human_bytes", "primary_button", "restyle"]
+__all__ = ["Card", "Level", "MessageBar", "clear_layout", "header", "hint", "human_bytes", "primary_button",
+           "restyle", "table_item"]
 
 #: How a message is styled (style.qss: ``QLabel#error`` …): something failed or blocks, something
 #: worked, neutral information, or a quiet remark.
@@ -200,6 +212,24 @@ def hint(text: str) -> QLabel:
     label.setObjectName("hint")
     label.setWordWrap(True)
     return label
+
+
+def table_item(table: QTableWidget, row: int, column: int) -> QTableWidgetItem:
+    """The item of a cell the page filled itself; an empty one is a bug, reported as such here
+    rather than as an ``AttributeError`` on None further on."""
+    item = table.item(row, column)
+    if item is None:
+        raise LookupError(f"no item in row {row}, column {column} of {table.objectName() or 'the table'}")
+    return item
+
+
+def clear_layout(layout: QLayout) -> None:
+    """Take every item out of ``layout`` and delete its widget (rows rebuilt from new data)."""
+    while layout.count():
+        item = layout.takeAt(0)
+        widget = item.widget() if item is not None else None
+        if widget is not None:
+            widget.deleteLater()
 
 
 def primary_button(text: str) -> QPushButton:

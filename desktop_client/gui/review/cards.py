@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Callable, Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -13,7 +14,7 @@ from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
 from desktop_client.gui.widgets import Level, MessageBar
-from desktop_client.templates import TemplateStore
+from desktop_client.templates import Template, TemplateStore
 
 _REASON_LINES = 6  # per-scan reasons listed on the free-text card (the group dialog lists all)
 
@@ -36,7 +37,7 @@ class GroupCard(QFrame):
         self.setSizePolicy(policy)
         self.group, self.review, self.store, self.thumbs = group, review, store, thumbs
         #: The hold-back verdicts the card counts (the review step's cache once the page sets it).
-        self.held_back = review.held_back
+        self.held_back: Callable[[Iterable[str]], list[tuple[str, str]]] = review.held_back
         self.index = index
         self.valid = isinstance(group, ValidGroup)
         self._tiles: list[QLabel] = []
@@ -62,7 +63,7 @@ class GroupCard(QFrame):
         self.offer_button = QPushButton()
         self.offer_button.setToolTip("Apply this saved template to every scan of the group")
         self.offer_button.clicked.connect(self._apply_offer)
-        self._offered = None
+        self._offered: Template | None = None
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.details)

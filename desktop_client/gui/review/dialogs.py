@@ -146,7 +146,7 @@ class TemplateForm(QWidget):
         return replace(MatchKeys.of(self.scan), manufacturer=chosen("manufacturer"),
                        model_name=chosen("manufacturer_model_name"), station_name=chosen("station_name"))
 
-    def create(self, rects: list[Rect]) -> Template | None:
+    def save_template(self, rects: list[Rect]) -> Template | None:
         """Save the template; shows the problem inline and returns None when it cannot."""
         try:
             return self.store.create(self.name.text(), self.match_keys(), rects,
@@ -176,7 +176,7 @@ class SaveTemplateDialog(QDialog):
         layout.addWidget(buttons)
 
     def accept(self) -> None:
-        self.template = self.form.create(self.rects)
+        self.template = self.form.save_template(self.rects)
         if self.template is not None:
             super().accept()
 
@@ -225,7 +225,7 @@ class CreateTemplateDialog(QDialog):
         self.form.set_rectangles(rects)
 
     def accept(self) -> None:
-        self.template = self.form.create(self.viewer.rectangles())
+        self.template = self.form.save_template(self.viewer.rectangles())
         if self.template is not None:
             super().accept()
 

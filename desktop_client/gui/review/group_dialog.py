@@ -152,8 +152,8 @@ class GroupReviewDialog(QDialog):
         self.message = MessageBar(self, one_line=True)
         self.message.messageChanged.connect(self.offer_button.hide)
         text_row = QHBoxLayout()
-        for w in (self.find_button, self.progress, self.stop_button):
-            text_row.addWidget(w)
+        for part in (self.find_button, self.progress, self.stop_button):
+            text_row.addWidget(part)
         text_row.addWidget(self.message, 1)
         for w in (self.offer_button, self.accept_found_button, self.decide_button, self.save_template_button):
             text_row.addWidget(w)

@@ -335,7 +335,7 @@ class ScanPanel(QWidget):
         for b in (self.not_phi_button, self.no_text_button):
             b.hide()
         # Sending the text as is stays one click away while the suggestions wait.
-        self.as_is_button.setVisible(suggesting and bool(self.review.gate(self.uid)))
+        self.as_is_button.setVisible(suggesting and self.uid is not None and bool(self.review.gate(self.uid)))
         if suggesting:
             return
         if templates:
@@ -351,6 +351,7 @@ class ScanPanel(QWidget):
             return
         if held:
             self.offer.error(f"Not sent until you decide: {held}.")
+            assert self.uid is not None  # only a shown scan is held
             choice = self.review.choices[self.uid]
             open_lines = [r for r in uncovered(self.review.findings.get(self.uid),
                                                choice.rectangles if choice.confirmed else [])
@@ -417,23 +418,28 @@ class ScanPanel(QWidget):
 
     def _update(self) -> None:
         uid = self.uid
-        has = uid is not None
-        choice = self.review.choices[uid] if has else None
-        supported = has and self.review.is_supported(uid)
+        if uid is None:  # no scan shown: nothing to act on, nothing to say
+            for b in (self.save_button, self.reset_button, self.exclude_button, self.apply_button,
+                      self.template_button):
+                b.setEnabled(False)
+            self.exclude_button.setText("Exclude scan…")
+            self.state.clear()
+            self._update_assist()
+            return
+        choice = self.review.choices[uid]
+        supported = self.review.is_supported(uid)
         rects = bool(self.viewer.rectangles())
-        excluded = bool(choice and choice.excluded)
+        excluded = bool(choice.excluded)
         self.save_button.setEnabled(supported and not excluded and rects and not choice.confirmed)
-        self.reset_button.setEnabled(has and (excluded or bool(choice.rectangles)))
-        self.exclude_button.setEnabled(has)
-        free_text = has and self.review.is_free_text(uid)
+        self.reset_button.setEnabled(excluded or bool(choice.rectangles))
+        self.exclude_button.setEnabled(True)
+        free_text = self.review.is_free_text(uid)
         self.exclude_button.setText(("Show text / include…" if free_text else "Include scan")
                                     if excluded else "Exclude scan…")
         self.apply_button.setEnabled(supported and not excluded)
         self.template_button.setEnabled(supported and not excluded and rects)
         kind: Level
-        if not has:
-            text, kind = "", "hint"
-        elif excluded:
+        if excluded:
             text = "Excluded: this scan will not be uploaded" + (f" ({choice.exclude_reason})" if choice.exclude_reason else "") + "."
             kind = "error"
         elif choice.decision:
@@ -473,8 +479,8 @@ class ScanEditDialog(QDialog):
         self.next_button = QPushButton("Next ▶")
         self.next_button.setToolTip("Next scan of the group (Alt+Right)")
         self.next_button.clicked.connect(lambda: self.step(1))
-        QShortcut(QKeySequence("Alt+Left"), self, activated=lambda: self.step(-1))
-        QShortcut(QKeySequence("Alt+Right"), self, activated=lambda: self.step(1))
+        QShortcut(QKeySequence("Alt+Left"), self, lambda: self.step(-1))
+        QShortcut(QKeySequence("Alt+Right"), self, lambda: self.step(1))
         self.position = QLabel()
         self.position.setObjectName("hint")
         close = QPushButton("Close")

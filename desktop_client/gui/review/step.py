@@ -126,7 +126,7 @@ class ReviewStep(QWidget):
                        .apply_series_import_filter(filters, keep=decisions or {}))
         self._on_changed(force=True)
 
-    def _on_grouped(self, payload: tuple) -> None:
+    def _on_grouped(self, payload: tuple[object, ReviewModel | None, BaseException | None]) -> None:
         token, review, error = payload
         if token is not self._pending:
             return  # a newer selection replaced this one
@@ -137,13 +137,14 @@ class ReviewStep(QWidget):
             self.grouping_label.setText(self._failure)
             self._on_changed(force=True)
             return
+        assert review is not None  # no error: the job returned the model
         self._show(review)
         self._inspector.request(review, review.image_text_carries)
         self._on_changed(force=True)
 
-    def _on_inspected(self, payload: tuple) -> None:
+    def _on_inspected(self, payload: tuple[ReviewModel, dict[str, list[str]] | None, BaseException | None]) -> None:
         review, carries, error = payload
-        if review is not self.review or error is not None:
+        if review is not self.review or carries is None:
             return  # another selection is shown, or the headers went away (the upload reports it)
         review.carries.update(carries)
         if carries and isinstance(self.page, BulkReviewPage):

@@ -156,7 +156,8 @@ class TemplateManager(QWidget):
         self.list.blockSignals(False)
         if chosen is None and self.list.count():
             chosen = self.list.item(0)
-        self.list.setCurrentItem(chosen)
+        if chosen is not None:
+            self.list.setCurrentItem(chosen)
         self._show_current()
 
     def current_id(self) -> str | None:

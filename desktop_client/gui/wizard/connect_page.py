@@ -144,7 +144,8 @@ class ConnectPage(WizardStep):
     # List ----------------------------------------------------------------------------------------
 
     def reload(self, select_id: str | None = None) -> None:
-        current = select_id or (self.current().id if self.current() else None)
+        shown = self.current()
+        current = select_id or (shown.id if shown else None)
         self.list.blockSignals(True)
         self.list.clear()
         for conn in self.store.connections:

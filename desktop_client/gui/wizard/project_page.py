@@ -78,7 +78,7 @@ class ProjectPage(WizardStep):
         self.search.textChanged.connect(self._fill_list)
         self.search.returnPressed.connect(self._pick_first)
         lv.addWidget(self.search)
-        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.search.setFocus)
         self.list = QListWidget()
         self.list.setObjectName("projectList")
         self.list.setAccessibleName("Projects")

@@ -9,6 +9,7 @@ the plan file all come from ``desktop_client.plan``.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.core.paths import data_dir
-from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
+from desktop_client.gui.widgets import Card, MessageBar, clear_layout, header, hint, human_bytes
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.plan import planfile
@@ -230,21 +231,20 @@ class SummaryPage(WizardStep):
             on_done=done, on_error=failed)
 
     def _show_duplicates(self) -> None:
-        while self.duplicates_layout.count():
-            item = self.duplicates_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        clear_layout(self.duplicates_layout)
         assert self.draft is not None
         plans = {p.session.study_instance_uid: p for p in self.draft.plans}
         for uid, earlier in sorted(self.duplicates.items(), key=lambda kv: kv[1].finished):
             plan = plans.get(uid)
             if plan is None:
                 continue
-            box, text, again = self._offer("Send again", lambda u=uid: self.send_again(u))
+            box, text, again = self._offer("Send again", partial(self.send_again, uid))
             skip = QPushButton("Skip")
             skip.setAccessibleName(f"Skip session {_session_name(plan)}")
             skip.clicked.connect(lambda _=False, u=uid: self.skip(u))
-            box.layout().addWidget(skip)
+            row = box.layout()
+            assert row is not None  # every offer box has its row
+            row.addWidget(skip)
             text.setObjectName("info")
             where = "/".join(x for x in (earlier.project, earlier.session_label) if x)
             text.setText(f"Session {_session_name(plan)}: this study was sent to {earlier.destination}"

@@ -71,11 +71,11 @@ class UploadWizard(QWidget):
         nav.addWidget(self.reason)
         nav.addWidget(self.next_button)
         outer.addLayout(nav)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.next)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.next)
-        QShortcut(QKeySequence("Alt+Left"), self, activated=self.back)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.next)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, self.next)
+        QShortcut(QKeySequence("Alt+Left"), self, self.back)
         for i in range(len(steps)):
-            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.jump(i))
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.jump(i))
         self.go(0)
 
     @property

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_client.gui.widgets import table_item
 from desktop_client.gui.wizard.confirm.variables import column_title, initial_value
 from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.labels import LabelRow, shared_names
@@ -160,9 +161,9 @@ class BulkTable(QWidget):
         self.table.blockSignals(True)
         for row in range(len(sessions)):
             if subject_scheme != "manual" and not (only_empty and typed[row]):
-                self.table.item(row, SUBJECT).setText(subjects[row])
+                table_item(self.table, row, SUBJECT).setText(subjects[row])
             if self.session_scheme.currentData() != "manual" and not (only_empty and typed_labels[row]):
-                self.table.item(row, LABEL).setText(labels[row])
+                table_item(self.table, row, LABEL).setText(labels[row])
         self.table.blockSignals(False)
         self._show_shared_names()
         self.edited.emit()
@@ -193,7 +194,7 @@ class BulkTable(QWidget):
         return item.text().strip() if item else ""
 
     def set_cell(self, row: int, col: int, text: str) -> None:
-        self.table.item(row, col).setText(text)
+        table_item(self.table, row, col).setText(text)
 
     def variable_column(self, index: int) -> int:
         return len(BULK_FIXED) + index
