@@ -267,11 +267,7 @@ class TransfersPage(QWidget):
         self.receipt_row = QWidget()
         rr = QHBoxLayout(self.receipt_row)
         rr.setContentsMargins(0, 0, 0, 0)
-        self.receipt_path = QLabel()
-        self.receipt_path.setObjectName("info")
-        self.receipt_path.setWordWrap(True)
-        self.receipt_path.setContentsMargins(10, 6, 10, 6)
-        self.receipt_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.receipt_path = MessageBar()
         self.copy_path_button = QPushButton("Copy path")
         self.copy_path_button.clicked.connect(self.copy_receipt_path)
         rr.addWidget(self.receipt_path, 1)
@@ -609,7 +605,7 @@ class TransfersPage(QWidget):
             return None
         self.receipt_row.hide()
         if not self.open_url(QUrl.fromLocalFile(str(path))):
-            self.receipt_path.setText(f"No application here opens the receipt. It is at: {path}")
+            self.receipt_path.info(f"No application here opens the receipt. It is at: {path}")
             self._receipt_file = str(path)
             self.receipt_row.show()
         return Path(path)
@@ -617,7 +613,9 @@ class TransfersPage(QWidget):
     def copy_receipt_path(self) -> None:
         QApplication.clipboard().setText(self._receipt_file)
         self.copy_path_button.setText("Copied")
-        QTimer.singleShot(1500, lambda: self.copy_path_button.setText("Copy path"))
+        # The button as context: the timer is dropped with it (a page closed within 1.5 s).
+        button = self.copy_path_button
+        QTimer.singleShot(1500, button, lambda: button.setText("Copy path"))
 
     # Batch ----------------------------------------------------------------------------------------
 

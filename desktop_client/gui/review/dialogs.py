@@ -17,6 +17,7 @@ from desktop_client.core.sop_classes import sop_class_name
 from desktop_client.gui.templates.manager import template_summary
 from desktop_client.gui.templates.preview import layout_pixmap
 from desktop_client.gui.viewer.widget import ScanViewer
+from desktop_client.gui.widgets import MessageBar
 from desktop_client.scanning.model import Scan
 from desktop_client.templates import MatchKeys, Template, TemplateError, TemplateStore
 
@@ -96,10 +97,7 @@ class TemplateForm(QWidget):
         self.name.textEdited.connect(lambda _t: setattr(self, "_auto_name", False))
         self.description.textChanged.connect(self._on_description_edited)
         self._filling = False
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = MessageBar()
         rep = scan.representative
         keys = QLabel(f"Will fit: {rep.modality} · {rep.rows}×{rep.columns} (rows×columns) · "
                       f"{sop_class_name(rep.sop_class_uid)}")
@@ -152,8 +150,7 @@ class TemplateForm(QWidget):
             return self.store.create(self.name.text(), self.match_keys(), rects,
                                      description=self.description.toPlainText())
         except TemplateError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
+            self.error.error(str(exc))
             return None
 
 

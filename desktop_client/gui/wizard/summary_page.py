@@ -123,15 +123,12 @@ class SummaryPage(WizardStep):
         outer.addLayout(row)
 
     @staticmethod
-    def _offer(action: str, slot: Callable[[], None]) -> tuple[QWidget, QLabel, QPushButton]:
-        """A warning line with one button that resolves it in place."""
+    def _offer(action: str, slot: Callable[[], None]) -> tuple[QWidget, MessageBar, QPushButton]:
+        """A message with one button beside it that resolves it in place."""
         box = QWidget()
         layout = QHBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        text = QLabel()
-        text.setObjectName("error")
-        text.setWordWrap(True)
-        text.setContentsMargins(10, 6, 10, 6)
+        text = MessageBar()
         button = QPushButton(action)
         button.clicked.connect(slot)
         layout.addWidget(text, 1)
@@ -186,11 +183,11 @@ class SummaryPage(WizardStep):
             return
         names = ", ".join(_session_name(p) for p in empty[:3]) + ("…" if len(empty) > 3 else "")
         if len(empty) == 1:
-            self.empty_text.setText(f"Every scan of session {names} is excluded: it has nothing to send.")
+            self.empty_text.error(f"Every scan of session {names} is excluded: it has nothing to send.")
             self.leave_out_button.setText("Leave this session out")
         else:
-            self.empty_text.setText(f"Every scan of {len(empty)} sessions ({names}) is excluded: "
-                                    "they have nothing to send.")
+            self.empty_text.error(f"Every scan of {len(empty)} sessions ({names}) is excluded: "
+                                  "they have nothing to send.")
             self.leave_out_button.setText(f"Leave these {len(empty)} sessions out")
 
     def leave_out_empty(self) -> None:
@@ -245,12 +242,10 @@ class SummaryPage(WizardStep):
             row = box.layout()
             assert row is not None  # every offer box has its row
             row.addWidget(skip)
-            text.setObjectName("info")
             where = "/".join(x for x in (earlier.project, earlier.session_label) if x)
-            text.setText(f"Session {_session_name(plan)}: this study was sent to {earlier.destination}"
-                         f"{f' ({where})' if where else ''} on {earlier.day} "
-                         f"(receipt {earlier.receipt}).")
-            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            text.info(f"Session {_session_name(plan)}: this study was sent to {earlier.destination}"
+                      f"{f' ({where})' if where else ''} on {earlier.day} "
+                      f"(receipt {earlier.receipt}).")
             box.show()
             self.duplicates_layout.addWidget(box)
         self.duplicates_box.setVisible(bool(self.duplicates))
