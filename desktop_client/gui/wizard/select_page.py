@@ -13,8 +13,9 @@ its study day typed (or the explicit "I don't know the dates" opt-out), as in th
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
@@ -41,6 +42,7 @@ from desktop_client.gui.widgets import MessageBar, header, hint, table_item
 from desktop_client.labels import date_prompt, verify_study_day
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
+from desktop_client.scanning import ScanProgress
 from desktop_client.scanning.model import ScanResult, Session
 from desktop_client.demo.manifest import MANIFEST_NAME
 from desktop_client.plan import planfile
@@ -319,12 +321,12 @@ class SelectPage(WizardStep):
         self.message.clear()
         self.completeChanged.emit()
 
-        def work(report: Callable[[Any], None], cancel: Any) -> ScanResult:
+        def work(report: Callable[[ScanProgress], None], cancel: threading.Event) -> ScanResult:
             from desktop_client.scanning import scan_paths
 
             return scan_paths(paths, progress=report, cancel=cancel)
 
-        def progress(p: Any) -> None:
+        def progress(p: ScanProgress) -> None:
             total = max(int(p.files_total), 1)
             self.progress.setRange(0, total)
             self.progress.setValue(int(p.files_done))
