@@ -72,3 +72,23 @@ def test_a_link_in_a_message_is_its_action(qtbot) -> None:
     bar.info("The log may contain patient information. <a href='export'>Export anyway</a>")
     with qtbot.waitSignal(bar.actionClicked, timeout=1000):
         bar.label.linkActivated.emit("export")
+
+
+def test_a_new_message_is_announced_to_a_screen_reader_errors_first(qtbot, monkeypatch) -> None:
+    from PySide6.QtGui import QAccessible
+
+    heard: list[tuple[str, QAccessible.AnnouncementPoliteness]] = []
+    monkeypatch.setattr(QAccessible, "updateAccessibility",
+                        staticmethod(lambda event: heard.append((event.message(), event.politeness()))))
+    bar = MessageBar(one_line=True)
+    host = _host(qtbot, bar)  # noqa: F841 - kept alive: the bar is its child
+    was_active = QAccessible.isActive()
+    QAccessible.setActive(True)  # as when a screen reader is running
+    try:
+        bar.error("The plan could not be saved.")
+        bar.error("The plan could not be saved.")  # a refresh with the same words: said once
+        bar.info(LONG)
+    finally:
+        QAccessible.setActive(was_active)
+    assert heard == [("The plan could not be saved.", QAccessible.AnnouncementPoliteness.Assertive),
+                     (LONG, QAccessible.AnnouncementPoliteness.Polite)]  # in full, though elided
