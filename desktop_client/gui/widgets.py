@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from PySide6 import QtGui
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QResizeEvent
+from PySide6.QtGui import QAccessible, QAccessibleAnnouncementEvent, QResizeEvent, QTextDocumentFragment
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -135,7 +136,7 @@ class MessageBar(QWidget):
         restyle(self.label, level)
         full = f"{text}\n{more}" if more else text
         self.label.setToolTip(full)
-        self.label.setAccessibleDescription(full)
+        self.label.setAccessibleDescription(self._spoken(full))
         if self._one_line:
             self._line.set_full_text(text)
         else:
@@ -176,15 +177,22 @@ class MessageBar(QWidget):
         """The full text shown, however narrow the bar (elided on screen)."""
         return self._text
 
-    @property
-    def more(self) -> str:
-        return self._more
+    def _spoken(self, text: str) -> str:
+        """``text`` as a screen reader should say it: what the label shows (a link's words, not
+        its markup, where the wrapping label renders rich text; the one-line label shows it plain)."""
+        if self._one_line or not QtGui.Qt.mightBeRichText(text):
+            return text
+        return QTextDocumentFragment.fromHtml(text).toPlainText()
 
     def _announce(self, level: Level, text: str) -> None:
-        """Tell a screen reader about the new message (a label's silent change goes unheard)."""
-        if not QAccessible.isActive():
+        """Tell a screen reader about the new message (a label's silent change goes unheard).
+
+        Hints are not announced (quiet remarks, read when the user goes to them), nor messages on a
+        page that is not on screen.
+        """
+        if level == "hint" or not QAccessible.isActive() or not self.isVisible():
             return
-        event = QAccessibleAnnouncementEvent(self.label, text)
+        event = QAccessibleAnnouncementEvent(self.label, self._spoken(text))
         event.setPoliteness(QAccessible.AnnouncementPoliteness.Assertive if level == "error"
                             else QAccessible.AnnouncementPoliteness.Polite)
         QAccessible.updateAccessibility(event)

@@ -70,6 +70,8 @@ def test_a_link_in_a_message_is_its_action(qtbot) -> None:
     bar = MessageBar()
     host = _host(qtbot, bar)  # noqa: F841 - kept alive: the bar is its child
     bar.info("The log may contain patient information. <a href='export'>Export anyway</a>")
+    # A reader hears the link's words, not its markup.
+    assert bar.label.accessibleDescription() == "The log may contain patient information. Export anyway"
     with qtbot.waitSignal(bar.actionClicked, timeout=1000):
         bar.label.linkActivated.emit("export")
 
@@ -88,6 +90,7 @@ def test_a_new_message_is_announced_to_a_screen_reader_errors_first(qtbot, monke
         bar.error("The plan could not be saved.")
         bar.error("The plan could not be saved.")  # a refresh with the same words: said once
         bar.info(LONG)
+        bar.say("hint", "Decision: checked, no text")  # a quiet remark: read when visited, not announced
     finally:
         QAccessible.setActive(was_active)
     assert heard == [("The plan could not be saved.", QAccessible.AnnouncementPoliteness.Assertive),
