@@ -10,10 +10,14 @@ import argparse
 import logging
 import logging.handlers
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from desktop_client import APP_NAME, APP_SLUG, __version__
 from desktop_client.core.paths import log_dir, set_temp_dir
+
+if TYPE_CHECKING:  # imported where used: the parser and ``--version`` load no Qt
+    from desktop_client.gui.main_window import MainWindow
+    from desktop_client.transfer import DestinationSpec, TransferQueue
 
 #: How often a window that found the transfer queue busy tries to take it over.
 RETRY_QUEUE_MS = 5_000
@@ -47,7 +51,7 @@ def setup_logging(level: str) -> None:
     root.setLevel(level)
 
 
-def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignore[no-untyped-def]
+def create_window(demo: bool = False, paths: Sequence[str] = ()) -> MainWindow:
     """Build the application objects and the main window (used by ``main`` and the tests)."""
     from PySide6.QtWidgets import QApplication
 
@@ -70,7 +74,7 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     apply_theme(app, settings.theme)
     store = ConnectionStore()
 
-    def credentials(dest):  # type: ignore[no-untyped-def]
+    def credentials(dest: DestinationSpec) -> str | None:
         conn = next((c for c in store.connections if c.url.rstrip("/") == dest.url.rstrip("/")
                      and c.username == dest.username), None)
         typed = store.password(conn) if conn is not None else None
@@ -92,7 +96,7 @@ def create_window(demo: bool = False, paths: Sequence[str] = ()):  # type: ignor
     return window
 
 
-def _run_queue_when_free(window, queue, reason: str) -> None:  # type: ignore[no-untyped-def]
+def _run_queue_when_free(window: MainWindow, queue: TransferQueue, reason: str) -> None:
     """Another process (a command-line upload, a second window) runs the transfer queue: say so
     where the user looks, keep the window usable, and take the queue over once it is free."""
     from PySide6.QtCore import QTimer
@@ -100,7 +104,7 @@ def _run_queue_when_free(window, queue, reason: str) -> None:  # type: ignore[no
     from desktop_client.transfer.queue import QueueBusy
 
     window.statusBar().showMessage(f"Transfers are not run by this window: {reason}.")
-    timer = QTimer(window)
+    timer = QTimer(window)  # the window owns it; ``retry`` keeps its wrapper
     timer.setInterval(RETRY_QUEUE_MS)
 
     def retry() -> None:
@@ -114,7 +118,6 @@ def _run_queue_when_free(window, queue, reason: str) -> None:  # type: ignore[no
 
     timer.timeout.connect(retry)
     timer.start()
-    window.queue_retry_timer = timer
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication), "a QCoreApplication (no widgets) is already running"
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_SLUG)
     app.setApplicationVersion(__version__)
@@ -147,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     return int(code)
 
 
-def _close_on_signals(window) -> None:  # type: ignore[no-untyped-def]
+def _close_on_signals(window: MainWindow) -> None:
     """SIGTERM (a logout, ``kill``) and SIGINT (Ctrl+C in the terminal) close the window as Quit
     does: transfers are paused where they can resume, worker processes are shut down (no leaked
     semaphores) and the layout is saved.
@@ -164,11 +168,10 @@ def _close_on_signals(window) -> None:  # type: ignore[no-untyped-def]
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)
-    ticker = QTimer(window)
+    ticker = QTimer(window)  # the window owns it (and stops it when it goes)
     ticker.setInterval(200)
     ticker.timeout.connect(lambda: None)
     ticker.start()
-    window.signal_ticker = ticker
 
 
 if __name__ == "__main__":

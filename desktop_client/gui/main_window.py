@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShortcut
@@ -46,6 +46,9 @@ from desktop_client.gui.wizard.summary_page import SummaryPage
 from desktop_client.gui.wizard.wizard import UploadWizard
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.plan.draft import UploadDraft
+
+if TYPE_CHECKING:  # the transfer package loads its parts lazily; the window needs only their types
+    from desktop_client.transfer import TransferQueue, TransferSpec
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ def window_state() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: AppSettings, queue: Any, store: ConnectionStore | None = None,
+    def __init__(self, settings: AppSettings, queue: TransferQueue, store: ConnectionStore | None = None,
                  runner: TaskRunner | None = None) -> None:
         super().__init__()
         warm_imports()
@@ -155,7 +158,7 @@ class MainWindow(QMainWindow):
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
         self.nav.setCurrentRow(0)
         for i in range(len(PAGES)):
-            QShortcut(QKeySequence(f"Alt+{i + 1}"), self, activated=lambda i=i: self.nav.setCurrentRow(i))
+            QShortcut(QKeySequence(f"Alt+{i + 1}"), self, lambda i=i: self.nav.setCurrentRow(i))
         self.settings_page.changed.connect(self._settings_changed)
         self.transfers.notify.connect(self.notify)
         self.wizard.stepChanged.connect(self._step_changed)
@@ -218,7 +221,7 @@ class MainWindow(QMainWindow):
         folder = str(self.settings.receipts_path()) if self.settings.receipts_folder else None
         return folder, self.settings.receipts_pdf
 
-    def _submit(self, draft: UploadDraft, specs: list[Any], ok: Callable[[], None],
+    def _submit(self, draft: UploadDraft, specs: list[TransferSpec], ok: Callable[[], None],
                 failed: Callable[[str], None]) -> None:
         """Create new subjects, then queue every spec (in the background)."""
         target, project = draft.target, draft.project

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -294,9 +294,9 @@ class SettingsPage(QWidget):
         self.destination.setCurrentIndex(max(0, self.destination.findData(self.settings.default_destination)))
         self.destination.blockSignals(False)
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 - Qt API
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         self.reload_destinations()
-        super().showEvent(event)  # type: ignore[arg-type]
+        super().showEvent(event)
 
     def _save(self) -> None:
         s = self.settings

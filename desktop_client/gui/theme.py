@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 RESOURCES = Path(__file__).with_name("resources")
@@ -43,8 +43,9 @@ def is_dark(choice: str) -> bool:
         return True
     if choice == "light":
         return False
-    app = QApplication.instance()
-    return bool(app) and app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    # styleHints() is static but needs the application object (no app: light, as Qt's default).
+    return (QGuiApplication.instance() is not None
+            and QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark)
 
 
 def stylesheet(dark: bool) -> str:

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -56,6 +56,9 @@ from desktop_client.gui.connections import Connection, ConnectionStore
 from desktop_client.gui.widgets import MessageBar, header, hint, human_bytes
 from desktop_client.gui.workers import TaskRunner
 
+if TYPE_CHECKING:  # the transfer package loads its parts lazily; the page needs only their types
+    from desktop_client.transfer import LogEntry, TransferEvent, TransferQueue, TransferStatus
+
 log = logging.getLogger(__name__)
 
 STATE_TEXT = {"queued": "Queued", "running": "Uploading", "paused": "Paused", "done": "Completed",
@@ -77,11 +80,11 @@ def format_eta(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def state_value(status: Any) -> str:
+def state_value(status: TransferStatus) -> str:
     return getattr(status.state, "value", str(status.state))
 
 
-def progress_fraction(status: Any) -> float:
+def progress_fraction(status: TransferStatus) -> float:
     if status.bytes_total:
         return min(1.0, status.bytes_done / status.bytes_total)
     if status.files_total:
@@ -89,7 +92,7 @@ def progress_fraction(status: Any) -> float:
     return 1.0 if state_value(status) == "done" else 0.0
 
 
-def batch_text(rows: list[Any]) -> str:
+def batch_text(rows: list[TransferStatus]) -> str:
     """``12 of 14 sessions done · 1 failed · 1 uploading`` for the transfers of one batch."""
     states = [state_value(r) for r in rows]
     done = states.count("done")
@@ -108,7 +111,7 @@ class TransferModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.rows: list[Any] = []
+        self.rows: list[TransferStatus] = []
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self.rows)
@@ -163,7 +166,7 @@ class TransferModel(QAbstractTableModel):
             return time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created))
         return None
 
-    def set_rows(self, rows: list[Any]) -> None:
+    def set_rows(self, rows: list[TransferStatus]) -> None:
         self.beginResetModel()
         self.rows = sorted(rows, key=lambda s: s.created, reverse=True)
         self.endResetModel()
@@ -171,7 +174,7 @@ class TransferModel(QAbstractTableModel):
     def row_of(self, transfer_id: str) -> int:
         return next((i for i, s in enumerate(self.rows) if s.id == transfer_id), -1)
 
-    def update(self, status: Any) -> None:
+    def update(self, status: TransferStatus) -> None:
         row = self.row_of(status.id)
         if row < 0:
             self.beginInsertRows(QModelIndex(), 0, 0)
@@ -214,7 +217,7 @@ class ProgressDelegate(QStyledItemDelegate):
 class _EventBridge(QObject):
     """Queue callbacks come from worker threads; this signal carries them to the UI thread."""
 
-    event = Signal(object)
+    arrived = Signal(object)  # not ``event``: that would hide QObject.event(), which Qt calls
 
 
 class TransfersPage(QWidget):
@@ -223,7 +226,7 @@ class TransfersPage(QWidget):
     finished = Signal(str, str)  # transfer id, final state
     notify = Signal(str)
 
-    def __init__(self, queue: Any, runner: TaskRunner, store: ConnectionStore | None = None,
+    def __init__(self, queue: TransferQueue, runner: TaskRunner, store: ConnectionStore | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("page")
@@ -234,8 +237,8 @@ class TransfersPage(QWidget):
         self.model = TransferModel(self)
         self._seen_final: dict[str, str] = {}
         self._bridge = _EventBridge()
-        self._bridge.event.connect(self._on_event)
-        self._unsubscribe = queue.subscribe(self._bridge.event.emit)
+        self._bridge.arrived.connect(self._on_event)
+        self._unsubscribe = queue.subscribe(self._bridge.arrived.emit)
         self._pending: set[str] = set()
         self._ticks = 0
 
@@ -267,11 +270,7 @@ class TransfersPage(QWidget):
         self.receipt_row = QWidget()
         rr = QHBoxLayout(self.receipt_row)
         rr.setContentsMargins(0, 0, 0, 0)
-        self.receipt_path = QLabel()
-        self.receipt_path.setObjectName("info")
-        self.receipt_path.setWordWrap(True)
-        self.receipt_path.setContentsMargins(10, 6, 10, 6)
-        self.receipt_path.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.receipt_path = MessageBar()
         self.copy_path_button = QPushButton("Copy path")
         self.copy_path_button.clicked.connect(self.copy_receipt_path)
         rr.addWidget(self.receipt_path, 1)
@@ -362,8 +361,8 @@ class TransfersPage(QWidget):
         self.splitter.addWidget(details)
         self.splitter.setSizes([320, 260])
         outer.addWidget(self.splitter, 1)
-        QShortcut(QKeySequence("Ctrl+Shift+P"), self, activated=self.pause_all)
-        QShortcut(QKeySequence.StandardKey.Delete, self.table, activated=lambda: self.act("remove"))
+        QShortcut(QKeySequence("Ctrl+Shift+P"), self, self.pause_all)
+        QShortcut(QKeySequence.StandardKey.Delete, self.table, lambda: self.act("remove"))
 
         self._timer = QTimer(self)
         self._timer.setInterval(250)
@@ -376,7 +375,7 @@ class TransfersPage(QWidget):
 
     def reload(self, select: str | None = None) -> None:
         """Re-read every transfer in the background (at start, after queuing new ones)."""
-        def done(rows: list[Any]) -> None:
+        def done(rows: list[TransferStatus]) -> None:
             for s in rows:
                 if s.state.finished:
                     self._seen_final.setdefault(s.id, state_value(s))
@@ -393,7 +392,7 @@ class TransfersPage(QWidget):
         if self.model.rows and not self.table.selectionModel().hasSelection():
             self.table.selectRow(0)
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: TransferEvent) -> None:
         if event.kind == "progress":
             row = self.model.row_of(event.transfer_id)
             if row >= 0:
@@ -418,8 +417,8 @@ class TransfersPage(QWidget):
                 return
         ids, self._pending = list(self._pending), set()
 
-        def fetch() -> list[tuple[str, Any]]:
-            out = []
+        def fetch() -> list[tuple[str, TransferStatus | None]]:
+            out: list[tuple[str, TransferStatus | None]] = []
             for transfer_id in ids:
                 try:
                     out.append((transfer_id, self.queue.status(transfer_id)))
@@ -430,7 +429,7 @@ class TransfersPage(QWidget):
         self.runner.call("transfer-status", fetch, on_done=self._apply_statuses,
                          on_error=lambda exc: log.warning("transfer status failed: %s", exc))
 
-    def _apply_statuses(self, results: list[tuple[str, Any]]) -> None:
+    def _apply_statuses(self, results: list[tuple[str, TransferStatus | None]]) -> None:
         for transfer_id, status in results:
             if status is None:
                 self.model.remove(transfer_id)
@@ -453,7 +452,7 @@ class TransfersPage(QWidget):
 
     # Selection and details -----------------------------------------------------------------------
 
-    def selected(self) -> Any:
+    def selected(self) -> TransferStatus | None:
         index = self.table.currentIndex()
         return self.model.rows[index.row()] if index.isValid() and index.row() < len(self.model.rows) else None
 
@@ -481,7 +480,7 @@ class TransfersPage(QWidget):
                 self.scan_table.setItem(row, col, QTableWidgetItem(value))
         transfer_id = status.id
 
-        def done(entries: list[Any]) -> None:
+        def done(entries: list[LogEntry]) -> None:
             current = self.selected()
             if current is None or current.id != transfer_id:
                 return
@@ -494,13 +493,13 @@ class TransfersPage(QWidget):
 
         self.runner.call("transfer-log", lambda: self.queue.log(transfer_id), on_done=done)
 
-    def _connection_for(self, status: Any) -> Connection | None:
+    def _connection_for(self, status: TransferStatus) -> Connection | None:
         if self.store is None or not status.destination.startswith(("http://", "https://")):
             return None
         url = status.destination.rstrip("/")
         return next((c for c in self.store.connections if c.url.rstrip("/") == url), None)
 
-    def _needs_password(self, status: Any) -> bool:
+    def _needs_password(self, status: TransferStatus) -> bool:
         return (state_value(status) == "failed" and "password" in (status.error or "").lower()
                 and self._connection_for(status) is not None)
 
@@ -517,11 +516,10 @@ class TransfersPage(QWidget):
 
     def _update_buttons(self) -> None:
         s = self.selected()
-        needs = s is not None and self._needs_password(s)
-        if needs:
-            conn = self._connection_for(s)
+        conn = self._connection_for(s) if s is not None and self._needs_password(s) else None
+        if conn is not None:
             self.password_label.setText(f"Password for {conn.username} on {conn.url}:")
-        self.password_row.setVisible(needs)
+        self.password_row.setVisible(conn is not None)
         state = state_value(s) if s is not None else ""
         enabled = {
             "pause": state in ("queued", "running"),
@@ -610,7 +608,7 @@ class TransfersPage(QWidget):
             return None
         self.receipt_row.hide()
         if not self.open_url(QUrl.fromLocalFile(str(path))):
-            self.receipt_path.setText(f"No application here opens the receipt. It is at: {path}")
+            self.receipt_path.info(f"No application here opens the receipt. It is at: {path}")
             self._receipt_file = str(path)
             self.receipt_row.show()
         return Path(path)
@@ -618,7 +616,9 @@ class TransfersPage(QWidget):
     def copy_receipt_path(self) -> None:
         QApplication.clipboard().setText(self._receipt_file)
         self.copy_path_button.setText("Copied")
-        QTimer.singleShot(1500, lambda: self.copy_path_button.setText("Copy path"))
+        # The button as context: the timer is dropped with it (a page closed within 1.5 s).
+        button = self.copy_path_button
+        QTimer.singleShot(1500, button, lambda: button.setText("Copy path"))
 
     # Batch ----------------------------------------------------------------------------------------
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance, Slot
 
 log = logging.getLogger(__name__)
 
-Report = Callable[[Any], None]
-TaskFn = Callable[[Report, threading.Event], Any]
+R = TypeVar("R")  # what a task returns (``on_done`` takes it)
+P = TypeVar("P")  # what a task reports while it runs (``on_progress`` takes it)
 
 
 class _Relay(QObject):
@@ -55,7 +55,11 @@ class _Relay(QObject):
 
 
 class TaskHandle:
-    """A running task: cancel it, ask whether it finished."""
+    """A running task: cancel it, ask whether it finished.
+
+    Its callbacks take ``Any``: values cross the thread boundary as a Qt ``object`` signal, where
+    their type is gone; ``TaskRunner.start`` and ``call`` check that each callback fits its task.
+    """
 
     def __init__(self, name: str, on_done: Callable[[Any], None] | None,
                  on_error: Callable[[BaseException], None] | None,
@@ -85,14 +89,15 @@ class TaskHandle:
 
 
 class _Runnable(QRunnable):
-    def __init__(self, fn: TaskFn, handle: TaskHandle, interval: float) -> None:
+    def __init__(self, fn: Callable[[Callable[[Any], None], threading.Event], object], handle: TaskHandle,
+                 interval: float) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
         self._handle = handle
         self._interval = interval
 
-    def _emit(self, signal: Any, value: Any) -> None:
+    def _emit(self, signal: SignalInstance, value: object) -> None:
         try:
             signal.emit(value)
         except RuntimeError:
@@ -104,9 +109,9 @@ class _Runnable(QRunnable):
     def run(self) -> None:  # worker thread
         relay = self._handle.relay
         last = 0.0
-        pending: list[Any] = []
+        pending: list[object] = []
 
-        def report(value: Any) -> None:
+        def report(value: object) -> None:
             nonlocal last
             now = time.monotonic()
             if now - last >= self._interval:
@@ -136,17 +141,19 @@ class TaskRunner(QObject):
         self._pool.setMaxThreadCount(max_threads)
         self._running: set[TaskHandle] = set()
 
-    def start(self, name: str, fn: TaskFn, *, on_done: Callable[[Any], None] | None = None,
+    def start(self, name: str, fn: Callable[[Callable[[P], None], threading.Event], R], *,
+              on_done: Callable[[R], None] | None = None,
               on_error: Callable[[BaseException], None] | None = None,
-              on_progress: Callable[[Any], None] | None = None,
+              on_progress: Callable[[P], None] | None = None,
               interval: float = 0.05) -> TaskHandle:
+        """Run ``fn(report, cancel)`` on the pool; the callbacks run on the UI thread."""
         handle = TaskHandle(name, on_done, on_error, on_progress)
         handle._registry = self._running
         self._running.add(handle)
         self._pool.start(_Runnable(fn, handle, interval))
         return handle
 
-    def call(self, name: str, fn: Callable[[], Any], *, on_done: Callable[[Any], None] | None = None,
+    def call(self, name: str, fn: Callable[[], R], *, on_done: Callable[[R], None] | None = None,
              on_error: Callable[[BaseException], None] | None = None) -> TaskHandle:
         """Run a no-argument call (a server request) in the background."""
         return self.start(name, lambda _report, _cancel: fn(), on_done=on_done, on_error=on_error)

@@ -81,7 +81,9 @@ class StudyLike(Protocol):
     patient_name: str
     patient_id: str
     accession_number: str
-    scans: Mapping[str, Any]
+
+    @property  # read only: a study's ``dict[str, Scan]`` is then a Mapping (a settable member is invariant)
+    def scans(self) -> Mapping[str, Any]: ...
 
 
 def series_modalities(study: StudyLike) -> list[str]:

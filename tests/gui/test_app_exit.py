@@ -66,7 +66,7 @@ def test_open_receipt_without_a_launcher_shows_the_path(qtbot, window, demo_dir:
     monitor.select(row.id)
     path = monitor.open_receipt(row.id)
     assert path is not None and path.is_file()
-    assert monitor.receipt_row.isVisible() and str(path) in monitor.receipt_path.text()
+    assert monitor.receipt_row.isVisible() and str(path) in monitor.receipt_path.text
     monitor.copy_path_button.click()
     assert QApplication.clipboard().text() == str(path)
     monitor.open_url = lambda url: True

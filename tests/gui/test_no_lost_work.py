@@ -90,7 +90,7 @@ def test_a_session_with_every_scan_excluded_can_be_left_out(qtbot, window, demo_
     assert summary.table.item(row, 3).text() == f"0 ({len(gone.scans)} left out)"
     assert summary.table.item(row, 4).text() == "0"
     # Not a dead end: the offer is in place, and Upload waits for it.
-    assert summary.empty_box.isVisible() and "nothing to send" in summary.empty_text.text()
+    assert summary.empty_box.isVisible() and "nothing to send" in summary.empty_text.text
     assert not win.wizard.next_button.isEnabled()
     summary.leave_out_button.click()
     assert gone.study_instance_uid not in {p.session.study_instance_uid for p in win.draft.plans}
@@ -158,7 +158,7 @@ def test_sending_a_study_again_is_warned_from_the_receipts(qtbot, window, demo_d
     win.pages.setCurrentIndex(0)  # the user goes back to the Upload page
     assert summary.duplicates_box.isVisible() and len(summary.duplicates) == 1
     [earlier] = summary.duplicates.values()
-    text = summary.duplicates_box.findChildren(type(summary.empty_text))[0].text()
+    text = summary.duplicates_box.findChildren(type(summary.empty_text))[0].text
     assert "this study was sent to" in text and earlier.day in text and str(earlier.receipt) in text
     assert earlier.receipt.is_file() and not win.wizard.next_button.isEnabled()
     assert "Send again or Skip" in win.wizard.reason.text()
@@ -203,7 +203,7 @@ def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_
     assert all(subjects) and all(confirm._cell(r, 4) for r in range(2)) and confirm.is_complete()
     # Two Patient IDs share a name: they were given one subject, and the user is told so.
     assert subjects[0] == subjects[1]
-    assert confirm.shared_box.isVisible() and "P1, P2" in confirm.shared_note.text()
+    assert confirm.shared_box.isVisible() and "P1, P2" in confirm.shared_note.text
     confirm.split_button.click()
     split = [confirm._cell(r, 3) for r in range(2)]
     assert split[0] != split[1] and not confirm.split_button.isVisible()

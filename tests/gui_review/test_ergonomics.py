@@ -182,8 +182,8 @@ def test_single_session_offers_a_matching_template_and_applies_to_all_matching(q
     page.select_uid(us_scans[0].series_instance_uid)
     panel = page.panel
     # Offered at once, with its description, without asking.
-    assert panel.offer_apply.isVisible() and "US banner" in panel.offer.text()
-    assert "name and ID top-left" in panel.offer.text()
+    assert panel.offer_apply.isVisible() and "US banner" in panel.offer.text
+    assert "name and ID top-left" in panel.offer.text
     assert panel.offer_apply_all.isVisible()
     changed = panel.apply_offer(all_matching=True)
     assert sorted(changed) == sorted(s.series_instance_uid for s in us_scans)
@@ -212,7 +212,7 @@ def test_what_is_left_is_always_visible_in_one_line(qtbot, step, sessions) -> No
     line = step.status_line
     assert line.isVisible()
     groups = len(step.review.grouping.valid)
-    assert f"{groups} groups not reviewed" in line.text()
+    assert f"{groups} groups not reviewed" in line.text
     height = line.height()
     step.resize(700, 500)
     qtbot.wait(20)

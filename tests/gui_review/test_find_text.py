@@ -103,7 +103,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     wait_until(qtbot, lambda: step.searching() == 0, timeout=SEARCH, what="the whole session's search")
     assert not step.is_complete()
     assert "burned-in text" in step.blocking_message()
-    assert "with text found and no decision" in step.status_line.text()
+    assert "with text found and no decision" in step.status_line.text
     # Accept: the ticked suggestions become ordinary boxes, from "detected", and the scan may go.
     qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
     choice = step.review.choices[uid]
@@ -111,7 +111,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     assert choice.rectangles == ticked and choice.sources() == [DETECTED] * len(ticked)
     assert choice.text_decision == REDACTED and step.review.gate(uid) == ""
     assert panel.viewer.suggestions() == [] and panel.viewer.rectangles() == ticked
-    assert panel.cut_warnings() == [] and "Check the boxes" not in panel.offer.text()
+    assert panel.cut_warnings() == [] and "Check the boxes" not in panel.offer.text
     assert step.choices()[uid].box_sources == [DETECTED] * len(ticked)
     # A box that cuts a read line is a warning in Review (never a block).
     first = ticked[0]
@@ -119,9 +119,9 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
                                 + ticked[1:])
     panel._on_rects()
     panel.save_scan()
-    assert panel.cut_warnings() and "no box covers it" in panel.offer.text()  # held back first
+    assert panel.cut_warnings() and "no box covers it" in panel.offer.text  # held back first
     panel.dismiss_uncovered()  # "not identifying": the scan may go, the cut stays a warning
-    assert step.review.gate(uid) == "" and "a box edge cuts detected text" in panel.offer.text()
+    assert step.review.gate(uid) == "" and "a box edge cuts detected text" in panel.offer.text
     step.review.choices[uid].dismissed.clear()
     panel.viewer.set_rectangles(ticked)
     panel._on_rects()
@@ -138,7 +138,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
         panel.accept_as_is("teaching file, consent on record")
     assert step.review.choices[others[0]].text_decision == ACCEPTED
     assert step.is_complete(), step.blocking_message()
-    assert "Nothing left to review" in step.status_line.text()
+    assert "Nothing left to review" in step.status_line.text
 
 
 def test_dismissed_suggestions_leave_no_boxes_and_release_the_scan(qtbot, step, sessions) -> None:
@@ -190,11 +190,11 @@ def test_bulk_find_text_in_group_streams_accepts_and_saves_a_template(qtbot, ste
     assert not dialog.progress.isVisible()
     notes = [dialog.delegate.note(u) for u in uids]
     assert all(n is not None and n[0].endswith("of likely PHI found") for n in notes), notes
-    assert "2 with likely PHI not covered" in dialog.message.text()
+    assert "2 with likely PHI not covered" in dialog.message.text
     held_card = next(c for c in page.cards() if c.group is group)
     wait_until(qtbot, lambda: step.searching() == 0, timeout=SEARCH, what="the results counted")
     held_card.refresh()
-    assert "with text found and no decision" in held_card.state.text()
+    assert "with text found and no decision" in held_card.state.text
     # Accept suggestions for the selected scans: confirmed boxes from "detected".
     dialog.select_all()
     assert dialog.accept_suggestions(dialog.selected_uids()) == len(uids)
@@ -227,7 +227,7 @@ def test_a_matching_template_is_offered_when_a_group_opens(qtbot, step, sessions
     qtbot.addWidget(dialog)
     dialog.show()
     assert dialog.offer_button.isVisible() and "MR banner" in dialog.offer_button.text()
-    assert "name, ID and birth date" in dialog.message.text()
+    assert "name, ID and birth date" in dialog.message.text
     assert dialog.apply_offer() == len(group.members)
     for uid in step.review.group_members(group):
         choice = step.review.choices[uid]
@@ -246,7 +246,7 @@ def test_the_card_applies_the_offered_template_to_the_whole_group(qtbot, step, s
     card = next(c for c in page.cards() if c.group is group)
     qtbot.mouseClick(card.offer_button, Qt.MouseButton.LeftButton)
     assert all(step.review.choices[u].templates == [template.id] for u in step.review.group_members(group))
-    assert not card.offer_button.isVisible() and card.state.text()
+    assert not card.offer_button.isVisible() and card.state.text
 
 
 def test_a_review_destroyed_mid_search_stops_its_thread_and_drops_late_results(qtbot, store, sessions) -> None:

@@ -58,7 +58,7 @@ def test_bulk_cards_say_free_text_is_left_out_until_included(qtbot, sessions, tm
     cards = [c for c in step.page.unsupported_grid.cards if step.review.is_free_text(
         c.group.members[0].scan.series_instance_uid)]
     (card,) = cards  # ONE group for every kind of free text, each scan with its reason inside
-    assert card.state.text() == "Free text: left out unless you include them"
+    assert card.state.text == "Free text: left out unless you include them"
     assert card.title.text().startswith("Contains free text · ")
     details = card.details.text()
     for reason in ("encapsulated PDF document", "structured report (text content items)",
@@ -69,7 +69,7 @@ def test_bulk_cards_say_free_text_is_left_out_until_included(qtbot, sessions, tm
     step.set_sessions(sessions, dict(step.review.choices))
     card = next(c for c in step.page.unsupported_grid.cards
                 if any(m.scan.series_instance_uid == sr.series_instance_uid for m in c.group.members))
-    assert card.state.text().startswith("1 included by your decision")
+    assert card.state.text.startswith("1 included by your decision")
 
 
 @pytest.mark.parametrize("large", [False, True], ids=["small", "large-selection"])

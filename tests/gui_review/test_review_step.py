@@ -60,12 +60,12 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     draw(qtbot, panel.viewer, 2.2, 3.7, 40.1, 20.0)
     assert not step.is_complete()
     assert "Save scan" in step.blocking_message()
-    assert "1 scan with unsaved boxes" in step.status_line.text()
+    assert "1 scan with unsaved boxes" in step.status_line.text
     assert panel.save_button.isEnabled()
     qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
     # Saved: the boxes no longer hold the upload (burned-in text may still, see test_find_text).
     assert "not saved" not in step.blocking_message() and step.review.unconfirmed() == []
-    assert "unsaved" not in step.status_line.text()
+    assert "unsaved" not in step.status_line.text
     choice = step.choices()[ct_uid]
     assert choice.rectangles == [Rect(2, 3, 40, 20)] and choice.confirmed and not choice.excluded
     assert signals and signals[-1] is False
@@ -76,7 +76,7 @@ def test_single_session_unsaved_boxes_block_until_save_scan(qtbot, step, session
     assert step.choices()[ct_uid].excluded and step.choices()[ct_uid].exclude_reason == "scout image"
     assert panel.exclude_button.text() == "Include scan"
     # The CT and the session's RT structure set (free text: excluded by default, issue 14).
-    assert "2 excluded" in step.status_line.text()
+    assert "2 excluded" in step.status_line.text
 
 
 def test_unsupported_scan_in_single_session_is_view_only(qtbot, step, sessions) -> None:
@@ -87,11 +87,11 @@ def test_unsupported_scan_in_single_session_is_view_only(qtbot, step, sessions) 
     panel = step.page.panel
     assert not panel.viewer.canvas._editable
     assert not panel.apply_button.isEnabled() and panel.exclude_button.isEnabled()
-    assert "cannot be redacted" in panel.state.text()
+    assert "cannot be redacted" in panel.state.text
     # The RT structure set names its ROIs: free text, left out until a person decides.
     uid = next(uid for uid, ref in step.review.refs.items() if ref.scan.modality == "RTSTRUCT")
     step.page.select_uid(uid)
-    assert "contains free text" in panel.state.text()
+    assert "contains free text" in panel.state.text
     assert panel.exclude_button.text() == "Show text / include…"
 
 
@@ -109,7 +109,7 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     page.unsupported_button.click()
     assert page.stack.currentIndex() == 1
     assert step.unreviewed_groups() == len(valid)
-    assert f"{len(valid)} groups not reviewed" in step.status_line.text()
+    assert f"{len(valid)} groups not reviewed" in step.status_line.text
 
     group = _valid_group(page, "CT")
     dialog = page.dialog_for(group)
@@ -151,7 +151,7 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     wait_until(qtbot, lambda: step.searching() == 0, timeout=300, what="the text search")
     card.refresh()
     held = step.review.held_back(uids)
-    assert held and card.state.text() == f"{len(held)} scan{'s' if len(held) != 1 else ''} with text found and no decision"
+    assert held and card.state.text == f"{len(held)} scan{'s' if len(held) != 1 else ''} with text found and no decision"
     assert not step.is_complete() and "burned-in text" in step.blocking_message()
     s = step.summary()
     # Only the scans with free text (SR, PDF, RT structure set) are excluded, by default.
@@ -254,6 +254,6 @@ def test_buttons_open_modal_dialogs_and_apply_their_answer(qtbot, step, store, s
     _answer_modal(review)
     card.review_button.click()                          # Review… opens the group's grid
     assert "grid" in seen
-    assert card.state.text().startswith("Reviewed:") and "1 excluded" in card.state.text()
+    assert card.state.text.startswith("Reviewed:") and "1 excluded" in card.state.text
     qtbot.wait(50)  # deleteLater has run: the closed grid and its thumbnails are freed
     assert not shiboken6.isValid(seen["grid"])

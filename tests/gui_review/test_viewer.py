@@ -86,12 +86,12 @@ def test_frames_wheel_keys_slider(qtbot, viewer) -> None:
 def test_cursor_value_and_window_level_drag(qtbot, viewer) -> None:
     qtbot.mouseMove(viewer.canvas, screen(64.5, 64.5))
     assert "x 64, y 64:" in viewer.status.text()
-    center, width = viewer.window()
+    center, width = viewer.window_level()
     drag(qtbot, viewer.canvas, QPoint(300, 300), QPoint(340, 280), button=Qt.MouseButton.RightButton)
-    new_center, new_width = viewer.window()
+    new_center, new_width = viewer.window_level()
     assert new_width > width and new_center > center
     viewer.reset_view()
-    assert viewer.window() == (center, width)
+    assert viewer.window_level() == (center, width)
 
 
 def test_pan_and_zoom_keep_rectangles_in_image_space(qtbot, viewer) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import Callable, Iterable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -12,7 +13,8 @@ from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reas
 from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
-from desktop_client.templates import TemplateStore
+from desktop_client.gui.widgets import Level, MessageBar
+from desktop_client.templates import Template, TemplateStore
 
 _REASON_LINES = 6  # per-scan reasons listed on the free-text card (the group dialog lists all)
 
@@ -35,7 +37,7 @@ class GroupCard(QFrame):
         self.setSizePolicy(policy)
         self.group, self.review, self.store, self.thumbs = group, review, store, thumbs
         #: The hold-back verdicts the card counts (the review step's cache once the page sets it).
-        self.held_back = review.held_back
+        self.held_back: Callable[[Iterable[str]], list[tuple[str, str]]] = review.held_back
         self.index = index
         self.valid = isinstance(group, ValidGroup)
         self._tiles: list[QLabel] = []
@@ -53,8 +55,7 @@ class GroupCard(QFrame):
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
-        self.state = QLabel()
-        self.state.setWordWrap(True)
+        self.state = MessageBar(self)
         self.review_button = QPushButton("Review…")
         self.review_button.setAccessibleName(f"Review group {index}")
         self.review_button.clicked.connect(lambda: self.reviewRequested.emit(self.group))
@@ -62,7 +63,7 @@ class GroupCard(QFrame):
         self.offer_button = QPushButton()
         self.offer_button.setToolTip("Apply this saved template to every scan of the group")
         self.offer_button.clicked.connect(self._apply_offer)
-        self._offered = None
+        self._offered: Template | None = None
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.details)
@@ -157,6 +158,7 @@ class GroupCard(QFrame):
         reviewed = review.group_id(group) in review.reviewed_groups
         free_text = not self.valid and all(review.is_free_text(uid) for uid in uids)
         held = len(self.held_back(uids))
+        kind: Level
         if held:
             text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
         elif s.unconfirmed:
@@ -176,8 +178,5 @@ class GroupCard(QFrame):
             self.offer_button.setText(f"Apply “{name}”")
             self.offer_button.setToolTip(f"Apply the saved template “{self._offered.name}” to every scan of the "
                                          f"group{': ' + self._offered.description if self._offered.description else ''}")
-        self.state.setObjectName(kind)
-        self.state.setText(text)
-        self.state.style().unpolish(self.state)
-        self.state.style().polish(self.state)
+        self.state.say(kind, text)
         self._fill_tiles()

@@ -17,6 +17,7 @@ from desktop_client.core.sop_classes import sop_class_name
 from desktop_client.gui.templates.manager import template_summary
 from desktop_client.gui.templates.preview import layout_pixmap
 from desktop_client.gui.viewer.widget import ScanViewer
+from desktop_client.gui.widgets import MessageBar
 from desktop_client.scanning.model import Scan
 from desktop_client.templates import MatchKeys, Template, TemplateError, TemplateStore
 
@@ -96,10 +97,7 @@ class TemplateForm(QWidget):
         self.name.textEdited.connect(lambda _t: setattr(self, "_auto_name", False))
         self.description.textChanged.connect(self._on_description_edited)
         self._filling = False
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
+        self.error = MessageBar()
         rep = scan.representative
         keys = QLabel(f"Will fit: {rep.modality} · {rep.rows}×{rep.columns} (rows×columns) · "
                       f"{sop_class_name(rep.sop_class_uid)}")
@@ -146,14 +144,13 @@ class TemplateForm(QWidget):
         return replace(MatchKeys.of(self.scan), manufacturer=chosen("manufacturer"),
                        model_name=chosen("manufacturer_model_name"), station_name=chosen("station_name"))
 
-    def create(self, rects: list[Rect]) -> Template | None:
+    def save_template(self, rects: list[Rect]) -> Template | None:
         """Save the template; shows the problem inline and returns None when it cannot."""
         try:
             return self.store.create(self.name.text(), self.match_keys(), rects,
                                      description=self.description.toPlainText())
         except TemplateError as exc:
-            self.error.setText(str(exc))
-            self.error.show()
+            self.error.error(str(exc))
             return None
 
 
@@ -176,7 +173,7 @@ class SaveTemplateDialog(QDialog):
         layout.addWidget(buttons)
 
     def accept(self) -> None:
-        self.template = self.form.create(self.rects)
+        self.template = self.form.save_template(self.rects)
         if self.template is not None:
             super().accept()
 
@@ -225,7 +222,7 @@ class CreateTemplateDialog(QDialog):
         self.form.set_rectangles(rects)
 
     def accept(self) -> None:
-        self.template = self.form.create(self.viewer.rectangles())
+        self.template = self.form.save_template(self.viewer.rectangles())
         if self.template is not None:
             super().accept()
 

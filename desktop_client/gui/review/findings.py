@@ -26,7 +26,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Collection
+from typing import Collection, Sequence
 from queue import SimpleQueue
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
@@ -35,7 +35,7 @@ from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.plan.review import ReviewModel, uncovered
-from desktop_client.scanning.model import Scan
+from desktop_client.scanning.model import Instance, Scan
 from desktop_client.textfind import ScanText, TextFinder, TextResult, coverage
 from desktop_client.textfind.recheck import COVERED
 
@@ -49,6 +49,11 @@ POLL_MS = 50
 #: How long closing waits for the submitting thread (it may be starting the worker process).
 JOIN_SECONDS = 30.0
 
+#: A search for the submitter thread: scan uid, instance position, instance, frames, temporal image.
+_Search = tuple[str, int, Instance, tuple[int, ...], bool]
+#: A search the finder ended: scan uid, instance position, its future.
+_Ended = tuple[str, int, Future[TextResult]]
+
 
 class _Submitter:
     """The searches' thread side, free of Qt: hands searches to the finder, queues their results.
@@ -60,12 +65,12 @@ class _Submitter:
 
     def __init__(self, finder: TextFinder) -> None:
         self.finder = finder
-        self.outbox: SimpleQueue = SimpleQueue()
-        self.inbox: SimpleQueue = SimpleQueue()
+        self.outbox: SimpleQueue[_Search | None] = SimpleQueue()
+        self.inbox: SimpleQueue[_Ended] = SimpleQueue()
         self.thread: threading.Thread | None = None
         self.stopped = False
 
-    def submit(self, item: tuple) -> None:
+    def submit(self, item: _Search) -> None:
         if self.stopped:
             return
         if self.thread is None:
@@ -97,7 +102,11 @@ class _Submitter:
             except Exception as exc:  # noqa: BLE001 - a broken pool fails this search, visibly
                 future = Future()
                 future.set_exception(exc)
-            future.add_done_callback(lambda f, uid=uid, i=index: inbox.put((uid, i, f)))
+
+            def ended(f: Future[TextResult], uid: str = uid, index: int = index) -> None:
+                inbox.put((uid, index, f))
+
+            future.add_done_callback(ended)
 
 
 @dataclass(slots=True)
@@ -260,7 +269,7 @@ class TextFindings(QObject):
         if self._closed or self._running <= 0:
             self._poll.stop()
 
-    def _on_finished(self, payload: tuple) -> None:
+    def _on_finished(self, payload: _Ended) -> None:
         uid, index, future = payload
         self._running -= 1
         job = self._jobs.get(uid)
@@ -286,7 +295,7 @@ class TextFindings(QObject):
         self.updated.emit(job.uid)
 
 
-def suggestions_from(text: ScanText, boxes: list[Rect], dismissed: list[str] = ()) -> list[Suggestion]:
+def suggestions_from(text: ScanText, boxes: Sequence[Rect], dismissed: Collection[str] = ()) -> list[Suggestion]:
     """The scan's distinct suggested boxes, minus text its boxes already cover.
 
     Boxes apply to every frame and instance, so one line read on several searched images (the

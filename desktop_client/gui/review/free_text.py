@@ -11,6 +11,7 @@ its text — only after ticking that the text was read. The choice and a summary
 from __future__ import annotations
 
 import html
+from typing import Iterable
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -111,10 +112,10 @@ class FreeTextDialog(QDialog):
         super().done(result)
 
 
-def _highlight(text: str, values: object) -> str:
+def _highlight(text: str, values: Iterable[object]) -> str:
     """The text, escaped, with the patient's header values in bold red."""
     out = html.escape(text).replace("\n", "<br>")
-    for value in sorted({str(v) for v in values}, key=len, reverse=True):  # type: ignore[attr-defined]
+    for value in sorted({str(v) for v in values}, key=len, reverse=True):
         escaped = html.escape(value)
         out = out.replace(escaped, f"<b style='color:#c0392b'>{escaped}</b>")
     return out

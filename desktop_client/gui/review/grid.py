@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import (
-    QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal,
+    QAbstractListModel, QItemSelectionModel, QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, QSize, Qt,
+    Signal,
 )
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
@@ -61,7 +62,7 @@ def scan_tooltip(review: ReviewModel, uid: str) -> str:
 class ScanGridModel(QAbstractListModel):
     """Rows are scan UIDs; ``hide_excluded`` filters them."""
 
-    def __init__(self, review: ReviewModel, uids: list[str], parent: Any = None) -> None:
+    def __init__(self, review: ReviewModel, uids: list[str], parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.review = review
         self._all = list(uids)
@@ -118,7 +119,7 @@ class ScanTileDelegate(QStyledItemDelegate):
     """Paints a tile: the thumbnail alone on top (nothing covers its corners, where burned-in
     names usually are), then the tick box with the scan's name, subject and date, and its state."""
 
-    def __init__(self, review: ReviewModel, thumbs: ThumbnailCache, parent: Any = None) -> None:
+    def __init__(self, review: ReviewModel, thumbs: ThumbnailCache, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.review = review
         self.thumbs = thumbs

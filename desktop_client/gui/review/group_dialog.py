@@ -16,13 +16,13 @@ from desktop_client.gui.review.dialogs import (
     run_modal,
 )
 from desktop_client.gui.review.findings import TextFindings, suggestions_from, tile_note
-from desktop_client.gui.review.status import StatusLine
 from desktop_client.gui.review.grid import (
     DEFAULT_TILE, TILE_RANGE, ScanGridModel, ScanGridView, ScanTileDelegate, tile_size,
 )
 from desktop_client.gui.review.scan_panel import ScanEditDialog
 from desktop_client.plan.review import ReviewModel, uncovered
 from desktop_client.gui.review.thumbs import ThumbnailCache
+from desktop_client.gui.widgets import MessageBar
 from desktop_client.templates import Template, TemplateStore
 
 
@@ -147,11 +147,13 @@ class GroupReviewDialog(QDialog):
         self.decide_button.setMenu(menu)
         self.offer_button = QPushButton("Apply to all")
         self.offer_button.clicked.connect(self.apply_offer)
-        # One message line, always there (a banner that comes and goes moves the grid).
-        self.message = StatusLine(self, "hint")
+        # One message line, always there (a banner that comes and goes moves the grid); the offer
+        # button belongs to the offer's message and goes when another message replaces it.
+        self.message = MessageBar(self, one_line=True)
+        self.message.messageChanged.connect(self.offer_button.hide)
         text_row = QHBoxLayout()
-        for w in (self.find_button, self.progress, self.stop_button):
-            text_row.addWidget(w)
+        for part in (self.find_button, self.progress, self.stop_button):
+            text_row.addWidget(part)
         text_row.addWidget(self.message, 1)
         for w in (self.offer_button, self.accept_found_button, self.decide_button, self.save_template_button):
             text_row.addWidget(w)
@@ -205,10 +207,6 @@ class GroupReviewDialog(QDialog):
         self.select_uids([u for u in keep if u in self.model.uids()])
 
     # -- actions --------------------------------------------------------------------------------
-    def _say(self, kind: str, text: str, more: str = "") -> None:
-        self.offer_button.hide()
-        self.message.set_status(text, kind, more)
-
     # -- templates offered at once --------------------------------------------------------------
     def offered_templates(self) -> list[Template]:
         """Saved templates that fit this group, when none of its scans has boxes yet."""
@@ -223,7 +221,7 @@ class GroupReviewDialog(QDialog):
             return
         t = templates[0]
         more = f" (and {len(templates) - 1} more: Apply template(s)…)" if len(templates) > 1 else ""
-        self._say("info", f"Saved template “{t.name}” fits this group{more}"
+        self.message.info(f"Saved template “{t.name}” fits this group{more}"
                           + (f": {t.description}" if t.description else "."))
         self.offer_button.setText(f"Apply “{t.name}” to all")
         self.offer_button.show()
@@ -246,7 +244,7 @@ class GroupReviewDialog(QDialog):
     def stop_finding(self) -> None:
         if self.findings is not None:
             dropped = self.findings.cancel(self._searching)
-            self._say("info", f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched.")
+            self.message.info(f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched.")
         self._searching = []
         self._update_progress()
 
@@ -271,11 +269,11 @@ class GroupReviewDialog(QDialog):
             searched = self._searching
             self._searching = []
             flagged = len(self.review.held_back(searched))
-            self._say("error" if flagged else "ok",
-                      f"Searched {len(searched)} scan{'s' if len(searched) != 1 else ''}: "
-                      + (f"{flagged} with likely PHI not covered" if flagged else "no likely PHI left uncovered"),
-                      "Tick the scans and “Accept suggestions for selected”, decide otherwise with “Decide”, "
-                      "or inspect them (double-click)." if flagged else "")
+            self.message.say("error" if flagged else "ok",
+                             f"Searched {len(searched)} scan{'s' if len(searched) != 1 else ''}: "
+                             + (f"{flagged} with likely PHI not covered" if flagged else "no likely PHI left uncovered"),
+                             "Tick the scans and “Accept suggestions for selected”, decide otherwise with “Decide”, "
+                             "or inspect them (double-click)." if flagged else "")
 
     def accept_suggestions(self, uids: list[str]) -> int:
         """Add each selected scan's likely-PHI boxes (from the search) to its boxes, confirmed."""
@@ -291,9 +289,9 @@ class GroupReviewDialog(QDialog):
             if boxes:
                 self.review.accept_detected(uid, boxes)
                 changed.append(uid)
-        self._say("ok" if changed else "error",
-                  f"Added the found boxes to {len(changed)} scan{'s' if len(changed) != 1 else ''}."
-                  if changed else "No selected scan has found text left to accept (search the group first).")
+        self.message.say("ok" if changed else "error",
+                         f"Added the found boxes to {len(changed)} scan{'s' if len(changed) != 1 else ''}."
+                         if changed else "No selected scan has found text left to accept (search the group first).")
         self._changed(changed)
         return len(changed)
 
@@ -303,23 +301,23 @@ class GroupReviewDialog(QDialog):
             choice = self.review.choices[uid]
             for line in uncovered(self.review.findings.get(uid), choice.rectangles if choice.confirmed else []):
                 self.review.dismiss(uid, line)
-        self._say("ok", f"Marked the found text of {len(uids)} scan{'s' if len(uids) != 1 else ''} as not identifying.")
+        self.message.ok(f"Marked the found text of {len(uids)} scan{'s' if len(uids) != 1 else ''} as not identifying.")
         self._changed(uids)
 
     def mark_no_text(self, uids: list[str]) -> None:
         self.review.mark_checked_no_text(uids)
-        self._say("ok", f"{len(uids)} scan{'s' if len(uids) != 1 else ''} checked: no burned-in text.")
+        self.message.ok(f"{len(uids)} scan{'s' if len(uids) != 1 else ''} checked: no burned-in text.")
         self._changed(uids)
 
     def accept_as_is(self, uids: list[str], reason: str) -> None:
         self.review.accept_as_is(uids, reason)
-        self._say("ok", f"{len(uids)} scan{'s' if len(uids) != 1 else ''} will be sent as is ({reason.strip()}).")
+        self.message.ok(f"{len(uids)} scan{'s' if len(uids) != 1 else ''} will be sent as is ({reason.strip()}).")
         self._changed(uids)
 
     def ask_accept_as_is(self) -> None:
         uids = self.selected_uids()
         if not uids:
-            self._say("error", "Tick the scans to send as is first.")
+            self.message.error("Tick the scans to send as is first.")
             return
         dialog = AcceptAsIsDialog(len(uids), self)
         reason = dialog.reason
@@ -330,13 +328,13 @@ class GroupReviewDialog(QDialog):
         """Save the first selected scan's boxes (accepted suggestions or drawn) as a template."""
         uids = [u for u in self.selected_uids() if self.review.choices[u].rectangles]
         if not uids:
-            self._say("error", "Tick a scan with boxes first (accept its suggestions, or draw them).")
+            self.message.error("Tick a scan with boxes first (accept its suggestions, or draw them).")
             return None
         first = uids[0]
         dialog = SaveTemplateDialog(self.store, self.review.scan(first), self.review.choices[first].rectangles, self)
         if not run_modal(dialog) or dialog.template is None:
             return None
-        self._say("ok", f"Saved template “{dialog.template.name}”: apply it to the other scans with "
+        self.message.ok(f"Saved template “{dialog.template.name}”: apply it to the other scans with "
                         "“Apply template(s)…”.")
         return dialog.template
 
@@ -360,20 +358,20 @@ class GroupReviewDialog(QDialog):
         text = f"Applied {names} to {applied} scan{'s' if applied != 1 else ''}."
         if skipped:
             text += f" {skipped} skipped (excluded, or the template does not fit them; Reset excluded scans first)."
-        self._say("ok" if applied else "error", text)
+        self.message.say("ok" if applied else "error", text)
         self._changed(uids)
         return applied
 
     def exclude(self, uids: list[str], reason: str = "") -> None:
         self.review.exclude(uids, reason)
-        self._say("ok", f"Excluded {len(uids)} scan{'s' if len(uids) != 1 else ''}.")
+        self.message.ok(f"Excluded {len(uids)} scan{'s' if len(uids) != 1 else ''}.")
         self._changed(uids)
 
     def reset(self, uids: list[str]) -> None:
         if not uids:
             return
         self.review.reset(uids)
-        self._say("info", f"Reset {len(uids)} scan{'s' if len(uids) != 1 else ''}: they will be uploaded as they are.")
+        self.message.info(f"Reset {len(uids)} scan{'s' if len(uids) != 1 else ''}: they will be uploaded as they are.")
         self._changed(uids)
 
     def matching_templates(self, uids: list[str]) -> list[Template]:
@@ -386,7 +384,7 @@ class GroupReviewDialog(QDialog):
     def create_template(self) -> None:
         uids = self.selected_uids()
         if not uids:
-            self._say("error", "Tick at least one scan first: the template is drawn on the first ticked scan.")
+            self.message.error("Tick at least one scan first: the template is drawn on the first ticked scan.")
             return
         first = self.review.scan(uids[0])
         dialog = CreateTemplateDialog(self.store, first, len(uids), self,
@@ -397,7 +395,7 @@ class GroupReviewDialog(QDialog):
     def choose_templates(self) -> None:
         uids = self.selected_uids()
         if not uids:
-            self._say("error", "Tick the scans to apply templates to first.")
+            self.message.error("Tick the scans to apply templates to first.")
             return
         dialog = ApplyTemplatesDialog(self.matching_templates(uids), len(uids), self)
         if run_modal(dialog) and dialog.chosen():
@@ -406,7 +404,7 @@ class GroupReviewDialog(QDialog):
     def ask_exclude(self) -> None:
         uids = self.selected_uids()
         if not uids:
-            self._say("error", "Tick the scans to exclude first.")
+            self.message.error("Tick the scans to exclude first.")
             return
         dialog = ExcludeDialog(len(uids), self)
         reason = dialog.reason
@@ -421,7 +419,7 @@ class GroupReviewDialog(QDialog):
         """Free-text scans: show what they hold and record the decision (issue 14)."""
         uids = self.selected_uids()
         if not uids:
-            self._say("error", "Tick the scans to look into first.")
+            self.message.error("Tick the scans to look into first.")
             return
         from desktop_client.gui.review.free_text import decide_free_text
 

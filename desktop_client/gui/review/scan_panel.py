@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings, suggestions_from, tile_note
-from desktop_client.gui.review.status import StatusLine
+from desktop_client.gui.widgets import Level, MessageBar
 from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.gui.review.dialogs import (
     AcceptAsIsDialog, ApplyTemplatesDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen, run_modal,
@@ -43,7 +43,7 @@ class ScanPanel(QWidget):
         self._suggestions: dict[str, list[Suggestion]] = {}
         self.title = QLabel()
         self.title.setObjectName("h1")
-        self.state = StatusLine(self)
+        self.state = MessageBar(self, one_line=True)
         self.viewer = ScanViewer(self)
         self.viewer.rectanglesChanged.connect(self._on_rects)
         self.viewer.suggestionsChanged.connect(self._update)
@@ -68,7 +68,7 @@ class ScanPanel(QWidget):
         self.find_button.setToolTip("Search this scan for burned-in text and suggest boxes (runs in the background). "
                                     "The search cannot certify an image clean: still look at every frame.")
         self.find_button.clicked.connect(self.find_text)
-        self.offer = StatusLine(self, "info")
+        self.offer = MessageBar(self, one_line=True)
         self.accept_button = QPushButton("Accept ticked")
         self.accept_button.setToolTip("Turn the ticked suggestions into boxes; the others are dismissed")
         self.accept_button.clicked.connect(lambda: self.accept_suggestions(all_of_them=False))
@@ -260,9 +260,9 @@ class ScanPanel(QWidget):
             return False
         ticked = sum(1 for s in pending if s.ticked)
         phi = sum(1 for s in pending if s.likely_phi)
-        self.offer.set_status(
-            f"{len(pending)} line{'s' if len(pending) != 1 else ''} found · {phi} likely PHI",
+        self.offer.say(
             "error" if phi else "info",
+            f"{len(pending)} line{'s' if len(pending) != 1 else ''} found · {phi} likely PHI",
             "Suggested boxes are dashed: hover one to read its text, click it to tick or untick it. "
             "Ticked ones become boxes with “Accept ticked”.")
         self.accept_button.setText(f"Accept ticked ({ticked})")
@@ -335,7 +335,7 @@ class ScanPanel(QWidget):
         for b in (self.not_phi_button, self.no_text_button):
             b.hide()
         # Sending the text as is stays one click away while the suggestions wait.
-        self.as_is_button.setVisible(suggesting and bool(self.review.gate(self.uid)))
+        self.as_is_button.setVisible(suggesting and self.uid is not None and bool(self.review.gate(self.uid)))
         if suggesting:
             return
         if templates:
@@ -344,13 +344,14 @@ class ScanPanel(QWidget):
             described = next((t.description for t in templates if t.description), "")
             verb = "fits" if len(templates) == 1 else "fit"
             text = f"Saved template{'s' if len(templates) != 1 else ''} {names} {verb} this scan"
-            self.offer.set_status(text + (f": {described}" if described else "."), "info")
+            self.offer.info(text + (f": {described}" if described else "."))
             n = len(self.matching_uids(templates))
             self.offer_apply_all.setText(f"Apply to all {n} matching")
             self.offer_apply_all.setVisible(n > 1)
             return
         if held:
-            self.offer.set_status(f"Not sent until you decide: {held}.", "error")
+            self.offer.error(f"Not sent until you decide: {held}.")
+            assert self.uid is not None  # only a shown scan is held
             choice = self.review.choices[self.uid]
             open_lines = [r for r in uncovered(self.review.findings.get(self.uid),
                                                choice.rectangles if choice.confirmed else [])
@@ -361,7 +362,7 @@ class ScanPanel(QWidget):
             return
         state = self.findings.state(self.uid) if self.findings is not None and self.uid is not None else ""
         if state in (QUEUED, RUNNING) and self._editable():
-            self.offer.set_status("Searching this scan for burned-in text… (in the background: keep working)", "info")
+            self.offer.info("Searching this scan for burned-in text… (in the background: keep working)")
             return
         note = self._text_result_line()
         decision = self.review.choices[self.uid].text_decision if self.uid is not None else ""
@@ -371,9 +372,9 @@ class ScanPanel(QWidget):
         cuts = self.cut_warnings()
         if cuts:  # a warning, never a block: the box may be meant that way
             more = f" (and {len(cuts) - 1} more)" if len(cuts) > 1 else ""
-            self.offer.set_status(f"Check the boxes: {cuts[0]}{more}", "info", "\n".join(cuts))
+            self.offer.info(f"Check the boxes: {cuts[0]}{more}", "\n".join(cuts))
             return
-        self.offer.set_status(text, "hint")
+        self.offer.say("hint", text)
 
     def cut_warnings(self) -> list[str]:
         """Boxes whose edge cuts a line the search read (the text may stay half readable)."""
@@ -417,22 +418,28 @@ class ScanPanel(QWidget):
 
     def _update(self) -> None:
         uid = self.uid
-        has = uid is not None
-        choice = self.review.choices[uid] if has else None
-        supported = has and self.review.is_supported(uid)
+        if uid is None:  # no scan shown: nothing to act on, nothing to say
+            for b in (self.save_button, self.reset_button, self.exclude_button, self.apply_button,
+                      self.template_button):
+                b.setEnabled(False)
+            self.exclude_button.setText("Exclude scan…")
+            self.state.clear()
+            self._update_assist()
+            return
+        choice = self.review.choices[uid]
+        supported = self.review.is_supported(uid)
         rects = bool(self.viewer.rectangles())
-        excluded = bool(choice and choice.excluded)
+        excluded = bool(choice.excluded)
         self.save_button.setEnabled(supported and not excluded and rects and not choice.confirmed)
-        self.reset_button.setEnabled(has and (excluded or bool(choice.rectangles)))
-        self.exclude_button.setEnabled(has)
-        free_text = has and self.review.is_free_text(uid)
+        self.reset_button.setEnabled(excluded or bool(choice.rectangles))
+        self.exclude_button.setEnabled(True)
+        free_text = self.review.is_free_text(uid)
         self.exclude_button.setText(("Show text / include…" if free_text else "Include scan")
                                     if excluded else "Exclude scan…")
         self.apply_button.setEnabled(supported and not excluded)
         self.template_button.setEnabled(supported and not excluded and rects)
-        if not has:
-            text, kind = "", "hint"
-        elif excluded:
+        kind: Level
+        if excluded:
             text = "Excluded: this scan will not be uploaded" + (f" ({choice.exclude_reason})" if choice.exclude_reason else "") + "."
             kind = "error"
         elif choice.decision:
@@ -448,7 +455,7 @@ class ScanPanel(QWidget):
             text, kind = f"Saved: {n} box{'es' if n != 1 else ''} will be blacked out on every frame.", "ok"
         else:
             text, kind = "No boxes: this scan is uploaded with its pixels unchanged. Draw boxes over any burned-in text.", "info"
-        self.state.set_status(text, kind)
+        self.state.say(kind, text)
         self._update_assist()
 
 
@@ -472,8 +479,8 @@ class ScanEditDialog(QDialog):
         self.next_button = QPushButton("Next ▶")
         self.next_button.setToolTip("Next scan of the group (Alt+Right)")
         self.next_button.clicked.connect(lambda: self.step(1))
-        QShortcut(QKeySequence("Alt+Left"), self, activated=lambda: self.step(-1))
-        QShortcut(QKeySequence("Alt+Right"), self, activated=lambda: self.step(1))
+        QShortcut(QKeySequence("Alt+Left"), self, lambda: self.step(-1))
+        QShortcut(QKeySequence("Alt+Right"), self, lambda: self.step(1))
         self.position = QLabel()
         self.position.setObjectName("hint")
         close = QPushButton("Close")

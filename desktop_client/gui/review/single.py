@@ -117,10 +117,10 @@ class SessionReviewPage(QWidget):
             colour = "#c0392b"  # held back: the red mark, whatever the boxes say
         item.setIcon(QIcon(_badge(pix, colour)))
         frames = f"{ref.scan.modality} · {ref.scan.frames} frame{'s' if ref.scan.frames != 1 else ''}"
-        held = note is not None and self.review.gate(uid)
+        held = note[0] if note is not None and self.review.gate(uid) else ""
         # Four short lines at most (the strip is narrow): a held scan shows why instead of its state.
         lines = [scan_label(ref), frames,
-                 note[0].replace(" lines of likely PHI found", " PHI lines found") if held
+                 held.replace(" lines of likely PHI found", " PHI lines found") if held
                  else state.replace(" (cannot be redacted)", ", no redaction")]
         if note is not None and not held:
             lines.append(note[0])

@@ -23,11 +23,11 @@ from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.findings import TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
-from desktop_client.gui.review.status import StatusLine
 from desktop_client.plan.progress import ReviewProgress, review_progress
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
 from desktop_client.gui.viewer.jobs import LatestOnly
+from desktop_client.gui.widgets import MessageBar
 from desktop_client.scanning.model import Session
 from desktop_client.templates import TemplateStore
 
@@ -54,7 +54,7 @@ class ReviewStep(QWidget):
         self.page: SessionReviewPage | BulkReviewPage | None = None
         # One status line, always there and one line high: the upload overview and what is left.
         # The full blocking message is shown once, by the wizard next to its Next button.
-        self.status_line = StatusLine(self)
+        self.status_line = MessageBar(self, one_line=True)
         self.status_line.setAccessibleName("What is left to review")
         self.show_button = QPushButton("Show")
         self.show_button.setToolTip("Go to the first scan that still needs a decision")
@@ -126,7 +126,7 @@ class ReviewStep(QWidget):
                        .apply_series_import_filter(filters, keep=decisions or {}))
         self._on_changed(force=True)
 
-    def _on_grouped(self, payload: tuple) -> None:
+    def _on_grouped(self, payload: tuple[object, ReviewModel | None, BaseException | None]) -> None:
         token, review, error = payload
         if token is not self._pending:
             return  # a newer selection replaced this one
@@ -137,13 +137,14 @@ class ReviewStep(QWidget):
             self.grouping_label.setText(self._failure)
             self._on_changed(force=True)
             return
+        assert review is not None  # no error: the job returned the model
         self._show(review)
         self._inspector.request(review, review.image_text_carries)
         self._on_changed(force=True)
 
-    def _on_inspected(self, payload: tuple) -> None:
+    def _on_inspected(self, payload: tuple[ReviewModel, dict[str, list[str]] | None, BaseException | None]) -> None:
         review, carries, error = payload
-        if review is not self.review or error is not None:
+        if review is not self.review or carries is None:
             return  # another selection is shown, or the headers went away (the upload reports it)
         review.carries.update(carries)
         if carries and isinstance(self.page, BulkReviewPage):
@@ -303,12 +304,12 @@ class ReviewStep(QWidget):
             left = self.left_parts()
             if left:
                 urgent = self.review.unconfirmed() or self.held_back()
-                self.status_line.set_status(f"Left to do: {' · '.join(left)}   —   {overview}",
-                                            "error" if urgent else "info")
+                self.status_line.say("error" if urgent else "info",
+                                    f"Left to do: {' · '.join(left)}   —   {overview}")
             else:
-                self.status_line.set_status(f"Nothing left to review   —   {overview}", "ok")
+                self.status_line.ok(f"Nothing left to review   —   {overview}")
         else:
-            self.status_line.set_status(self.blocking_message(), "info")
+            self.status_line.info(self.blocking_message())
         # Always there (a button that comes and goes would move the layout), enabled when useful.
         self.show_button.setEnabled(self.review is not None and bool(
             self.review.unconfirmed() or self.held_back()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Hashable, Sequence
 
+import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPixmap
 
@@ -74,12 +75,12 @@ class ThumbnailCache(QObject):
     def __len__(self) -> int:
         return len(self._pixmaps)
 
-    def _on_done(self, payload: tuple) -> None:
-        key, result, error = payload
+    def _on_done(self, payload: tuple[Hashable, np.ndarray | None, BaseException | None]) -> None:
+        key, result, error = payload  # only ``thumbnail`` jobs are queued here: an array or an error
         if error is not None or result is None:
             self._errors[key] = str(error or "no image")
         else:
-            self._pixmaps[key] = to_pixmap(result)  # type: ignore[arg-type]
+            self._pixmaps[key] = to_pixmap(result)
             while len(self._pixmaps) > self._capacity:
                 self._pixmaps.popitem(last=False)
         self.ready.emit(key)

@@ -132,7 +132,7 @@ class TemplateManager(QWidget):
     def reload(self, select_id: str | None = None) -> None:
         self.store.reload()
         if self.store.problems:
-            self._say("error", "Some template files could not be read: " + "; ".join(self.store.problems))
+            self.message.error("Some template files could not be read: " + "; ".join(self.store.problems))
         self._refill(select_id=select_id)
 
     def _refill(self, _text: str = "", select_id: str | None = None) -> None:
@@ -156,7 +156,8 @@ class TemplateManager(QWidget):
         self.list.blockSignals(False)
         if chosen is None and self.list.count():
             chosen = self.list.item(0)
-        self.list.setCurrentItem(chosen)
+        if chosen is not None:
+            self.list.setCurrentItem(chosen)
         self._show_current()
 
     def current_id(self) -> str | None:
@@ -204,9 +205,6 @@ class TemplateManager(QWidget):
         self.save_button.setEnabled(not read_only)
         self.delete_button.setEnabled(not read_only)
 
-    def _say(self, kind: str, text: str) -> None:
-        self.message.say(kind, text)
-
     # -- actions (callable from tests without dialogs) -------------------------------------------
     def save_current(self) -> Template | None:
         ident = self.current_id()
@@ -222,9 +220,9 @@ class TemplateManager(QWidget):
             saved = self.store.update(ident, name=self.name.text(), description=self.description.toPlainText(),
                                       match=match)
         except TemplateError as exc:
-            self._say("error", str(exc))
+            self.message.error(str(exc))
             return None
-        self._say("ok", f"Saved “{saved.name}”.")
+        self.message.ok(f"Saved “{saved.name}”.")
         self._refill(select_id=saved.id)
         self.templatesChanged.emit()
         return saved
@@ -234,7 +232,7 @@ class TemplateManager(QWidget):
         if ident is None:
             return None
         copy = self.store.duplicate(ident)
-        self._say("ok", f"Created “{copy.name}”; you can rename and edit it.")
+        self.message.ok(f"Created “{copy.name}”; you can rename and edit it.")
         self._refill(select_id=copy.id)
         self.templatesChanged.emit()
         return copy
@@ -247,9 +245,9 @@ class TemplateManager(QWidget):
             name = self.store.get(ident).name
             self.store.delete(ident)
         except TemplateError as exc:
-            self._say("error", str(exc))
+            self.message.error(str(exc))
             return
-        self._say("ok", f"Deleted “{name}”. Scans it was applied to keep their boxes.")
+        self.message.ok(f"Deleted “{name}”. Scans it was applied to keep their boxes.")
         self._refill()
         self.templatesChanged.emit()
 
@@ -260,9 +258,9 @@ class TemplateManager(QWidget):
         try:
             target = self.store.export([ident], path)
         except (TemplateError, OSError) as exc:
-            self._say("error", f"Could not export: {exc}")
+            self.message.error(f"Could not export: {exc}")
             return None
-        self._say("ok", f"Exported to {target}.")
+        self.message.ok(f"Exported to {target}.")
         return target
 
     def import_from(self, path: Path | str) -> list[Template]:
@@ -274,12 +272,12 @@ class TemplateManager(QWidget):
             else:
                 added, skipped = self.store.import_file(source), []
         except (TemplateError, OSError, UnicodeDecodeError) as exc:
-            self._say("error", f"Could not import {source.name}: {exc}")
+            self.message.error(f"Could not import {source.name}: {exc}")
             return []
         text = f"Imported {len(added)} template{'s' if len(added) != 1 else ''} from {source.name}."
         if skipped:
             text += f" {len(skipped)} could not be imported: " + "; ".join(skipped[:5])
-        self._say("ok" if added else "error", text)
+        self.message.say("ok" if added else "error", text)
         self._refill(select_id=added[0].id if added else None)
         self.templatesChanged.emit()
         return added

@@ -400,8 +400,8 @@ class ImageCanvas(QWidget):
             self.select(None)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down) \
                 and self._selected is not None and self._editable:
-            dx = {Qt.Key.Key_Left: -step, Qt.Key.Key_Right: step}.get(key, 0)
-            dy = {Qt.Key.Key_Up: -step, Qt.Key.Key_Down: step}.get(key, 0)
+            dx, dy = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0),
+                      Qt.Key.Key_Up: (0, -step), Qt.Key.Key_Down: (0, step)}[Qt.Key(key)]
             self._rects[self._selected] = moved(self._rects[self._selected], dx, dy, self._columns, self._rows)
             self.rectanglesChanged.emit()
             self.update()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,11 +65,14 @@ def frame_count(scan: Scan) -> int:
 
 
 def _first(value: object) -> float | None:
+    """The first number of an element that may hold several (``WindowCenter`` "40\\400"), or None."""
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):  # pydicom's MultiValue
+        value = value[0] if len(value) else None
+    if not isinstance(value, (int, float, str, bytes)):
+        return None
     try:
-        if isinstance(value, (list, tuple)) or hasattr(value, "__getitem__") and not isinstance(value, (str, bytes)):
-            value = value[0]  # type: ignore[index]
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, IndexError):
+        return float(value)
+    except ValueError:
         return None
 
 

@@ -243,10 +243,11 @@ class ScanViewer(QWidget):
         """True until the requested frame (in the current mode) is on screen."""
         return self._frames > 0 and self._shown_key != self._key()
 
-    def window(self) -> tuple[float, float] | None:
+    def window_level(self) -> tuple[float, float] | None:
+        """The (centre, width) shown; named so as not to hide ``QWidget.window()``."""
         return self._window
 
-    def set_window(self, center: float, width: float) -> None:
+    def set_window_level(self, center: float, width: float) -> None:
         self._window = (center, max(1.0, width))
         self._redisplay_raw()
 
@@ -357,7 +358,7 @@ class ScanViewer(QWidget):
             return
         center, width = self._window or (raw.window_center, raw.window_width)
         step = max(width, 1.0) / 256.0
-        self.set_window(center - dy * step, max(1.0, width + dx * step * 2))
+        self.set_window_level(center - dy * step, max(1.0, width + dx * step * 2))
 
     def _update_status(self) -> None:
         if self._scan is None or not self._frames:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QShowEvent
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -138,15 +138,14 @@ class ConnectPage(WizardStep):
             edit.textChanged.connect(self._form_changed)
         self.alias_check.toggled.connect(self._alias_labels)
         self.http_check.toggled.connect(self._http_toggled)
-        self.status = MessageBar()
-        outer.addWidget(self.status)
         self.setTabOrder(self.list, self.name_edit)
         self.reload()
 
     # List ----------------------------------------------------------------------------------------
 
     def reload(self, select_id: str | None = None) -> None:
-        current = select_id or (self.current().id if self.current() else None)
+        shown = self.current()
+        current = select_id or (shown.id if shown else None)
         self.list.blockSignals(True)
         self.list.clear()
         for conn in self.store.connections:
@@ -169,7 +168,7 @@ class ConnectPage(WizardStep):
             text += " Headers are written unchanged, patient name and ID included."
         self.local_scripts.setText(text)
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
         self.refresh_local_scripts()
         super().showEvent(event)
 
@@ -183,7 +182,6 @@ class ConnectPage(WizardStep):
     def _on_current(self, *_args: Any) -> None:
         conn = self.current()
         self.message.clear()
-        self.status.clear()
         if conn is None or conn.is_local:
             self.local_path.setText(str(local_archive_folder()))
             self.forms.setCurrentIndex(0)

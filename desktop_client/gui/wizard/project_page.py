@@ -8,7 +8,7 @@ shows what the official client shows, and clicking a script shows its text inlin
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -32,12 +32,15 @@ from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.plan.draft import UploadDraft
 
+if TYPE_CHECKING:  # dicomedit is loaded when a project's scripts are compiled, not with the page
+    from desktop_client.dicomedit import Script
+
 log = logging.getLogger(__name__)
 
 _YES, _NO = "✔ yes", "✖ no"
 
 
-def compile_scripts(settings: ProjectSettings) -> list[Any]:
+def compile_scripts(settings: ProjectSettings) -> list[Script]:
     """Compile the site and project scripts (blocking); a bad script raises with its message."""
     if not settings.scripts:
         return []
@@ -55,7 +58,7 @@ class ProjectPage(WizardStep):
         self._draft: UploadDraft | None = None
         self._projects: list[ProjectInfo] = []
         self._settings: ProjectSettings | None = None
-        self._scripts: list[Any] | None = None
+        self._scripts: list[Script] | None = None
         self._loading = False
         self._request = 0
         self._shown_target: object | None = None
@@ -78,7 +81,7 @@ class ProjectPage(WizardStep):
         self.search.textChanged.connect(self._fill_list)
         self.search.returnPressed.connect(self._pick_first)
         lv.addWidget(self.search)
-        QShortcut(QKeySequence.StandardKey.Find, self, activated=self.search.setFocus)
+        QShortcut(QKeySequence.StandardKey.Find, self, self.search.setFocus)
         self.list = QListWidget()
         self.list.setObjectName("projectList")
         self.list.setAccessibleName("Projects")
@@ -223,15 +226,15 @@ class ProjectPage(WizardStep):
         self.message.info("Reading the project's settings…")
         self.completeChanged.emit()
 
-        def fetch() -> tuple[ProjectSettings, list[Any] | BaseException]:
+        def fetch() -> tuple[ProjectSettings, list[Script] | BaseException]:
             settings = target.project_settings(project.id)
             try:
-                scripts: list[Any] | BaseException = compile_scripts(settings)
+                scripts: list[Script] | BaseException = compile_scripts(settings)
             except Exception as exc:  # noqa: BLE001 - shown inline, blocks Next
                 scripts = exc
             return settings, scripts
 
-        def done(result: tuple[ProjectSettings, list[Any] | BaseException]) -> None:
+        def done(result: tuple[ProjectSettings, list[Script] | BaseException]) -> None:
             if request != self._request:
                 return
             self._loading = False

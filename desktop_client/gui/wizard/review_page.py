@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -16,6 +16,9 @@ from desktop_client.gui.widgets import Card, header, hint
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.scanning.model import Session
 from desktop_client.plan.draft import SessionPlan, UploadDraft
+
+if TYPE_CHECKING:  # imported at run time inside a try: a missing review module must not stop the app
+    from desktop_client.gui.review import ReviewStep
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,10 @@ class ReviewPage(WizardStep):
         super().__init__(parent)
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
-        self.inner: Any = None
+        self.inner: ReviewStep | None = None
         self.unavailable_reason = ""
-        self._shown: tuple[Any, ...] = ()
+        #: What the review was last built from (compared only): included scans per study, filters.
+        self._shown: tuple[object, ...] = ()
         try:
             from desktop_client.gui.review import ReviewStep
         except Exception as exc:  # noqa: BLE001 - any import failure means "not available"

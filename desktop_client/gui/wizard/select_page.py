@@ -13,8 +13,9 @@ its study day typed (or the explicit "I don't know the dates" opt-out), as in th
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
@@ -37,10 +38,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.gui.widgets import MessageBar, header, hint
+from desktop_client.gui.widgets import MessageBar, header, hint, table_item
 from desktop_client.labels import date_prompt, verify_study_day
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
+from desktop_client.scanning import ScanProgress
 from desktop_client.scanning.model import ScanResult, Session
 from desktop_client.demo.manifest import MANIFEST_NAME
 from desktop_client.plan import planfile
@@ -106,7 +108,7 @@ class SelectPage(WizardStep):
         self.paths_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar.addWidget(self.paths_label, 1)
         outer.addLayout(bar)
-        QShortcut(QKeySequence.StandardKey.Open, self, activated=self._pick_folder)
+        QShortcut(QKeySequence.StandardKey.Open, self, self._pick_folder)
 
         progress_row = QHBoxLayout()
         self.progress = QProgressBar()
@@ -319,12 +321,12 @@ class SelectPage(WizardStep):
         self.message.clear()
         self.completeChanged.emit()
 
-        def work(report: Callable[[Any], None], cancel: Any) -> ScanResult:
+        def work(report: Callable[[ScanProgress], None], cancel: threading.Event) -> ScanResult:
             from desktop_client.scanning import scan_paths
 
             return scan_paths(paths, progress=report, cancel=cancel)
 
-        def progress(p: Any) -> None:
+        def progress(p: ScanProgress) -> None:
             total = max(int(p.files_total), 1)
             self.progress.setRange(0, total)
             self.progress.setValue(int(p.files_done))
@@ -432,7 +434,7 @@ class SelectPage(WizardStep):
             return
         self.table.blockSignals(True)
         for row in range(self.table.rowCount()):
-            self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            table_item(self.table, row, 0).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
         self.table.blockSignals(False)
         self.completeChanged.emit()
 
@@ -441,7 +443,7 @@ class SelectPage(WizardStep):
             self.table.blockSignals(True)
             for row in range(self.table.rowCount()):
                 if row != item.row():
-                    self.table.item(row, 0).setCheckState(Qt.CheckState.Unchecked)
+                    table_item(self.table, row, 0).setCheckState(Qt.CheckState.Unchecked)
             self.table.blockSignals(False)
         if item.column() == _VERIFY:
             self._refresh_verify()
@@ -455,25 +457,25 @@ class SelectPage(WizardStep):
 
     def checked_sessions(self) -> list[Session]:
         return [s for row, s in enumerate(self._sessions)
-                if self.table.item(row, 0).checkState() == Qt.CheckState.Checked]
+                if table_item(self.table, row, 0).checkState() == Qt.CheckState.Checked]
 
     def set_checked(self, indexes: list[int]) -> None:
         for row in range(self.table.rowCount()):
-            self.table.item(row, 0).setCheckState(
+            table_item(self.table, row, 0).setCheckState(
                 Qt.CheckState.Checked if row in indexes else Qt.CheckState.Unchecked)
 
     def type_day(self, row: int, text: str) -> None:
         """Set the typed study day of ``row`` (what the user types in the Verify column)."""
-        self.table.item(row, _VERIFY).setText(text)
+        table_item(self.table, row, _VERIFY).setText(text)
 
     def _unverified(self) -> list[Session]:
         if not self._require_date or self.unknown_dates.isChecked():
             return []
         bad = []
         for row, session in enumerate(self._sessions):
-            if self.table.item(row, 0).checkState() != Qt.CheckState.Checked:
+            if table_item(self.table, row, 0).checkState() != Qt.CheckState.Checked:
                 continue
-            if not verify_study_day(session.study_date, self.table.item(row, _VERIFY).text()):
+            if not verify_study_day(session.study_date, table_item(self.table, row, _VERIFY).text()):
                 bad.append(session)
         return bad
 

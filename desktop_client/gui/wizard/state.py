@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
@@ -38,7 +38,7 @@ class WizardStep(QWidget):
     def leave(self, draft: UploadDraft) -> None:
         """The page is left by any way (Back, a step label, Next): keep work not yet in ``draft``."""
 
-    def advance(self, draft: UploadDraft, proceed: Any) -> None:
+    def advance(self, draft: UploadDraft, proceed: Callable[[], None]) -> None:
         """Write this page's decisions into ``draft`` and call ``proceed()``."""
         proceed()
 

@@ -9,6 +9,7 @@ the plan file all come from ``desktop_client.plan``.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop_client.core.paths import data_dir
-from desktop_client.gui.widgets import Card, MessageBar, header, hint, human_bytes
+from desktop_client.gui.widgets import Card, MessageBar, clear_layout, header, hint, human_bytes
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.gui.workers import TaskHandle, TaskRunner
 from desktop_client.plan import planfile
@@ -122,15 +123,12 @@ class SummaryPage(WizardStep):
         outer.addLayout(row)
 
     @staticmethod
-    def _offer(action: str, slot: Callable[[], None]) -> tuple[QWidget, QLabel, QPushButton]:
-        """A warning line with one button that resolves it in place."""
+    def _offer(action: str, slot: Callable[[], None]) -> tuple[QWidget, MessageBar, QPushButton]:
+        """A message with one button beside it that resolves it in place."""
         box = QWidget()
         layout = QHBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        text = QLabel()
-        text.setObjectName("error")
-        text.setWordWrap(True)
-        text.setContentsMargins(10, 6, 10, 6)
+        text = MessageBar()
         button = QPushButton(action)
         button.clicked.connect(slot)
         layout.addWidget(text, 1)
@@ -185,11 +183,11 @@ class SummaryPage(WizardStep):
             return
         names = ", ".join(_session_name(p) for p in empty[:3]) + ("…" if len(empty) > 3 else "")
         if len(empty) == 1:
-            self.empty_text.setText(f"Every scan of session {names} is excluded: it has nothing to send.")
+            self.empty_text.error(f"Every scan of session {names} is excluded: it has nothing to send.")
             self.leave_out_button.setText("Leave this session out")
         else:
-            self.empty_text.setText(f"Every scan of {len(empty)} sessions ({names}) is excluded: "
-                                    "they have nothing to send.")
+            self.empty_text.error(f"Every scan of {len(empty)} sessions ({names}) is excluded: "
+                                  "they have nothing to send.")
             self.leave_out_button.setText(f"Leave these {len(empty)} sessions out")
 
     def leave_out_empty(self) -> None:
@@ -230,27 +228,24 @@ class SummaryPage(WizardStep):
             on_done=done, on_error=failed)
 
     def _show_duplicates(self) -> None:
-        while self.duplicates_layout.count():
-            item = self.duplicates_layout.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+        clear_layout(self.duplicates_layout)
         assert self.draft is not None
         plans = {p.session.study_instance_uid: p for p in self.draft.plans}
         for uid, earlier in sorted(self.duplicates.items(), key=lambda kv: kv[1].finished):
             plan = plans.get(uid)
             if plan is None:
                 continue
-            box, text, again = self._offer("Send again", lambda u=uid: self.send_again(u))
+            box, text, again = self._offer("Send again", partial(self.send_again, uid))
             skip = QPushButton("Skip")
             skip.setAccessibleName(f"Skip session {_session_name(plan)}")
             skip.clicked.connect(lambda _=False, u=uid: self.skip(u))
-            box.layout().addWidget(skip)
-            text.setObjectName("info")
+            row = box.layout()
+            assert row is not None  # every offer box has its row
+            row.addWidget(skip)
             where = "/".join(x for x in (earlier.project, earlier.session_label) if x)
-            text.setText(f"Session {_session_name(plan)}: this study was sent to {earlier.destination}"
-                         f"{f' ({where})' if where else ''} on {earlier.day} "
-                         f"(receipt {earlier.receipt}).")
-            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            text.info(f"Session {_session_name(plan)}: this study was sent to {earlier.destination}"
+                      f"{f' ({where})' if where else ''} on {earlier.day} "
+                      f"(receipt {earlier.receipt}).")
             box.show()
             self.duplicates_layout.addWidget(box)
         self.duplicates_box.setVisible(bool(self.duplicates))

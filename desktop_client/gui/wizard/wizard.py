@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from desktop_client.gui.widgets import primary_button
+from desktop_client.gui.widgets import primary_button, restyle
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.plan.draft import UploadDraft
 
@@ -71,11 +71,11 @@ class UploadWizard(QWidget):
         nav.addWidget(self.reason)
         nav.addWidget(self.next_button)
         outer.addLayout(nav)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.next)
-        QShortcut(QKeySequence("Ctrl+Enter"), self, activated=self.next)
-        QShortcut(QKeySequence("Alt+Left"), self, activated=self.back)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self.next)
+        QShortcut(QKeySequence("Ctrl+Enter"), self, self.next)
+        QShortcut(QKeySequence("Alt+Left"), self, self.back)
         for i in range(len(steps)):
-            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self.jump(i))
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, lambda i=i: self.jump(i))
         self.go(0)
 
     @property
@@ -92,10 +92,8 @@ class UploadWizard(QWidget):
         self.visited = max(self.visited, index)
         self.stack.setCurrentIndex(index)
         for i, label in enumerate(self.step_labels):
-            label.setObjectName("stepOn" if i == index else "stepDone" if i <= self.visited else "stepOff")
+            restyle(label, "stepOn" if i == index else "stepDone" if i <= self.visited else "stepOff")
             label.setEnabled(i <= self.visited)
-            label.style().unpolish(label)
-            label.style().polish(label)
         self.current.enter(self.draft)
         self._refresh()
         self.stepChanged.emit(index)

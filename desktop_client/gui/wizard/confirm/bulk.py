@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop_client.gui.widgets import MessageBar, table_item
 from desktop_client.gui.wizard.confirm.variables import column_title, initial_value
 from desktop_client.gui.wizard.select_page import format_date, study_title
 from desktop_client.labels import LabelRow, shared_names
@@ -75,9 +76,7 @@ class BulkTable(QWidget):
         self.shared_box = QWidget()
         shared = QHBoxLayout(self.shared_box)
         shared.setContentsMargins(0, 0, 0, 0)
-        self.shared_note = QLabel()
-        self.shared_note.setObjectName("info")
-        self.shared_note.setWordWrap(True)
+        self.shared_note = MessageBar()
         self.split_button = QPushButton("Give each Patient ID its own subject")
         self.split_button.clicked.connect(self.split_shared_names)
         shared.addWidget(self.shared_note, 1)
@@ -160,9 +159,9 @@ class BulkTable(QWidget):
         self.table.blockSignals(True)
         for row in range(len(sessions)):
             if subject_scheme != "manual" and not (only_empty and typed[row]):
-                self.table.item(row, SUBJECT).setText(subjects[row])
+                table_item(self.table, row, SUBJECT).setText(subjects[row])
             if self.session_scheme.currentData() != "manual" and not (only_empty and typed_labels[row]):
-                self.table.item(row, LABEL).setText(labels[row])
+                table_item(self.table, row, LABEL).setText(labels[row])
         self.table.blockSignals(False)
         self._show_shared_names()
         self.edited.emit()
@@ -176,11 +175,11 @@ class BulkTable(QWidget):
             names = "; ".join(f"{name or '(no name)'} ({len(ids)} Patient IDs: {', '.join(i or '—' for i in ids)})"
                               for name, ids in sorted(merged.items())[:3])
             more = f" and {len(merged) - 3} more" if len(merged) > 3 else ""
-            self.shared_note.setText(f"Different patients share a name and were given one subject: "
-                                     f"{names}{more}.")
+            self.shared_note.info(f"Different patients share a name and were given one subject: "
+                                  f"{names}{more}.")
         else:
-            self.shared_note.setText(f"{len(shared)} shared name(s) split: each Patient ID has its "
-                                     "own subject.")
+            self.shared_note.info(f"{len(shared)} shared name(s) split: each Patient ID has its "
+                                  "own subject.")
         self.split_button.setVisible(bool(merged))
 
     def split_shared_names(self) -> None:
@@ -193,7 +192,7 @@ class BulkTable(QWidget):
         return item.text().strip() if item else ""
 
     def set_cell(self, row: int, col: int, text: str) -> None:
-        self.table.item(row, col).setText(text)
+        table_item(self.table, row, col).setText(text)
 
     def variable_column(self, index: int) -> int:
         return len(BULK_FIXED) + index

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop_client.gui.widgets import Card, hint, human_bytes
+from desktop_client.gui.widgets import Card, hint, human_bytes, table_item
 from desktop_client.gui.wizard.confirm.variables import VariableEdits
 from desktop_client.plan import labelling as rules
 from desktop_client.plan.draft import SessionPlan
@@ -52,7 +52,9 @@ class SingleSessionForm(QSplitter):
         self.subject_combo.setEditable(True)
         self.subject_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.subject_combo.setAccessibleName("Subject")
-        self.subject_combo.lineEdit().setPlaceholderText("Choose or type a new subject label")
+        subject_entry = QLineEdit()
+        subject_entry.setPlaceholderText("Choose or type a new subject label")
+        self.subject_combo.setLineEdit(subject_entry)
         self.subject_combo.currentTextChanged.connect(self._subject_changed)
         self.group_edit = QLineEdit()
         self.group_edit.setPlaceholderText("optional group for a new subject")
@@ -70,7 +72,7 @@ class SingleSessionForm(QSplitter):
         self.exists_text.setWordWrap(True)
         exists.addWidget(self.exists_text)
         choice = QHBoxLayout()
-        self.merge_check = QCheckBox("&Add these scans to it")
+        self.merge_check: QCheckBox = QCheckBox("&Add these scans to it")
         self.merge_check.setToolTip("Merge: the session keeps its scans and gets these as well")
         self.merge_check.toggled.connect(lambda _on: self.edited.emit())
         self.other_label_button = QPushButton("Choose another label")
@@ -180,9 +182,9 @@ class SingleSessionForm(QSplitter):
         self.scan_table.blockSignals(False)
 
     def included(self) -> set[str]:
-        return {self.scan_table.item(r, 0).data(Qt.ItemDataRole.UserRole)
+        return {table_item(self.scan_table, r, 0).data(Qt.ItemDataRole.UserRole)
                 for r in range(self.scan_table.rowCount())
-                if self.scan_table.item(r, 0).checkState() == Qt.CheckState.Checked}
+                if table_item(self.scan_table, r, 0).checkState() == Qt.CheckState.Checked}
 
     def choose_another_label(self) -> None:
         """Replace a label that already exists with the next free ``<subject>_<MOD>_<n>``."""
