@@ -7,6 +7,6 @@ bash scripts/bootstrap.sh
 .venv/bin/lint-imports --no-cache
 # Types: the packages mypy.ini lists, and core strictly.
 .venv/bin/mypy
-.venv/bin/mypy --strict desktop_client/core
+.venv/bin/mypy --strict desktop_client/core desktop_client/pixels desktop_client/scanning
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest "$@"
