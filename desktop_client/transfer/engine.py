@@ -306,8 +306,8 @@ class TransferRun:
                 sources = self._with_retries(
                     "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
             sources = list(self.spec.prelude) + list(sources)
-            recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
-                        for s in sources if s.text.strip()]
+            # The queue's record: the script as plan files hold it, plus its checksum for receipts.
+            recorded = [s.to_json() | {"sha256": script_checksum(s.text)} for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)
             for s in recorded:
                 self.log(LogLevel.INFO, "script", f"{s['name']} script recorded", sha256=s["sha256"])
