@@ -13,12 +13,11 @@ Every image has fake PHI burned into its corners; the boxes go into the manifest
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Mapping
 
 import numpy as np
 from pydicom.dataset import Dataset

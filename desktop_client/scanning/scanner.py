@@ -21,7 +21,7 @@ import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import IO, BinaryIO, Callable, Iterable, Protocol, TypeVar
+from typing import IO, Callable, Iterable, Protocol, TypeVar
 
 from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.core.limits import too_large_reason
