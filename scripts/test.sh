@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 # The layer contracts first (.importlinter, docs/architecture.md): an import across a wall fails here.
 .venv/bin/lint-imports --no-cache
-# Types: the packages mypy.ini lists, and core strictly.
+# Types: the packages mypy.ini lists, and core, pixels and scanning strictly.
 .venv/bin/mypy
-.venv/bin/mypy --strict desktop_client/core
+.venv/bin/mypy --strict desktop_client/core desktop_client/pixels desktop_client/scanning
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest "$@"

@@ -136,7 +136,9 @@ def diff(before: Dataset, after: Dataset, prefix: str = "") -> list[dict[str, An
         old = before[tag] if tag in before else None
         new = after[tag] if tag in after else None
         name = f"{prefix}({tag >> 16:04X},{tag & 0xFFFF:04X})"
-        keyword = (old or new).keyword or "private/unknown"  # type: ignore[union-attr]
+        present = old if old is not None else new
+        assert present is not None  # the tag came from one of the two datasets
+        keyword = present.keyword or "private/unknown"
         if old is not None and new is not None and old.VR == "SQ" and new.VR == "SQ":
             a, b = old.value, new.value
             if len(a) != len(b):

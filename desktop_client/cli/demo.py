@@ -10,7 +10,7 @@ from desktop_client.core.formatting import human_bytes
 from desktop_client.core.transfer_syntaxes import transfer_syntax_name
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="write synthetic demo studies with fake PHI in headers and pixels",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "self-test", help="check codecs, redaction and anonymization on built-in samples",
         description="Check that this installation can decode, redact and anonymize every supported "

@@ -21,12 +21,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop_client.cli.common import (EXIT_NOT_VERIFIABLE, EXIT_SOME_FAILED, UserError, print_json, print_skipped,
                                        require_regular_file, skipped_json)
 from desktop_client.core.formatting import human_bytes
 from desktop_client.core.geometry import Rect
+
+if TYPE_CHECKING:
+    from desktop_client.scripts import ScriptSource
 
 SUBJECT_SCHEMES = ("auto", "patient-name", "patient-id")
 SESSION_SCHEMES = ("auto", "accession", "patient-id")
@@ -166,9 +169,11 @@ def _rect_options(items: list[str]) -> list[tuple[str, Rect]]:
     return out
 
 
-def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
+def _scripts(args: argparse.Namespace, dest: Any) -> list[ScriptSource] | None:
+    """The scripts ``--site-script``/``--script`` name; None for XNAT, whose server applies its
+    own (UserError with the reason when a script cannot be used)."""
     from desktop_client.scripts import DEFAULT, FILE, OFF, ScriptChoiceError, ScriptSlots
-    from desktop_client.transfer import DestinationKind, ScriptSource
+    from desktop_client.transfer import DestinationKind
 
     if dest.kind is DestinationKind.XNAT:
         if args.script or args.site_script != DEFAULT:
@@ -185,7 +190,7 @@ def _scripts(args: argparse.Namespace, dest: Any) -> list[Any] | None:
     if not slots.anonymizes:
         print("xnat-upload: warning: --site-script none and no --script: headers are sent "
               "unchanged (patient name, ID, birth date, accession number included)", file=sys.stderr)
-    return [ScriptSource(name, text) for name, text in chain]
+    return chain
 
 
 def _free_text_inclusions(items: list[str]) -> list[tuple[str, str]]:

@@ -71,8 +71,8 @@ def use_private_runtime_dir() -> None:
 
     from desktop_client.core.paths import temp_dir
 
-    # multiprocessing's own home of its tempdir (util.get_temp_dir reads it); typeshed omits it.
-    config = process.current_process()._config  # type: ignore[attr-defined]
+    # multiprocessing's own home of its tempdir (util.get_temp_dir reads it).
+    config = process.current_process()._config  # type: ignore[attr-defined]  # typeshed omits _config
     if config.get("tempdir") and os.path.isdir(config["tempdir"]):
         return
     root = temp_dir()

@@ -28,7 +28,7 @@ def _is_complete(folder: Path) -> bool:
         manifest = DemoManifest.load(folder)
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    expected_scale = asdict(DemoScale(**DEMO_SCALE))  # type: ignore[arg-type]
+    expected_scale = asdict(DemoScale.from_options(DEMO_SCALE))
     if (manifest.version != DEMO_VERSION or manifest.seed != DEMO_SEED or not manifest.files
             or manifest.scale != expected_scale):
         return False

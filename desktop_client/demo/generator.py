@@ -13,12 +13,11 @@ Every image has fake PHI burned into its corners; the boxes go into the manifest
 
 from __future__ import annotations
 
-import math
 import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Mapping
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -58,6 +57,29 @@ class DemoScale:
     us_rows: int = 480
     us_columns: int = 640
     burn_text: bool = True
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, object]) -> DemoScale:
+        """The scale ``options`` name (field names; the rest keep their defaults), ValueError for
+        an unknown name or a value of the wrong kind: the CLI's ``--size`` ends up here."""
+        unknown = set(options) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown demo size option(s): {', '.join(sorted(unknown))}")
+        default = cls()
+
+        def whole(name: str) -> int:
+            value = options.get(name, getattr(default, name))
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+            return value
+
+        burn_text = options.get("burn_text", default.burn_text)
+        if not isinstance(burn_text, bool):
+            raise ValueError(f"burn_text must be True or False, got {burn_text!r}")
+        return cls(ct_slices=whole("ct_slices"), ct_matrix=whole("ct_matrix"), mr_slices=whole("mr_slices"),
+                   mr_matrix=whole("mr_matrix"), cr_rows=whole("cr_rows"), cr_columns=whole("cr_columns"),
+                   us_frames=whole("us_frames"), us_rows=whole("us_rows"), us_columns=whole("us_columns"),
+                   burn_text=burn_text)
 
     def __post_init__(self) -> None:
         for name in ("ct_slices", "mr_slices", "us_frames"):
@@ -311,10 +333,7 @@ def generate_demo(outdir: Path | str, seed: int = 0, **scale: object) -> DemoMan
     """
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"the seed must be a whole number ≥ 0, got {seed!r}")
-    unknown = set(scale) - set(DemoScale.__dataclass_fields__)
-    if unknown:
-        raise ValueError(f"unknown demo size option(s): {', '.join(sorted(unknown))}")
-    sizes = DemoScale(**scale)  # type: ignore[arg-type]  # names checked above; values are DemoScale's
+    sizes = DemoScale.from_options(scale)
     out = Path(outdir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DemoError(f"{out} already exists and is not an empty folder")

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from desktop_client.core.errors import UploaderError
-from desktop_client.destinations.model import DestinationKind, DestinationSpec, ObjectOutcome, ScriptSource
-from desktop_client.scripts import ScriptChoiceError, ScriptSlots
+from desktop_client.destinations.model import DestinationKind, DestinationSpec, ObjectOutcome
+from desktop_client.scripts import ScriptChoiceError, ScriptSlots, ScriptSource
 
 
 class DestinationError(UploaderError):
@@ -185,7 +185,7 @@ class ScriptedDestination(Destination):
 
     def scripts(self, project: str) -> list[ScriptSource]:
         try:
-            return [ScriptSource(name, text) for name, text in self.slots.chain()]
+            return self.slots.chain()
         except ScriptChoiceError as exc:
             raise DestinationError(str(exc)) from None
 

@@ -31,8 +31,7 @@ from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, UID, gen
 from pynetdicom import AE, build_context, evt
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
-# pynetdicom builds its SOP class names at import time, so type checkers cannot see them.
-from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # names built at import time
     StorageCommitmentPushModel,
     StudyRootQueryRetrieveInformationModelFind,
     Verification as EchoSOP,

@@ -1,5 +1,6 @@
-"""The values the transfer engine and the destinations share: where a transfer goes, which scripts
-anonymize it, and what the per-object pipeline produced for a destination to send.
+"""The values the transfer engine and the destinations share: where a transfer goes and what the
+per-object pipeline produced for a destination to send (the scripts that anonymize it are
+``desktop_client.scripts.ScriptSource``, a layer lower still).
 
 They live here, below both, so that a destination never imports the engine that drives it
 (``transfer`` imports ``destinations``, never the other way round). ``transfer.spec`` and
@@ -95,14 +96,6 @@ class DestinationSpec:
         if self.kind is not DestinationKind.CSTORE or not match:
             raise ValueError(f"{self.url!r} is not a C-STORE destination")
         return match["aet"], match["host"].strip("[]"), int(match["port"])
-
-
-@dataclass(frozen=True, slots=True)
-class ScriptSource:
-    """An anonymization script with where it came from (``site``, ``project``, or a file name)."""
-
-    name: str
-    text: str
 
 
 class ObjectStatus(StrEnum):

@@ -43,7 +43,8 @@ from desktop_client.destinations.base import (
     UnitInfo,
     Verification,
 )
-from desktop_client.destinations.model import MERGE, DestinationKind, ObjectOutcome, ScriptSource
+from desktop_client.destinations.model import MERGE, DestinationKind, ObjectOutcome
+from desktop_client.scripts import ScriptSource
 from desktop_client.xnat import (
     XnatAuthError,
     XnatCancelled,

@@ -7,6 +7,7 @@ position so run-time errors can point at the statement.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from desktop_client.dicomedit.paths import TagPath
@@ -158,7 +159,7 @@ Statement = (Assign | Init | Delete | CallStmt | Echo | Conditional | IfChain | 
              | RemoveAllPrivate | Version)
 
 
-def walk_statements(statements: list[Statement]):  # type: ignore[no-untyped-def]
+def walk_statements(statements: list[Statement]) -> Iterator[Statement]:
     """Every statement, nested ones included, in source order."""
     for st in statements:
         yield st
@@ -171,7 +172,7 @@ def walk_statements(statements: list[Statement]):  # type: ignore[no-untyped-def
                 yield from walk_statements(st.otherwise)
 
 
-def walk_exprs(node: object):  # type: ignore[no-untyped-def]
+def walk_exprs(node: object) -> Iterator[Expr]:
     """Every expression inside a statement/condition/expression, in source order."""
     if isinstance(node, (Str, Num, Var, Path, NewUID)):
         yield node

@@ -284,10 +284,10 @@ def _regex_literals(node: ast.Node) -> Iterator[tuple[ast.Node, str]]:
         yield node.right, node.right.value
     for expr in ast.walk_exprs(node):
         if isinstance(expr, ast.Call) and expr.name in _REGEX_FUNCTIONS \
-                and len(expr.args) > _REGEX_FUNCTIONS[expr.name] \
-                and isinstance(expr.args[_REGEX_FUNCTIONS[expr.name]], ast.Str):
+                and len(expr.args) > _REGEX_FUNCTIONS[expr.name]:
             arg = expr.args[_REGEX_FUNCTIONS[expr.name]]
-            yield arg, arg.value  # type: ignore[union-attr]
+            if isinstance(arg, ast.Str):
+                yield arg, arg.value
 
 
 def _conditions(st: ast.Node) -> list[ast.Node]:
@@ -316,7 +316,7 @@ def deviations_in(statements: list[ast.Statement], dialect: str) -> list[Deviati
             if dialect == "DE4" and st.path.singular:
                 last = st.path.steps[-1]
                 try:
-                    vr = dictionary_VR(last.value)  # type: ignore[union-attr]
+                    vr = dictionary_VR(last.value) if isinstance(last, ElementStep) else ""
                 except KeyError:
                     vr = "LO"
                 if vr not in ("LO", "UN", "NONE", ""):

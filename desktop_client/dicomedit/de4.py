@@ -191,8 +191,8 @@ class Parser:
             return ast.Delete(tag_path(target.text), line=tok.line, column=tok.column)
         if left is None and tok.kind == "echo":
             self.advance()
-            value = None if self.tok.kind in ("NEWLINE", "EOF") else self.value()
-            return ast.Echo(value, line=tok.line, column=tok.column)
+            echoed = None if self.tok.kind in ("NEWLINE", "EOF") else self.value()
+            return ast.Echo(echoed, line=tok.line, column=tok.column)
         if not isinstance(left, ast.Path) or self.tok.kind != ":=":
             raise self.error("expected 'tag := value', '- tag', 'echo', a condition followed by "
                              "':' or 'variable := value'")
@@ -458,8 +458,8 @@ class Evaluator:
         if isinstance(node, ast.Assign):
             value = self.value(node.value)
             path = node.path
-            step = path.steps[0]
-            assert isinstance(step, ElementStep)
+            element = path.steps[0]
+            assert isinstance(element, ElementStep)
 
             def assign(ctx: Context) -> Action | None:
                 v = value(ctx)
@@ -467,10 +467,10 @@ class Evaluator:
                     return None
                 text = to_string(v)
                 if path.singular:
-                    return lambda c: _create_or_write(c.ds, step.value, path, text)
+                    return lambda c: _create_or_write(c.ds, element.value, path, text)
 
                 def assign_pattern(c: Context) -> None:
-                    for tag in [t for t in c.ds._dict if t & step.mask == step.value]:  # noqa: SLF001
+                    for tag in [t for t in c.ds._dict if t & element.mask == element.value]:  # noqa: SLF001
                         paths.set_element(c.ds, tag, text)
                 return assign_pattern
             return assign

@@ -25,6 +25,9 @@ class ScriptSyntaxError(UploaderError):
 class ScriptRuntimeError(UploaderError):
     """Evaluation of a statement failed; the message follows the reference wording (§13.2)."""
 
+    #: True once the statement's position is in the message (see :func:`located`).
+    located = False
+
 
 def located(exc: ScriptRuntimeError, line: int, column: int) -> ScriptRuntimeError:
     """Prefix a run-time error with the statement position (once), then the reference's wording.
@@ -32,10 +35,10 @@ def located(exc: ScriptRuntimeError, line: int, column: int) -> ScriptRuntimeErr
     ``line L, column C: <XNAT's message>``: the position lets an author find the statement, the
     message is the one XNAT's server logs, so a site admin recognises it.
     """
-    if getattr(exc, "located", False):
+    if exc.located:
         return exc
     out = ScriptRuntimeError(f"line {line}, column {column}: {exc}")
-    out.located = True  # type: ignore[attr-defined]
+    out.located = True
     return out
 
 

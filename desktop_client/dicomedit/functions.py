@@ -23,6 +23,7 @@ import uuid
 from typing import Any, Callable
 
 from pydicom.dataset import Dataset
+from pydicom.tag import BaseTag
 
 from desktop_client.core.geometry import BLACK, Fill, PixelEdit, Rect
 from desktop_client.dicomedit import datetimes, paths
@@ -385,7 +386,7 @@ def f_set(ctx: Context, args: list[Any]) -> Any:
 
 
 def f_blank_values(ctx: Context, args: list[Any]) -> Any:
-    targets = set()
+    targets: set[str] = set()
     for arg in flatten(args):
         if isinstance(arg, TagPath):  # every matching element's value (wildcards allowed)
             targets.update(paths.read_value(parent, tag) for parent, tag in paths.find(ctx.ds, arg)
@@ -397,7 +398,7 @@ def f_blank_values(ctx: Context, args: list[Any]) -> Any:
     for parent, tag in list(paths.iter_all(ctx.ds)):
         if tag & 0x10000:
             continue  # private data is left alone (reference test testBinaryVRsBlanking)
-        if parent._dict[tag].VR != "SQ" and paths.read_value(parent, tag) in targets:  # noqa: SLF001
+        if parent._dict[BaseTag(tag)].VR != "SQ" and paths.read_value(parent, tag) in targets:  # noqa: SLF001
             paths.set_element(parent, tag, "")
     return VOID
 

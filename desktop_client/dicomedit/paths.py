@@ -213,8 +213,8 @@ def _one(value: object, vr: str) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if vr == "AT":
-        return f"{int(value):08X}"  # type: ignore[call-overload]
+    if vr == "AT" and isinstance(value, int):  # a BaseTag
+        return f"{value:08X}"
     if isinstance(value, float) and vr in _FLOAT_VRS:
         return _format_float(value, vr)
     return str(value)
@@ -260,7 +260,7 @@ _CHARSET_CODECS = {"": "latin-1", "ISO_IR 6": "latin-1", "ISO_IR 100": "latin-1"
 
 def _codec(ds: Dataset) -> str | None:
     """Python codec of the dataset's text, or None when pydicom must handle it (ISO 2022...)."""
-    elem = ds._dict.get(0x00080005)  # noqa: SLF001
+    elem = ds._dict.get(BaseTag(0x00080005))  # noqa: SLF001
     if elem is None:  # nested items inherit the parent's character set
         charset = ds._parent_encoding  # noqa: SLF001
         if isinstance(charset, str):
@@ -290,7 +290,7 @@ def _implicit_vr(tag: int) -> str:
 
 def read_value(ds: Dataset, tag: int) -> str:
     """``render(ds[tag])`` without decoding raw text elements through pydicom when possible."""
-    raw = ds._dict[tag]  # noqa: SLF001
+    raw = ds._dict[BaseTag(tag)]  # noqa: SLF001
     if isinstance(raw, RawDataElement) and not raw.is_buffered:
         vr = raw.VR
         if vr is None and not tag & 0x10000:  # implicit VR: pydicom uses the dictionary too
@@ -312,7 +312,7 @@ def read_value(ds: Dataset, tag: int) -> str:
 
 def vr_of(ds: Dataset, tag: int) -> str:
     """VR of a present element without decoding its value when it is still raw."""
-    vr = ds._dict[tag].VR  # noqa: SLF001
+    vr = ds._dict[BaseTag(tag)].VR  # noqa: SLF001
     if vr is None and not tag & 0x10000:
         vr = _implicit_vr(tag)
     return vr or ds[tag].VR
@@ -322,7 +322,7 @@ def new_element(ds: Dataset, tag: int, vr: str, text: str) -> DataElement | RawD
     """The element to store: raw bytes in the dataset's encoding for plain text, else decoded."""
     if text and vr in _RAW_WRITE:
         implicit, little = ds.original_encoding
-        if implicit is not None:
+        if implicit is not None and little is not None:
             codec = _codec(ds)
             if codec == "utf-8" or (codec is not None and text.isascii()):
                 data = text.encode(codec)
@@ -334,7 +334,7 @@ def new_element(ds: Dataset, tag: int, vr: str, text: str) -> DataElement | RawD
 
 def element_vr(ds: Dataset, tag: int, creator: str | None = None) -> str:
     """The VR a new value for ``tag`` gets: existing VR, else dictionary VR, else LO."""
-    existing = ds._dict.get(tag)  # noqa: SLF001 - the fast path the whole engine relies on
+    existing = ds._dict.get(BaseTag(tag))  # noqa: SLF001 - the fast path the whole engine relies on
     if existing is not None:
         vr = existing.VR  # raw elements know their VR unless implicit: no value decoding
         if vr is None or vr == "UN":
@@ -477,7 +477,7 @@ def _step_tag(ds: Dataset, step: ElementStep, reserve: bool) -> int | None:
 
 
 def _items_of(ds: Dataset, tag: int) -> Sequence | None:
-    raw = ds._dict.get(tag)  # noqa: SLF001
+    raw = ds._dict.get(BaseTag(tag))  # noqa: SLF001
     if raw is None or raw.VR not in _MAYBE_SQ:
         return None
     elem = ds[tag]
@@ -672,7 +672,7 @@ def delete(ds: Dataset, path: TagPath) -> None:
                 if not is_creator_tag(simple):
                     del ds[simple]
             else:
-                del keys[simple]  # plain public element: pydicom has no bookkeeping to update
+                del keys[BaseTag(simple)]  # plain public element: pydicom has no bookkeeping to update
         return
     for parent, tag in find(ds, path):
         if tag is None:

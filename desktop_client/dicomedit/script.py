@@ -135,9 +135,10 @@ def _check_alter_pixels(statements: list[ast.Statement]) -> tuple[int, tuple[int
                         "alterPixels takes four arguments: alterPixels[\"rectangle\", "
                         "\"l=..., t=..., r=..., b=...\", \"solid\", \"v=...\"]",
                         expr.line, expr.column)
-                if all(isinstance(a, ast.Str) for a in expr.args):
+                texts = [a.value for a in expr.args if isinstance(a, ast.Str)]
+                if len(texts) == 4:  # all literal strings: checked now, not at the first object
                     try:
-                        parse_alter_pixels(*(a.value for a in expr.args))  # type: ignore[union-attr]
+                        parse_alter_pixels(*texts)
                     except ValueError as exc:
                         raise ScriptSyntaxError(str(exc), expr.line, expr.column) from None
     return count, first

@@ -77,12 +77,18 @@ _SESSION_ALIASES = {
 
 
 class StudyLike(Protocol):
-    study_instance_uid: str
-    patient_name: str
-    patient_id: str
-    accession_number: str
+    """What labelling reads of a study (a scanning ``Session``); read-only, so any mapping of
+    scans fits."""
 
-    @property  # read only: a study's ``dict[str, Scan]`` is then a Mapping (a settable member is invariant)
+    @property
+    def study_instance_uid(self) -> str: ...
+    @property
+    def patient_name(self) -> str: ...
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def accession_number(self) -> str: ...
+    @property
     def scans(self) -> Mapping[str, Any]: ...
 
 

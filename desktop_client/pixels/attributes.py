@@ -52,12 +52,14 @@ def value(ds: Dataset, tag: int) -> object:
     return ds[tag].value
 
 
-def pixel_word(ds: Dataset, tag: int, signed: bool) -> object:
+def pixel_word(ds: Dataset, tag: int, signed: bool) -> int | None:
     """A "US or SS" pixel-value element (Pixel Padding Value, Smallest/Largest Image Pixel Value).
 
     Read raw when it is one 2-byte word: pydicom resolves these VRs by Pixel Representation on
     every conversion, which costs more than painting a CT slice. Same rule here (an explicit VR
-    wins; an implicit one is SS for ``signed`` data); anything else goes through pydicom.
+    wins; an implicit one is SS for ``signed`` data); anything else goes through pydicom. None
+    when absent or not one whole number (undecoded bytes, several values): callers then leave
+    the element alone.
     """
     elem = ds.get_item(tag)
     if elem is None:
@@ -66,4 +68,5 @@ def pixel_word(ds: Dataset, tag: int, signed: bool) -> object:
             and elem.VR in (None, "US", "SS"):
         return int.from_bytes(elem.value, "little" if elem.is_little_endian else "big",
                               signed=elem.VR == "SS" or (elem.VR is None and signed))
-    return ds[tag].value
+    word = ds[tag].value
+    return int(word) if isinstance(word, int) else None

@@ -111,7 +111,8 @@ def _encoded(implicit: bool, little: bool) -> tuple[RawDataElement, RawDataEleme
             raise AssertionError("unexpected element encoding")  # pydicom changed its writer
         raws.append(RawDataElement(elem.tag, None if implicit else elem.VR, len(value), value, 0, implicit,
                                    little))
-    return tuple(raws)  # type: ignore[return-value]
+    burned_in, method_code = raws
+    return burned_in, method_code
 
 
 def widen_pixel_value_range(ds: Dataset, model: ImageModel, values: list[int]) -> None:
@@ -120,10 +121,10 @@ def widen_pixel_value_range(ds: Dataset, model: ImageModel, values: list[int]) -
         return
     for tag, pick in ((A.SMALLEST_IMAGE_PIXEL_VALUE, min), (A.LARGEST_IMAGE_PIXEL_VALUE, max)):
         current = A.pixel_word(ds, tag, model.signed)
-        if current is None or isinstance(current, (bytes, bytearray)):
+        if current is None:
             continue
-        new = pick(int(current), pick(values))
-        if new != int(current):
+        new = pick(current, pick(values))
+        if new != current:
             ds[tag].value = new
 
 

@@ -11,18 +11,19 @@ whenever two exist, so an encoder bug cannot vouch for itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import numpy as np
 from pydicom import uid as U
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import get_decoder, get_encoder
 
 from desktop_client.core.errors import one_line
 from desktop_client.core.transfer_syntaxes import NATIVE
 from desktop_client.pixels.errors import RedactionError
-from desktop_client.pixels.imagemodel import ImageModel
+from desktop_client.pixels.imagemodel import FrameOptions, ImageModel
 
 #: Plugin used to decode *input* frames (fastest first; pydicom falls back if unavailable).
 _DECODE_PLUGIN: dict[str, str] = {
@@ -161,10 +162,10 @@ def _native_422_frames(data: bytes, model: ImageModel, count: int) -> DecodedFra
             yield out[:, :cols]
 
     decoded_pi = "YBR_FULL" if model.photometric == "YBR_FULL_422" else model.photometric
-    return DecodedFrames(model.with_(photometric=decoded_pi, planar=0, frames=count), frames())
+    return DecodedFrames(replace(model, photometric=decoded_pi, planar=0, frames=count), frames())
 
 
-def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
+def decode_frames(source: Dataset | bytes, ts: str, model: ImageModel, count: int, *,
                   plugin: str | None = None, view_only: bool = False) -> DecodedFrames:
     """Decode ``count`` frames of ``source`` (a Dataset, or Pixel Data bytes described by ``model``).
 
@@ -174,35 +175,36 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
     only read.
     """
     if ts in NATIVE and model.is_ybr_422_native:
-        data = source.PixelData if hasattr(source, "PixelData") else source
-        return _native_422_frames(bytes(data), model, count)  # type: ignore[arg-type]
+        data = source.PixelData if isinstance(source, Dataset) else source
+        return _native_422_frames(bytes(data), model, count)
     decoder = get_decoder(ts)
     chosen = plugin if plugin is not None else _DECODE_PLUGIN.get(ts, "")
     if chosen and chosen not in decoder._available:  # noqa: SLF001
         chosen = ""
     if not decoder.is_available:
         raise RedactionError(f"no decoder is installed for {U.UID(ts).name}")
-    kwargs: dict[str, object] = {"view_only": True} if view_only and ts in NATIVE else {}
-    if not hasattr(source, "PixelData"):
-        kwargs.update(model.decode_kwargs(), number_of_frames=count, pixel_keyword="PixelData")
+    kwargs = FrameOptions(view_only=True) if view_only and ts in NATIVE else FrameOptions()
+    if not isinstance(source, Dataset):
+        kwargs.update(model.decode_kwargs())
+        kwargs.update(FrameOptions(number_of_frames=count, pixel_keyword="PixelData"))
     if model.bits_allocated == 1:
         # pydicom 3.0 iter_array mis-slices frames that do not start on a byte boundary; 1-bit
         # images are small, so decode them whole (as_array handles the bit offsets correctly).
         try:
-            whole, meta = decoder.as_array(source, raw=True, **kwargs)  # type: ignore[arg-type]
+            whole, meta = decoder.as_array(source, raw=True, **kwargs)  # type: ignore[arg-type]  # pydicom types **kwargs as DecodeOptions, no Unpack
         except Exception as exc:
             raise RedactionError(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from None
         whole = whole.reshape(-1, model.rows, model.columns)
-        return DecodedFrames(model.with_(frames=count), iter(list(whole)))
+        return DecodedFrames(replace(model, frames=count), iter(list(whole)))
     first: np.ndarray | None = None
-    iterator: Iterator[tuple[np.ndarray, dict]] = iter(())
+    iterator: Iterator[tuple[np.ndarray, dict[str, str | int]]] = iter(())
     failure = ""
     for attempt in dict.fromkeys((chosen, "")):  # preferred plugin, then any plugin that can
         try:
             if count == 1 and ts not in NATIVE:  # 3.0 iter_array+gdcm fails on signed JPEG-LS
-                first, meta = decoder.as_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]
+                first, meta = decoder.as_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]  # pydicom types **kwargs as DecodeOptions, no Unpack
             else:
-                iterator = decoder.iter_array(source, raw=True, decoding_plugin=attempt, **kwargs)  # type: ignore[arg-type]
+                iterator = decoder.iter_array(source, raw=True, decoding_plugin=attempt, **kwargs)
                 first, meta = next(iterator)
             break
         except StopIteration:
@@ -211,11 +213,11 @@ def decode_frames(source: object, ts: str, model: ImageModel, count: int, *,
             failure = one_line(exc)
     if first is None:
         if ts in _JPEG_FAMILY:  # e.g. 12-bit JPEG Extended, which pydicom's free plugins refuse
-            data = source.PixelData if hasattr(source, "PixelData") else source
-            return _imagecodecs_frames(bytes(data), ts, model, count)  # type: ignore[arg-type]
+            data = source.PixelData if isinstance(source, Dataset) else source
+            return _imagecodecs_frames(bytes(data), ts, model, count)
         raise RedactionError(f"the pixel data cannot be decoded ({failure})")
     pi = _decoded_pi(ts, model.photometric, str(meta.get("photometric_interpretation") or ""))
-    decoded = model.with_(photometric=pi, planar=0, frames=count,
+    decoded = replace(model, photometric=pi, planar=0, frames=count,
                           bits_stored=int(meta.get("bits_stored") or model.bits_stored),
                           pixel_representation=int(meta.get("pixel_representation", model.pixel_representation)))
 
@@ -252,9 +254,9 @@ def _imagecodecs_frames(pixel_data: bytes, ts: str, model: ImageModel, count: in
     def frames() -> Iterator[np.ndarray]:
         produced = 0
         for frame in generate_frames(pixel_data, number_of_frames=count):
-            kwargs = {"colorspace": "YCBCR", "outcolorspace": "YCBCR"} if model.samples == 3 else {}
+            space = "YCBCR" if model.samples == 3 else None
             try:
-                arr = np.asarray(imagecodecs.jpeg8_decode(frame, **kwargs))
+                arr = np.asarray(imagecodecs.jpeg8_decode(frame, colorspace=space, outcolorspace=space))
             except Exception as exc:
                 raise RedactionError(f"frame {produced + 1} cannot be decoded ({exc})") from None
             if model.signed:
@@ -267,10 +269,10 @@ def _imagecodecs_frames(pixel_data: bytes, ts: str, model: ImageModel, count: in
             raise RedactionError(f"only {produced} of {count} frames could be decoded")
 
     pi = _decoded_pi(ts, model.photometric, model.photometric)
-    return DecodedFrames(model.with_(photometric=pi, planar=0, frames=count), frames())
+    return DecodedFrames(replace(model, photometric=pi, planar=0, frames=count), frames())
 
 
-def decode_encapsulated(ds: object, ts: str, model: ImageModel) -> DecodedFrames:
+def decode_encapsulated(ds: Dataset, ts: str, model: ImageModel) -> DecodedFrames:
     """Decode every encapsulated frame, one at a time, *including frames beyond Number of Frames*.
 
     Frames are cut by pydicom's Basic/Extended Offset Table logic (as the DCT path does) and each
@@ -278,8 +280,8 @@ def decode_encapsulated(ds: object, ts: str, model: ImageModel) -> DecodedFrames
     """
     from pydicom.encaps import generate_frames
 
-    pieces = generate_frames(ds.PixelData, number_of_frames=model.frames)  # type: ignore[attr-defined]
-    one = model.with_(frames=1)
+    pieces = generate_frames(ds.PixelData, number_of_frames=model.frames)
+    one = replace(model, frames=1)
     try:
         first_piece = next(pieces)
     except StopIteration:
@@ -300,7 +302,7 @@ def decode_encapsulated(ds: object, ts: str, model: ImageModel) -> DecodedFrames
         except Exception as exc:
             raise RedactionError(f"frame {index} cannot be decoded ({exc})") from None
 
-    return DecodedFrames(first.model.with_(frames=model.frames), frames())
+    return DecodedFrames(replace(first.model, frames=model.frames), frames())
 
 
 def verify_plugin(ts: str) -> str:

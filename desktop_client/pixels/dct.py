@@ -22,6 +22,7 @@ decoder interprets it as before; other APPn/COM segments are dropped (they may h
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -59,7 +60,7 @@ def _header_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     """Marker segments between SOI and SOS as (marker, whole segment bytes), and the SOS offset."""
     if data[:2] != b"\xff\xd8":
         raise DctUnavailable("the frame is not a JPEG stream")
-    pos, segments = 2, []
+    pos, segments = 2, list[tuple[int, bytes]]()
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
             raise DctUnavailable("malformed JPEG header")
@@ -103,11 +104,11 @@ def _dc_for(value: int, q: int) -> int:
 
 def _component_targets(model: ImageModel, space: str, box: Box, ds: Dataset, components: int) -> tuple[int, ...]:
     if components == 1:
-        return fill_values(model.with_(samples=1, photometric=model.photometric
+        return fill_values(replace(model, samples=1, photometric=model.photometric
                                        if model.photometric in ("MONOCHROME1", "MONOCHROME2") else "MONOCHROME2"),
                            box.fill, ds)
     colour = "RGB" if space == "RGB" else "YBR_FULL"
-    return fill_values(model.with_(samples=3, photometric=colour, planar=0), box.fill, ds)
+    return fill_values(replace(model, samples=3, photometric=colour, planar=0), box.fill, ds)
 
 
 def _frame_geometry(im: object, components: int) -> tuple[int, int, list[tuple[int, int]]]:
@@ -203,8 +204,8 @@ def _verify_pixels(after: bytes, aligned: list[Rect], targets: list[tuple[int, .
     import imagecodecs
 
     # Same in/out colour space: libjpeg-turbo hands back the raw components (Y or R first).
-    kwargs = {"colorspace": "YCBCR", "outcolorspace": "YCBCR"} if components == 3 else {}
-    new = np.asarray(imagecodecs.jpeg8_decode(after, **kwargs))
+    space = "YCBCR" if components == 3 else None
+    new = np.asarray(imagecodecs.jpeg8_decode(after, colorspace=space, outcolorspace=space))
     new0 = new[..., 0] if new.ndim == 3 else new
     for rect, target in zip(aligned, targets):
         want = target[0]

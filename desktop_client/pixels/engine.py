@@ -17,6 +17,8 @@ the boxes painted) *before* the dataset is touched, so a refusal leaves ``ds`` u
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Sequence
 
 from pydicom import uid as U
@@ -62,7 +64,7 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
     if ts == U.ExplicitVRBigEndian:
         size = model.bits_allocated // 8 if model.bits_allocated >= 16 else (2 if ds["PixelData"].VR == "OW" else 1)
         little = native.swap_words(raw, size)
-        out_ts = U.ExplicitVRLittleEndian
+        out_ts: str = U.ExplicitVRLittleEndian
     else:
         little, out_ts = raw, ts
     words = [(rect, tuple(to_word(v, model) for v in vals)) for rect, vals in values]
@@ -92,12 +94,12 @@ def _native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> Ou
         # so unused high bits are compared too. The expected frames come from the input bytes
         # through our own layout view (no copy) where that layout is the plain one, or through
         # pydicom as well (1-bit, 4:2:2): two independent readings of the layout must agree.
-        words = model.with_(bits_stored=model.bits_allocated)
-        actual = decode_frames(new, U.ExplicitVRLittleEndian, words, count, view_only=True)
+        whole_words = replace(model, bits_stored=model.bits_allocated)
+        actual = decode_frames(new, U.ExplicitVRLittleEndian, whole_words, count, view_only=True)
         if model.bits_allocated >= 8 and not model.is_ybr_422_native:
             expected_frames = iter(native.frames_view(little, model, count))
         else:
-            expected_frames = decode_frames(little, U.ExplicitVRLittleEndian, words, count).frames
+            expected_frames = decode_frames(little, U.ExplicitVRLittleEndian, whole_words, count).frames
         check_lockstep(expected_frames, actual.frames, actual.model, painted, count)
     return Outcome(new, out_ts, model, "native", count, False, painted)
 
@@ -106,7 +108,7 @@ def _encoded_model(ts: str, source: ImageModel, decoded: ImageModel) -> ImageMod
     """Description of the re-encoded frames: same syntax, colour transform kept where the codec has one."""
     if ts in (U.JPEG2000Lossless, U.HTJ2KLossless, U.HTJ2KLosslessRPCL) and source.photometric == "YBR_RCT" \
             and decoded.photometric == "RGB":
-        return decoded.with_(photometric="YBR_RCT")
+        return replace(decoded, photometric="YBR_RCT")
     return decoded
 
 
@@ -126,7 +128,7 @@ def _reencode(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> 
             data = encoder(edited, out_model)
         except Exception as exc:
             raise RedactionError(f"re-encoding frame {index + 1} as {U.UID(ts).name} failed ({exc})") from None
-        check = decode_frames(encapsulate_frames([data]), ts, out_model.with_(frames=1), 1,
+        check = decode_frames(encapsulate_frames([data]), ts, replace(out_model, frames=1), 1,
                               plugin=verify_plugin(ts))
         check_frame(index, next(check.frames), edited, dmodel, painted)
         encoded.append(data)
@@ -134,7 +136,7 @@ def _reencode(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box]) -> 
         raise RedactionError(f"only {len(encoded)} of {model.frames} frames were found")
     pixel = encapsulate_frames(encoded)
     check_encapsulation(pixel, encoded)
-    return Outcome(pixel, ts, out_model.with_(frames=model.frames), "reencode", len(encoded), True, painted)
+    return Outcome(pixel, ts, replace(out_model, frames=model.frames), "reencode", len(encoded), True, painted)
 
 
 def decode_to_native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Box], method: str) -> Outcome:
@@ -148,7 +150,7 @@ def decode_to_native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Bo
     for index, arr in enumerate(decoded.frames):
         edited = paint_expected(arr, dmodel, painted).astype(f"<{kind}{size}", copy=False)
         data = edited.tobytes()
-        again = decode_frames(data, U.ExplicitVRLittleEndian, dmodel.with_(frames=1), 1)
+        again = decode_frames(data, U.ExplicitVRLittleEndian, replace(dmodel, frames=1), 1)
         check_frame(index, next(again.frames), edited, dmodel, painted)
         chunks.append(data)
     if len(chunks) < model.frames:
@@ -156,7 +158,7 @@ def decode_to_native(ds: Dataset, ts: str, model: ImageModel, boxes: Sequence[Bo
     pixel = b"".join(chunks)
     if len(pixel) % 2:
         pixel += b"\x00"
-    return Outcome(pixel, U.ExplicitVRLittleEndian, dmodel.with_(frames=model.frames), method,
+    return Outcome(pixel, U.ExplicitVRLittleEndian, replace(dmodel, frames=model.frames), method,
                    len(chunks), False, painted, lossy_input=ts not in LOSSLESS_COMPRESSED)
 
 

@@ -32,12 +32,8 @@ def _clamp(v: int, model: ImageModel) -> int:
 
 
 def _padding_value(ds: Dataset, model: ImageModel) -> int | None:
-    raw = A.pixel_word(ds, A.PIXEL_PADDING_VALUE, model.signed)
-    if raw is None or isinstance(raw, (bytes, bytearray)):
-        return None
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
+    value = A.pixel_word(ds, A.PIXEL_PADDING_VALUE, model.signed)
+    if value is None:
         return None
     if model.signed and value >= 1 << (model.bits_allocated - 1):
         value -= 1 << model.bits_allocated  # stored as US although the data are signed

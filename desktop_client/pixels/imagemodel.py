@@ -7,7 +7,8 @@ pixel data without defensive checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import TypedDict
 
 from pydicom.dataset import Dataset
 
@@ -21,6 +22,23 @@ MONO_PIS = frozenset({"MONOCHROME1", "MONOCHROME2"})
 _PIXEL_DATA, _FLOAT_PIXEL_DATA, _DOUBLE_PIXEL_DATA = 0x7FE00010, 0x7FE00008, 0x7FE00009
 _TAGS = (A.ROWS, A.COLUMNS, A.SAMPLES_PER_PIXEL, A.BITS_ALLOCATED, A.BITS_STORED, A.PIXEL_REPRESENTATION,
          A.PHOTOMETRIC_INTERPRETATION, A.PLANAR_CONFIGURATION, A.NUMBER_OF_FRAMES)
+
+
+class FrameOptions(TypedDict, total=False):
+    """The keyword options of pydicom's decoders and encoders this package passes (a subset of
+    pydicom's own ``DecodeOptions``), typed so a misspelt or mistyped option fails mypy."""
+
+    rows: int
+    columns: int
+    samples_per_pixel: int
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    photometric_interpretation: str
+    planar_configuration: int
+    number_of_frames: int
+    pixel_keyword: str
+    view_only: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,19 +67,16 @@ class ImageModel:
         if missing:
             raise RedactionError(f"the image description is incomplete (missing {', '.join(missing)}): "
                                  "DICOM object has no image dimensions (Rows/Columns), cannot alter pixels.")
-        rows, columns = int(rows), int(columns)  # type: ignore[arg-type]
+        rows, columns = _whole(rows, "Rows"), _whole(columns, "Columns")
         if rows <= 0 or columns <= 0:
             raise RedactionError(f"the image has an invalid size ({rows} rows × {columns} columns)")
-        samples = int(samples or 1)  # type: ignore[arg-type]
-        allocated = int(allocated)  # type: ignore[arg-type]
-        stored = int(stored or allocated)  # type: ignore[arg-type]
+        samples = _whole(samples or 1, "Samples per Pixel")
+        allocated = _whole(allocated, "Bits Allocated")
+        stored = _whole(stored or allocated, "Bits Stored")
         photometric = str(photometric or "").strip().upper()
         if not photometric:
             photometric = "MONOCHROME2" if samples == 1 else "RGB"
-        try:
-            frames = int(frames or 1)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise RedactionError("Number of Frames is not a whole number") from None
+        frames = _whole(frames or 1, "Number of Frames")
         if samples not in (1, 3):
             raise RedactionError(f"{samples} samples per pixel is not a supported image model")
         if allocated not in (1, 8, 16, 32):
@@ -78,12 +93,10 @@ class ImageModel:
         if samples == 1 and photometric not in MONO_PIS | {"PALETTE COLOR"}:
             raise RedactionError(f"photometric interpretation {photometric} is not supported")
         return cls(rows=rows, columns=columns, samples=samples, bits_allocated=allocated,
-                   bits_stored=stored, pixel_representation=int(representation or 0),  # type: ignore[arg-type]
-                   photometric=photometric, planar=int(planar or 0) if samples > 1 else 0,  # type: ignore[arg-type]
+                   bits_stored=stored, pixel_representation=_whole(representation or 0, "Pixel Representation"),
+                   photometric=photometric,
+                   planar=_whole(planar or 0, "Planar Configuration") if samples > 1 else 0,
                    frames=max(1, frames))
-
-    def with_(self, **changes: object) -> "ImageModel":
-        return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
     def signed(self) -> bool:
@@ -105,12 +118,22 @@ class ImageModel:
         """Bytes all frames take once decoded (one byte at least per sample): the memory a decode asks for."""
         return self.rows * self.columns * self.samples * max(1, self.bits_allocated // 8) * self.frames
 
-    def decode_kwargs(self) -> dict[str, object]:
+    def decode_kwargs(self) -> FrameOptions:
         """Options for pydicom's per-frame decoders/encoders describing one frame of this model."""
-        kw: dict[str, object] = dict(rows=self.rows, columns=self.columns, samples_per_pixel=self.samples,
-                                     bits_allocated=self.bits_allocated, bits_stored=self.bits_stored,
-                                     pixel_representation=self.pixel_representation,
-                                     photometric_interpretation=self.photometric, number_of_frames=1)
+        kw = FrameOptions(rows=self.rows, columns=self.columns, samples_per_pixel=self.samples,
+                          bits_allocated=self.bits_allocated, bits_stored=self.bits_stored,
+                          pixel_representation=self.pixel_representation,
+                          photometric_interpretation=self.photometric, number_of_frames=1)
         if self.samples > 1:
             kw["planar_configuration"] = self.planar
         return kw
+
+
+def _whole(value: object, name: str) -> int:
+    """``value`` as an int, or a RedactionError naming the attribute (several values, text, ...)."""
+    if isinstance(value, (int, float, str)):
+        try:
+            return int(value)
+        except (ValueError, OverflowError):
+            pass
+    raise RedactionError(f"{name} is not a whole number")

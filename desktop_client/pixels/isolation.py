@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar, TypeVarTuple, cast
 
 from pydicom import uid as U
 
@@ -51,6 +51,9 @@ BASE_TIMEOUT = 300.0
 SECONDS_PER_MB = 2.0
 
 _IN_HELPER = False
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def codec_name(ts: str) -> str:
@@ -109,7 +112,7 @@ class _Helper:
             self._process.join(5)
         self._process = self._conn = None
 
-    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], *, codec: str, size: int) -> Any:
+    def call(self, fn: Callable[[*Ts], T], args: tuple[*Ts], *, codec: str, size: int) -> T:
         with self._lock:
             if self._pid != os.getpid():  # a forked child must not share its parent's helper
                 self._process = self._conn = None
@@ -137,7 +140,7 @@ class _Helper:
                 raise RedactionError(f"the {codec} decoder crashed on this file{how}") from None
         if kind == "error":
             raise RedactionError(" ".join(str(payload).split()))
-        return payload
+        return cast(T, payload)  # what ``fn`` returned, unpickled from the helper's pipe
 
     def close(self) -> None:
         with self._lock:
@@ -147,7 +150,7 @@ class _Helper:
 _HELPER = _Helper()
 
 
-def run_isolated(fn: Callable[..., Any], *args: Any, ts: str, size: int = 0) -> Any:
+def run_isolated(fn: Callable[[*Ts], T], *args: *Ts, ts: str, size: int = 0) -> T:
     """``fn(*args)`` in the codec helper process (inline when already inside it).
 
     ``fn`` and its arguments must be picklable (module-level function, datasets, bytes, models).

@@ -8,6 +8,8 @@ frames, no colour conversion. Frames present beyond Number of Frames are painted
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
@@ -119,7 +121,7 @@ def painted_copy(data: bytes, model: ImageModel, boxes: list[tuple[Rect, tuple[i
     frame_bytes = row_bytes * model.rows
     top = min(rect.top for rect, _ in boxes)
     bottom = max(rect.bottom for rect, _ in boxes)
-    band_model = model.with_(rows=bottom - top, frames=1)
+    band_model = replace(model, rows=bottom - top, frames=1)
     shifted = [(Rect(rect.left, rect.top - top, rect.right, rect.bottom - top), words) for rect, words in boxes]
     view = memoryview(data)
     pieces: list[bytes | bytearray | memoryview] = []

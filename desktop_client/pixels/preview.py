@@ -10,6 +10,8 @@ windowing), never float64 over whole cines.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import copy
 import os
 import tempfile
@@ -21,7 +23,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_frames
-from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, JPEGBaseline8Bit
 
 from desktop_client.core import paths
 from desktop_client.core.errors import one_line
@@ -80,7 +82,7 @@ def single_frame(ds: Dataset, index: int) -> Dataset:
         raise RedactionError(f"frame {index + 1} does not exist (the image has {model.frames})")
     one = Dataset()
     one.file_meta = FileMetaDataset()
-    one.file_meta.TransferSyntaxUID = ts
+    one.file_meta.TransferSyntaxUID = UID(ts)
     for elem in ds:
         if elem.tag.group == 0x0028 or elem.keyword in _KEEP_TOP_LEVEL:
             one.add(copy.deepcopy(elem))
@@ -196,10 +198,10 @@ def _resize(rgb: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
     if scale >= 1:
         return rgb
     new = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(rgb).resize(new, Image.BILINEAR, reducing_gap=2.0))
+    return np.asarray(Image.fromarray(rgb).resize(new, Image.Resampling.BILINEAR, reducing_gap=2.0))
 
 
-def render(source: Instance | Dataset | str | os.PathLike, frame: int | None = None,
+def render(source: Instance | Dataset | str | os.PathLike[str], frame: int | None = None,
            rectangles: Sequence[Rect] | None = None, size: tuple[int, int] | None = None,
            fill: Fill = BLACK) -> np.ndarray:
     """One frame as an (H, W, 3) uint8 RGB array; with ``rectangles``, redacted exactly as at upload.
@@ -213,7 +215,7 @@ def render(source: Instance | Dataset | str | os.PathLike, frame: int | None = N
         index = model.frames // 2 if frame is None else int(frame)
         one = single_frame(ds, index)
         ts = transfer_syntax_of(one)
-        check_declared_size(one, ts, model.with_(frames=1))
+        check_declared_size(one, ts, replace(model, frames=1))
         if ts in NATIVE:
             rgb = _render_one(one, list(rectangles or []), fill)
         else:  # native codecs decode here: in the helper process, where a crash costs one preview
@@ -254,7 +256,7 @@ def display_frame(ds: Dataset, index: int | None) -> np.ndarray:
         one = single_frame(ds, index or 0)
     except RedactionError:  # a model we do not redact: the helper still decodes it, whole
         return run_isolated(_pixel_array, light_copy(ds), index, ts=ts, size=len(ds.PixelData or b""))
-    check_declared_size(one, ts, model.with_(frames=1))
+    check_declared_size(one, ts, replace(model, frames=1))
     return run_isolated(_pixel_array, one, None, ts=ts, size=len(one.PixelData))
 
 
@@ -306,7 +308,7 @@ def thumbnail(instance: Instance, size: tuple[int, int] = (128, 128),
         expire_thumbnails(folder)
     target = folder / f"{_thumbnail_key(instance, size, rectangles)}.npy"
     try:
-        cached = np.load(target, allow_pickle=False)
+        cached: np.ndarray = np.load(target, allow_pickle=False)
         if cached.dtype == np.uint8 and cached.ndim == 3 and cached.shape[2] == 3:
             os.utime(target)  # recently used: survives pruning and expiry
             return cached

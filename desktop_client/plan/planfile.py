@@ -136,8 +136,7 @@ def to_json(plan: PlanFile) -> dict[str, Any]:
                         "calling_aet": d.calling_aet, "verify_tls": d.verify_tls,
                         "allow_http": d.allow_http},
         "project": plan.project, "user": plan.user,
-        "scripts": None if plan.scripts is None else [{"name": s.name, "text": s.text}
-                                                      for s in plan.scripts],
+        "scripts": None if plan.scripts is None else [s.to_json() for s in plan.scripts],
         "lookup_table": None if plan.lookup_table is None else {
             "name": plan.lookup_table.name, "text": plan.lookup_table.text},
         "sessions": [dataclasses.asdict(s) for s in plan.sessions],
@@ -164,7 +163,7 @@ def from_json(data: Any) -> PlanFile:
             sources=[str(p) for p in data["sources"]],
             destination=destination,
             project=str(data.get("project", "")), user=str(data.get("user", "")),
-            scripts=None if scripts is None else [ScriptSource(s["name"], s["text"]) for s in scripts],
+            scripts=None if scripts is None else [ScriptSource.from_json(s) for s in scripts],
             lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
             sessions=[SessionEntry(**{k: v for k, v in s.items() if k in known})
                       for s in data["sessions"]],

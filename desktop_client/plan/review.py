@@ -426,6 +426,7 @@ def _representative_values(scan: Scan, tags: list[int]) -> dict[int, str | None]
     from desktop_client.scanning.sources import open_location
     from desktop_client.xnat.series_filter import header_values
 
+    dataset: pydicom.Dataset
     try:
         with open_location(scan.representative.location) as handle:
             dataset = pydicom.dcmread(handle, force=True, stop_before_pixels=True,

@@ -192,7 +192,7 @@ def draft_options(draft: UploadDraft, *, receipt_dir: str | None = None,
         # official client does; the local folder: its Settings slots, as the Project step shows.
         # Without settings the folder's own default slots apply (``ScriptedDestination``).
         scripts=None if destination.kind is DestinationKind.XNAT or draft.settings is None else
-        [ScriptSource(name, text) for name, text in draft.settings.named_scripts],
+        draft.settings.named_scripts,
         lookup_table=draft.lookup_table,
         receipt_dir=receipt_dir,
         receipt_pdf=receipt_pdf,

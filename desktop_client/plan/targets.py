@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from desktop_client.core.errors import UploaderError
 from desktop_client.core.label_rule import LABEL
-from desktop_client.scripts import ScriptSlots
+from desktop_client.scripts import ScriptSlots, ScriptSource
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec
 
 if TYPE_CHECKING:  # the XNAT client is imported only when the user logs in
@@ -62,10 +62,10 @@ class ProjectSettings:
     project_script_name: str = "project"
 
     @property
-    def named_scripts(self) -> list[tuple[str, str]]:
-        """``(name, text)`` of the scripts present, site first."""
-        return [(n, t) for n, t in ((self.site_script_name, self.site_script),
-                                    (self.project_script_name, self.project_script)) if t]
+    def named_scripts(self) -> list[ScriptSource]:
+        """The scripts present, site first, under the names receipts give them."""
+        return [ScriptSource(n, t) for n, t in ((self.site_script_name, self.site_script),
+                                                (self.project_script_name, self.project_script)) if t]
 
     @property
     def scripts(self) -> list[str]:
@@ -136,13 +136,13 @@ class LocalTarget:
         """The folder's script slots from Settings (the shipped default site script unless the
         user chose otherwise), shown and applied like a server's site and project scripts."""
         chain = self.slots().chain()  # ScriptChoiceError: a sentence naming the file and the fix
-        site = next(((n, t) for n, t in chain if n.startswith("site")), None)
-        project = next(((n, t) for n, t in chain if n.startswith("project")), None)
+        site = next((s for s in chain if s.name.startswith("site")), None)
+        project = next((s for s in chain if s.name.startswith("project")), None)
         return ProjectSettings(project_id=project_id, destination="Local folder",
-                               site_script=site[1] if site else None,
-                               project_script=project[1] if project else None,
-                               site_script_name=site[0] if site else "site",
-                               project_script_name=project[0] if project else "project")
+                               site_script=site.text if site else None,
+                               project_script=project.text if project else None,
+                               site_script_name=site.name if site else "site",
+                               project_script_name=project.name if project else "project")
 
     def subjects(self, project_id: str) -> list[SubjectInfo]:
         return [SubjectInfo(label=n) for n in self._dirs(self.root / project_id)]

@@ -49,11 +49,14 @@ class Unsupported(Exception):
 class Header:
     """What the walk found: decoded values by tag, the transfer syntax and the pixel data position."""
 
-    __slots__ = ("values", "meta", "transfer_syntax", "pixel_offset", "pixel_length")
+    __slots__ = ("raw", "values", "meta", "transfer_syntax", "pixel_offset", "pixel_length")
 
     def __init__(self) -> None:
-        self.values: dict[int, object] = {}
-        self.meta: dict[int, object] = {}
+        #: The walk's finds before decoding: tag -> (kind from WANTED, value bytes, VR bytes).
+        self.raw: dict[int, tuple[str, bytes, bytes]] = {}
+        #: Decoded: text (backslash-joined) for text kinds, int or None for numbers.
+        self.values: dict[int, str | int | None] = {}
+        self.meta: dict[int, str] = {}
         self.transfer_syntax = ""
         self.pixel_offset = -1
         self.pixel_length = 0
@@ -126,7 +129,7 @@ def _walk_dataset(buf: bytes, pos: int, header: Header, implicit: bool, big: boo
     # One unpack per element header: tag + (VR and short length | long length).
     fmt_head = (">HH2sH" if big else "<HH2sH") if not implicit else "<HHL"
     fmt_long = ">L" if big else "<L"
-    values = header.values
+    values = header.raw
     long_vrs, vr_set, wanted = _LONG_VRS, _VR_SET, WANTED
     while True:
         if pos + 8 > n:
@@ -238,7 +241,7 @@ def _skip_item(buf: bytes, pos: int, implicit: bool, big: bool, depth: int = 1) 
 
 def _decode_text(header: Header, buf: bytes) -> None:
     """Turn the raw wanted values into Python values, honouring Specific Character Set."""
-    raw = header.values
+    raw = header.raw
     big = header.transfer_syntax == _BIG_ENDIAN
     charset = raw.pop(0x00080005, None)
     encodings = None
@@ -251,7 +254,7 @@ def _decode_text(header: Header, buf: bytes) -> None:
                 encodings = convert_encodings(names)
             except Exception as exc:
                 raise Unsupported(f"character set {names}") from exc
-    decoded: dict[int, object] = {}
+    decoded: dict[int, str | int | None] = {}
     for tag, (kind, value, _vr) in raw.items():
         if kind == "u":
             if len(value) < 2:

@@ -18,7 +18,11 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:  # pydicom is loaded by the caller that reads the objects
+    from pydicom.dataelem import DataElement
+    from pydicom.dataset import Dataset
 
 #: SOP Class UID (or prefix ending in ".") → what kind of free text it carries.
 _CLASSES: tuple[tuple[str, str], ...] = (
@@ -93,12 +97,12 @@ def pdf_text(data: bytes) -> str:
 
     reader = PdfReader(io.BytesIO(data))
     parts = [page.extract_text() or "" for page in reader.pages]
-    info = reader.metadata or {}
-    parts.extend(str(v) for v in info.values() if v)
+    if reader.metadata is not None:
+        parts.extend(str(v) for v in reader.metadata.values() if v)
     return "\n".join(p for p in parts if p)
 
 
-def header_values(ds) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def header_values(ds: Dataset) -> dict[str, str]:
     """The patient's identifying header values, with the name's components on their own."""
     out: dict[str, str] = {}
     for keyword in ("PatientName", "PatientID", "PatientBirthDate", "AccessionNumber",
@@ -123,7 +127,7 @@ def match_values(text: str, values: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in values.items() if v.lower() in lowered}
 
 
-def inspect_dataset(ds) -> Inspection:  # type: ignore[no-untyped-def]
+def inspect_dataset(ds: Dataset) -> Inspection:
     """Look into one object read in full (see module doc)."""
     kind = free_text_kind(str(ds.get("SOPClassUID", "")))
     result = Inspection(kind)
@@ -154,7 +158,7 @@ _TEXT_TAGS = {
 }
 
 
-def _walk(ds, findings: list[TextFinding], top: bool) -> None:  # type: ignore[no-untyped-def]
+def _walk(ds: Dataset, findings: list[TextFinding], top: bool) -> None:
     for elem in ds:
         tag = int(elem.tag)
         if elem.VR == "SQ":
@@ -181,7 +185,7 @@ def looks_like_words(value: str) -> bool:
     return bool(_WORD.search(value))
 
 
-def private_text(elem) -> bool:  # type: ignore[no-untyped-def]
+def private_text(elem: DataElement) -> bool:
     """A private element (not its creator) with a text VR whose value looks like words."""
     return (elem.tag.is_private and not elem.tag.is_private_creator and elem.VR in _TEXT_VRS
             and looks_like_words(str(elem.value or "")))
@@ -192,7 +196,7 @@ PRIVATE_TEXT = "carries private text"
 OVERLAY = "carries an overlay"
 
 
-def image_text_notes(ds) -> list[str]:  # type: ignore[no-untyped-def]
+def image_text_notes(ds: Dataset) -> list[str]:
     """``PRIVATE_TEXT`` and/or ``OVERLAY`` for one image object read without its pixels: private
     elements holding words (at any depth) and overlay planes (60xx,3000), which can hold burned text."""
     notes: list[str] = []
@@ -204,7 +208,7 @@ def image_text_notes(ds) -> list[str]:  # type: ignore[no-untyped-def]
     return notes
 
 
-def inspect_objects(datasets: Iterable) -> Inspection:  # type: ignore[type-arg]
+def inspect_objects(datasets: Iterable[Dataset]) -> Inspection:
     """Merge the inspections of several objects of one scan."""
     merged: Inspection | None = None
     for ds in datasets:

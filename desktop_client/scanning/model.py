@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Iterator
+from typing import Iterator, Sequence
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,10 @@ class Location:
     @property
     def in_archive(self) -> bool:
         return self.member is not None
+
+#: A field value of an :class:`Instance` row (see ``to_row``).
+RowValue = str | int | bool | None
+InstanceRow = tuple[RowValue, ...]
 
 
 @dataclass(slots=True)
@@ -68,14 +72,17 @@ class Instance:
     station_name: str = ""
     burned_in_annotation: str = ""
 
-    def to_row(self) -> tuple:
+    def to_row(self) -> InstanceRow:
         """Every field but the location, as a plain tuple: cheap to pickle, JSON and rebuild."""
-        return _row_of(self)
+        row: InstanceRow = _row_of(self)
+        return row
 
     @classmethod
-    def from_row(cls, location: Location, row) -> "Instance":
-        return cls(location, *(sys.intern(v) if i in _SHARED_ROW_INDEXES and isinstance(v, str) else v
-                               for i, v in enumerate(row)))
+    def from_row(cls, location: Location, row: Sequence[RowValue]) -> "Instance":
+        """The instance ``to_row`` described (a row that crossed a process pool or the scan cache)."""
+        values = [sys.intern(v) if i in _SHARED_ROW_INDEXES and isinstance(v, str) else v
+                  for i, v in enumerate(row)]
+        return cls(location, *values)  # type: ignore[arg-type]  # field order and types are to_row's
 
     @property
     def path(self) -> str:

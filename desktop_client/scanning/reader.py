@@ -14,11 +14,15 @@ from __future__ import annotations
 import io
 import struct
 import warnings
-from typing import BinaryIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, BinaryIO
 
 from desktop_client.core.errors import one_line
 from desktop_client.scanning import fastheader
 from desktop_client.scanning.model import Instance, Location, Skipped
+
+if TYPE_CHECKING:  # pydicom is imported when first needed (see parse_header)
+    from pydicom.dataset import Dataset
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 _IMPLICIT_LE = "1.2.840.10008.1.2"
@@ -88,28 +92,30 @@ def classify_head(head: bytes) -> str:
     return "raw" if looks_like_raw_dataset(head) else "other"
 
 
-def _value(value, kind: str) -> str | int | None:
+def _value(value: object, kind: str) -> str | int | None:
     """A pydicom value as the walker decodes it: text joined with backslashes, or an int."""
+    several = isinstance(value, Sequence) and not isinstance(value, (str, bytes))  # MultiValue, list
     if kind in ("u", "i"):
-        if type(value).__name__ == "MultiValue":
+        if isinstance(value, Sequence) and several:
             value = value[0] if len(value) else None
         if value is None or value == "":
             return None
+        text = str(value)
         try:
-            return int(value)
-        except (TypeError, ValueError):
+            return int(value) if isinstance(value, (int, float)) else int(text)
+        except (ValueError, OverflowError):
             try:
-                return int(float(str(value)))
-            except ValueError:
+                return int(float(text))
+            except (ValueError, OverflowError):
                 return None
     if value is None:
         return ""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+    if isinstance(value, Sequence) and several:
         return "\\".join(str(v) for v in value)
     return str(value).strip()
 
 
-def _transfer_syntax(ds) -> str:
+def _transfer_syntax(ds: Dataset) -> str:
     meta = getattr(ds, "file_meta", None)
     ts = meta.get("TransferSyntaxUID") if meta is not None else None
     if ts:
@@ -156,7 +162,7 @@ def parse_header(fp: BinaryIO, location: Location, size: int) -> Instance | Skip
         return Skipped(str(location), f"corrupt DICOM header ({one_line(exc)})")
 
 
-def _to_instance(ds, stop: _Stop, location: Location, size: int, start: int) -> Instance | Skipped:
+def _to_instance(ds: Dataset, stop: _Stop, location: Location, size: int, start: int) -> Instance | Skipped:
     """Express pydicom's result as a walker :class:`Header`, so both paths share one mapping."""
     meta = getattr(ds, "file_meta", None)
     if meta is not None and "DirectoryRecordSequence" in ds:

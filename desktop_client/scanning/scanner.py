@@ -14,20 +14,21 @@ import logging
 import os
 import sqlite3
 import tarfile
+import threading
 import time
 import zipfile
 import zlib
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterable, Protocol
+from typing import IO, Callable, Iterable, Protocol, TypeVar
 
 from desktop_client.core.errors import PASS_THROUGH, one_line
 from desktop_client.core.limits import too_large_reason
 from desktop_client.core.privacy import BOOK
 from desktop_client.core.processes import worker_pool
 from desktop_client.scanning.cache import ScanCache, missing_identity, remember_identity, restore_identity
-from desktop_client.scanning.model import Instance, Location, ScanResult, Session, Skipped, build_sessions
+from desktop_client.scanning.model import Instance, InstanceRow, Location, ScanResult, Session, Skipped, build_sessions
 from desktop_client.scanning.reader import PREFIX_BYTES, parse_header, read_header_bytes
 from desktop_client.scanning.sources import (
     ArchiveCandidate,
@@ -39,6 +40,7 @@ from desktop_client.scanning.sources import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Below this many uncached files, starting worker processes costs more than it saves.
 INLINE_LIMIT = 200
@@ -104,18 +106,22 @@ def read_batch(batch: list[Candidate]) -> list[Result]:
     return [read_candidate(c) for c in batch]
 
 
-def read_batch_packed(batch: list[Candidate]) -> list[tuple[str, object]]:
+#: One packed result: an instance's row, or a skipped object's reason.
+Packed = InstanceRow | str
+
+
+def read_batch_packed(batch: list[Candidate]) -> list[Packed]:
     """Worker entry point: like :func:`read_batch`, but results travel as plain tuples.
 
     Pickling ~30-field dataclasses costs as much as parsing the header; tuples of str/int are
     several times cheaper, and the caller already knows each result's location.
     """
-    return [("i", r.to_row()) if isinstance(r, Instance) else ("s", r.reason) for r in read_batch(batch)]
+    return [r.to_row() if isinstance(r, Instance) else r.reason for r in read_batch(batch)]
 
 
-def _unpack(batch: list[Candidate], packed: list[tuple[str, object]]) -> list[Result]:
-    return [Instance.from_row(c.location, payload) if kind == "i" else Skipped(str(c.location), payload)
-            for c, (kind, payload) in zip(batch, packed)]
+def _unpack(batch: list[Candidate], packed: list[Packed]) -> list[Result]:
+    return [Skipped(str(c.location), payload) if isinstance(payload, str) else Instance.from_row(c.location, payload)
+            for c, payload in zip(batch, packed)]
 
 
 def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]]:
@@ -135,7 +141,7 @@ def read_archive(archive: ArchiveCandidate) -> list[tuple[Location, int, Result]
     return results
 
 
-def _read_member(loc: Location, size: int, stream: BinaryIO) -> Result:
+def _read_member(loc: Location, size: int, stream: IO[bytes]) -> Result:
     """One archive member's header; its failure is its own, the next member is still read."""
     try:
         prefix = stream.read(PREFIX_BYTES)
@@ -213,8 +219,7 @@ def scan_paths(
         except (sqlite3.Error, OSError) as exc:  # an unwritable or damaged index: scan without it
             log.warning("scan index unavailable (%s); scanning without it", one_line(exc))
             cache = None
-    if cache is not None:
-        cache = _Tolerant(cache)  # type: ignore[assignment]
+    index = _Tolerant(cache) if cache is not None else None
     total = len(files) + len(archives)
     state = {"done": 0}
     from_cache = 0
@@ -235,15 +240,15 @@ def scan_paths(
         BOOK.add(c.location.path, None, c.size, c.mtime_ns)
     to_read: list[Candidate] = files
     to_read_archives = archives
-    if cache is not None:
-        hits = cache.lookup([(c.location, c.size, c.mtime_ns) for c in files])
+    if index is not None:
+        hits = index.lookup([(c.location, c.size, c.mtime_ns) for c in files])
         to_read = [c for c in files if c.location not in hits]
         cached: list[Result] = list(hits.values())
         from_cache += len(hits)
         state["done"] += len(hits)
         to_read_archives = []
         for archive in archives:
-            members = cache.archive_members(archive.path, archive.size, archive.mtime_ns)
+            members = index.archive_members(archive.path, archive.size, archive.mtime_ns)
             if members is None:
                 to_read_archives.append(archive)
                 continue
@@ -268,8 +273,8 @@ def scan_paths(
             new_entries.append((cand.location, cand.size, cand.mtime_ns, result))
         state["done"] += len(batch)
         # Index as we go: this thread would otherwise only wait for the workers.
-        if cache is not None and len(new_entries) >= CACHE_FLUSH:
-            cache.store(new_entries)
+        if index is not None and len(new_entries) >= CACHE_FLUSH:
+            index.store(new_entries)
             new_entries.clear()
         report(str(batch[-1].location) if batch else "")
 
@@ -298,14 +303,14 @@ def scan_paths(
     elif batches or to_read_archives:
         cancelled = _run_pool(n_workers, batches, to_read_archives, on_batch, on_archive, cancel)
 
-    if cache is not None:
-        cache.store(new_entries)
+    if index is not None:
+        index.store(new_entries)
         for archive, results in new_archives:
             if not any(r.path == archive.path and r.reason.startswith("damaged archive")
                        for _l, _s, r in results if isinstance(r, Skipped)):
-                cache.store_archive(archive.path, archive.size, archive.mtime_ns, results)
+                index.store_archive(archive.path, archive.size, archive.mtime_ns, results)
         if own_cache:
-            cache.close()
+            index.close()
     sessions, duplicates = build_sessions(instances)
     files_seen = len(instances) + len(skipped)
     if duplicates:
@@ -332,30 +337,31 @@ class _Tolerant:
     def __init__(self, cache: ScanCache) -> None:
         self._cache: ScanCache | None = cache
 
-    def _call(self, name: str, default: object, *args: object) -> object:
+    def _call(self, action: Callable[[ScanCache], T], default: T) -> T:
         if self._cache is None:
             return default
         try:
-            return getattr(self._cache, name)(*args)
+            return action(self._cache)
         except (sqlite3.Error, OSError) as exc:
             log.warning("scan index turned off for this scan (%s)", one_line(exc))
             self._cache = None
             return default
 
-    def lookup(self, keys: list) -> dict:  # type: ignore[type-arg]
-        return self._call("lookup", {}, keys)  # type: ignore[return-value]
+    def lookup(self, keys: list[tuple[Location, int, int]]) -> dict[Location, Result]:
+        return self._call(lambda cache: cache.lookup(keys), {})
 
-    def archive_members(self, path: str, size: int, mtime_ns: int) -> list | None:  # type: ignore[type-arg]
-        return self._call("archive_members", None, path, size, mtime_ns)  # type: ignore[return-value]
+    def archive_members(self, path: str, size: int, mtime_ns: int) -> list[Result] | None:
+        return self._call(lambda cache: cache.archive_members(path, size, mtime_ns), None)
 
-    def store(self, entries: list) -> None:  # type: ignore[type-arg]
-        self._call("store", None, entries)
+    def store(self, entries: Iterable[tuple[Location, int, int, Result]]) -> None:
+        self._call(lambda cache: cache.store(entries), None)
 
-    def store_archive(self, path: str, size: int, mtime_ns: int, results: list) -> None:  # type: ignore[type-arg]
-        self._call("store_archive", None, path, size, mtime_ns, results)
+    def store_archive(self, path: str, size: int, mtime_ns: int,
+                      results: Iterable[tuple[Location, int, Result]]) -> None:
+        self._call(lambda cache: cache.store_archive(path, size, mtime_ns, results), None)
 
     def close(self) -> None:
-        self._call("close", None)
+        self._call(lambda cache: cache.close(), None)
 
 
 def _duplicate_skips(sessions: list[Session], instances: list[Instance]) -> list[Skipped]:
@@ -376,59 +382,76 @@ def _run_pool(
     cancel: CancelToken | None,
 ) -> bool:
     """Run batches on a pool with a bounded number in flight; True when cancelled."""
-    work: list[tuple[str, object]] = [("archive", a) for a in archives] + [("batch", b) for b in batches]
+    work: list[ArchiveCandidate | list[Candidate]] = [*archives, *batches]
     work.reverse()  # pop() from the end: archives (slowest) first
-    in_flight: dict[Future, tuple[str, object]] = {}
+    # Two maps, one per kind of work, so each result is read with its own type.
+    archives_in_flight: dict[Future[list[tuple[Location, int, Result]]], ArchiveCandidate] = {}
+    batches_in_flight: dict[Future[list[Packed]], list[Candidate]] = {}
+    finished = threading.Event()  # set by any future's completion: the loop below then looks
+
+    def wake(_: object) -> None:
+        finished.set()
+
     limit = n_workers * 3
     cancelled = broken = False
     with _pool(n_workers) as pool:
-        while work or in_flight:
+        while work or archives_in_flight or batches_in_flight:
             if cancel is not None and cancel.is_set():
                 cancelled = True
-                for fut in in_flight:
-                    fut.cancel()
+                for archive_future in archives_in_flight:
+                    archive_future.cancel()
+                for batch_future in batches_in_flight:
+                    batch_future.cancel()
                 break
-            while work and len(in_flight) < limit:
-                kind, item = work.pop()
-                fn = read_archive if kind == "archive" else read_batch_packed
-                in_flight[pool.submit(fn, item)] = (kind, item)
-            done, _ = wait(list(in_flight), timeout=0.1, return_when=FIRST_COMPLETED)
-            for fut in done:
-                kind, item = in_flight.pop(fut)
+            while work and len(archives_in_flight) + len(batches_in_flight) < limit:
+                item = work.pop()
+                if isinstance(item, ArchiveCandidate):
+                    archive_future = pool.submit(read_archive, item)
+                    archives_in_flight[archive_future] = item
+                    archive_future.add_done_callback(wake)
+                else:
+                    batch_future = pool.submit(read_batch_packed, item)
+                    batches_in_flight[batch_future] = item
+                    batch_future.add_done_callback(wake)
+            finished.wait(0.1)
+            finished.clear()  # a completion after this line sets it again: nothing is missed
+            for archive_future in [f for f in archives_in_flight if f.done()]:
+                archive = archives_in_flight.pop(archive_future)
                 try:
-                    outcome = fut.result()
+                    members = archive_future.result()
                 except BrokenProcessPool:
                     # A reader process died (out of memory, killed): what it held is read again
                     # here, one object at a time, so only a truly fatal object is lost — as a skip.
                     broken = True
-                    outcome = None
+                    members = read_archive(archive)
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be pickled
-                    outcome = exc
-                if kind == "archive":
-                    archive: ArchiveCandidate = item  # type: ignore[assignment]
-                    if outcome is None:
-                        outcome = read_archive(archive)
-                    elif isinstance(outcome, Exception):
-                        outcome = [(Location(archive.path), archive.size,
-                                    Skipped(archive.path, f"damaged archive ({one_line(outcome)})"))]
-                    on_archive(archive, outcome)
+                    members = [(Location(archive.path), archive.size,
+                                Skipped(archive.path, f"damaged archive ({one_line(exc)})"))]
+                on_archive(archive, members)
+            for batch_future in [f for f in batches_in_flight if f.done()]:
+                batch = batches_in_flight.pop(batch_future)
+                try:
+                    packed = batch_future.result()
+                except BrokenProcessPool:
+                    broken = True
+                    on_batch(read_batch(batch), batch)
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be pickled
+                    reason = f"cannot be read as DICOM ({one_line(exc)})"
+                    on_batch([Skipped(str(c.location), reason) for c in batch], batch)
                 else:
-                    batch: list[Candidate] = item  # type: ignore[assignment]
-                    if outcome is None:
-                        on_batch(read_batch(batch), batch)
-                    elif isinstance(outcome, Exception):
-                        reason = f"cannot be read as DICOM ({one_line(outcome)})"
-                        on_batch([Skipped(str(c.location), reason) for c in batch], batch)
-                    else:
-                        on_batch(_unpack(batch, outcome), batch)
+                    on_batch(_unpack(batch, packed), batch)
             if broken:
                 break
         if broken:  # the pool is gone: the rest (in flight or not yet sent) is read in this process
-            for kind, item in [*in_flight.values(), *reversed(work)]:
-                if kind == "archive":
-                    on_archive(item, read_archive(item))  # type: ignore[arg-type]
+            for archive in archives_in_flight.values():
+                on_archive(archive, read_archive(archive))
+            for batch in batches_in_flight.values():
+                on_batch(read_batch(batch), batch)
+            for item in reversed(work):
+                if isinstance(item, ArchiveCandidate):
+                    on_archive(item, read_archive(item))
                 else:
-                    on_batch(read_batch(item), item)  # type: ignore[arg-type]
+                    on_batch(read_batch(item), item)
         if cancelled:
             pool.shutdown(wait=False, cancel_futures=True)
     return cancelled

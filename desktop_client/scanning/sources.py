@@ -16,10 +16,13 @@ import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import BinaryIO, Iterable, Iterator
+from typing import IO, TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from desktop_client.core.errors import UploaderError
 from desktop_client.scanning.model import Location, Skipped
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
@@ -32,7 +35,7 @@ class NotRegularFile(OSError):
         self.path = path
 
     def __str__(self) -> str:
-        return self.args[0]
+        return str(self.args[0])
 
 
 def _kind(mode: int) -> str:
@@ -277,10 +280,10 @@ def open_location(location: Location) -> BinaryIO:
     return _ClosingMember(member, tf, container, tf.getmember(location.member).size)
 
 
-class _ClosingMember(io.RawIOBase):
-    """A member stream that also closes its archive when closed."""
+class _ClosingMember(io.RawIOBase, BinaryIO):
+    """A member stream that also closes its archive when closed (a binary stream like a file's)."""
 
-    def __init__(self, stream: BinaryIO, archive: zipfile.ZipFile | tarfile.TarFile, container: BinaryIO,
+    def __init__(self, stream: IO[bytes], archive: zipfile.ZipFile | tarfile.TarFile, container: BinaryIO,
                  size: int) -> None:
         super().__init__()
         self.size = size  # the member's uncompressed size, as the archive declares it
@@ -297,9 +300,10 @@ class _ClosingMember(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         return self._stream.read(size)
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._stream.read(len(buffer))
-        buffer[: len(data)] = data
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._stream.read(len(view))
+        view[: len(data)] = data
         return len(data)
 
     def seek(self, offset: int, whence: int = 0) -> int:
@@ -317,7 +321,7 @@ class _ClosingMember(io.RawIOBase):
             super().close()
 
 
-def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, int, BinaryIO | None, str | None]]:
+def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, int, IO[bytes] | None, str | None]]:
     """Yield ``(location, size, stream, skip_reason)`` for every member of an archive, in order.
 
     Streams are only valid until the next item is requested (tar archives are read sequentially,
@@ -357,8 +361,7 @@ def iter_archive_members(archive: ArchiveCandidate) -> Iterator[tuple[Location, 
                 if reason:
                     yield loc, member.size, None, reason
                     continue
-                stream = tf.extractfile(member)
-                yield loc, member.size, stream, None
+                yield loc, member.size, tf.extractfile(member), None
 
 
 #: A member larger than this that inflates more than ``BOMB_RATIO`` times is refused unread. Real

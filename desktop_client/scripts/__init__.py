@@ -10,12 +10,14 @@ GUI asks for a confirmation; the CLI needs ``--site-script none``).
 
 This module is the one home of that policy: the GUI's Settings/Connect pages and the CLI's
 ``--site-script``/``--script`` resolve their choices here into the ordered script chain a
-transfer records.
+transfer records. It is also the home of :class:`ScriptSource`, the one record of a script (name
+and text) everything above it passes around: slots, destinations, plans, transfer specs, jobs.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -40,6 +42,28 @@ LABELS_VISIBLE_WARNING = ("Labels are not anonymized: the subject and session la
 
 class ScriptChoiceError(UploaderError, ValueError):
     """A script slot that cannot be used, with a sentence the user can act on."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptSource:
+    """An anonymization script with where it came from (``site``, ``project``, or a file name)."""
+
+    name: str
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        """The on-disk form in plan files, transfer specs and the queue: ``{"name", "text"}``."""
+        return {"name": self.name, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: object) -> "ScriptSource":
+        """The record ``to_json`` wrote (other keys, such as a recorded checksum, are ignored);
+        ValueError for anything else (a damaged file)."""
+        name = data.get("name") if isinstance(data, Mapping) else None
+        text = data.get("text") if isinstance(data, Mapping) else None
+        if not isinstance(name, str) or not isinstance(text, str):
+            raise ValueError("a script entry needs a text 'name' and 'text'")
+        return cls(name, text)
 
 
 def default_site_script() -> str:
@@ -78,20 +102,21 @@ class ScriptSlots:
     site_file: str = ""
     project_files: tuple[str, ...] = ()
 
-    def chain(self) -> list[tuple[str, str]]:
-        """``(name, text)`` of every script to apply, site first (ScriptChoiceError if unusable)."""
+    def chain(self) -> list[ScriptSource]:
+        """Every script to apply, site first (ScriptChoiceError if unusable)."""
         if self.site not in SITE_MODES:
             raise ScriptChoiceError(f"unknown site script choice {self.site!r}; use "
                                     f"{', '.join(SITE_MODES)}")
-        out: list[tuple[str, str]] = []
+        out: list[ScriptSource] = []
         if self.site == DEFAULT:
-            out.append((DEFAULT_SITE_NAME, default_site_script()))
+            out.append(ScriptSource(DEFAULT_SITE_NAME, default_site_script()))
         elif self.site == FILE:
             if not self.site_file:
                 raise ScriptChoiceError("no site script file is chosen; choose one, or use the default")
-            out.append((f"site: {Path(self.site_file).name}", read_script(self.site_file, "site script")))
+            out.append(ScriptSource(f"site: {Path(self.site_file).name}",
+                                    read_script(self.site_file, "site script")))
         for path in self.project_files:
-            out.append((f"project: {Path(path).name}", read_script(path, "project script")))
+            out.append(ScriptSource(f"project: {Path(path).name}", read_script(path, "project script")))
         return out
 
     @property

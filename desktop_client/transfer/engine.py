@@ -294,7 +294,7 @@ class TransferRun:
                                 self.bytes_total, self.bytes_total))
         return State.DONE
 
-    def _scripts(self) -> list[tuple[str, str]]:
+    def _scripts(self) -> list[ScriptSource]:
         """The scripts of this transfer: recorded on the first attempt, reused on every later one
         (TransferFailed when they cannot be used)."""
         row = self.store.get(self.id)
@@ -306,14 +306,14 @@ class TransferRun:
                 sources = self._with_retries(
                     "fetching anonymization scripts", lambda: self.dest.scripts(self.spec.project))
             sources = list(self.spec.prelude) + list(sources)
-            recorded = [{"name": s.name, "text": s.text, "sha256": script_checksum(s.text)}
-                        for s in sources if s.text.strip()]
+            # The queue's record: the script as plan files hold it, plus its checksum for receipts.
+            recorded = [s.to_json() | {"sha256": script_checksum(s.text)} for s in sources if s.text.strip()]
             self.store.update(self.id, scripts=recorded)
             for s in recorded:
                 self.log(LogLevel.INFO, "script", f"{s['name']} script recorded", sha256=s["sha256"])
         else:
             recorded = row.scripts
-        scripts = [(s["name"], s["text"]) for s in recorded]
+        scripts = [ScriptSource.from_json(s) for s in recorded]
         try:
             Applicator(scripts, self._lookup_text())
         except Exception as exc:
@@ -325,7 +325,7 @@ class TransferRun:
         return table.text if table is not None else ""
 
     def _jobs(self, unit: UnitRow, members: list[Instance], scan_id: str,
-              scripts: list[tuple[str, str]], spool: Spool | None) -> list[ObjectJob]:
+              scripts: list[ScriptSource], spool: Spool | None) -> list[ObjectJob]:
         """One job per member; with ``spool``, each names the file its worker writes the object to."""
         edits = self.spec.choice(unit.series_uid).rectangles
         variables = tuple(sorted(script_variables(self.spec).items()))
@@ -387,7 +387,7 @@ class TransferRun:
                 f.cancel()
 
     def _send_units(self, todo: list[UnitRow], ids: dict[str, str],
-                    scripts: list[tuple[str, str]], inline: Applicator | None) -> list[str]:
+                    scripts: list[ScriptSource], inline: Applicator | None) -> list[str]:
         """Prepare unit N+1 (in the pool) while unit N is being sent; returns failure reasons."""
         failures: list[str] = []
         if not todo:
@@ -421,7 +421,7 @@ class TransferRun:
             prep.shutdown(wait=True)
         return failures
 
-    def _prepare(self, unit: UnitRow, scan_id: str, scripts: list[tuple[str, str]],
+    def _prepare(self, unit: UnitRow, scan_id: str, scripts: list[ScriptSource],
                  inline: Applicator | None, abort: threading.Event) -> "_Prepared":
         """Run every object of the unit through the pipeline into a spool (nothing sent yet)."""
         scan = self.spec.session.scans[unit.series_uid]

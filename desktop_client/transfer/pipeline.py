@@ -33,6 +33,7 @@ from desktop_client.destinations.model import ObjectOutcome, ObjectStatus  # noq
 from desktop_client.pixels import RedactionError, redact_dataset
 from desktop_client.scanning import read_dataset
 from desktop_client.scanning.model import Location
+from desktop_client.scripts import ScriptSource
 
 #: Functions whose results depend on earlier objects seen by the same applicator.
 _STATEFUL = re.compile(r"\b(mapUID|mapReferencedUIDs|lookup)\s*\[", re.IGNORECASE)
@@ -45,7 +46,7 @@ class ObjectJob:
     """Everything a worker needs to turn one source object into bytes to send."""
 
     key: str
-    scripts: tuple[tuple[str, str], ...]
+    scripts: tuple[ScriptSource, ...]
     variables: tuple[tuple[str, str], ...]
     edits: tuple[PixelEdit, ...]
     location: Location
@@ -66,9 +67,9 @@ class ObjectJob:
     accepted_as_is: bool = False
 
 
-def needs_single_applicator(scripts: Sequence[tuple[str, str]]) -> bool:
+def needs_single_applicator(scripts: Sequence[ScriptSource]) -> bool:
     """True when a script keeps tables across objects (see module doc)."""
-    return any(_STATEFUL.search(text) for _, text in scripts)
+    return any(_STATEFUL.search(s.text) for s in scripts)
 
 
 def script_checksum(text: str) -> str:
@@ -97,13 +98,13 @@ def pixel_script(edits: Sequence[PixelEdit]) -> str:
 class Applicator:
     """Compiled scripts of one transfer, applied in order to each object."""
 
-    def __init__(self, scripts: Sequence[tuple[str, str]], lookup_table: str = "") -> None:
+    def __init__(self, scripts: Sequence[ScriptSource], lookup_table: str = "") -> None:
         self.compiled: list[tuple[str, Any]] = []
         if scripts:
             from desktop_client.dicomedit import compile_script
 
-            self.compiled = [(name, compile_script(text, lookup_table=lookup_table or None))
-                             for name, text in scripts if text.strip()]
+            self.compiled = [(s.name, compile_script(s.text, lookup_table=lookup_table or None))
+                             for s in scripts if s.text.strip()]
 
     def process(self, job: ObjectJob) -> ObjectOutcome:
         source = str(job.location)
@@ -190,7 +191,7 @@ def _before_redaction(job: ObjectJob, ds: Any) -> Any:
     """
     if not job.recheck or "PixelData" not in ds:
         return None
-    if not job.edits and not any(_ALTER_PIXELS.search(text) for _, text in job.scripts):
+    if not job.edits and not any(_ALTER_PIXELS.search(s.text) for s in job.scripts):
         return None  # nothing will change the pixels: the upload's gate judged these very pixels
     from desktop_client.textfind import HeaderValues, find_text
 

@@ -31,9 +31,9 @@ from desktop_client.destinations.model import (  # noqa: F401
     MERGE,
     DestinationKind,
     DestinationSpec,
-    ScriptSource,
 )
 from desktop_client.scanning.model import SHARED_TEXT_FIELDS, Instance, Location, Scan, Session
+from desktop_client.scripts import ScriptSource  # noqa: F401 - the one script record, re-exported
 
 
 class State(StrEnum):
@@ -230,8 +230,7 @@ class TransferSpec:
             "session_label": self.session_label,
             "variables": dict(self.variables),
             "choices": [_choice_to_json(c) for c in self.choices.values()],
-            "scripts": None if self.scripts is None else [
-                {"name": s.name, "text": s.text} for s in self.scripts],
+            "scripts": None if self.scripts is None else [s.to_json() for s in self.scripts],
             "user": self.user,
             "overwrite": self.overwrite,
             "max_chunk_files": self.max_chunk_files,
@@ -240,7 +239,7 @@ class TransferSpec:
             "receipt_pdf": self.receipt_pdf,
             "lookup_table": None if self.lookup_table is None else {
                 "name": self.lookup_table.name, "text": self.lookup_table.text},
-            "prelude": [{"name": s.name, "text": s.text} for s in self.prelude],
+            "prelude": [s.to_json() for s in self.prelude],
         }
 
     @classmethod
@@ -258,7 +257,7 @@ class TransferSpec:
             session_label=data.get("session_label", ""),
             variables=dict(data.get("variables", {})),
             choices={c["series_instance_uid"]: _choice_from_json(c) for c in data.get("choices", [])},
-            scripts=None if scripts is None else [ScriptSource(s["name"], s["text"]) for s in scripts],
+            scripts=None if scripts is None else [ScriptSource.from_json(s) for s in scripts],
             user=data.get("user", ""),
             overwrite=data.get("overwrite"),
             max_chunk_files=int(data.get("max_chunk_files", 1000)),
@@ -266,7 +265,7 @@ class TransferSpec:
             receipt_dir=data.get("receipt_dir"),
             receipt_pdf=bool(data.get("receipt_pdf", True)),
             lookup_table=None if table is None else LookupTable(table["name"], table["text"]),
-            prelude=[ScriptSource(s["name"], s["text"]) for s in data.get("prelude", [])],
+            prelude=[ScriptSource.from_json(s) for s in data.get("prelude", [])],
         )
 
 

@@ -86,3 +86,20 @@ def test_default_cached_copy_is_the_seed0_demo(demo, monkeypatch, tmp_path):
     path = cache.ensure_demo_dataset()
     assert path == tmp_path / "demo-study"
     assert (path / MANIFEST_NAME).read_bytes() == (folder / MANIFEST_NAME).read_bytes()
+
+
+def test_scale_options_cover_every_field_and_refuse_wrong_kinds():
+    from dataclasses import fields
+
+    from desktop_client.demo import DemoScale
+
+    # A value for every field, none of them the default: a field from_options forgot keeps its
+    # default and fails the comparison.
+    options: dict[str, object] = {f.name: (f.default + 2 if isinstance(f.default, int)
+                                           and not isinstance(f.default, bool) else not f.default)
+                                  for f in fields(DemoScale)}
+    assert DemoScale.from_options(options) == DemoScale(**options)
+    for bad, message in (({"ct_slice": 3}, "unknown demo size option"), ({"ct_slices": "3"}, "whole number"),
+                         ({"ct_slices": True}, "whole number"), ({"burn_text": 1}, "True or False")):
+        with pytest.raises(ValueError, match=message):
+            DemoScale.from_options(bad)

@@ -52,7 +52,7 @@ def test_edit_a_copy_of_the_default_uses_a_private_copy(qtbot, window, app_home:
     assert copy.read_text(encoding="utf-8") == default_site_script()
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert page.settings.local_site_script == "file"
-    assert page.settings.local_script_slots().chain()[0][0] == f"site: {copy.name}"
+    assert page.settings.local_script_slots().chain()[0].name == f"site: {copy.name}"
     # A broken script is refused with a sentence, and the settings keep the working choice.
     copy.write_text("(0010,0010) := \n", encoding="utf-8")
     page.project_file.setText(str(copy))

@@ -89,12 +89,12 @@ def test_structured_report_text_is_cleaned_and_the_structure_kept(demo: Path) ->
 
 
 def test_slots_resolve_to_the_chain_a_transfer_records(tmp_path: Path) -> None:
-    assert [n for n, _ in ScriptSlots().chain()] == ["site: default (DICOM PS3.15 Basic Profile)"]
+    assert [s.name for s in ScriptSlots().chain()] == ["site: default (DICOM PS3.15 Basic Profile)"]
     assert ScriptSlots(OFF).chain() == [] and not ScriptSlots(OFF).anonymizes
     project = tmp_path / "project.das"
     project.write_text('version "6.3"\n(0008,1030) := "STUDY"\n', encoding="utf-8")
     chain = ScriptSlots(DEFAULT, "", (str(project),)).chain()
-    assert [n for n, _ in chain] == ["site: default (DICOM PS3.15 Basic Profile)", "project: project.das"]
+    assert [s.name for s in chain] == ["site: default (DICOM PS3.15 Basic Profile)", "project: project.das"]
     broken = tmp_path / "broken.das"
     broken.write_text("(0010,0010) := \n", encoding="utf-8")
     with pytest.raises(ScriptChoiceError, match="broken.das has an error"):

@@ -80,7 +80,7 @@ def test_worker_applicators_get_their_own_copy_of_the_table(tmp_path: Path) -> N
     """The process-pool entry point compiles the scripts with the job's table."""
     src = write_study(tmp_path / "src", series=1, files=1)
     instance = next(session_of(src).iter_instances())
-    job = ObjectJob("t1", (("project", SCRIPT),), (), (), instance.location, "1.2", "1",
+    job = ObjectJob("t1", (ScriptSource("project", SCRIPT),), (), (), instance.location, "1.2", "1",
                     lookup_table=TABLE)
     outcome = process_in_worker(job)
     assert outcome.status == "ok", outcome.reason

@@ -126,8 +126,8 @@ def test_new_uids_reach_the_file_meta(tmp_path: Path) -> None:
 def test_stateful_script_runs_through_one_applicator(tmp_path: Path) -> None:
     """mapUID tables are per applicator: with two workers every object still gets one mapping."""
     script = 'version "6.6"\n(0020,000D) := mapUID[(0020,000D), "1.2.3"]\n'
-    assert needs_single_applicator([("p", script)])
-    assert not needs_single_applicator([("p", '(0020,000D) := hashUID[(0020,000D)]\n')])
+    assert needs_single_applicator([ScriptSource("p", script)])
+    assert not needs_single_applicator([ScriptSource("p", '(0020,000D) := hashUID[(0020,000D)]\n')])
     src = write_study(tmp_path / "src", series=2, files=4)
     q = TransferQueue(tmp_path / "q.sqlite3", workers=2)
     q.start()

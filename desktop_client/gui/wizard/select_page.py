@@ -266,7 +266,7 @@ class SelectPage(WizardStep):
                     "project, then load the plan again.")
         # A local folder's scripts come from Settings: the upload would run today's, not the plan's.
         if (plan.scripts is not None and draft.settings is not None
-                and [(s.name, s.text) for s in plan.scripts] != draft.settings.named_scripts):
+                and plan.scripts != draft.settings.named_scripts):
             return ("The anonymization scripts changed since this plan was made: review the upload "
                     "again (or restore the scripts in Settings), then save a new plan.")
         return ""
