@@ -144,6 +144,9 @@ class ReviewModel:
         self.reviewed_groups: set[str] = set(reviewed_groups)
         #: What the text finder saw, per scan (filled in the background as results arrive).
         self.findings: dict[str, ScanText] = {}
+        #: Scans whose text search was stopped before it finished and never finished before: nothing
+        #: is known of their pixels, so the gate holds them until a search finishes or a person decides.
+        self.search_stopped: set[str] = set()
         #: Image scans carrying private text or an overlay (``inspect_image_text``; issue 14 §2).
         self.carries: dict[str, list[str]] = {}
 
@@ -304,6 +307,13 @@ class ReviewModel:
     def set_findings(self, uid: str, found: ScanText) -> None:
         """What the text finder saw on this scan (``textfind.ScanText``)."""
         self.findings[uid] = found
+        self.search_stopped.discard(uid)
+
+    def stop_search(self, uid: str) -> None:
+        """A person stopped this scan's text search: unless an earlier search finished, the scan
+        is *not checked* and stays held back (``text_gate``) until it is searched or decided on."""
+        if uid not in self.findings:
+            self.search_stopped.add(uid)
 
     def accept_detected(self, uid: str, rects: Iterable[Rect] | None = None) -> int:
         """Add detected boxes (default: every likely-PHI suggestion) as confirmed boxes; how many."""
@@ -352,7 +362,8 @@ class ReviewModel:
         """Why this scan may not be sent yet ("" when it may): ``text_gate`` on its state."""
         if not self.is_supported(uid):
             return ""  # non-images and undecodable scans: uploaded or excluded by choice, never searched
-        return text_gate(self.choices[uid], self.findings.get(uid), self.burned_in_annotation(uid))
+        return text_gate(self.choices[uid], self.findings.get(uid), self.burned_in_annotation(uid),
+                         search_stopped=uid in self.search_stopped)
 
     def held_back(self, uids: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """``(series uid, reason)`` of every scan the gate holds back."""
@@ -384,12 +395,14 @@ def uncovered(found: ScanText | None, rects: Iterable[Rect]) -> list[Rect]:
     return [f.text_rect for f in found.likely_phi if coverage(f.text_rect, boxes) < COVERED]
 
 
-def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annotation: bool) -> str:
+def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annotation: bool, *,
+              search_stopped: bool = False) -> str:
     """The one hold-back rule for burned-in text: "" when the scan may be sent, else why not.
 
     Excluded and accepted-as-is scans always may (a person decided). Otherwise likely-PHI text
-    that the confirmed boxes do not cover holds the scan back; so does Burned In Annotation = YES
-    without a decision (redacted or checked, no text).
+    that the confirmed boxes do not cover holds the scan back; so does Burned In Annotation = YES,
+    or a search a person stopped before it finished (nothing is known of the pixels), without a
+    decision (redacted or checked, no text).
     """
     if choice.excluded or choice.accepted_as_is:
         return ""
@@ -400,6 +413,8 @@ def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annota
         return f"likely patient data is burned into the pixels at {where} and no box covers it"
     if burned_in_annotation and not choice.text_decision:
         return "the header says Burned In Annotation = YES and nobody has decided on this scan"
+    if search_stopped and not choice.text_decision:
+        return "its search for burned-in text was stopped before it finished and nobody has decided on this scan"
     return ""
 
 
