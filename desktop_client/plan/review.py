@@ -40,8 +40,11 @@ from desktop_client.textfind import ScanText, coverage
 
 #: ``ScanReviewChoice.text_decision`` values.
 REDACTED, NO_TEXT, ACCEPTED, EXCLUDED = "redacted", "checked, no text", "accepted as is", "excluded"
-#: ``ScanReviewChoice.box_sources`` values: where a rectangle came from.
+#: ``ScanReviewChoice.box_sources`` values: where a rectangle came from. A detected box a person
+#: moved or resized before accepting it is "detected (adjusted)" (still from detection, and the
+#: receipt says the geometry is a person's).
 DRAWN, TEMPLATE, DETECTED = "drawn", "template", "detected"
+DETECTED_ADJUSTED = "detected (adjusted)"
 #: A detected line at least this much inside the boxes is covered (as the output re-check counts).
 COVERED = 0.9
 
@@ -61,7 +64,8 @@ class ScanReviewChoice:
     decision: str = ""
     #: Included with its text content removed (the built-in rule runs before the scripts).
     remove_text: bool = False
-    #: Where each rectangle came from, parallel to ``rectangles``: "drawn", "template", "detected".
+    #: Where each rectangle came from, parallel to ``rectangles``: "drawn", "template", "detected",
+    #: "detected (adjusted)".
     box_sources: list[str] = field(default_factory=list)
     #: A person looked at the scan and found no burned-in text.
     checked_no_text: bool = False
@@ -315,8 +319,10 @@ class ReviewModel:
         if uid not in self.findings:
             self.search_stopped.add(uid)
 
-    def accept_detected(self, uid: str, rects: Iterable[Rect] | None = None) -> int:
-        """Add detected boxes (default: every likely-PHI suggestion) as confirmed boxes; how many."""
+    def accept_detected(self, uid: str, rects: Iterable[Rect] | None = None, *,
+                        adjusted: Iterable[Rect] = ()) -> int:
+        """Add detected boxes (default: every likely-PHI suggestion) as confirmed boxes; how many.
+        Those also in ``adjusted`` were moved or resized by a person first ("detected (adjusted)")."""
         if not self.is_supported(uid):
             raise ValueError("this scan cannot be redacted")
         if rects is None:
@@ -326,11 +332,12 @@ class ReviewModel:
         if choice.excluded:
             choice.excluded, choice.exclude_reason = False, ""
         sources = choice.sources()
+        edited = set(adjusted)
         added = 0
         for rect in rects:
             if rect not in choice.rectangles:
                 choice.rectangles.append(rect)
-                sources.append(DETECTED)
+                sources.append(DETECTED_ADJUSTED if rect in edited else DETECTED)
                 added += 1
         choice.box_sources = sources
         choice.confirmed = True

@@ -53,6 +53,8 @@ class ScanPanel(QWidget):
         self.viewer = ScanViewer(self)
         self.viewer.rectanglesChanged.connect(self._on_rects)
         self.viewer.suggestionsChanged.connect(self._update)
+        self.viewer.suggestionAccepted.connect(lambda s: self.accept_suggestions(only=s))
+        self.viewer.suggestionDismissed.connect(self.dismiss_suggestion)
         self.save_button = QPushButton("Save scan")
         self.save_button.setObjectName("primary")
         self.save_button.setToolTip("Confirm this scan's boxes: they will be blacked out on every frame at upload")
@@ -261,27 +263,33 @@ class ScanPanel(QWidget):
             self._suggestions[uid] = suggestions_from(text, choice.rectangles, choice.dismissed)
         self.viewer.set_suggestions(self.suggestions() if self._editable() else [])
 
-    def accept_suggestions(self, *, all_of_them: bool) -> list[Rect]:
-        """Ticked (or all) suggestions become ordinary boxes of the scan ("detected" in the
-        receipt); the ones left unticked are dismissed as not identifying."""
+    def accept_suggestions(self, *, all_of_them: bool = False, only: Suggestion | None = None) -> list[Rect]:
+        """Ticked (or all) suggestions become ordinary boxes of the scan, with the geometry they
+        have now ("detected" in the receipt, "detected (adjusted)" when a person moved or resized
+        one); the ones left unticked are dismissed as not identifying. ``only``: accept that one
+        suggestion and leave the others waiting."""
         if self.uid is None or not self._editable():
             return []
         pending = self.suggestions()
-        taken = [s for s in pending if all_of_them or s.ticked]
+        if only is not None and only not in pending:
+            return []
+        taken = [only] if only is not None else [s for s in pending if all_of_them or s.ticked]
         # Boxes drawn but not saved yet stay as they are; the accepted ones join them.
         drawn = self.viewer.rectangles()
         if drawn != self.review.choices[self.uid].rectangles:
             self.review.set_rectangles(self.uid, drawn, confirmed=False)
         unsaved = bool(drawn) and not self.review.choices[self.uid].confirmed
-        self.review.accept_detected(self.uid, [s.rect for s in taken])
+        self.review.accept_detected(self.uid, [s.rect for s in taken], adjusted=[s.rect for s in taken if s.adjusted])
         if unsaved:  # accepting suggestions does not save boxes the user has not saved
             self.review.set_rectangles(self.uid, self.review.choices[self.uid].rectangles, confirmed=False)
-        for s in pending:
-            if s not in taken:
+        left = [s for s in pending if s not in taken]
+        if only is None:
+            for s in left:
                 for line in s.lines:
                     self.review.dismiss(self.uid, line)
-        self._suggestions[self.uid] = []
-        self.viewer.set_suggestions([])
+            left = []
+        self._suggestions[self.uid] = left
+        self.viewer.set_suggestions(left)
         self.viewer.set_rectangles(self.review.choices[self.uid].rectangles)
         self._changed()
         return [s.rect for s in taken]
@@ -297,6 +305,17 @@ class ScanPanel(QWidget):
         self.viewer.set_suggestions([])
         self._changed()
 
+    def dismiss_suggestion(self, suggestion: Suggestion) -> None:
+        """This one suggestion is not identifying (Delete on the selected one); the others wait."""
+        if self.uid is None or suggestion not in self.suggestions():
+            return
+        for line in suggestion.lines:
+            self.review.dismiss(self.uid, line)
+        left = [s for s in self.suggestions() if s is not suggestion]
+        self._suggestions[self.uid] = left
+        self.viewer.set_suggestions(left)
+        self._changed()
+
     def _update_suggestion_row(self) -> bool:
         """The assist row for pending suggestions; True when there are some."""
         pending = self.suggestions() if self._editable() else []
@@ -309,7 +328,8 @@ class ScanPanel(QWidget):
         self.offer.set_status(
             f"{len(pending)} line{'s' if len(pending) != 1 else ''} found · {phi} likely PHI",
             "error" if phi else "info",
-            "Suggested boxes are dashed: hover one to read its text, click it to tick or untick it. "
+            "Suggested boxes are dashed: hover one to read its text, click it to tick or untick it, "
+            "drag it or its edges and corners to adjust it (Enter accepts the selected one, Del dismisses it). "
             "Ticked ones become boxes with “Accept ticked”.")
         self.accept_button.setText(f"Accept ticked ({ticked})")
         self.accept_button.setEnabled(bool(ticked))
