@@ -151,3 +151,26 @@ def test_find_text_after_stop_searches_again_and_old_leftovers_are_not_counted(q
     assert not result.errors, result.errors  # no "stopped" or "cancelled" result was taken in
     assert uid not in step.review.search_stopped
     assert step.review.gate(uid).startswith("likely patient data")  # the name, found and not covered
+
+
+def test_the_group_stop_holds_the_scans_it_did_not_search(qtbot, step, finder, sessions) -> None:
+    step.set_sessions(sessions)  # several sessions: the bulk review
+    group = next(g for g in step.review.grouping.valid if g.modality == "CR")
+    dialog = step.page.dialog_for(group)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    uids = step.review.group_members(group)
+    dialog.find_text()
+    dialog.stop_finding()  # before any result was taken in: none of the group is searched
+    assert all(step.findings.state(u) == STOPPED for u in uids)
+    assert "held back until searched again" in dialog.message.text()
+    wait_until(qtbot, lambda: all(step.review.gate(u) for u in uids), what="the step to count the stop")
+    assert all(u in step.review.search_stopped for u in uids)  # (the demo's CR also say Burned In Annotation = YES)
+    assert {dialog.delegate.note(u)[0] for u in uids} == {"Text search stopped: not checked"}
+    wait_until(qtbot, lambda: all(f.done() for f in finder.futures), timeout=SEARCH, what="the worker to stop")
+    assert all(step.findings.result(u) is None for u in uids)
+    # Searching the group again settles it by what is found.
+    dialog.find_text()
+    wait_until(qtbot, lambda: all(step.findings.result(u) is not None for u in uids), timeout=SEARCH,
+               what="the group search")
+    wait_until(qtbot, lambda: not any(u in step.review.search_stopped for u in uids), what="the results counted")
