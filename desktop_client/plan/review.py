@@ -421,7 +421,7 @@ def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annota
     if burned_in_annotation and not choice.text_decision:
         return "the header says Burned In Annotation = YES and nobody has decided on this scan"
     if search_stopped and not choice.text_decision:
-        return "its search for burned-in text was stopped before it finished and nobody has decided on this scan"
+        return "its text search was stopped (not checked)"
     return ""
 
 

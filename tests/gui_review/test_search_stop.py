@@ -121,7 +121,7 @@ def test_stop_really_stops_the_worker_and_the_scan_stays_held(qtbot, step, finde
     assert updates == [uid]  # the one update that said "stopped"
     # Not checked: the gate holds the scan, and says why; Next stays blocked.
     wait_until(qtbot, lambda: not step.searching(), what="the step to count the stop")
-    assert "stopped before it finished" in step.review.gate(uid)
+    assert "text search was stopped" in step.review.gate(uid)
     assert not step.is_complete() and "burned-in text" in step.blocking_message()
     assert "Not sent until you decide" in panel.offer.text() and "stopped" in panel.offer.text()
     assert panel.no_text_button.isVisible() and panel.as_is_button.isVisible()

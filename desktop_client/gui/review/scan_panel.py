@@ -242,8 +242,9 @@ class ScanPanel(QWidget):
         else:
             self.search_progress.setRange(0, total)
             self.search_progress.setValue(done)
-            text = f"Searching this scan for burned-in text: {done} of {total} images…"
-        self.offer.set_status(f"{text} (in the background: keep working)", "info")
+            text = f"Searching for burned-in text: {done} of {total} images…"
+        self.offer.set_status(text, "info", "The search runs in the background: keep working. Stop ends it; "
+                                            "the scan then stays not checked until you search it again or decide.")
 
     def _on_found(self, uid: str) -> None:
         if uid == self.uid:

@@ -405,12 +405,11 @@ class ImageCanvas(QWidget):
         elif action == "suggestion" and (drag.get("editing") or
                                          (pos - drag["start"]).manhattanLength() >= DRAG_START):
             drag["editing"] = True
-            original: Rect = drag["original"]
             if drag["handle"] == "move":
                 ax, ay = drag["anchor"]
-                rect = moved(original, round(ix - ax), round(iy - ay), self._columns, self._rows)
+                rect = moved(drag["original"], round(ix - ax), round(iy - ay), self._columns, self._rows)
             else:
-                rect = resized(original, drag["handle"], ix, iy, self._columns, self._rows)
+                rect = resized(drag["original"], drag["handle"], ix, iy, self._columns, self._rows)
             self.set_suggestion_rect(drag["index"], rect)
         drag["last"] = pos
 
@@ -490,8 +489,8 @@ class ImageCanvas(QWidget):
         elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.suggestionDismissed.emit(suggestion)
         else:
-            dx = {Qt.Key.Key_Left: -step, Qt.Key.Key_Right: step}.get(key, 0)
-            dy = {Qt.Key.Key_Up: -step, Qt.Key.Key_Down: step}.get(key, 0)
+            dx = -step if key == Qt.Key.Key_Left else step if key == Qt.Key.Key_Right else 0
+            dy = -step if key == Qt.Key.Key_Up else step if key == Qt.Key.Key_Down else 0
             self.set_suggestion_rect(self._selected_suggestion,
                                      moved(suggestion.rect, dx, dy, self._columns, self._rows))
 
