@@ -5,7 +5,7 @@
 # Usage: bash packaging/build.sh [--no-self-test]
 # Uses the project's .venv (created by scripts/bootstrap.sh) unless PYTHON names another
 # interpreter; PyInstaller is installed into that environment when missing. The build output
-# (build/, dist/) is ignored by git. Takes a few minutes; the bundle is about 0.5 GB unpacked.
+# (build/, dist/) is ignored by git. Takes a few minutes; the bundle is about 0.64 GB unpacked (0.25 GB as tar.gz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
