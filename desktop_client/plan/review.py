@@ -47,6 +47,8 @@ DRAWN, TEMPLATE, DETECTED = "drawn", "template", "detected"
 DETECTED_ADJUSTED = "detected (adjusted)"
 #: A detected line at least this much inside the boxes is covered (as the output re-check counts).
 COVERED = 0.9
+#: Why the gate holds a scan whose text search a person stopped before it finished.
+NOT_CHECKED = "its text search was stopped (not checked)"
 
 
 @dataclass(slots=True)
@@ -388,6 +390,11 @@ class ReviewModel:
             return ""
         names = ", ".join(scan_label(self.refs[uid]) for uid, _ in held[:3])
         more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        if all(reason == NOT_CHECKED for _, reason in held):
+            noun = "scan was" if len(held) == 1 else "scans were"
+            return (f"{len(held)} {noun} not checked for burned-in text: the search was stopped ({names}{more}). "
+                    "Search again (Find text), mark “Checked, no text”, accept the text as is with a reason, "
+                    "or exclude the scan.")
         noun = "scan shows" if len(held) == 1 else "scans show"
         return (f"{len(held)} {noun} burned-in text that may identify the patient ({names}{more}). "
                 "Accept the suggested boxes, draw boxes, mark “Checked, no text”, accept the text as is "
@@ -421,7 +428,7 @@ def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annota
     if burned_in_annotation and not choice.text_decision:
         return "the header says Burned In Annotation = YES and nobody has decided on this scan"
     if search_stopped and not choice.text_decision:
-        return "its text search was stopped (not checked)"
+        return NOT_CHECKED
     return ""
 
 

@@ -122,7 +122,7 @@ def test_stop_really_stops_the_worker_and_the_scan_stays_held(qtbot, step, finde
     # Not checked: the gate holds the scan, and says why; Next stays blocked.
     wait_until(qtbot, lambda: not step.searching(), what="the step to count the stop")
     assert "text search was stopped" in step.review.gate(uid)
-    assert not step.is_complete() and "burned-in text" in step.blocking_message()
+    assert not step.is_complete() and "not checked for burned-in text" in step.blocking_message()
     assert "Not sent until you decide" in panel.offer.text() and "stopped" in panel.offer.text()
     assert panel.no_text_button.isVisible() and panel.as_is_button.isVisible()
     # A person's decision releases it (as for any held scan).

@@ -82,6 +82,7 @@ def test_a_stopped_search_holds_the_scan_until_searched_or_decided(tmp_path) -> 
     assert model.gate(uid) == ""  # nothing known against it (no Burned In Annotation = YES)
     model.stop_search(uid)
     assert "text search was stopped" in model.gate(uid) and uid in dict(model.held_back())
+    assert model.text_blocking_message().startswith("1 scan was not checked for burned-in text")
     model.set_findings(uid, ScanText(uid, instances=1))     # searched after all: the search decides
     assert model.gate(uid) == ""
     model.stop_search(uid)                                   # a later search stopped: the earlier one stands
