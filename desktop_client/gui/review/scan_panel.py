@@ -232,7 +232,9 @@ class ScanPanel(QWidget):
                 and self.findings.state(self.uid) in (QUEUED, RUNNING))
 
     def _update_search_progress(self) -> None:
-        if not self.searching() or self.findings is None or self.uid is None:
+        """The assist row's progress line and bar (while the row shows the search, nothing else)."""
+        if not self.search_progress.isVisibleTo(self) or not self.searching() \
+                or self.findings is None or self.uid is None:
             self._progress_timer.stop()
             return
         done, total = self.findings.scan_progress(self.uid)
@@ -394,16 +396,16 @@ class ScanPanel(QWidget):
         searching = self.searching()
         self.find_button.setEnabled(self._editable() and self.findings is not None and not searching)
         self.find_button.setVisible(self.findings is not None)
-        self.search_progress.setVisible(searching)
         self.stop_button.setVisible(searching)
         suggesting = self._update_suggestion_row()
         templates = [] if suggesting else self.offered_templates()
+        self.search_progress.setVisible(searching and not suggesting and not templates)
         self.offer_apply.setVisible(bool(templates))
         self.offer_dismiss.setVisible(bool(templates))
         self.offer_apply_all.hide()
         for b in (self.not_phi_button, self.no_text_button):
             b.hide()
-        if searching and not suggesting and not templates:
+        if self.search_progress.isVisibleTo(self):
             # The search's progress and its Stop first: the decisions wait for what it finds.
             self.as_is_button.hide()
             self._update_search_progress()
