@@ -41,8 +41,8 @@ from desktop_client.textfind import ScanText, coverage
 #: ``ScanReviewChoice.text_decision`` values.
 REDACTED, NO_TEXT, ACCEPTED, EXCLUDED = "redacted", "checked, no text", "accepted as is", "excluded"
 #: ``ScanReviewChoice.box_sources`` values: where a rectangle came from. A detected box a person
-#: moved or resized before accepting it is "detected (adjusted)" (still from detection, and the
-#: receipt says the geometry is a person's).
+#: moved or resized, before or after accepting it, is "detected (adjusted)" (still from detection,
+#: and the receipt says the geometry is a person's).
 DRAWN, TEMPLATE, DETECTED = "drawn", "template", "detected"
 DETECTED_ADJUSTED = "detected (adjusted)"
 #: A detected line at least this much inside the boxes is covered (as the output re-check counts).
@@ -255,8 +255,12 @@ class ReviewModel:
             choice.excluded, choice.exclude_reason = False, ""
         if rects != choice.rectangles:
             choice.templates = []
-        known = dict(zip(choice.rectangles, choice.sources()))
-        choice.box_sources = [known.get(r, DRAWN) for r in rects]
+        old = list(zip(choice.rectangles, choice.sources()))
+        known = dict(old)
+        if len(rects) == len(old):  # one box moved or resized in place: a detected one stays detected
+            choice.box_sources = [known.get(r) or _edited(old[i][1]) for i, r in enumerate(rects)]
+        else:
+            choice.box_sources = [known.get(r, DRAWN) for r in rects]
         choice.rectangles = list(rects)
         choice.confirmed = confirmed
 
@@ -399,6 +403,12 @@ class ReviewModel:
         return (f"{len(held)} {noun} burned-in text that may identify the patient ({names}{more}). "
                 "Accept the suggested boxes, draw boxes, mark “Checked, no text”, accept the text as is "
                 "with a reason, or exclude the scan.")
+
+
+def _edited(source: str) -> str:
+    """The source of a box a person moved or resized: a detected box stays "detected (adjusted)";
+    any other edited box is the person's own ("drawn")."""
+    return DETECTED_ADJUSTED if source in (DETECTED, DETECTED_ADJUSTED) else DRAWN
 
 
 def uncovered(found: ScanText | None, rects: Iterable[Rect]) -> list[Rect]:

@@ -156,6 +156,16 @@ def test_resize_then_accept_saves_the_edited_box_as_detected_adjusted(qtbot, ste
     receipt = burned_in_text([], spec)
     assert {"rect": str(edited), "source": DETECTED_ADJUSTED} in receipt["boxes"]
     assert receipt["decision"] == REDACTED
+    # A detected box moved after it was accepted stays from detection, adjusted; a drawn one is drawn.
+    kept = next(s.rect for s in others)
+    canvas.select(panel.viewer.rectangles().index(kept))
+    qtbot.keyClick(canvas, Qt.Key.Key_Right)
+    moved = Rect(kept.left + 1, kept.top, kept.right + 1, kept.bottom)
+    qtbot.mouseClick(panel.save_button, Qt.MouseButton.LeftButton)
+    choice = step.review.choices[uid]
+    sources = dict(zip(choice.rectangles, choice.sources()))
+    assert sources[moved] == DETECTED_ADJUSTED and sources[edited] == DETECTED_ADJUSTED
+    assert choice.confirmed and len(choice.rectangles) == len(others) + 1
 
 
 def test_enter_accepts_one_suggestion_and_delete_dismisses_one(qtbot, step, sessions) -> None:
