@@ -5,7 +5,7 @@
 # Usage: bash packaging/build.sh [--no-self-test]
 # Uses the project's .venv (created by scripts/bootstrap.sh) unless PYTHON names another
 # interpreter; PyInstaller is installed into that environment when missing. The build output
-# (build/, dist/) is ignored by git. Takes a few minutes; the bundle is about 0.5 GB unpacked.
+# (build/, dist/) is ignored by git. Takes a few minutes; the bundle is about 0.64 GB unpacked (0.25 GB as tar.gz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,13 @@ fi
 if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
   echo "Installing PyInstaller into $("$PYTHON" -c 'import sys; print(sys.prefix)')"
   "$PYTHON" -m pip install -q "pyinstaller>=6.10"
+fi
+# PyInstaller refuses to run next to the obsolete ``pathlib`` backport from PyPI. Only the test
+# extras bring it (pyxnat declares it); on Python 3 the standard library's pathlib shadows it, so
+# removing it changes nothing for the app or the tests (scripts/bootstrap.sh puts it back).
+if "$PYTHON" -m pip show -q pathlib >/dev/null 2>&1; then
+  echo "Removing the obsolete 'pathlib' backport (from pyxnat, a test dependency) that PyInstaller refuses"
+  "$PYTHON" -m pip uninstall -q -y pathlib
 fi
 
 # Qt's X11 platform plugin links libraries that are not in the PySide6 wheel. PyInstaller bundles

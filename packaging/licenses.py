@@ -48,6 +48,12 @@ EMBEDDED = {
     "numpy": "OpenBLAS (BSD-3-Clause) and the GCC Fortran runtime (GPL-3.0 with the GCC Runtime "
              "Library Exception, which permits distribution in non-GPL programs)",
     "cryptography": "OpenSSL 3 (Apache-2.0)",
+    "onnxruntime": "ONNX Runtime (MIT) with its third-party notices in the distribution's metadata",
+    "opencv-python-headless": "OpenCV (Apache-2.0); FFmpeg (LGPL-2.1-or-later), OpenBLAS, libpng, libavif, "
+                              "libaom as shared libraries",
+    "rapidocr-onnxruntime": "PaddleOCR PP-OCRv4 detection/recognition models (Apache-2.0)",
+    "shapely": "GEOS (LGPL-2.1) as shared libraries",
+    "pyclipper": "Clipper (Boost Software License 1.0)",
 }
 
 
@@ -226,6 +232,20 @@ licence; the bundle as a whole is distributed under the terms of each.
   debugging such modifications in the end-user licence.
 * **fpdf2 (LGPL-3.0-only)**: shipped as Python source files on disk (`_internal/fpdf/`), which the
   user may replace; same notice and source-availability terms as above.
+* **OCR models (Apache-2.0)**: the burned-in text finder ships PaddleOCR's PP-OCRv4 text
+  detection and recognition models (``ch_PP-OCRv4_det_infer.onnx``, ``ch_PP-OCRv4_rec_infer.onnx``,
+  and the unused ``ch_ppocr_mobile_v2.0_cls_infer.onnx``) as converted to ONNX by RapidOCR, inside
+  the ``rapidocr-onnxruntime`` package (``_internal/rapidocr_onnxruntime/models/``). PaddleOCR and
+  its models: Copyright (c) PaddlePaddle Authors, Apache License 2.0
+  (https://github.com/PaddlePaddle/PaddleOCR); RapidOCR: Copyright (c) RapidAI, Apache License
+  2.0. Keep this notice and the Apache-2.0 text with the bundle.
+* **OpenCV (opencv-python-headless, Apache-2.0)** bundles FFmpeg's libavcodec/libavformat/libavutil
+  (LGPL-2.1-or-later) and OpenBLAS/libgfortran (BSD-3-Clause; GCC Runtime Library Exception) as
+  separate shared libraries in ``opencv_python_headless.libs/``; **Shapely** bundles GEOS
+  (LGPL-2.1) the same way in ``shapely.libs/``. As for Qt: shipped unmodified as replaceable shared
+  libraries; their source is available from the projects (ffmpeg.org, libgeos.org) for the
+  versions named in the file names. The headless build contains no Qt (the full
+  ``opencv-python`` would, and is never installed: it breaks PySide6).
 * **MPL-2.0** (certifi, jpeglib): the bundled files are unmodified; say where their source is
   available (their PyPI source distributions).
 * **Apache-2.0** components (requests, python-gdcm's wheel, cryptography, ...): keep their NOTICE

@@ -8,8 +8,10 @@ runs share the app home, so the second one reads the finder's cache. ``scripts/s
 calls ``capture(out_dir)``; run it alone with
 ``python scripts/screenshots_review.py [--out DIR] [--theme light|dark]``.
 
-Shots (``<name>-<W>x<H>.png``): the single-session review with suggested boxes, the same after
-"Accept ticked", the bulk review with found text, a group's tiles with found text, Create template;
+Shots (``<name>-<W>x<H>.png``): the single-session review with suggested boxes, a suggestion
+being resized before it is accepted, the same after "Accept ticked", the open scan's text search
+in progress with its Stop and the scan held back once stopped (a synthetic series of long
+ultrasound cines, so the search takes a while), the bulk review with found text, a group's tiles with found text, Create template;
 at 1280×720 also Apply templates, Exclude, Send as is and the template manager.
 """
 
@@ -77,8 +79,31 @@ def capture(out_dir: Path | str | None = None, theme: str = "light") -> list[Pat
     return written
 
 
+def _long_cines(folder: Path, instances: int = 8, frames: int = 12) -> Path:
+    """One ultrasound series of long cines with a burned-in name (fresh UIDs: never in the cache)."""
+    import numpy as np
+    from pydicom.uid import generate_uid
+
+    from tests.textfind.helpers import dataset, text_mask, textured
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shape = (256, 320)
+    mask, _ = text_mask(shape, "DOE JANE 1970-01-02", 14, (8, 8))
+    study, series = generate_uid(), generate_uid()
+    for n in range(instances):
+        images = [np.clip(0.1 + 0.5 * np.roll(textured(shape, seed=n * frames + f), 11 * f, axis=1) + 0.9 * mask,
+                          0, 1) * 255 for f in range(frames)]
+        ds = dataset(np.stack(images), frames=frames, modality="US")
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.SeriesNumber, ds.InstanceNumber, ds.SeriesDescription = 1, n + 1, "US cine loops"
+        ds.save_as(folder / f"cine{n:02d}.dcm", enforce_file_format=True)
+    return folder
+
+
 def _one(size: str, out: Path, theme: str, demo: Path) -> list[Path]:
     """One window size, in this process (its offscreen screen has that size)."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from desktop_client.core.geometry import Rect
@@ -129,9 +154,34 @@ def _one(size: str, out: Path, theme: str, demo: Path) -> list[Path]:
     _settle(app, lambda: step.findings.result(panel.uid) is not None and not panel.viewer.is_loading()
             and step.page.thumbs.idle, timeout=SEARCH_TIMEOUT)
     shot(win, "review-single-suggestions")
+    # A suggestion adjusted before it is accepted: the name's box, its corner dragged (mid-drag).
+    canvas = panel.viewer.canvas
+    name = next(s for s in panel.viewer.suggestions() if s.likely_phi)
+    canvas.select_suggestion(panel.viewer.suggestions().index(name))
+    t = canvas.transform
+    corner = QPoint(*(round(v) for v in t.to_screen(name.rect.right, name.rect.bottom)))
+    target = QPoint(*(round(v) for v in t.to_screen(name.rect.right + 14, name.rect.bottom + 5)))
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, corner)
+    QTest.mouseMove(canvas, (corner + target) / 2)
+    QTest.mouseMove(canvas, target)
+    shot(win, "review-single-suggestion-resize")
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target)
     panel.accept_suggestions(all_of_them=False)
     wizard._refresh()
     shot(win, "review-single-accepted")
+
+    # The open scan's search: progress and Stop while it runs; stopped, the scan is held back.
+    cines = scan_paths([_long_cines(demo.parent / f"cines-{size}")]).sessions
+    step.set_sessions(cines)
+    wizard._refresh()
+    panel = step.page.panel
+    _settle(app, lambda: step.findings.scan_progress(panel.uid)[0] >= 2 and not panel.viewer.is_loading()
+            and step.page.thumbs.idle, timeout=SEARCH_TIMEOUT, idle=0.2)
+    shot(win, "review-single-search-progress")
+    panel.stop_button.click()
+    _settle(app, lambda: step.searching() == 0)
+    wizard._refresh()
+    shot(win, "review-single-search-stopped")
 
     # Bulk: every demo session, every image scan searched in the background.
     step.set_sessions(sessions)

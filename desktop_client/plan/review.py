@@ -40,10 +40,15 @@ from desktop_client.textfind import ScanText, coverage
 
 #: ``ScanReviewChoice.text_decision`` values.
 REDACTED, NO_TEXT, ACCEPTED, EXCLUDED = "redacted", "checked, no text", "accepted as is", "excluded"
-#: ``ScanReviewChoice.box_sources`` values: where a rectangle came from.
+#: ``ScanReviewChoice.box_sources`` values: where a rectangle came from. A detected box a person
+#: moved or resized, before or after accepting it, is "detected (adjusted)" (still from detection,
+#: and the receipt says the geometry is a person's).
 DRAWN, TEMPLATE, DETECTED = "drawn", "template", "detected"
+DETECTED_ADJUSTED = "detected (adjusted)"
 #: A detected line at least this much inside the boxes is covered (as the output re-check counts).
 COVERED = 0.9
+#: Why the gate holds a scan whose text search a person stopped before it finished.
+NOT_CHECKED = "its text search was stopped (not checked)"
 
 
 @dataclass(slots=True)
@@ -61,7 +66,8 @@ class ScanReviewChoice:
     decision: str = ""
     #: Included with its text content removed (the built-in rule runs before the scripts).
     remove_text: bool = False
-    #: Where each rectangle came from, parallel to ``rectangles``: "drawn", "template", "detected".
+    #: Where each rectangle came from, parallel to ``rectangles``: "drawn", "template", "detected",
+    #: "detected (adjusted)".
     box_sources: list[str] = field(default_factory=list)
     #: A person looked at the scan and found no burned-in text.
     checked_no_text: bool = False
@@ -144,6 +150,9 @@ class ReviewModel:
         self.reviewed_groups: set[str] = set(reviewed_groups)
         #: What the text finder saw, per scan (filled in the background as results arrive).
         self.findings: dict[str, ScanText] = {}
+        #: Scans whose text search was stopped before it finished and never finished before: nothing
+        #: is known of their pixels, so the gate holds them until a search finishes or a person decides.
+        self.search_stopped: set[str] = set()
         #: Image scans carrying private text or an overlay (``inspect_image_text``; issue 14 §2).
         self.carries: dict[str, list[str]] = {}
 
@@ -246,8 +255,12 @@ class ReviewModel:
             choice.excluded, choice.exclude_reason = False, ""
         if rects != choice.rectangles:
             choice.templates = []
-        known = dict(zip(choice.rectangles, choice.sources()))
-        choice.box_sources = [known.get(r, DRAWN) for r in rects]
+        old = list(zip(choice.rectangles, choice.sources()))
+        known = dict(old)
+        if len(rects) == len(old):  # one box moved or resized in place: a detected one stays detected
+            choice.box_sources = [known.get(r) or _edited(old[i][1]) for i, r in enumerate(rects)]
+        else:
+            choice.box_sources = [known.get(r, DRAWN) for r in rects]
         choice.rectangles = list(rects)
         choice.confirmed = confirmed
 
@@ -304,9 +317,18 @@ class ReviewModel:
     def set_findings(self, uid: str, found: ScanText) -> None:
         """What the text finder saw on this scan (``textfind.ScanText``)."""
         self.findings[uid] = found
+        self.search_stopped.discard(uid)
 
-    def accept_detected(self, uid: str, rects: Iterable[Rect] | None = None) -> int:
-        """Add detected boxes (default: every likely-PHI suggestion) as confirmed boxes; how many."""
+    def stop_search(self, uid: str) -> None:
+        """A person stopped this scan's text search: unless an earlier search finished, the scan
+        is *not checked* and stays held back (``text_gate``) until it is searched or decided on."""
+        if uid not in self.findings:
+            self.search_stopped.add(uid)
+
+    def accept_detected(self, uid: str, rects: Iterable[Rect] | None = None, *,
+                        adjusted: Iterable[Rect] = ()) -> int:
+        """Add detected boxes (default: every likely-PHI suggestion) as confirmed boxes; how many.
+        Those also in ``adjusted`` were moved or resized by a person first ("detected (adjusted)")."""
         if not self.is_supported(uid):
             raise ValueError("this scan cannot be redacted")
         if rects is None:
@@ -316,11 +338,12 @@ class ReviewModel:
         if choice.excluded:
             choice.excluded, choice.exclude_reason = False, ""
         sources = choice.sources()
+        edited = set(adjusted)
         added = 0
         for rect in rects:
             if rect not in choice.rectangles:
                 choice.rectangles.append(rect)
-                sources.append(DETECTED)
+                sources.append(DETECTED_ADJUSTED if rect in edited else DETECTED)
                 added += 1
         choice.box_sources = sources
         choice.confirmed = True
@@ -352,7 +375,8 @@ class ReviewModel:
         """Why this scan may not be sent yet ("" when it may): ``text_gate`` on its state."""
         if not self.is_supported(uid):
             return ""  # non-images and undecodable scans: uploaded or excluded by choice, never searched
-        return text_gate(self.choices[uid], self.findings.get(uid), self.burned_in_annotation(uid))
+        return text_gate(self.choices[uid], self.findings.get(uid), self.burned_in_annotation(uid),
+                         search_stopped=uid in self.search_stopped)
 
     def held_back(self, uids: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """``(series uid, reason)`` of every scan the gate holds back."""
@@ -370,10 +394,21 @@ class ReviewModel:
             return ""
         names = ", ".join(scan_label(self.refs[uid]) for uid, _ in held[:3])
         more = f" and {len(held) - 3} more" if len(held) > 3 else ""
+        if all(reason == NOT_CHECKED for _, reason in held):
+            noun = "scan was" if len(held) == 1 else "scans were"
+            return (f"{len(held)} {noun} not checked for burned-in text: the search was stopped ({names}{more}). "
+                    "Search again (Find text), mark “Checked, no text”, accept the text as is with a reason, "
+                    "or exclude the scan.")
         noun = "scan shows" if len(held) == 1 else "scans show"
         return (f"{len(held)} {noun} burned-in text that may identify the patient ({names}{more}). "
                 "Accept the suggested boxes, draw boxes, mark “Checked, no text”, accept the text as is "
                 "with a reason, or exclude the scan.")
+
+
+def _edited(source: str) -> str:
+    """The source of a box a person moved or resized: a detected box stays "detected (adjusted)";
+    any other edited box is the person's own ("drawn")."""
+    return DETECTED_ADJUSTED if source in (DETECTED, DETECTED_ADJUSTED) else DRAWN
 
 
 def uncovered(found: ScanText | None, rects: Iterable[Rect]) -> list[Rect]:
@@ -384,12 +419,14 @@ def uncovered(found: ScanText | None, rects: Iterable[Rect]) -> list[Rect]:
     return [f.text_rect for f in found.likely_phi if coverage(f.text_rect, boxes) < COVERED]
 
 
-def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annotation: bool) -> str:
+def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annotation: bool, *,
+              search_stopped: bool = False) -> str:
     """The one hold-back rule for burned-in text: "" when the scan may be sent, else why not.
 
     Excluded and accepted-as-is scans always may (a person decided). Otherwise likely-PHI text
-    that the confirmed boxes do not cover holds the scan back; so does Burned In Annotation = YES
-    without a decision (redacted or checked, no text).
+    that the confirmed boxes do not cover holds the scan back; so does Burned In Annotation = YES,
+    or a search a person stopped before it finished (nothing is known of the pixels), without a
+    decision (redacted or checked, no text).
     """
     if choice.excluded or choice.accepted_as_is:
         return ""
@@ -400,6 +437,8 @@ def text_gate(choice: ScanReviewChoice, found: ScanText | None, burned_in_annota
         return f"likely patient data is burned into the pixels at {where} and no box covers it"
     if burned_in_annotation and not choice.text_decision:
         return "the header says Burned In Annotation = YES and nobody has decided on this scan"
+    if search_stopped and not choice.text_decision:
+        return NOT_CHECKED
     return ""
 
 

@@ -28,6 +28,8 @@ PAD_SHARE = 0.15
 MIN_PAD = 2
 #: A line counts only when it has this many letters/digits (reference §3: no false boxes on CT/MR).
 MIN_CHARACTERS = 2
+#: ``TextResult.error`` of a search a person stopped before it finished (nothing was concluded).
+STOPPED = "search stopped"
 
 Source = Instance | Dataset | str | os.PathLike
 
@@ -205,15 +207,21 @@ def _skip_rotation(ds: Dataset) -> bool:
 
 def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: bool | None = None,
               all_frames: bool = False, use_cache: bool = True,
-              allowlist: Allowlist | None = None, header: HeaderValues | None = None) -> TextResult:
+              allowlist: Allowlist | None = None, header: HeaderValues | None = None,
+              stop: Callable[[], bool] | None = None) -> TextResult:
     """Search one instance; never raises for bad data (``TextResult.error`` says why).
 
     ``frames``/``temporal`` default to the coverage policy for the instance's frame count
     (``core.coverage.frames_to_search``); ``all_frames`` searches every frame of a cine too.
     ``header`` overrides the identifying values matched against (the re-check of an anonymized
     object passes the values of its source, which its own header no longer holds).
+    ``stop`` is asked before each image is read (a long cine has several, each a second or more
+    of OCR): when it says yes the search ends with ``error`` = ``STOPPED`` and nothing cached.
     """
     result = TextResult()
+    if stop is not None and stop():
+        result.error = STOPPED
+        return result
     try:
         ds = _load(source)
     except Exception as exc:
@@ -252,6 +260,9 @@ def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: 
         if lines is None:
             found: list[cache.CachedLine] = []
             for view in views(ds, wanted, use_temporal):
+                if stop is not None and stop():
+                    result.error = STOPPED
+                    return result
                 # the full-range view is a second look at the same frame: no rotated pass for it
                 found.extend(_read_view(view, model.columns, model.rows,
                                         rotate and view.kind != "full-range", found))

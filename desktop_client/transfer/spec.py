@@ -100,7 +100,8 @@ class ScanChoice:
     #: The person's decision on burned-in text (``plan.review`` values: "redacted",
     #: "checked, no text", "accepted as is", "excluded"; "" when none was needed), for the receipt.
     text_decision: str = ""
-    #: Where each rectangle came from ("drawn", "template", "detected"), parallel to ``rectangles``.
+    #: Where each rectangle came from ("drawn", "template", "detected", "detected (adjusted)"),
+    #: parallel to ``rectangles``.
     box_sources: tuple[str, ...] = ()
     #: Why the visible text was accepted as is (the receipt records it).
     accept_reason: str = ""

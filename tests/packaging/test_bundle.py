@@ -58,6 +58,10 @@ def test_bundle_self_test_passes_without_display(bundle: Path, tmp_path: Path) -
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "self-test passed" in proc.stdout
     assert not re.search(r"^FAIL", proc.stdout, re.M)
+    # The burned-in text finder ran on the embedded sample with the models inside the bundle.
+    assert re.search(r"^PASS  burned-in text finder \(OCR models\): read '.*2000", proc.stdout, re.M), proc.stdout
+    models = sorted(p.name for p in (DIST / "_internal" / "rapidocr_onnxruntime" / "models").glob("*.onnx"))
+    assert "ch_PP-OCRv4_det_infer.onnx" in models and "ch_PP-OCRv4_rec_infer.onnx" in models
 
 
 def test_bundle_gui_starts_and_listens_on_nothing(bundle: Path, tmp_path: Path) -> None:

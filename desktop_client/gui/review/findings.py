@@ -7,7 +7,12 @@ This object keeps the review's queue in front of it:
 * a scan opened in the viewer jumps to the front (``request(..., front=True)``); a group search
   queues every scan of the group behind it;
 * only a couple of searches are handed to the process pool at a time, so the queue can be
-  re-ordered and cancelled (``cancel``) until a search has really started;
+  re-ordered until a search has really started;
+* ``cancel`` (the scan's and the group's Stop) drops a scan's queued searches *and* stops the ones
+  already handed out: the pool cancels those not started and the worker ends the running one
+  before its next image (``TextFinder.stop``). Such a scan is ``STOPPED``: not searched, so the
+  review's gate keeps it back until it is searched again or a person decides (``ReviewModel.
+  search_stopped``). Stopping only posts a message to the submitting thread: the UI never waits;
 * each instance result is put in a plain queue by the finder's thread and taken from it on the UI
   thread (a timer runs while searches are out); when every instance the coverage policy picked
   for a scan is back, ``updated(uid)`` fires and ``result(uid)`` holds the scan's ``ScanText``.
@@ -37,11 +42,12 @@ from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.plan.review import ReviewModel, uncovered
 from desktop_client.scanning.model import Instance, Scan
 from desktop_client.textfind import ScanText, TextFinder, TextResult, coverage
+from desktop_client.textfind.find import STOPPED as SEARCH_STOPPED
 from desktop_client.textfind.recheck import COVERED
 
 log = logging.getLogger(__name__)
 
-QUEUED, RUNNING, DONE = "queued", "running", "done"
+QUEUED, RUNNING, DONE, STOPPED = "queued", "running", "done", "stopped"
 
 
 #: How often the UI thread takes finished searches while some are out (a search takes seconds).
@@ -53,6 +59,8 @@ JOIN_SECONDS = 30.0
 _Search = tuple[str, int, Instance, tuple[int, ...], bool]
 #: A search the finder ended: scan uid, instance position, its future.
 _Ended = tuple[str, int, Future[TextResult]]
+#: ``(uid,)``: stop that scan's searches.
+_StopScan = tuple[str]
 
 
 class _Submitter:
@@ -65,12 +73,15 @@ class _Submitter:
 
     def __init__(self, finder: TextFinder) -> None:
         self.finder = finder
-        self.outbox: SimpleQueue[_Search | None] = SimpleQueue()
+        self.outbox: SimpleQueue[_Search | _StopScan | None] = SimpleQueue()
         self.inbox: SimpleQueue[_Ended] = SimpleQueue()
         self.thread: threading.Thread | None = None
         self.stopped = False
+        #: The searches handed to the finder and not back yet, per scan (the thread's own).
+        self.out: dict[str, list[Future[TextResult]]] = {}
 
-    def submit(self, item: _Search) -> None:
+    def submit(self, item: _Search | _StopScan) -> None:
+        """``(uid, index, instance, frames, temporal)`` to search, or ``(uid,)``: stop that scan's."""
         if self.stopped:
             return
         if self.thread is None:
@@ -96,12 +107,18 @@ class _Submitter:
             item = self.outbox.get()
             if item is None:
                 return
+            if len(item) == 1:  # stop: the finder cancels or interrupts, it never waits
+                self.finder.stop(self.out.pop(item[0], []))
+                continue
             uid, index, instance, frames, temporal = item
             try:
                 future = self.finder.submit(instance, frames=frames, temporal=temporal)
             except Exception as exc:  # noqa: BLE001 - a broken pool fails this search, visibly
                 future = Future()
                 future.set_exception(exc)
+            out = [f for f in self.out.get(uid, []) if not f.done()]
+            out.append(future)
+            self.out[uid] = out
 
             def ended(f: Future[TextResult], uid: str = uid, index: int = index) -> None:
                 inbox.put((uid, index, f))
@@ -151,6 +168,8 @@ class TextFindings(QObject):
         self._jobs: dict[str, _Job] = {}
         self._running = 0
         self._results: dict[str, ScanText] = {}
+        #: Scans whose search was stopped before it finished (until they are asked for again).
+        self._stopped: set[str] = set()
         self._closed = False
         # Searches are handed to the finder by a thread of their own: starting the worker
         # process (the first time) takes a while, and the UI thread must never wait for it.
@@ -167,13 +186,18 @@ class TextFindings(QObject):
         return self._results.get(uid)
 
     def state(self, uid: str) -> str:
-        """"" (never asked), queued, running or done."""
+        """"" (never asked), queued, running, done, or stopped (before it finished)."""
         if uid in self._results:
             return DONE
         job = self._jobs.get(uid)
         if job is None:
-            return ""
+            return STOPPED if uid in self._stopped else ""
         return RUNNING if job.started else QUEUED
+
+    def scan_progress(self, uid: str) -> tuple[int, int]:
+        """(images searched, images to search) of a scan being searched; (0, 0) otherwise."""
+        job = self._jobs.get(uid)
+        return (len(job.results), len(job.picks)) if job is not None else (0, 0)
 
     def pending(self, uids: "Collection[str]") -> int:
         """How many of ``uids`` are queued or being searched (cheap: counts the open jobs)."""
@@ -205,6 +229,7 @@ class TextFindings(QObject):
             if uid in self._results and not again:
                 continue
             self._results.pop(uid, None)
+            self._stopped.discard(uid)
             job = _Job(uid, scan, instances_to_search(scan.instances))
             self._jobs[uid] = job
             fresh.append(job)
@@ -218,12 +243,17 @@ class TextFindings(QObject):
         self._pump()
 
     def cancel(self, uids: list[str] | None = None) -> int:
-        """Forget queued searches (all, or of ``uids``); returns how many. Started ones finish."""
+        """Stop the searches (all, or of ``uids``) not finished, queued or started; returns how many
+        scans. They end ``STOPPED`` (no result); what a worker still sends back for them is dropped."""
         wanted = None if uids is None else set(uids)
-        dropped = [job for job in self._queue if wanted is None or job.uid in wanted]
+        dropped = [job for job in self._jobs.values() if wanted is None or job.uid in wanted]
         for job in dropped:
-            self._queue.remove(job)
+            if job in self._queue:
+                self._queue.remove(job)
             del self._jobs[job.uid]
+            self._stopped.add(job.uid)
+            if job.started:
+                self._submitter.submit((job.uid,))
             self.updated.emit(job.uid)
         return len(dropped)
 
@@ -273,10 +303,10 @@ class TextFindings(QObject):
         uid, index, future = payload
         self._running -= 1
         job = self._jobs.get(uid)
+        if job is not None and _was_stopped(future):
+            job = None  # a stopped search's leftover, when the scan was asked for again meanwhile
         if job is not None:
-            if future.cancelled():
-                job.results[index] = TextResult(error="search cancelled")
-            elif future.exception() is not None:
+            if future.exception() is not None:
                 log.debug("text search failed", exc_info=future.exception())
                 job.results[index] = TextResult(error=f"text search failed ({type(future.exception()).__name__})")
             else:
@@ -293,6 +323,13 @@ class TextFindings(QObject):
         self._results[job.uid] = text
         del self._jobs[job.uid]
         self.updated.emit(job.uid)
+
+
+def _was_stopped(future: Future[TextResult]) -> bool:
+    """Did this search end because it was stopped (no conclusion about the image)?"""
+    if future.cancelled():
+        return True
+    return future.exception() is None and future.result().error == SEARCH_STOPPED
 
 
 def suggestions_from(text: ScanText, boxes: Sequence[Rect], dismissed: Collection[str] = ()) -> list[Suggestion]:
@@ -334,6 +371,8 @@ def tile_note(findings: "TextFindings", review: ReviewModel, uid: str) -> tuple[
                      if str(r) not in choice.dismissed])
         if lines:
             return f"{lines} line{'s' if lines != 1 else ''} of likely PHI found", "#c0392b"
+        if uid in review.search_stopped:
+            return "Text search stopped: not checked", "#c0392b"
         return "Header says burned-in text: decide", "#c0392b"
     if choice.accepted_as_is:
         return f"Sent as is: {choice.accept_reason}", "#c77800"

@@ -130,7 +130,8 @@ class GroupReviewDialog(QDialog):
         self.progress.setFixedWidth(140)
         self.progress.setFormat("%v of %m scans")
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the search (scans already searched keep their results)")
+        self.stop_button.setToolTip("Stop the search (scans already searched keep their results; the others "
+                                    "are held back as not checked)")
         self.stop_button.clicked.connect(self.stop_finding)
         self.accept_found_button = QPushButton("Accept suggestions for selected")
         self.accept_found_button.setToolTip("Add the likely-PHI boxes found on each selected scan to that scan")
@@ -244,7 +245,9 @@ class GroupReviewDialog(QDialog):
     def stop_finding(self) -> None:
         if self.findings is not None:
             dropped = self.findings.cancel(self._searching)
-            self.message.info(f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched.")
+            self.message.say("info" if not dropped else "error",
+                      f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched"
+                      + (": held back until searched again (Find text in group) or decided on." if dropped else "."))
         self._searching = []
         self._update_progress()
 

@@ -3,17 +3,19 @@
 Shared by the single-session page and the bulk review's "open a scan" dialog, so both flows
 behave the same: boxes drawn here are *unsaved* (and block the upload) until "Save scan".
 
-Opening a scan searches it for burned-in text; what was read is drawn as dashed suggestions
-(likely patient data ticked) that "Accept ticked"/"Accept all" turn into ordinary boxes
-(provenance "detected") or "Dismiss" sets aside. A scan still held back offers its fixes on the
+Opening a scan searches it for burned-in text, with its progress and a Stop that really stops
+the worker (a stopped scan is *not checked*: held back until searched again or decided on); what
+was read is drawn as dashed suggestions (likely patient data ticked), which can be moved and
+resized like boxes before "Accept ticked"/"Accept all" turn them into ordinary boxes (provenance
+"detected", or "detected (adjusted)" when edited) or "Dismiss" sets them aside. A scan still held back offers its fixes on the
 same line: not identifying, checked (no text), send as is with a reason; Exclude is below.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings, suggestions_from, tile_note
@@ -26,6 +28,10 @@ from desktop_client.plan.review import ReviewModel, scan_label, uncovered
 from desktop_client.textfind import cut_warnings
 from desktop_client.gui.viewer.widget import ScanViewer
 from desktop_client.templates import Template, TemplateStore
+
+
+#: How often the progress of the open scan's text search is read while it runs.
+PROGRESS_MS = 250
 
 
 class ScanPanel(QWidget):
@@ -47,6 +53,8 @@ class ScanPanel(QWidget):
         self.viewer = ScanViewer(self)
         self.viewer.rectanglesChanged.connect(self._on_rects)
         self.viewer.suggestionsChanged.connect(self._update)
+        self.viewer.suggestionAccepted.connect(lambda s: self.accept_suggestions(only=s))
+        self.viewer.suggestionDismissed.connect(self.dismiss_suggestion)
         self.save_button = QPushButton("Save scan")
         self.save_button.setObjectName("primary")
         self.save_button.setToolTip("Confirm this scan's boxes: they will be blacked out on every frame at upload")
@@ -69,6 +77,18 @@ class ScanPanel(QWidget):
                                     "The search cannot certify an image clean: still look at every frame.")
         self.find_button.clicked.connect(self.find_text)
         self.offer = MessageBar(self, one_line=True)
+        self.search_progress = QProgressBar()
+        self.search_progress.setAccessibleName("Text search progress")
+        self.search_progress.setTextVisible(False)
+        self.search_progress.setFixedWidth(120)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop searching this scan. It stays “not checked” and is not sent until "
+                                    "you search it again (Find text) or decide on it.")
+        self.stop_button.clicked.connect(self.stop_search)
+        # While this scan is searched its progress (images done) is read a few times a second.
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setInterval(PROGRESS_MS)
+        self._progress_timer.timeout.connect(self._update_search_progress)
         self.accept_button = QPushButton("Accept ticked")
         self.accept_button.setToolTip("Turn the ticked suggestions into boxes; the others are dismissed")
         self.accept_button.clicked.connect(lambda: self.accept_suggestions(all_of_them=False))
@@ -99,8 +119,9 @@ class ScanPanel(QWidget):
         assist_row.setContentsMargins(0, 0, 0, 0)
         assist_row.addWidget(self.find_button)
         assist_row.addWidget(self.offer, 1)
-        for b in (self.accept_button, self.accept_all_button, self.dismiss_button, self.not_phi_button,
-                  self.no_text_button, self.as_is_button, self.offer_apply, self.offer_apply_all, self.offer_dismiss):
+        for b in (self.search_progress, self.stop_button, self.accept_button, self.accept_all_button,
+                  self.dismiss_button, self.not_phi_button, self.no_text_button, self.as_is_button,
+                  self.offer_apply, self.offer_apply_all, self.offer_dismiss):
             assist_row.addWidget(b)
         self.assist = assist
         if findings is not None:
@@ -197,6 +218,36 @@ class ScanPanel(QWidget):
         self.findings.request([self.review.scan(self.uid)], front=True, again=True)
         self._update()
 
+    def stop_search(self) -> None:
+        """Stop this scan's search (queued and running parts; the worker is freed). Nothing of the
+        scan is concluded: it stays held back until searched again or decided on."""
+        if self.uid is None or self.findings is None:
+            return
+        self.findings.cancel([self.uid])
+        self._changed()
+
+    def searching(self) -> bool:
+        """Is this scan's text search queued or running?"""
+        return (self.uid is not None and self.findings is not None and self._editable()
+                and self.findings.state(self.uid) in (QUEUED, RUNNING))
+
+    def _update_search_progress(self) -> None:
+        """The assist row's progress line and bar (while the row shows the search, nothing else)."""
+        if not self.search_progress.isVisibleTo(self) or not self.searching() \
+                or self.findings is None or self.uid is None:
+            self._progress_timer.stop()
+            return
+        done, total = self.findings.scan_progress(self.uid)
+        if total <= 1:  # one image (a long cine): no steps to count, a busy bar
+            self.search_progress.setRange(0, 0)
+            text = "Searching this scan for burned-in text…"
+        else:
+            self.search_progress.setRange(0, total)
+            self.search_progress.setValue(done)
+            text = f"Searching for burned-in text: {done} of {total} images…"
+        self.offer.info(text, "The search runs in the background: keep working. Stop ends it; "
+                                            "the scan then stays not checked until you search it again or decide.")
+
     def _on_found(self, uid: str) -> None:
         if uid == self.uid:
             self._show_suggestions()
@@ -215,27 +266,33 @@ class ScanPanel(QWidget):
             self._suggestions[uid] = suggestions_from(text, choice.rectangles, choice.dismissed)
         self.viewer.set_suggestions(self.suggestions() if self._editable() else [])
 
-    def accept_suggestions(self, *, all_of_them: bool) -> list[Rect]:
-        """Ticked (or all) suggestions become ordinary boxes of the scan ("detected" in the
-        receipt); the ones left unticked are dismissed as not identifying."""
+    def accept_suggestions(self, *, all_of_them: bool = False, only: Suggestion | None = None) -> list[Rect]:
+        """Ticked (or all) suggestions become ordinary boxes of the scan, with the geometry they
+        have now ("detected" in the receipt, "detected (adjusted)" when a person moved or resized
+        one); the ones left unticked are dismissed as not identifying. ``only``: accept that one
+        suggestion and leave the others waiting."""
         if self.uid is None or not self._editable():
             return []
         pending = self.suggestions()
-        taken = [s for s in pending if all_of_them or s.ticked]
+        if only is not None and only not in pending:
+            return []
+        taken = [only] if only is not None else [s for s in pending if all_of_them or s.ticked]
         # Boxes drawn but not saved yet stay as they are; the accepted ones join them.
         drawn = self.viewer.rectangles()
         if drawn != self.review.choices[self.uid].rectangles:
             self.review.set_rectangles(self.uid, drawn, confirmed=False)
         unsaved = bool(drawn) and not self.review.choices[self.uid].confirmed
-        self.review.accept_detected(self.uid, [s.rect for s in taken])
+        self.review.accept_detected(self.uid, [s.rect for s in taken], adjusted=[s.rect for s in taken if s.adjusted])
         if unsaved:  # accepting suggestions does not save boxes the user has not saved
             self.review.set_rectangles(self.uid, self.review.choices[self.uid].rectangles, confirmed=False)
-        for s in pending:
-            if s not in taken:
+        left = [s for s in pending if s not in taken]
+        if only is None:
+            for s in left:
                 for line in s.lines:
                     self.review.dismiss(self.uid, line)
-        self._suggestions[self.uid] = []
-        self.viewer.set_suggestions([])
+            left = []
+        self._suggestions[self.uid] = left
+        self.viewer.set_suggestions(left)
         self.viewer.set_rectangles(self.review.choices[self.uid].rectangles)
         self._changed()
         return [s.rect for s in taken]
@@ -251,6 +308,17 @@ class ScanPanel(QWidget):
         self.viewer.set_suggestions([])
         self._changed()
 
+    def dismiss_suggestion(self, suggestion: Suggestion) -> None:
+        """This one suggestion is not identifying (Delete on the selected one); the others wait."""
+        if self.uid is None or suggestion not in self.suggestions():
+            return
+        for line in suggestion.lines:
+            self.review.dismiss(self.uid, line)
+        left = [s for s in self.suggestions() if s is not suggestion]
+        self._suggestions[self.uid] = left
+        self.viewer.set_suggestions(left)
+        self._changed()
+
     def _update_suggestion_row(self) -> bool:
         """The assist row for pending suggestions; True when there are some."""
         pending = self.suggestions() if self._editable() else []
@@ -262,8 +330,8 @@ class ScanPanel(QWidget):
         phi = sum(1 for s in pending if s.likely_phi)
         self.offer.say(
             "error" if phi else "info",
-            f"{len(pending)} line{'s' if len(pending) != 1 else ''} found · {phi} likely PHI",
-            "Suggested boxes are dashed: hover one to read its text, click it to tick or untick it. "
+            "Suggested boxes are dashed: hover one to read its text, click it to tick or untick it, "
+            "drag it or its edges and corners to adjust it (Enter accepts the selected one, Del dismisses it). "
             "Ticked ones become boxes with “Accept ticked”.")
         self.accept_button.setText(f"Accept ticked ({ticked})")
         self.accept_button.setEnabled(bool(ticked))
@@ -324,16 +392,26 @@ class ScanPanel(QWidget):
     def _update_assist(self) -> None:
         """One row, in order of urgency: found text to decide on, a fitting template, the search
         state, then what the search found or what still holds the scan back."""
-        self.find_button.setEnabled(self._editable() and self.findings is not None)
+        searching = self.searching()
+        self.find_button.setEnabled(self._editable() and self.findings is not None and not searching)
         self.find_button.setVisible(self.findings is not None)
+        self.stop_button.setVisible(searching)
         suggesting = self._update_suggestion_row()
         templates = [] if suggesting else self.offered_templates()
+        self.search_progress.setVisible(searching and not suggesting and not templates)
         self.offer_apply.setVisible(bool(templates))
         self.offer_dismiss.setVisible(bool(templates))
         self.offer_apply_all.hide()
-        held = "" if suggesting or templates or self.uid is None else self.review.gate(self.uid)
         for b in (self.not_phi_button, self.no_text_button):
             b.hide()
+        if self.search_progress.isVisibleTo(self):
+            # The search's progress and its Stop first: the decisions wait for what it finds.
+            self.as_is_button.hide()
+            self._update_search_progress()
+            if not self._progress_timer.isActive():
+                self._progress_timer.start()
+            return
+        held = "" if suggesting or templates or self.uid is None else self.review.gate(self.uid)
         # Sending the text as is stays one click away while the suggestions wait.
         self.as_is_button.setVisible(suggesting and self.uid is not None and bool(self.review.gate(self.uid)))
         if suggesting:
@@ -359,10 +437,6 @@ class ScanPanel(QWidget):
             self.not_phi_button.setVisible(bool(open_lines))
             self.no_text_button.setVisible(not open_lines)
             self.as_is_button.show()
-            return
-        state = self.findings.state(self.uid) if self.findings is not None and self.uid is not None else ""
-        if state in (QUEUED, RUNNING) and self._editable():
-            self.offer.info("Searching this scan for burned-in text… (in the background: keep working)")
             return
         note = self._text_result_line()
         decision = self.review.choices[self.uid].text_decision if self.uid is not None else ""

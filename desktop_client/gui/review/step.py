@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, 
 
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
-from desktop_client.gui.review.findings import TextFindings
+from desktop_client.gui.review.findings import STOPPED, TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
 from desktop_client.plan.progress import ReviewProgress, review_progress
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
@@ -177,6 +177,10 @@ class ReviewStep(QWidget):
         found = self.findings.result(uid)
         if found is not None:
             review.set_findings(uid, found)
+        elif self.findings.state(uid) == STOPPED:  # not checked: held back until searched or decided
+            review.stop_search(uid)
+        else:  # searched again: the search's outcome, not the stop, decides
+            review.search_stopped.discard(uid)
         self._found.add(uid)
         if not self._found_timer.isActive():
             self._found_timer.start()

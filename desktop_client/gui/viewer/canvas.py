@@ -11,8 +11,12 @@ common moves:
 * Delete/Backspace removes the selected box, Esc deselects, arrow keys nudge it (Shift: 10 px).
 
 Suggested boxes (text the finder read) are drawn dashed under the boxes, with the read text in
-their tooltip; a click (without dragging) on one ticks or unticks it. They are never redacted
-until the review accepts them into ordinary boxes.
+their tooltip; a click (without dragging) on one ticks or unticks it. A suggestion is edited like
+a box before it is accepted: drag inside it to move it, on a handle of the selected one to resize
+it, arrow keys nudge it; the edit snaps to whole pixels inside the image (``mapping``), ticks it
+and marks it ``adjusted``. Enter asks to accept the selected suggestion alone, Delete to dismiss
+it (``suggestionAccepted`` / ``suggestionDismissed``: the review decides). Suggestions are never
+redacted until the review accepts them into ordinary boxes.
 """
 
 from __future__ import annotations
@@ -51,6 +55,13 @@ class Suggestion:
     ticked: bool
     #: The detected lines (unpadded) behind the box: what a dismissal records.
     lines: list[Rect] = field(default_factory=list)
+    #: A person moved or resized the box before accepting it (the receipt says "detected (adjusted)").
+    adjusted: bool = False
+
+
+#: A press must move this far (screen pixels, Manhattan) before it moves or resizes a suggestion:
+#: a click on one ticks or unticks it, and a click must not shift it by a rounding pixel.
+DRAG_START = 3
 
 
 class ImageCanvas(QWidget):
@@ -58,6 +69,8 @@ class ImageCanvas(QWidget):
 
     rectanglesChanged = Signal()
     suggestionsChanged = Signal()
+    suggestionAccepted = Signal(object)     # the selected Suggestion (Enter)
+    suggestionDismissed = Signal(object)    # the selected Suggestion (Delete/Backspace)
     selectionChanged = Signal()
     cursorMoved = Signal(int, int)          # image column, row; (-1, -1) outside the image
     windowDragged = Signal(float, float)    # delta width, delta level, in screen pixels
@@ -78,6 +91,7 @@ class ImageCanvas(QWidget):
         self._rects: list[Rect] = []
         self._suggestions: list[Suggestion] = []
         self._selected: int | None = None
+        self._selected_suggestion: int | None = None
         self._tool = TOOL_RECT
         self._editable = True
         self._show_outlines = True
@@ -114,6 +128,28 @@ class ImageCanvas(QWidget):
 
     def set_suggestions(self, suggestions: list[Suggestion]) -> None:
         self._suggestions = list(suggestions)
+        self._selected_suggestion = None
+        self.update()
+
+    def selected_suggestion(self) -> int | None:
+        return self._selected_suggestion
+
+    def select_suggestion(self, index: int | None) -> None:
+        """Select a suggestion to edit (a selected box is deselected: one selection at a time)."""
+        self._selected_suggestion = index if index is not None and 0 <= index < len(self._suggestions) else None
+        if self._selected_suggestion is not None:
+            self._selected = None
+        self.selectionChanged.emit()
+        self.update()
+
+    def set_suggestion_rect(self, index: int, rect: Rect) -> None:
+        """Put suggestion ``index`` at ``rect`` (already whole pixels inside the image): it is now
+        ``adjusted`` and ticked (the person edited it to accept it)."""
+        suggestion = self._suggestions[index]
+        if rect == suggestion.rect:
+            return
+        suggestion.rect, suggestion.adjusted, suggestion.ticked = rect, True, True
+        self.suggestionsChanged.emit()
         self.update()
 
     def suggestions(self) -> list[Suggestion]:
@@ -136,6 +172,8 @@ class ImageCanvas(QWidget):
 
     def select(self, index: int | None) -> None:
         self._selected = index if index is not None and 0 <= index < len(self._rects) else None
+        if self._selected is not None:
+            self._selected_suggestion = None
         self.selectionChanged.emit()
         self.update()
 
@@ -167,7 +205,7 @@ class ImageCanvas(QWidget):
         self._editable = editable
         self._show_outlines = show_outlines
         if not editable:
-            self._selected = None
+            self._selected = self._selected_suggestion = None
         self.update()
 
     # -- view -----------------------------------------------------------------------------------
@@ -216,8 +254,8 @@ class ImageCanvas(QWidget):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, t.scale < 1.0)
             painter.drawImage(target, self._image)
         if self._show_outlines:
-            for suggestion in self._suggestions:
-                self._paint_suggestion(painter, suggestion)
+            for index, suggestion in enumerate(self._suggestions):
+                self._paint_suggestion(painter, suggestion, index == self._selected_suggestion)
             for index, rect in enumerate(self._rects):
                 self._paint_rect(painter, rect, index == self._selected)
         if self._message:
@@ -239,14 +277,18 @@ class ImageCanvas(QWidget):
         painter.setPen(pen)
         painter.drawRect(QRectF(x0, y0, x1 - x0, y1 - y0))
         if selected and self._editable:
-            painter.setBrush(QColor("#ffffff"))
-            painter.setPen(QPen(colour, 1))
-            for hx, hy in handle_points(rect).values():
-                sx, sy = t.to_screen(hx, hy)
-                painter.drawRect(QRectF(sx - 4, sy - 4, 8, 8))
-            painter.setBrush(Qt.BrushStyle.NoBrush)
+            self._paint_handles(painter, rect, colour)
 
-    def _paint_suggestion(self, painter: QPainter, suggestion: Suggestion) -> None:
+    def _paint_handles(self, painter: QPainter, rect: Rect, colour: QColor) -> None:
+        t = self._transform
+        painter.setBrush(QColor("#ffffff"))
+        painter.setPen(QPen(colour, 1))
+        for hx, hy in handle_points(rect).values():
+            sx, sy = t.to_screen(hx, hy)
+            painter.drawRect(QRectF(sx - 4, sy - 4, 8, 8))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+
+    def _paint_suggestion(self, painter: QPainter, suggestion: Suggestion, selected: bool = False) -> None:
         t = self._transform
         x0, y0 = t.to_screen(suggestion.rect.left, suggestion.rect.top)
         x1, y1 = t.to_screen(suggestion.rect.right, suggestion.rect.bottom)
@@ -261,6 +303,8 @@ class ImageCanvas(QWidget):
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(area)
+        if selected and self._editable:
+            self._paint_handles(painter, suggestion.rect, colour)
 
     def event(self, event) -> bool:  # noqa: D401 - Qt override
         if event.type() == QEvent.Type.ToolTip and self._show_outlines:
@@ -269,7 +313,10 @@ class ImageCanvas(QWidget):
                 s = self._suggestions[index]
                 kind = "likely patient information" if s.likely_phi else "technical text"
                 state = "ticked: becomes a box when you accept" if s.ticked else "not ticked: click to tick"
-                QToolTip.showText(event.globalPos(), f"Read: “{s.text}”\n{kind} · {state}", self)
+                edited = " · adjusted by you" if s.adjusted else ""
+                QToolTip.showText(event.globalPos(), f"Read: “{s.text}”\n{kind} · {state}{edited}\n"
+                                  "Drag to move it, drag an edge or corner to resize it; "
+                                  "Enter accepts it, Del dismisses it", self)
             else:
                 QToolTip.hideText()
                 event.ignore()
@@ -296,13 +343,20 @@ class ImageCanvas(QWidget):
             return
         self._drag = {"action": action, "start": pos, "last": pos}
         if action == "rect" and self._image is not None:
-            hit = hit_test(self._rects, self._transform, pos.x(), pos.y(), selected=self._selected)
-            if hit is not None:
-                index, what = hit
+            hit = self._hit(pos.x(), pos.y())
+            if hit is not None and hit[0] == "suggestion":
+                _, index, what = hit
+                self.select_suggestion(index)
+                self._drag.update(action="suggestion", index=index, handle=what,
+                                  original=self._suggestions[index].rect,
+                                  anchor=self._transform.to_image(pos.x(), pos.y()))
+            elif hit is not None:
+                _, index, what = hit
                 self.select(index)
                 self._drag.update(action="move" if what == "move" else "resize", index=index, handle=what,
                                   original=self._rects[index], anchor=self._transform.to_image(pos.x(), pos.y()))
             else:
+                self.select_suggestion(None)
                 self.select(None)
                 self._drag.update(action="draw", anchor=self._transform.to_image(pos.x(), pos.y()))
         event.accept()
@@ -348,6 +402,15 @@ class ImageCanvas(QWidget):
         elif action == "resize":
             self._rects[drag["index"]] = resized(drag["original"], drag["handle"], ix, iy, self._columns, self._rows)
             self.update()
+        elif action == "suggestion" and (drag.get("editing") or
+                                         (pos - drag["start"]).manhattanLength() >= DRAG_START):
+            drag["editing"] = True
+            if drag["handle"] == "move":
+                ax, ay = drag["anchor"]
+                rect = moved(drag["original"], round(ix - ax), round(iy - ay), self._columns, self._rows)
+            else:
+                rect = resized(drag["original"], drag["handle"], ix, iy, self._columns, self._rows)
+            self.set_suggestion_rect(drag["index"], rect)
         drag["last"] = pos
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -360,19 +423,18 @@ class ImageCanvas(QWidget):
         action = drag["action"]
         if action == "draw":
             # A plain click (no movement) selects nothing and draws nothing.
-            moved_far = (event.position() - drag["start"]).manhattanLength() >= 3
+            moved_far = (event.position() - drag["start"]).manhattanLength() >= DRAG_START
             if not moved_far:
                 if "index" in drag:
                     del self._rects[drag["index"]]
                     self._selected = None
-                hit = self.suggestion_at(drag["start"].x(), drag["start"].y())
-                if hit is not None:  # a click on a suggested box ticks or unticks it
-                    self.toggle_suggestion(hit)
             elif "index" in drag:
                 self.selectionChanged.emit()
                 self.rectanglesChanged.emit()
         elif action in ("move", "resize") and self._rects[drag["index"]] != drag["original"]:
             self.rectanglesChanged.emit()
+        elif action == "suggestion" and not drag.get("editing"):
+            self.toggle_suggestion(drag["index"])  # a click on a suggested box ticks or unticks it
         self._update_cursor(event.position())
         self.update()
 
@@ -394,10 +456,16 @@ class ImageCanvas(QWidget):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         key = event.key()
         step = 10 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1
-        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        suggestion = self._selected_suggestion
+        if suggestion is not None and self._editable and key in (
+                Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Delete,
+                Qt.Key.Key_Backspace, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._suggestion_key(key, step)
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
             self.delete_selected()
         elif key == Qt.Key.Key_Escape:
             self.select(None)
+            self.select_suggestion(None)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down) \
                 and self._selected is not None and self._editable:
             dx, dy = {Qt.Key.Key_Left: (-step, 0), Qt.Key.Key_Right: (step, 0),
@@ -412,13 +480,47 @@ class ImageCanvas(QWidget):
         else:
             super().keyPressEvent(event)
 
+    def _suggestion_key(self, key: int, step: int) -> None:
+        """Arrows nudge the selected suggestion (Shift: 10 px); Enter/Delete ask to accept/dismiss it."""
+        assert self._selected_suggestion is not None
+        suggestion = self._suggestions[self._selected_suggestion]
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.suggestionAccepted.emit(suggestion)
+        elif key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.suggestionDismissed.emit(suggestion)
+        else:
+            dx = -step if key == Qt.Key.Key_Left else step if key == Qt.Key.Key_Right else 0
+            dy = -step if key == Qt.Key.Key_Up else step if key == Qt.Key.Key_Down else 0
+            self.set_suggestion_rect(self._selected_suggestion,
+                                     moved(suggestion.rect, dx, dy, self._columns, self._rows))
+
+    def _hit(self, x: float, y: float) -> tuple[str, int, str] | None:
+        """What a press at screen (x, y) grabs: ``("box" | "suggestion", index, handle or "move")``.
+
+        The selected suggestion's handles first (it is being edited), then the boxes (drawn on
+        top), then the suggestions under them.
+        """
+        t = self._transform
+        chosen = self._selected_suggestion
+        if chosen is not None:
+            hit = hit_test([self._suggestions[chosen].rect], t, x, y)
+            if hit is not None and hit[1] != "move":
+                return "suggestion", chosen, hit[1]
+        hit = hit_test(self._rects, t, x, y, selected=self._selected)
+        if hit is not None:
+            return "box", hit[0], hit[1]
+        hit = hit_test([s.rect for s in self._suggestions], t, x, y, selected=chosen)
+        if hit is not None:
+            return "suggestion", hit[0], hit[1]
+        return None
+
     def _update_cursor(self, pos: QPointF | None) -> None:
         if pos is None:
             pos = QPointF(self.mapFromGlobal(QCursor.pos()))
         shape = Qt.CursorShape.ArrowCursor
         if self._tool == TOOL_RECT and self._editable:
-            hit = hit_test(self._rects, self._transform, pos.x(), pos.y(), selected=self._selected)
-            shape = _CURSORS[hit[1]] if hit else Qt.CursorShape.CrossCursor
+            hit = self._hit(pos.x(), pos.y())
+            shape = _CURSORS[hit[2]] if hit else Qt.CursorShape.CrossCursor
         elif self._tool == TOOL_PAN:
             shape = Qt.CursorShape.OpenHandCursor
         elif self._tool == TOOL_WINDOW:

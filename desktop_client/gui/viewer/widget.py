@@ -7,7 +7,8 @@ image-pixel ``Rect`` objects that apply to every frame of the scan.
 
 Keys: PgUp/PgDn/arrows (or the wheel) change frame, Home/End first/last; R rectangle, P pan,
 W window/level; F fit, 1 one-to-one, +/- zoom; Space toggles Before/After; Del deletes the
-selected box.
+selected box. A selected suggestion (dashed) moves with the arrows, Enter accepts it, Del
+dismisses it.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class ScanViewer(QWidget):
 
     rectanglesChanged = Signal()
     suggestionsChanged = Signal()
+    suggestionAccepted = Signal(object)   # a Suggestion: accept it alone (Enter on the selected one)
+    suggestionDismissed = Signal(object)  # a Suggestion: dismiss it alone (Delete on the selected one)
     frameShown = Signal(int)        # scan-wide frame index, after it is on screen
     previewChanged = Signal(bool)
 
@@ -73,6 +76,8 @@ class ScanViewer(QWidget):
         self.canvas = ImageCanvas(self)
         self.canvas.rectanglesChanged.connect(self._on_rects_changed)
         self.canvas.suggestionsChanged.connect(self.suggestionsChanged)
+        self.canvas.suggestionAccepted.connect(self.suggestionAccepted)
+        self.canvas.suggestionDismissed.connect(self.suggestionDismissed)
         self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.windowDragged.connect(self._on_window_drag)
         self.canvas.frameStep.connect(lambda step: self.set_frame(self._frame + step))
