@@ -187,7 +187,7 @@ def test_the_demo_manifest_is_not_reported_as_a_skipped_file(qtbot, window, demo
 
 
 def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_path: Path) -> None:
-    from tests.transfer.dicomdata import write_study
+    from tests.dicomfactory import write_study
 
     write_study(tmp_path / "a", series=1, files=1, patient_name="DOE^JANE", patient_id="P1", seed=1)
     write_study(tmp_path / "b", series=1, files=1, patient_name="DOE^JANE", patient_id="P2", seed=2)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 ROOT = Path(__file__).resolve().parents[2]
 

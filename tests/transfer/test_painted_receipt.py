@@ -16,7 +16,7 @@ from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, ge
 
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.transfer import DestinationSpec, ScanChoice, State, TransferQueue, TransferSpec
-from tests.transfer.dicomdata import session_of
+from tests.helpers import session_of
 
 ROWS, COLS = 8, 10
 

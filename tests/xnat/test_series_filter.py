@@ -140,7 +140,7 @@ def test_cli_leaves_out_what_the_server_would_drop(xnat_emulator: XnatEmulator, 
     """The CLI excludes the filtered series with the filter's reason; the upload then verifies
     (instead of failing verification after XNAT silently dropped them)."""
     from desktop_client.cli.main import main
-    from tests.transfer.dicomdata import write_study
+    from tests.dicomfactory import write_study
 
     monkeypatch.setenv("XNAT_DESKTOP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XNAT_PASSWORD", "admin")
