@@ -9,8 +9,8 @@ from PySide6.QtCore import QUrl
 
 from desktop_client.dicomedit.functions import hash_uid
 
-from tests.gui.conftest import wait_for
 from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 
 
 def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home: Path) -> None:
@@ -27,7 +27,7 @@ def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home
     assert win.wizard.next_button.isEnabled()
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, confirm.is_complete, what="the Confirm step")
+    wait_until(qtbot, confirm.is_complete, what="the Confirm step")
     # The subject is an automatic label, never the patient's name (issue 14).
     subject = confirm.subject_combo.currentText()
     assert re.fullmatch(r"[A-Z]{2}[0-9]{3}", subject)
@@ -65,7 +65,7 @@ def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_h
     win.select_page._check_all(True)
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="subjects")
+    wait_until(qtbot, lambda: not confirm._loading, what="subjects")
     assert confirm.stack.currentIndex() == 1
     confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("patient_id"))
     confirm.session_scheme.setCurrentIndex(confirm.session_scheme.findData("auto"))
@@ -123,7 +123,7 @@ def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
     scan(qtbot, win, [tmp_path / "pet"])
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    wait_until(qtbot, lambda: not confirm._loading, what="Confirm")
     assert confirm.tracer_combo.isVisibleTo(confirm)
     assert not confirm.is_complete() and "tracer" in confirm.blocking_message()
     subject = confirm.subject_combo.currentText()  # automatic (issue 14)

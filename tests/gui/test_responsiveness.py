@@ -16,8 +16,8 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import scan, to_project_step, to_summary, upload_and_wait
+from tests.gui.flow import fill_connection, scan, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 from tests.stall_meter import STALL_LIMIT as LIMIT
 from tests.stall_meter import StallMeter
 
@@ -119,17 +119,13 @@ def test_server_calls_and_upload_keep_the_window_responsive(qtbot, window, remot
                                                            demo_dir: Path) -> None:
     """Log in, read projects/settings/subjects from a slow server, review, upload five sessions."""
     win = window
-    page = win.connect_page
-    page.add_button.click()
-    page.url_edit.setText(remote_emulator)
-    page.user_edit.setText("admin")
-    page.password_edit.setText("admin")
+    fill_connection(win, remote_emulator)
     with StallMeter() as meter:
         to_project_step(qtbot, win, "DEMO")
         scan(qtbot, win, [demo_dir])
         win.select_page._check_all(True)
         win.wizard.next()
-        wait_for(qtbot, lambda: not win.confirm_page._loading, timeout=60, what="Confirm")
+        wait_until(qtbot, lambda: not win.confirm_page._loading, timeout=60, what="Confirm")
         win.confirm_page.subject_scheme.setCurrentIndex(
             win.confirm_page.subject_scheme.findData("patient_id"))
         win.confirm_page.apply_schemes()

@@ -19,7 +19,7 @@ from desktop_client.gui.review.grid import DEFAULT_TILE, tile_layout
 from desktop_client.gui.review.scan_panel import ScanEditDialog
 from desktop_client.templates import MatchKeys, TemplateStore
 
-from .conftest import wait_until
+from tests.helpers import wait_until
 from .test_review_step import draw
 
 pytestmark = pytest.mark.gui

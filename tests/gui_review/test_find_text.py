@@ -22,7 +22,7 @@ from desktop_client.templates import MatchKeys, TemplateStore
 
 from tests.stall_meter import STALL_LIMIT, StallMeter
 
-from .conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.gui
 

@@ -8,7 +8,9 @@ import pytest
 from desktop_client.gui.review.free_text import FreeTextDialog
 from desktop_client.plan.review import ReviewModel
 
-from .conftest import find_scan, wait_until
+from tests.helpers import wait_until
+
+from .conftest import find_scan
 
 
 def _dialog(qtbot, review, uid):  # type: ignore[no-untyped-def]

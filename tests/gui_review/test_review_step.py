@@ -17,7 +17,7 @@ from desktop_client.gui.viewer.mapping import ViewTransform
 from desktop_client.grouping import ValidGroup
 from desktop_client.templates import MatchKeys, TemplateStore
 
-from .conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.gui
 
