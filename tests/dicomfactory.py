@@ -69,7 +69,8 @@ def image(*, modality: str = "CT", sop_class: str | None = None,
           study_id: str = "S1", study_description: str = "Head", series_description: str = "Axial",
           rows: int = 8, columns: int = 8, frames: int = 1, bits_allocated: int = 16,
           bits_stored: int = 12, signed: bool = False, photometric: str = "MONOCHROME2",
-          pixels: np.ndarray | None = None, header_only: bool = False,
+          planar: int = 0, pixels: np.ndarray | None = None, pixel_bytes: bytes | None = None,
+          header_only: bool = False,
           burn_box: tuple[int, int, int, int] | None = None, burn_value: int | None = None,
           burned_text: Sequence[str] = (), transfer_syntax: str = ExplicitVRLittleEndian,
           extra: Mapping[str, Any] | None = None) -> Dataset:
@@ -77,7 +78,9 @@ def image(*, modality: str = "CT", sop_class: str | None = None,
 
     Pixels: ``pixels`` as given (``(rows, cols)``, ``(frames, rows, cols)``, a trailing 3 for
     colour), else a ramp offset by the instance number, so two instances never share pixel
-    bytes (servers and caches that hash content must see different objects). ``burn_box`` fills
+    bytes (servers and caches that hash content must see different objects). ``pixel_bytes`` is
+    the native Pixel Data exactly as stored, for the models an array cannot state (1-bit packed,
+    YBR_FULL_422 pairs, planar configuration 1, odd layouts a codec test needs byte for byte). ``burn_box`` fills
     a rectangle with ``burn_value`` (default: the largest stored value), ``burned_text`` draws
     real text lines in the top-left corner with the demo's font, both after ``pixels``: what
     tests of redaction and of the text finder need to find again. ``extra`` sets any further
@@ -113,8 +116,15 @@ def image(*, modality: str = "CT", sop_class: str | None = None,
     samples = 1 if photometric.startswith("MONOCHROME") or photometric == "PALETTE COLOR" else 3
     iods.image_pixel(ds, rows, columns, bits_stored, signed, photometric=photometric, samples=samples,
                      bits_allocated=bits_allocated)
+    if samples == 3:
+        ds.PlanarConfiguration = planar
     if frames > 1:
         ds.NumberOfFrames = frames
+    if pixel_bytes is not None:
+        ds.PixelData = pixel_bytes + b"\0" * (len(pixel_bytes) % 2)
+        ds["PixelData"].VR = "OW" if bits_allocated > 8 else "OB"
+        writer.finish(ds, UID(transfer_syntax))
+        return ds
     arr = _pixels(pixels, rows, columns, frames, samples, bits_allocated, bits_stored, signed,
                   instance_number or 0)
     if burned_text:

@@ -93,27 +93,18 @@ def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_h
 
 def write_pet_study(folder: Path) -> None:
     """Three tiny PET images of one study (the demo has no PT)."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PositronEmissionTomographyImageStorage, generate_uid
+    import numpy as np
+    from pydicom.uid import generate_uid
+
+    from tests.dicomfactory import image, write
 
     study, series = generate_uid(), generate_uid()
     folder.mkdir(parents=True)
     for i in range(3):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = PositronEmissionTomographyImageStorage
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.SOPClassUID = PositronEmissionTomographyImageStorage
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "PT", 1, i + 1
-        ds.PatientName, ds.PatientID, ds.StudyDate = "PET^PATIENT", "PET1", "20240301"
-        ds.Rows = ds.Columns = 4
-        ds.BitsAllocated = ds.BitsStored = 16
-        ds.HighBit, ds.SamplesPerPixel, ds.PixelRepresentation = 15, 1, 0
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.PixelData = bytes(32)
-        ds.save_as(folder / f"pt{i}.dcm", enforce_file_format=True)
+        ds = image(modality="PT", study_uid=study, series_uid=series, sop_uid=generate_uid(), series_number=1,
+                   instance_number=i + 1, patient_name="PET^PATIENT", patient_id="PET1", study_date="20240301",
+                   rows=4, columns=4, bits_stored=16, pixels=np.zeros((4, 4)))
+        write(folder / f"pt{i}.dcm", ds)
 
 
 def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
