@@ -270,4 +270,6 @@ def _burn_text(arr: np.ndarray, lines: Sequence[str], ink: int) -> np.ndarray:
     alpha, _ = text_mask(rows, columns, items, max(9, columns // 24))
     colour = (ink, ink, ink) if arr.ndim == 4 else float(ink)
     out = np.stack([blend(frame, alpha, colour) for frame in arr])
-    return np.clip(np.rint(out), np.iinfo(arr.dtype).min, np.iinfo(arr.dtype).max).astype(arr.dtype)
+    limits = np.iinfo(arr.dtype)
+    burned: np.ndarray = np.clip(np.rint(out), limits.min, limits.max).astype(arr.dtype)
+    return burned

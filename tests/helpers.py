@@ -35,7 +35,7 @@ def wait_until(qtbot: Any, condition: Callable[[], object], timeout: float = 30.
             qtbot.wait(max(1, int(poll * 1000)))
 
 
-def wait_for_log(log: Path, text: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+def wait_for_log(log: Path, text: str, proc: subprocess.Popen[str], timeout: float = 90) -> None:
     """Wait until the application started as ``proc`` writes ``text`` to ``log``; fails at once
     with its stderr if it exits first (a crash must not look like a slow start)."""
     def logged() -> bool:
