@@ -18,6 +18,7 @@ from desktop_client.transfer.pipeline import ObjectOutcome
 from desktop_client.xnat import XnatConcurrentSendError, XnatUploadError, zip_stream
 from desktop_client.xnat.requests_sizing import MB, Limits, RequestSizer
 from tests.dicomfactory import study_entries
+from tests.helpers import wait_until
 from tests.timeout_proxy import TimeoutProxy
 from tests.xnat.helpers import client_for
 from tests.xnat_emulator import XnatEmulator
@@ -113,10 +114,7 @@ def test_concurrent_send_answer_is_recognised_and_waited_out(xnat_emulator: Xnat
                                                                 content_length=len(body)))
     running.start()
     try:
-        import time
-        deadline = time.monotonic() + 5
-        while not xnat_emulator.prearchive_entries("DEMO") and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(None, lambda: xnat_emulator.prearchive_entries("DEMO"), 5, "the first send to arrive")
         with pytest.raises(XnatConcurrentSendError) as info:
             second.import_zip("DEMO", "S", "E", iter([body]), content_length=len(body))
         assert info.value.status == 400 and "Concurrent file sends" in info.value.server_message
@@ -147,7 +145,6 @@ def test_destination_waits_out_a_concurrent_send_then_sends_once(xnat_emulator: 
     XNAT answers "Concurrent file sends"; the destination waits until the prearchive entry is
     quiet and sends again instead of failing the unit."""
     import threading
-    import time
 
     entries = study_entries({1: 30})
     xnat_emulator.faults.import_file_delay = 0.03
@@ -160,9 +157,7 @@ def test_destination_waits_out_a_concurrent_send_then_sends_once(xnat_emulator: 
     running = threading.Thread(target=lambda: earlier.import_zip(
         "DEMO", "SUBJ", "SESS", iter([body]), content_length=len(body)))
     running.start()
-    deadline = time.monotonic() + 5
-    while not xnat_emulator.prearchive_entries("DEMO") and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(None, lambda: xnat_emulator.prearchive_entries("DEMO"), 5, "the earlier send to arrive")
     dest = XnatDestination(xnat_emulator.url, "admin", "admin")
     dest.settle_quiet, dest.settle_poll = 0.5, 0.1
     ctx = SendContext(transfer_id="t2", project="DEMO", subject="SUBJ", session_label="SESS",
