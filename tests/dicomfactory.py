@@ -87,7 +87,8 @@ def image(*, modality: str = "CT", sop_class: str | None = None,
     attributes by keyword (``PatientComments``, ``BurnedInAnnotation``, ...).
 
     The returned dataset carries its file meta (``transfer_syntax``), ready for ``write`` or
-    ``encode``.
+    ``encode``. JPEG 2000 needs images of at least 32×32 (openjpeg's default resolution levels
+    refuse smaller ones); JPEG Baseline takes 8-bit RGB.
     """
     ds = Dataset()
     ds.SOPClassUID = UID(sop_class or SOP_CLASSES.get(modality, SecondaryCaptureImageStorage))
