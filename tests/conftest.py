@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
+import keyring
 import pytest
+
+from tests.helpers import MemoryKeyring
 
 pytest_plugins = ["tests.xnat_emulator.pytest_plugin"]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -34,3 +38,17 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo") / "studies"
     generate_demo(folder, seed=0, **SMALL_SCALE)
     return folder
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """An in-memory keyring for this test (no ``XNAT_PASSWORD`` either): what the app remembers
+    is read back from it; the previous keyring is restored afterwards."""
+    monkeypatch.delenv("XNAT_PASSWORD", raising=False)
+    previous = keyring.get_keyring()
+    memory = MemoryKeyring()
+    keyring.set_keyring(memory)
+    try:
+        yield memory
+    finally:
+        keyring.set_keyring(previous)

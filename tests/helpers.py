@@ -1,4 +1,5 @@
-"""Helpers every test area shares: waiting for a condition, and the session of a written study.
+"""Helpers every test area shares: waiting for a condition, the session of a written study, and an
+in-memory keyring.
 
 One copy each, so a fix (a longer poll under load, a better failure message) reaches every
 test. The synthetic DICOM itself comes from ``tests.dicomfactory``; the shared fixtures (the small
@@ -11,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from keyring.backend import KeyringBackend
 
 from desktop_client.scanning import scan_paths
 from desktop_client.scanning.model import Session
@@ -49,3 +52,23 @@ def session_of(folder: Path) -> Session:
     result = scan_paths([folder], use_cache=False)
     assert len(result.sessions) == 1, result.skipped
     return result.sessions[0]
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring that keeps passwords in this process only: remembering a password is tested
+    end to end without touching a desktop secret store (the ``memory_keyring`` fixture)."""
+
+    priority = 1  # type: ignore[assignment]  # keyring declares it a classproperty
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.store.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.store[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.store.pop((service, username), None)

@@ -105,43 +105,18 @@ def test_alias_token_login(qtbot, window, xnat_emulator) -> None:
     assert win.project_page.current_project().id == "DEMO"
 
 
-def test_remembered_password_comes_back_from_the_keyring(qtbot, window, xnat_emulator) -> None:
-    import keyring
-    from keyring.backend import KeyringBackend
+def test_remembered_password_comes_back_from_the_keyring(qtbot, window, xnat_emulator, memory_keyring) -> None:
+    win = window
+    fill_connection(win, xnat_emulator.url, "admin", "admin")
+    win.connect_page.remember_check.setChecked(True)
+    win.connect_page.verify()
+    wait_until(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
+    wait_until(qtbot, lambda: memory_keyring.store, what="the keyring write")
+    from desktop_client.gui.connections import ConnectionStore
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
-
-    previous = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    try:
-        win = window
-        fill_connection(win, xnat_emulator.url, "admin", "admin")
-        win.connect_page.remember_check.setChecked(True)
-        win.connect_page.verify()
-        wait_until(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
-        wait_until(qtbot, lambda: memory.store, what="the keyring write")
-        from desktop_client.gui.connections import ConnectionStore
-
-        fresh = ConnectionStore()  # a new session of the app: nothing typed yet
-        conn = fresh.connections[1]
-        assert fresh.typed_password(conn) is None and fresh.password(conn) == "admin"
-    finally:
-        keyring.set_keyring(previous)
+    fresh = ConnectionStore()  # a new session of the app: nothing typed yet
+    conn = fresh.connections[1]
+    assert fresh.typed_password(conn) is None and fresh.password(conn) == "admin"
 
 
 def test_bad_certificate_is_explained_and_insecure_tls_is_an_explicit_opt_in(
