@@ -1,12 +1,18 @@
-"""Fixtures for the review/viewer/template GUI tests: the suite's small demo, scanned once."""
+"""Fixtures for the review/viewer/template GUI tests: the suite's small demo scanned once, a
+private template store and a shown review step."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
 from desktop_client.scanning import ScanResult, scan_paths
+from desktop_client.templates import TemplateStore
+
+#: The review step's size inside a 1280×720 window; a module sets ``STEP_SIZE`` for another.
+STEP_AT_1280x720 = (1054, 560)
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +34,23 @@ def find_scan(sessions, modality: str, transfer_syntax: str | None = None):
                                               or scan.instances[0].transfer_syntax_uid == transfer_syntax):
                 return session, scan
     raise LookupError(modality)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> TemplateStore:
+    """The user's templates in this test's folder, without the shipped examples."""
+    return TemplateStore(tmp_path / "templates", shipped=False)
+
+
+@pytest.fixture
+def step(qtbot: Any, store: TemplateStore, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A shown ``ReviewStep`` at the test module's ``STEP_SIZE`` (default: inside 1280×720); its
+    findings window is closed afterwards."""
+    from desktop_client.gui.review import ReviewStep
+
+    widget = ReviewStep(store=store)
+    qtbot.addWidget(widget)
+    widget.resize(*getattr(request.module, "STEP_SIZE", STEP_AT_1280x720))
+    widget.show()
+    yield widget
+    widget.findings.close()
