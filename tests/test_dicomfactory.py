@@ -8,16 +8,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from pydicom.uid import (
-    ExplicitVRBigEndian,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    JPEG2000Lossless,
-    JPEGBaseline8Bit,
-    JPEGLSLossless,
-    RLELossless,
-    generate_uid,
-)
+from pydicom import uid as U
 
 from tests.dicomfactory import (
     BURN,
@@ -37,8 +28,8 @@ def _read(ds: pydicom.Dataset) -> pydicom.Dataset:
     return pydicom.dcmread(io.BytesIO(encode(ds)))
 
 
-@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian,
-                                    RLELossless, JPEGLSLossless, JPEG2000Lossless])
+@pytest.mark.parametrize("syntax", [U.ExplicitVRLittleEndian, U.ImplicitVRLittleEndian, U.ExplicitVRBigEndian,
+                                    U.RLELossless, U.JPEGLSLossless, U.JPEG2000Lossless])
 @pytest.mark.parametrize("signed", [False, True])
 def test_lossless_syntaxes_store_the_given_pixels_exactly(syntax: str, signed: bool) -> None:
     rng = np.random.default_rng(4)
@@ -53,7 +44,7 @@ def test_lossless_syntaxes_store_the_given_pixels_exactly(syntax: str, signed: b
 def test_colour_multiframe_as_jpeg_baseline_decodes_close_to_the_given_frames() -> None:
     given = np.full((3, 32, 48, 3), (200, 60, 30), dtype=np.uint8)
     back = _read(image(modality="US", rows=32, columns=48, frames=3, bits_allocated=8, bits_stored=8,
-                       photometric="RGB", pixels=given, transfer_syntax=JPEGBaseline8Bit))
+                       photometric="RGB", pixels=given, transfer_syntax=U.JPEGBaseline8Bit))
     assert back.PhotometricInterpretation == "YBR_FULL_422" and back.LossyImageCompression == "01"
     decoded = back.pixel_array  # pydicom converts the YBR stream to RGB
     assert decoded.shape == given.shape
@@ -66,7 +57,7 @@ def test_defaults_make_one_series_and_distinct_objects() -> None:
                                                                                                      SERIES_UID)
     assert a.SOPInstanceUID == f"{SERIES_UID}.1" and b.SOPInstanceUID == f"{SERIES_UID}.2"
     assert a.PixelData != b.PixelData  # content-hashing servers and caches see two objects
-    long_series = generate_uid()
+    long_series = U.generate_uid()
     sop = image(series_uid=long_series, instance_number=123456789).SOPInstanceUID
     assert sop != image(series_uid=long_series, instance_number=2).SOPInstanceUID
     assert len(sop) <= 64 and sop.is_valid
@@ -93,14 +84,14 @@ def test_burned_block_and_burned_text_land_where_asked() -> None:
 def test_header_only_and_raw_pixel_bytes() -> None:
     bare = image(header_only=True)
     assert "PixelData" not in bare and "Rows" not in bare
-    assert bare.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+    assert bare.file_meta.TransferSyntaxUID == U.ExplicitVRLittleEndian
     ybr = _read(image(rows=2, columns=4, bits_allocated=8, bits_stored=8, photometric="YBR_FULL_422",
                       pixel_bytes=bytes([100, 100, 128, 128]) * 4))
     assert ybr.SamplesPerPixel == 3 and bytes(ybr.PixelData) == bytes([100, 100, 128, 128]) * 4
 
 
 def test_bare_datasets_are_written_without_preamble_or_file_meta(tmp_path: Path) -> None:
-    path = write(tmp_path / "raw.bin", image(transfer_syntax=ImplicitVRLittleEndian), part10=False)
+    path = write(tmp_path / "raw.bin", image(transfer_syntax=U.ImplicitVRLittleEndian), part10=False)
     data = path.read_bytes()
     assert data[128:132] != b"DICM" and data[:2] == b"\x08\x00"  # starts with group 0008
     back = pydicom.dcmread(path, force=True)
