@@ -58,10 +58,10 @@ class MemoryKeyring(KeyringBackend):
     """A keyring that keeps passwords in this process only: remembering a password is tested
     end to end without touching a desktop secret store (the ``memory_keyring`` fixture)."""
 
-    priority = 1  # type: ignore[assignment]  # keyring declares it a classproperty
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call, unused-ignore]  # untyped in keyring
         self.store: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
