@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.dicomfactory import ct_slice, encode  # noqa: E402  (the one synthetic DICOM factory)
 
 ROOT = "1.2.826.0.1.3680043.9.7777."
 SOP_PLACEHOLDER = ROOT + "1." + "0" * 12
@@ -33,50 +34,10 @@ SERIES_PLACEHOLDER = ROOT + "2." + "0" * 12
 
 
 def _template(rows: int, columns: int) -> bytes:
-    ds = Dataset()
-    ds.SpecificCharacterSet = "ISO_IR 100"
-    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = SOP_PLACEHOLDER
-    for kw, value in {
-        "StudyDate": "20240315", "SeriesDate": "20240315", "AcquisitionDate": "20240315",
-        "ContentDate": "20240315", "StudyTime": "101500", "SeriesTime": "101600", "AcquisitionTime": "101700",
-        "ContentTime": "101700", "AccessionNumber": "A12345678", "Modality": "CT", "Manufacturer": "ACME",
-        "InstitutionName": "General Hospital", "InstitutionAddress": "1 Main Street",
-        "ReferringPhysicianName": "WELBY^MARCUS", "StationName": "CT01", "StudyDescription": "CT CHEST W/O",
-        "SeriesDescription": "AXIAL 1.25mm", "ManufacturerModelName": "Scanner 9000",
-        "PatientName": "DOE^JANE", "PatientID": "MRN0012345", "PatientBirthDate": "19700101",
-        "PatientSex": "F", "PatientAge": "054Y", "PatientWeight": 70, "BodyPartExamined": "CHEST",
-        "SliceThickness": 1.25, "KVP": 120, "DataCollectionDiameter": 500, "SoftwareVersions": "1.0",
-        "ReconstructionDiameter": 360, "DistanceSourceToDetector": 1085.6, "DistanceSourceToPatient": 595,
-        "GantryDetectorTilt": 0, "TableHeight": 160, "RotationDirection": "CW", "ExposureTime": 500,
-        "XRayTubeCurrent": 200, "Exposure": 100, "FilterType": "BODY", "GeneratorPower": 24,
-        "FocalSpots": 0.7, "ConvolutionKernel": "STANDARD", "PatientPosition": "HFS",
-        "StudyInstanceUID": ROOT + "3.1", "SeriesInstanceUID": SERIES_PLACEHOLDER, "StudyID": "4711",
-        "SeriesNumber": 2, "AcquisitionNumber": 1, "InstanceNumber": 1,
-        "ImagePositionPatient": [-180, -180, -100], "ImageOrientationPatient": [1, 0, 0, 0, 1, 0],
-        "FrameOfReferenceUID": ROOT + "4.1", "PositionReferenceIndicator": "SN", "SliceLocation": -100,
-        "SamplesPerPixel": 1, "PhotometricInterpretation": "MONOCHROME2", "Rows": rows, "Columns": columns,
-        "PixelSpacing": [0.703125, 0.703125], "BitsAllocated": 16, "BitsStored": 12, "HighBit": 11,
-        "PixelRepresentation": 1, "WindowCenter": 40, "WindowWidth": 400, "RescaleIntercept": -1024,
-        "RescaleSlope": 1, "RescaleType": "HU",
-    }.items():
-        setattr(ds, kw, value)
-    block = ds.private_block(0x0009, "ACME CT PRIVATE", create=True)
-    for offset in range(0x10, 0x30):
-        block.add_new(offset, "LO", f"private value {offset}")
-    ds.PixelData = np.zeros((rows, columns), dtype=np.int16).tobytes()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = SOP_PLACEHOLDER
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds.file_meta = meta
-    path = Path(tempfile.mkstemp(suffix=".dcm")[1])
-    ds.save_as(path, enforce_file_format=True)
-    data = path.read_bytes()
-    path.unlink()
-    return data
+    """One realistic CT slice (≈ 100 attributes with private tags, ``tests.dicomfactory.ct_slice``)
+    with fixed-width placeholder UIDs, as Part-10 bytes."""
+    return encode(ct_slice(0, rows=rows, columns=columns, study_uid=ROOT + "3.1",
+                           series_uid=SERIES_PLACEHOLDER, sop_uid=SOP_PLACEHOLDER))
 
 
 def build_tree(root: Path, n: int, rows: int, columns: int, series: int = 10) -> list[Path]:

@@ -74,42 +74,26 @@ def free_port() -> int:
 def write_session(folder: Path, files: int, rows: int) -> int:
     """One CT study, four series, ``files`` images of rows×rows 16-bit with a bright corner."""
     import numpy as np
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
+
+    from tests.dicomfactory import image, write
 
     folder.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    base = rng.integers(0, 2000, size=(rows, rows), dtype=np.uint16)
-    base[0:40, 0:200] = 4000
-    pixel_bytes = base.tobytes()
+    base = np.random.default_rng(1).integers(0, 2000, size=(rows, rows), dtype=np.uint16)
     study = generate_uid()
     series = [generate_uid() for _ in range(4)]
     frame_of_reference = generate_uid()
     total = 0
     for n in range(files):
         s = n % 4
-        sop = generate_uid()
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = sop
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, sop
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series[s]
-        ds.PatientName, ds.PatientID, ds.PatientBirthDate = "BENCH^PATIENT", "BENCH01", "19600101"
-        ds.InstitutionName, ds.ReferringPhysicianName = "General Hospital", "DR^WHO"
-        ds.StudyDate, ds.StudyTime, ds.AccessionNumber = "20240101", "120000", "ACC1"
-        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", s + 1, n // 4 + 1
-        ds.SeriesDescription = f"Bench series {s + 1}"
-        ds.FrameOfReferenceUID = frame_of_reference
-        ds.Rows = ds.Columns = rows
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.PixelData = pixel_bytes
-        path = folder / f"s{s + 1}" / f"{n:06d}.dcm"
-        path.parent.mkdir(exist_ok=True)
-        ds.save_as(path, enforce_file_format=True)
+        ds = image(study_uid=study, series_uid=series[s], sop_uid=generate_uid(), series_number=s + 1,
+                   instance_number=n // 4 + 1, patient_name="BENCH^PATIENT", patient_id="BENCH01",
+                   birth_date="19600101", study_date="20240101", study_time="120000",
+                   series_description=f"Bench series {s + 1}", rows=rows, columns=rows, pixels=base,
+                   burn_box=(0, 0, 200, 40), burn_value=4000,
+                   extra={"InstitutionName": "General Hospital", "ReferringPhysicianName": "DR^WHO",
+                          "FrameOfReferenceUID": frame_of_reference})
+        path = write(folder / f"s{s + 1}" / f"{n:06d}.dcm", ds)
         total += path.stat().st_size
     return total
 

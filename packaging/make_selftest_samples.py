@@ -9,8 +9,9 @@ object with fixed UIDs (names are ``SELFTEST^SAMPLE``, never patient data), so t
 reproducible and the self-test can compare decoded pixels with the reference exactly. The
 encoders are independent of the pixel engine under test where possible:
 
-* native syntaxes: written by hand / pydicom (Big Endian words swapped here);
-* RLE, JPEG-LS, JPEG 2000: pydicom's encoders (pylibjpeg-rle, pyjpegls, pylibjpeg-openjpeg);
+* native syntaxes, RLE, JPEG-LS, JPEG 2000: the shared synthetic DICOM factory
+  (``tests.dicomfactory`` on ``desktop_client.demo.writer``: Big Endian words swapped by hand, the
+  others through pydicom's encoders pylibjpeg-rle, pyjpegls, pylibjpeg-openjpeg);
 * JPEG Baseline: Pillow (libjpeg-turbo); JPEG Lossless (process 14, predictor 6): imagecodecs;
 * JPEG Lossless SV1: GDCM (the only installed encoder that writes predictor 1);
 * HTJ2K Lossless: imagecodecs (OpenJPH).
@@ -27,13 +28,14 @@ import numpy as np
 from PIL import Image
 from pydicom import dcmread
 from pydicom import uid as U
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate, generate_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from desktop_client.selftest import COLUMNS, DATA_DIR, ROWS, SAMPLES, Sample, reference_image  # noqa: E402
+from desktop_client.selftest import DATA_DIR, SAMPLES, Sample, reference_image  # noqa: E402
+from tests.dicomfactory import image as synthetic_image  # noqa: E402  (the one synthetic DICOM factory)
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 IMPLEMENTATION_CLASS_UID = U.generate_uid(entropy_srcs=["xnat-desktop-uploader", "selftest", "impl"])
@@ -43,43 +45,28 @@ def _uid(*parts: str) -> U.UID:
     return U.generate_uid(entropy_srcs=["xnat-desktop-uploader", "selftest", *parts])
 
 
-def base_dataset(sample: Sample) -> Dataset:
-    """Header of a sample: Secondary Capture, greyscale, deterministic UIDs, synthetic names."""
-    ds = Dataset()
-    ds.SOPClassUID = SECONDARY_CAPTURE
-    ds.SOPInstanceUID = _uid(sample.filename)
-    ds.StudyInstanceUID = _uid("study")
-    ds.SeriesInstanceUID = _uid("series")
-    ds.PatientName = "SELFTEST^SAMPLE"
-    ds.PatientID = "SELFTEST"
-    ds.InstitutionName = "Self-test Institution"
-    ds.Modality = "OT"
-    ds.ConversionType = "SYN"
-    ds.StudyDate = "20000101"
-    ds.SeriesNumber = 1
-    ds.InstanceNumber = 1
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.Rows = ROWS
-    ds.Columns = COLUMNS
-    ds.BitsAllocated = sample.bits
-    ds.BitsStored = sample.bits
-    ds.HighBit = sample.bits - 1
-    ds.PixelRepresentation = 0
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = U.UID(sample.transfer_syntax)
-    meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-    meta.ImplementationVersionName = "XNATSELFTEST"
-    ds.file_meta = meta
+def base_dataset(filename: str, pixels: np.ndarray, bits: int,
+                 transfer_syntax: str = U.ExplicitVRLittleEndian) -> Dataset:
+    """A sample's Secondary Capture object holding ``pixels``, from the shared synthetic DICOM
+    factory (``tests.dicomfactory``): deterministic UIDs, synthetic names, the pixels native or in
+    one of the syntaxes the demo writer encodes (``transfer_syntax``)."""
+    rows, columns = pixels.shape
+    ds = synthetic_image(
+        modality="OT", sop_class=SECONDARY_CAPTURE, study_uid=_uid("study"), series_uid=_uid("series"),
+        sop_uid=_uid(filename), series_number=1, instance_number=1, patient_name="SELFTEST^SAMPLE",
+        patient_id="SELFTEST", study_date="20000101", study_time="000000", accession="", study_id="1",
+        study_description="Self-test", series_description="Self-test sample", rows=rows, columns=columns,
+        bits_allocated=bits, bits_stored=bits, pixels=pixels, transfer_syntax=transfer_syntax,
+        extra={"InstitutionName": "Self-test Institution", "ConversionType": "SYN"})
+    _meta(ds, transfer_syntax)
     return ds
 
 
-def _native(ds: Dataset, image: np.ndarray, big_endian: bool) -> None:
-    order = ">" if big_endian else "<"
-    ds.PixelData = image.astype(image.dtype.newbyteorder(order)).tobytes()
-    ds["PixelData"].VR = "OW" if image.itemsize > 1 else "OB"
+def _meta(ds: Dataset, transfer_syntax: str) -> None:
+    """The file meta says the self-test wrote it and in which syntax the Pixel Data now is."""
+    ds.file_meta.TransferSyntaxUID = U.UID(transfer_syntax)
+    ds.file_meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+    ds.file_meta.ImplementationVersionName = "XNATSELFTEST"
 
 
 def _encapsulated(ds: Dataset, frame: bytes) -> None:
@@ -98,8 +85,7 @@ def _sv1_with_gdcm(sample: Sample, image: np.ndarray) -> bytes:
     """Encode with GDCM's JPEG Lossless SV1 writer (via a private temporary Part-10 file)."""
     import gdcm
 
-    native = base_dataset(Sample("native.dcm", U.ExplicitVRLittleEndian, sample.bits))
-    _native(native, image, big_endian=False)
+    native = base_dataset("native.dcm", image, sample.bits)
     with tempfile.TemporaryDirectory(prefix="selftest-sv1-") as tmp:
         src, dst = Path(tmp) / "in.dcm", Path(tmp) / "out.dcm"
         native.save_as(src, enforce_file_format=True)
@@ -122,19 +108,21 @@ def _sv1_with_gdcm(sample: Sample, image: np.ndarray) -> bytes:
         return next(generate_frames(encoded.PixelData, number_of_frames=1))
 
 
+#: Syntaxes the demo writer encodes (``desktop_client.demo.writer``: native by hand, RLE, JPEG-LS
+#: and JPEG 2000 through pydicom's encoders); the rest are encapsulated here.
+_FACTORY_SYNTAXES = (U.ExplicitVRLittleEndian, U.ImplicitVRLittleEndian, U.ExplicitVRBigEndian,
+                     U.RLELossless, U.JPEGLSLossless, U.JPEG2000Lossless)
+
+
 def build(sample: Sample) -> Dataset:
     """The sample's dataset with its pixel data encoded in its transfer syntax."""
-    ds = base_dataset(sample)
-    image = reference_image(sample.bits)
     ts = sample.transfer_syntax
-    if ts in (U.ExplicitVRLittleEndian, U.ImplicitVRLittleEndian, U.DeflatedExplicitVRLittleEndian):
-        _native(ds, image, big_endian=False)
-    elif ts == U.ExplicitVRBigEndian:
-        _native(ds, image, big_endian=True)
-    elif ts in (U.RLELossless, U.JPEGLSLossless, U.JPEG2000Lossless):
-        plugin = {U.RLELossless: "pylibjpeg", U.JPEGLSLossless: "pyjpegls",
-                  U.JPEG2000Lossless: "pylibjpeg"}[ts]
-        ds.compress(ts, image, encoding_plugin=plugin, generate_instance_uid=False)
+    image = reference_image(sample.bits)
+    if ts in _FACTORY_SYNTAXES:
+        return base_dataset(sample.filename, image, sample.bits, ts)
+    ds = base_dataset(sample.filename, image, sample.bits)
+    if ts == U.DeflatedExplicitVRLittleEndian:
+        pass  # native pixels; pydicom deflates the whole data set on writing
     elif ts == U.JPEGBaseline8Bit:
         _encapsulated(ds, _jpeg_baseline(image))
         ds.LossyImageCompression = "01"
@@ -151,6 +139,7 @@ def build(sample: Sample) -> Dataset:
         _encapsulated(ds, bytes(imagecodecs.htj2k_encode(image, reversible=True)))
     else:
         raise ValueError(f"no sample writer for transfer syntax {ts}")
+    _meta(ds, ts)
     return ds
 
 
@@ -160,12 +149,9 @@ def build_text_sample() -> Dataset:
 
     from desktop_client.selftest import TEXT_SAMPLE, TEXT_SAMPLE_LINE
 
-    ds = base_dataset(Sample(TEXT_SAMPLE, U.ExplicitVRLittleEndian, bits=8))
-    ds.Rows, ds.Columns = 96, 320
     canvas = Image.fromarray((40 + 30 * np.sin(np.arange(320) / 17.0)[None, :].repeat(96, 0)).astype(np.uint8))
     ImageDraw.Draw(canvas).text((10, 30), TEXT_SAMPLE_LINE, fill=240, font=ImageFont.load_default(size=18))
-    _native(ds, np.asarray(canvas), big_endian=False)
-    return ds
+    return base_dataset(TEXT_SAMPLE, np.asarray(canvas), bits=8)
 
 
 def main() -> int:

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from desktop_client.cli.main import main
-from tests.scanning.factory import make_dataset, write
+from tests.dicomfactory import image, write
 
 
 def _tree(tmp_path: Path) -> Path:
-    write(tmp_path / "d" / "a.dcm", make_dataset(sop="1.1", instance_number=1))
-    write(tmp_path / "d" / "b.dcm", make_dataset(sop="1.2", instance_number=2))
+    write(tmp_path / "d" / "a.dcm", image(sop_uid="1.1", instance_number=1))
+    write(tmp_path / "d" / "b.dcm", image(sop_uid="1.2", instance_number=2))
     (tmp_path / "d" / "junk.txt").write_text("x")
     return tmp_path / "d"
 

@@ -16,7 +16,7 @@ import pydicom
 import pytest
 
 from desktop_client.core.geometry import PixelEdit, Rect
-from desktop_client.demo.generator import SMALL_SCALE, generate_demo
+from desktop_client.demo import DemoManifest
 from desktop_client.scanning import scan_paths
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, ScriptSource,
                                      State, TransferQueue, TransferSpec)
@@ -29,13 +29,6 @@ SCRIPT = ScriptSource("project", 'version "6.3"\n(0010,0010) := "ANON"\n(0010,00
 LOSSY = {"1.2.840.10008.1.2.4.50"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("demo") / "data"
-    manifest = generate_demo(folder, **SMALL_SCALE)
-    return folder, manifest
-
-
 def _boxes(manifest) -> dict[str, list[list[int]]]:
     per_series: dict[str, list[list[int]]] = defaultdict(list)
     for f in manifest.files:
@@ -46,10 +39,10 @@ def _boxes(manifest) -> dict[str, list[list[int]]]:
 
 
 @pytest.mark.parametrize("how", ["cstore", "stowrs"])
-def test_demo_sessions_arrive_anonymized_and_redacted(orthanc: Orthanc, demo, tmp_path: Path,
+def test_demo_sessions_arrive_anonymized_and_redacted(orthanc: Orthanc, demo_dir: Path, tmp_path: Path,
                                                       how: str) -> None:
     orthanc.reset()
-    folder, manifest = demo
+    folder, manifest = demo_dir, DemoManifest.load(demo_dir)
     boxes = _boxes(manifest)
     sessions = scan_paths([folder], use_cache=False).sessions
     dest = (DestinationSpec.parse(f"dicom://{AET}@127.0.0.1:{orthanc.dicom_port}")

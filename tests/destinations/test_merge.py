@@ -12,7 +12,8 @@ from desktop_client.cli.main import main
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, ScriptSource,
                                      State, TransferQueue, TransferSpec)
 from desktop_client.transfer.spec import MERGE
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,8 @@ from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, ScriptSource,
                                      State, TransferQueue, TransferSpec)
 from tests.destinations.orthanc import AET, PASSWORD, USER, Orthanc, free_port, start_orthanc
-from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
+from tests.dicomfactory import BURN, BURN_VALUE, write_study
+from tests.helpers import session_of
 
 pytestmark = pytest.mark.orthanc
 

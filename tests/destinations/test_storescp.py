@@ -12,7 +12,8 @@ import pytest
 
 from desktop_client.transfer import DestinationSpec, RetryPolicy, State, TransferQueue, TransferSpec
 from tests.destinations.orthanc import free_port
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 pytestmark = pytest.mark.dcmtk
 

@@ -13,7 +13,8 @@ import requests
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, State, TransferQueue,
                                      TransferSpec)
 from tests.destinations.orthanc import PASSWORD, USER, Orthanc
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 pytestmark = pytest.mark.orthanc
 

@@ -10,7 +10,8 @@ import pytest
 
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, State, TransferQueue,
                                      TransferSpec)
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 
 def _queue(tmp_path: Path, password: str = "admin") -> TransferQueue:

@@ -9,26 +9,15 @@ from pydicom.sequence import Sequence
 
 from desktop_client.dicomedit import Outcome, compile_script
 from desktop_client.dicomedit.conformance import FEATURE_IDS
+from tests.dicomfactory import image
 
 
 def ct() -> Dataset:
     """A CT-like header with public, private and nested data."""
-    ds = Dataset()
-    ds.PatientName = "Doe^John"
-    ds.PatientID = "PID-1"
-    ds.PatientBirthDate = "19700101"
-    ds.PatientSex = "M"
-    ds.StudyDate = "20230519"
-    ds.StudyTime = "133022"
-    ds.Modality = "CT"
-    ds.AccessionNumber = "ACC1"
-    ds.StationName = "MEDPC"
-    ds.StudyInstanceUID = "1.2.3.444.555"
-    ds.SeriesInstanceUID = "1.2.3.444.555.666"
-    ds.SOPInstanceUID = "1.2.3.4.5.6"
-    ds.SeriesNumber = 4
-    ds.Rows = 4
-    ds.Columns = 4
+    ds = image(header_only=True, modality="CT", study_uid="1.2.3.444.555", series_uid="1.2.3.444.555.666",
+               sop_uid="1.2.3.4.5.6", series_number=4, patient_name="Doe^John", patient_id="PID-1",
+               birth_date="19700101", study_date="20230519", study_time="133022", accession="ACC1",
+               extra={"PatientSex": "M", "StationName": "MEDPC", "Rows": 4, "Columns": 4})
     ref1 = Dataset()
     ref1.ReferencedSOPInstanceUID = "1.2.3.4.5"
     ref1.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"

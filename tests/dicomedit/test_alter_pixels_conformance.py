@@ -15,13 +15,14 @@ import math
 
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from desktop_client.dicomedit import compile_script
 from desktop_client.pixels import redact_dataset
 from desktop_client.core.geometry import PixelEdit, Rect
 from tests.dicomedit.helpers import conforms, de6
+from tests.dicomfactory import image as synthetic_image
 
 FULL = (0.2990, 0.5870, 0.1140, 0.0, -0.1687, -0.3313, 0.5, 0.5, 0.5, -0.4187, -0.0813, 0.5)
 PARTIAL = (0.2568, 0.5041, 0.0979, 0.0625, -0.1482, -0.2910, 0.4392, 0.5,
@@ -82,30 +83,16 @@ def image(pi: str, bits: int, *, rows: int = 6, cols: int = 10, planar: int = 0,
     samples = 3 if pi in ("RGB", "YBR_FULL", "YBR_FULL_422", "YBR_PARTIAL_422") else 1
     per_frame = (rows * ((cols + 1) // 2) * 4 if pi.endswith("_422") else rows * cols * samples * bits // 8)
     raw = bytes(0x10 + i % 0x40 for i in range(per_frame * frames))
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, samples
-    ds.PhotometricInterpretation = pi
-    ds.BitsAllocated = ds.BitsStored = bits
-    ds.HighBit = bits - 1
-    ds.PixelRepresentation = int(signed)
-    ds.NumberOfFrames = frames
-    if samples == 3:
-        ds.PlanarConfiguration = planar
+    extra: dict[str, object] = {"NumberOfFrames": frames}
     if pi == "PALETTE COLOR":
-        ds.RedPaletteColorLookupTableDescriptor = [256, 0, 8]
-        ds.GreenPaletteColorLookupTableDescriptor = [256, 0, 8]
-        ds.BluePaletteColorLookupTableDescriptor = [256, 0, 8]
         ramp = bytes(range(256))
-        ds.RedPaletteColorLookupTableData = ramp
-        ds.GreenPaletteColorLookupTableData = ramp[::-1]
-        ds.BluePaletteColorLookupTableData = ramp
-    ds.PixelData = raw
-    return ds
+        extra.update(RedPaletteColorLookupTableDescriptor=[256, 0, 8],
+                     GreenPaletteColorLookupTableDescriptor=[256, 0, 8],
+                     BluePaletteColorLookupTableDescriptor=[256, 0, 8], RedPaletteColorLookupTableData=ramp,
+                     GreenPaletteColorLookupTableData=ramp[::-1], BluePaletteColorLookupTableData=ramp)
+    return synthetic_image(modality="OT", sop_uid=generate_uid(), rows=rows, columns=cols, frames=frames,
+                           bits_allocated=bits, bits_stored=bits, signed=signed, photometric=pi, planar=planar,
+                           pixel_bytes=raw, extra=extra)
 
 
 def redact_with_script(ds: Dataset, rect: tuple[int, int, int, int], fill: str) -> bytes:

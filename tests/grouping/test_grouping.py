@@ -21,7 +21,7 @@ from desktop_client.grouping import (
     group_scans,
 )
 from desktop_client.scanning import scan_paths
-from tests.scanning.factory import make_dataset, write
+from tests.dicomfactory import image, write
 
 
 def _scan_of(tmp_path: Path, name: str):
@@ -69,26 +69,26 @@ def _classify_synthetic(tmp_path: Path, datasets) -> str | None:
 
 
 def test_mixed_sizes(tmp_path: Path) -> None:
-    assert _classify_synthetic(tmp_path, [make_dataset(sop="1", rows=8), make_dataset(sop="2", rows=16)]) == MIXED_SIZES
+    assert _classify_synthetic(tmp_path, [image(sop_uid="1", rows=8), image(sop_uid="2", rows=16)]) == MIXED_SIZES
 
 
 def test_mixed_sop_classes(tmp_path: Path) -> None:
-    other = make_dataset(sop="2", sop_class=SecondaryCaptureImageStorage)
-    assert _classify_synthetic(tmp_path, [make_dataset(sop="1"), other]) == MIXED_SOP_CLASSES
+    other = image(sop_uid="2", sop_class=SecondaryCaptureImageStorage)
+    assert _classify_synthetic(tmp_path, [image(sop_uid="1"), other]) == MIXED_SOP_CLASSES
 
 
 def test_no_pixel_data(tmp_path: Path) -> None:
-    assert _classify_synthetic(tmp_path, [make_dataset(sop="1"), make_dataset(sop="2", pixels=False)]) == NO_PIXEL_DATA
+    assert _classify_synthetic(tmp_path, [image(sop_uid="1"), image(sop_uid="2", header_only=True)]) == NO_PIXEL_DATA
 
 
 def test_encapsulated_pdf_contains_free_text(tmp_path: Path) -> None:
-    pdf = make_dataset(sop="1", sop_class=EncapsulatedPDFStorage, pixels=False, modality="DOC")
+    pdf = image(sop_uid="1", sop_class=EncapsulatedPDFStorage, header_only=True, modality="DOC")
     pdf.EncapsulatedDocument = b"%PDF-1.4\n%%EOF\n"
     assert _classify_synthetic(tmp_path, [pdf]) == FREE_TEXT
 
 
 def test_undecodable_transfer_syntax(tmp_path: Path) -> None:
-    ds = make_dataset(sop="1")
+    ds = image(sop_uid="1")
     path = write(tmp_path / "0.dcm", ds)
     ds.file_meta.TransferSyntaxUID = MPEG2MPML
     ds.PixelData = encapsulate([b"\x00\x00\x01\xb3" + bytes(60)])
@@ -100,9 +100,9 @@ def test_undecodable_transfer_syntax(tmp_path: Path) -> None:
 
 def test_groups_mix_sessions_and_unsupported_are_grouped_by_reason_and_class(tmp_path: Path) -> None:
     for study in ("1", "2"):
-        write(tmp_path / study / "ct.dcm", make_dataset(study=study, series=f"{study}.1", sop=f"{study}.1.1"))
-        dose = make_dataset(study=study, series=f"{study}.2", sop=f"{study}.2.1", sop_class=RTDoseStorage,
-                            modality="RTDOSE")
+        write(tmp_path / study / "ct.dcm", image(study_uid=study, series_uid=f"{study}.1", sop_uid=f"{study}.1.1"))
+        dose = image(study_uid=study, series_uid=f"{study}.2", sop_uid=f"{study}.2.1", sop_class=RTDoseStorage,
+                     modality="RTDOSE")
         write(tmp_path / study / "dose.dcm", dose)
     grouping = group_scans(scan_paths([tmp_path], use_cache=False).sessions)
     (valid,) = grouping.valid

@@ -1,10 +1,10 @@
-"""Fixtures for the GUI tests: a private app home per test, the demo data, a ready main window."""
+"""Fixtures for the GUI tests: a private app home per test and a ready main window (the demo data
+is the suite-wide ``demo_dir``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -18,16 +18,6 @@ def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("XNAT_DESKTOP_HOME", str(home))
     return home
-
-
-@pytest.fixture(scope="session")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo studies (small scale), generated once for the whole session; never modified."""
-    from desktop_client.demo.generator import SMALL_SCALE, generate_demo
-
-    folder = tmp_path_factory.mktemp("demo") / "studies"
-    generate_demo(folder, seed=0, **SMALL_SCALE)
-    return folder
 
 
 @pytest.fixture
@@ -49,12 +39,3 @@ def window(qtbot, app_home: Path) -> Iterator["MainWindow"]:  # type: ignore[nam
     yield win
     win.close()
     queue.close()
-
-
-def wait_for(qtbot, condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> None:
-    """Process events until ``condition()`` is true (fails with ``what`` after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        qtbot.wait(20)

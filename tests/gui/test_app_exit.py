@@ -7,30 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QApplication
 
-from tests.gui.conftest import wait_for
 from tests.gui.flow import scan, to_confirm, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_for_log, wait_until
 
 
 def test_ctrl_q_quits(qtbot, window) -> None:
     assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
     assert window.isVisible()
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
-    wait_for(qtbot, lambda: not window.isVisible(), what="the window to close")
-
-
-def _wait_for_log(log: Path, text: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not (log.is_file() and text in log.read_text(encoding="utf-8", errors="replace")):
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, f"the app did not log {text!r}"
-        time.sleep(0.1)
+    wait_until(qtbot, lambda: not window.isVisible(), what="the window to close")
 
 
 def test_sigterm_closes_the_app_cleanly(tmp_path: Path) -> None:
@@ -42,7 +33,7 @@ def test_sigterm_closes_the_app_cleanly(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "desktop_client.gui.app", "--demo"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_log(home / "logs" / "xnat-desktop.log", "main window shown", proc)
+        wait_for_log(home / "logs" / "xnat-desktop.log", "main window shown", proc)
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=90)
     finally:

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QSplitter
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_project_step
+from tests.gui.flow import fill_connection, row_of, scan, to_project_step
+from tests.helpers import wait_until
 
 
 def test_settings_are_saved_at_once_and_clamped(qtbot, window, app_home: Path) -> None:
@@ -85,12 +85,12 @@ def test_keyboard_shortcuts_move_through_the_wizard(qtbot, window) -> None:
     win = window
     win.activateWindow()
     qtbot.keyClick(win.wizard, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    wait_for(qtbot, lambda: win.wizard.index == 1, what="Ctrl+Enter → Project")
+    wait_until(qtbot, lambda: win.wizard.index == 1, what="Ctrl+Enter → Project")
     qtbot.keyClick(win.wizard, Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)
     assert win.wizard.index == 0
     assert win.wizard.step_labels[1].isEnabled() and not win.wizard.step_labels[2].isEnabled()
     win.wizard.step_labels[1].click()  # a visited step is one click away
-    wait_for(qtbot, lambda: win.wizard.index == 1, what="the step bar")
+    wait_until(qtbot, lambda: win.wizard.index == 1, what="the step bar")
     win.wizard.back()
     qtbot.keyClick(win, Qt.Key.Key_2, Qt.KeyboardModifier.AltModifier)
     assert win.pages.currentIndex() == 1
@@ -100,11 +100,7 @@ def test_date_verification_when_the_project_requires_it(qtbot, window, xnat_emul
                                                        demo_dir: Path) -> None:
     win = window
     xnat_emulator.set_applet("DEMO", "require-date", "true")
-    page = win.connect_page
-    page.add_button.click()
-    page.url_edit.setText(xnat_emulator.url)
-    page.user_edit.setText("admin")
-    page.password_edit.setText("admin")
+    fill_connection(win, xnat_emulator.url)
     to_project_step(qtbot, win, "DEMO")
     assert win.project_page.values["date"].text().startswith("✔")
     scan(qtbot, win, [demo_dir])
@@ -128,7 +124,7 @@ def test_demo_start_opens_select_data_with_the_demo_study(qtbot, app_home: Path)
     win = create_window(demo=True)
     qtbot.addWidget(win)
     try:
-        wait_for(qtbot, lambda: win.select_page.result is not None and not win.select_page.scanning,
+        wait_until(qtbot, lambda: win.select_page.result is not None and not win.select_page.scanning,
                  timeout=180, what="the demo study")
         assert win.wizard.index == 2
         assert win.draft.target.connection.is_local
@@ -191,11 +187,7 @@ def test_project_without_bulk_upload_takes_one_session(qtbot, window, xnat_emula
                                                       demo_dir: Path) -> None:
     win = window
     xnat_emulator.set_applet("DEMO", "allow-bulk-upload", "false")
-    page = win.connect_page
-    page.add_button.click()
-    page.url_edit.setText(xnat_emulator.url)
-    page.user_edit.setText("admin")
-    page.password_edit.setText("admin")
+    fill_connection(win, xnat_emulator.url)
     to_project_step(qtbot, win, "DEMO")
     assert "one session at a time" in win.project_page.values["bulk"].text()
     scan(qtbot, win, [demo_dir])
@@ -222,7 +214,7 @@ def test_queue_run_by_another_process_does_not_stop_the_window(qtbot, app_home: 
     try:
         assert "not run by this window" in win.statusBar().currentMessage()
         other.close()
-        wait_for(qtbot, lambda: "now runs the transfers" in win.statusBar().currentMessage(), timeout=10,
+        wait_until(qtbot, lambda: "now runs the transfers" in win.statusBar().currentMessage(), timeout=10,
                  what="the window taking the queue over")
         assert not win.queue.is_busy_elsewhere()
     finally:

@@ -9,8 +9,8 @@ from PySide6.QtCore import QUrl
 
 from desktop_client.dicomedit.functions import hash_uid
 
-from tests.gui.conftest import wait_for
 from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 
 
 def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home: Path) -> None:
@@ -27,7 +27,7 @@ def test_single_session_to_local_archive(qtbot, window, demo_dir: Path, app_home
     assert win.wizard.next_button.isEnabled()
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, confirm.is_complete, what="the Confirm step")
+    wait_until(qtbot, confirm.is_complete, what="the Confirm step")
     # The subject is an automatic label, never the patient's name (issue 14).
     subject = confirm.subject_combo.currentText()
     assert re.fullmatch(r"[A-Z]{2}[0-9]{3}", subject)
@@ -65,7 +65,7 @@ def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_h
     win.select_page._check_all(True)
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="subjects")
+    wait_until(qtbot, lambda: not confirm._loading, what="subjects")
     assert confirm.stack.currentIndex() == 1
     confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("patient_id"))
     confirm.session_scheme.setCurrentIndex(confirm.session_scheme.findData("auto"))
@@ -93,27 +93,18 @@ def test_bulk_sessions_with_schemes_and_csv(qtbot, window, demo_dir: Path, app_h
 
 def write_pet_study(folder: Path) -> None:
     """Three tiny PET images of one study (the demo has no PT)."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PositronEmissionTomographyImageStorage, generate_uid
+    import numpy as np
+    from pydicom.uid import generate_uid
+
+    from tests.dicomfactory import image, write
 
     study, series = generate_uid(), generate_uid()
     folder.mkdir(parents=True)
     for i in range(3):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = PositronEmissionTomographyImageStorage
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.SOPClassUID = PositronEmissionTomographyImageStorage
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "PT", 1, i + 1
-        ds.PatientName, ds.PatientID, ds.StudyDate = "PET^PATIENT", "PET1", "20240301"
-        ds.Rows = ds.Columns = 4
-        ds.BitsAllocated = ds.BitsStored = 16
-        ds.HighBit, ds.SamplesPerPixel, ds.PixelRepresentation = 15, 1, 0
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.PixelData = bytes(32)
-        ds.save_as(folder / f"pt{i}.dcm", enforce_file_format=True)
+        ds = image(modality="PT", study_uid=study, series_uid=series, sop_uid=generate_uid(), series_number=1,
+                   instance_number=i + 1, patient_name="PET^PATIENT", patient_id="PET1", study_date="20240301",
+                   rows=4, columns=4, bits_stored=16, pixels=np.zeros((4, 4)))
+        write(folder / f"pt{i}.dcm", ds)
 
 
 def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
@@ -123,7 +114,7 @@ def test_pet_session_asks_for_the_tracer(qtbot, window, tmp_path: Path) -> None:
     scan(qtbot, win, [tmp_path / "pet"])
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    wait_until(qtbot, lambda: not confirm._loading, what="Confirm")
     assert confirm.tracer_combo.isVisibleTo(confirm)
     assert not confirm.is_complete() and "tracer" in confirm.blocking_message()
     subject = confirm.subject_combo.currentText()  # automatic (issue 14)

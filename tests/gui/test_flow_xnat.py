@@ -4,28 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_confirm, to_project_step, to_summary, upload_and_wait
-
-
-def fill_connection(win, url: str, user: str, password: str) -> None:
-    page = win.connect_page
-    page.add_button.click()
-    page.name_edit.setText("Emulator")
-    page.url_edit.setText(url)
-    page.user_edit.setText(user)
-    page.password_edit.setText(password)
+from tests.gui.flow import fill_connection, row_of, scan, to_confirm, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 
 
 def test_verify_shows_version_and_bad_password_is_explained(qtbot, window, xnat_emulator) -> None:
     win = window
     fill_connection(win, xnat_emulator.url, "admin", "wrong")
     win.connect_page.verify()
-    wait_for(qtbot, lambda: win.connect_page.message.kind == "error", what="the login error")
+    wait_until(qtbot, lambda: win.connect_page.message.kind == "error", what="the login error")
     assert "user name or password" in win.connect_page.message.text
     win.connect_page.password_edit.setText("admin")
     win.connect_page.verify()
-    wait_for(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
+    wait_until(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
     assert "XNAT" in win.connect_page.message.text and "admin" in win.connect_page.message.text
     # The connection (never the password) is stored.
     saved = (Path(win.store.path)).read_text()
@@ -36,7 +27,7 @@ def test_unreachable_server_is_explained(qtbot, window) -> None:
     win = window
     fill_connection(win, "http://127.0.0.1:9", "admin", "admin")
     win.wizard.next()
-    wait_for(qtbot, lambda: win.connect_page.message.kind == "error", what="the error")
+    wait_until(qtbot, lambda: win.connect_page.message.kind == "error", what="the error")
     assert "reach" in win.connect_page.message.text
     assert win.wizard.index == 0
 
@@ -55,7 +46,7 @@ def test_upload_to_xnat_emulator(qtbot, window, xnat_emulator, demo_dir: Path) -
     scan(qtbot, win, [demo_dir])
     win.select_page.set_checked([row_of(win, "MR")])
     win.wizard.next()
-    wait_for(qtbot, win.confirm_page.is_complete, what="Confirm")
+    wait_until(qtbot, win.confirm_page.is_complete, what="Confirm")
     subject = win.confirm_page.subject_combo.currentText()  # automatic, not the patient's name
     assert win.confirm_page.label_edit.text() == f"{subject}_MR_1"
     to_summary(qtbot, win)
@@ -114,43 +105,18 @@ def test_alias_token_login(qtbot, window, xnat_emulator) -> None:
     assert win.project_page.current_project().id == "DEMO"
 
 
-def test_remembered_password_comes_back_from_the_keyring(qtbot, window, xnat_emulator) -> None:
-    import keyring
-    from keyring.backend import KeyringBackend
+def test_remembered_password_comes_back_from_the_keyring(qtbot, window, xnat_emulator, memory_keyring) -> None:
+    win = window
+    fill_connection(win, xnat_emulator.url, "admin", "admin")
+    win.connect_page.remember_check.setChecked(True)
+    win.connect_page.verify()
+    wait_until(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
+    wait_until(qtbot, lambda: memory_keyring.store, what="the keyring write")
+    from desktop_client.gui.connections import ConnectionStore
 
-    class MemoryKeyring(KeyringBackend):
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
-
-    previous = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    try:
-        win = window
-        fill_connection(win, xnat_emulator.url, "admin", "admin")
-        win.connect_page.remember_check.setChecked(True)
-        win.connect_page.verify()
-        wait_for(qtbot, lambda: win.connect_page.message.kind == "ok", what="the login")
-        wait_for(qtbot, lambda: memory.store, what="the keyring write")
-        from desktop_client.gui.connections import ConnectionStore
-
-        fresh = ConnectionStore()  # a new session of the app: nothing typed yet
-        conn = fresh.connections[1]
-        assert fresh.typed_password(conn) is None and fresh.password(conn) == "admin"
-    finally:
-        keyring.set_keyring(previous)
+    fresh = ConnectionStore()  # a new session of the app: nothing typed yet
+    conn = fresh.connections[1]
+    assert fresh.typed_password(conn) is None and fresh.password(conn) == "admin"
 
 
 def test_bad_certificate_is_explained_and_insecure_tls_is_an_explicit_opt_in(
@@ -176,11 +142,11 @@ def test_bad_certificate_is_explained_and_insecure_tls_is_an_explicit_opt_in(
         win = window
         fill_connection(win, emulator.url, "admin", "admin")
         win.connect_page.verify()
-        wait_for(qtbot, lambda: win.connect_page.message.kind == "error", what="the TLS error")
+        wait_until(qtbot, lambda: win.connect_page.message.kind == "error", what="the TLS error")
         assert "Allow insecure TLS" in win.connect_page.message.text
         win.connect_page.insecure_check.setChecked(True)
         win.connect_page.verify()
-        wait_for(qtbot, lambda: win.connect_page.message.kind == "ok", what="the insecure login")
+        wait_until(qtbot, lambda: win.connect_page.message.kind == "ok", what="the insecure login")
         assert win.store.connections[1].insecure_tls
     finally:
         emulator.stop()

@@ -12,8 +12,8 @@ from desktop_client.plan.draft import SessionPlan
 from desktop_client.plan.review import ScanReviewChoice
 from desktop_client.plan.specs import draft_options
 from desktop_client.scanning import scan_paths
-from tests.gui.conftest import wait_for
 from tests.gui.flow import to_project_step
+from tests.helpers import wait_until
 
 
 def _saved_plan(win, demo_dir: Path, path: Path) -> tuple[list, dict[str, ScanReviewChoice]]:
@@ -34,7 +34,7 @@ def _saved_plan(win, demo_dir: Path, path: Path) -> tuple[list, dict[str, ScanRe
 
 def _load(qtbot, win, path: Path) -> None:
     win.select_page.load_plan(str(path))
-    wait_for(qtbot, lambda: not win.select_page.scanning and win.select_page.result is not None,
+    wait_until(qtbot, lambda: not win.select_page.scanning and win.select_page.result is not None,
              timeout=120, what="the plan's scan")
 
 
@@ -53,12 +53,12 @@ def test_a_saved_plan_restores_labels_and_every_decision(qtbot, window, demo_dir
                                                                        for s in sessions}
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    wait_until(qtbot, lambda: not confirm._loading, what="Confirm")
     rows = {(confirm._cell(r, 3), confirm._cell(r, 4)) for r in range(confirm.bulk_table.rowCount())}
     assert rows == {("SUBJ1", "SUBJ1_A"), ("SUBJ2", "SUBJ2_B")}
-    wait_for(qtbot, confirm.is_complete, what=f"Confirm: {confirm.blocking_message()}")
+    wait_until(qtbot, confirm.is_complete, what=f"Confirm: {confirm.blocking_message()}")
     win.wizard.next()
-    wait_for(qtbot, lambda: win.review_page.inner.review is not None, what="the review model")
+    wait_until(qtbot, lambda: win.review_page.inner.review is not None, what="the review model")
     review = win.review_page.inner.review
     for uid, choice in decisions.items():
         assert review.choices[uid].rectangles == choice.rectangles

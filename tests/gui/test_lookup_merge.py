@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pydicom
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import scan, to_confirm, to_project_step, to_summary, upload_and_wait
-from tests.gui.test_flow_xnat import fill_connection
+from tests.gui.flow import fill_connection, scan, to_confirm, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 
 
 def test_existing_label_is_merged_only_when_the_user_says_so(qtbot, window, demo_dir: Path,
@@ -75,21 +74,21 @@ def test_lookup_table_is_chosen_shown_and_used(qtbot, window, xnat_emulator, dem
     bad = tmp_path / "bad.txt"
     bad.write_text("pn/A = B\nno equals sign here\n", encoding="utf-8")
     confirm.load_lookup_table(str(bad))
-    wait_for(qtbot, lambda: confirm.message.kind == "error", what="the refusal")
+    wait_until(qtbot, lambda: confirm.message.kind == "error", what="the refusal")
     assert "bad.txt: line 2" in confirm.message.text and win.draft.lookup_table is None
 
     patient = win.draft.plans[0].session.patient_name
     table = tmp_path / "names.txt"
     table.write_text(f"// study pseudonyms\npn/{patient} = PSEUDO^ONE\n", encoding="utf-8")
     confirm.load_lookup_table(str(table))
-    wait_for(qtbot, lambda: win.draft.lookup_table is not None, what="the table")
+    wait_until(qtbot, lambda: win.draft.lookup_table is not None, what="the table")
     assert confirm.lookup_label.text() == "Lookup table: names.txt · 1 entry"
     assert confirm.message.kind == "" and "lookup[" not in confirm.problem.text
     assert patient not in confirm.lookup_label.text()
     confirm.lookup_clear.click()
     assert win.draft.lookup_table is None and "lookup[" in confirm.problem.text
     confirm.load_lookup_table(str(table))
-    wait_for(qtbot, lambda: win.draft.lookup_table is not None, what="the table again")
+    wait_until(qtbot, lambda: win.draft.lookup_table is not None, what="the table again")
 
     to_summary(qtbot, win)
     rows = upload_and_wait(qtbot, win)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop_client.core.geometry import Rect
-from tests.gui.conftest import wait_for
 from tests.gui.flow import scan, send_found_text_as_is, to_project_step
+from tests.helpers import wait_until
 
 
 def _to_review(qtbot, win) -> None:
     win.wizard.next()
-    wait_for(qtbot, lambda: not win.confirm_page._loading, what="Confirm")
-    wait_for(qtbot, win.confirm_page.is_complete, what=f"Confirm: {win.confirm_page.blocking_message()}")
+    wait_until(qtbot, lambda: not win.confirm_page._loading, what="Confirm")
+    wait_until(qtbot, win.confirm_page.is_complete, what=f"Confirm: {win.confirm_page.blocking_message()}")
     win.wizard.next()
     assert win.wizard.index == 4
-    wait_for(qtbot, lambda: win.review_page.inner.review is not None, what="the review model")
+    wait_until(qtbot, lambda: win.review_page.inner.review is not None, what="the review model")
 
 
 def test_decisions_survive_going_back_and_unticking_a_session(qtbot, window, demo_dir: Path) -> None:
@@ -41,10 +41,10 @@ def test_decisions_survive_going_back_and_unticking_a_session(qtbot, window, dem
     # A step label cannot skip past Review to an upload built on the old choices.
     win.wizard.jump(5)
     assert win.wizard.index == 3
-    wait_for(qtbot, lambda: not win.confirm_page._loading, what="Confirm")
-    wait_for(qtbot, win.confirm_page.is_complete, what=f"Confirm: {win.confirm_page.blocking_message()}")
+    wait_until(qtbot, lambda: not win.confirm_page._loading, what="Confirm")
+    wait_until(qtbot, win.confirm_page.is_complete, what=f"Confirm: {win.confirm_page.blocking_message()}")
     win.wizard.next()
-    wait_for(qtbot, lambda: win.review_page.inner.review is not None, what="the review model")
+    wait_until(qtbot, lambda: win.review_page.inner.review is not None, what="the review model")
     again = win.review_page.inner.review
     assert first_uid not in {s.study_instance_uid for s in again.sessions}
     assert again.choices[boxed].rectangles == [Rect(0, 0, 64, 20)] and again.choices[boxed].confirmed
@@ -71,7 +71,7 @@ def _to_summary_from_review(qtbot, win) -> None:
     send_found_text_as_is(qtbot, win)  # burned-in text holds Review until someone decides (issue 13)
     win.wizard.next()
     assert win.wizard.index == 5
-    wait_for(qtbot, lambda: not win.summary_page._checking_history, what="the receipts check")
+    wait_until(qtbot, lambda: not win.summary_page._checking_history, what="the receipts check")
 
 
 def test_a_session_with_every_scan_excluded_can_be_left_out(qtbot, window, demo_dir: Path) -> None:
@@ -95,7 +95,7 @@ def test_a_session_with_every_scan_excluded_can_be_left_out(qtbot, window, demo_
     summary.leave_out_button.click()
     assert gone.study_instance_uid not in {p.session.study_instance_uid for p in win.draft.plans}
     assert len(win.draft.plans) == 4 and not summary.empty_box.isVisible()
-    wait_for(qtbot, lambda: win.wizard.next_button.isEnabled(), what=win.wizard.reason.text())
+    wait_until(qtbot, lambda: win.wizard.next_button.isEnabled(), what=win.wizard.reason.text())
     # The decisions of the left-out session are kept, should the user bring it back.
     assert all(win.draft.review[uid].excluded for uid in gone.scans)
     # The Summary counts what the specs send (free text nobody included stays out of both).
@@ -151,7 +151,7 @@ def test_sending_a_study_again_is_warned_from_the_receipts(qtbot, window, demo_d
     assert win.wizard.index == 2
     win.select_page.set_checked([row_of(win, "MR")])
     win.wizard.next()
-    wait_for(qtbot, lambda: not win.confirm_page._loading, what="Confirm")
+    wait_until(qtbot, lambda: not win.confirm_page._loading, what="Confirm")
     win.confirm_page.choose_another_label()  # the label exists: the next free one (…_MR_2)
     to_summary(qtbot, win)
     summary = win.summary_page
@@ -166,11 +166,11 @@ def test_sending_a_study_again_is_warned_from_the_receipts(qtbot, window, demo_d
     assert not summary.duplicates_box.isVisible() and win.wizard.next_button.isEnabled()
     # Skip instead takes the session out of this upload.
     summary.enter(win.draft)
-    wait_for(qtbot, lambda: not summary._checking_history, what="the receipts check")
+    wait_until(qtbot, lambda: not summary._checking_history, what="the receipts check")
     assert not summary.duplicates  # "Send again" is remembered for this study
     summary._send_again.clear()
     summary.enter(win.draft)
-    wait_for(qtbot, lambda: not summary._checking_history, what="the receipts check")
+    wait_until(qtbot, lambda: not summary._checking_history, what="the receipts check")
     summary.skip(next(iter(summary.duplicates)))
     assert win.draft.plans == [] and not win.wizard.next_button.isEnabled()
 
@@ -187,7 +187,7 @@ def test_the_demo_manifest_is_not_reported_as_a_skipped_file(qtbot, window, demo
 
 
 def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_path: Path) -> None:
-    from tests.transfer.dicomdata import write_study
+    from tests.dicomfactory import write_study
 
     write_study(tmp_path / "a", series=1, files=1, patient_name="DOE^JANE", patient_id="P1", seed=1)
     write_study(tmp_path / "b", series=1, files=1, patient_name="DOE^JANE", patient_id="P2", seed=2)
@@ -197,7 +197,7 @@ def test_bulk_labels_start_filled_and_namesakes_can_be_split(qtbot, window, tmp_
     win.select_page._check_all(True)
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    wait_until(qtbot, lambda: not confirm._loading, what="Confirm")
     # Filled without pressing Apply: a subject and a session label on every row.
     subjects = [confirm._cell(r, 3) for r in range(2)]
     assert all(subjects) and all(confirm._cell(r, 4) for r in range(2)) and confirm.is_complete()
@@ -221,7 +221,7 @@ def test_a_forward_jump_passes_what_changed_on_the_way(qtbot, window, demo_dir: 
     first = win.select_page._sessions[0].study_instance_uid
     win.select_page.set_checked(list(range(1, len(win.select_page._sessions))))
     win.wizard.jump(5)
-    wait_for(qtbot, lambda: win.wizard.index == 5, timeout=300,
+    wait_until(qtbot, lambda: win.wizard.index == 5, timeout=300,
              what=f"the jump ({win.wizard.reason.text()})")
     assert first not in {p.session.study_instance_uid for p in win.draft.plans}
     assert len(win.draft.plans) == 4

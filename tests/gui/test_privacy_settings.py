@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from desktop_client.gui.settings_page import ScriptDialog
 from desktop_client.scripts import DEFAULT_SITE_NAME, default_site_script
-from tests.gui.conftest import wait_for
 from tests.gui.flow import row_of, scan, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 from tests.leakcheck import demo_identifiers, find_leaks
 
 
@@ -81,7 +81,7 @@ def test_local_upload_with_the_defaults_leaves_no_identifiers(qtbot, window, app
     scan(qtbot, window, [demo_dir])
     window.select_page.set_checked([row_of(window, "DOC")])  # CR study with a PDF report
     window.wizard.next()
-    wait_for(qtbot, window.confirm_page.is_complete, what="Confirm")
+    wait_until(qtbot, window.confirm_page.is_complete, what="Confirm")
     to_summary(qtbot, window)
     assert window.summary_page.counts.excluded == 1  # the PDF report
     rows = upload_and_wait(qtbot, window)

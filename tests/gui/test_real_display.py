@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_for_log
+
 pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None,
                                 reason="Xvfb is not installed (scripts/bootstrap.sh installs it)")
 
@@ -44,14 +46,6 @@ def _start_xvfb(size: str) -> tuple[subprocess.Popen, str]:
     return proc, f":{number}"
 
 
-def _wait_for_log(log: Path, text: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not (log.is_file() and text in log.read_text(encoding="utf-8", errors="replace")):
-        assert proc.poll() is None, proc.communicate()[1]
-        assert time.monotonic() < deadline, f"the app did not log {text!r}"
-        time.sleep(0.1)
-
-
 def test_the_app_opens_a_window_under_xvfb_with_xcb(tmp_path: Path) -> None:
     xvfb, display = _start_xvfb("1280x720")
     home = tmp_path / "home"
@@ -62,7 +56,7 @@ def test_the_app_opens_a_window_under_xvfb_with_xcb(tmp_path: Path) -> None:
     app = subprocess.Popen([sys.executable, "-m", "desktop_client.gui.app", "--demo"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_log(home / "logs" / "xnat-desktop.log", "main window shown", app)
+        wait_for_log(home / "logs" / "xnat-desktop.log", "main window shown", app)
         shot = tmp_path / "xcb-window.png"
         # The demo study is being scanned into Select data: wait until the window has painted
         # more than a blank frame, then keep the screenshot.

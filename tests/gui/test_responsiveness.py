@@ -6,20 +6,21 @@ reads a server's projects and settings, and uploads; any gap above 250 ms fails 
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
+from pydicom.uid import generate_uid
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import scan, to_project_step, to_summary, upload_and_wait
+from tests.dicomfactory import encode, image
+from tests.gui.flow import fill_connection, scan, to_project_step, to_summary, upload_and_wait
+from tests.helpers import wait_until
 from tests.stall_meter import STALL_LIMIT as LIMIT
 from tests.stall_meter import StallMeter
+
 
 def write_many(folder: Path, count: int) -> None:
     """``count`` tiny MR images in 10 series of one study (about 1 KB each).
@@ -29,33 +30,12 @@ def write_many(folder: Path, count: int) -> None:
     """
     study = generate_uid()
     placeholder = f"2.25.{10**12}"
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = MRImageStorage
-    meta.MediaStorageSOPInstanceUID = placeholder
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
     templates = []
     for k in range(10):
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID = MRImageStorage
-        ds.SOPInstanceUID = placeholder
-        ds.StudyInstanceUID = study
-        ds.SeriesInstanceUID = f"2.25.{7 * 10**12 + k}"
-        ds.SeriesNumber = k + 1
-        ds.Modality = "MR"
-        ds.PatientName = "LOAD^TEST"
-        ds.PatientID = "LOAD1"
-        ds.StudyDate = "20240102"
-        ds.Rows = ds.Columns = 8
-        ds.BitsAllocated = ds.BitsStored = 8
-        ds.HighBit = 7
-        ds.SamplesPerPixel = 1
-        ds.PixelRepresentation = 0
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.PixelData = bytes(64)
-        buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        templates.append(buffer.getvalue())
+        ds = image(modality="MR", study_uid=study, series_uid=f"2.25.{7 * 10**12 + k}", sop_uid=placeholder,
+                   series_number=k + 1, patient_name="LOAD^TEST", patient_id="LOAD1", bits_allocated=8,
+                   bits_stored=8, pixels=np.zeros((8, 8)))
+        templates.append(encode(ds))
         (folder / f"s{k}").mkdir()
     for i in range(count):
         uid = f"2.25.{10**12 + i + 1}".encode()
@@ -119,17 +99,13 @@ def test_server_calls_and_upload_keep_the_window_responsive(qtbot, window, remot
                                                            demo_dir: Path) -> None:
     """Log in, read projects/settings/subjects from a slow server, review, upload five sessions."""
     win = window
-    page = win.connect_page
-    page.add_button.click()
-    page.url_edit.setText(remote_emulator)
-    page.user_edit.setText("admin")
-    page.password_edit.setText("admin")
+    fill_connection(win, remote_emulator)
     with StallMeter() as meter:
         to_project_step(qtbot, win, "DEMO")
         scan(qtbot, win, [demo_dir])
         win.select_page._check_all(True)
         win.wizard.next()
-        wait_for(qtbot, lambda: not win.confirm_page._loading, timeout=60, what="Confirm")
+        wait_until(qtbot, lambda: not win.confirm_page._loading, timeout=60, what="Confirm")
         win.confirm_page.subject_scheme.setCurrentIndex(
             win.confirm_page.subject_scheme.findData("patient_id"))
         win.confirm_page.apply_schemes()

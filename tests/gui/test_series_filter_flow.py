@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, send_found_text_as_is, to_project_step, upload_and_wait
+from tests.gui.flow import fill_connection, row_of, scan, send_found_text_as_is, to_project_step, upload_and_wait
+from tests.helpers import wait_until
 
 
 def test_filtered_series_start_excluded_with_the_reason(qtbot, window, xnat_emulator,
@@ -15,23 +15,19 @@ def test_filtered_series_start_excluded_with_the_reason(qtbot, window, xnat_emul
     win = window
     xnat_emulator.set_config("DEMO", "seriesImportFilter", "config",
                              json.dumps({"mode": "blacklist", "list": "flair"}))
-    page = win.connect_page
-    page.add_button.click()
-    page.url_edit.setText(xnat_emulator.url)
-    page.user_edit.setText("admin")
-    page.password_edit.setText("admin")
+    fill_connection(win, xnat_emulator.url)
     to_project_step(qtbot, win, "DEMO")
     assert "flair" in win.project_page.values["filter"].text()
     scan(qtbot, win, [demo_dir])
     win.select_page.set_checked([row_of(win, "MR")])
     win.wizard.next()
-    wait_for(qtbot, win.confirm_page.is_complete, what="Confirm")
+    wait_until(qtbot, win.confirm_page.is_complete, what="Confirm")
     # Confirm already says which series XNAT would drop, before Review.
     assert win.confirm_page.notes().startswith("1 scan is left out because XNAT would drop them "
                                                "(XNAT's series import filter of project DEMO")
     win.wizard.next()
     send_found_text_as_is(qtbot, win)  # the demo's burned-in text: decided, as other flows do
-    wait_for(qtbot, win.review_page.is_complete,
+    wait_until(qtbot, win.review_page.is_complete,
              what=f"the review step: {win.review_page.blocking_message()}")
     review = win.review_page.inner.review
     excluded = {review.scan(uid).series_description: choice.exclude_reason
@@ -40,7 +36,7 @@ def test_filtered_series_start_excluded_with_the_reason(qtbot, window, xnat_emul
                                     "SeriesDescription 'AX FLAIR' matches blacklisted pattern "
                                     "'flair'"}
     win.wizard.next()
-    wait_for(qtbot, lambda: not win.summary_page._checking_history, what="the receipts check")
+    wait_until(qtbot, lambda: not win.summary_page._checking_history, what="the receipts check")
     rows = upload_and_wait(qtbot, win)
     assert rows[0].state.value == "done", rows[0].error
     [entry] = xnat_emulator.prearchive_entries("DEMO")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.gui.conftest import wait_for
-from tests.gui.flow import row_of, scan, to_project_step, to_summary
+from tests.gui.flow import fill_connection, row_of, scan, to_project_step, to_summary
+from tests.helpers import wait_until
 
 
 def queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir: Path) -> str:
-    page = win.connect_page
-    page.add_button.click()
-    page.url_edit.setText(xnat_emulator.url)
-    page.user_edit.setText("admin")
-    page.password_edit.setText("admin")
+    fill_connection(win, xnat_emulator.url)
     to_project_step(qtbot, win, "DEMO")
     scan(qtbot, win, [demo_dir])
     win.select_page.set_checked([row_of(win, "CT")])
@@ -21,7 +17,7 @@ def queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir: Path) -> str:
     to_summary(qtbot, win)
     xnat_emulator.faults.slow(0.4, path="/services/import")
     win.wizard.next()
-    wait_for(qtbot, lambda: win.pages.currentIndex() == 1 and win.transfers.model.rows, what="queued")
+    wait_until(qtbot, lambda: win.pages.currentIndex() == 1 and win.transfers.model.rows, what="queued")
     return win.transfers.model.rows[0].id
 
 
@@ -36,20 +32,20 @@ def test_pause_resume_cancel_restart_remove(qtbot, window, xnat_emulator, demo_d
     tid = queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir)
     monitor = win.transfers
     monitor.select(tid)
-    wait_for(qtbot, lambda: state(win, tid) in ("queued", "running"), what="running")
+    wait_until(qtbot, lambda: state(win, tid) in ("queued", "running"), what="running")
     assert monitor.buttons["pause"].isEnabled() and not monitor.buttons["restart"].isEnabled()
     monitor.act("pause")
-    wait_for(qtbot, lambda: state(win, tid) == "paused", what="paused")
+    wait_until(qtbot, lambda: state(win, tid) == "paused", what="paused")
     assert monitor.buttons["resume"].isEnabled() and monitor.resume_all_button.isEnabled()
     monitor.act("resume")
-    wait_for(qtbot, lambda: state(win, tid) in ("queued", "running"), what="resumed")
+    wait_until(qtbot, lambda: state(win, tid) in ("queued", "running"), what="resumed")
     monitor.act("cancel")
-    wait_for(qtbot, lambda: state(win, tid) == "cancelled", what="cancelled")
+    wait_until(qtbot, lambda: state(win, tid) == "cancelled", what="cancelled")
     assert monitor.buttons["restart"].isEnabled() and monitor.buttons["remove"].isEnabled()
     xnat_emulator.faults.clear()
     monitor.act("restart")
-    wait_for(qtbot, lambda: state(win, tid) == "done", timeout=60, what="done after restart")
-    wait_for(qtbot, lambda: "restarted" in monitor.log_view.toPlainText(), what="the log")
+    wait_until(qtbot, lambda: state(win, tid) == "done", timeout=60, what="done after restart")
+    wait_until(qtbot, lambda: "restarted" in monitor.log_view.toPlainText(), what="the log")
     scans = [monitor.scan_table.item(r, 5).text() for r in range(monitor.scan_table.rowCount())]
     # Every scan completed but the report with free text, left out by default (issue 14).
     assert scans and all(s == "Completed" or s.startswith("Excluded: contains free text")
@@ -71,7 +67,7 @@ def test_pause_all_and_the_queue_survives_a_restart(qtbot, window, xnat_emulator
     win = window
     tid = queue_one_slow_upload(qtbot, win, xnat_emulator, demo_dir)
     win.transfers.pause_all()
-    wait_for(qtbot, lambda: state(win, tid) == "paused", what="paused")
+    wait_until(qtbot, lambda: state(win, tid) == "paused", what="paused")
     win.close()
     win.queue.close()
     # The app starts again: the paused transfer is listed from the persistent queue. The
@@ -85,19 +81,19 @@ def test_pause_all_and_the_queue_survives_a_restart(qtbot, window, xnat_emulator
     qtbot.addWidget(again)
     queue.start()
     try:
-        wait_for(qtbot, lambda: again.transfers.model.row_of(tid) >= 0, what="the restored list")
+        wait_until(qtbot, lambda: again.transfers.model.row_of(tid) >= 0, what="the restored list")
         assert state(again, tid) == "paused"
         xnat_emulator.faults.clear()
         again.transfers.resume_all()
-        wait_for(qtbot, lambda: state(again, tid) == "failed", timeout=60, what="no password")
+        wait_until(qtbot, lambda: state(again, tid) == "failed", timeout=60, what="no password")
         again.transfers.select(tid)
         row = again.transfers.model.rows[again.transfers.model.row_of(tid)]
         assert "password" in row.error, row.error
-        wait_for(qtbot, lambda: not again.transfers.password_row.isHidden(),
+        wait_until(qtbot, lambda: not again.transfers.password_row.isHidden(),
                  what="the password prompt")
         again.transfers.password_edit.setText("admin")
         again.transfers.restart_with_password()
-        wait_for(qtbot, lambda: state(again, tid) == "done", timeout=60, what="done after restart")
+        wait_until(qtbot, lambda: state(again, tid) == "done", timeout=60, what="done after restart")
     finally:
         again.close()
         queue.close()

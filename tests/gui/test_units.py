@@ -20,7 +20,7 @@ from desktop_client.plan.specs import draft_specs as build_specs
 from desktop_client.gui.workers import TaskRunner
 from desktop_client.scanning import scan_paths
 from desktop_client.plan.draft import SessionPlan, UploadDraft
-from tests.gui.conftest import wait_for
+from tests.helpers import wait_until
 
 
 def mr_session(demo_dir: Path):
@@ -68,16 +68,16 @@ def test_task_runner_coalesces_progress_and_reports_errors(qtbot) -> None:
         return 42
 
     runner.start("count", work, on_progress=seen.append, on_done=results.append)
-    wait_for(qtbot, lambda: results, what="the result")
+    wait_until(qtbot, lambda: results, what="the result")
     assert results == [42] and seen[-1] == 9999 and len(seen) < 100
     errors: list[BaseException] = []
     runner.call("fail", lambda: 1 / 0, on_error=errors.append)
-    wait_for(qtbot, lambda: errors, what="the error")
+    wait_until(qtbot, lambda: errors, what="the error")
     assert isinstance(errors[0], ZeroDivisionError)
     cancelled: list[object] = []
     handle = runner.start("slow", lambda r, c: c.wait(5) and "stopped", on_done=cancelled.append)
     handle.cancel()
-    wait_for(qtbot, lambda: cancelled, what="the cancelled task")
+    wait_until(qtbot, lambda: cancelled, what="the cancelled task")
     assert cancelled == ["stopped"]
     runner.shutdown()
 
@@ -89,7 +89,7 @@ def test_project_search_and_default_destination(qtbot, window, app_home: Path) -
     win = window
     (app_home / "data" / "local-archive" / "NEURO").mkdir(parents=True)
     win.wizard.next()
-    wait_for(qtbot, lambda: win.project_page.list.count() >= 2, what="projects")
+    wait_until(qtbot, lambda: win.project_page.list.count() >= 2, what="projects")
     win.project_page.search.setText("neu")
     assert [win.project_page.list.item(i).text() for i in range(win.project_page.list.count())] == \
         ["NEURO", "Create project folder “neu”"]
@@ -106,7 +106,7 @@ def test_project_search_and_default_destination(qtbot, window, app_home: Path) -
 def test_drop_and_cancel_scan(qtbot, window, demo_dir: Path) -> None:
     win = window
     win.wizard.next()
-    wait_for(qtbot, win.project_page.is_complete, what="project")
+    wait_until(qtbot, win.project_page.is_complete, what="project")
     win.wizard.next()
     page = win.select_page
     assert page.body.currentWidget() is page.empty  # the drop zone invites the first files
@@ -120,7 +120,7 @@ def test_drop_and_cancel_scan(qtbot, window, demo_dir: Path) -> None:
     assert not page.scanning and "cancelled" in page.message.text
     time.sleep(0.1)
     page.start_scan()
-    wait_for(qtbot, lambda: page.result is not None and not page.scanning, what="the scan")
+    wait_until(qtbot, lambda: page.result is not None and not page.scanning, what="the scan")
     assert len(page._sessions) == 5
 
 

@@ -1,40 +1,29 @@
-"""Fixtures for the review/viewer/template GUI tests: small demo studies, scanned once."""
+"""Fixtures for the review/viewer/template GUI tests: the suite's small demo scanned once, a
+private template store and a shown review step."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Iterator
 
 import pytest
 
-from desktop_client.demo import SMALL_SCALE, DemoManifest, generate_demo
 from desktop_client.scanning import ScanResult, scan_paths
+from desktop_client.templates import TemplateStore
+
+#: The review step's size inside a 1280×720 window; a module sets ``STEP_SIZE`` for another.
+STEP_AT_1280x720 = (1054, 560)
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DemoManifest]:
-    folder = tmp_path_factory.mktemp("review-demo") / "studies"
-    return folder, generate_demo(folder, seed=0, **SMALL_SCALE)
-
-
-@pytest.fixture(scope="session")
-def scanned(demo: tuple[Path, DemoManifest]) -> ScanResult:
-    return scan_paths([demo[0]])
+def scanned(demo_dir: Path) -> ScanResult:
+    return scan_paths([demo_dir])
 
 
 @pytest.fixture
 def sessions(scanned: ScanResult):
     """Fresh session objects are not needed (review never mutates them); the scan result's list."""
     return scanned.sessions
-
-
-def wait_until(qtbot, condition: Callable[[], object], timeout: float = 20.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        qtbot.wait(10)
 
 
 def find_scan(sessions, modality: str, transfer_syntax: str | None = None):
@@ -47,8 +36,21 @@ def find_scan(sessions, modality: str, transfer_syntax: str | None = None):
     raise LookupError(modality)
 
 
-def burned_boxes(manifest: DemoManifest, series_uid: str) -> list[list[int]]:
-    for f in manifest.files:
-        if f.series_instance_uid == series_uid and f.burned_in:
-            return [b.box for b in f.burned_in if b.phi]
-    return []
+@pytest.fixture
+def store(tmp_path: Path) -> TemplateStore:
+    """The user's templates in this test's folder, without the shipped examples."""
+    return TemplateStore(tmp_path / "templates", shipped=False)
+
+
+@pytest.fixture
+def step(qtbot: Any, store: TemplateStore, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A shown ``ReviewStep`` at the test module's ``STEP_SIZE`` (default: inside 1280×720); its
+    findings window is closed afterwards."""
+    from desktop_client.gui.review import ReviewStep
+
+    widget = ReviewStep(store=store)
+    qtbot.addWidget(widget)
+    widget.resize(*getattr(request.module, "STEP_SIZE", STEP_AT_1280x720))
+    widget.show()
+    yield widget
+    widget.findings.close()

@@ -6,40 +6,23 @@ leave the review step about 1054×560 px; the app's default 1180×760 window lea
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel
 
 from desktop_client.core.geometry import Rect
-from desktop_client.gui.review import ReviewStep
 from desktop_client.gui.review.dialogs import ApplyTemplatesDialog, CreateTemplateDialog, default_template_name
 from desktop_client.gui.review.grid import DEFAULT_TILE, tile_layout
 from desktop_client.gui.review.scan_panel import ScanEditDialog
-from desktop_client.templates import MatchKeys, TemplateStore
+from desktop_client.templates import MatchKeys
 
-from .conftest import wait_until
+from tests.helpers import wait_until
+from .conftest import STEP_AT_1280x720
 from .test_review_step import draw
 
 pytestmark = pytest.mark.gui
 
-STEP_AT_1280x720 = (1054, 560)
 STEP_AT_DEFAULT = (954, 600)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> TemplateStore:
-    return TemplateStore(tmp_path / "templates", shipped=False)
-
-
-@pytest.fixture
-def step(qtbot, store):
-    widget = ReviewStep(store=store)
-    qtbot.addWidget(widget)
-    widget.resize(*STEP_AT_1280x720)
-    widget.show()
-    return widget
 
 
 def ct_session(sessions):

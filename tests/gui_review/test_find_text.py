@@ -7,8 +7,6 @@ text has a decision; the bulk group search streams onto the tiles without stalli
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtGui import QColor, QHelpEvent
@@ -18,30 +16,14 @@ from desktop_client.core.geometry import Rect
 from desktop_client.gui.review import ReviewStep
 from desktop_client.gui.viewer.canvas import SUGGESTED_COLOUR
 from desktop_client.plan.review import ACCEPTED, DETECTED, REDACTED, TEMPLATE
-from desktop_client.templates import MatchKeys, TemplateStore
+from desktop_client.templates import MatchKeys
 
+from tests.helpers import wait_until
 from tests.stall_meter import STALL_LIMIT, StallMeter
-
-from .conftest import wait_until
 
 pytestmark = pytest.mark.gui
 
 SEARCH = 240.0  # seconds: OCR on two shared cores, in a worker process
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> TemplateStore:
-    return TemplateStore(tmp_path / "templates", shipped=False)
-
-
-@pytest.fixture
-def step(qtbot, store):
-    widget = ReviewStep(store=store)
-    qtbot.addWidget(widget)
-    widget.resize(1054, 560)
-    widget.show()
-    yield widget
-    widget.findings.close()
 
 
 def us_session(sessions):

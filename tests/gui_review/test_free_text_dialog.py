@@ -8,7 +8,9 @@ import pytest
 from desktop_client.gui.review.free_text import FreeTextDialog
 from desktop_client.plan.review import ReviewModel
 
-from .conftest import find_scan, wait_until
+from tests.helpers import wait_until
+
+from .conftest import find_scan
 
 
 def _dialog(qtbot, review, uid):  # type: ignore[no-untyped-def]
@@ -83,10 +85,11 @@ def test_valid_cards_say_a_scan_carries_private_text_or_an_overlay(qtbot, tmp_pa
     from desktop_client.templates import TemplateStore
     from tests.privacy.test_image_text import _study
 
-    from tests.scanning.factory import make_dataset, write
+    from tests.dicomfactory import image, write
 
     root = _study(tmp_path / "in")
-    write(root / "d" / "1.dcm", make_dataset("1.2.9.2", "1.2.9.2.1", "1.2.9.2.1.1"))  # bulk view: 2 sessions
+    # bulk view: 2 sessions
+    write(root / "d" / "1.dcm", image(study_uid="1.2.9.2", series_uid="1.2.9.2.1", sop_uid="1.2.9.2.1.1"))
     sessions = scan_paths([root], use_cache=False).sessions
     step = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
     qtbot.addWidget(step)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import shiboken6
 from PySide6.QtCore import QPoint, Qt
@@ -17,23 +15,12 @@ from desktop_client.gui.viewer.mapping import ViewTransform
 from desktop_client.grouping import ValidGroup
 from desktop_client.templates import MatchKeys, TemplateStore
 
-from .conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.gui
 
-
-@pytest.fixture
-def store(tmp_path: Path) -> TemplateStore:
-    return TemplateStore(tmp_path / "templates", shipped=False)
-
-
-@pytest.fixture
-def step(qtbot, store):
-    widget = ReviewStep(store=store)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 800)
-    widget.show()
-    return widget
+#: The ``step`` fixture's size (tests/gui_review/conftest.py): room for the single and bulk pages.
+STEP_SIZE = (1200, 800)
 
 
 def draw(qtbot, viewer, x0: float, y0: float, x1: float, y1: float) -> None:

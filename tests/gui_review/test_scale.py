@@ -17,7 +17,9 @@ from desktop_client.templates import TemplateStore
 
 from tests.stall_meter import STALL_LIMIT, StallMeter
 
-from .conftest import find_scan, wait_until
+from tests.helpers import wait_until
+
+from .conftest import find_scan
 
 pytestmark = pytest.mark.gui
 def many_sessions(sessions, n_sessions: int = 200, per_session: int = 10) -> list[Session]:

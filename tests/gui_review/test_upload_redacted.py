@@ -16,9 +16,9 @@ from desktop_client.core.geometry import Rect
 from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.pixels import render
 from desktop_client.templates import MatchKeys
-from tests.gui.conftest import app_home, demo_dir, wait_for, window  # noqa: F401 - fixtures
-from tests.gui.flow import scan, to_project_step, upload_and_wait
-from tests.gui.test_flow_xnat import fill_connection
+from tests.gui.conftest import app_home, window  # noqa: F401 - fixtures
+from tests.gui.flow import fill_connection, scan, to_project_step, upload_and_wait
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.gui
 BOX = Rect(0, 0, 70, 30)
@@ -27,7 +27,7 @@ BOX = Rect(0, 0, 70, 30)
 def accept_the_rest_as_is(qtbot, step) -> None:
     """These tests check the drawn/template boxes only: once the background text search is done,
     every scan it holds back is sent as is, with a reason (the receipt's job to record it)."""
-    wait_for(qtbot, lambda: step.searching() == 0, what="the text search", timeout=300)
+    wait_until(qtbot, lambda: step.searching() == 0, what="the text search", timeout=300)
     held = [uid for uid, _ in step.review.held_back()]
     if held:
         step.review.accept_as_is(held, "test: only the boxes drawn here are checked")
@@ -45,14 +45,14 @@ def test_bulk_template_redacts_what_is_uploaded(qtbot, window, xnat_emulator, de
     win.select_page.set_checked(ct_rows)
     win.wizard.next()
     confirm = win.confirm_page
-    wait_for(qtbot, lambda: not confirm._loading, what="Confirm")
+    wait_until(qtbot, lambda: not confirm._loading, what="Confirm")
     confirm.subject_scheme.setCurrentIndex(confirm.subject_scheme.findData("patient_id"))
     confirm.session_scheme.setCurrentIndex(confirm.session_scheme.findData("auto"))
     confirm.apply_schemes()
     assert confirm.is_complete(), confirm.blocking_message()
     win.wizard.next()
     step = win.review_page.inner
-    wait_for(qtbot, step.is_ready, what="grouping")
+    wait_until(qtbot, step.is_ready, what="grouping")
     page = step.page
     assert isinstance(page, BulkReviewPage)
 
@@ -116,7 +116,7 @@ def test_single_session_saved_boxes_reach_xnat_black(qtbot, xnat_emulator, sessi
                     if r.scan.instances[0].transfer_syntax_uid == "1.2.840.10008.1.2.4.90")
     step.page.select_uid(uid)
     viewer = step.page.panel.viewer
-    wait_for(qtbot, lambda: not viewer.is_loading(), what="the CR")
+    wait_until(qtbot, lambda: not viewer.is_loading(), what="the CR")
     viewer.canvas.set_transform(ViewTransform(1.0, 0.0, 0.0))
     qtbot.mousePress(viewer.canvas, Qt.MouseButton.LeftButton, pos=QPoint(1, 1))
     qtbot.mouseMove(viewer.canvas, QPoint(60, 20))

@@ -10,7 +10,9 @@ from desktop_client.core.geometry import Rect
 from desktop_client.gui.viewer import ScanViewer
 from desktop_client.gui.viewer.mapping import ViewTransform
 
-from .conftest import find_scan, wait_until
+from tests.helpers import wait_until
+
+from .conftest import find_scan
 
 pytestmark = pytest.mark.gui
 

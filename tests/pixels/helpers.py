@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.data import get_testdata_file
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.pixels import pixel_array
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import generate_uid
+
+from tests.dicomfactory import image
 
 PYDICOM_DATA = Path(pydicom.__file__).parent / "data" / "test_files"
 
@@ -50,7 +52,8 @@ def raw_pixels(ds: Dataset) -> np.ndarray:
 def synthetic(*, rows: int = 40, columns: int = 48, frames: int = 1, samples: int = 1, bits_allocated: int = 16,
               bits_stored: int | None = None, signed: bool = False, photometric: str = "MONOCHROME2",
               planar: int = 0, seed: int = 0) -> Dataset:
-    """A small Secondary Capture image of any native model, filled with random pixels."""
+    """A small Secondary Capture image of any native model, filled with random pixels (packed by
+    hand: 1-bit and planar configuration 1 are models the factory's arrays cannot state)."""
     rng = np.random.default_rng(seed)
     bits_stored = bits_stored or bits_allocated
     if bits_allocated == 1:
@@ -67,27 +70,10 @@ def synthetic(*, rows: int = 40, columns: int = 48, frames: int = 1, samples: in
         if samples == 3 and planar == 1:
             words = np.moveaxis(words, -1, 1)
         data = np.ascontiguousarray(words).tobytes()
-    if len(data) % 2:
-        data += b"\x00"
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality = "OT"
-    ds.PatientName = "Synthetic^Test"
-    ds.Rows, ds.Columns = rows, columns
-    ds.SamplesPerPixel = samples
-    ds.PhotometricInterpretation = photometric
-    if samples > 1:
-        ds.PlanarConfiguration = planar
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits_allocated, bits_stored, bits_stored - 1
-    ds.PixelRepresentation = 1 if signed else 0
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    ds.PixelData = data
-    ds["PixelData"].VR = "OW" if bits_allocated > 8 else "OB"
+    assert samples == (1 if photometric.startswith("MONOCHROME") or photometric == "PALETTE COLOR" else 3)
+    ds = image(modality="OT", study_uid=generate_uid(), series_uid=generate_uid(), sop_uid=generate_uid(),
+               patient_name="Synthetic^Test", rows=rows, columns=columns, frames=frames,
+               bits_allocated=bits_allocated, bits_stored=bits_stored, signed=signed, photometric=photometric,
+               planar=planar, pixel_bytes=data)
     ds.set_original_encoding(False, True)
     return ds

@@ -17,7 +17,8 @@ from desktop_client.plan import planfile
 from desktop_client.plan.draft import SessionPlan
 from desktop_client.plan.review import ScanReviewChoice
 from desktop_client.transfer.spec import DestinationKind, DestinationSpec
-from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
+from tests.dicomfactory import BURN, BURN_VALUE, write_study
+from tests.helpers import session_of
 
 
 @pytest.fixture(autouse=True)

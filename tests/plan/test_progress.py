@@ -8,7 +8,8 @@ from desktop_client.core.geometry import Rect
 from desktop_client.plan.progress import ReviewProgress, review_progress
 from desktop_client.plan.review import ReviewModel
 from desktop_client.textfind.model import FoundText, ScanText, TextResult
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 
 def _found(uid: str) -> ScanText:

@@ -1,4 +1,5 @@
-"""Fixtures for the privacy tests (issue 14): the demo data set and a private app home per test."""
+"""Fixtures for the privacy tests (issue 14): a private app home per test and the text finder's
+results for the suite-wide ``demo_dir``."""
 
 from __future__ import annotations
 
@@ -8,16 +9,6 @@ import pytest
 
 from desktop_client.core import privacy
 from desktop_client.scanning import cache
-
-
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo studies (small scale, PHI in headers, pixels, a PDF and an SR); never modified."""
-    from desktop_client.demo.generator import SMALL_SCALE, generate_demo
-
-    folder = tmp_path_factory.mktemp("privacy-demo") / "studies"
-    generate_demo(folder, seed=0, **SMALL_SCALE)
-    return folder
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +26,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def warm_textfind(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def warm_textfind(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The burned-in text finder's results for the demo (original and redacted pixels), computed
     once: the leak tests copy them into their fresh homes so each upload does not read every
     image again. The finder's cache stores text only encrypted, so it is grepped like the rest."""
@@ -50,7 +41,7 @@ def warm_textfind(demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         # In-process (--workers 0): a pool's forkserver started by an earlier test would still
         # carry that test's home, and the finder's cache would land there.
-        assert main(["upload", str(demo), "--to", str(work / "archive"), "--redact-detected",
+        assert main(["upload", str(demo_dir), "--to", str(work / "archive"), "--redact-detected",
                      "--workers", "0"]) == 0
     finally:
         if before is None:

@@ -32,8 +32,8 @@ def _values(ds: pydicom.Dataset) -> set[str]:
     return out
 
 
-def test_every_demo_object_loses_its_identity(demo: Path) -> None:
-    for path in sorted(demo.rglob("*.dcm")):
+def test_every_demo_object_loses_its_identity(demo_dir: Path) -> None:
+    for path in sorted(demo_dir.rglob("*.dcm")):
         original, ds = _anonymized(path)
         identity = {str(original.PatientName), original.PatientID, original.PatientBirthDate,
                     original.AccessionNumber, str(original.get("InstitutionName", "")),
@@ -65,12 +65,12 @@ def _items(ds: pydicom.Dataset):  # type: ignore[no-untyped-def]
                 yield from _items(item)
 
 
-def test_references_between_objects_still_resolve(demo: Path) -> None:
+def test_references_between_objects_still_resolve(demo_dir: Path) -> None:
     """The RT structure set names CT slices by SOP Instance UID: after the script it names the
     CT slices' new UIDs."""
     ct_uids = set()
     referenced = set()
-    for path in sorted(demo.rglob("*.dcm")):
+    for path in sorted(demo_dir.rglob("*.dcm")):
         original, ds = _anonymized(path)
         if original.Modality == "CT":
             ct_uids.add(ds.SOPInstanceUID)
@@ -80,8 +80,8 @@ def test_references_between_objects_still_resolve(demo: Path) -> None:
     assert referenced and referenced <= ct_uids
 
 
-def test_structured_report_text_is_cleaned_and_the_structure_kept(demo: Path) -> None:
-    (sr,) = [p for p in demo.rglob("*.dcm") if pydicom.dcmread(p).Modality == "SR"]
+def test_structured_report_text_is_cleaned_and_the_structure_kept(demo_dir: Path) -> None:
+    (sr,) = [p for p in demo_dir.rglob("*.dcm") if pydicom.dcmread(p).Modality == "SR"]
     original, ds = _anonymized(sr)
     texts = [e.value for e in ds.iterall() if e.keyword == "TextValue"]
     assert texts and set(texts) == {"[text removed]"}
@@ -114,8 +114,8 @@ def test_an_edited_copy_is_private_and_never_overwritten(tmp_path: Path) -> None
     assert stat.S_IMODE(second.stat().st_mode) == 0o600
 
 
-def test_text_removal_rule_touches_only_the_chosen_series(demo: Path) -> None:
-    (sr,) = [p for p in demo.rglob("*.dcm") if pydicom.dcmread(p).Modality == "SR"]
+def test_text_removal_rule_touches_only_the_chosen_series(demo_dir: Path) -> None:
+    (sr,) = [p for p in demo_dir.rglob("*.dcm") if pydicom.dcmread(p).Modality == "SR"]
     ds = pydicom.dcmread(sr)
     other = pydicom.dcmread(sr)
     rule = compile_script(text_removal_script([ds.SeriesInstanceUID]))

@@ -16,12 +16,12 @@ from desktop_client.scanning import scan_paths
 from desktop_client.scanning.freetext import FREE_TEXT, free_text_kind, inspect_dataset
 
 
-def _scans(demo: Path) -> dict[str, object]:
-    return {scan.modality: scan for s in scan_paths([demo]).sessions for scan in s.scans.values()}
+def _scans(demo_dir: Path) -> dict[str, object]:
+    return {scan.modality: scan for s in scan_paths([demo_dir]).sessions for scan in s.scans.values()}
 
 
-def test_reports_documents_and_structure_sets_form_the_free_text_group(demo: Path) -> None:
-    sessions = scan_paths([demo]).sessions
+def test_reports_documents_and_structure_sets_form_the_free_text_group(demo_dir: Path) -> None:
+    sessions = scan_paths([demo_dir]).sessions
     grouping = group_scans(sessions)
     groups = [g for g in grouping.unsupported if g.reason == FREE_TEXT]
     (group,) = groups  # ONE group, whatever the SOP classes (issue 14 §2)
@@ -54,8 +54,8 @@ def test_image_and_dose_classes_have_none() -> None:
         assert free_text_kind(uid) is None
 
 
-def test_the_pdf_text_is_extracted_and_matched_against_the_headers(demo: Path) -> None:
-    pdf = _scans(demo)["DOC"]
+def test_the_pdf_text_is_extracted_and_matched_against_the_headers(demo_dir: Path) -> None:
+    pdf = _scans(demo_dir)["DOC"]
     found = inspect_scan(pdf)
     ds = pydicom.dcmread(pdf.instances[0].location.path)
     assert [f.where for f in found.findings] == ["PDF text"]
@@ -67,8 +67,8 @@ def test_the_pdf_text_is_extracted_and_matched_against_the_headers(demo: Path) -
     assert ds.PatientID not in found.summary() and "PatientID" in found.summary()
 
 
-def test_structured_report_text_items_are_found(demo: Path) -> None:
-    sr = _scans(demo)["SR"]
+def test_structured_report_text_items_are_found(demo_dir: Path) -> None:
+    sr = _scans(demo_dir)["SR"]
     found = inspect_scan(sr)
     ds = pydicom.dcmread(sr.instances[0].location.path)
     assert any(f.where == "TEXT item" for f in found.findings)
@@ -94,26 +94,26 @@ def test_private_text_overlays_and_an_unreadable_pdf_are_reported() -> None:
     assert "could not be read" in found.summary()
 
 
-def _dry_run(demo: Path, capsys, *extra: str) -> dict:
+def _dry_run(demo_dir: Path, capsys, *extra: str) -> dict:
     # The burned-in text gate is issue 13's: accepting it here keeps this about free text.
-    code = main(["upload", str(demo), "--to", "unused-folder", "--dry-run", "--json",
+    code = main(["upload", str(demo_dir), "--to", "unused-folder", "--dry-run", "--json",
                  "--accept-visible-text", "all", "--workers", "0", *extra])
     out = capsys.readouterr()
     assert code == 0, out.err
     return json.loads(out.out)
 
 
-def test_cli_leaves_free_text_out_unless_included(demo: Path, capsys, tmp_path: Path,
+def test_cli_leaves_free_text_out_unless_included(demo_dir: Path, capsys, tmp_path: Path,
                                                   monkeypatch, textfind_results: None) -> None:
     monkeypatch.chdir(tmp_path)
-    plan = _dry_run(demo, capsys)
+    plan = _dry_run(demo_dir, capsys)
     scans = {s["description"]: s for p in plan["sessions"] for s in p["scans"]}
     for name in ("Radiology report", "Ultrasound report", "Structure Set"):
         assert scans[name]["excluded"] and scans[name]["exclude_reason"] == FREE_TEXT_EXCLUDED
     assert not scans["AX T1 SE"]["excluded"]
     sr = scans["Ultrasound report"]["series_instance_uid"]
     pdf = scans["Radiology report"]["series_instance_uid"]
-    plan = _dry_run(demo, capsys, "--include-free-text", f"{sr}:text-removed",
+    plan = _dry_run(demo_dir, capsys, "--include-free-text", f"{sr}:text-removed",
                     "--include-free-text", pdf)
     chosen = {s["description"]: s for p in plan["sessions"] for s in p["scans"]}
     assert not chosen["Ultrasound report"]["excluded"]
@@ -121,20 +121,20 @@ def test_cli_leaves_free_text_out_unless_included(demo: Path, capsys, tmp_path: 
     assert chosen["Radiology report"]["decision"].startswith("included deliberately with its text")
     us = next(p for p in plan["sessions"] if "SR" in p["modalities"])
     assert us["scripts"][0] == "built-in: text content removed (chosen scans)"
-    assert main(["upload", str(demo), "--to", "x", "--dry-run", "--include-free-text",
+    assert main(["upload", str(demo_dir), "--to", "x", "--dry-run", "--include-free-text",
                  f"{pdf}:text-removed"]) == 2
     assert "cannot be removed by a rule" in capsys.readouterr().err
-    assert main(["upload", str(demo), "--to", "x", "--dry-run", "--include-free-text", "1.2.3"]) == 2
+    assert main(["upload", str(demo_dir), "--to", "x", "--dry-run", "--include-free-text", "1.2.3"]) == 2
     assert "not a scan with free text" in capsys.readouterr().err
 
 
-def test_groups_shows_what_each_free_text_scan_holds(demo: Path, capsys) -> None:
-    assert main(["groups", str(demo), "--json"]) == 0
+def test_groups_shows_what_each_free_text_scan_holds(demo_dir: Path, capsys) -> None:
+    assert main(["groups", str(demo_dir), "--json"]) == 0
     groups = json.loads(capsys.readouterr().out)["unsupported"]
     found = {s["modality"]: s["free_text"] for g in groups if g["reason"] == FREE_TEXT
              for s in g["scans"]}
     assert set(found) == {"DOC", "SR", "RTSTRUCT"}
     assert found["DOC"]["findings"] == ["PDF text"] and "PatientID" in found["DOC"]["matches"]
     assert "PatientID" in found["SR"]["matches"]
-    assert main(["groups", str(demo)]) == 0
+    assert main(["groups", str(demo_dir)]) == 0
     assert "--include-free-text" in capsys.readouterr().out

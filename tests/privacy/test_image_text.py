@@ -15,12 +15,12 @@ from desktop_client.grouping import group_scans, image_text_line, image_text_not
 from desktop_client.scanning import scan_paths
 from desktop_client.scanning.freetext import OVERLAY, PRIVATE_TEXT, looks_like_words
 from desktop_client.scripts import default_site_script
-from tests.scanning.factory import make_dataset, write
+from tests.dicomfactory import image, write
 
 
 def _study(root: Path) -> Path:
     """Three CT series: private words + overlay, private numbers/UIDs only, nothing private."""
-    texty = make_dataset("1.2.9.1", "1.2.9.1.1", "1.2.9.1.1.1")
+    texty = image(study_uid="1.2.9.1", series_uid="1.2.9.1.1", sop_uid="1.2.9.1.1.1")
     texty.SeriesDescription = "texty"
     block = texty.private_block(0x0019, "ACME 1.0", create=True)
     block.add_new(0x10, "LO", "ROE^RICHARD scanned by Dr Who")
@@ -29,14 +29,14 @@ def _study(root: Path) -> Path:
     texty.add_new(0x60000100, "US", 1)
     texty.add_new(0x60003000, "OW", np.zeros(8, dtype=np.uint8).tobytes())
     write(root / "a" / "1.dcm", texty)
-    numbers = make_dataset("1.2.9.1", "1.2.9.1.2", "1.2.9.1.2.1")
+    numbers = image(study_uid="1.2.9.1", series_uid="1.2.9.1.2", sop_uid="1.2.9.1.2.1")
     numbers.SeriesDescription = "numbers"
     block = numbers.private_block(0x0019, "ACME 1.0", create=True)
     block.add_new(0x10, "LO", "12.5\\3")
     block.add_new(0x11, "LO", "1.2.840.113619.2.55")
     block.add_new(0x12, "SH", "20240102")
     write(root / "b" / "1.dcm", numbers)
-    plain = make_dataset("1.2.9.1", "1.2.9.1.3", "1.2.9.1.3.1")
+    plain = image(study_uid="1.2.9.1", series_uid="1.2.9.1.3", sop_uid="1.2.9.1.3.1")
     plain.SeriesDescription = "plain"
     write(root / "c" / "1.dcm", plain)
     return root

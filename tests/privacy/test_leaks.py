@@ -48,8 +48,8 @@ def _pymp_folders(folder: Path) -> set[str]:
     return {p for p in os.listdir(folder) if p.startswith("pymp-")}
 
 
-def _assert_no_leaks(roots: list[Path], demo: Path, result: dict) -> None:
-    identifiers = demo_identifiers(demo)
+def _assert_no_leaks(roots: list[Path], demo_dir: Path, result: dict) -> None:
+    identifiers = demo_identifiers(demo_dir)
     assert {i.kind for i in identifiers} == {"name", "patient-id", "birth-date", "accession"}
     leaks = find_leaks(roots, identifiers)
     assert leaks == [], "\n".join(map(str, leaks))
@@ -57,16 +57,16 @@ def _assert_no_leaks(roots: list[Path], demo: Path, result: dict) -> None:
         assert transfer["state"] == "done", transfer
 
 
-def test_the_helper_finds_what_it_is_meant_to_find(demo: Path, tmp_path: Path) -> None:
+def test_the_helper_finds_what_it_is_meant_to_find(demo_dir: Path, tmp_path: Path) -> None:
     """The grep itself can fail: a copied source file, a path and a PDF text are all hits."""
     import shutil
 
-    identifiers = demo_identifiers(demo)
+    identifiers = demo_identifiers(demo_dir)
     pid = next(i.value for i in identifiers if i.kind == "patient-id")
-    source = next(p for p in demo.rglob("*.dcm") if pid in str(p))
+    source = next(p for p in demo_dir.rglob("*.dcm") if pid in str(p))
     shutil.copy(source, tmp_path / "copy.dcm")
     (tmp_path / pid).mkdir()
-    pdf = next(p for p in demo.rglob("*.dcm") if "DOC" in str(p))
+    pdf = next(p for p in demo_dir.rglob("*.dcm") if "DOC" in str(p))
     shutil.copy(pdf, tmp_path / "report.dcm")
     leaks = find_leaks([tmp_path], identifiers)
     assert {(Path(leak.path).name, leak.where) for leak in leaks} >= {
@@ -75,7 +75,7 @@ def test_the_helper_finds_what_it_is_meant_to_find(demo: Path, tmp_path: Path) -
         {"DOE^JANE", "DOE, JANE", "JANE DOE", "DOE JANE", "DOE,JANE", "DOE_JANE"})
 
 
-def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path, capsys,
+def test_local_archive_with_the_defaults(demo_dir: Path, home: Path, tmp_path: Path, capsys,
                                         monkeypatch) -> None:
     # "The shared temp" is a folder of this test's own, for this process and every process it
     # starts: the system's /tmp also holds the pymp-* folders of other programs running meanwhile.
@@ -85,9 +85,9 @@ def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path,
     monkeypatch.setattr(tempfile, "tempdir", str(shared_temp))
     before = _pymp_folders(shared_temp)
     archive = tmp_path / "archive"
-    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "0")
+    result = _upload(capsys, str(demo_dir), "--to", str(archive), "--workers", "0")
     assert len(result["transfers"]) == 5 and archive.is_dir()
-    _assert_no_leaks([archive, home], demo, result)
+    _assert_no_leaks([archive, home], demo_dir, result)
     assert _pymp_folders(shared_temp) <= before  # no multiprocessing folder left in the shared temp
     # Everything the app wrote is private (issue 14 §3): the home and the archive it made.
     for root in (home, archive):
@@ -98,7 +98,7 @@ def test_local_archive_with_the_defaults(demo: Path, home: Path, tmp_path: Path,
 
 @pytest.mark.orthanc
 @pytest.mark.parametrize("how", ["cstore", "stowrs"])
-def test_dicom_destinations_with_the_defaults(demo: Path, home: Path, tmp_path: Path, capsys,
+def test_dicom_destinations_with_the_defaults(demo_dir: Path, home: Path, tmp_path: Path, capsys,
                                               monkeypatch, how: str) -> None:
     from tests.destinations.orthanc import AET, PASSWORD, USER, start_orthanc
 
@@ -111,7 +111,7 @@ def test_dicom_destinations_with_the_defaults(demo: Path, home: Path, tmp_path: 
         else:
             monkeypatch.setenv("XNAT_PASSWORD", PASSWORD)
             dest = ["--to", f"dicomweb+{orthanc.dicomweb}", "--user", USER]
-        result = _upload(capsys, str(demo), *dest, "--workers", "0")
+        result = _upload(capsys, str(demo_dir), *dest, "--workers", "0")
         stored = orthanc.instances()
         assert len(stored) == sum(t["files_sent"] for t in result["transfers"]) > 0
         received = tmp_path / "received"
@@ -122,29 +122,29 @@ def test_dicom_destinations_with_the_defaults(demo: Path, home: Path, tmp_path: 
         next(runner, None)
     # Orthanc's own storage and index (which keeps the main tags in SQLite) are greps too; its
     # configuration and log name only ports and the test user.
-    _assert_no_leaks([received, work / "storage", work / "index", home], demo, result)
+    _assert_no_leaks([received, work / "storage", work / "index", home], demo_dir, result)
 
 
-def test_xnat_app_side_files_with_the_defaults(demo: Path, home: Path, capsys, monkeypatch,
+def test_xnat_app_side_files_with_the_defaults(demo_dir: Path, home: Path, capsys, monkeypatch,
                                                xnat_emulator) -> None:
     """An XNAT server anonymizes with its own site and project scripts (its defaults are the
     server's business); what the uploader itself writes must still name nobody."""
     monkeypatch.setenv("XNAT_PASSWORD", "admin")
-    result = _upload(capsys, str(demo), "--to", xnat_emulator.url, "--user", "admin",
+    result = _upload(capsys, str(demo_dir), "--to", xnat_emulator.url, "--user", "admin",
                      "--project", "DEMO", "--workers", "0")
-    _assert_no_leaks([home], demo, result)
+    _assert_no_leaks([home], demo_dir, result)
 
 
 def test_labels_the_user_takes_from_the_patient_stay_where_they_were_chosen(
-        demo: Path, home: Path, tmp_path: Path, capsys) -> None:
+        demo_dir: Path, home: Path, tmp_path: Path, capsys) -> None:
     """``--subject-scheme patient-name`` is a choice: the name is then the subject label in the
     archive, the queue and the receipts — and still in no log, no scan index, no cache."""
     import sqlite3
 
     archive = tmp_path / "archive"
-    result = _upload(capsys, str(demo), "--to", str(archive), "--subject-scheme", "patient-name",
+    result = _upload(capsys, str(demo_dir), "--to", str(archive), "--subject-scheme", "patient-name",
                      "--workers", "0")
-    names = [i for i in demo_identifiers(demo) if i.kind == "name"]
+    names = [i for i in demo_identifiers(demo_dir) if i.kind == "name"]
     chosen = {leak.path for leak in find_leaks([archive, home], names)}
     assert any("archive" in p for p in chosen)  # the label the user chose, as a folder name
     kept = [p for p in chosen if not p.startswith(str(archive))]
@@ -153,25 +153,25 @@ def test_labels_the_user_takes_from_the_patient_stay_where_they_were_chosen(
         logged = " ".join(m + d for m, d in db.execute("SELECT message, details FROM log"))
     assert logged and not any(form in logged for i in names for form in i.forms())
     assert "[subject]" in logged or "[session]" in logged or "session stored" in logged
-    assert find_leaks([home / "cache"], demo_identifiers(demo)) == []
+    assert find_leaks([home / "cache"], demo_identifiers(demo_dir)) == []
     assert result["transfers"][0]["state"] == "done"
 
 
-def test_what_the_user_includes_deliberately_is_the_only_hit(demo: Path, home: Path,
+def test_what_the_user_includes_deliberately_is_the_only_hit(demo_dir: Path, home: Path,
                                                              tmp_path: Path, capsys) -> None:
     """The SR sent without its text adds nothing; the PDF sent with its text (a decision) is the
     one object that still names the patient — and the receipt records the decision."""
     import pydicom
 
     def series(modality: str) -> str:
-        path = next(p for p in demo.rglob("*.dcm") if pydicom.dcmread(p).Modality == modality)
+        path = next(p for p in demo_dir.rglob("*.dcm") if pydicom.dcmread(p).Modality == modality)
         return str(pydicom.dcmread(path).SeriesInstanceUID)
 
     archive = tmp_path / "archive"
-    result = _upload(capsys, str(demo), "--to", str(archive), "--workers", "0",
+    result = _upload(capsys, str(demo_dir), "--to", str(archive), "--workers", "0",
                      "--include-free-text", f"{series('SR')}:text-removed",
                      "--include-free-text", f"{series('DOC')}:as-is")
-    leaks = find_leaks([archive, home], demo_identifiers(demo))
+    leaks = find_leaks([archive, home], demo_identifiers(demo_dir))
     assert leaks and {leak.where for leak in leaks} == {"encapsulated pdf text"}
     (document,) = {leak.path for leak in leaks}
     assert pydicom.dcmread(document).Modality == "DOC"

@@ -18,8 +18,8 @@ MUTATIONS = 150
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    return C.corpus_files() + demo_files(tmp_path_factory.mktemp("fuzz-demo"))
+def corpus(demo_dir: Path) -> list[str]:
+    return C.corpus_files() + demo_files(demo_dir)  # the suite's small demo: already generated
 
 
 @pytest.mark.timeout(600)

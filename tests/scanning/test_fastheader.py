@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from desktop_client.scanning import fastheader
 from desktop_client.scanning.model import Location
 from desktop_client.scanning.reader import PREFIX_BYTES, classify_head, parse_header, read_header_bytes
-from tests.scanning.factory import make_dataset, write
+from tests.dicomfactory import image, write
 
 
 def _corpus() -> list[Path]:
@@ -49,19 +50,20 @@ def test_fast_path_equals_pydicom(path: Path) -> None:
 
 def test_fast_path_takes_common_files_itself(tmp_path: Path) -> None:
     for implicit in (False, True):
-        data = write(tmp_path / f"{implicit}.dcm", make_dataset(), implicit=implicit).read_bytes()
+        syntax = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
+        data = write(tmp_path / f"{implicit}.dcm", image(transfer_syntax=syntax)).read_bytes()
         header = fastheader.walk(data, classify_head(data), complete=True)
         assert header.has_pixel_data and header.values[0x00280010] == 8
 
 
 def test_prefix_ending_early_asks_for_more(tmp_path: Path) -> None:
-    data = write(tmp_path / "a.dcm", make_dataset()).read_bytes()
+    data = write(tmp_path / "a.dcm", image()).read_bytes()
     with pytest.raises(EOFError):
         fastheader.walk(data[:300], "part10", complete=False)
 
 
 def test_non_ascii_names_are_decoded_with_the_character_set(tmp_path: Path) -> None:
-    ds = make_dataset(patient="Müller^Jürgen")
+    ds = image(patient_name="Müller^Jürgen")
     ds.SpecificCharacterSet = "ISO_IR 100"
     path = write(tmp_path / "latin1.dcm", ds)
     data = path.read_bytes()

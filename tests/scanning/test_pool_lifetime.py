@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,11 +32,8 @@ def test_scan_workers_end_with_a_killed_application(threaded: bool) -> None:
                          capture_output=True, text=True, timeout=60).stdout
     workers = {int(pid) for pid in out.split()}
     assert len(workers) == 2
-    deadline = time.monotonic() + 15
-    while workers and time.monotonic() < deadline:
-        workers = {pid for pid in workers if _alive(pid)}
-        time.sleep(0.1)
-    assert not workers, f"scan workers left behind: {sorted(workers)}"
+    wait_until(None, lambda: not {pid for pid in workers if _alive(pid)}, 15,
+               f"the scan workers {sorted(workers)} to end", poll=0.1)
 
 
 def _alive(pid: int) -> bool:

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.fileset import FileSet
+from pydicom.uid import ImplicitVRLittleEndian
 
 from desktop_client.scanning import Location, read_dataset, scan_paths
 from desktop_client.scanning.cache import ScanCache
 from desktop_client.scanning.scanner import read_candidate
 from desktop_client.scanning.sources import Candidate
-from tests.scanning.factory import make_dataset, write
+from tests.dicomfactory import image, write
 
 
 def _reasons(result) -> dict[str, str]:
@@ -32,10 +33,11 @@ def _tree_digest(root: Path) -> dict[str, str]:
 
 
 def test_part10_and_raw_datasets_are_recognised_by_content(tmp_path: Path) -> None:
-    write(tmp_path / "a.dcm", make_dataset(sop="1.1"))
-    write(tmp_path / "no_extension", make_dataset(sop="1.2", instance_number=2))
-    write(tmp_path / "raw_implicit.bin", make_dataset(sop="1.3", instance_number=3), part10=False, implicit=True)
-    write(tmp_path / "raw_explicit.txt", make_dataset(sop="1.4", instance_number=4), part10=False)
+    write(tmp_path / "a.dcm", image(sop_uid="1.1"))
+    write(tmp_path / "no_extension", image(sop_uid="1.2", instance_number=2))
+    raw = image(sop_uid="1.3", instance_number=3, transfer_syntax=ImplicitVRLittleEndian)
+    write(tmp_path / "raw_implicit.bin", raw, part10=False)
+    write(tmp_path / "raw_explicit.txt", image(sop_uid="1.4", instance_number=4), part10=False)
     result = scan_paths([tmp_path], use_cache=False)
     assert result.skipped == []
     (session,) = result.sessions
@@ -52,13 +54,13 @@ def test_part10_and_raw_datasets_are_recognised_by_content(tmp_path: Path) -> No
 
 
 def test_every_skip_reason_is_reported(tmp_path: Path) -> None:
-    good = write(tmp_path / "good.dcm", make_dataset())
+    good = write(tmp_path / "good.dcm", image())
     (tmp_path / "notes.txt").write_text("hello, not DICOM")
     (tmp_path / "empty.dcm").write_bytes(b"")
     data = good.read_bytes()
     (tmp_path / "truncated.dcm").write_bytes(data[:-40])
     (tmp_path / "corrupt.dcm").write_bytes(data[:132] + b"\x02\x00\x00\x00UL\x04\x00" + bytes(range(256)) * 2)
-    write(tmp_path / "no_uids.dcm", make_dataset(study="", sop="9.9"))
+    write(tmp_path / "no_uids.dcm", image(study_uid="", sop_uid="9.9"))
     (tmp_path / "loop").symlink_to(tmp_path)
     (tmp_path / "dangling").symlink_to(tmp_path / "missing-target")
     os.mkfifo(tmp_path / "fifo")
@@ -77,7 +79,7 @@ def test_every_skip_reason_is_reported(tmp_path: Path) -> None:
 
 
 def test_file_vanishing_before_read_is_a_reasoned_skip(tmp_path: Path) -> None:
-    path = write(tmp_path / "gone.dcm", make_dataset())
+    path = write(tmp_path / "gone.dcm", image())
     candidate = Candidate(Location(str(path)), path.stat().st_size, path.stat().st_mtime_ns)
     path.unlink()
     skipped = read_candidate(candidate)
@@ -90,8 +92,8 @@ def test_missing_selection_is_reported(tmp_path: Path) -> None:
 
 
 def _archive_members(tmp_path: Path) -> dict[str, bytes]:
-    a = write(tmp_path / "src" / "a.dcm", make_dataset(sop="2.1", instance_number=1)).read_bytes()
-    b = write(tmp_path / "src" / "b", make_dataset(sop="2.2", instance_number=2), part10=False).read_bytes()
+    a = write(tmp_path / "src" / "a.dcm", image(sop_uid="2.1", instance_number=1)).read_bytes()
+    b = write(tmp_path / "src" / "b", image(sop_uid="2.2", instance_number=2), part10=False).read_bytes()
     return {"study/a.dcm": a, "study/b": b, "readme.txt": b"text", "../evil.dcm": a, "inner.zip": b"PK\x03\x04"}
 
 
@@ -128,7 +130,7 @@ def test_archives_are_read_in_place(tmp_path: Path, kind: str) -> None:
 def test_dicomdir_tree_and_dicomdir_alone(tmp_path: Path) -> None:
     fs = FileSet()
     for n in range(3):
-        ds = make_dataset(sop=f"3.{n}", instance_number=n)
+        ds = image(sop_uid=f"3.{n}", instance_number=n)
         ds.PatientID = "PID1"
         write(tmp_path / f"tmp{n}.dcm", ds)
         fs.add(str(tmp_path / f"tmp{n}.dcm"))
@@ -149,7 +151,7 @@ def test_dicomdir_tree_and_dicomdir_alone(tmp_path: Path) -> None:
 
 
 def test_duplicates_are_kept_once_and_counted(tmp_path: Path) -> None:
-    path = write(tmp_path / "one.dcm", make_dataset())
+    path = write(tmp_path / "one.dcm", image())
     shutil.copy(path, tmp_path / "copy.dcm")
     shutil.copy(path, tmp_path / "copy2.dcm")
     result = scan_paths([tmp_path], use_cache=False)
@@ -157,18 +159,18 @@ def test_duplicates_are_kept_once_and_counted(tmp_path: Path) -> None:
 
 
 def test_order_is_instance_number_then_path(tmp_path: Path) -> None:
-    write(tmp_path / "z.dcm", make_dataset(sop="4.1", instance_number=2))
-    write(tmp_path / "y.dcm", make_dataset(sop="4.2", instance_number=10))
-    write(tmp_path / "b.dcm", make_dataset(sop="4.3", instance_number=None))
-    write(tmp_path / "a.dcm", make_dataset(sop="4.4", instance_number=None))
-    write(tmp_path / "c.dcm", make_dataset(sop="4.5", instance_number=2))
+    write(tmp_path / "z.dcm", image(sop_uid="4.1", instance_number=2))
+    write(tmp_path / "y.dcm", image(sop_uid="4.2", instance_number=10))
+    write(tmp_path / "b.dcm", image(sop_uid="4.3", instance_number=None))
+    write(tmp_path / "a.dcm", image(sop_uid="4.4", instance_number=None))
+    write(tmp_path / "c.dcm", image(sop_uid="4.5", instance_number=2))
     (scan,) = scan_paths([tmp_path], use_cache=False).sessions[0].scans.values()
     assert [i.sop_instance_uid for i in scan.instances] == ["4.5", "4.1", "4.2", "4.4", "4.3"]
 
 
 def test_sources_are_never_modified(tmp_path: Path) -> None:
     for n in range(5):
-        write(tmp_path / f"{n}.dcm", make_dataset(sop=f"5.{n}"))
+        write(tmp_path / f"{n}.dcm", image(sop_uid=f"5.{n}"))
     before = _tree_digest(tmp_path)
     scan_paths([tmp_path], use_cache=True)
     assert _tree_digest(tmp_path) == before
@@ -177,17 +179,17 @@ def test_sources_are_never_modified(tmp_path: Path) -> None:
 def test_cache_hits_unchanged_and_rereads_changed(tmp_path: Path) -> None:
     data = tmp_path / "data"
     for n in range(6):
-        write(data / f"{n}.dcm", make_dataset(sop=f"6.{n}", instance_number=n))
+        write(data / f"{n}.dcm", image(sop_uid=f"6.{n}", instance_number=n))
     archive = tmp_path / "data" / "more.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("x.dcm", write(tmp_path / "x.dcm", make_dataset(sop="6.9", instance_number=9)).read_bytes())
+        zf.writestr("x.dcm", write(tmp_path / "x.dcm", image(sop_uid="6.9", instance_number=9)).read_bytes())
     cache = ScanCache(tmp_path / "index.sqlite")
     first = scan_paths([data], cache=cache)
     assert first.from_cache == 0 and first.instances == 7
     second = scan_paths([data], cache=cache)
     assert second.from_cache == 7 and second.instances == 7
     changed = data / "2.dcm"
-    write(changed, make_dataset(sop="6.2", instance_number=2, patient="CHANGED^NAME"))
+    write(changed, image(sop_uid="6.2", instance_number=2, patient_name="CHANGED^NAME"))
     os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 5_000_000_000))
     third = scan_paths([data], cache=cache)
     assert third.from_cache == 6
@@ -198,7 +200,7 @@ def test_cache_hits_unchanged_and_rereads_changed(tmp_path: Path) -> None:
 
 def test_pool_scan_matches_inline_scan_and_reports_progress(tmp_path: Path) -> None:
     for n in range(260):
-        write(tmp_path / f"{n:04d}.dcm", make_dataset(series=f"7.{n % 3}", sop=f"7.{n % 3}.{n}", instance_number=n))
+        write(tmp_path / f"{n:04d}.dcm", image(series_uid=f"7.{n % 3}", sop_uid=f"7.{n % 3}.{n}", instance_number=n))
     seen = []
     pooled = scan_paths([tmp_path], use_cache=False, workers=2, progress=seen.append)
     inline = scan_paths([tmp_path], use_cache=False, workers=1)
@@ -209,7 +211,7 @@ def test_pool_scan_matches_inline_scan_and_reports_progress(tmp_path: Path) -> N
 
 def test_cancellation_stops_early(tmp_path: Path) -> None:
     for n in range(600):
-        write(tmp_path / f"{n:04d}.dcm", make_dataset(sop=f"8.{n}", instance_number=n))
+        write(tmp_path / f"{n:04d}.dcm", image(sop_uid=f"8.{n}", instance_number=n))
     cancel = threading.Event()
 
     def progress(p) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 
 from desktop_client.core.geometry import Rect
+from tests.dicomfactory import image
 
 
 def text_mask(shape: tuple[int, int], text: str, size: int, at: tuple[int, int]) -> tuple[np.ndarray, Rect]:
@@ -29,30 +30,13 @@ def textured(shape: tuple[int, int], seed: int = 1) -> np.ndarray:
 
 def dataset(pixels: np.ndarray, *, photometric: str = "MONOCHROME2", bits: int = 8, frames: int = 1,
             modality: str = "OT", patient: str = "DOE^JANE", extra: dict | None = None) -> Dataset:
-    """A Secondary Capture object holding ``pixels`` (native, little endian)."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.Modality = modality
-    ds.PatientName, ds.PatientID, ds.PatientBirthDate = patient, "PID77123", "19700102"
-    ds.StudyDate, ds.AccessionNumber = "20240315", "ACC55501"
+    """A Secondary Capture object holding ``pixels`` (native, little endian), from the factory."""
     samples = 3 if pixels.ndim == (4 if frames > 1 else 3) else 1
-    ds.SamplesPerPixel = samples
-    ds.PhotometricInterpretation = photometric
-    ds.Rows, ds.Columns = pixels.shape[-3:-1] if samples == 3 else pixels.shape[-2:]
-    ds.BitsAllocated = 8 if bits <= 8 else 16
-    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits - 1, 0
-    if samples == 3:
-        ds.PlanarConfiguration = 0
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    for key, value in (extra or {}).items():
-        setattr(ds, key, value)
-    dtype = np.uint8 if bits <= 8 else np.uint16
-    ds.PixelData = np.ascontiguousarray(pixels.astype(dtype)).tobytes()
+    rows, columns = pixels.shape[-3:-1] if samples == 3 else pixels.shape[-2:]
+    ds = image(modality=modality, sop_class=SecondaryCaptureImageStorage, study_uid=generate_uid(),
+               series_uid=generate_uid(), sop_uid=generate_uid(), patient_name=patient, patient_id="PID77123",
+               birth_date="19700102", study_date="20240315", accession="ACC55501", rows=rows, columns=columns,
+               frames=frames, bits_allocated=8 if bits <= 8 else 16, bits_stored=bits, photometric=photometric,
+               pixels=pixels, extra=extra)
     ds.set_original_encoding(False, True)
     return ds

@@ -6,7 +6,7 @@ from typing import Iterator
 import pytest
 
 from desktop_client.transfer import RetryPolicy, TransferQueue
-from tests.transfer.dicomdata import write_study
+from tests.dicomfactory import write_study
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from desktop_client.destinations import open_destination
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, State, TransferQueue,
                                      TransferSpec)
-from tests.transfer.dicomdata import session_of
+from tests.helpers import session_of
 
 
 def slow_destination(spec: DestinationSpec, password: str | None):  # type: ignore[no-untyped-def]

@@ -24,7 +24,8 @@ from desktop_client.scanning.model import Instance, Location, Scan, Session
 from desktop_client.transfer import DestinationSpec, State, TransferQueue, TransferSpec
 from desktop_client.transfer.receipt import write_receipts
 from desktop_client.transfer.store import ObjectRow, QueueStore, plan_units
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 CT = "1.2.840.10008.5.1.4.1.1.2"
 EXPLICIT = "1.2.840.10008.1.2.1"

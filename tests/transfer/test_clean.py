@@ -10,7 +10,8 @@ from pathlib import Path
 from desktop_client.cli.main import main
 from desktop_client.destinations import open_destination
 from desktop_client.transfer import DestinationSpec, RetryPolicy, TransferQueue, TransferSpec
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 
 def _quit_mid_run(tmp_path: Path) -> tuple[str, Path]:

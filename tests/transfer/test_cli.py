@@ -14,7 +14,8 @@ from desktop_client.dicomedit.functions import hash_uid
 from desktop_client.scripts import DEFAULT_SITE_NAME
 from desktop_client.transfer import State, TransferQueue
 from desktop_client.core.geometry import Rect
-from tests.transfer.dicomdata import BURN, BURN_VALUE, session_of, write_study
+from tests.dicomfactory import BURN, BURN_VALUE, write_study
+from tests.helpers import session_of
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,11 +46,8 @@ def _kill_when(proc: subprocess.Popen[bytes], db: Path, done_units: int, extra_d
         proc.send_signal(signal.SIGKILL)
     proc.wait()
     # Killing the application must not leave its workers behind holding memory.
-    deadline = time.monotonic() + 15
-    while left and time.monotonic() < deadline:
-        left = {pid for pid in left if Path(f"/proc/{pid}").exists() and not _zombie(pid)}
-        time.sleep(0.1)
-    assert not left, f"processes left behind after kill -9: {sorted(left)}"
+    wait_until(None, lambda: not {pid for pid in left if Path(f"/proc/{pid}").exists() and not _zombie(pid)},
+               15, f"the processes {sorted(left)} to end after kill -9", poll=0.1)
 
 
 def _descendants(pid: int) -> set[int]:

@@ -11,7 +11,7 @@ import pydicom
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, State, TransferQueue,
                                      TransferSpec)
-from tests.transfer.dicomdata import session_of
+from tests.helpers import session_of
 
 
 def _tree_digest(folder: Path) -> dict[str, str]:

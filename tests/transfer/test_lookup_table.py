@@ -16,7 +16,8 @@ from desktop_client.transfer import (DestinationSpec, ScriptSource, State, Trans
                                      TransferSpec)
 from desktop_client.transfer.pipeline import ObjectJob, process_in_worker
 from desktop_client.transfer.spec import LookupTable
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 SCRIPT = 'version "6.6"\n(0010,0010) := lookup["pn", (0010,0010)]\n'
 # The second key has a space inside it (significant, §9.6); the comment and blank lines are ignored.

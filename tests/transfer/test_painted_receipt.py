@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+from pydicom.uid import generate_uid
 
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.transfer import DestinationSpec, ScanChoice, State, TransferQueue, TransferSpec
-from tests.transfer.dicomdata import session_of
+from tests.dicomfactory import image, write
+from tests.helpers import session_of
 
 ROWS, COLS = 8, 10
 
@@ -25,25 +25,13 @@ def _ybr422_study(folder: Path, files: int = 2) -> Path:
     folder.mkdir(parents=True)
     study, series = generate_uid(), generate_uid()
     for n in range(1, files + 1):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-        ds.SOPClassUID = SecondaryCaptureImageStorage
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.PatientName, ds.PatientID, ds.Modality = "DOE^JANE", "PID1", "OT"
-        ds.SeriesNumber, ds.InstanceNumber = 1, n
-        ds.StudyDate, ds.StudyTime = "20240102", "101500"
-        ds.Rows, ds.Columns, ds.SamplesPerPixel = ROWS, COLS, 3
-        ds.PhotometricInterpretation = "YBR_FULL_422"
-        ds.PlanarConfiguration = 0
-        ds.BitsAllocated = ds.BitsStored = 8
-        ds.HighBit, ds.PixelRepresentation = 7, 0
-        ds.BurnedInAnnotation = "NO"
         # Y1 Y2 Cb Cr per pixel pair: a plain mid-grey image with no chroma.
-        ds.PixelData = bytes([100, 100, 128, 128]) * (ROWS * COLS // 2)
-        ds.save_as(folder / f"{n}.dcm", enforce_file_format=True)
+        ds = image(modality="OT", study_uid=study, series_uid=series, sop_uid=generate_uid(), series_number=1,
+                   instance_number=n, study_time="101500", rows=ROWS, columns=COLS, bits_allocated=8,
+                   bits_stored=8, photometric="YBR_FULL_422",
+                   pixel_bytes=bytes([100, 100, 128, 128]) * (ROWS * COLS // 2),
+                   extra={"BurnedInAnnotation": "NO"})
+        write(folder / f"{n}.dcm", ds)
     return folder
 
 

@@ -18,7 +18,8 @@ from desktop_client.transfer.pipeline import ObjectOutcome, needs_single_applica
 from desktop_client.transfer.spool import Spool, clean_spool_dir, spool_dir
 from desktop_client.transfer.store import QueueStore, plan_units
 from desktop_client.core.geometry import PixelEdit, Rect
-from tests.transfer.dicomdata import session_of, write_study
+from tests.dicomfactory import write_study
+from tests.helpers import session_of
 
 
 def _spec(session, root: Path, **kw) -> TransferSpec:

@@ -7,7 +7,7 @@ from typing import Iterator
 
 from desktop_client.xnat import XnatClient, zip_stream
 from tests.xnat_emulator import XnatEmulator
-from tests.xnat_emulator.samples import make_study
+from tests.dicomfactory import study_entries
 
 
 def client_for(emulator: XnatEmulator, user: str = "admin", password: str | None = None,
@@ -18,8 +18,8 @@ def client_for(emulator: XnatEmulator, user: str = "admin", password: str | None
     return client
 
 
-def study(series: dict[int, int], **kwargs: object) -> list[tuple[str, bytes]]:
-    return make_study(series, **kwargs)
+#: The XNAT tests' name for a synthetic study's zip entries.
+study = study_entries
 
 
 def body(entries: list[tuple[str, bytes]], level: int = 0, chunk: int = 4096) -> Iterator[bytes]:

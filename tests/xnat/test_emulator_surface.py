@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 import io
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import requests
 
 from desktop_client.xnat import XnatClient, XnatConnectionError, zip_stream
 from desktop_client.xnat.errors import server_message
+from tests.helpers import wait_until
 from tests.xnat.helpers import body, client_for, study
 from tests.xnat_emulator import XnatEmulator
 
@@ -132,10 +132,7 @@ def test_auto_commit_archives_partial_uploads_unless_prevented(xnat_emulator: Xn
     _import(xnat_emulator, payload, **{"import-handler": "DICOM-zip", "EXPT_LABEL": "AUTO"})
     client = client_for(xnat_emulator)
     client.import_zip("DEMO", "S", "KEPT", body(study({1: 1})))
-    deadline = time.time() + 5
-    while time.time() < deadline and xnat_emulator.experiment("DEMO", "AUTO") is None:
-        time.sleep(0.05)
-    assert xnat_emulator.experiment("DEMO", "AUTO") is not None
+    wait_until(None, lambda: xnat_emulator.experiment("DEMO", "AUTO") is not None, 5, "the auto-commit")
     assert [e.name for e in xnat_emulator.prearchive_entries("DEMO")] == ["KEPT"]
 
 

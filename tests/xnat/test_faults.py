@@ -7,6 +7,7 @@ import pytest
 from desktop_client.xnat import (
     XnatConnectionError, XnatError, XnatServerError, XnatUploadError, upload_session,
 )
+from tests.helpers import wait_until
 from tests.xnat.helpers import body, client_for, expected_counts, study
 from tests.xnat_emulator import XnatEmulator
 
@@ -221,7 +222,6 @@ def test_archiving_longer_than_we_wait_is_a_clear_failure(xnat_emulator: XnatEmu
 def test_commit_on_a_locked_session_waits_for_it(xnat_emulator: XnatEmulator) -> None:
     """A second commit while the first is archiving gets 409 "locked"; reconciling waits it out."""
     import threading
-    import time
 
     import requests
 
@@ -234,10 +234,8 @@ def test_commit_on_a_locked_session_waits_for_it(xnat_emulator: XnatEmulator) ->
     first = threading.Thread(target=lambda: requests.post(
         xnat_emulator.url + uri, params={"action": "commit"}, auth=("admin", "admin")))
     first.start()
-    deadline = time.time() + 10
-    while xnat_emulator.prearchive_entries("DEMO")[0].status != "ARCHIVING":
-        assert time.time() < deadline
-        time.sleep(0.02)
+    wait_until(None, lambda: xnat_emulator.prearchive_entries("DEMO")[0].status == "ARCHIVING", 10,
+               "the first commit to start archiving")
     with pytest.raises(XnatConflictError) as info:
         client.commit(uri)
     assert "locked" in info.value.server_message

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from desktop_client.xnat import zip_stream
+from tests.dicomfactory import study_entries
 from tests.xnat_emulator import XnatEmulator
-from tests.xnat_emulator.samples import make_study
 
 xnat = pytest.importorskip("xnat")  # [test] extra; skipped only where it is not installed
 pyxnat = pytest.importorskip("pyxnat")
 
 
 def _zip(tmp_path: Path, series: dict[int, int]) -> tuple[Path, list[tuple[str, bytes]]]:
-    entries = make_study(series)
+    entries = study_entries(series)
     path = tmp_path / "study.zip"
     path.write_bytes(b"".join(zip_stream(entries)))
     return path, entries

@@ -17,9 +17,9 @@ from desktop_client.scanning import scan_paths
 from desktop_client.xnat.series_filter import (
     SeriesFilterError, header_values, parse_filter, parse_tag,
 )
+from tests.dicomfactory import encode, image
 from tests.xnat.helpers import body, client_for, study
 from tests.xnat_emulator import XnatEmulator
-from tests.xnat_emulator.samples import make_instance
 
 SD, MODALITY, IMAGE_TYPE = 0x0008103E, 0x00080060, 0x00080008
 
@@ -108,9 +108,9 @@ def test_local_verdict_matches_what_the_server_drops(tmp_path: Path,
         {"mode": "whitelist", "list": "[Modality]\n^MR$\n[SeriesDescription]\nSERIES 3"}))
     mr = study({1: 2, 2: 2, 3: 1})
     uid = str(pydicom.dcmread(io.BytesIO(mr[0][1])).StudyInstanceUID)
-    entries = mr + [(f"s4/i{i}.dcm", make_instance(study_uid=uid, series_uid="1.2.3.4",
+    entries = mr + [(f"s4/i{i}.dcm", encode(image(study_uid=uid, series_uid="1.2.3.4",
                                                    series_number=4, instance_number=i,
-                                                   modality="CT")) for i in (1, 2)]
+                                                   modality="CT"))) for i in (1, 2)]
     root = _write(tmp_path, entries)
     [session] = scan_paths([root], use_cache=False).sessions
     filters = client_for(xnat_emulator).project_settings("DEMO").series_import_filters()
@@ -140,7 +140,7 @@ def test_cli_leaves_out_what_the_server_would_drop(xnat_emulator: XnatEmulator, 
     """The CLI excludes the filtered series with the filter's reason; the upload then verifies
     (instead of failing verification after XNAT silently dropped them)."""
     from desktop_client.cli.main import main
-    from tests.transfer.dicomdata import write_study
+    from tests.dicomfactory import write_study
 
     monkeypatch.setenv("XNAT_DESKTOP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XNAT_PASSWORD", "admin")

@@ -11,9 +11,9 @@ import requests
 from desktop_client.xnat import (
     XnatCancelled, XnatError, XnatPermissionError, XnatUploadError, upload_session, zip_stream,
 )
+from tests.dicomfactory import encode, image
 from tests.xnat.helpers import body, client_for, expected_counts, study
 from tests.xnat_emulator import XnatEmulator
-from tests.xnat_emulator.samples import make_instance
 
 
 def test_import_stream_progress_commit_prearchive(xnat_emulator: XnatEmulator) -> None:
@@ -116,18 +116,19 @@ def test_unknown_project_is_silently_ignored_and_client_flags_misrouting(
 
 def test_dicom_routing_without_parameters(xnat_emulator: XnatEmulator) -> None:
     xnat_emulator.add_project("ROUTE", owner="admin", aliases=("RT",))
-    entries = [("a.dcm", make_instance(study_uid="1.2.3", series_uid="1.2.3.1", series_number=5,
+    entries = [("a.dcm", encode(image(study_uid="1.2.3", series_uid="1.2.3.1", series_number=5,
                                        instance_number=1,
-                                       patient_comments="Project: RT Subject: subj9 Session: sess9"))]
+                                      modality="MR", extra={"PatientComments":
+                                                            "Project: RT Subject: subj9 Session: sess9"})))]
     resp = requests.post(xnat_emulator.url + "/data/services/import",
                          params={"import-handler": "DICOM-zip"}, auth=("admin", "admin"),
                          data=b"".join(zip_stream(entries)),
                          headers={"Content-Type": "application/zip"})
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "text/uri-list"
     assert resp.text.endswith("/sess9\r\n") and "/projects/ROUTE/" in resp.text
-    plain = [("b.dcm", make_instance(study_uid="1.2.4", series_uid="1.2.4.1", series_number=1,
+    plain = [("b.dcm", encode(image(study_uid="1.2.4", series_uid="1.2.4.1", series_number=1,
                                      instance_number=1, study_description="ROUTE",
-                                     patient_name="PN", patient_id="PID7"))]
+                                     patient_name="PN", patient_id="PID7", modality="MR")))]
     resp = requests.post(xnat_emulator.url + "/data/services/import",
                          params={"import-handler": "DICOM-zip", "format": "txt"},
                          auth=("admin", "admin"), data=b"".join(zip_stream(plain)),
@@ -338,10 +339,9 @@ def test_lowercase_aliases_only_for_dicom_zip(xnat_emulator: XnatEmulator) -> No
 
 
 def test_duplicate_sop_uids_without_rename_fail_the_archive(xnat_emulator: XnatEmulator) -> None:
-    from tests.xnat_emulator.samples import make_instance as mk
     xnat_emulator.set_prearchive_code("DEMO", 4)
-    one = mk(study_uid="1.9", series_uid="1.9.1", series_number=1, instance_number=1,
-             sop_instance_uid="1.9.1.1")
+    one = encode(image(study_uid="1.9", series_uid="1.9.1", series_number=1, instance_number=1,
+                       sop_uid="1.9.1.1", modality="MR"))
     url, auth = xnat_emulator.url + "/data/services/import", ("admin", "admin")
     resp = requests.post(url, params={"import-handler": "DICOM-zip", "PROJECT_ID": "DEMO",
                                       "SUBJECT_ID": "S", "EXPT_LABEL": "DUP"}, auth=auth,

@@ -17,10 +17,11 @@ from desktop_client.destinations.xnat import XnatDestination
 from desktop_client.transfer.pipeline import ObjectOutcome
 from desktop_client.xnat import XnatConcurrentSendError, XnatUploadError, zip_stream
 from desktop_client.xnat.requests_sizing import MB, Limits, RequestSizer
+from tests.dicomfactory import study_entries
+from tests.helpers import wait_until
 from tests.timeout_proxy import TimeoutProxy
 from tests.xnat.helpers import client_for
 from tests.xnat_emulator import XnatEmulator
-from tests.xnat_emulator.samples import make_study
 
 
 def test_sizer_starts_small_grows_when_fast_and_shrinks_when_slow() -> None:
@@ -67,7 +68,7 @@ def _send_session(dest: XnatDestination, entries: list[tuple[str, bytes]]) -> Se
 
 def test_slow_server_behind_proxy_finishes_with_every_file_exactly_once(
         xnat_emulator: XnatEmulator) -> None:
-    entries = make_study({1: 150, 2: 30})
+    entries = study_entries({1: 150, 2: 30})
     xnat_emulator.faults.import_file_delay = 0.02  # 100 files ≈ 2 s > the proxy's 1 s
     with TimeoutProxy(("127.0.0.1", xnat_emulator.port), read_timeout=1.0) as proxy:
         dest = XnatDestination(proxy.url, "admin", "admin")
@@ -93,7 +94,7 @@ def test_slow_server_behind_proxy_finishes_with_every_file_exactly_once(
 def test_content_length_on_every_upload_body(xnat_emulator: XnatEmulator) -> None:
     xnat_emulator.faults.refuse_chunked = True  # a proxy that answers chunked bodies with 411
     dest = XnatDestination(xnat_emulator.url, "admin", "admin")
-    entries = make_study({1: 3, 2: 2})
+    entries = study_entries({1: 3, 2: 2})
     ctx = _send_session(dest, entries)
     assert ctx.state["final_uri"]
     assert all(status != 411 for _, _, status in xnat_emulator.request_log)
@@ -104,7 +105,7 @@ def test_concurrent_send_answer_is_recognised_and_waited_out(xnat_emulator: Xnat
     """Two overlapping sends of the same files: XNAT's 400 is typed, not a permanent failure."""
     import threading
 
-    entries = make_study({1: 40})
+    entries = study_entries({1: 40})
     xnat_emulator.faults.import_file_delay = 0.02
     first = client_for(xnat_emulator)
     second = client_for(xnat_emulator)
@@ -113,10 +114,7 @@ def test_concurrent_send_answer_is_recognised_and_waited_out(xnat_emulator: Xnat
                                                                 content_length=len(body)))
     running.start()
     try:
-        import time
-        deadline = time.monotonic() + 5
-        while not xnat_emulator.prearchive_entries("DEMO") and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(None, lambda: xnat_emulator.prearchive_entries("DEMO"), 5, "the first send to arrive")
         with pytest.raises(XnatConcurrentSendError) as info:
             second.import_zip("DEMO", "S", "E", iter([body]), content_length=len(body))
         assert info.value.status == 400 and "Concurrent file sends" in info.value.server_message
@@ -131,7 +129,7 @@ def test_early_rejection_mid_stream_shows_the_servers_message(xnat_emulator: Xna
     """XNAT refuses an entry while the client is still sending and Tomcat closes the
     connection after swallowing 2 MB: the user sees XNAT's reason, not "connection lost"."""
     xnat_emulator.faults.swallow_limit = 2 * MB
-    good = make_study({1: 1})
+    good = study_entries({1: 1})
     filler = [(f"s1/pad{i}.dcm", bytes(1 * MB)) for i in range(12)]  # not DICOM: refused at once
     body = b"".join(zip_stream(good + filler))
     client = client_for(xnat_emulator)
@@ -147,9 +145,8 @@ def test_destination_waits_out_a_concurrent_send_then_sends_once(xnat_emulator: 
     XNAT answers "Concurrent file sends"; the destination waits until the prearchive entry is
     quiet and sends again instead of failing the unit."""
     import threading
-    import time
 
-    entries = make_study({1: 30})
+    entries = study_entries({1: 30})
     xnat_emulator.faults.import_file_delay = 0.03
     study = str(pydicom.dcmread(io.BytesIO(entries[0][1])).StudyInstanceUID)
     objects = next(iter(_objects(entries).values()))
@@ -160,9 +157,7 @@ def test_destination_waits_out_a_concurrent_send_then_sends_once(xnat_emulator: 
     running = threading.Thread(target=lambda: earlier.import_zip(
         "DEMO", "SUBJ", "SESS", iter([body]), content_length=len(body)))
     running.start()
-    deadline = time.monotonic() + 5
-    while not xnat_emulator.prearchive_entries("DEMO") and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(None, lambda: xnat_emulator.prearchive_entries("DEMO"), 5, "the earlier send to arrive")
     dest = XnatDestination(xnat_emulator.url, "admin", "admin")
     dest.settle_quiet, dest.settle_poll = 0.5, 0.1
     ctx = SendContext(transfer_id="t2", project="DEMO", subject="SUBJ", session_label="SESS",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pydicom.uid import generate_uid
 
 from desktop_client.xnat import zip_stream
+from tests.dicomfactory import encode, image
 from tests.xnat.helpers import client_for
 from tests.xnat_emulator import XnatEmulator
-from tests.xnat_emulator.samples import make_instance
 
 
 def test_repeated_series_numbers_are_verified_by_uid(xnat_emulator: XnatEmulator) -> None:
@@ -16,10 +16,10 @@ def test_repeated_series_numbers_are_verified_by_uid(xnat_emulator: XnatEmulator
     study, first, second = generate_uid(), generate_uid(), generate_uid()
     # Both series are number 1; the second arrives first, so XNAT calls it "1" and the other
     # "1-MR1" — the opposite of what a client numbering in its own order guesses.
-    entries = [(f"b/{i}.dcm", make_instance(study_uid=study, series_uid=second, series_number=1,
-                                            instance_number=i)) for i in range(1, 4)]
-    entries += [(f"a/{i}.dcm", make_instance(study_uid=study, series_uid=first, series_number=1,
-                                             instance_number=i)) for i in range(1, 3)]
+    entries = [(f"b/{i}.dcm", encode(image(study_uid=study, series_uid=second, series_number=1,
+                                            instance_number=i, modality="MR"))) for i in range(1, 4)]
+    entries += [(f"a/{i}.dcm", encode(image(study_uid=study, series_uid=first, series_number=1,
+                                             instance_number=i, modality="MR"))) for i in range(1, 3)]
     client = client_for(xnat_emulator)
     uri = client.import_zip("DEMO", "S", "E", zip_stream(entries))
     assert client.commit(uri).archived
@@ -43,8 +43,8 @@ def test_subject_label_differing_only_in_case_verifies(xnat_emulator: XnatEmulat
     xnat_emulator.set_prearchive_code("DEMO", 4)
     xnat_emulator.add_subject("DEMO", "SUBJ")
     study, series = generate_uid(), generate_uid()
-    entries = [(f"a/{i}.dcm", make_instance(study_uid=study, series_uid=series, series_number=3,
-                                            instance_number=i)) for i in range(1, 3)]
+    entries = [(f"a/{i}.dcm", encode(image(study_uid=study, series_uid=series, series_number=3,
+                                            instance_number=i, modality="MR"))) for i in range(1, 3)]
     client = client_for(xnat_emulator)
     assert client.commit(client.import_zip("DEMO", "subj", "E2", zip_stream(entries))).archived
     result = client.verify_session("DEMO", "subj", "E2", {"3": 2}, expected_by_uid={series: 2})
@@ -54,10 +54,10 @@ def test_subject_label_differing_only_in_case_verifies(xnat_emulator: XnatEmulat
 def _repeated_numbers(study: str, first: str, second: str) -> list[tuple[str, bytes]]:
     """Two series numbered 1; the second arrives first, so XNAT names it "1" and the other
     "1-MR1" (the reverse of what a client numbering in its own order guesses)."""
-    entries = [(f"b/{i}.dcm", make_instance(study_uid=study, series_uid=second, series_number=1,
-                                            instance_number=i)) for i in range(1, 4)]
-    entries += [(f"a/{i}.dcm", make_instance(study_uid=study, series_uid=first, series_number=1,
-                                             instance_number=i)) for i in range(1, 3)]
+    entries = [(f"b/{i}.dcm", encode(image(study_uid=study, series_uid=second, series_number=1,
+                                            instance_number=i, modality="MR"))) for i in range(1, 4)]
+    entries += [(f"a/{i}.dcm", encode(image(study_uid=study, series_uid=first, series_number=1,
+                                             instance_number=i, modality="MR"))) for i in range(1, 3)]
     return entries
 
 
@@ -108,10 +108,10 @@ def test_emulator_answers_the_prearchive_session_document(xnat_emulator: XnatEmu
 
 def _pet_mr(study: str, mr: str, pet: str) -> list[tuple[str, bytes]]:
     """A PET/MR study: MR series 1 (3 files) and PET series 1 (2 files), same number."""
-    entries = [(f"mr/{i}.dcm", make_instance(study_uid=study, series_uid=mr, series_number=1,
-                                             instance_number=i, modality="MR")) for i in range(1, 4)]
-    entries += [(f"pt/{i}.dcm", make_instance(study_uid=study, series_uid=pet, series_number=1,
-                                              instance_number=i, modality="PT")) for i in range(1, 3)]
+    entries = [(f"mr/{i}.dcm", encode(image(study_uid=study, series_uid=mr, series_number=1,
+                                             instance_number=i, modality="MR"))) for i in range(1, 4)]
+    entries += [(f"pt/{i}.dcm", encode(image(study_uid=study, series_uid=pet, series_number=1,
+                                              instance_number=i, modality="PT"))) for i in range(1, 3)]
     return entries
 
 
@@ -143,8 +143,8 @@ def test_separated_pet_mr_session_left_in_the_prearchive(xnat_emulator: XnatEmul
     xnat_emulator.set_separate_pet_mr(None)
     xnat_emulator.add_subject("DEMO", "S")
     client = client_for(xnat_emulator)
-    earlier = make_instance(study_uid=generate_uid(), series_uid=generate_uid(), series_number=9,
-                            instance_number=1)
+    earlier = encode(image(study_uid=generate_uid(), series_uid=generate_uid(), series_number=9,
+                            instance_number=1, modality="MR"))
     first = client.import_zip("DEMO", "S", "E_MR", zip_stream([("x/1.dcm", earlier)]))
     xnat_emulator.set_prearchive_code("DEMO", 4)
     assert client.commit(first).archived

@@ -50,7 +50,7 @@ Fault knobs (``xnat_emulator.faults``)
     Session expiry: ``session_timeout`` / ``expire_sessions()`` above.
 
 Test data
-    ``tests.xnat_emulator.samples.make_study({series_number: n_files}, modality="MR", ...)`` gives
+    ``tests.dicomfactory.study_entries({series_number: n_files}, modality="MR", ...)`` gives
     ``[(entry name, bytes)]`` of synthetic DICOM; ``desktop_client.xnat.zip_stream(entries)``
     turns entries into an XNAT-readable zip body.
 
