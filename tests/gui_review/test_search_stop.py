@@ -26,7 +26,7 @@ from desktop_client.textfind.find import STOPPED as SEARCH_STOPPED
 
 from tests.textfind.helpers import dataset, text_mask, textured
 
-from .conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.gui
 

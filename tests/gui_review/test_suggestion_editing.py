@@ -24,7 +24,9 @@ from desktop_client.plan.specs import scan_choice
 from desktop_client.templates import TemplateStore
 from desktop_client.transfer.receipt import burned_in_text
 
-from .conftest import find_scan, wait_until
+from tests.helpers import wait_until
+
+from .conftest import find_scan
 from .test_viewer import drag
 
 pytestmark = pytest.mark.gui
