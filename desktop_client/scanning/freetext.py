@@ -117,10 +117,18 @@ def header_values(ds) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return out
 
 
-def match_values(text: str, values: dict[str, str]) -> dict[str, str]:
-    """Header values (case-insensitive) that occur in ``text``."""
+def match_values(text: str, values: dict[str, str], *, whole: bool = False) -> dict[str, str]:
+    """Header values (case-insensitive) that occur in ``text``.
+
+    ``whole``: only values of three characters or more that stand on their own (not inside a
+    longer word or number) — for short header fields such as private tags, where a two-letter
+    name part or a bare "1" inside "SIEMENS 1.5T" would hold scans back for nothing.
+    """
     lowered = text.lower()
-    return {k: v for k, v in values.items() if v.lower() in lowered}
+    if not whole:
+        return {k: v for k, v in values.items() if v.lower() in lowered}
+    return {k: v for k, v in values.items() if len(v) >= 3 and re.search(
+        r"(?<![0-9a-z])" + re.escape(v.lower()) + r"(?![0-9a-z])", lowered)}
 
 
 def inspect_dataset(ds) -> Inspection:  # type: ignore[no-untyped-def]
@@ -216,3 +224,95 @@ def inspect_objects(datasets: Iterable) -> Inspection:  # type: ignore[type-arg]
         merged.matches.update(one.matches)
         merged.error = merged.error or one.error
     return merged or Inspection(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    """One place in an image object's header that may hold identifying text a script can miss.
+
+    ``where``: "private (0019,1010)" or "overlay (6000,3000)"; ``matches``: the names of the
+    object's own identifying header attributes its value contains (never the values: this goes
+    into receipts); ``path``: the element as a DicomEdit deletion target (``*/(0019,{ACME}10)``,
+    any depth), "" when it cannot be named so (a private element without its creator)."""
+
+    where: str
+    matches: tuple[str, ...] = ()
+    path: str = ""
+
+    @property
+    def identifying(self) -> bool:
+        return self.overlay or bool(self.matches)
+
+    @property
+    def overlay(self) -> bool:
+        return self.where.startswith("overlay")
+
+    def describe(self) -> str:
+        if self.overlay:
+            return f"{self.where}: an overlay plane, which can hold burned-in text"
+        return f"{self.where} holds the patient's {', '.join(self.matches)}"
+
+
+def _overlay_data(elem) -> bool:  # type: ignore[no-untyped-def]
+    return 0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0 and elem.tag.element == 0x3000
+
+
+def _text_value(elem) -> str:  # type: ignore[no-untyped-def]
+    """A private element's value as text: text VRs as they are, UN (implicit VR, unknown
+    creator) when its bytes read as printable text; "" otherwise."""
+    if elem.VR in _TEXT_VRS:
+        return str(elem.value or "")
+    if elem.VR == "UN" and isinstance(elem.value, bytes) and elem.value:
+        text = elem.value.rstrip(b"\0 ").decode("latin-1")
+        return text if text.isprintable() else ""
+    return ""
+
+
+def identifying_carriers(ds, values: dict[str, str] | None = None, *,  # type: ignore[no-untyped-def]
+                         all_text: bool = False) -> list[Carrier]:
+    """The private elements (any depth) whose text contains one of the object's own identifying
+    header values (``header_values``, matched as whole words of ≥ 3 characters), and the overlay
+    planes (top level). ``values`` defaults to ``ds``'s own; pass the values read *before* a script
+    ran to judge its output. Vendor strings ("SIEMENS", "ORIGINAL\\PRIMARY") match nothing.
+    ``all_text``: every private element holding words as well (with no ``matches``), which is
+    what the built-in "strip private text" step removes."""
+    values = header_values(ds) if values is None else values
+    found: list[Carrier] = []
+    seen: set[str] = set()
+
+    def walk(item, top: bool) -> None:  # type: ignore[no-untyped-def]
+        for elem in item:
+            if elem.VR == "SQ":
+                for child in elem.value or ():
+                    walk(child, False)
+                continue
+            tag = elem.tag
+            if top and _overlay_data(elem):
+                found.append(Carrier(f"overlay ({tag.group:04X},3000)", (), f"({tag.group:04X},XXXX)"))
+                continue
+            if not tag.is_private or tag.is_private_creator:
+                continue
+            text = _text_value(elem)
+            matches = match_values(text, values, whole=True) if text else {}
+            if not matches and not (all_text and looks_like_words(text)):
+                continue
+            where = f"private ({tag.group:04X},{tag.element:04X})"
+            if where in seen:
+                continue
+            seen.add(where)
+            names = tuple(sorted({k.split(" ")[0] for k in matches}))
+            found.append(Carrier(where, names, _private_path(item, tag)))
+
+    walk(ds, True)
+    return found
+
+
+def _private_path(item, tag) -> str:  # type: ignore[no-untyped-def]
+    """``*/(gggg,{creator}ee)`` for a private element, "" when its creator is missing or cannot be
+    written in DicomEdit's syntax."""
+    block = tag.element >> 8
+    creator = item.get((tag.group << 16) | block)
+    text = str(creator.value).strip() if creator is not None and creator.value else ""
+    if not text or any(c in text for c in '{}"\\'):
+        return ""
+    return f"*/({tag.group:04X},{{{text}}}{tag.element & 0xFF:02X})"
