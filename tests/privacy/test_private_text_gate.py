@@ -1,0 +1,214 @@
+"""Private header text the scripts keep (issue 14 §2): checked against the destination's real
+script chain, held back until a person decides, stripped by the built-in step or sent by
+decision, and every outcome in the receipt — for the local archive and for XNAT alike."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from desktop_client.cli.main import main
+from desktop_client.plan.privatetext import (REMOVED_BY_SCRIPTS, REMOVED_BY_STEP, SENT_BY_DECISION, STRIP_NAME,
+                                             ScriptChain, check_scan, strip_script)
+from desktop_client.scanning import scan_paths
+from desktop_client.scanning.freetext import header_values, identifying_carriers
+from desktop_client.scripts import default_site_script
+from tests.scanning.factory import make_dataset, write
+
+COPIED, VENDOR, PLAIN = "1.2.77.1.1", "1.2.77.1.2", "1.2.77.1.3"
+#: A site script that anonymizes the usual attributes and keeps every private tag (research sites
+#: keep vendor parameters this way).
+KEEPS_PRIVATE = ('version "6.3"\n(0010,0010) := "ANON"\n(0010,0020) := "ANON"\n-(0010,0030)\n'
+                 '(0008,0050) := ""\n')
+
+
+def _series(root: Path, series: str, description: str, files: int, private: dict[int, tuple[str, str]],
+            extra: dict[int, dict[int, tuple[str, str]]] | None = None) -> None:
+    for n in range(files):
+        ds = make_dataset("1.2.77.1", series, f"{series}.{n + 1}", instance_number=n + 1)
+        ds.SeriesDescription = description
+        ds.SeriesNumber = int(series.rsplit(".", 1)[1])
+        ds.PatientBirthDate = "19700203"
+        values = {**private, **((extra or {}).get(n, {}))}
+        if values:
+            block = ds.private_block(0x0019, "ACME 1.0", create=True)
+            for element, (vr, value) in values.items():
+                block.add_new(element, vr, value)
+        write(root / description / f"{n + 1}.dcm", ds)
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    """Patient DOE^JANE, PID1. ``copied``: a device copied the name into a private tag (beside a
+    number that must survive stripping); ``vendor``: private vendor strings; ``plain``: nothing."""
+    root = tmp_path / "study"
+    _series(root, COPIED, "copied", 3, {0x10: ("LO", "DOE^JANE"), 0x11: ("DS", "2.5")})
+    _series(root, VENDOR, "vendor", 3, {0x10: ("LO", "SIEMENS"), 0x12: ("LO", "ORIGINAL\\PRIMARY"),
+                                        0x13: ("SH", "Head coil 32")})
+    _series(root, PLAIN, "plain", 2, {})
+    return root
+
+
+def _scans(root: Path) -> dict:
+    (session,) = scan_paths([root], use_cache=False).sessions
+    return dict(session.scans)
+
+
+def test_the_check_runs_the_chain_instead_of_claiming(study: Path) -> None:
+    scans = _scans(study)
+    none = check_scan(scans[COPIED], ScriptChain(()))
+    assert [c.where for c in none.kept] == ["private (0019,1010)"]
+    assert none.kept[0].matches == ("PatientName",) and "PatientName" in none.reason()
+    assert "DOE" not in none.reason()  # names of attributes only, never the values
+    keeps = check_scan(scans[COPIED], ScriptChain((("site", KEEPS_PRIVATE),)))
+    assert keeps.kept and keeps.reason()
+    default = check_scan(scans[COPIED], ScriptChain((("site", default_site_script()),)))
+    assert not default.kept and default.all_removed and not default.reason()
+    unknown = check_scan(scans[COPIED], ScriptChain(known=False))
+    assert unknown.kept and "could not be read" in unknown.reason()
+    # Vendor strings identify nobody: named, never held.
+    vendor = check_scan(scans[VENDOR], ScriptChain(()))
+    assert vendor.notes and not vendor.identifying and not vendor.reason()
+    assert check_scan(scans[PLAIN], ScriptChain(())).notes == ()
+
+
+def test_the_strip_step_is_a_dicomedit_script_that_keeps_numbers(study: Path) -> None:
+    from desktop_client.dicomedit import apply_chain, compile_script
+
+    check = check_scan(_scans(study)[COPIED], ScriptChain(()))
+    text = strip_script({COPIED: check.strippable})
+    assert f'if ((0020,000E) = "{COPIED}")' in text and "*/(0019,{ACME 1.0}10)" in text
+    ds = pydicom.dcmread(study / "copied" / "1.dcm")
+    values = header_values(ds)
+    assert apply_chain([compile_script(text)], ds, {}, execute_pixels=False).ok
+    assert identifying_carriers(ds, values) == []
+    assert str(ds[0x00191011].value) == "2.5"  # numeric private data stays
+    other = pydicom.dcmread(study / "vendor" / "1.dcm")
+    before = other.to_json_dict()
+    apply_chain([compile_script(text)], other, {}, execute_pixels=False)
+    assert other.to_json_dict() == before  # other series untouched
+
+
+def _upload(capsys, *args: str) -> tuple[int, dict | None, str]:
+    code = main(["upload", *args, "--workers", "0"])
+    out = capsys.readouterr()
+    lines = [json.loads(line) for line in out.out.splitlines() if line.strip().startswith("{")]
+    return code, (lines[-1] if lines else None), out.err
+
+
+def _receipt(result: dict) -> dict:
+    (transfer,) = result["transfers"]
+    return json.loads(Path(transfer["receipt_json"]).read_text())
+
+
+def _written(folder: Path) -> dict[str, list[pydicom.Dataset]]:
+    out: dict[str, list[pydicom.Dataset]] = {}
+    for path in folder.rglob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        out.setdefault(str(ds.SeriesDescription), []).append(ds)
+    return out
+
+
+def _local(study: Path, tmp_path: Path, capsys, *extra: str) -> tuple[int, dict | None, str, Path]:
+    site = tmp_path / "keeps-private.das"
+    site.write_text(KEEPS_PRIVATE)
+    archive = tmp_path / "archive"
+    code, result, err = _upload(capsys, str(study), "--to", str(archive), "--project", "P",
+                                "--site-script", str(site), *extra)
+    return code, result, err, archive
+
+
+def test_cli_holds_back_private_text_the_scripts_keep(study: Path, tmp_path: Path, capsys) -> None:
+    code, result, err, archive = _local(study, tmp_path, capsys)
+    assert code == 1
+    assert "held back" in err and "copied" in err and "private (0019,1010)" in err
+    assert "--strip-private-text" in err and "DOE" not in err
+    written = _written(archive)
+    assert "copied" not in written  # nothing of it was sent
+    assert len(written["vendor"]) == 3 and len(written["plain"]) == 2  # the rest of the batch went
+    scans = {s["series_instance_uid"]: s for s in _receipt(result)["scans"]}
+    assert scans[COPIED]["status"] == "excluded" and "held back" in scans[COPIED]["exclude_reason"]
+    assert scans[VENDOR]["private_text"]["outcome"].startswith("sent: it contains none")
+
+
+def test_strip_private_text_sends_it_without_the_tag(study: Path, tmp_path: Path, capsys) -> None:
+    code, result, err, archive = _local(study, tmp_path, capsys, "--strip-private-text", COPIED)
+    assert code == 0, err
+    copied = _written(archive)["copied"]
+    assert len(copied) == 3
+    for ds in copied:
+        assert (0x0019, 0x1010) not in ds and "DOE" not in str(ds)
+        assert str(ds[0x00191011].value) == "2.5"
+    receipt = _receipt(result)
+    assert STRIP_NAME in [s["name"] for s in receipt["scripts"]]
+    record = {s["series_instance_uid"]: s for s in receipt["scans"]}[COPIED]["private_text"]
+    assert record["outcome"] == REMOVED_BY_STEP and record["verified_per_object"]
+    assert record["identifying"] == ["private (0019,1010) holds the patient's PatientName"]
+    assert record["same_scripts_applied"] is True
+    pdf = Path(result["transfers"][0]["receipt_pdf"]).read_bytes()
+    assert b"%PDF" in pdf[:8]
+
+
+def test_accept_private_text_sends_it_and_the_receipt_says_so(study: Path, tmp_path: Path, capsys) -> None:
+    code, result, err, archive = _local(study, tmp_path, capsys, "--accept-private-text", "all")
+    assert code == 0, err
+    copied = _written(archive)["copied"]
+    assert all(str(ds[0x00191010].value) == "DOE^JANE" for ds in copied)  # the person's choice
+    record = {s["series_instance_uid"]: s for s in _receipt(result)["scans"]}[COPIED]["private_text"]
+    assert record["outcome"] == SENT_BY_DECISION and not record["verified_per_object"]
+
+
+def test_default_site_script_removes_it_checked(study: Path, tmp_path: Path, capsys) -> None:
+    archive = tmp_path / "archive"
+    code, result, err = _upload(capsys, str(study), "--to", str(archive), "--project", "P")
+    assert code == 0, err
+    record = {s["series_instance_uid"]: s for s in _receipt(result)["scans"]}[COPIED]["private_text"]
+    assert record["outcome"] == REMOVED_BY_SCRIPTS and record["verified_per_object"]
+    assert "removed by the anonymization scripts (checked" in err
+
+
+def test_an_object_the_check_did_not_see_fails_closed(tmp_path: Path, capsys) -> None:
+    """The check reads the first, middle and last objects; the upload checks every one after its
+    scripts. An object with the name in another private tag is not sent, and says why."""
+    root = tmp_path / "study"
+    # Five objects: the picks are 0, 2 and 4; object 3 carries the name in (0019,1012) too.
+    _series(root, COPIED, "copied", 5, {0x10: ("LO", "DOE^JANE")}, extra={3: {0x12: ("LO", "JANE DOE")}})
+    site = tmp_path / "keeps-private.das"
+    site.write_text(KEEPS_PRIVATE)
+    code, result, err = _upload(capsys, str(root), "--to", str(tmp_path / "archive"), "--project", "P",
+                                "--site-script", str(site), "--strip-private-text", "all")
+    assert code == 1
+    scan = _receipt(result)["scans"][0]
+    assert scan["status"] == "failed"
+    reasons = [f["reason"] for f in scan["failed"]]
+    assert any("private (0019,1012) holds the patient's PatientName" in r for r in reasons), reasons
+    assert not list((tmp_path / "archive").rglob("*.dcm"))  # the scan fails as a whole
+
+
+def test_xnat_site_script_that_keeps_private_tags_holds_the_scan(study: Path, capsys, monkeypatch,
+                                                                 xnat_emulator) -> None:
+    """The XNAT site and project scripts are fetched and run here exactly as the upload applies
+    them; the receipt records the outcome for XNAT too."""
+    monkeypatch.setenv("XNAT_PASSWORD", "admin")
+    xnat_emulator.set_site_script(KEEPS_PRIVATE)
+    args = (str(study), "--to", xnat_emulator.url, "--user", "admin", "--project", "DEMO",
+            "--allow-http")
+    code, result, err = _upload(capsys, *args)
+    assert code == 1 and "copied" in err and "private (0019,1010)" in err
+    receipt = _receipt(result)
+    scans = {s["series_instance_uid"]: s for s in receipt["scans"]}
+    assert scans[COPIED]["status"] == "excluded"
+    assert scans[VENDOR]["status"] == "sent" and scans[VENDOR]["private_text"]["carried"] == ["private text"]
+    # Stripped: sent, and the receipt says how, with the scripts that were checked.
+    code, result, err = _upload(capsys, *args, "--strip-private-text", "all", "--session", "S2")
+    assert code == 0, err
+    receipt = _receipt(result)
+    record = {s["series_instance_uid"]: s for s in receipt["scans"]}[COPIED]["private_text"]
+    assert record["outcome"] == REMOVED_BY_STEP and record["same_scripts_applied"] is True
+    (entry,) = [e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "S2"]
+    stored = [pydicom.dcmread(p) for p in xnat_emulator.prearchive_files(entry)]
+    copied = [ds for ds in stored if ds.SeriesDescription == "copied"]
+    assert len(copied) == 3 and all((0x0019, 0x1010) not in ds for ds in copied)
