@@ -128,6 +128,13 @@ def check_scan(scan: Scan, chain: ScriptChain, limit: int = 3) -> PrivateTextChe
     strippable: dict[str, Carrier] = {}
     left: set[str] = set()
     rejected, error = False, ""
+    compiled: list[Any] = []
+    if chain.known:
+        try:
+            compiled = list(_compiled(chain.scripts, chain.lookup_table))
+        except Exception as exc:  # noqa: BLE001 - a script that cannot run: the check fails closed
+            chain = ScriptChain(chain.scripts, chain.lookup_table, chain.variables, known=False)
+            error = f"the scripts cannot be used ({exc})"
     for index in picks:
         try:
             ds = read_dataset(instances[index].location, stop_before_pixels=True)
@@ -148,7 +155,7 @@ def check_scan(scan: Scan, chain: ScriptChain, limit: int = 3) -> PrivateTextChe
             continue
         out = copy.deepcopy(ds)
         try:
-            outcome = apply_chain(list(_compiled(chain.scripts, chain.lookup_table)), out,
+            outcome = apply_chain(compiled, out,
                                   chain.for_session(instances[index].study_instance_uid),
                                   execute_pixels=False)
             status, problem = outcome.status, outcome.error or ""

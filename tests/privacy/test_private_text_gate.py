@@ -16,40 +16,12 @@ from desktop_client.plan.privatetext import (REMOVED_BY_SCRIPTS, REMOVED_BY_STEP
 from desktop_client.scanning import scan_paths
 from desktop_client.scanning.freetext import header_values, identifying_carriers
 from desktop_client.scripts import default_site_script
-from tests.scanning.factory import make_dataset, write
-
-COPIED, VENDOR, PLAIN = "1.2.77.1.1", "1.2.77.1.2", "1.2.77.1.3"
-#: A site script that anonymizes the usual attributes and keeps every private tag (research sites
-#: keep vendor parameters this way).
-KEEPS_PRIVATE = ('version "6.3"\n(0010,0010) := "ANON"\n(0010,0020) := "ANON"\n-(0010,0030)\n'
-                 '(0008,0050) := ""\n')
-
-
-def _series(root: Path, series: str, description: str, files: int, private: dict[int, tuple[str, str]],
-            extra: dict[int, dict[int, tuple[str, str]]] | None = None) -> None:
-    for n in range(files):
-        ds = make_dataset("1.2.77.1", series, f"{series}.{n + 1}", instance_number=n + 1)
-        ds.SeriesDescription = description
-        ds.SeriesNumber = int(series.rsplit(".", 1)[1])
-        ds.PatientBirthDate = "19700203"
-        values = {**private, **((extra or {}).get(n, {}))}
-        if values:
-            block = ds.private_block(0x0019, "ACME 1.0", create=True)
-            for element, (vr, value) in values.items():
-                block.add_new(element, vr, value)
-        write(root / description / f"{n + 1}.dcm", ds)
+from tests.privacy.private_study import COPIED, KEEPS_PRIVATE, PLAIN, VENDOR, write_series, write_study
 
 
 @pytest.fixture
 def study(tmp_path: Path) -> Path:
-    """Patient DOE^JANE, PID1. ``copied``: a device copied the name into a private tag (beside a
-    number that must survive stripping); ``vendor``: private vendor strings; ``plain``: nothing."""
-    root = tmp_path / "study"
-    _series(root, COPIED, "copied", 3, {0x10: ("LO", "DOE^JANE"), 0x11: ("DS", "2.5")})
-    _series(root, VENDOR, "vendor", 3, {0x10: ("LO", "SIEMENS"), 0x12: ("LO", "ORIGINAL\\PRIMARY"),
-                                        0x13: ("SH", "Head coil 32")})
-    _series(root, PLAIN, "plain", 2, {})
-    return root
+    return write_study(tmp_path)
 
 
 def _scans(root: Path) -> dict:
@@ -175,7 +147,7 @@ def test_an_object_the_check_did_not_see_fails_closed(tmp_path: Path, capsys) ->
     scripts. An object with the name in another private tag is not sent, and says why."""
     root = tmp_path / "study"
     # Five objects: the picks are 0, 2 and 4; object 3 carries the name in (0019,1012) too.
-    _series(root, COPIED, "copied", 5, {0x10: ("LO", "DOE^JANE")}, extra={3: {0x12: ("LO", "JANE DOE")}})
+    write_series(root, COPIED, "copied", 5, {0x10: ("LO", "DOE^JANE")}, extra={3: {0x12: ("LO", "JANE DOE")}})
     site = tmp_path / "keeps-private.das"
     site.write_text(KEEPS_PRIVATE)
     code, result, err = _upload(capsys, str(root), "--to", str(tmp_path / "archive"), "--project", "P",

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLa
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings, suggestions_from, tile_note
+from desktop_client.gui.review.private_text import PrivateTextControl
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.gui.review.dialogs import (
@@ -105,9 +106,13 @@ class ScanPanel(QWidget):
         self.assist = assist
         if findings is not None:
             findings.updated.connect(self._on_found)
+        # Header text the scripts keep (issue 14 §2): shown only for such scans, in this row.
+        self.private_text = PrivateTextControl(review, self)
+        self.private_text.decided.connect(lambda _uid: self._changed())
         actions = QHBoxLayout()
         for b in (self.save_button, self.reset_button, self.exclude_button):
             actions.addWidget(b)
+        actions.addWidget(self.private_text)
         actions.addStretch(1)
         actions.addWidget(self.apply_button)
         actions.addWidget(self.template_button)
@@ -335,7 +340,8 @@ class ScanPanel(QWidget):
         for b in (self.not_phi_button, self.no_text_button):
             b.hide()
         # Sending the text as is stays one click away while the suggestions wait.
-        self.as_is_button.setVisible(suggesting and bool(self.review.gate(self.uid)))
+        burned = self.uid is not None and bool(self.review.burned_text_held(self.uid))
+        self.as_is_button.setVisible(suggesting and burned)
         if suggesting:
             return
         if templates:
@@ -351,6 +357,9 @@ class ScanPanel(QWidget):
             return
         if held:
             self.offer.set_status(f"Not sent until you decide: {held}.", "error")
+            if not burned:  # only header text holds it: the choice is in the bottom row
+                self.as_is_button.hide()
+                return
             choice = self.review.choices[self.uid]
             open_lines = [r for r in uncovered(self.review.findings.get(self.uid),
                                                choice.rectangles if choice.confirmed else [])
@@ -449,6 +458,7 @@ class ScanPanel(QWidget):
         else:
             text, kind = "No boxes: this scan is uploaded with its pixels unchanged. Draw boxes over any burned-in text.", "info"
         self.state.set_status(text, kind)
+        self.private_text.show_scan(uid)
         self._update_assist()
 
 
