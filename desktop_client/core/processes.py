@@ -78,7 +78,7 @@ def use_private_runtime_dir() -> None:
     root = temp_dir()
     for entry in root.glob(f"{_RUNTIME_PREFIX}*"):
         pid = entry.name[len(_RUNTIME_PREFIX):]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
     own = root / f"{_RUNTIME_PREFIX}{os.getpid()}"
     own.mkdir(mode=0o700, exist_ok=True)
@@ -86,7 +86,8 @@ def use_private_runtime_dir() -> None:
     atexit.register(shutil.rmtree, own, True)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
