@@ -32,7 +32,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from desktop_client.scanning.freetext import OVERLAY, PRIVATE_TEXT, Carrier, header_values, identifying_carriers
 from desktop_client.scanning.model import Scan
-from desktop_client.transfer.spec import PrivateTextRecord
+from desktop_client.transfer.spec import PrivateTextRecord, ScriptSource
 
 #: ``ScanReviewChoice.private_text`` values: a person's decision on identifying private text.
 STRIP, SEND = "strip", "send as is"
@@ -240,10 +240,8 @@ def strip_script(scans: Mapping[str, Sequence[Carrier]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def strip_prelude(uids: Iterable[str], checks: Mapping[str, PrivateTextCheck]):  # type: ignore[no-untyped-def]
+def strip_prelude(uids: Iterable[str], checks: Mapping[str, PrivateTextCheck]) -> list[ScriptSource]:
     """The built-in step as a ``ScriptSource`` for the scans chosen (none: an empty list)."""
-    from desktop_client.transfer.spec import ScriptSource
-
     chosen = {uid: checks[uid].strippable for uid in uids if uid in checks and checks[uid].strippable}
     return [ScriptSource(STRIP_NAME, strip_script(chosen))] if chosen else []
 
