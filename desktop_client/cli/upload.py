@@ -511,10 +511,10 @@ def _carries(spec: Any, scan: Any) -> str:
     """What the scan carries in private elements and overlays and what becomes of it, as the
     private text check found (``plan.privatetext``): checked, never claimed."""
     choice = spec.choice(scan.series_instance_uid)
-    record = choice.private_text
-    if choice.excluded or record is None:
+    entry = choice.private_text
+    if choice.excluded or entry is None:
         return ""
-    return f"carries {' and '.join(record.carried)}: {record.outcome}"
+    return f"carries {' and '.join(entry.carried)}: {entry.outcome}"
 
 
 def _plan(spec: Any) -> dict[str, Any]:

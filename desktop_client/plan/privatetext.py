@@ -44,6 +44,7 @@ REMOVED_BY_STEP = "removed by the built-in step (strip private text and overlays
 SENT_BY_DECISION = "sent as it is, by a person's decision"
 NOT_IDENTIFYING = "sent: it contains none of the patient's identifying header values"
 REJECTED_BY_SCRIPTS = "not sent: the scripts reject these objects"
+HELD = "held back until a person decides: the scripts keep text that may identify the patient"
 
 STRIP_NAME = "built-in: private text and overlays removed (chosen scans)"
 
@@ -207,12 +208,18 @@ def record(check: PrivateTextCheck | None, decision: str) -> PrivateTextRecord |
     elif check.kept and decision == SEND:
         outcome, verify = SENT_BY_DECISION, False
     elif check.kept:
-        outcome, verify = "held back: no decision", False
+        outcome, verify = HELD, False
     elif check.all_removed or check.identifying:
         outcome, verify = REMOVED_BY_SCRIPTS, bool(check.identifying)
     else:
         outcome, verify = NOT_IDENTIFYING, False
     return PrivateTextRecord(carried, identifying, outcome, check.checked_scripts, verify)
+
+
+def describe(check: PrivateTextCheck | None, decision: str) -> str:
+    """One line for Review and the CLI: what the scan carries and what becomes of it ("" for none)."""
+    entry = record(check, decision)
+    return f"carries {' and '.join(entry.carried)}: {entry.outcome}" if entry is not None else ""
 
 
 def strip_script(scans: Mapping[str, Sequence[Carrier]]) -> str:

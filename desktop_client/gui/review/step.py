@@ -252,9 +252,6 @@ class ReviewStep(QWidget):
             return "The scans are still being grouped for review; this takes a moment."
         if self._failure:
             return self._failure
-        if self._checking:
-            return ("Checking the scans' header text against the anonymization scripts; the upload "
-                    "can start when it is done (keep reviewing meanwhile).")
         if self.review is None:
             return ""
         message = self.review.blocking_message() or (self.review.text_blocking_message() if self.held_back() else "")
@@ -264,6 +261,9 @@ class ReviewStep(QWidget):
         if searching:
             return (f"Searching {searching} scan{'s' if searching != 1 else ''} for burned-in text; "
                     "the upload can start when the search is done (keep reviewing meanwhile).")
+        if self._checking:
+            return ("Checking the scans' header text against the anonymization scripts; the upload "
+                    "can start when it is done (keep reviewing meanwhile).")
         return ""
 
     # -- extras ---------------------------------------------------------------------------------
@@ -299,6 +299,8 @@ class ReviewStep(QWidget):
         searching = self.searching()
         if searching:
             parts.append(f"searching {searching} scan{'s' if searching != 1 else ''} for text")
+        if self._checking:
+            parts.append("checking header text against the scripts")
         return parts
 
     def _on_changed(self, force: bool = False) -> None:
