@@ -159,14 +159,16 @@ def check_scan(scan: Scan, chain: ScriptChain, limit: int = 3) -> PrivateTextChe
             outcome = apply_chain(compiled, out,
                                   chain.for_session(instances[index].study_instance_uid),
                                   execute_pixels=False)
-            status, problem = outcome.status, outcome.error or ""
-        except Exception as exc:  # noqa: BLE001 - any script failure: the check could not run
-            status, problem = "error", f"{type(exc).__name__}: {exc}"
+            status = outcome.status
+        except Exception:  # noqa: BLE001 - any script failure: the check could not run
+            status = "error"
         if status == "rejected":
             rejected = True
             continue
         if status != "ok":
-            error = error or f"the scripts failed on this header ({problem})"
+            # Not the script's message: it may quote the header's values, and this reason goes
+            # into the receipt (the upload reports the error itself, per object).
+            error = error or "the scripts failed on this header"
             kept.update((c.where, c) for c in carriers)
             left.update(found)
             continue

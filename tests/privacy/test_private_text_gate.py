@@ -184,3 +184,11 @@ def test_xnat_site_script_that_keeps_private_tags_holds_the_scan(study: Path, ca
     stored = [pydicom.dcmread(p) for p in xnat_emulator.prearchive_files(entry)]
     copied = [ds for ds in stored if ds.SeriesDescription == "copied"]
     assert len(copied) == 3 and all((0x0019, 0x1010) not in ds for ds in copied)
+
+
+def test_a_script_that_fails_or_cannot_compile_fails_closed(study: Path) -> None:
+    scan = _scans(study)[COPIED]
+    failing = check_scan(scan, ScriptChain((("site", 'version "6.3"\n(0010,0010) := "X"\necho\n'),)))
+    assert failing.kept and "the scripts failed on this header" in failing.reason()
+    broken = check_scan(scan, ScriptChain((("site", 'version "6.3"\n(50XX,XXXX) := "X"\n'),)))
+    assert broken.kept and "cannot be used" in broken.reason()
