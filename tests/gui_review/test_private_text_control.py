@@ -51,6 +51,8 @@ def test_strip_or_send_lifts_the_hold_and_is_kept_with_the_decisions(qtbot, step
     assert control.isVisible() and control.combo.currentText() == "Decide…"
     assert "private (0019,1010)" in control.toolTip() and "DOE" not in control.toolTip()
     assert "Not sent until you decide" in panel.offer.text()
+    from desktop_client.gui.review.findings import tile_note
+    assert tile_note(step.findings, step.review, COPIED)[0] == "Header text kept by the scripts: decide"
     control.combo.setCurrentIndex(1)
     control.combo.activated.emit(1)
     assert step.choices()[COPIED].private_text == STRIP

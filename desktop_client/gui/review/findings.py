@@ -325,6 +325,8 @@ def tile_note(findings: "TextFindings", review: ReviewModel, uid: str) -> tuple[
                      if str(r) not in choice.dismissed])
         if lines:
             return f"{lines} line{'s' if lines != 1 else ''} of likely PHI found", "#c0392b"
+        if not review.burned_text_held(uid):  # only header text the scripts keep (issue 14 §2)
+            return "Header text kept by the scripts: decide", "#c0392b"
         return "Header says burned-in text: decide", "#c0392b"
     if choice.accepted_as_is:
         return f"Sent as is: {choice.accept_reason}", "#c77800"
