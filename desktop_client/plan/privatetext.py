@@ -25,7 +25,6 @@ The receipt records per scan what it carried and what happened (:func:`record`).
 
 from __future__ import annotations
 
-import copy
 import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
@@ -136,6 +135,7 @@ def check_scan(scan: Scan, chain: ScriptChain, limit: int = 3) -> PrivateTextChe
         except Exception as exc:  # noqa: BLE001 - a script that cannot run: the check fails closed
             chain = ScriptChain(chain.scripts, chain.lookup_table, chain.variables, known=False)
             error = f"the scripts cannot be used ({exc})"
+    carrying: list[tuple[int, list[str], dict[str, str], list[Carrier]]] = []
     for index in picks:
         try:
             ds = read_dataset(instances[index].location, stop_before_pixels=True)
@@ -149,15 +149,25 @@ def check_scan(scan: Scan, chain: ScriptChain, limit: int = 3) -> PrivateTextChe
         carriers = identifying_carriers(ds, values)
         identifying.update((c.where, c) for c in carriers)
         strippable.update((c.where, c) for c in identifying_carriers(ds, values, all_text=True))
+        carrying.append((index, found, values, carriers))
+    # The chain runs on one representative object, and again only on an object with an
+    # identifying carrier the earlier ones did not have (a series is written by one device; the
+    # upload checks every object again after its scripts anyway).
+    judged: set[str] = set()
+    for n, (index, found, values, carriers) in enumerate(carrying):
+        wheres = {c.where for c in carriers}
+        if n and wheres <= judged:
+            continue
+        judged |= wheres
         if not chain.known:
             error = error or "the scripts that will run could not be read here"
             kept.update((c.where, c) for c in carriers)
             left.update(found)
             continue
-        out = copy.deepcopy(ds)
         try:
-            outcome = apply_chain(compiled, out,
-                                  chain.for_session(instances[index].study_instance_uid),
+            # Read again rather than copied: a fresh header costs a fraction of a deep copy.
+            out = read_dataset(instances[index].location, stop_before_pixels=True)
+            outcome = apply_chain(compiled, out, chain.for_session(instances[index].study_instance_uid),
                                   execute_pixels=False)
             status = outcome.status
         except Exception:  # noqa: BLE001 - any script failure: the check could not run

@@ -203,11 +203,11 @@ OVERLAY = "carries an overlay"
 def image_text_notes(ds) -> list[str]:  # type: ignore[no-untyped-def]
     """``PRIVATE_TEXT`` and/or ``OVERLAY`` for one image object read without its pixels: private
     elements holding words (at any depth) and overlay planes (60xx,3000), which can hold burned text."""
+    carriers = identifying_carriers(ds, {}, all_text=True)  # converts only what it looks at
     notes: list[str] = []
-    if any(private_text(elem) for elem in ds.iterall()):
+    if any(not c.overlay for c in carriers):
         notes.append(PRIVATE_TEXT)
-    if any(0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0 and elem.tag.element == 0x3000
-           for elem in ds):
+    if any(c.overlay for c in carriers):
         notes.append(OVERLAY)
     return notes
 
@@ -281,12 +281,17 @@ def identifying_carriers(ds, values: dict[str, str] | None = None, *,  # type: i
     seen: set[str] = set()
 
     def walk(item, top: bool) -> None:  # type: ignore[no-untyped-def]
-        for elem in item:
+        # Only private elements, overlays and sequences are converted: the upload runs this on
+        # every object of some scans, and converting a whole header costs more than the check.
+        for tag in list(item.keys()):
+            if not tag.is_private and not (top and _overlay_group(tag)) \
+                    and _raw_vr(item, tag) not in (None, "SQ"):
+                continue
+            elem = item[tag]
             if elem.VR == "SQ":
                 for child in elem.value or ():
                     walk(child, False)
                 continue
-            tag = elem.tag
             if top and _overlay_data(elem):
                 found.append(Carrier(f"overlay ({tag.group:04X},3000)", (), f"({tag.group:04X},XXXX)"))
                 continue
@@ -305,6 +310,24 @@ def identifying_carriers(ds, values: dict[str, str] | None = None, *,  # type: i
 
     walk(ds, True)
     return found
+
+
+def _overlay_group(tag) -> bool:  # type: ignore[no-untyped-def]
+    return 0x6000 <= tag.group <= 0x601E and tag.group % 2 == 0
+
+
+def _raw_vr(item, tag) -> str | None:  # type: ignore[no-untyped-def]
+    """An element's VR without converting its value: the stored one (explicit VR), else the
+    dictionary's (implicit VR; None when unknown, which the caller then converts to learn)."""
+    vr = getattr(item.get_item(tag), "VR", None)
+    if vr is None:
+        from pydicom.datadict import dictionary_VR
+
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return None
+    return str(vr)
 
 
 def _private_path(item, tag) -> str:  # type: ignore[no-untyped-def]
