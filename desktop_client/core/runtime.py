@@ -17,7 +17,6 @@ import stat
 from pathlib import Path
 
 from desktop_client import APP_SLUG
-from desktop_client.core.processes import pid_alive
 
 #: Where the RAM runtime folder lives (a test points it elsewhere; "" turns RAM off).
 RAM_ENV = "XNAT_DESKTOP_RAM_DIR"
@@ -25,6 +24,17 @@ _RAM = "/dev/shm"
 
 _swept: set[Path] = set()
 _registered: set[int] = set()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _private_root(parent: Path, name: str) -> Path | None:
@@ -68,6 +78,14 @@ def sweep(root: Path) -> list[Path]:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
+
+
+def sweep_dead() -> None:
+    """At the start of the app or a command: remove what dead processes left in the runtime
+    folder (the first ``process_folder`` call of a process does the same)."""
+    root = runtime_root()
+    sweep(root)
+    _swept.add(root)
 
 
 def process_folder() -> Path:

@@ -1,5 +1,5 @@
 """The DCT-domain redaction's work files (frames of patient pixels) live in one private per-user
-runtime folder, one subfolder per process; a killed process's subfolder is swept by the next."""
+runtime folder, one subfolder per process; a killed process's subfolder is swept at the next start."""
 
 from __future__ import annotations
 
@@ -61,11 +61,15 @@ def test_a_killed_process_leaves_its_folder_and_the_next_one_sweeps_it(tmp_path:
     assert workdir.exists()  # … left behind by the kill
     for folder in (root, root / str(pid), workdir):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    # The next start of the app or of a command sweeps it (before any redaction runs).
+    env = {**os.environ, runtime.RAM_ENV: str(ram), "XNAT_DESKTOP_HOME": str(home)}
+    start = "from desktop_client.core.processes import use_private_runtime_dir; use_private_runtime_dir()"
+    subprocess.run([sys.executable, "-c", start], env=env, check=True, timeout=120)
+    assert not (root / str(pid)).exists()
+    # A process that ends normally removes its own folder.
     code, other, second = _run("clean", ram, home)
     assert code == 0
-    assert not (root / str(pid)).exists()  # swept: its process is gone
-    assert not (root / str(second)).exists()  # and a normal exit removes its own
-    assert other.parent == root / str(second)
+    assert other.parent == root / str(second) and not (root / str(second)).exists()
 
 
 def test_a_live_process_folder_is_kept_and_a_planted_symlink_is_never_used(tmp_path: Path, home: Path,
