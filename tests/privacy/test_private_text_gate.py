@@ -17,6 +17,7 @@ from desktop_client.scanning import scan_paths
 from desktop_client.scanning.freetext import header_values, identifying_carriers
 from desktop_client.scripts import default_site_script
 from tests.privacy.private_study import COPIED, KEEPS_PRIVATE, PLAIN, VENDOR, write_series, write_study
+from tests.scanning.factory import make_dataset
 
 
 @pytest.fixture
@@ -192,3 +193,30 @@ def test_a_script_that_fails_or_cannot_compile_fails_closed(study: Path) -> None
     assert failing.kept and "the scripts failed on this header" in failing.reason()
     broken = check_scan(scan, ScriptChain((("site", 'version "6.3"\n(50XX,XXXX) := "X"\n'),)))
     assert broken.kept and "cannot be used" in broken.reason()
+
+
+def test_implicit_vr_private_text_is_found_and_stripped_at_any_depth() -> None:
+    """Implicit VR files (most CT archives) give unknown private elements as UN bytes."""
+    import io
+
+    from desktop_client.dicomedit import apply_chain, compile_script
+    from desktop_client.scanning.freetext import Carrier
+
+    ds = make_dataset("1.2.77.2", "1.2.77.2.1", "1.2.77.2.1.1")
+    ds.private_block(0x0029, "SOME VENDOR 9", create=True).add_new(0x10, "LO", "DOE^JANE")
+    item = pydicom.Dataset()
+    item.private_block(0x0029, "SOME VENDOR 9", create=True).add_new(0x11, "LT", "JANE DOE, scanned")
+    ds.add_new(0x00081140, "SQ", [item])
+    buffer = io.BytesIO()
+    ds.save_as(buffer, implicit_vr=True, little_endian=True)
+    read = pydicom.dcmread(io.BytesIO(buffer.getvalue()), force=True)
+    assert read[0x00291010].VR == "UN"
+    values = header_values(read)
+    carriers = identifying_carriers(read, values)
+    assert {c.where for c in carriers} == {"private (0029,1010)", "private (0029,1011)"}
+    script = strip_script({"1.2.77.2.1": carriers})
+    assert apply_chain([compile_script(script)], read, {}, execute_pixels=False).ok
+    assert identifying_carriers(read, values) == []
+    # A private element whose creator cannot be named: the series loses all its private elements.
+    orphan = strip_script({"1.2.77.2.1": [Carrier("private (0029,1010)", ("PatientName",), "")]})
+    assert "removeAllPrivateTags" in orphan
