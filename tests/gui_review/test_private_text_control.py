@@ -34,7 +34,8 @@ def _show(qtbot, step: ReviewStep, tmp_path: Path, chain: ScriptChain) -> None:
     sessions = scan_paths([write_study(tmp_path)], use_cache=False).sessions
     step.set_sessions(sessions, chain=chain)
     assert isinstance(step.page, SessionReviewPage)
-    wait_until(qtbot, lambda: not step.searching(), timeout=180, what="the burned-in text search")
+    wait_until(qtbot, lambda: not step.searching() and not step.checking(), timeout=180,
+               what="the burned-in text search and the header text check")
 
 
 def test_strip_or_send_lifts_the_hold_and_is_kept_with_the_decisions(qtbot, step, tmp_path) -> None:

@@ -424,6 +424,10 @@ class ScanPanel(QWidget):
         if run_modal(dialog):
             self.templatesChanged.emit()
 
+    def refresh_state(self) -> None:
+        """Show the scan's state again (a background check about it finished)."""
+        self._update()
+
     def _update(self) -> None:
         uid = self.uid
         has = uid is not None

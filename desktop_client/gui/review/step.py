@@ -129,9 +129,16 @@ class ReviewStep(QWidget):
             self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups, chain)
                                   .apply_series_import_filter(filters, keep=decisions or {}))
         else:
-            self._show(ReviewModel(sessions, decisions, reviewed_groups, chain).inspect_image_text()
-                       .apply_series_import_filter(filters, keep=decisions or {}))
+            review = ReviewModel(sessions, decisions, reviewed_groups, chain)
+            self._show(review.apply_series_import_filter(filters, keep=decisions or {}))
+            self._inspect(review)
         self._on_changed(force=True)
+
+    def _inspect(self, review: ReviewModel) -> None:
+        """Read the scans' private text and overlays and run the destination's scripts on them in
+        the background (a few ms per carrying scan: hundreds would stall the UI); Next waits."""
+        self._checking = True
+        self._inspector.request(review, review.image_text_checks)
 
     def _on_grouped(self, payload: tuple) -> None:
         token, review, error = payload
@@ -145,8 +152,7 @@ class ReviewStep(QWidget):
             self._on_changed(force=True)
             return
         self._show(review)
-        self._checking = True
-        self._inspector.request(review, review.image_text_checks)
+        self._inspect(review)
         self._on_changed(force=True)
 
     def _on_inspected(self, payload: tuple) -> None:
@@ -162,7 +168,14 @@ class ReviewStep(QWidget):
         review.apply_image_text_checks(checks)
         if checks and isinstance(self.page, BulkReviewPage):
             self.page.refresh()
+        elif checks and isinstance(self.page, SessionReviewPage):
+            self.page.found(set(checks))  # the strip entries and the open scan say it now
+            self.page.panel.refresh_state()
         self._on_changed(force=True)
+
+    def checking(self) -> bool:
+        """The scans' header text is still being checked against the scripts (Next waits)."""
+        return self._checking
 
     def _show(self, review: ReviewModel) -> None:
         self._pending = None
