@@ -79,6 +79,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "(the output is searched again before it is sent)")
     up.add_argument("--accept-visible-text", action="append", default=[], metavar="SERIES_UID|all",
                     help="send a series whose burned-in text is visible as it is (recorded in the receipt)")
+    up.add_argument("--strip-private-text", action="append", default=[], metavar="SERIES_UID|all",
+                    help="remove the private elements holding text and the overlays of a series "
+                         "whose header text may identify the patient and which the scripts keep "
+                         "(a built-in step run before the scripts; recorded in the receipt)")
+    up.add_argument("--accept-private-text", action="append", default=[], metavar="SERIES_UID|all",
+                    help="send such a series with that header text as it is (recorded in the receipt)")
     up.add_argument("--script", action="append", default=[], metavar="FILE",
                     help="project DicomEdit script, applied after the site script (non-XNAT "
                          "destinations; XNAT uses the server's)")
@@ -394,8 +400,9 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
         plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
-        plans, held = _text_gate(args, plans, decisions)
-        specs = build_specs(plans, decisions, options)
+        private = _private_text_options(args, dest, project, password, plans, options)
+        plans, held = _text_gate(args, plans, decisions, private)
+        specs = build_specs(plans, decisions, options, private.checks)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
                 paths, dest, plans, decisions, project=project, user=options.user,
@@ -433,8 +440,44 @@ def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str
     return kept
 
 
-def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
+def _private_text_options(args: argparse.Namespace, dest: Any, project: str, password: str | None,
+                          plans: list[Any], options: Any) -> Any:
+    """The private text rule's inputs: the scripts the destination will apply (an XNAT server's
+    are fetched now, as the upload will fetch them; not in a dry run, which has no password) and
+    the command line's decisions."""
+    from desktop_client.plan.privatetext import chain_from_sources, session_variables
+    from desktop_client.plan.textgate import PrivateTextOptions
+    from desktop_client.transfer import DestinationKind
+
+    scripts: Any = options.scripts
+    if dest.kind is DestinationKind.XNAT:
+        scripts = None if args.dry_run else _xnat_scripts(dest, project, password)
+    elif scripts is None:  # a plan that names none: the destination's default slots apply
+        from desktop_client.scripts import ScriptSlots
+
+        scripts = ScriptSlots().chain()
+    table = options.lookup_table.text if options.lookup_table is not None else ""
+    chain = chain_from_sources(scripts, lookup_table=table, variables=session_variables(plans, project))
+    return PrivateTextOptions(chain, args.strip_private_text, args.accept_private_text)
+
+
+def _xnat_scripts(dest: Any, project: str, password: str | None) -> list[tuple[str, str]]:
+    """The XNAT site and project anonymization scripts, as the upload applies them."""
+    from desktop_client.xnat import XnatClient, XnatError
+
+    try:
+        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
+                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
+            site, proj = client.anonymization_scripts(project)
+    except XnatError as exc:
+        raise UserError(exc.user_message) from None
+    return [(name, text) for name, text in (("site", site), ("project", proj)) if text]
+
+
+def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any],
+               private: Any) -> tuple[list[Any], list[Any]]:
+    """Search the scans for burned-in text, check their private text against the scripts, and
+    hold back what nobody decided on (plan.textgate)."""
     from desktop_client.plan.textgate import apply_text_gate
 
     def progress(done: int, total: int) -> None:
@@ -444,7 +487,8 @@ def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, 
 
     workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
     left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
-                                 accept=args.accept_visible_text, workers=workers, progress=progress)
+                                 accept=args.accept_visible_text, workers=workers, progress=progress,
+                                 private=private)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     return left, held
@@ -468,19 +512,14 @@ def _plan_from_options(args: argparse.Namespace, sessions: list[Any],
                               variables=variables, existing_sessions=existing), decisions
 
 
-def _remover(spec: Any) -> str:
-    """Who removes private text and overlays for this spec (``grouping.image_text_line``)."""
-    if spec.scripts is None:
-        return "xnat"
-    return "script" if spec.prelude + spec.scripts else "none"
-
-
 def _carries(spec: Any, scan: Any) -> str:
-    from desktop_client.grouping import classify_scan, image_text_line, image_text_notes
-
-    if not classify_scan(scan).valid or spec.choice(scan.series_instance_uid).excluded:
+    """What the scan carries in private elements and overlays and what becomes of it, as the
+    private text check found (``plan.privatetext``): checked, never claimed."""
+    choice = spec.choice(scan.series_instance_uid)
+    entry = choice.private_text
+    if choice.excluded or entry is None:
         return ""
-    return image_text_line(image_text_notes(scan), _remover(spec))
+    return f"carries {' and '.join(entry.carried)}: {entry.outcome}"
 
 
 def _plan(spec: Any) -> dict[str, Any]:

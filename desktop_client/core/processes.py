@@ -19,6 +19,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Sequence
 
+from desktop_client.core.runtime import pid_alive, sweep_dead
+
 
 def end_with_parent() -> None:
     """Pool initializer: end this worker process as soon as the process that started it is gone."""
@@ -63,7 +65,8 @@ def use_private_runtime_dir() -> None:
 
     By default every process pool leaves a ``pymp-*`` folder in the shared system temp folder,
     which outlives a crashed app. Here they go into ``<private temp>/mp-<pid>`` (0700), and the
-    folders of processes that are gone (a crash, kill -9) are removed on the next call.
+    folders of processes that are gone (a crash, kill -9) are removed on the next call — as are
+    their redaction work folders (``core.runtime``): both faces call this at start.
     """
     import atexit
     import shutil
@@ -75,22 +78,14 @@ def use_private_runtime_dir() -> None:
     config = process.current_process()._config  # type: ignore[attr-defined]  # typeshed omits _config
     if config.get("tempdir") and os.path.isdir(config["tempdir"]):
         return
+    # The redaction work folders of processes that are gone, swept at start too (core.runtime).
+    sweep_dead()
     root = temp_dir()
     for entry in root.glob(f"{_RUNTIME_PREFIX}*"):
         pid = entry.name[len(_RUNTIME_PREFIX):]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
     own = root / f"{_RUNTIME_PREFIX}{os.getpid()}"
     own.mkdir(mode=0o700, exist_ok=True)
     config["tempdir"] = str(own)
     atexit.register(shutil.rmtree, own, True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -219,9 +219,9 @@ def image_text_notes(scan: Scan, limit: int = 3) -> list[str]:
     """What an image scan carries besides pixels that a person should know of (issue 14 §2):
     ``freetext.PRIVATE_TEXT`` and/or ``freetext.OVERLAY``, from the headers of the first, middle
     and last objects (a series is written by one device, so its private elements and overlays
-    repeat). The scan stays an image scan; the destination's script removes both (the default
-    site script does), and for XNAT the site's script decides — which Review and the CLI say.
-    An object that cannot be read adds nothing here: the upload reports it."""
+    repeat). The scan stays an image scan; what the destination's scripts leave of both is
+    checked before upload (``plan.privatetext``). An object that cannot be read adds nothing
+    here: the upload reports it."""
     from desktop_client.scanning import read_dataset
     from desktop_client.scanning import freetext
 
@@ -237,20 +237,14 @@ def image_text_notes(scan: Scan, limit: int = 3) -> list[str]:
     return [n for n in (freetext.PRIVATE_TEXT, freetext.OVERLAY) if n in found]
 
 
-def image_text_line(notes: list[str], remover: str = "") -> str:
-    """One sentence for Review, ``groups`` and ``upload``: what the scan carries and who removes
-    it. ``remover``: "xnat" (the server's scripts decide), "script" (a local script chain runs;
-    the default site script removes both), "none" (no script: sent as they are), "" (unknown yet)."""
+def image_text_line(notes: list[str]) -> str:
+    """One sentence for Review and ``groups``: what the scan carries and what the upload does
+    about it (``plan.privatetext`` checks the destination's scripts; nothing is claimed here)."""
     if not notes:
         return ""
     what = " and ".join(n.removeprefix("carries ") for n in notes)
-    who = {"xnat": "the XNAT site/project anonymization script decides whether it is kept",
-           "script": "removed by the destination's scripts (the default site script removes "
-                     "private tags and overlays)",
-           "none": "no script runs, so it is sent as it is",
-           }.get(remover, "removed by the default site script of a non-XNAT destination; for XNAT "
-                          "the server's anonymization script decides")
-    return f"carries {what}: {who}"
+    return (f"carries {what}: the upload runs the destination's scripts on it and holds the scan "
+            "back if they keep text that may identify the patient")
 
 
 # ---- the decision about free-text scans (one home for the GUI and the CLI) ------------------------

@@ -40,12 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def setup_logging(level: str) -> None:
     """Log to a rotating file in the log dir (never patient data; see the logging policy)."""
+    from desktop_client.core.logscrub import ScrubbingFormatter
     from desktop_client.core.privacy import make_private
 
     make_private(log_dir() / "xnat-desktop.log")  # private from the first line (issue 14)
     handler = logging.handlers.RotatingFileHandler(log_dir() / "xnat-desktop.log", maxBytes=5_000_000,
                                                    backupCount=3, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Tracebacks of unexpected errors quote paths, whose folder names carry patient names and
+    # IDs: every path outside the installation becomes a keyed token (issue 14).
+    handler.setFormatter(ScrubbingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("desktop_client")
     root.addHandler(handler)
     root.setLevel(level)

@@ -36,6 +36,7 @@ from pydicom.encaps import generate_frames
 from pydicom.uid import JPEGBaseline8Bit
 
 from desktop_client.core.geometry import Rect
+from desktop_client.core.runtime import process_folder
 from desktop_client.pixels.codecs import encapsulate_frames
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.fills import fill_values
@@ -215,12 +216,6 @@ def _verify_pixels(after: bytes, aligned: list[Rect], targets: list[tuple[int, .
             raise RedactionError(f"verification failed: rectangle {rect} is not filled in the decoded JPEG")
 
 
-def _ram_tmp() -> str | None:
-    """A RAM-backed temp root when the OS has one (jpeglib only reads and writes files)."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
-
-
 def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]) -> Outcome:
     """Wipe the blocks under ``boxes`` in every frame; raise DctUnavailable to ask for the fallback."""
     try:
@@ -234,7 +229,9 @@ def redact_jpeg_baseline(ds: Dataset, model: ImageModel, boxes: Sequence[Box]) -
     aligned: list[Rect] = []
     targets: list[tuple[int, ...]] = []
     workers = max(1, min(WORKERS, os.cpu_count() or 1))
-    with tempfile.TemporaryDirectory(prefix="xnat-redact-", dir=_ram_tmp()) as tmp, \
+    # jpeglib only reads and writes files: they live in this process's private runtime folder
+    # (in RAM when the OS has one), which a crash does not leave behind (``core.runtime``).
+    with tempfile.TemporaryDirectory(prefix="xnat-redact-", dir=process_folder()) as tmp, \
             ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dct") as pool:
         os.chmod(tmp, 0o700)
         workdir = Path(tmp)

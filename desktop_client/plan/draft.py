@@ -55,6 +55,9 @@ class UploadDraft:
     sources: list[str] = field(default_factory=list)
     #: The DicomEdit lookup table the user chose for the scripts' ``lookup[...]`` (all sessions).
     lookup_table: LookupTable | None = None
+    #: What the destination's scripts leave of each image scan's private text and overlays
+    #: (``plan.privatetext.PrivateTextCheck`` by SeriesInstanceUID; Review fills it).
+    private_checks: dict[str, Any] = field(default_factory=dict)
 
     @property
     def bulk(self) -> bool:
@@ -74,3 +77,4 @@ class UploadDraft:
             self.lookup_table = None
         if index <= 1:
             self.plans = []
+            self.private_checks = {}  # checked against the scripts of the destination left behind

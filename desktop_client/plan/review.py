@@ -21,6 +21,12 @@ accepted from detection), *checked, no text*, *accepted as is* (a person chose t
 text, with a reason) or *excluded*. ``text_gate`` is the one rule both faces apply: a scan whose
 detection found likely-PHI text its boxes do not cover, or whose header says Burned In
 Annotation = YES, is not sent until a person decides.
+
+**Private text and overlays** (issue 14 §2). An image scan whose private elements hold one of the
+patient's identifying header values, or which carries an overlay plane, is checked against the
+destination's scripts (``plan.privatetext``); what they keep holds the scan back too, until a
+person decides (``ScanReviewChoice.private_text``: strip it with the built-in step, or send it as
+is). ``gate`` applies both rules.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from desktop_client.core.geometry import Rect
 from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, Grouping, ScanRef,
                                      UnsupportedGroup, ValidGroup, group_scans, include_decision,
                                      text_removable)
+from desktop_client.plan.privatetext import (PRIVATE_TEXT_DECISIONS, PrivateTextCheck, ScriptChain,
+                                             check_scans, private_text_gate)
 from desktop_client.scanning.freetext import FREE_TEXT, Inspection
 from desktop_client.scanning.model import Scan, Session
 from desktop_client.templates import Template
@@ -76,6 +84,9 @@ class ScanReviewChoice:
     accept_reason: str = ""
     #: Detected lines a person dismissed as not identifying ("l,t,r,b" of the line as detected).
     dismissed: list[str] = field(default_factory=list)
+    #: On identifying private text / overlays the scripts keep: "strip" (the built-in step) or
+    #: "send as is" (``plan.privatetext``); "" when none was taken (or needed).
+    private_text: str = ""
 
     @property
     def text_decision(self) -> str:
@@ -131,9 +142,11 @@ class ReviewModel:
     """All scans of the selected sessions, their groups, and the decisions taken so far."""
 
     def __init__(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
-                 reviewed_groups: Iterable[str] = ()) -> None:
+                 reviewed_groups: Iterable[str] = (), chain: ScriptChain | None = None) -> None:
         """``decisions`` (by SeriesInstanceUID) and ``reviewed_groups`` are earlier work to keep:
-        the user went back, changed the selection and came here again."""
+        the user went back, changed the selection and came here again. ``chain``: the scripts the
+        destination will apply, which the private text check runs (None: not known, so whatever
+        identifying text a scan carries counts as kept)."""
         self.sessions = list(sessions)
         self.grouping: Grouping = group_scans(self.sessions)
         self.refs: dict[str, ScanRef] = {}
@@ -155,25 +168,39 @@ class ReviewModel:
         self.search_stopped: set[str] = set()
         #: Image scans carrying private text or an overlay (``inspect_image_text``; issue 14 §2).
         self.carries: dict[str, list[str]] = {}
+        self.chain = chain if chain is not None else ScriptChain(known=False)
+        #: What the destination's scripts leave of each carrying scan's private text (``privatetext``).
+        self.private_checks: dict[str, PrivateTextCheck] = {}
 
     def inspect_image_text(self) -> "ReviewModel":
-        """Fill ``carries`` for the Valid scans (see ``image_text_carries``); returns self."""
-        self.carries.update(self.image_text_carries())
+        """Fill ``carries`` and ``private_checks`` for the Valid scans; returns self."""
+        self.apply_image_text_checks(self.image_text_checks())
         return self
 
-    def image_text_carries(self) -> dict[str, list[str]]:
-        """``{series uid: notes}`` of the Valid scans carrying private text or an overlay. It reads
-        a few headers per scan, so the GUI runs it off the UI thread, after a large selection's
-        groups are on screen; it changes nothing, so the caller applies the result where it lives."""
-        from desktop_client.grouping import image_text_notes
+    def image_text_checks(self) -> dict[str, PrivateTextCheck]:
+        """``{series uid: check}`` of the Valid scans carrying private text or an overlay, with
+        what the destination's scripts leave of it (``privatetext.check_scan``). It reads a few
+        headers per scan, so the GUI runs it off the UI thread, after a large selection's groups
+        are on screen; it changes nothing, so the caller applies the result where it lives."""
+        return check_scans((ref.scan for group in self.grouping.valid for ref in group.members), self.chain)
 
-        carries: dict[str, list[str]] = {}
-        for group in self.grouping.valid:
-            for ref in group.members:
-                notes = image_text_notes(ref.scan)
-                if notes:
-                    carries[ref.scan.series_instance_uid] = notes
-        return carries
+    def apply_image_text_checks(self, checks: Mapping[str, PrivateTextCheck]) -> None:
+        self.private_checks.update(checks)
+        self.carries.update({uid: list(check.notes) for uid, check in checks.items()})
+
+    def decide_private_text(self, uids: Iterable[str], decision: str) -> None:
+        """A person's decision on the private text / overlays of these scans: ``privatetext.STRIP``,
+        ``privatetext.SEND`` or "" (undecided again); recorded in plan files and receipts."""
+        if decision and decision not in PRIVATE_TEXT_DECISIONS:
+            raise ValueError(f"unknown decision on private text {decision!r}; use "
+                             f"{' or '.join(PRIVATE_TEXT_DECISIONS)}")
+        for uid in uids:
+            self.choices[uid].private_text = decision
+
+    def private_text_held(self, uid: str) -> str:
+        """Why the private text rule holds this scan ("" when it does not)."""
+        choice = self.choices[uid]
+        return private_text_gate(choice.excluded, choice.private_text, self.private_checks.get(uid))
 
     # -- queries --------------------------------------------------------------------------------
     def scan(self, uid: str) -> Scan:
@@ -375,6 +402,12 @@ class ReviewModel:
         """Why this scan may not be sent yet ("" when it may): ``text_gate`` on its state."""
         if not self.is_supported(uid):
             return ""  # non-images and undecodable scans: uploaded or excluded by choice, never searched
+        return "; ".join(r for r in (self.burned_text_held(uid), self.private_text_held(uid)) if r)
+
+    def burned_text_held(self, uid: str) -> str:
+        """Why the burned-in text rule holds this scan ("" when it does not)."""
+        if not self.is_supported(uid):
+            return ""
         return text_gate(self.choices[uid], self.findings.get(uid), self.burned_in_annotation(uid),
                          search_stopped=uid in self.search_stopped)
 
@@ -392,17 +425,32 @@ class ReviewModel:
         held = self.held_back()
         if not held:
             return ""
-        names = ", ".join(scan_label(self.refs[uid]) for uid, _ in held[:3])
-        more = f" and {len(held) - 3} more" if len(held) > 3 else ""
-        if all(reason == NOT_CHECKED for _, reason in held):
-            noun = "scan was" if len(held) == 1 else "scans were"
-            return (f"{len(held)} {noun} not checked for burned-in text: the search was stopped ({names}{more}). "
-                    "Search again (Find text), mark “Checked, no text”, accept the text as is with a reason, "
-                    "or exclude the scan.")
-        noun = "scan shows" if len(held) == 1 else "scans show"
-        return (f"{len(held)} {noun} burned-in text that may identify the patient ({names}{more}). "
-                "Accept the suggested boxes, draw boxes, mark “Checked, no text”, accept the text as is "
-                "with a reason, or exclude the scan.")
+        private = [uid for uid, _ in held if self.private_text_held(uid)]
+        burned = [(uid, self.burned_text_held(uid)) for uid, _ in held]
+        stopped = [uid for uid, reason in burned if reason == NOT_CHECKED]
+        shows = [uid for uid, reason in burned if reason and reason != NOT_CHECKED]
+        parts = []
+
+        def names(uids: list[str]) -> str:
+            more = f" and {len(uids) - 3} more" if len(uids) > 3 else ""
+            return ", ".join(scan_label(self.refs[uid]) for uid in uids[:3]) + more
+
+        if shows:
+            noun = "scan shows" if len(shows) == 1 else "scans show"
+            parts.append(f"{len(shows)} {noun} burned-in text that may identify the patient ({names(shows)}). "
+                         "Accept the suggested boxes, draw boxes, mark “Checked, no text”, accept the text "
+                         "as is with a reason, or exclude the scan.")
+        if stopped:
+            noun = "scan was" if len(stopped) == 1 else "scans were"
+            parts.append(f"{len(stopped)} {noun} not checked for burned-in text: the search was stopped "
+                         f"({names(stopped)}). Search again (Find text), mark “Checked, no text”, accept the "
+                         "text as is with a reason, or exclude the scan.")
+        if private:
+            noun = "scan carries" if len(private) == 1 else "scans carry"
+            parts.append(f"{len(private)} {noun} header text that may identify the patient, which the "
+                         f"anonymization scripts keep ({names(private)}). Choose “Strip private text” "
+                         "(removed before the scripts run), “Send as is”, or exclude the scan.")
+        return " ".join(parts)
 
 
 def _edited(source: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping
 
 from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.privatetext import STRIP, PrivateTextCheck, record, strip_prelude
 from desktop_client.plan.review import ScanReviewChoice
 from desktop_client.transfer.spec import (MERGE, DestinationKind, DestinationSpec, LookupTable,
                                           ScanChoice, ScriptSource, TransferSpec)
@@ -50,10 +51,11 @@ class SummaryCounts:
 
 
 def scan_choice(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
-                uid: str) -> ScanChoice | None:
+                uid: str, checks: Mapping[str, PrivateTextCheck] = {}) -> ScanChoice | None:
     """What the spec does with one scan: left out (with why), redacted or included by a person's
     decision; None when it is sent as it is. The one rule the specs, the Summary's counts and
-    every "what is sent" question share."""
+    every "what is sent" question share. ``checks``: what the private text check found
+    (``plan.privatetext``), recorded with the scan for the receipt."""
     from desktop_client.grouping import FREE_TEXT_EXCLUDED, classify_scan
     from desktop_client.scanning.freetext import FREE_TEXT
 
@@ -67,12 +69,13 @@ def scan_choice(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
         return ScanChoice(uid, excluded=True,
                           exclude_reason=decision.exclude_reason or EXCLUDED_IN_REVIEW,
                           text_decision=decision.text_decision)
+    private = record(checks.get(uid), decision.private_text if decision is not None else "")
     if decision is not None and (decision.rectangles or decision.decision or decision.text_decision):
         return ScanChoice(uid, tuple(_edit(r) for r in decision.rectangles),
                           decision=decision.decision, text_decision=decision.text_decision,
                           box_sources=tuple(decision.sources()),
-                          accept_reason=decision.accept_reason)
-    return None
+                          accept_reason=decision.accept_reason, private_text=private)
+    return None if private is None else ScanChoice(uid, private_text=private)
 
 
 def is_left_out(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice], uid: str) -> bool:
@@ -121,10 +124,11 @@ def _edit(value: Any) -> PixelEdit:
     return PixelEdit(Rect(int(left), int(top), int(right), int(bottom)))
 
 
-def choices_for(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]) -> dict[str, ScanChoice]:
+def choices_for(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
+                checks: Mapping[str, PrivateTextCheck] = {}) -> dict[str, ScanChoice]:
     """The per-scan choices of one session's spec (``scan_choice``); scans not named go as is."""
     return {uid: choice for uid in plan.session.scans
-            if (choice := scan_choice(plan, decisions, uid)) is not None}
+            if (choice := scan_choice(plan, decisions, uid, checks)) is not None}
 
 
 def text_removal_prelude(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice]
@@ -139,8 +143,18 @@ def text_removal_prelude(plan: SessionPlan, decisions: Mapping[str, ScanReviewCh
     return [ScriptSource(TEXT_REMOVAL_NAME, text_removal_script(uids))]
 
 
+def private_text_prelude(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
+                         checks: Mapping[str, PrivateTextCheck]) -> list[ScriptSource]:
+    """The built-in "strip private text and overlays" step for the session's scans a person chose
+    to send that way (only where the scripts keep something identifying)."""
+    uids = [uid for uid in plan.session.scans if uid in plan.included
+            and (d := decisions.get(uid)) is not None and d.private_text == STRIP and not d.excluded
+            and uid in checks and checks[uid].kept]
+    return strip_prelude(uids, checks)
+
+
 def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
-                 options: SpecOptions) -> TransferSpec:
+                 options: SpecOptions, checks: Mapping[str, PrivateTextCheck] = {}) -> TransferSpec:
     """One validated spec; raises ValueError naming the session when it cannot go."""
     variables = dict(plan.variables)
     if plan.tracer:
@@ -156,7 +170,7 @@ def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
         subject=plan.subject if labelled else "",
         session_label=plan.label if labelled else "",
         variables=variables,
-        choices=choices_for(plan, decisions),
+        choices=choices_for(plan, decisions, checks),
         scripts=options.scripts,
         user=options.user,
         max_chunk_files=max(1, options.max_chunk_files),
@@ -164,7 +178,7 @@ def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
         receipt_pdf=options.receipt_pdf,
         lookup_table=options.lookup_table,
         overwrite=MERGE if plan.merge else None,
-        prelude=text_removal_prelude(plan, decisions),
+        prelude=text_removal_prelude(plan, decisions) + private_text_prelude(plan, decisions, checks),
     )
     try:
         spec.validate()
@@ -174,9 +188,9 @@ def session_spec(plan: SessionPlan, decisions: Mapping[str, ScanReviewChoice],
 
 
 def build_specs(plans: Iterable[SessionPlan], decisions: Mapping[str, ScanReviewChoice],
-                options: SpecOptions) -> list[TransferSpec]:
+                options: SpecOptions, checks: Mapping[str, PrivateTextCheck] = {}) -> list[TransferSpec]:
     """One validated spec per session; raises ValueError naming the first session that cannot go."""
-    return [session_spec(plan, decisions, options) for plan in plans]
+    return [session_spec(plan, decisions, options, checks) for plan in plans]
 
 
 def draft_options(draft: UploadDraft, *, receipt_dir: str | None = None,
@@ -203,7 +217,8 @@ def draft_specs(draft: UploadDraft, *, receipt_dir: str | None = None, receipt_p
                 ) -> list[TransferSpec]:
     """``build_specs`` for a GUI draft."""
     return build_specs(draft.plans, draft.review,
-                       draft_options(draft, receipt_dir=receipt_dir, receipt_pdf=receipt_pdf))
+                       draft_options(draft, receipt_dir=receipt_dir, receipt_pdf=receipt_pdf),
+                       draft.private_checks)
 
 
 def count_rejected(draft: UploadDraft, cancel: Any = None) -> int:

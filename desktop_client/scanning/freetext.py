@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable
 if TYPE_CHECKING:  # pydicom is loaded by the caller that reads the objects
     from pydicom.dataelem import DataElement
     from pydicom.dataset import Dataset
+    from pydicom.tag import BaseTag
 
 #: SOP Class UID (or prefix ending in ".") → what kind of free text it carries.
 _CLASSES: tuple[tuple[str, str], ...] = (
@@ -121,10 +122,18 @@ def header_values(ds: Dataset) -> dict[str, str]:
     return out
 
 
-def match_values(text: str, values: dict[str, str]) -> dict[str, str]:
-    """Header values (case-insensitive) that occur in ``text``."""
+def match_values(text: str, values: dict[str, str], *, whole: bool = False) -> dict[str, str]:
+    """Header values (case-insensitive) that occur in ``text``.
+
+    ``whole``: only values of three characters or more that stand on their own (not inside a
+    longer word or number) — for short header fields such as private tags, where a two-letter
+    name part or a bare "1" inside "SIEMENS 1.5T" would hold scans back for nothing.
+    """
     lowered = text.lower()
-    return {k: v for k, v in values.items() if v.lower() in lowered}
+    if not whole:
+        return {k: v for k, v in values.items() if v.lower() in lowered}
+    return {k: v for k, v in values.items() if len(v) >= 3 and re.search(
+        r"(?<![0-9a-z])" + re.escape(v.lower()) + r"(?![0-9a-z])", lowered)}
 
 
 def inspect_dataset(ds: Dataset) -> Inspection:
@@ -199,11 +208,11 @@ OVERLAY = "carries an overlay"
 def image_text_notes(ds: Dataset) -> list[str]:
     """``PRIVATE_TEXT`` and/or ``OVERLAY`` for one image object read without its pixels: private
     elements holding words (at any depth) and overlay planes (60xx,3000), which can hold burned text."""
+    carriers = identifying_carriers(ds, {}, all_text=True)  # converts only what it looks at
     notes: list[str] = []
-    if any(private_text(elem) for elem in ds.iterall()):
+    if any(not c.overlay for c in carriers):
         notes.append(PRIVATE_TEXT)
-    if any(0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0 and elem.tag.element == 0x3000
-           for elem in ds):
+    if any(c.overlay for c in carriers):
         notes.append(OVERLAY)
     return notes
 
@@ -220,3 +229,118 @@ def inspect_objects(datasets: Iterable[Dataset]) -> Inspection:
         merged.matches.update(one.matches)
         merged.error = merged.error or one.error
     return merged or Inspection(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    """One place in an image object's header that may hold identifying text a script can miss.
+
+    ``where``: "private (0019,1010)" or "overlay (6000,3000)"; ``matches``: the names of the
+    object's own identifying header attributes its value contains (never the values: this goes
+    into receipts); ``path``: the element as a DicomEdit deletion target (``*/(0019,{ACME}10)``,
+    any depth), "" when it cannot be named so (a private element without its creator)."""
+
+    where: str
+    matches: tuple[str, ...] = ()
+    path: str = ""
+
+    @property
+    def identifying(self) -> bool:
+        return self.overlay or bool(self.matches)
+
+    @property
+    def overlay(self) -> bool:
+        return self.where.startswith("overlay")
+
+    def describe(self) -> str:
+        if self.overlay:
+            return f"{self.where}: an overlay plane, which can hold burned-in text"
+        return f"{self.where} holds the patient's {', '.join(self.matches)}"
+
+
+def _overlay_data(elem: DataElement) -> bool:
+    return 0x6000 <= elem.tag.group <= 0x601E and elem.tag.group % 2 == 0 and elem.tag.element == 0x3000
+
+
+def _text_value(elem: DataElement) -> str:
+    """A private element's value as text: text VRs as they are, UN (implicit VR, unknown
+    creator) when its bytes read as printable text; "" otherwise."""
+    if elem.VR in _TEXT_VRS:
+        return str(elem.value or "")
+    if elem.VR == "UN" and isinstance(elem.value, bytes) and elem.value:
+        text = elem.value.rstrip(b"\0 ").decode("latin-1")
+        return text if text.isprintable() else ""
+    return ""
+
+
+def identifying_carriers(ds: Dataset, values: dict[str, str] | None = None, *,
+                         all_text: bool = False) -> list[Carrier]:
+    """The private elements (any depth) whose text contains one of the object's own identifying
+    header values (``header_values``, matched as whole words of ≥ 3 characters), and the overlay
+    planes (top level). ``values`` defaults to ``ds``'s own; pass the values read *before* a script
+    ran to judge its output. Vendor strings ("SIEMENS", "ORIGINAL\\PRIMARY") match nothing.
+    ``all_text``: every private element holding words as well (with no ``matches``), which is
+    what the built-in "strip private text" step removes."""
+    values = header_values(ds) if values is None else values
+    found: list[Carrier] = []
+    seen: set[str] = set()
+
+    def walk(item: Dataset, top: bool) -> None:
+        # Only private elements, overlays and sequences are converted: the upload runs this on
+        # every object of some scans, and converting a whole header costs more than the check.
+        for tag in list(item.keys()):
+            if not tag.is_private and not (top and _overlay_group(tag)) \
+                    and _raw_vr(item, tag) not in (None, "SQ"):
+                continue
+            elem = item[tag]
+            if elem.VR == "SQ":
+                for child in elem.value or ():
+                    walk(child, False)
+                continue
+            if top and _overlay_data(elem):
+                found.append(Carrier(f"overlay ({tag.group:04X},3000)", (), f"({tag.group:04X},XXXX)"))
+                continue
+            if not tag.is_private or tag.is_private_creator:
+                continue
+            text = _text_value(elem)
+            matches = match_values(text, values, whole=True) if text else {}
+            if not matches and not (all_text and looks_like_words(text)):
+                continue
+            where = f"private ({tag.group:04X},{tag.element:04X})"
+            if where in seen:
+                continue
+            seen.add(where)
+            names = tuple(sorted({k.split(" ")[0] for k in matches}))
+            found.append(Carrier(where, names, _private_path(item, tag)))
+
+    walk(ds, True)
+    return found
+
+
+def _overlay_group(tag: BaseTag) -> bool:
+    return 0x6000 <= tag.group <= 0x601E and tag.group % 2 == 0
+
+
+def _raw_vr(item: Dataset, tag: BaseTag) -> str | None:
+    """An element's VR without converting its value: the stored one (explicit VR), else the
+    dictionary's (implicit VR; None when unknown, which the caller then converts to learn)."""
+    vr = getattr(item.get_item(tag), "VR", None)
+    if vr is None:
+        from pydicom.datadict import dictionary_VR
+
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return None
+    return str(vr)
+
+
+def _private_path(item: Dataset, tag: BaseTag) -> str:
+    """``*/(gggg,{creator}ee)`` for a private element, "" when its creator is missing or cannot be
+    written in DicomEdit's syntax."""
+    block = tag.element >> 8
+    creator = item.get((tag.group << 16) | block)
+    text = str(creator.value).strip() if creator is not None and creator.value else ""
+    if not text or any(c in text for c in '{}"\\'):
+        return ""
+    return f"*/({tag.group:04X},{{{text}}}{tag.element & 0xFF:02X})"

@@ -334,6 +334,8 @@ class TransferRun:
         comment = self.dest.routing_comment(self.ctx)
         picks = self._recheck_picks(unit.series_uid)
         accepted = self.spec.choice(unit.series_uid).accepted_as_is
+        private = self.spec.choice(unit.series_uid).private_text
+        private_check = private is not None and private.verify
         jobs = []
         for n, (index, m) in enumerate(zip(unit.files, members)):
             pick = picks.get(index)
@@ -342,7 +344,7 @@ class TransferRun:
                                   recheck=pick is not None,
                                   recheck_frames=pick.frames if pick is not None else (),
                                   recheck_temporal=pick.temporal if pick is not None else False,
-                                  accepted_as_is=accepted))
+                                  accepted_as_is=accepted, private_check=private_check))
         return jobs
 
     def _recheck_picks(self, series_uid: str) -> dict[int, Pick]:

@@ -32,6 +32,7 @@ from desktop_client.core.geometry import PixelEdit
 from desktop_client.destinations.model import ObjectOutcome, ObjectStatus  # noqa: F401 (re-export)
 from desktop_client.pixels import RedactionError, redact_dataset
 from desktop_client.scanning import read_dataset
+from desktop_client.scanning.freetext import header_values, identifying_carriers
 from desktop_client.scanning.model import Location
 from desktop_client.scripts import ScriptSource
 
@@ -65,6 +66,9 @@ class ObjectJob:
     recheck_temporal: bool = False
     #: the scan was accepted as is: visible text is recorded, the object is not failed for it
     accepted_as_is: bool = False
+    #: the scan's identifying private text and overlays are to be gone after the scripts (removed
+    #: by them, checked, or by the built-in step): an output still carrying some fails closed
+    private_check: bool = False
 
 
 def needs_single_applicator(scripts: Sequence[ScriptSource]) -> bool:
@@ -117,6 +121,7 @@ class Applicator:
         variables = dict(job.variables)
         edits: list[PixelEdit] = []
         before = _before_redaction(job, ds)
+        identifying = header_values(ds) if job.private_check else None
         for name, script in self.compiled:
             try:
                 outcome = script.apply(ds, variables=variables, execute_pixels=False)
@@ -131,6 +136,12 @@ class Applicator:
                 base.reason = f"{name} script failed: {outcome.error}"
                 return base
             edits.extend(outcome.pixel_edits)
+        if identifying is not None:
+            kept = identifying_carriers(ds, identifying)
+            if kept:
+                base.reason = ("header text that may identify the patient is still there after the "
+                               "scripts: " + "; ".join(c.describe() for c in kept[:3]))
+                return base
         _sync_file_meta(ds)
         if job.patient_comments:
             # XNAT DICOM receivers route on "Project:P Subject:S Session:E" (xnat-rest-api §4.7).

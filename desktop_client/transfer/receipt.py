@@ -84,6 +84,25 @@ def burned_in_text(rechecks: list[dict[str, Any]], choice: Any) -> dict[str, Any
     }
 
 
+def private_text(choice: Any, applied: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Per scan: the private text and overlays it carried and what became of them (issue 14 §2),
+    and whether the scripts the check ran are those the transfer applied (an XNAT server's are
+    fetched again when the transfer runs; every object was checked again after them anyway when
+    ``verified_per_object``)."""
+    record = choice.private_text
+    if record is None:
+        return None
+    ran = [s["sha256"] for s in (applied or []) if not str(s["name"]).startswith("built-in")]
+    return {
+        "carried": list(record.carried),
+        "identifying": list(record.identifying),
+        "outcome": record.outcome,
+        "checked_with_scripts": list(record.checked_scripts),
+        "same_scripts_applied": None if applied is None else list(record.checked_scripts) == ran,
+        "verified_per_object": record.verify,
+    }
+
+
 def build_receipt(store: QueueStore, transfer_id: str, state: State | None = None) -> dict[str, Any]:
     """The receipt as a JSON-ready dict (from the queue database alone) whose per-file lists are
     :class:`_Rows` (write it with :func:`write_json`).
@@ -139,6 +158,7 @@ def build_receipt(store: QueueStore, transfer_id: str, state: State | None = Non
             "pixel_script": pixel_script(choice.rectangles) if not choice.excluded else "",
             "decision": choice.decision,
             "burned_in_text": burned_in_text(rechecks, choice),
+            "private_text": private_text(choice, row.scripts),
             "sent": rows(uid, "sent", lambda o: {"sop_instance_uid": o.sop_instance_uid,
                                                  "source": o.source, "md5": o.md5, "size": o.size}),
             "rejected": rows(uid, "rejected", lambda o: {"source": o.source, "reason": o.reason}),
@@ -359,6 +379,13 @@ def render_pdf(receipt: dict[str, Any]) -> bytes:
                  + (f"; text still visible at {'; '.join(check['visible'])}" if check["visible"] else "")
                  + (f"; warnings: {'; '.join(check['warnings'])}" if check["warnings"] else "")
                  + ". The re-check cannot certify an image clean.", 8)
+        private = scan.get("private_text")
+        if private:
+            line(f"Carried {' and '.join(private['carried'])}: {private['outcome']}"
+                 + (f" ({'; '.join(private['identifying'])})" if private["identifying"] else "")
+                 + ("; every object checked again after the scripts" if private["verified_per_object"] else "")
+                 + ("; the scripts applied differ from those checked" if private["same_scripts_applied"] is False
+                    else ""), 8)
         if scan["exclude_reason"]:
             line(f"Excluded: {scan['exclude_reason']}", 8)
         if scan["decision"]:

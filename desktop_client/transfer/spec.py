@@ -87,6 +87,37 @@ class RecordStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PrivateTextRecord:
+    """What an image scan carried in private elements and overlays, and what became of it
+    (``plan.privatetext`` decides; the receipt records it; no header values, only names)."""
+
+    #: "private text", "an overlay" (what the scan carries at all, identifying or not)
+    carried: tuple[str, ...] = ()
+    #: the carriers likely to identify the patient ("private (0019,1010) holds the patient's PatientName")
+    identifying: tuple[str, ...] = ()
+    #: one sentence: removed by the scripts (checked), removed by the built-in step, sent by decision…
+    outcome: str = ""
+    #: SHA-256 of each script the check ran (site/project chain, without the built-in step)
+    checked_scripts: tuple[str, ...] = ()
+    #: every object's output is searched again before it is sent (the pipeline fails it closed
+    #: when identifying private text or an overlay is still there)
+    verify: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"carried": list(self.carried), "identifying": list(self.identifying),
+                "outcome": self.outcome, "checked_scripts": list(self.checked_scripts),
+                "verify": self.verify}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> "PrivateTextRecord | None":
+        if not data:
+            return None
+        return cls(tuple(data.get("carried", ())), tuple(data.get("identifying", ())),
+                   str(data.get("outcome", "")), tuple(data.get("checked_scripts", ())),
+                   bool(data.get("verify", False)))
+
+
+@dataclass(frozen=True, slots=True)
 class ScanChoice:
     """What the user decided for one scan: rectangles to black out, or leave it out."""
 
@@ -105,6 +136,8 @@ class ScanChoice:
     box_sources: tuple[str, ...] = ()
     #: Why the visible text was accepted as is (the receipt records it).
     accept_reason: str = ""
+    #: Private text and overlays the scan carried and what became of them (issue 14 §2).
+    private_text: PrivateTextRecord | None = None
 
     @property
     def accepted_as_is(self) -> bool:
@@ -309,7 +342,8 @@ def _choice_to_json(choice: ScanChoice) -> dict[str, Any]:
             "rectangles": [_edit_to_json(e) for e in choice.rectangles],
             "excluded": choice.excluded, "exclude_reason": choice.exclude_reason,
             "decision": choice.decision, "text_decision": choice.text_decision,
-            "box_sources": list(choice.box_sources), "accept_reason": choice.accept_reason}
+            "box_sources": list(choice.box_sources), "accept_reason": choice.accept_reason,
+            "private_text": None if choice.private_text is None else choice.private_text.to_json()}
 
 
 def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
@@ -317,7 +351,8 @@ def _choice_from_json(data: dict[str, Any]) -> ScanChoice:
                       tuple(_edit_from_json(e) for e in data.get("rectangles", [])),
                       bool(data.get("excluded", False)), data.get("exclude_reason", ""),
                       data.get("decision", ""), data.get("text_decision", ""),
-                      tuple(data.get("box_sources", ())), data.get("accept_reason", ""))
+                      tuple(data.get("box_sources", ())), data.get("accept_reason", ""),
+                      PrivateTextRecord.from_json(data.get("private_text")))
 
 
 # Identifying attributes are never written to the queue: once the labels are chosen, nothing after

@@ -10,6 +10,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reason, image_text_line
+from desktop_client.plan.privatetext import describe
 from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
@@ -135,13 +136,15 @@ class GroupCard(QFrame):
             has_boxes = any(review.choices[u].rectangles or review.choices[u].excluded for u in uids)
             self._offered = next(iter(matching.values())) if matching and not has_boxes else None
             carrying = [u for u in uids if u in review.carries]
-            notes = sorted({n for u in carrying for n in review.carries[u]}, reverse=True)
+            # What the destination's scripts leave of it, as checked (``plan.privatetext``).
+            lines = sorted({describe(review.private_checks.get(u), review.choices[u].private_text)
+                            or image_text_line(review.carries[u]) for u in carrying})
             self.details.setText(
                 f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b><br>"
                 f"{group.sop_class_name}<br>Colour: {colours}<br>"
                 f"Templates: {len(templates)} matching"
                 + (f"<br>In {len(carrying)} scan{'s' if len(carrying) != 1 else ''}: "
-                   f"{html.escape(image_text_line(notes))}" if carrying else ""))
+                   + "; ".join(html.escape(line) for line in lines) if carrying else ""))
         else:
             if group.reason == FREE_TEXT:  # one group for every kind, each scan with its reason
                 self.title.setText(f"Contains free text · {noun}")

@@ -371,6 +371,8 @@ def tile_note(findings: "TextFindings", review: ReviewModel, uid: str) -> tuple[
                      if str(r) not in choice.dismissed])
         if lines:
             return f"{lines} line{'s' if lines != 1 else ''} of likely PHI found", "#c0392b"
+        if not review.burned_text_held(uid):  # only header text the scripts keep (issue 14 §2)
+            return "Header text kept by the scripts: decide", "#c0392b"
         if uid in review.search_stopped:
             return "Text search stopped: not checked", "#c0392b"
         return "Header says burned-in text: decide", "#c0392b"

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.review.findings import QUEUED, RUNNING, TextFindings, suggestions_from, tile_note
+from desktop_client.gui.review.private_text import PrivateTextControl
 from desktop_client.gui.widgets import Level, MessageBar
 from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.gui.review.dialogs import (
@@ -126,9 +127,13 @@ class ScanPanel(QWidget):
         self.assist = assist
         if findings is not None:
             findings.updated.connect(self._on_found)
+        # Header text the scripts keep (issue 14 §2): shown only for such scans, in this row.
+        self.private_text = PrivateTextControl(review, self)
+        self.private_text.decided.connect(lambda _uid: self._changed())
         actions = QHBoxLayout()
         for b in (self.save_button, self.reset_button, self.exclude_button):
             actions.addWidget(b)
+        actions.addWidget(self.private_text)
         actions.addStretch(1)
         actions.addWidget(self.apply_button)
         actions.addWidget(self.template_button)
@@ -413,7 +418,8 @@ class ScanPanel(QWidget):
             return
         held = "" if suggesting or templates or self.uid is None else self.review.gate(self.uid)
         # Sending the text as is stays one click away while the suggestions wait.
-        self.as_is_button.setVisible(suggesting and self.uid is not None and bool(self.review.gate(self.uid)))
+        burned = self.uid is not None and bool(self.review.burned_text_held(self.uid))
+        self.as_is_button.setVisible(suggesting and burned)
         if suggesting:
             return
         if templates:
@@ -430,6 +436,9 @@ class ScanPanel(QWidget):
         if held:
             self.offer.error(f"Not sent until you decide: {held}.")
             assert self.uid is not None  # only a shown scan is held
+            if not burned:  # only header text holds it: the choice is in the bottom row
+                self.as_is_button.hide()
+                return
             choice = self.review.choices[self.uid]
             open_lines = [r for r in uncovered(self.review.findings.get(self.uid),
                                                choice.rectangles if choice.confirmed else [])
@@ -490,6 +499,10 @@ class ScanPanel(QWidget):
         if run_modal(dialog):
             self.templatesChanged.emit()
 
+    def refresh_state(self) -> None:
+        """Show the scan's state again (a background check about it finished)."""
+        self._update()
+
     def _update(self) -> None:
         uid = self.uid
         if uid is None:  # no scan shown: nothing to act on, nothing to say
@@ -530,6 +543,7 @@ class ScanPanel(QWidget):
         else:
             text, kind = "No boxes: this scan is uploaded with its pixels unchanged. Draw boxes over any burned-in text.", "info"
         self.state.say(kind, text)
+        self.private_text.show_scan(uid)
         self._update_assist()
 
 

@@ -23,6 +23,7 @@ from desktop_client.gui.review.bulk import BulkReviewPage
 from desktop_client.gui.review.dialogs import run_modal
 from desktop_client.gui.review.findings import STOPPED, TextFindings
 from desktop_client.gui.review.single import SessionReviewPage
+from desktop_client.plan.privatetext import PrivateTextCheck, ScriptChain
 from desktop_client.plan.progress import ReviewProgress, review_progress
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, Summary
 from desktop_client.gui.templates.manager import TemplateManagerDialog
@@ -86,7 +87,9 @@ class ReviewStep(QWidget):
         self.destroyed.connect(lambda *_: findings.close())
         self._grouper = LatestOnly(self)
         self._grouper.done.connect(self._on_grouped)
-        #: Private text and overlays of a large selection's scans, read after its groups show.
+        #: Private text and overlays of a large selection's scans, read and checked against the
+        #: destination's scripts after its groups show (Next waits for it: it can hold scans).
+        self._checking = False
         self._inspector = LatestOnly(self)
         self._inspector.done.connect(self._on_inspected)
         self._pending: object | None = None
@@ -99,9 +102,12 @@ class ReviewStep(QWidget):
 
     # -- contract -------------------------------------------------------------------------------
     def set_sessions(self, sessions: list[Session], decisions: Mapping[str, ScanReviewChoice] | None = None,
-                     reviewed_groups: Iterable[str] = (), series_filters: Iterable[Any] = ()) -> None:
+                     reviewed_groups: Iterable[str] = (), series_filters: Iterable[Any] = (),
+                     chain: ScriptChain | None = None) -> None:
         """Show ``sessions``, keeping earlier ``decisions`` (by SeriesInstanceUID) and reviewed groups;
-        scans XNAT's series import filter would drop start excluded unless a decision exists."""
+        scans XNAT's series import filter would drop start excluded unless a decision exists.
+        ``chain``: the scripts the destination will apply, which the private text check runs
+        (None: not known, so identifying header text counts as kept)."""
         reviewed_groups = set(reviewed_groups)
         if self.page is not None:
             self.stack.removeWidget(self.page)
@@ -112,6 +118,7 @@ class ReviewStep(QWidget):
         sessions = list(sessions)
         filters = list(series_filters)  # XNAT's series import filter: those scans start excluded
         self._pending = token = object()
+        self._checking = False
         scans = sum(len(s.scans) for s in sessions)
         if not sessions:
             self.stack.setCurrentWidget(self.empty)
@@ -119,12 +126,19 @@ class ReviewStep(QWidget):
             self.grouping_label.setText(f"Grouping {scans:,} scans for review…")
             self.stack.setCurrentWidget(self.grouping_label)
             # The groups first: what the scans carry besides pixels is read after they are shown.
-            self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups)
+            self._grouper.request(token, lambda: ReviewModel(sessions, decisions, reviewed_groups, chain)
                                   .apply_series_import_filter(filters, keep=decisions or {}))
         else:
-            self._show(ReviewModel(sessions, decisions, reviewed_groups).inspect_image_text()
-                       .apply_series_import_filter(filters, keep=decisions or {}))
+            review = ReviewModel(sessions, decisions, reviewed_groups, chain)
+            self._show(review.apply_series_import_filter(filters, keep=decisions or {}))
+            self._inspect(review)
         self._on_changed(force=True)
+
+    def _inspect(self, review: ReviewModel) -> None:
+        """Read the scans' private text and overlays and run the destination's scripts on them in
+        the background (a few ms per carrying scan: hundreds would stall the UI); Next waits."""
+        self._checking = True
+        self._inspector.request(review, review.image_text_checks)
 
     def _on_grouped(self, payload: tuple[object, ReviewModel | None, BaseException | None]) -> None:
         token, review, error = payload
@@ -139,16 +153,31 @@ class ReviewStep(QWidget):
             return
         assert review is not None  # no error: the job returned the model
         self._show(review)
-        self._inspector.request(review, review.image_text_carries)
+        self._inspect(review)
         self._on_changed(force=True)
 
-    def _on_inspected(self, payload: tuple[ReviewModel, dict[str, list[str]] | None, BaseException | None]) -> None:
-        review, carries, error = payload
-        if review is not self.review or carries is None:
-            return  # another selection is shown, or the headers went away (the upload reports it)
-        review.carries.update(carries)
-        if carries and isinstance(self.page, BulkReviewPage):
+    def _on_inspected(self, payload: tuple[ReviewModel, dict[str, PrivateTextCheck] | None,
+                                           BaseException | None]) -> None:
+        review, checks, error = payload
+        if review is not self.review:
+            return  # another selection is shown
+        if error is not None or checks is None:
+            # Fail closed: without the check nobody knows what header text the scripts keep.
+            self._failure = f"The scans' header text could not be checked ({error}). Go back and select them again."
+            self._on_changed(force=True)
+            return
+        self._checking = False
+        review.apply_image_text_checks(checks)
+        if checks and isinstance(self.page, BulkReviewPage):
             self.page.refresh()
+        elif checks and isinstance(self.page, SessionReviewPage):
+            self.page.found(set(checks))  # the strip entries and the open scan say it now
+            self.page.panel.refresh_state()
+        self._on_changed(force=True)
+
+    def checking(self) -> bool:
+        """The scans' header text is still being checked against the scripts (Next waits)."""
+        return self._checking
 
     def _show(self, review: ReviewModel) -> None:
         self._pending = None
@@ -251,6 +280,9 @@ class ReviewStep(QWidget):
         if searching:
             return (f"Searching {searching} scan{'s' if searching != 1 else ''} for burned-in text; "
                     "the upload can start when the search is done (keep reviewing meanwhile).")
+        if self._checking:
+            return ("Checking the scans' header text against the anonymization scripts; the upload "
+                    "can start when it is done (keep reviewing meanwhile).")
         return ""
 
     # -- extras ---------------------------------------------------------------------------------
@@ -286,6 +318,8 @@ class ReviewStep(QWidget):
         searching = self.searching()
         if searching:
             parts.append(f"searching {searching} scan{'s' if searching != 1 else ''} for text")
+        if self._checking:
+            parts.append("checking header text against the scripts")
         return parts
 
     def _on_changed(self, force: bool = False) -> None:
@@ -294,7 +328,7 @@ class ReviewStep(QWidget):
 
     def _blocked(self) -> bool:
         """``not is_complete()``, without composing the message (the wizard asks for it when needed)."""
-        if self._pending is not None or self._failure:
+        if self._pending is not None or self._failure or self._checking:
             return True
         if self.review is None:
             return False

@@ -16,6 +16,7 @@ from desktop_client.gui.widgets import Card, header, hint
 from desktop_client.gui.wizard.state import WizardStep
 from desktop_client.scanning.model import Session
 from desktop_client.plan.draft import SessionPlan, UploadDraft
+from desktop_client.plan.privatetext import draft_chain
 
 if TYPE_CHECKING:  # imported at run time inside a try: a missing review module must not stop the app
     from desktop_client.gui.review import ReviewStep
@@ -75,14 +76,16 @@ class ReviewPage(WizardStep):
         if self.inner is None:
             return
         filters = list(draft.settings.series_filters) if draft.settings is not None else []
+        # What the destination's scripts leave of each scan's private text is checked, not claimed.
+        chain = draft_chain(draft)
         key = (tuple((p.session.study_instance_uid, tuple(sorted(p.included))) for p in draft.plans),
-               tuple(map(id, filters)))
+               tuple(map(id, filters)), chain.scripts, chain.known)
         if key != self._shown:
             # A changed selection rebuilds the review with every decision taken so far (they are
             # keyed by SeriesInstanceUID, so they follow their scans whatever else changed).
             self._shown = key
             self.inner.set_sessions([included_session(p) for p in draft.plans], dict(draft.review),
-                                    set(draft.reviewed_groups), filters)
+                                    set(draft.reviewed_groups), filters, chain)
 
     def leave(self, draft: UploadDraft) -> None:
         """Keep the decisions whichever way the user leaves (Back or a step label, not only Next)."""
@@ -90,6 +93,7 @@ class ReviewPage(WizardStep):
             return
         draft.review.update(self.inner.choices())
         draft.reviewed_groups |= set(self.inner.review.reviewed_groups)
+        draft.private_checks.update(self.inner.review.private_checks)
 
     def is_complete(self) -> bool:
         return True if self.inner is None else bool(self.inner.is_complete())
