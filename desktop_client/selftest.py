@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
-import multiprocessing
 import os
 import socket
 import sys

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pydicom
 
-from desktop_client.core.geometry import PixelEdit, Rect
 from desktop_client.transfer import (DestinationSpec, RetryPolicy, ScanChoice, State, TransferQueue,
                                      TransferSpec)
 from tests.helpers import session_of
