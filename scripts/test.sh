@@ -8,5 +8,7 @@ bash scripts/bootstrap.sh
 # Types: the packages mypy.ini lists, and core, pixels and scanning strictly.
 .venv/bin/mypy
 .venv/bin/mypy --strict desktop_client/core desktop_client/pixels desktop_client/scanning
+# Dead code: unused imports and names, undefined names (pyflakes' rules) over code and tests.
+.venv/bin/ruff check --select F --quiet desktop_client tests bench packaging scripts
 export QT_QPA_PLATFORM=offscreen
 exec .venv/bin/python -m pytest "$@"
