@@ -321,6 +321,31 @@ def run_upload(args: argparse.Namespace) -> int:
     for p in paths:
         if not os.path.exists(p):
             raise UserError(f"{p} does not exist" + (" (named by the plan)" if not args.paths else ""))
+    # The burned-in text search comes after the scan and the plan; its worker starts now and
+    # loads its models meanwhile (and the searches start as soon as the scans are known), so
+    # little of that second of start-up is left on the path to the first file sent.
+    finder = _text_finder(args)
+    try:
+        return _upload(args, dest, project, loaded, paths, finder)
+    finally:
+        if finder is not None:
+            finder.close()
+
+
+def _text_finder(args: argparse.Namespace) -> Any:
+    """The gate's finder, warming up; None with ``--workers 0`` (everything in this process)."""
+    from desktop_client.textfind import TextFinder
+
+    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
+    if workers <= 0:
+        return None
+    finder = TextFinder(workers, background=False)  # the upload waits for it
+    finder.warm()
+    return finder
+
+
+def _upload(args: argparse.Namespace, dest: Any, project: str, loaded: Any, paths: list[str],
+            finder: Any) -> int:
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
@@ -329,7 +354,7 @@ def run_upload(args: argparse.Namespace) -> int:
         from desktop_client.core.privacy import set_remember_source_paths
 
         set_remember_source_paths(True)
-    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded)
+    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded, finder)
     if held:
         from desktop_client.plan.textgate import held_message
 
@@ -353,7 +378,7 @@ def run_upload(args: argparse.Namespace) -> int:
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any], list[Any]]:
+                 password: str | None, loaded: Any, finder: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
     (validated specs, skipped files with their reasons, scans held back by the burned-in text gate)."""
     from desktop_client.plan import planfile
@@ -361,9 +386,13 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
     from desktop_client.plan.specs import SpecOptions, build_specs
     from desktop_client.scanning import scan_paths
 
+    from desktop_client.plan.textgate import prefetch_scans
+
     result = scan_paths(paths)
     if not result.sessions:
         raise UserError("no DICOM sessions found in the given paths")
+    if finder is not None:
+        prefetch_scans(finder, result.sessions)
     try:
         existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
         if loaded is not None:
@@ -389,7 +418,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
                             "choose another label, or give --merge to add these scans to it")
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
         plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
-        plans, held = _text_gate(args, plans, decisions)
+        plans, held = _text_gate(args, plans, decisions, finder)
         specs = build_specs(plans, decisions, options)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
@@ -428,8 +457,10 @@ def _earlier_uploads(plans: list[Any], dest: Any, project: str, receipt_dir: str
     return kept
 
 
-def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any]) -> tuple[list[Any], list[Any]]:
-    """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate)."""
+def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any],
+               finder: Any) -> tuple[list[Any], list[Any]]:
+    """Search the scans for burned-in text and hold back what nobody decided on (plan.textgate);
+    then end the finder's workers, whose memory the transfer can use."""
     from desktop_client.plan.textgate import apply_text_gate
 
     def progress(done: int, total: int) -> None:
@@ -437,9 +468,13 @@ def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, 
             sys.stderr.write(f"\rSearching for burned-in text: {done}/{total} scans ")
             sys.stderr.flush()
 
-    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
-    left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
-                                 accept=args.accept_visible_text, workers=workers, progress=progress)
+    try:
+        left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
+                                     accept=args.accept_visible_text, workers=0 if finder is None else 1,
+                                     progress=progress, finder=finder)
+    finally:
+        if finder is not None:
+            finder.close()
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     return left, held

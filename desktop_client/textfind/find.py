@@ -137,7 +137,10 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
     out: list[cache.CachedLine] = []
 
     def new(rect: Rect | None) -> bool:
-        return rect is not None and not any(k.line.overlap(rect) > 0.6 for k in known + out)
+        # Checked before anything is read: recognising costs more than detecting, and on a
+        # text-free CT the detector's only candidates are anatomy-sized outlines.
+        return rect is not None and plausible_size(rect, columns, rows) and \
+            not any(k.line.overlap(rect) > 0.6 for k in known + out)
 
     def keep_upright(pts: ocr.Points) -> bool:
         return new(_line_rect(list(pts), columns, rows))
@@ -161,7 +164,7 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
                 continue
             pts = _rotated_points(line.points, columns) if rotated else list(line.points)
             rect = _line_rect(pts, columns, rows)
-            if rect is None or not plausible_size(rect, columns, rows):
+            if rect is None:
                 continue
             if not rotated:
                 rect = snapped(rect, grey)

@@ -5,6 +5,13 @@ the app, a crashing codec cannot take the app down, and each worker keeps its ow
 between calls (memory is bounded by the number of workers, ~150 MB each). Results come back as
 ``concurrent.futures.Future`` objects of plain picklable values, so the GUI can stream them
 onto tiles as they complete and cancel the rest.
+
+Starting a worker and loading its models costs about a second of CPU, which on a text-free CT
+session is most of the search. A caller that knows a search is coming (``xnat-upload upload``
+at its start, before scanning) calls ``warm()``: the workers start and load the models while it
+scans and plans, and ``prefetch`` starts the searches of scans as soon as they are known, before
+the plan decides which of them count; ``submit`` then takes over a prefetched search instead of
+starting it again. What nobody asked for is cancelled by ``close``.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from typing import Any, Sequence
 from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.processes import end_with_parent
 from desktop_client.scanning.model import Instance
+from desktop_client.textfind import ocr
 from desktop_client.textfind.find import find_text
 from desktop_client.textfind.model import ScanText, TextResult
 
@@ -37,14 +45,25 @@ def _single_threaded() -> bool:
         return threading.active_count() == 1
 
 
-def _init_worker() -> None:
-    """Pool initializer: end with the app, and yield the CPU to it (OCR is background work; on two
-    cores a full-speed worker starved the app's UI thread into visible stalls)."""
+def _ready() -> None:
+    """A no-op task: submitting one per worker makes the pool start all of them now."""
+
+
+def _init_worker(warm: bool, background: bool) -> None:
+    """Pool initializer: end with the app; with ``background``, yield the CPU to it (OCR is
+    background work in the desktop app; on two cores a full-speed worker starved its UI thread
+    into visible stalls); with ``warm``, load the models before the first search arrives."""
     end_with_parent()
-    try:
-        os.nice(10)
-    except (AttributeError, OSError):  # no nice() on this platform, or not allowed
-        pass
+    if background:
+        try:
+            os.nice(10)
+        except (AttributeError, OSError):  # no nice() on this platform, or not allowed
+            pass
+    if warm:
+        try:
+            ocr.warm_up()
+        except Exception:  # noqa: BLE001 - a broken install is reported by each search, per object
+            pass
 
 
 def _context() -> Any:
@@ -58,21 +77,62 @@ def _context() -> Any:
 
 
 class TextFinder:
-    """``submit`` one instance or ``submit_scan`` a whole scan; ``close`` (or ``with``) ends the pool."""
+    """``submit`` one instance or ``submit_scan`` a whole scan; ``close`` (or ``with``) ends the pool.
 
-    def __init__(self, workers: int = 1) -> None:
+    ``background=False`` keeps the workers at normal priority: for a caller that waits for the
+    results (the command line's gate), a lowered priority only lets other programs go first.
+    """
+
+    def __init__(self, workers: int = 1, *, background: bool = True) -> None:
         self.workers = max(1, int(workers))
+        self.background = background
         self._pool: ProcessPoolExecutor | None = None
+        self._warm = False
+        self._prefetched: dict[tuple[Any, ...], "Future[TextResult]"] = {}
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker,
+                                             initargs=(self._warm, self.background))
         return self._pool
+
+    def warm(self) -> None:
+        """Start the workers now and have each load the models before its first search.
+
+        Call it as early as possible (while the process is still single-threaded, workers are
+        forked, which is the cheapest start); it returns at once.
+        """
+        if self._pool is None:
+            self._warm = True
+            pool = self._executor()
+            for _ in range(self.workers):
+                pool.submit(_ready)
+
+    def prefetch(self, instances: Sequence[Instance], *, all_frames: bool = False) -> None:
+        """Start searching what the coverage policy picks in this scan, before it is asked for."""
+        ordered = list(instances)
+        for pick in instances_to_search(ordered, all_frames=all_frames):
+            options = self._options(pick.frames, pick.temporal, False)  # as submit_scan asks
+            key = self._key(ordered[pick.index], options)
+            if key not in self._prefetched:
+                self._prefetched[key] = self._executor().submit(_search, ordered[pick.index], options)
+
+    @staticmethod
+    def _options(frames: Sequence[int] | None, temporal: bool | None, all_frames: bool) -> dict[str, Any]:
+        return {"frames": None if frames is None else tuple(frames), "temporal": temporal,
+                "all_frames": all_frames}
+
+    @staticmethod
+    def _key(source: Instance | str, options: dict[str, Any]) -> tuple[Any, ...]:
+        name = source.sop_instance_uid if isinstance(source, Instance) else str(source)
+        return (name, options["frames"], options["temporal"], options["all_frames"])
 
     def submit(self, source: Instance | str, *, frames: Sequence[int] | None = None,
                temporal: bool | None = None, all_frames: bool = False) -> "Future[TextResult]":
-        options = {"frames": None if frames is None else tuple(frames), "temporal": temporal,
-                   "all_frames": all_frames}
+        options = self._options(frames, temporal, all_frames)
+        taken = self._prefetched.pop(self._key(source, options), None)
+        if taken is not None and not taken.cancelled():
+            return taken
         return self._executor().submit(_search, source, options)
 
     def submit_scan(self, instances: Sequence[Instance], *,
@@ -91,6 +151,9 @@ class TextFinder:
         return scan
 
     def close(self, *, cancel: bool = True) -> None:
+        for future in self._prefetched.values():  # searches started ahead that nobody took
+            future.cancel()
+        self._prefetched.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=cancel)
             self._pool = None
