@@ -287,7 +287,7 @@ def upload_overhead(tmp: Path, slices: int, rounds: int, xnat: bool) -> None:
                   f"median of pairs {100 * (statistics.median(ratios) - 1):+.1f} % "
                   f"(pairs {', '.join(f'{100 * (r - 1):+.0f}' for r in ratios)} %; goal ≤ +15 %); "
                   f"re-upload (cached) {_spread(again_s)} s = "
-                  f"+{100 * (min(again_s) / min(without_s) - 1):.1f} % best vs best")
+                  f"{100 * (min(again_s) / min(without_s) - 1):+.1f} % best vs best")
     finally:
         if emulator is not None:
             emulator.terminate()
