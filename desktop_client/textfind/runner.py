@@ -108,14 +108,19 @@ class TextFinder:
             for _ in range(self.workers):
                 pool.submit(_ready)
 
-    def prefetch(self, instances: Sequence[Instance], *, all_frames: bool = False) -> None:
-        """Start searching what the coverage policy picks in this scan, before it is asked for."""
+    def prefetch(self, instances: Sequence[Instance], *,
+                 all_frames: bool = False) -> list["Future[TextResult]"]:
+        """Start searching what the coverage policy picks in this scan, before it is asked for;
+        the searches started (``submit``/``submit_scan`` of the same instances take them over)."""
         ordered = list(instances)
+        started = []
         for pick in instances_to_search(ordered, all_frames=all_frames):
             options = self._options(pick.frames, pick.temporal, False)  # as submit_scan asks
             key = self._key(ordered[pick.index], options)
             if key not in self._prefetched:
                 self._prefetched[key] = self._executor().submit(_search, ordered[pick.index], options)
+            started.append(self._prefetched[key])
+        return started
 
     @staticmethod
     def _options(frames: Sequence[int] | None, temporal: bool | None, all_frames: bool) -> dict[str, Any]:
