@@ -46,3 +46,46 @@ def test_each_look_takes_what_the_budget_allows_and_the_rest_later(qtbot, sessio
             qtbot.wait(5)
     assert all(findings.result(s.series_instance_uid) is not None for s in scans)
     findings.close()
+
+
+class _HeldFinder:
+    """Searches that stay running until the test ends them (a slow OCR, deterministically)."""
+
+    def __init__(self) -> None:
+        self.futures: list[Future] = []
+
+    def submit(self, instance, **_options) -> Future:
+        future: Future = Future()
+        self.futures.append(future)
+        return future
+
+
+def test_a_group_search_shows_progress_and_can_be_stopped(qtbot, sessions, tmp_path) -> None:
+    from PySide6.QtCore import Qt
+
+    from desktop_client.gui.review.group_dialog import GroupReviewDialog
+    from desktop_client.plan.review import ReviewModel
+    from desktop_client.templates import TemplateStore
+
+    review = ReviewModel(sessions)
+    group = max(review.grouping.valid, key=lambda g: len(g.members))
+    members = review.group_members(group)
+    assert len(members) >= 2
+    finder = _HeldFinder()
+    findings = TextFindings(finder=finder, in_flight=1)
+    dialog = GroupReviewDialog(review, group, TemplateStore(tmp_path / "templates", shipped=False), None, findings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.mouseClick(dialog.find_button, Qt.MouseButton.LeftButton)
+    assert dialog.progress.isVisible() and dialog.stop_button.isVisible()
+    assert findings.pending(members) == len(members)
+    qtbot.mouseClick(dialog.stop_button, Qt.MouseButton.LeftButton)
+    assert not dialog.progress.isVisible() and not dialog.stop_button.isVisible()
+    assert "Search stopped" in dialog.message.text()
+    assert findings.pending(members) <= 1  # at most the scan whose search is running
+    wait_until(qtbot, lambda: len(finder.futures) == 1, what="the running search handed out")
+    finder.futures[0].set_result(TextResult())
+    wait_until(qtbot, lambda: findings._running == 0, what="the running search to come back")
+    qtbot.wait(2 * findings_module.POLL_MS)
+    assert len(finder.futures) == 1  # nothing else was started after Stop
+    findings.close()
