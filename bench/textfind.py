@@ -44,7 +44,8 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("XNAT_DESKTOP_HOME", tempfile.mkdtemp(prefix="bench-textfind-"))
+if "XNAT_DESKTOP_HOME" not in os.environ:  # (the upload runs' processes bring their own)
+    os.environ["XNAT_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="bench-textfind-")
 
 from desktop_client.core.geometry import Rect  # noqa: E402
 from desktop_client.textfind import coverage, find_text  # noqa: E402
@@ -226,20 +227,26 @@ def _ct_session(tmp: Path, slices: int) -> Path:
     return session_dir
 
 
-def _cli_upload(mode: str, source: Path, home: Path, dest: list[str], env: dict[str, str]) -> float:
-    """Wall time of one ``xnat-upload upload`` in a fresh process, as a user runs it.
+def _cli_upload(mode: str, source: Path, home: Path, dest: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall time, time waiting for the text search) of one ``xnat-upload upload`` in a fresh
+    process, as a user runs it.
 
     ``mode`` "with" is the command as shipped (burned-in text search and gate included);
-    "without" is the same command with the search and gate taken out (the baseline).
+    "without" is the same command with the search and gate taken out (the baseline). The wait is
+    how long the command stood in the gate once its plan was ready (the search's share that the
+    scan and the plan did not hide).
     """
+    home.mkdir(parents=True, exist_ok=True)
+    waited = home / "gate-seconds"
     started = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, "--run-upload", mode, str(source), *dest],
-                          env={**os.environ, **env, "XNAT_DESKTOP_HOME": str(home)},
+                          env={**os.environ, **env, "XNAT_DESKTOP_HOME": str(home),
+                               "BENCH_GATE_FILE": str(waited)},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"upload ({mode}, {dest[:2]}) exited {done.returncode}: {(done.stderr + done.stdout).strip()[-600:]}")
-    return seconds
+    return seconds, float(waited.read_text()) if waited.exists() else 0.0
 
 
 def _run_upload(argv: list[str]) -> int:
@@ -251,6 +258,17 @@ def _run_upload(argv: list[str]) -> int:
     if mode == "without":
         upload._text_finder = lambda args: None  # type: ignore[assignment]
         upload._text_gate = lambda args, plans, decisions, finder: (plans, [])  # type: ignore[assignment]
+    else:
+        gate = upload._text_gate
+
+        def timed(*args: object) -> object:
+            started = time.perf_counter()
+            try:
+                return gate(*args)  # type: ignore[arg-type]
+            finally:
+                Path(os.environ["BENCH_GATE_FILE"]).write_text(f"{time.perf_counter() - started:.4f}")
+
+        upload._text_gate = timed  # type: ignore[assignment]
     return cli(["upload", source, *dest, "--workers", "2"])
 
 
@@ -269,16 +287,20 @@ def upload_overhead(tmp: Path, slices: int, rounds: int, xnat: bool) -> None:
             "--subject", f"BENCH_{mode}_{n}", "--session-scheme", "auto"], {"XNAT_PASSWORD": "admin"}))
     try:
         for name, dest, env in targets:
-            with_s, without_s, again_s = [], [], []
+            with_s, without_s, again_s, wait_s, again_wait = [], [], [], [], []
             for n in range(rounds):
                 order = ("with", "without") if n % 2 == 0 else ("without", "with")
                 for mode in order:
                     home = tmp / f"home-{name[0]}-{mode}-{n}"
-                    took = _cli_upload(mode, session_dir, home, dest(n, mode), env)
+                    took, waited = _cli_upload(mode, session_dir, home, dest(n, mode), env)
                     (with_s if mode == "with" else without_s).append(took)
+                    if mode == "with":
+                        wait_s.append(waited)
                 # a re-upload of the same session: the search is answered by the text cache
-                again_s.append(_cli_upload("with", session_dir, tmp / f"home-{name[0]}-with-{n}",
-                                           dest(n, "again"), env))
+                took, waited = _cli_upload("with", session_dir, tmp / f"home-{name[0]}-with-{n}",
+                                           dest(n, "again"), env)
+                again_s.append(took)
+                again_wait.append(waited)
             ratios = [w / o for w, o in zip(with_s, without_s)]
             best = min(with_s) / min(without_s)
             print(f"upload     CT session, {files} slices of 512², {name}, {rounds} rounds alternating, "
@@ -288,6 +310,10 @@ def upload_overhead(tmp: Path, slices: int, rounds: int, xnat: bool) -> None:
                   f"(pairs {', '.join(f'{100 * (r - 1):+.0f}' for r in ratios)} %; goal ≤ +15 %); "
                   f"re-upload (cached) {_spread(again_s)} s = "
                   f"{100 * (min(again_s) / min(without_s) - 1):+.1f} % best vs best")
+            shares = [w / t for w, t in zip(wait_s, with_s)]
+            print(f"           waiting in the gate once the plan was ready: {_spread(wait_s)} s = "
+                  f"{100 * statistics.median(shares):.1f} % of the run (median; "
+                  f"{', '.join(f'{100 * x:.1f}' for x in shares)} %); re-upload {_spread(again_wait)} s")
     finally:
         if emulator is not None:
             emulator.terminate()
