@@ -333,13 +333,16 @@ def run_upload(args: argparse.Namespace) -> int:
 
 
 def _text_finder(args: argparse.Namespace) -> Any:
-    """The gate's finder, warming up; None with ``--workers 0`` (everything in this process)."""
+    """The gate's finder, warming up; None with ``--workers 0`` (everything in this process).
+
+    One worker process: its detector already runs on every core (onnxruntime's threads), and a
+    second worker would load the models a second time, on the cores the scan is using.
+    """
     from desktop_client.textfind import TextFinder
 
-    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
-    if workers <= 0:
+    if args.workers is not None and args.workers <= 0:
         return None
-    finder = TextFinder(workers, background=False)  # the upload waits for it
+    finder = TextFinder(1, background=False)  # the upload waits for it
     finder.warm()
     return finder
 

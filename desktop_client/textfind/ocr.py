@@ -24,7 +24,7 @@ from desktop_client.core.errors import UploaderError
 #: Lines the recogniser reads with a lower confidence are not reported (reference §3).
 MIN_SCORE = 0.5
 #: The version of the models and settings; part of every cache key.
-ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736x3/max1536/rot512/snap/v7"
+ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736x3/max1536/rot512/snap/fullrange-if-drawn/v8"
 
 #: The detector's working size for the shorter image side (PaddleOCR's default).
 DET_SIDE = 736
