@@ -15,7 +15,7 @@ from desktop_client.gui.review.dialogs import (
     AcceptAsIsDialog, ApplyTemplatesDialog, CreateTemplateDialog, ExcludeDialog, SaveTemplateDialog, fit_to_screen,
     run_modal,
 )
-from desktop_client.gui.review.findings import TextFindings, suggestions_from, tile_note
+from desktop_client.gui.review.findings import QUEUED, TextFindings, suggestions_from, tile_note
 from desktop_client.gui.review.status import StatusLine
 from desktop_client.gui.review.grid import (
     DEFAULT_TILE, TILE_RANGE, ScanGridModel, ScanGridView, ScanTileDelegate, tile_size,
@@ -260,9 +260,15 @@ class GroupReviewDialog(QDialog):
         self.view.viewport().update()
 
     def stop_finding(self) -> None:
+        """Stop the group's search: what it had not started leaves the front of the queue. Those
+        scans go back behind the background search of the whole selection, because the upload
+        still needs each of them searched (or decided): a stopped search must not let them pass."""
         if self.findings is not None:
-            dropped = self.findings.cancel(self._searching)
-            self._say("info", f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched.")
+            pending = [u for u in self._searching if self.findings.state(u) == QUEUED]
+            dropped = self.findings.cancel(pending)
+            self.findings.request([self.review.scan(u) for u in pending])
+            self._say("info", f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} of this group "
+                              "will be searched later in the background (the upload waits for them).")
         self._searching = []
         self._waiting = set()
         self._update_progress()
