@@ -342,7 +342,7 @@ def _text_finder(args: argparse.Namespace) -> Any:
 
     if args.workers is not None and args.workers <= 0:
         return None
-    finder = TextFinder(1, background=False)  # the upload waits for it
+    finder = TextFinder(1, background=False, cache_first=True)  # the upload waits for it
     finder.warm()
     return finder
 
@@ -477,7 +477,7 @@ def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, 
                                      progress=progress, finder=finder)
     finally:
         if finder is not None:
-            finder.close()
+            finder.close(wait=False)  # its worker ends by itself; the transfer need not wait
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     return left, held

@@ -216,6 +216,23 @@ def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: 
     ``header`` overrides the identifying values matched against (the re-check of an anonymized
     object passes the values of its source, which its own header no longer holds).
     """
+    result = _find(source, frames, temporal, all_frames, use_cache, allowlist, header, search=True)
+    assert result is not None
+    return result
+
+
+def cached_text(source: Source, *, frames: Sequence[int] | None = None, temporal: bool | None = None,
+                all_frames: bool = False) -> TextResult | None:
+    """``find_text``'s answer when the cache has it (or the object cannot be searched at all),
+    else None — without decoding a pixel or loading a model: the header and the raw pixel bytes
+    are read and hashed, nothing more. A re-upload's gate is answered this way in the command's
+    own process, with no search worker to wait for."""
+    return _find(source, frames, temporal, all_frames, True, None, None, search=False)
+
+
+def _find(source: Source, frames: Sequence[int] | None, temporal: bool | None, all_frames: bool,
+          use_cache: bool, allowlist: Allowlist | None, header: HeaderValues | None, *,
+          search: bool) -> TextResult | None:
     result = TextResult()
     try:
         ds = _load(source)
@@ -252,6 +269,8 @@ def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: 
         name = cache.key(ocr.ENGINE_ID, options, result.sop_instance_uid, result.pixel_hash)
         lines = cache.load(name, result.sop_instance_uid, result.pixel_hash) if use_cache else None
         result.cached = lines is not None
+        if lines is None and not search:
+            return None
         if lines is None:
             found: list[cache.CachedLine] = []
             for view in views(ds, wanted, use_temporal):

@@ -27,7 +27,7 @@ from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.processes import end_with_parent
 from desktop_client.scanning.model import Instance
 from desktop_client.textfind import ocr
-from desktop_client.textfind.find import find_text
+from desktop_client.textfind.find import cached_text, find_text
 from desktop_client.textfind.model import ScanText, TextResult
 
 
@@ -81,11 +81,17 @@ class TextFinder:
 
     ``background=False`` keeps the workers at normal priority: for a caller that waits for the
     results (the command line's gate), a lowered priority only lets other programs go first.
+    ``cache_first`` answers from the cache in the calling process while the cache has the answers
+    (``find.cached_text``: header and raw pixel bytes only, no decoding), so a re-upload waits for
+    no worker; not for the desktop app, whose searches are asked for on a thread beside the UI.
     """
 
-    def __init__(self, workers: int = 1, *, background: bool = True) -> None:
+    def __init__(self, workers: int = 1, *, background: bool = True, cache_first: bool = False) -> None:
         self.workers = max(1, int(workers))
         self.background = background
+        #: answer from the cache in this process while it has the answers (a re-upload), until the
+        #: first miss; then every search goes to the workers (one file read each, done there)
+        self._cache_first = cache_first
         self._pool: ProcessPoolExecutor | None = None
         self._warm = False
         self._prefetched: dict[tuple[Any, ...], "Future[TextResult]"] = {}
@@ -118,9 +124,19 @@ class TextFinder:
             options = self._options(pick.frames, pick.temporal, False)  # as submit_scan asks
             key = self._key(ordered[pick.index], options)
             if key not in self._prefetched:
-                self._prefetched[key] = self._executor().submit(_search, ordered[pick.index], options)
+                self._prefetched[key] = self._start(ordered[pick.index], options)
             started.append(self._prefetched[key])
         return started
+
+    def _start(self, source: Instance | str, options: dict[str, Any]) -> "Future[TextResult]":
+        if self._cache_first:
+            hit = cached_text(source, **options)
+            if hit is not None:
+                done: Future[TextResult] = Future()
+                done.set_result(hit)
+                return done
+            self._cache_first = False
+        return self._executor().submit(_search, source, options)
 
     @staticmethod
     def _options(frames: Sequence[int] | None, temporal: bool | None, all_frames: bool) -> dict[str, Any]:
@@ -138,7 +154,7 @@ class TextFinder:
         taken = self._prefetched.pop(self._key(source, options), None)
         if taken is not None and not taken.cancelled():
             return taken
-        return self._executor().submit(_search, source, options)
+        return self._start(source, options)
 
     def submit_scan(self, instances: Sequence[Instance], *,
                     all_frames: bool = False) -> list[tuple[Pick, "Future[TextResult]"]]:
@@ -155,12 +171,14 @@ class TextFinder:
         scan.results = [future.result() for _, future in self.submit_scan(ordered, all_frames=all_frames)]
         return scan
 
-    def close(self, *, cancel: bool = True) -> None:
+    def close(self, *, cancel: bool = True, wait: bool = True) -> None:
+        """End the pool; ``wait=False`` returns at once (a worker still loading the models for
+        searches the cache answered ends by itself)."""
         for future in self._prefetched.values():  # searches started ahead that nobody took
             future.cancel()
         self._prefetched.clear()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=cancel)
+            self._pool.shutdown(wait=wait, cancel_futures=cancel)
             self._pool = None
 
     def __enter__(self) -> "TextFinder":

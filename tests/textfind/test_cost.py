@@ -75,3 +75,21 @@ def test_prefetched_searches_are_taken_over_and_the_rest_cancelled(tmp_path: Pat
     finally:
         finder.close()
     assert second[0].cancelled() or second[0].done()  # nobody asked for it: cancelled unless run
+
+
+def test_a_re_upload_is_answered_from_the_cache_without_a_worker(tmp_path: Path) -> None:
+    mask, _ = text_mask((128, 256), "DOE^JANE", 16, (10, 10))
+    path = tmp_path / "one.dcm"
+    dataset(np.clip(0.1 + mask, 0, 1) * 255).save_as(path, enforce_file_format=True)
+    with TextFinder(1, background=False) as finder:  # the first upload: searched by a worker
+        first = finder.submit(str(path)).result(timeout=120)
+    assert not first.error and not first.cached and first.found
+    again = TextFinder(1, background=False, cache_first=True)
+    try:
+        future = again.submit(str(path))
+        assert future.done() and again._pool is None  # no worker was started for it
+        result = future.result()
+        assert result.cached and [f.rect for f in result.found] == [f.rect for f in first.found]
+        assert [f.text for f in result.found] == [f.text for f in first.found]
+    finally:
+        again.close()
