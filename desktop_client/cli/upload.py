@@ -387,9 +387,8 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
     from desktop_client.plan import planfile
     from desktop_client.plan.review import ScanReviewChoice
     from desktop_client.plan.specs import SpecOptions, build_specs
-    from desktop_client.scanning import scan_paths
-
     from desktop_client.plan.textgate import prefetch_scans
+    from desktop_client.scanning import scan_paths
 
     result = scan_paths(paths)
     if not result.sessions:
