@@ -56,7 +56,7 @@ def run_detect(args: argparse.Namespace) -> int:
     if workers <= 0 or len(instances) <= 1:
         results = [find_text(i, all_frames=args.all_frames) for i in instances]
     else:
-        with TextFinder(min(workers, len(instances))) as finder:
+        with TextFinder(min(workers, len(instances)), background=False) as finder:
             futures = [finder.submit(i, all_frames=args.all_frames) for i in instances]
             results = [f.result() for f in futures]
     for instance, result in zip(instances, results):

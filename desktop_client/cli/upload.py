@@ -332,6 +332,34 @@ def run_upload(args: argparse.Namespace) -> int:
     for p in paths:
         if not os.path.exists(p):
             raise UserError(f"{p} does not exist" + (" (named by the plan)" if not args.paths else ""))
+    # The burned-in text search comes after the scan and the plan; its worker starts now and
+    # loads its models meanwhile (and the searches start as soon as the scans are known), so
+    # little of that second of start-up is left on the path to the first file sent.
+    finder = _text_finder(args)
+    try:
+        return _upload(args, dest, project, loaded, paths, finder)
+    finally:
+        if finder is not None:
+            finder.close()
+
+
+def _text_finder(args: argparse.Namespace) -> Any:
+    """The gate's finder, warming up; None with ``--workers 0`` (everything in this process).
+
+    One worker process: its detector already runs on every core (onnxruntime's threads), and a
+    second worker would load the models a second time, on the cores the scan is using.
+    """
+    from desktop_client.textfind import TextFinder
+
+    if args.workers is not None and args.workers <= 0:
+        return None
+    finder = TextFinder(1, background=False, cache_first=True)  # the upload waits for it
+    finder.warm()
+    return finder
+
+
+def _upload(args: argparse.Namespace, dest: Any, project: str, loaded: Any, paths: list[str],
+            finder: Any) -> int:
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     password = None if args.dry_run else _password(dest, interactive)
     # Only the specs outlive this call: the scan result (about 0.7 KB per file) is freed before
@@ -340,7 +368,7 @@ def run_upload(args: argparse.Namespace) -> int:
         from desktop_client.core.privacy import set_remember_source_paths
 
         set_remember_source_paths(True)
-    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded)
+    specs, skipped, held = _build_specs(args, paths, dest, project, password, loaded, finder)
     if held:
         from desktop_client.plan.textgate import held_message
 
@@ -364,17 +392,20 @@ def run_upload(args: argparse.Namespace) -> int:
 
 
 def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project: str,
-                 password: str | None, loaded: Any) -> tuple[list[Any], list[Any], list[Any]]:
+                 password: str | None, loaded: Any, finder: Any) -> tuple[list[Any], list[Any], list[Any]]:
     """Scan the paths and plan every session as the GUI would (or as the loaded plan says);
     (validated specs, skipped files with their reasons, scans held back by the burned-in text gate)."""
     from desktop_client.plan import planfile
     from desktop_client.plan.review import ScanReviewChoice
     from desktop_client.plan.specs import SpecOptions, build_specs
+    from desktop_client.plan.textgate import prefetch_scans
     from desktop_client.scanning import scan_paths
 
     result = scan_paths(paths)
     if not result.sessions:
         raise UserError("no DICOM sessions found in the given paths")
+    if finder is not None:
+        prefetch_scans(finder, result.sessions)
     try:
         existing = set() if args.dry_run else _existing_session_labels(dest, project, password)
         if loaded is not None:
@@ -401,7 +432,7 @@ def _build_specs(args: argparse.Namespace, paths: list[str], dest: Any, project:
         options.receipt_dir, options.max_chunk_files = args.receipt_dir, args.chunk_files
         plans = _earlier_uploads(plans, dest, project, args.receipt_dir, args.skip_sent)
         private = _private_text_options(args, dest, project, password, plans, options)
-        plans, held = _text_gate(args, plans, decisions, private)
+        plans, held = _text_gate(args, plans, decisions, private, finder)
         specs = build_specs(plans, decisions, options, private.checks)
         if args.save_plan:
             saved = planfile.save(planfile.plan_file(
@@ -461,8 +492,9 @@ def _private_text_options(args: argparse.Namespace, dest: Any, project: str, pas
     return PrivateTextOptions(chain, args.strip_private_text, args.accept_private_text)
 
 
-def _xnat_scripts(dest: Any, project: str, password: str | None) -> list[tuple[str, str]]:
+def _xnat_scripts(dest: Any, project: str, password: str | None) -> list[Any]:
     """The XNAT site and project anonymization scripts, as the upload applies them."""
+    from desktop_client.scripts import ScriptSource
     from desktop_client.xnat import XnatClient, XnatError
 
     try:
@@ -471,13 +503,14 @@ def _xnat_scripts(dest: Any, project: str, password: str | None) -> list[tuple[s
             site, proj = client.anonymization_scripts(project)
     except XnatError as exc:
         raise UserError(exc.user_message) from None
-    return [(name, text) for name, text in (("site", site), ("project", proj)) if text]
+    return [ScriptSource(name, text) for name, text in (("site", site), ("project", proj)) if text]
 
 
 def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any],
-               private: Any) -> tuple[list[Any], list[Any]]:
+               private: Any, finder: Any) -> tuple[list[Any], list[Any]]:
     """Search the scans for burned-in text, check their private text against the scripts, and
-    hold back what nobody decided on (plan.textgate)."""
+    hold back what nobody decided on (plan.textgate); then end the finder's workers, whose
+    memory the transfer can use."""
     from desktop_client.plan.textgate import apply_text_gate
 
     def progress(done: int, total: int) -> None:
@@ -485,10 +518,13 @@ def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, 
             sys.stderr.write(f"\rSearching for burned-in text: {done}/{total} scans ")
             sys.stderr.flush()
 
-    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
-    left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
-                                 accept=args.accept_visible_text, workers=workers, progress=progress,
-                                 private=private)
+    try:
+        left, held = apply_text_gate(plans, decisions, redact_detected=args.redact_detected,
+                                     accept=args.accept_visible_text, workers=0 if finder is None else 1,
+                                     progress=progress, private=private, finder=finder)
+    finally:
+        if finder is not None:
+            finder.close(wait=False)  # its worker ends by itself; the transfer need not wait
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     return left, held

@@ -131,6 +131,9 @@ class MessageBar(QWidget):
         if not text:
             self.clear()
             return
+        if (level, text, more) == (self._level, self._text, self._more) \
+                and (self._one_line or not self.isHidden()):
+            return  # nothing changed: no restyle (a bulk search refreshes hundreds of cards' lines)
         new = (level, text) != (self._level, self._text)
         self._level, self._text, self._more = level, text, more
         restyle(self.label, level)

@@ -45,7 +45,13 @@ def review_progress(model: ReviewModel) -> ReviewProgress:
     has a decision; a scan with text found and no decision is one the text gate holds back
     (``ReviewModel.held_back``, the one hold-back rule).
     """
-    groups = sum(1 for g in model.grouping.valid
-                 if model.group_id(g) not in model.reviewed_groups
-                 and not any(decided(model.choices[u]) for u in model.group_members(g)))
-    return ReviewProgress(groups, len(model.held_back()))
+    return ReviewProgress(groups_not_reviewed(model), len(model.held_back()))
+
+
+def groups_not_reviewed(model: ReviewModel) -> int:
+    """Valid groups nobody opened and none of whose scans has a decision (``review_progress``'s
+    first count alone: the Review screen keeps the gate's verdicts itself and must not run the
+    gate over every scan again each time it recounts)."""
+    return sum(1 for g in model.grouping.valid
+               if model.group_id(g) not in model.reviewed_groups
+               and not any(decided(model.choices[u]) for u in model.group_members(g)))

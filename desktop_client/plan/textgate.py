@@ -17,12 +17,15 @@ unless ``--strip-private-text`` (the built-in step removes them) or ``--accept-p
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from desktop_client.core.sop_classes import is_image_storage
 from desktop_client.plan.draft import SessionPlan
 from desktop_client.plan.privatetext import SEND, STRIP, PrivateTextCheck, ScriptChain, check_scans
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, scan_label
+from desktop_client.scanning.model import Session
 from desktop_client.textfind import ScanText, TextFinder, find_text_in_scan
 
 ACCEPTED_ON_COMMAND_LINE = "accepted on the command line (--accept-visible-text)"
@@ -51,17 +54,31 @@ def _to_search(plans: list[SessionPlan], model: ReviewModel) -> list[str]:
     return out
 
 
+def prefetch_scans(finder: TextFinder, sessions: Iterable[Session]) -> None:
+    """Start searching every image scan as soon as the scan result is known, while the plan is
+    still being made (series filters, existing sessions, receipts); the gate then takes over the
+    searches of the scans it needs and the finder's ``close`` cancels the rest."""
+    for session in sessions:
+        for scan in session.scans.values():
+            if scan.instances and is_image_storage(scan.instances[0].sop_class_uid):
+                finder.prefetch(scan.instances)
+
+
 def search_scans(model: ReviewModel, uids: list[str], *, workers: int = 1,
-                 progress: Callable[[int, int], None] | None = None) -> dict[str, ScanText]:
-    """The finder's view of each scan: a pool of ``workers`` processes, or in-process for 0."""
+                 progress: Callable[[int, int], None] | None = None,
+                 finder: TextFinder | None = None) -> dict[str, ScanText]:
+    """The finder's view of each scan: ``finder`` (the caller's, warmed and perhaps already
+    searching; it stays open), else a pool of ``workers`` processes, or in-process for 0."""
     found: dict[str, ScanText] = {}
-    if workers <= 0:
+    if finder is None and workers <= 0:
         for n, uid in enumerate(uids):
             found[uid] = find_text_in_scan(model.refs[uid].scan.instances)
             if progress:
                 progress(n + 1, len(uids))
         return found
-    with TextFinder(workers) as finder:
+    with ExitStack() as owned:
+        if finder is None:
+            finder = owned.enter_context(TextFinder(workers, background=False))
         pending = {uid: finder.submit_scan(model.refs[uid].scan.instances) for uid in uids}
         for n, (uid, futures) in enumerate(pending.items()):
             scan = model.refs[uid].scan
@@ -97,8 +114,10 @@ def apply_text_gate(plans: list[SessionPlan], decisions: dict[str, ScanReviewCho
                     redact_detected: bool = False, accept: Iterable[str] = (), workers: int = 1,
                     progress: Callable[[int, int], None] | None = None,
                     private: PrivateTextOptions | None = None,
-                    ) -> tuple[list[SessionPlan], list[HeldScan]]:
+                    finder: TextFinder | None = None) -> tuple[list[SessionPlan], list[HeldScan]]:
     """Search, decide as the options say, hold back the rest; updates ``decisions`` in place.
+
+    ``finder``: a warmed one the caller started early (and closes); else one is started here.
 
     Returns the plans that still have a scan to send and the scans held back. ``accept`` holds
     Series Instance UIDs or ``"all"``; an unknown UID is a ValueError. ``private``: the private
@@ -127,7 +146,8 @@ def apply_text_gate(plans: list[SessionPlan], decisions: dict[str, ScanReviewCho
             model.decide_private_text([uid], STRIP)
         elif uid in send or send_all:
             model.decide_private_text([uid], SEND)
-    for uid, found in search_scans(model, uids, workers=workers, progress=progress).items():
+    for uid, found in search_scans(model, uids, workers=workers, progress=progress,
+                                    finder=finder).items():
         model.set_findings(uid, found)
     held: list[HeldScan] = []
     for uid in uids:

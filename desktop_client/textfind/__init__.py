@@ -23,10 +23,15 @@ Public API (stable; the GUI review and bulk review build on it):
     bad data (``error`` says why). Blocking: call it in a worker, never on the UI thread.
 ``find_text_in_scan(instances, *, all_frames=False)``
     the instances of one scan chosen by the coverage policy (``core.coverage``), in-process.
-``TextFinder(workers=1)``
+``TextFinder(workers=1, *, background=True, cache_first=False)``
     the background runner: ``submit(instance) -> Future[TextResult]``,
-    ``submit_scan(instances) -> [(Pick, Future)]``, ``scan(instances) -> ScanText``, ``close()``;
-    each worker process loads the models once.
+    ``submit_scan(instances) -> [(Pick, Future)]``, ``scan(instances) -> ScanText``,
+    ``close(cancel=True, wait=True)``; each worker process loads the models once. ``warm()``
+    starts the workers and loads their models ahead of the first search; ``prefetch(instances)``
+    starts a scan's searches before they are asked for (``submit`` takes them over);
+    ``cache_first`` answers from the cache in the calling process while it can (re-uploads).
+``cached_text(source, *, frames=None, temporal=None, all_frames=False)``
+    ``find_text``'s cached answer, or None, without decoding pixels or loading a model.
 ``recheck(output, boxes, *, accepted=False, source=None, header=None) -> Recheck``
     the re-check of the bytes to send; ``Recheck.status`` is passed / failed / accepted / error,
     ``reason`` "text still visible at l,t,r,b"; ``cut_warnings(found, boxes)`` for box edges
@@ -41,12 +46,12 @@ stored only encrypted with a key derived from those pixels (see ``cache``). The 
 certify an image clean: it sees what the OCR sees.
 """
 
-from desktop_client.textfind.find import find_text, find_text_in_scan, padded, readable
+from desktop_client.textfind.find import cached_text, find_text, find_text_in_scan, padded, readable
 from desktop_client.textfind.model import FoundText, ScanText, TextResult
 from desktop_client.textfind.phi import Allowlist, HeaderValues, allowlist_path, likely_phi
 from desktop_client.textfind.recheck import Recheck, coverage, cut_warnings, recheck
 from desktop_client.textfind.runner import TextFinder
 
 __all__ = ["Allowlist", "FoundText", "HeaderValues", "Recheck", "ScanText", "TextFinder", "TextResult",
-           "allowlist_path", "coverage", "cut_warnings", "find_text", "find_text_in_scan", "likely_phi",
+           "allowlist_path", "cached_text", "coverage", "cut_warnings", "find_text", "find_text_in_scan", "likely_phi",
            "padded", "readable", "recheck"]

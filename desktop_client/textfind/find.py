@@ -139,7 +139,10 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
     out: list[cache.CachedLine] = []
 
     def new(rect: Rect | None) -> bool:
-        return rect is not None and not any(k.line.overlap(rect) > 0.6 for k in known + out)
+        # Checked before anything is read: recognising costs more than detecting, and on a
+        # text-free CT the detector's only candidates are anatomy-sized outlines.
+        return rect is not None and plausible_size(rect, columns, rows) and \
+            not any(k.line.overlap(rect) > 0.6 for k in known + out)
 
     def keep_upright(pts: ocr.Points) -> bool:
         return new(_line_rect(list(pts), columns, rows))
@@ -163,7 +166,7 @@ def _read_view(view: View, columns: int, rows: int, rotate: bool,
                 continue
             pts = _rotated_points(line.points, columns) if rotated else list(line.points)
             rect = _line_rect(pts, columns, rows)
-            if rect is None or not plausible_size(rect, columns, rows):
+            if rect is None:
                 continue
             if not rotated:
                 rect = snapped(rect, grey)
@@ -218,6 +221,24 @@ def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: 
     ``stop`` is asked before each image is read (a long cine has several, each a second or more
     of OCR): when it says yes the search ends with ``error`` = ``STOPPED`` and nothing cached.
     """
+    result = _find(source, frames, temporal, all_frames, use_cache, allowlist, header, search=True,
+                   stop=stop)
+    assert result is not None
+    return result
+
+
+def cached_text(source: Source, *, frames: Sequence[int] | None = None, temporal: bool | None = None,
+                all_frames: bool = False) -> TextResult | None:
+    """``find_text``'s answer when the cache has it (or the object cannot be searched at all),
+    else None — without decoding a pixel or loading a model: the header and the raw pixel bytes
+    are read and hashed, nothing more. A re-upload's gate is answered this way in the command's
+    own process, with no search worker to wait for."""
+    return _find(source, frames, temporal, all_frames, True, None, None, search=False)
+
+
+def _find(source: Source, frames: Sequence[int] | None, temporal: bool | None, all_frames: bool,
+          use_cache: bool, allowlist: Allowlist | None, header: HeaderValues | None, *,
+          search: bool, stop: Callable[[], bool] | None = None) -> TextResult | None:
     result = TextResult()
     if stop is not None and stop():
         result.error = STOPPED
@@ -257,6 +278,8 @@ def find_text(source: Source, *, frames: Sequence[int] | None = None, temporal: 
         name = cache.key(ocr.ENGINE_ID, options, result.sop_instance_uid, result.pixel_hash)
         lines = cache.load(name, result.sop_instance_uid, result.pixel_hash) if use_cache else None
         result.cached = lines is not None
+        if lines is None and not search:
+            return None
         if lines is None:
             found: list[cache.CachedLine] = []
             for view in views(ds, wanted, use_temporal):

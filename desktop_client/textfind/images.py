@@ -5,7 +5,11 @@
 * **full range**: for monochrome images stored with more than 8 bits, the stored values mapped
   linearly from their minimum to their maximum, because burned-in text is usually written at the
   maximum stored value, which a narrow soft-tissue window clips to the same white as bone — or
-  hides entirely under a window that ends below it;
+  hides entirely under a window that ends below it. Only a window that clips can hide text, and
+  text hidden there is drawn at one value: the clipped pixels of a losslessly stored frame whose
+  values are spread like anatomy's (no value held by a crowd of pixels, as a drawn overlay's is)
+  hide nothing, and that frame's second detector pass is saved — a CT slice's bone, clipped by a
+  soft-tissue window, is the common case. Lossy frames smear the drawn value: always searched;
 * **temporal minimum**: for multi-frame instances, the pixel-wise minimum of the displayed frames
   (up to ``TEMPORAL_SAMPLES`` of them, evenly spaced): overlay text that stays in place survives
   it while moving anatomy darkens, so one search finds the overlay of the whole loop.
@@ -19,6 +23,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 
+from desktop_client.core.transfer_syntaxes import LOSSLESS_COMPRESSED, NATIVE
 from desktop_client.pixels.codecs import decode_frames
 from desktop_client.pixels.engine import transfer_syntax_of
 from desktop_client.pixels.imagemodel import ImageModel
@@ -37,15 +42,25 @@ class View:
     rgb: np.ndarray
 
 
-def full_range(ds: Dataset, frame: int) -> np.ndarray | None:
-    """The frame's stored values scaled min→max to 8 bits (monochrome >8-bit only; else None)."""
+def full_range(ds: Dataset, frame: int, display: np.ndarray | None = None) -> np.ndarray | None:
+    """The frame's stored values scaled min→max to 8 bits (monochrome >8-bit only; else None).
+
+    With ``display`` (the frame as shown), None also when the window's clipped pixels cannot hide
+    text (module doc): nothing there is drawn at one value, and the frame was stored losslessly.
+    """
     model = ImageModel.from_dataset(ds)
     if model.samples != 1 or model.bits_stored <= 8 or model.photometric not in ("MONOCHROME1", "MONOCHROME2"):
         return None
     one = single_frame(ds, frame)
     one_model = ImageModel.from_dataset(one)
-    decoded = decode_frames(one, transfer_syntax_of(one), one_model, 1)
-    values = np.asarray(next(decoded.frames), dtype=np.float32)
+    ts = transfer_syntax_of(one)
+    decoded = decode_frames(one, ts, one_model, 1)
+    stored = np.asarray(next(decoded.frames))
+    if display is not None and (ts in NATIVE or ts in LOSSLESS_COMPRESSED) and stored.shape == display.shape[:2]:
+        end = 0 if model.photometric == "MONOCHROME1" else 255
+        if not drawn_at_one_value(stored[display[..., 0] == end]):
+            return None
+    values = stored.astype(np.float32)
     lo, hi = float(values.min()), float(values.max())
     if hi <= lo:
         return None
@@ -80,13 +95,33 @@ def views(ds: Dataset, frames: Sequence[int], temporal: bool) -> Iterator[View]:
         display = render(ds, frame=index)
         yield View(label, "display", display)
         if _clips_the_top(display, model):
-            extra = full_range(ds, index)
+            extra = full_range(ds, index, display)
             if extra is not None:
                 yield View(label, "full-range", extra)
 
 
 #: Share of pixels at the display's brightest value above which the window may hide text.
 CLIPPED_SHARE = 0.002
+#: A drawn overlay: one stored value held by at least OVERLAY_PIXELS of the clipped pixels and
+#: OVERLAY_SPIKE times as many as each value near it holds on average (anatomy's values spread).
+OVERLAY_PIXELS = 20
+OVERLAY_SPIKE = 4.0
+#: How many values on each side count as "near".
+OVERLAY_NEIGHBOURS = 8
+
+
+def drawn_at_one_value(values: np.ndarray) -> bool:
+    """Do these stored values (the clipped pixels of a frame) include a crowd at one value?"""
+    if values.size < OVERLAY_PIXELS:
+        return False
+    shifted = values.astype(np.int64).ravel()
+    counts = np.bincount(shifted - shifted.min())
+    if counts.max() < OVERLAY_PIXELS:
+        return False
+    kernel = np.ones(2 * OVERLAY_NEIGHBOURS + 1)
+    kernel[OVERLAY_NEIGHBOURS] = 0
+    near = np.convolve(counts, kernel, mode="same") / (2 * OVERLAY_NEIGHBOURS)
+    return bool(np.any((counts >= OVERLAY_PIXELS) & (counts >= OVERLAY_SPIKE * np.maximum(near, 1.0))))
 
 
 def _clips_the_top(display: np.ndarray, model: ImageModel) -> bool:

@@ -3,8 +3,11 @@
 The models ship inside the ``rapidocr-onnxruntime`` wheel, so nothing is downloaded at run time.
 Loading them takes about a second and ~100 MB, so each process loads them **once, lazily**, on
 the first search (in a worker process or a background thread, never on the UI thread); every
-later call reuses them. The angle classifier is not used: burned-in text is upright or at 90°,
-and the 90° case is handled by searching a rotated copy (see ``find``).
+later call reuses them. Each model is loaded only when first needed: the detector on the first
+search (or ``warm_up``), the recogniser on the first line there is to read — a text-free CT whose
+candidate boxes are all anatomy-sized never loads it. The angle classifier is never loaded:
+burned-in text is upright or at 90°, and the 90° case is handled by searching a rotated copy
+(see ``find``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from desktop_client.core.errors import UploaderError
 #: Lines the recogniser reads with a lower confidence are not reported (reference §3).
 MIN_SCORE = 0.5
 #: The version of the models and settings; part of every cache key.
-ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736x3/max1536/rot512/snap/v7"
+ENGINE_ID = "rapidocr-onnxruntime-1.4.4/ppocrv4/det736x3/max1536/rot512/snap/fullrange-if-drawn/v8"
 
 #: The detector's working size for the shorter image side (PaddleOCR's default).
 DET_SIDE = 736
@@ -55,27 +58,75 @@ def _threads() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _build() -> Any:
+    """RapidOCR's pipeline with the detector loaded and the recogniser loaded on first use."""
+    try:
+        from rapidocr_onnxruntime import main as rapid
+        from rapidocr_onnxruntime.utils import UpdateParameters, read_yaml, update_model_path
+    except Exception as exc:  # ImportError, or cv2/onnxruntime failing to load
+        raise OcrUnavailable(f"the text finder is not installed correctly ({exc}); "
+                             "reinstall the application") from None
+
+    class LazyOcr(rapid.RapidOCR):
+        """``RapidOCR`` without its eager ``__init__``: the same pre/post-processing methods,
+        the detector now, the recogniser when a line is first read, no angle classifier."""
+
+        def __init__(self, **kwargs: Any) -> None:  # noqa: D401 - replaces the eager loader
+            config = UpdateParameters()(update_model_path(read_yaml(rapid.DEFAULT_CFG_PATH)), **kwargs)
+            glob = config["Global"]
+            self.print_verbose, self.text_score = glob["print_verbose"], glob["text_score"]
+            self.min_height, self.width_height_ratio = glob["min_height"], glob["width_height_ratio"]
+            self.max_side_len, self.min_side_len = glob["max_side_len"], glob["min_side_len"]
+            self.use_det, self.use_cls, self.use_rec = True, False, True
+            self.text_det = rapid.TextDetector(config["Det"])
+            self._rec_config: dict[str, Any] | None = config["Rec"]
+            self._rec: Any = None
+
+        @property
+        def text_rec(self) -> Any:
+            if self._rec is None:
+                self._rec = rapid.TextRecognizer(self._rec_config)
+            return self._rec
+
+        @property
+        def rec_loaded(self) -> bool:
+            return self._rec is not None
+
+    threads = _threads()
+    try:
+        return LazyOcr(print_verbose=False, text_score=MIN_SCORE, max_side_len=MAX_SIDE,
+                       intra_op_num_threads=threads, inter_op_num_threads=1)
+    except Exception as exc:  # a model file missing or unreadable: a broken install
+        raise OcrUnavailable(f"the text finder is not installed correctly ({exc}); "
+                             "reinstall the application") from None
+
+
 def engine() -> Any:
-    """The process's OCR engine, loaded on first use (thread-safe)."""
+    """The process's OCR engine (detector loaded, recogniser on first use), built once (thread-safe)."""
     global _engine
     if _engine is None:
         with _lock:
             if _engine is None:
-                try:
-                    from rapidocr_onnxruntime import RapidOCR
-                except Exception as exc:  # ImportError, or cv2/onnxruntime failing to load
-                    raise OcrUnavailable(f"the text finder is not installed correctly ({exc}); "
-                                         "reinstall the application") from None
-                threads = _threads()
-                _engine = RapidOCR(use_cls=False, print_verbose=False, text_score=MIN_SCORE,
-                                   max_side_len=MAX_SIDE, intra_op_num_threads=threads,
-                                   inter_op_num_threads=1)
+                _engine = _build()
     return _engine
 
 
+def warm_up(*, recogniser: bool = True) -> None:
+    """Load the models now (a worker started ahead of its first search calls this)."""
+    ocr = engine()
+    if recogniser:
+        with _run_lock:
+            ocr.text_rec  # noqa: B018 - the property loads the model
+
+
 def loaded() -> bool:
-    """Whether this process has loaded the models already (for tests and the self-test)."""
+    """Whether this process has loaded the detector already (for tests and the self-test)."""
     return _engine is not None
+
+
+def recogniser_loaded() -> bool:
+    """Whether this process has loaded the recogniser (tests: text-free images never need it)."""
+    return _engine is not None and bool(_engine.rec_loaded)
 
 
 Points = tuple[tuple[float, float], ...]

@@ -59,6 +59,28 @@ def test_16_bit_text_at_the_top_of_the_stored_range_behind_a_narrow_window() -> 
     assert not result.error and _covered(result.found, box)
 
 
+def test_full_range_view_only_where_clipped_pixels_can_hide_drawn_text() -> None:
+    """Bone clipped by the window is anatomy (its values spread): no second look; text drawn at
+    one value behind the same window is still looked for, and found."""
+    from desktop_client.textfind.images import views
+
+    shape = (256, 256)
+    bone = np.zeros(shape, np.float32)
+    ramp = np.linspace(2400, 3600, shape[1], dtype=np.float32)[np.newaxis, :]
+    noise = np.random.default_rng(3).normal(0, 30, (100, shape[1])).astype(np.float32)
+    bone[150:250, :] = ramp + noise  # clipped by the window, its values spread as anatomy's are
+    window = {"WindowCenter": 1000, "WindowWidth": 400}
+    plain = dataset(np.clip(np.maximum(_mono16(np.zeros(shape), shape), bone), 0, 4095), bits=12,
+                    modality="CT", extra=window)
+    assert [v.kind for v in views(plain, (0,), False)] == ["display"]
+    mask, box = text_mask(shape, NAME, 14, (10, 200))
+    text = dataset(np.clip(np.maximum(_mono16(np.zeros(shape), shape), bone) * (1 - mask) + 4095 * mask, 0, 4095),
+                   bits=12, modality="CT", extra=window)
+    assert [v.kind for v in views(text, (0,), False)] == ["display", "full-range"]
+    result = find_text(text, use_cache=False)
+    assert not result.error and _covered(result.found, box)
+
+
 def test_monochrome1_rgb_palette_and_cine() -> None:
     shape = (200, 300)
     mask, box = text_mask(shape, NAME, 16, (8, 8))

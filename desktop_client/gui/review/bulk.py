@@ -118,6 +118,8 @@ class BulkReviewPage(QWidget):
         layout.addWidget(self.stack, 1)
         self.valid_grid.set_cards([self._card(i + 1, g) for i, g in enumerate(grouping.valid)])
         self.unsupported_grid.set_cards([self._card(i + 1, g) for i, g in enumerate(grouping.unsupported)])
+        #: each scan's card (the groups are fixed for the page's life): search results find theirs
+        self._card_of = {uid: card for card in self.cards() for uid in review.group_members(card.group)}
         self.show_view(0)
 
     def set_verdicts(self, held_back: Callable[[Iterable[str]], list[tuple[str, str]]]) -> None:
@@ -182,10 +184,10 @@ class BulkReviewPage(QWidget):
         self.open_group(group, held or [uid])
 
     def found(self, uids: set[str]) -> None:
-        """The text search finished for these scans: their groups' cards count again."""
-        for card in self.cards():
-            if not uids.isdisjoint(self.review.group_members(card.group)):
-                card.refresh()
+        """The text search finished for these scans: their groups' cards recount their state line
+        (a bulk search calls this for every batch of results: only what the results change)."""
+        for card in {self._card_of[u] for u in uids if u in self._card_of}:
+            card.refresh_state()
 
     def refresh(self) -> None:
         self.changed.emit()  # first: the step recounts its verdicts, which the cards then show

@@ -157,6 +157,20 @@ class GroupCard(QFrame):
                 self.title.setText(f"{group.sop_class_name} · {noun}")
                 self.details.setText(f"Cannot be redacted: {group.reason_text}")
             self._offered = None
+        self.offer_button.setVisible(self._offered is not None)
+        if self._offered is not None:
+            name = self._offered.name if len(self._offered.name) <= 18 else self._offered.name[:17] + "…"
+            self.offer_button.setText(f"Apply “{name}”")
+            self.offer_button.setToolTip(f"Apply the saved template “{self._offered.name}” to every scan of the "
+                                         f"group{': ' + self._offered.description if self._offered.description else ''}")
+        self.refresh_state()
+        self._fill_tiles()
+
+    def refresh_state(self) -> None:
+        """The state line alone: all that a text search result can change on the card. Called for
+        each batch of results of a bulk search; restyled only when the line really changes."""
+        group, review = self.group, self.review
+        uids = review.group_members(group)
         s = review.summary(uids)
         reviewed = review.group_id(group) in review.reviewed_groups
         free_text = not self.valid and all(review.is_free_text(uid) for uid in uids)
@@ -175,11 +189,4 @@ class GroupCard(QFrame):
             text, kind = "Reviewed: " + " · ".join(parts), "ok"
         else:
             text, kind = ("Scans need review" if self.valid else "Uploaded as is unless excluded"), "info"
-        self.offer_button.setVisible(self._offered is not None)
-        if self._offered is not None:
-            name = self._offered.name if len(self._offered.name) <= 18 else self._offered.name[:17] + "…"
-            self.offer_button.setText(f"Apply “{name}”")
-            self.offer_button.setToolTip(f"Apply the saved template “{self._offered.name}” to every scan of the "
-                                         f"group{': ' + self._offered.description if self._offered.description else ''}")
         self.state.say(kind, text)
-        self._fill_tiles()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ QUEUED, RUNNING, DONE, STOPPED = "queued", "running", "done", "stopped"
 
 #: How often the UI thread takes finished searches while some are out (a search takes seconds).
 POLL_MS = 50
+#: The most UI-thread time one look at the finished searches takes (seconds): results from the
+#: finder's cache come back hundreds at a time, and the rest simply waits for the next look.
+DRAIN_BUDGET = 0.010
 #: How long closing waits for the submitting thread (it may be starting the worker process).
 JOIN_SECONDS = 30.0
 
@@ -292,10 +296,14 @@ class TextFindings(QObject):
                 self._poll.start()
 
     def _take_finished(self) -> None:
-        """UI thread: take every search the finder finished since the last look."""
+        """UI thread: take the searches the finder finished since the last look, for at most
+        ``DRAIN_BUDGET`` (the listeners only mark what changed; they repaint on timers of their own)."""
         inbox = self._submitter.inbox
+        deadline = time.perf_counter() + DRAIN_BUDGET
         while not self._closed and not inbox.empty():
             self._on_finished(inbox.get())
+            if time.perf_counter() > deadline:
+                return  # the timer runs on: the rest at the next look
         if self._closed or self._running <= 0:
             self._poll.stop()
 

@@ -3,7 +3,7 @@ Apply template(s), Exclude (with a reason) and Reset; double-click opens a scan 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMenu, QProgressBar, QPushButton, QSlider,
     QVBoxLayout, QWidget,
@@ -24,6 +24,11 @@ from desktop_client.plan.review import ReviewModel, uncovered
 from desktop_client.gui.review.thumbs import ThumbnailCache
 from desktop_client.gui.widgets import MessageBar
 from desktop_client.templates import Template, TemplateStore
+
+#: How often tiles and progress catch up with a group search's results (ms).
+FOUND_MS = 100
+#: Above this many changed tiles in one catch-up, the whole grid is marked changed at once.
+ROW_UPDATES = 32
 
 
 def group_title(group: ValidGroup | UnsupportedGroup) -> str:
@@ -47,11 +52,21 @@ class GroupReviewDialog(QDialog):
         fit_to_screen(self, 1180, 800)
         self.thumbs = ThumbnailCache(self)
         self._searching: list[str] = []
+        self._members = set(review.group_members(group))
         self.model = ScanGridModel(review, review.group_members(group), self)
         self.view = ScanGridView(self)
         self.delegate = ScanTileDelegate(review, self.thumbs, self.view)
         self.view.setModel(self.model)
         self.view.setItemDelegate(self.delegate)
+        # Results of a group search arrive scan by scan (2,000 in a large group): tiles and
+        # progress are brought up to date for all of those that came back, every FOUND_MS.
+        self._found: set[str] = set()
+        #: scans of the group search still without a result (its end is shown at once)
+        self._waiting: set[str] = set()
+        self._found_timer = QTimer(self)
+        self._found_timer.setSingleShot(True)
+        self._found_timer.setInterval(FOUND_MS)
+        self._found_timer.timeout.connect(self._flush_found)
         if findings is not None:
             self.delegate.note = lambda uid: tile_note(findings, review, uid)
             findings.updated.connect(self._on_found)
@@ -239,21 +254,41 @@ class GroupReviewDialog(QDialog):
         uids = [u for u in self.review.group_members(self.group) if not self.review.choices[u].excluded]
         self.findings.request([self.review.scan(u) for u in uids], front=True)
         self._searching = uids
+        self._waiting = {u for u in uids if self.findings.result(u) is None}
         self._update_progress()
         self.view.viewport().update()
 
     def stop_finding(self) -> None:
+        """Stop the group's search: what it had not started leaves the front of the queue. Those
+        scans go back behind the background search of the whole selection, because the upload
+        still needs each of them searched (or decided): a stopped search must not let them pass."""
         if self.findings is not None:
             dropped = self.findings.cancel(self._searching)
             self.message.say("info" if not dropped else "error",
-                      f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched"
-                      + (": held back until searched again (Find text in group) or decided on." if dropped else "."))
+                             f"Search stopped; {dropped} scan{'s' if dropped != 1 else ''} not searched"
+                             + (": held back until searched again (Find text in group) or decided on." if dropped else "."))
         self._searching = []
+        self._waiting = set()
         self._update_progress()
 
     def _on_found(self, uid: str) -> None:
-        if uid in self.model.uids():
-            self.model.refresh([uid])
+        self._found.add(uid)
+        if uid in self._waiting and self.findings is not None and self.findings.result(uid) is not None:
+            self._waiting.discard(uid)
+            if not self._waiting:  # the group search's last result: say so at once
+                self._found_timer.stop()
+                self._flush_found()
+                return
+        if not self._found_timer.isActive():
+            self._found_timer.start()
+
+    def _flush_found(self) -> None:
+        uids, self._found = self._found, set()
+        mine = uids & self._members
+        if len(mine) > ROW_UPDATES:
+            self.model.refresh()  # one signal; the view repaints the tiles on screen only
+        elif mine:
+            self.model.refresh(sorted(mine))
         self._update_progress()
 
     def _update_progress(self) -> None:
