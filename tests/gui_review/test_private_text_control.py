@@ -16,7 +16,7 @@ from desktop_client.scripts import ScriptSource, default_site_script
 from desktop_client.templates import TemplateStore
 from tests.privacy.private_study import COPIED, KEEPS_PRIVATE, VENDOR, write_study
 
-from .conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -51,7 +51,7 @@ def test_strip_or_send_lifts_the_hold_and_is_kept_with_the_decisions(qtbot, step
     control = panel.private_text
     assert control.isVisible() and control.combo.currentText() == "Decide…"
     assert "private (0019,1010)" in control.toolTip() and "DOE" not in control.toolTip()
-    assert "Not sent until you decide" in panel.offer.text()
+    assert "Not sent until you decide" in panel.offer.text
     from desktop_client.gui.review.findings import tile_note
     assert tile_note(step.findings, step.review, COPIED)[0] == "Header text kept by the scripts: decide"
     control.combo.setCurrentIndex(1)

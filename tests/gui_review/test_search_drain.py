@@ -13,7 +13,7 @@ from desktop_client.gui.review import findings as findings_module
 from desktop_client.gui.review.findings import TextFindings
 from desktop_client.textfind import TextResult
 
-from tests.gui_review.conftest import wait_until
+from tests.helpers import wait_until
 
 
 class _DoneFinder:

@@ -20,7 +20,7 @@ from desktop_client.plan.review import ReviewModel
 from desktop_client.plan.specs import draft_specs
 from desktop_client.plan.targets import LocalTarget, ProjectInfo, ProjectSettings
 from desktop_client.scanning import scan_paths
-from desktop_client.scripts import DEFAULT_SITE_NAME
+from desktop_client.scripts import DEFAULT_SITE_NAME, ScriptSource
 from tests.privacy.private_study import COPIED, KEEPS_PRIVATE, PLAIN, VENDOR, write_study
 
 
@@ -56,10 +56,10 @@ def _review(draft: UploadDraft) -> ReviewModel:
 def test_the_draft_chain_is_the_one_the_upload_applies(tmp_path: Path) -> None:
     keeps = ProjectSettings("P", site_script=KEEPS_PRIVATE)
     chain = draft_chain(_draft(tmp_path / "a", keeps))
-    assert chain.known and chain.scripts == (("site", KEEPS_PRIVATE),)
+    assert chain.known and chain.scripts == (ScriptSource("site", KEEPS_PRIVATE),)
     assert chain.for_session(next(iter(chain.variables)))["subject"] == "S1"
     default = draft_chain(_draft(tmp_path / "b", None))  # no settings read: the folder's default slots
-    assert default.known and default.scripts[0][0] == DEFAULT_SITE_NAME
+    assert default.known and default.scripts[0].name == DEFAULT_SITE_NAME
 
 
 def test_a_decision_becomes_the_recorded_step_and_the_receipt_record(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.scanning.factory import make_dataset, write
+from tests.dicomfactory import image, write
 
 COPIED, VENDOR, PLAIN = "1.2.77.1.1", "1.2.77.1.2", "1.2.77.1.3"
 #: A site script that anonymizes the usual attributes and keeps every private tag (research sites
@@ -17,7 +17,7 @@ KEEPS_PRIVATE = ('version "6.3"\n(0010,0010) := "ANON"\n(0010,0020) := "ANON"\n-
 def write_series(root: Path, series: str, description: str, files: int, private: dict[int, tuple[str, str]],
             extra: dict[int, dict[int, tuple[str, str]]] | None = None) -> None:
     for n in range(files):
-        ds = make_dataset("1.2.77.1", series, f"{series}.{n + 1}", instance_number=n + 1)
+        ds = image(study_uid="1.2.77.1", series_uid=series, sop_uid=f"{series}.{n + 1}", instance_number=n + 1)
         ds.SeriesDescription = description
         ds.SeriesNumber = int(series.rsplit(".", 1)[1])
         ds.PatientBirthDate = "19700203"

@@ -31,13 +31,13 @@ def test_paths_outside_the_installation_become_keyed_tokens(home: Path) -> None:
     assert again.strip("'") in out
 
 
-def test_a_real_traceback_about_a_demo_file_names_nobody(demo: Path, home: Path) -> None:
+def test_a_real_traceback_about_a_demo_file_names_nobody(demo_dir: Path, home: Path) -> None:
     pytest.importorskip("PySide6")
     from desktop_client.core.paths import log_dir
     from desktop_client.gui.app import setup_logging
     from desktop_client.scanning import read_dataset
 
-    patient_folder = next(p for p in sorted(demo.iterdir()) if p.is_dir())
+    patient_folder = next(p for p in sorted(demo_dir.iterdir()) if p.is_dir())
     missing = patient_folder / "gone" / "1.dcm"
     logger = logging.getLogger("desktop_client")
     before = list(logger.handlers), logger.level
@@ -56,5 +56,5 @@ def test_a_real_traceback_about_a_demo_file_names_nobody(demo: Path, home: Path)
     assert "Traceback" in log and "<path:" in log, log
     assert str(Path(desktop_client.__file__).resolve().parent) in log  # where it failed stays
     assert patient_folder.name not in log
-    assert find_leaks([log_dir()], demo_identifiers(demo)) == []
+    assert find_leaks([log_dir()], demo_identifiers(demo_dir)) == []
     assert oct(os.stat(log_dir() / "xnat-desktop.log").st_mode & 0o777) == "0o600"

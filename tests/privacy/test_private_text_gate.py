@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.uid import ImplicitVRLittleEndian
 
 from desktop_client.cli.main import main
-from desktop_client.scripts import ScriptSource
 from desktop_client.plan.privatetext import (REMOVED_BY_SCRIPTS, REMOVED_BY_STEP, SENT_BY_DECISION, STRIP_NAME,
                                              ScriptChain, check_scan, strip_script)
 from desktop_client.scanning import scan_paths
 from desktop_client.scanning.freetext import header_values, identifying_carriers
-from desktop_client.scripts import default_site_script
+from desktop_client.scripts import ScriptSource, default_site_script
+from tests.dicomfactory import image
 from tests.privacy.private_study import COPIED, KEEPS_PRIVATE, PLAIN, VENDOR, write_series, write_study
-from tests.scanning.factory import make_dataset
 
 
 @pytest.fixture
@@ -194,9 +194,9 @@ def test_xnat_site_script_that_keeps_private_tags_holds_the_scan(study: Path, ca
 
 def test_a_script_that_fails_or_cannot_compile_fails_closed(study: Path) -> None:
     scan = _scans(study)[COPIED]
-    failing = check_scan(scan, ScriptChain((("site", 'version "6.3"\n(0010,0010) := "X"\necho\n'),)))
+    failing = check_scan(scan, ScriptChain((ScriptSource("site", 'version "6.3"\n(0010,0010) := "X"\necho\n'),)))
     assert failing.kept and "the scripts failed on this header" in failing.reason()
-    broken = check_scan(scan, ScriptChain((("site", 'version "6.3"\n(50XX,XXXX) := "X"\n'),)))
+    broken = check_scan(scan, ScriptChain((ScriptSource("site", 'version "6.3"\n(50XX,XXXX) := "X"\n'),)))
     assert broken.kept and "cannot be used" in broken.reason()
 
 
@@ -207,13 +207,14 @@ def test_implicit_vr_private_text_is_found_and_stripped_at_any_depth() -> None:
     from desktop_client.dicomedit import apply_chain, compile_script
     from desktop_client.scanning.freetext import Carrier
 
-    ds = make_dataset("1.2.77.2", "1.2.77.2.1", "1.2.77.2.1.1")
+    ds = image(study_uid="1.2.77.2", series_uid="1.2.77.2.1", sop_uid="1.2.77.2.1.1",
+               transfer_syntax=ImplicitVRLittleEndian)
     ds.private_block(0x0029, "SOME VENDOR 9", create=True).add_new(0x10, "LO", "DOE^JANE")
     item = pydicom.Dataset()
     item.private_block(0x0029, "SOME VENDOR 9", create=True).add_new(0x11, "LT", "JANE DOE, scanned")
     ds.add_new(0x00081140, "SQ", [item])
     buffer = io.BytesIO()
-    ds.save_as(buffer, implicit_vr=True, little_endian=True)
+    ds.save_as(buffer, enforce_file_format=True)
     read = pydicom.dcmread(io.BytesIO(buffer.getvalue()), force=True)
     assert read[0x00291010].VR == "UN"
     values = header_values(read)
