@@ -6,8 +6,9 @@ forkserver would stay behind, each holding tens of megabytes. ``end_with_parent`
 initializer: it watches the parent's sentinel, which the kernel closes when the parent dies, and
 ends the worker at once.
 
-:func:`worker_pool` is the one policy for how workers start (the scanner's and the transfer
-queue's pools, and the self-test that proves it works in the frozen app).
+:func:`start_context` is the one policy for how workers start (the scanner's and the transfer
+queue's pools through :func:`worker_pool`, the text finder's pool, and the self-test that proves
+it works in the frozen app).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from typing import Sequence
 
 from desktop_client.core.runtime import pid_alive, sweep_dead
@@ -45,17 +47,22 @@ def start_method(*, allow_fork: bool = False) -> str:
     return "spawn"
 
 
-def worker_pool(workers: int, *, preload: Sequence[str] = (), allow_fork: bool = False
-                ) -> ProcessPoolExecutor:
-    """A process pool started the one way this application starts workers (:func:`start_method`).
-
-    With forkserver, ``preload`` modules are imported once in the server so workers start warm.
-    Every worker ends with its parent (:func:`end_with_parent`).
-    """
+def start_context(*, preload: Sequence[str] = (), allow_fork: bool = False) -> BaseContext:
+    """The multiprocessing context every pool of this application starts its workers with
+    (:func:`start_method`), its listener folder private. With forkserver, ``preload`` modules are
+    imported once in the server so workers start warm."""
     context = multiprocessing.get_context(start_method(allow_fork=allow_fork))
     if preload and context.get_start_method() == "forkserver":
         context.set_forkserver_preload(list(preload))
     use_private_runtime_dir()
+    return context
+
+
+def worker_pool(workers: int, *, preload: Sequence[str] = (), allow_fork: bool = False
+                ) -> ProcessPoolExecutor:
+    """A process pool started the one way this application starts workers (:func:`start_context`);
+    every worker ends with its parent (:func:`end_with_parent`)."""
+    context = start_context(preload=preload, allow_fork=allow_fork)
     return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=end_with_parent)
 _RUNTIME_PREFIX = "mp-"
 

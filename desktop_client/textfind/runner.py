@@ -22,15 +22,14 @@ starting it again. What nobody asked for is cancelled by ``close``.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
-import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 from typing import Any, Iterable, Sequence
 
 from desktop_client.core.coverage import Pick, instances_to_search
-from desktop_client.core.processes import end_with_parent
+from desktop_client.core.processes import end_with_parent, start_context
 from desktop_client.scanning.model import Instance
 from desktop_client.textfind import ocr
 from desktop_client.textfind.find import cached_text, find_text
@@ -85,14 +84,10 @@ def _init_worker(warm: bool, background: bool, stopped: Any = None) -> None:
             pass
 
 
-def _context() -> Any:
-    if sys.platform.startswith("linux") and _single_threaded():
-        return multiprocessing.get_context("fork")
-    if sys.platform.startswith("linux"):
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["desktop_client.textfind.find"])
-        return context
-    return multiprocessing.get_context("spawn")
+def _context() -> BaseContext:
+    """The application's start policy (``core.processes``); fork only when not even a native
+    thread runs, forkserver with the finder preloaded otherwise."""
+    return start_context(preload=["desktop_client.textfind.find"], allow_fork=_single_threaded())
 
 
 class TextFinder:
