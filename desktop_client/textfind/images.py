@@ -120,7 +120,10 @@ def drawn_at_one_value(values: np.ndarray) -> bool:
         return False
     kernel = np.ones(2 * OVERLAY_NEIGHBOURS + 1)
     kernel[OVERLAY_NEIGHBOURS] = 0
-    near = np.convolve(counts, kernel, mode="same") / (2 * OVERLAY_NEIGHBOURS)
+    # Zero-padded so the window fits even when fewer values than the window are present (a burned
+    # block at one value beside a few others): one average per count, aligned with ``counts``.
+    padded = np.pad(counts, OVERLAY_NEIGHBOURS)
+    near = np.convolve(padded, kernel, mode="valid") / (2 * OVERLAY_NEIGHBOURS)
     return bool(np.any((counts >= OVERLAY_PIXELS) & (counts >= OVERLAY_SPIKE * np.maximum(near, 1.0))))
 
 

@@ -81,6 +81,21 @@ def test_full_range_view_only_where_clipped_pixels_can_hide_drawn_text() -> None
     assert not result.error and _covered(result.found, box)
 
 
+def test_clipped_pixels_with_fewer_values_than_the_neighbourhood_are_judged_not_refused() -> None:
+    """A redacted CT whose window clips only a handful of stored values (fewer than the 17-value
+    neighbourhood the overlay test compares with) is searched, not failed: the re-check of such
+    uploads once refused every object ("operands could not be broadcast")."""
+    from desktop_client.textfind.images import drawn_at_one_value
+
+    crowd = np.array([4000] * 60 + list(range(3990, 4001)), dtype=np.uint16)  # 11 values
+    assert drawn_at_one_value(crowd)
+    assert not drawn_at_one_value(np.arange(3990, 4030, dtype=np.uint16).repeat(3))  # spread
+    pixels = np.random.default_rng(1).integers(0, 2000, size=(256, 256)).astype(np.float32)
+    pixels[0:40, 0:200] = 4000  # a bright block at one value, clipped by the window
+    ct = dataset(pixels, bits=12, modality="CT", extra={"WindowCenter": 1000, "WindowWidth": 400})
+    assert not find_text(ct, use_cache=False).error
+
+
 def test_monochrome1_rgb_palette_and_cine() -> None:
     shape = (200, 300)
     mask, box = text_mask(shape, NAME, 16, (8, 8))
