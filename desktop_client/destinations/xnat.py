@@ -184,15 +184,18 @@ class XnatDestination(Destination):
         ``Content-Length`` (some proxies refuse chunked bodies with 411).
         """
         known: dict[str, str] = ctx.state.setdefault("scan_uids", {})
-        if not ctx.state.get("sending") or known.get(unit.scan_id) != unit.series_uid:
+        if not ctx.state.get("sending"):
             ctx.state["sending"] = True
-            # Verification matches on Series Instance UID: XNAT may rename the scan (1-MR1).
-            if unit.series_uid:
-                known[unit.scan_id] = unit.series_uid
             ctx.save_state()
         batch: list[tuple[str, bytes]] = []
         size = 0
         for obj in objects:
+            # Verification matches on Series Instance UID, because XNAT may rename the scan
+            # (1-MR1); on the UID the server stores: the one after the scripts, which may hash it.
+            series = obj.series_instance_uid or unit.series_uid
+            if series and known.get(unit.scan_id) != series:
+                known[unit.scan_id] = series
+                ctx.save_state()
             batch.append((f"{unit.scan_id}/{obj.sop_instance_uid}.dcm", obj.data))
             size += len(obj.data)
             limits = self.sizer.limits()

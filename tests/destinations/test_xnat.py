@@ -59,6 +59,26 @@ def test_upload_commit_verify_prearchive(xnat_emulator, tmp_path: Path) -> None:
         q.close()
 
 
+def test_a_script_that_hashes_series_uids_is_verified_by_the_stored_uids(xnat_emulator, tmp_path: Path) -> None:
+    """Verification matches scans by Series Instance UID: the one the server stores, after a
+    site or project script replaced it with hashUID (the PS3.15 profile does), not the source's."""
+    xnat_emulator.set_project_script("DEMO", 'version "6.3"\n(0020,000E) := hashUID[(0020,000E)]\n'
+                                             '(0008,0018) := hashUID[(0008,0018)]\n')
+    q = _queue(tmp_path)
+    try:
+        spec = _spec(tmp_path, xnat_emulator.url)
+        sources = set(spec.session.scans)
+        transfer_id = q.submit(spec)
+        assert q.wait(transfer_id, timeout=120) is State.DONE, q.status(transfer_id).error
+        assert q.status(transfer_id).verification["ok"]
+        entry = next(e for e in xnat_emulator.prearchive_entries("DEMO") if e.name == "SUBJ01_CT1")
+        stored = {str(pydicom.dcmread(f, stop_before_pixels=True).SeriesInstanceUID)
+                  for f in xnat_emulator.prearchive_files(entry) if str(f).endswith(".dcm")}
+        assert len(stored) == 2 and not stored & sources  # really rewritten by the script
+    finally:
+        q.close()
+
+
 def test_auto_archive_project(xnat_emulator, tmp_path: Path) -> None:
     xnat_emulator.set_prearchive_code("DEMO", 4)
     q = _queue(tmp_path)
