@@ -1,6 +1,6 @@
 """What is left to review, in one line the Review screen keeps in view (no Qt).
 
-"3 groups not reviewed · 2 scans with text found and no decision": counted from the review
+"3 groups not reviewed · 2 scans held back until you decide": counted from the review
 model, so the GUI's status line and anything else that asks (a headless check of a saved plan)
 say the same.
 """
@@ -34,7 +34,9 @@ class ReviewProgress:
             parts.append(f"{n} group{'s' if n != 1 else ''} not reviewed")
         if self.text_without_decision:
             n = self.text_without_decision
-            parts.append(f"{n} scan{'s' if n != 1 else ''} with text found and no decision")
+            # held for text found, a header saying burned in, a stopped search or header text the
+            # scripts keep: one count, each scan says its own reason
+            parts.append(f"{n} scan{'s' if n != 1 else ''} held back until you decide")
         return " · ".join(parts)
 
 
@@ -42,7 +44,7 @@ def review_progress(model: ReviewModel) -> ReviewProgress:
     """Count what is left.
 
     A Valid group is reviewed once opened (``model.reviewed_groups``) or once any of its scans
-    has a decision; a scan with text found and no decision is one the text gate holds back
+    has a decision; a scan held back is one the gate holds back
     (``ReviewModel.held_back``, the one hold-back rule).
     """
     return ReviewProgress(groups_not_reviewed(model), len(model.held_back()))

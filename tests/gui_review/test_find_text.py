@@ -85,7 +85,7 @@ def test_suggestions_dashed_accept_into_boxes_and_next_waits_for_decisions(qtbot
     wait_until(qtbot, lambda: step.searching() == 0, timeout=SEARCH, what="the whole session's search")
     assert not step.is_complete()
     assert "burned-in text" in step.blocking_message()
-    assert "with text found and no decision" in step.status_line.text
+    assert "held back until you decide" in step.status_line.text
     # Accept: the ticked suggestions become ordinary boxes, from "detected", and the scan may go.
     qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
     choice = step.review.choices[uid]
@@ -176,7 +176,7 @@ def test_bulk_find_text_in_group_streams_accepts_and_saves_a_template(qtbot, ste
     held_card = next(c for c in page.cards() if c.group is group)
     wait_until(qtbot, lambda: step.searching() == 0, timeout=SEARCH, what="the results counted")
     held_card.refresh()
-    assert "with text found and no decision" in held_card.state.text
+    assert "held back until you decide" in held_card.state.text
     # Accept suggestions for the selected scans: confirmed boxes from "detected".
     dialog.select_all()
     assert dialog.accept_suggestions(dialog.selected_uids()) == len(uids)

@@ -138,7 +138,7 @@ def test_bulk_groups_create_apply_exclude_reset(qtbot, step, store, sessions, tm
     wait_until(qtbot, lambda: step.searching() == 0, timeout=300, what="the text search")
     card.refresh()
     held = step.review.held_back(uids)
-    assert held and card.state.text == f"{len(held)} scan{'s' if len(held) != 1 else ''} with text found and no decision"
+    assert held and card.state.text == f"{len(held)} scan{'s' if len(held) != 1 else ''} held back until you decide"
     assert not step.is_complete() and "burned-in text" in step.blocking_message()
     s = step.summary()
     # Only the scans with free text (SR, PDF, RT structure set) are excluded, by default.

@@ -174,3 +174,21 @@ def test_the_group_stop_holds_the_scans_it_did_not_search(qtbot, step, finder, s
     wait_until(qtbot, lambda: all(step.findings.result(u) is not None for u in uids), timeout=SEARCH,
                what="the group search")
     wait_until(qtbot, lambda: not any(u in step.review.search_stopped for u in uids), what="the results counted")
+
+
+def test_the_selection_search_can_be_stopped_and_what_it_left_is_held(qtbot, step, finder, sessions) -> None:
+    """The review's own search of the whole selection has a Stop too: every scan it had not
+    searched ends "not checked" and is held back, and the worker is free again."""
+    step.set_sessions(sessions)  # several sessions: the bulk review, searched in the background
+    wait_until(qtbot, lambda: step.stop_search_button.isVisible(), what="the selection's search to start")
+    qtbot.mouseClick(step.stop_search_button, Qt.MouseButton.LeftButton)
+    assert not step.stop_search_button.isVisible()
+    supported = [uid for uid in step.review.refs if step.review.is_supported(uid)]
+    unsearched = [uid for uid in supported if step.findings.state(uid) == STOPPED]
+    assert unsearched  # the search had only begun
+    assert step.findings.pending(step.review.refs) == 0
+    wait_until(qtbot, lambda: all(u in step.review.search_stopped for u in unsearched), what="the stop counted")
+    assert all(step.review.gate(u) for u in unsearched)
+    assert "held back until you decide" in step.status_line.text
+    wait_until(qtbot, lambda: all(f.done() for f in finder.futures), timeout=SEARCH, what="the worker to stop")
+    assert all(step.findings.result(u) is None for u in unsearched)

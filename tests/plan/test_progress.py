@@ -28,7 +28,7 @@ def test_groups_and_scans_with_text_left_to_decide(tmp_path: Path) -> None:
     model.set_findings(c, _found(c))
     progress = review_progress(model)
     assert progress == ReviewProgress(2, 2)
-    assert progress.text() == "2 groups not reviewed · 2 scans with text found and no decision"
+    assert progress.text() == "2 groups not reviewed · 2 scans held back until you decide"
     # Boxes over the text, and leaving a scan out, are decisions: nothing is left.
     model.set_rectangles(a, [Rect(0, 0, 16, 8)], confirmed=True)
     model.exclude([c], "secondary capture")
@@ -38,5 +38,5 @@ def test_groups_and_scans_with_text_left_to_decide(tmp_path: Path) -> None:
     model.reset([c])
     model.reviewed_groups.add(model.group_id(next(g for g in model.grouping.valid
                                                   if c in model.group_members(g))))
-    assert review_progress(model).text() == "1 scan with text found and no decision"
+    assert review_progress(model).text() == "1 scan held back until you decide"
     assert b not in {uid for uid, _ in model.held_back()}

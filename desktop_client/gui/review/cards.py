@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from desktop_client.grouping import UnsupportedGroup, ValidGroup, free_text_reason, image_text_line
 from desktop_client.plan.privatetext import describe
+from desktop_client.plan.progress import ReviewProgress
 from desktop_client.scanning.freetext import FREE_TEXT
 from desktop_client.plan.review import ReviewModel
 from desktop_client.gui.review.thumbs import ThumbnailCache, placeholder
@@ -177,7 +178,7 @@ class GroupCard(QFrame):
         held = len(self.held_back(uids))
         kind: Level
         if held:
-            text, kind = f"{held} scan{'s' if held != 1 else ''} with text found and no decision", "error"
+            text, kind = ReviewProgress(0, held).text(), "error"
         elif s.unconfirmed:
             text, kind = f"{s.unconfirmed} scan{'s' if s.unconfirmed != 1 else ''} with unsaved boxes", "error"
         elif free_text:  # issue 14: left out unless a person includes them

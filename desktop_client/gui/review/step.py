@@ -60,8 +60,18 @@ class ReviewStep(QWidget):
         self.show_button = QPushButton("Show")
         self.show_button.setToolTip("Go to the first scan that still needs a decision")
         self.show_button.clicked.connect(self.show_next_open)
+        # The selection's own background search (every image scan, started when the review
+        # opens) can be stopped like a group's: what it did not search is held back as not
+        # checked until searched again (Find text) or decided.
+        self.stop_search_button = QPushButton("Stop search")
+        self.stop_search_button.setToolTip("Stop searching the selection for burned-in text. Scans not "
+                                           "searched yet stay “not checked” and are not sent until you "
+                                           "search them (Find text) or decide on them.")
+        self.stop_search_button.clicked.connect(self.stop_search)
+        self.stop_search_button.hide()
         status_row = QHBoxLayout()
         status_row.addWidget(self.status_line, 1)
+        status_row.addWidget(self.stop_search_button)
         status_row.addWidget(self.show_button)
         self.stack = QStackedWidget()
         self.empty = QLabel("No sessions selected.")
@@ -244,6 +254,13 @@ class ReviewStep(QWidget):
             return 0
         return len(self._found) + self.findings.pending(self.review.refs)
 
+    def stop_search(self) -> None:
+        """Stop every text search of this review still queued or running (never waits)."""
+        if self.review is None:
+            return
+        self.findings.cancel(list(self.review.refs))  # each stopped scan is then held (_on_found)
+        self.stop_search_button.hide()
+
     def show_next_open(self) -> None:
         """Take the user to the first scan that still needs a decision."""
         if self.review is None or self.page is None:
@@ -353,6 +370,7 @@ class ReviewStep(QWidget):
             self.status_line.info(self.blocking_message())
         # Always there (a button that comes and goes would move the layout), enabled when useful.
         self.show_button.setEnabled(urgent)
+        self.stop_search_button.setVisible(self.review is not None and self.findings.pending(self.review.refs) > 0)
         complete = not blocked
         if force or complete != self._complete:
             self._complete = complete
