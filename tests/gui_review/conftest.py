@@ -54,3 +54,22 @@ def step(qtbot: Any, store: TemplateStore, request: pytest.FixtureRequest) -> It
     widget.show()
     yield widget
     widget.findings.close()
+
+
+@pytest.fixture
+def viewer(qtbot: Any, sessions: Any) -> Any:
+    """A shown ``ScanViewer`` on the demo's first CT, loaded, with a fixed transform: image
+    (x, y) is at screen (10+2x, 10+2y)."""
+    from desktop_client.gui.viewer import ScanViewer
+    from desktop_client.gui.viewer.mapping import ViewTransform
+    from tests.helpers import wait_until
+
+    v = ScanViewer()
+    qtbot.addWidget(v)
+    v.resize(900, 700)
+    v.show()
+    _, ct = find_scan(sessions, "CT")
+    v.set_scan(ct)
+    wait_until(qtbot, lambda: not v.is_loading(), what="first frame")
+    v.canvas.set_transform(ViewTransform(2.0, 10.0, 10.0))
+    return v

@@ -15,12 +15,10 @@ import pytest
 from pydicom.uid import generate_uid
 from PySide6.QtCore import Qt
 
-from desktop_client.gui.review import ReviewStep
 from desktop_client.gui.review import findings as findings_module
 from desktop_client.gui.review.findings import RUNNING, STOPPED
 from desktop_client.plan.review import NO_TEXT
 from desktop_client.scanning import scan_paths
-from desktop_client.templates import TemplateStore
 from desktop_client.textfind import TextFinder
 from desktop_client.textfind.find import STOPPED as SEARCH_STOPPED
 
@@ -72,14 +70,14 @@ def finder(monkeypatch):
     recording.close()
 
 
+#: The step fills a whole 1280×720 window here (the shared ``step`` fixture reads this).
+STEP_SIZE = (1280, 720)
+
+
 @pytest.fixture
-def step(qtbot, tmp_path: Path, finder):
-    widget = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
-    qtbot.addWidget(widget)
-    widget.resize(1280, 720)
-    widget.show()
-    yield widget
-    widget.findings.close()
+def step(finder, step):
+    """The shared review step (conftest), created once the recording finder is in place."""
+    return step
 
 
 def stopped_or_cancelled(future) -> bool:

@@ -8,25 +8,19 @@ ticks it and marks it adjusted. Accepting then saves exactly the edited geometry
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from desktop_client.core.geometry import Rect
-from desktop_client.gui.review import ReviewStep
-from desktop_client.gui.viewer import ScanViewer
 from desktop_client.gui.viewer.canvas import Suggestion
-from desktop_client.gui.viewer.mapping import ViewTransform
 from desktop_client.plan.draft import SessionPlan
 from desktop_client.plan.review import DETECTED, DETECTED_ADJUSTED, REDACTED
 from desktop_client.plan.specs import scan_choice
-from desktop_client.templates import TemplateStore
 from desktop_client.transfer.receipt import burned_in_text
 
 from tests.helpers import wait_until
 
-from .conftest import find_scan
 from .test_viewer import drag
 
 pytestmark = pytest.mark.gui
@@ -39,17 +33,6 @@ def at(x: float, y: float) -> QPoint:
     return QPoint(int(10 + 2 * x), int(10 + 2 * y))
 
 
-@pytest.fixture
-def viewer(qtbot, sessions):
-    v = ScanViewer()
-    qtbot.addWidget(v)
-    v.resize(900, 700)
-    v.show()
-    _, ct = find_scan(sessions, "CT")
-    v.set_scan(ct)
-    wait_until(qtbot, lambda: not v.is_loading(), what="first frame")
-    v.canvas.set_transform(ViewTransform(2.0, 10.0, 10.0))
-    return v
 
 
 def test_a_suggestion_moves_resizes_nudges_and_stays_in_the_image(qtbot, viewer) -> None:
@@ -106,14 +89,8 @@ def test_a_box_over_a_suggestion_is_grabbed_first_and_a_drag_outside_draws(qtbot
     assert viewer.rectangles()[-1] == Rect(80, 80, 100, 100)
 
 
-@pytest.fixture
-def step(qtbot, tmp_path: Path):
-    widget = ReviewStep(store=TemplateStore(tmp_path / "templates", shipped=False))
-    qtbot.addWidget(widget)
-    widget.resize(1280, 720)
-    widget.show()
-    yield widget
-    widget.findings.close()
+#: The step fills a whole 1280×720 window here (the shared ``step`` fixture reads this).
+STEP_SIZE = (1280, 720)
 
 
 def test_resize_then_accept_saves_the_edited_box_as_detected_adjusted(qtbot, step, sessions) -> None:

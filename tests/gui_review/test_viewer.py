@@ -7,27 +7,13 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from desktop_client.core.geometry import Rect
-from desktop_client.gui.viewer import ScanViewer
-from desktop_client.gui.viewer.mapping import ViewTransform
 
 from tests.helpers import wait_until
 
-from .conftest import find_scan
 
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def viewer(qtbot, sessions):
-    v = ScanViewer()
-    qtbot.addWidget(v)
-    v.resize(900, 700)
-    v.show()
-    _, ct = find_scan(sessions, "CT")
-    v.set_scan(ct)
-    wait_until(qtbot, lambda: not v.is_loading(), what="first frame")
-    v.canvas.set_transform(ViewTransform(2.0, 10.0, 10.0))   # image (x, y) is at screen (10+2x, 10+2y)
-    return v
 
 
 def screen(x: float, y: float) -> QPoint:
