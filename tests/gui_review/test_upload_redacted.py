@@ -117,6 +117,11 @@ def test_single_session_saved_boxes_reach_xnat_black(qtbot, xnat_emulator, sessi
     step.page.select_uid(uid)
     viewer = step.page.panel.viewer
     wait_until(qtbot, lambda: not viewer.is_loading(), what="the CR")
+    # A press inside a dashed suggestion moves or resizes it: once the search has drawn them over
+    # the CR's burned-in text, take them off the canvas (not dismissed: the scan stays held and
+    # is accepted as is below) so this press draws the box the test checks.
+    wait_until(qtbot, lambda: step.searching() == 0, what="the text search", timeout=300)
+    viewer.set_suggestions([])
     viewer.canvas.set_transform(ViewTransform(1.0, 0.0, 0.0))
     qtbot.mousePress(viewer.canvas, Qt.MouseButton.LeftButton, pos=QPoint(1, 1))
     qtbot.mouseMove(viewer.canvas, QPoint(60, 20))
