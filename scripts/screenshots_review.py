@@ -81,23 +81,9 @@ def capture(out_dir: Path | str | None = None, theme: str = "light") -> list[Pat
 
 def _long_cines(folder: Path, instances: int = 8, frames: int = 12) -> Path:
     """One ultrasound series of long cines with a burned-in name (fresh UIDs: never in the cache)."""
-    import numpy as np
-    from pydicom.uid import generate_uid
+    from tests.textfind.helpers import long_cine_series
 
-    from tests.textfind.helpers import dataset, text_mask, textured
-
-    folder.mkdir(parents=True, exist_ok=True)
-    shape = (256, 320)
-    mask, _ = text_mask(shape, "DOE JANE 1970-01-02", 14, (8, 8))
-    study, series = generate_uid(), generate_uid()
-    for n in range(instances):
-        images = [np.clip(0.1 + 0.5 * np.roll(textured(shape, seed=n * frames + f), 11 * f, axis=1) + 0.9 * mask,
-                          0, 1) * 255 for f in range(frames)]
-        ds = dataset(np.stack(images), frames=frames, modality="US")
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.SeriesNumber, ds.InstanceNumber, ds.SeriesDescription = 1, n + 1, "US cine loops"
-        ds.save_as(folder / f"cine{n:02d}.dcm", enforce_file_format=True)
-    return folder
+    return long_cine_series(folder, instances, frames, "US cine loops")
 
 
 def _one(size: str, out: Path, theme: str, demo: Path) -> list[Path]:

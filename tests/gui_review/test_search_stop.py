@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from pydicom.uid import generate_uid
 from PySide6.QtCore import Qt
 
 from desktop_client.gui.review import findings as findings_module
@@ -22,9 +20,8 @@ from desktop_client.scanning import scan_paths
 from desktop_client.textfind import TextFinder
 from desktop_client.textfind.find import STOPPED as SEARCH_STOPPED
 
-from tests.textfind.helpers import dataset, text_mask, textured
-
 from tests.helpers import wait_until
+from tests.textfind.helpers import long_cine_series
 
 pytestmark = pytest.mark.gui
 
@@ -43,23 +40,6 @@ class RecordingFinder(TextFinder):
         future = super().submit(*args, **kwargs)
         self.futures.append(future)
         return future
-
-
-def long_cine_series(folder: Path) -> Path:
-    """One ultrasound series of ``INSTANCES`` cines of ``FRAMES`` frames with a burned-in name:
-    the coverage policy searches every instance (temporal image + first/middle/last frame)."""
-    folder.mkdir(parents=True)
-    shape = (256, 320)
-    mask, _ = text_mask(shape, "DOE JANE 1970-01-02", 14, (8, 8))
-    study, series = generate_uid(), generate_uid()
-    for n in range(INSTANCES):
-        frames = [np.clip(0.1 + 0.5 * np.roll(textured(shape, seed=n * FRAMES + f), 11 * f, axis=1) + 0.9 * mask,
-                          0, 1) * 255 for f in range(FRAMES)]
-        ds = dataset(np.stack(frames), frames=FRAMES, modality="US")
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.SeriesNumber, ds.InstanceNumber = 1, n + 1
-        ds.save_as(folder / f"cine{n:02d}.dcm", enforce_file_format=True)
-    return folder
 
 
 @pytest.fixture
@@ -85,7 +65,7 @@ def stopped_or_cancelled(future) -> bool:
 
 
 def test_stop_really_stops_the_worker_and_the_scan_stays_held(qtbot, step, finder, tmp_path: Path) -> None:
-    sessions = scan_paths([long_cine_series(tmp_path / "cines")]).sessions
+    sessions = scan_paths([long_cine_series(tmp_path / "cines", INSTANCES, FRAMES)]).sessions
     step.set_sessions(sessions)
     panel = step.page.panel
     uid = panel.uid
@@ -130,7 +110,7 @@ def test_stop_really_stops_the_worker_and_the_scan_stays_held(qtbot, step, finde
 
 def test_find_text_after_stop_searches_again_and_old_leftovers_are_not_counted(qtbot, step, finder,
                                                                                tmp_path: Path) -> None:
-    sessions = scan_paths([long_cine_series(tmp_path / "cines")]).sessions
+    sessions = scan_paths([long_cine_series(tmp_path / "cines", INSTANCES, FRAMES)]).sessions
     step.set_sessions(sessions)
     panel = step.page.panel
     uid = panel.uid

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
@@ -40,3 +42,23 @@ def dataset(pixels: np.ndarray, *, photometric: str = "MONOCHROME2", bits: int =
                pixels=pixels, extra=extra)
     ds.set_original_encoding(False, True)
     return ds
+
+
+def long_cine_series(folder: Path, instances: int = 8, frames: int = 12, description: str = "") -> Path:
+    """One ultrasound series of ``instances`` cines of ``frames`` moving frames with a burned-in
+    name, fresh UIDs (never in a cache): the coverage policy searches every instance (temporal
+    image + first/middle/last frame), so its search takes long enough to be stopped."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shape = (256, 320)
+    mask, _ = text_mask(shape, "DOE JANE 1970-01-02", 14, (8, 8))
+    study, series = generate_uid(), generate_uid()
+    for n in range(instances):
+        images = [np.clip(0.1 + 0.5 * np.roll(textured(shape, seed=n * frames + f), 11 * f, axis=1) + 0.9 * mask,
+                          0, 1) * 255 for f in range(frames)]
+        ds = dataset(np.stack(images), frames=frames, modality="US")
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.SeriesNumber, ds.InstanceNumber = 1, n + 1
+        if description:
+            ds.SeriesDescription = description
+        ds.save_as(folder / f"cine{n:02d}.dcm", enforce_file_format=True)
+    return folder
