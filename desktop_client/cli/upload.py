@@ -251,19 +251,27 @@ def _existing_session_labels(dest: Any, project: str, password: str | None) -> s
         raise UserError(explain_error(exc)) from None
 
 
+def _xnat_client(dest: Any, password: str | None) -> Any:
+    """A client of the destination's server as the upload itself connects (TLS and plain-http
+    choices of the destination); the caller closes it (``with``)."""
+    from desktop_client.xnat import XnatClient
+
+    return XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
+                      allow_insecure=not dest.verify_tls, allow_http=dest.allow_http)
+
+
 def _server_filter_exclusions(dest: Any, project: str, password: str | None,
                               sessions: list[Any]) -> dict[str, str]:
     """Scans XNAT's series import filter would drop (issue 17 §3): excluded with its reason."""
     from desktop_client.plan.review import series_filter_exclusions
     from desktop_client.transfer import DestinationKind
-    from desktop_client.xnat import XnatClient, XnatError
+    from desktop_client.xnat import XnatError
     from desktop_client.xnat.series_filter import SeriesFilterError
 
     if dest.kind is not DestinationKind.XNAT:
         return {}
     try:
-        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
+        with _xnat_client(dest, password) as client:
             filters = client.project_settings(project).series_import_filters()
     except XnatError as exc:
         raise UserError(exc.user_message) from None
@@ -494,16 +502,14 @@ def _private_text_options(args: argparse.Namespace, dest: Any, project: str, pas
 
 def _xnat_scripts(dest: Any, project: str, password: str | None) -> list[Any]:
     """The XNAT site and project anonymization scripts, as the upload applies them."""
-    from desktop_client.scripts import ScriptSource
-    from desktop_client.xnat import XnatClient, XnatError
+    from desktop_client.scripts import server_scripts
+    from desktop_client.xnat import XnatError
 
     try:
-        with XnatClient(dest.url, dest.username, password or "", verify=dest.verify_tls,
-                        allow_insecure=not dest.verify_tls, allow_http=dest.allow_http) as client:
-            site, proj = client.anonymization_scripts(project)
+        with _xnat_client(dest, password) as client:
+            return server_scripts(*client.anonymization_scripts(project))
     except XnatError as exc:
         raise UserError(exc.user_message) from None
-    return [ScriptSource(name, text) for name, text in (("site", site), ("project", proj)) if text]
 
 
 def _text_gate(args: argparse.Namespace, plans: list[Any], decisions: dict[str, Any],

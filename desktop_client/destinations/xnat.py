@@ -44,7 +44,7 @@ from desktop_client.destinations.base import (
     Verification,
 )
 from desktop_client.destinations.model import MERGE, DestinationKind, ObjectOutcome
-from desktop_client.scripts import ScriptSource
+from desktop_client.scripts import ScriptSource, server_scripts
 from desktop_client.xnat import (
     XnatAuthError,
     XnatCancelled,
@@ -171,10 +171,9 @@ class XnatDestination(Destination):
 
     def scripts(self, project: str) -> list[ScriptSource]:
         try:
-            site, proj = self.client.anonymization_scripts(project)
+            return server_scripts(*self.client.anonymization_scripts(project))
         except XnatError as exc:
             raise _wrap("fetching the anonymization scripts", exc) from None
-        return [ScriptSource(name, text) for name, text in (("site", site), ("project", proj)) if text]
 
     def send_unit(self, ctx: SendContext, unit: UnitInfo, objects: Iterator[ObjectOutcome]) -> None:
         """The unit as one or more import requests sized by ``self.sizer``.

@@ -166,14 +166,13 @@ class ReviewModel:
         #: Scans whose text search was stopped before it finished and never finished before: nothing
         #: is known of their pixels, so the gate holds them until a search finishes or a person decides.
         self.search_stopped: set[str] = set()
-        #: Image scans carrying private text or an overlay (``inspect_image_text``; issue 14 §2).
-        self.carries: dict[str, list[str]] = {}
         self.chain = chain if chain is not None else ScriptChain(known=False)
-        #: What the destination's scripts leave of each carrying scan's private text (``privatetext``).
+        #: The image scans carrying private text or an overlay (issue 14 §2), and what the
+        #: destination's scripts leave of it (``privatetext``; ``inspect_image_text``).
         self.private_checks: dict[str, PrivateTextCheck] = {}
 
     def inspect_image_text(self) -> "ReviewModel":
-        """Fill ``carries`` and ``private_checks`` for the Valid scans; returns self."""
+        """Fill ``private_checks`` for the Valid scans; returns self."""
         self.apply_image_text_checks(self.image_text_checks())
         return self
 
@@ -186,7 +185,6 @@ class ReviewModel:
 
     def apply_image_text_checks(self, checks: Mapping[str, PrivateTextCheck]) -> None:
         self.private_checks.update(checks)
-        self.carries.update({uid: list(check.notes) for uid, check in checks.items()})
 
     def decide_private_text(self, uids: Iterable[str], decision: str) -> None:
         """A person's decision on the private text / overlays of these scans: ``privatetext.STRIP``,

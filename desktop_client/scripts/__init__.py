@@ -66,6 +66,12 @@ class ScriptSource:
         return cls(name, text)
 
 
+def server_scripts(site: str | None, project: str | None) -> list[ScriptSource]:
+    """An XNAT server's enabled scripts (``XnatClient.anonymization_scripts``) in the order and
+    under the names the upload applies and records them: site, then project, each when set."""
+    return [ScriptSource(name, text) for name, text in (("site", site), ("project", project)) if text]
+
+
 def default_site_script() -> str:
     """The shipped default site script's text."""
     return resources.files(__package__).joinpath(DEFAULT_FILE_NAME).read_text(encoding="utf-8")

@@ -62,14 +62,19 @@ def test_render_frame_index_and_errors() -> None:
         render(data_file("emri_small.dcm"), frame=10)
 
 
-def test_thumbnail_is_cached_on_disk(tmp_path) -> None:
-    src = tmp_path / "ct.dcm"
+def _ct_instance(src) -> Instance:
+    """pydicom's CT_small copied to ``src`` (folders made), as the scanner's ``Instance``."""
+    src.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(data_file("CT_small.dcm"), src)
     ds = pydicom.dcmread(src)
-    inst = Instance(location=Location(str(src)), size=src.stat().st_size, study_instance_uid=ds.StudyInstanceUID,
+    return Instance(location=Location(str(src)), size=src.stat().st_size, study_instance_uid=ds.StudyInstanceUID,
                     series_instance_uid=ds.SeriesInstanceUID, sop_instance_uid=ds.SOPInstanceUID,
                     sop_class_uid=ds.SOPClassUID, transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
                     rows=ds.Rows, columns=ds.Columns, has_pixel_data=True)
+
+
+def test_thumbnail_is_cached_on_disk(tmp_path) -> None:
+    inst = _ct_instance(tmp_path / "ct.dcm")
     folder = paths.cache_dir() / "thumbnails"
     first = thumbnail(inst, size=(64, 64))
     cached = set(os.listdir(folder))
@@ -108,14 +113,7 @@ def test_thumbnail_cache_is_private_keyed_and_expires(tmp_path, monkeypatch) -> 
     os.chmod(folder, 0o755)  # as an older version (or a umask) left it
     old = folder / ("a" * 64 + ".npy")  # an older version's name: an unkeyed hash of the path
     old.write_bytes(b"x")
-    src = tmp_path / "DOE^JANE" / "ACC123" / "ct.dcm"
-    src.parent.mkdir(parents=True)
-    shutil.copy(data_file("CT_small.dcm"), src)
-    ds = pydicom.dcmread(src)
-    inst = Instance(location=Location(str(src)), size=src.stat().st_size, study_instance_uid=ds.StudyInstanceUID,
-                    series_instance_uid=ds.SeriesInstanceUID, sop_instance_uid=ds.SOPInstanceUID,
-                    sop_class_uid=ds.SOPClassUID, transfer_syntax_uid=ds.file_meta.TransferSyntaxUID,
-                    rows=ds.Rows, columns=ds.Columns, has_pixel_data=True)
+    inst = _ct_instance(tmp_path / "DOE^JANE" / "ACC123" / "ct.dcm")
     thumbnail(inst, size=(32, 32))
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     (name,) = os.listdir(folder)  # the old-scheme file is gone

@@ -136,10 +136,10 @@ class GroupCard(QFrame):
             templates = set(matching)
             has_boxes = any(review.choices[u].rectangles or review.choices[u].excluded for u in uids)
             self._offered = next(iter(matching.values())) if matching and not has_boxes else None
-            carrying = [u for u in uids if u in review.carries]
+            carrying = [(u, review.private_checks[u]) for u in uids if u in review.private_checks]
             # What the destination's scripts leave of it, as checked (``plan.privatetext``).
-            lines = sorted({describe(review.private_checks.get(u), review.choices[u].private_text)
-                            or image_text_line(review.carries[u]) for u in carrying})
+            lines = sorted({describe(check, review.choices[u].private_text) or image_text_line(list(check.notes))
+                            for u, check in carrying})
             self.details.setText(
                 f"<b>{group.modality}</b> · <b>{group.rows}×{group.columns}</b><br>"
                 f"{group.sop_class_name}<br>Colour: {colours}<br>"
