@@ -54,9 +54,14 @@ class Pick:
     temporal: bool
 
 
+def burned_in_yes(value: str | None) -> bool:
+    """Is this Burned In Annotation (0028,0301) value YES (padding and case aside)?"""
+    return (value or "").strip().upper() == "YES"
+
+
 def prone_to_burned_in_text(instance: InstanceTraits) -> bool:
     """True for kinds of objects that often carry patient data in their pixels."""
-    if (instance.burned_in_annotation or "").strip().upper() == "YES":
+    if burned_in_yes(instance.burned_in_annotation):
         return True
     if (instance.modality or "").upper() in PRONE_MODALITIES:
         return True

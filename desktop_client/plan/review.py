@@ -42,7 +42,7 @@ from desktop_client.grouping import (FREE_TEXT_EXCLUDED, INCLUDE_TEXT_REMOVED, G
 from desktop_client.plan.privatetext import (PRIVATE_TEXT_DECISIONS, PrivateTextCheck, ScriptChain,
                                              check_scans, private_text_gate)
 from desktop_client.scanning.freetext import FREE_TEXT, Inspection
-from desktop_client.scanning.model import Scan, Session
+from desktop_client.scanning.model import Scan, Session, says_burned_in
 from desktop_client.templates import Template
 from desktop_client.textfind import ScanText, coverage
 
@@ -394,7 +394,7 @@ class ReviewModel:
 
     def burned_in_annotation(self, uid: str) -> bool:
         """Some instance of the scan says Burned In Annotation = YES."""
-        return any((i.burned_in_annotation or "").upper() == "YES" for i in self.refs[uid].scan.instances)
+        return says_burned_in(self.refs[uid].scan.instances)
 
     def gate(self, uid: str) -> str:
         """Why this scan may not be sent yet ("" when it may): ``text_gate`` on its state."""

@@ -25,7 +25,7 @@ from desktop_client.core.sop_classes import is_image_storage
 from desktop_client.plan.draft import SessionPlan
 from desktop_client.plan.privatetext import SEND, STRIP, PrivateTextCheck, ScriptChain, check_scans
 from desktop_client.plan.review import ReviewModel, ScanReviewChoice, scan_label
-from desktop_client.scanning.model import Session
+from desktop_client.scanning.model import Session, says_burned_in
 from desktop_client.textfind import ScanText, TextFinder, find_text_in_scan
 
 ACCEPTED_ON_COMMAND_LINE = "accepted on the command line (--accept-visible-text)"
@@ -83,7 +83,7 @@ def search_scans(model: ReviewModel, uids: list[str], *, workers: int = 1,
         for n, (uid, futures) in enumerate(pending.items()):
             scan = model.refs[uid].scan
             found[uid] = ScanText(uid, [f.result() for _, f in futures],
-                                  any((i.burned_in_annotation or "").upper() == "YES" for i in scan.instances),
+                                  says_burned_in(scan.instances),
                                   len(scan.instances))
             if progress:
                 progress(n + 1, len(uids))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
+
+from desktop_client.core.coverage import burned_in_yes
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,12 @@ SHARED_TEXT_FIELDS = frozenset({
     "patient_name", "patient_id", "accession_number",
 })
 _SHARED_ROW_INDEXES = frozenset(i for i, name in enumerate(_ROW_FIELDS) if name in SHARED_TEXT_FIELDS)
+
+
+def says_burned_in(instances: Iterable[Instance]) -> bool:
+    """Does some instance's header say Burned In Annotation = YES? (The text gate holds such a
+    scan until a person decides, whatever the search found.)"""
+    return any(burned_in_yes(i.burned_in_annotation) for i in instances)
 
 
 def _instance_order(instance: Instance) -> tuple[int, int, str]:

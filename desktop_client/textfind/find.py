@@ -17,7 +17,7 @@ from desktop_client.core.geometry import Rect
 from desktop_client.core.sop_classes import is_image_storage, sop_class_name
 from desktop_client.pixels.errors import RedactionError
 from desktop_client.pixels.imagemodel import ImageModel
-from desktop_client.scanning.model import Instance
+from desktop_client.scanning.model import Instance, says_burned_in
 from desktop_client.textfind import cache, ocr
 from desktop_client.textfind.images import View, views
 from desktop_client.textfind.model import FoundText, ScanText, TextResult
@@ -310,7 +310,7 @@ def find_text_in_scan(instances: Sequence[Instance], *, all_frames: bool = False
     """Search the instances of one scan that the coverage policy picks (in series order)."""
     ordered = list(instances)
     scan = ScanText(ordered[0].series_instance_uid if ordered else "", instances=len(ordered))
-    scan.burned_in_annotation = any((i.burned_in_annotation or "").upper() == "YES" for i in ordered)
+    scan.burned_in_annotation = says_burned_in(ordered)
     for pick in instances_to_search(ordered, all_frames=all_frames):
         scan.results.append(search(ordered[pick.index], frames=pick.frames, temporal=pick.temporal))
     return scan

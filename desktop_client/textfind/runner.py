@@ -30,7 +30,7 @@ from typing import Any, Iterable, Sequence
 
 from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.processes import end_with_parent, start_context
-from desktop_client.scanning.model import Instance
+from desktop_client.scanning.model import Instance, says_burned_in
 from desktop_client.textfind import ocr
 from desktop_client.textfind.find import cached_text, find_text
 from desktop_client.textfind.model import ScanText, TextResult
@@ -212,7 +212,7 @@ class TextFinder:
         """``submit_scan`` and wait: the scan's ``ScanText``."""
         ordered = list(instances)
         scan = ScanText(ordered[0].series_instance_uid if ordered else "", instances=len(ordered))
-        scan.burned_in_annotation = any((i.burned_in_annotation or "").upper() == "YES" for i in ordered)
+        scan.burned_in_annotation = says_burned_in(ordered)
         scan.results = [future.result() for _, future in self.submit_scan(ordered, all_frames=all_frames)]
         return scan
 

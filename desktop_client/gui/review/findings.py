@@ -41,7 +41,7 @@ from desktop_client.core.coverage import Pick, instances_to_search
 from desktop_client.core.geometry import Rect
 from desktop_client.gui.viewer.canvas import Suggestion
 from desktop_client.plan.review import ReviewModel, uncovered
-from desktop_client.scanning.model import Instance, Scan
+from desktop_client.scanning.model import Instance, Scan, says_burned_in
 from desktop_client.textfind import ScanText, TextFinder, TextResult, coverage
 from desktop_client.textfind.find import STOPPED as SEARCH_STOPPED
 from desktop_client.textfind.recheck import COVERED
@@ -326,7 +326,7 @@ class TextFindings(QObject):
     def _finish(self, job: _Job) -> None:
         scan = job.scan
         text = ScanText(job.uid, instances=len(scan.instances))
-        text.burned_in_annotation = any((i.burned_in_annotation or "").upper() == "YES" for i in scan.instances)
+        text.burned_in_annotation = says_burned_in(scan.instances)
         text.results = [job.results[p.index] for p in job.picks]
         self._results[job.uid] = text
         del self._jobs[job.uid]
